@@ -1,0 +1,115 @@
+"""Import of the authors' published checkpoint (``weight.pkl``) into :class:`~relight.model.MBNet`.
+
+The authors' module names differ from ours; :data:`KEY_RULES` is the whole translation, as data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from relight.model.config import MBNetConfig
+from relight.model.mbnet import MBNet
+
+#: Regex rewrites applied in order to turn an authors' key into ours.
+KEY_RULES: tuple[tuple[str, str], ...] = (
+    (r"^(depth_)?encoder2\.0\.", r"\1encoder.conv1."),
+    (r"^(depth_)?encoder2\.1\.", r"\1encoder.bn1."),
+    (r"^(depth_)?encoder4\.1\.", r"\1encoder.layer1."),
+    (r"^(depth_)?encoder8\.", r"\1encoder.layer2."),
+    (r"^(depth_)?encoder16\.", r"\1encoder.layer3."),
+    (r"^(depth_)?encoder32\.", r"\1encoder.layer4."),
+    (r"^encoder\.", "rgb_encoder."),
+    (r"^depth_trans(\d+)\.fuse_down_mul\.", r"fuse\1.pre."),
+    (r"^depth_trans(\d+)\.res_main\.", r"fuse\1.dense."),
+    (r"^depth_trans(\d+)\.fuse_main\.", r"fuse\1.post."),
+    (r"^trans(\d+)\.", r"lat\1."),
+    (r"^upconv(\d+)\.", r"up\1."),
+    (r"^selfdc_(\d+)\.down_input\.", r"ddpm\1.reduce."),
+    (r"^selfdc_(\d+)\.branch_1\.", r"ddpm\1.branches.0."),
+    (r"^selfdc_(\d+)\.branch_3\.", r"ddpm\1.branches.1."),
+    (r"^selfdc_(\d+)\.branch_5\.", r"ddpm\1.branches.2."),
+    (r"^selfdc_(\d+)\.", r"ddpm\1."),
+    (r"\.gernerate_kernel\.", ".kgu."),
+    (r"(branches\.\d)\.fuse\.", r"\1.out."),
+    (r"\.denseblock\.", ".blocks."),
+    (r"\.basicconv\.", "."),
+    (r"^classifier\.", "head."),
+)
+
+_COMPILED = tuple((re.compile(p), r) for p, r in KEY_RULES)
+
+
+class CheckpointMismatchError(ValueError):
+    """The authors' checkpoint does not fit the network: names what is missing, extra or mis-shaped."""
+
+
+def authors_key_to_ours(key: str) -> str:
+    """Translate one authors' state-dict key (without any ``module.`` prefix) into ours."""
+    for pattern, repl in _COMPILED:
+        key = pattern.sub(repl, key)
+    return key
+
+
+def _listing(keys: list[str], limit: int = 5) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def convert_authors_state_dict(
+    state: Mapping[str, torch.Tensor], model: MBNet | None = None
+) -> dict[str, torch.Tensor]:
+    """Map every tensor of the authors' state dict onto ``model``'s keys, checking names and shapes."""
+    model = model or MBNet(MBNetConfig.paper())
+    expected = model.state_dict()
+    converted: dict[str, torch.Tensor] = {}
+    extra: list[str] = []
+    misshaped: list[str] = []
+    seen: set[str] = set()
+    for key, tensor in state.items():
+        ours = authors_key_to_ours(key.removeprefix("module."))
+        seen.add(ours)
+        if ours not in expected:
+            extra.append(key)
+        elif tuple(tensor.shape) != tuple(expected[ours].shape):
+            misshaped.append(f"{key} {tuple(tensor.shape)} != {tuple(expected[ours].shape)}")
+        else:
+            converted[ours] = tensor
+    missing = [k for k in expected if k not in seen]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing ({_listing(missing)})")
+    if extra:
+        problems.append(f"{len(extra)} unexpected ({_listing(extra)})")
+    if misshaped:
+        problems.append(f"{len(misshaped)} mis-shaped ({_listing(misshaped, 3)})")
+    if problems:
+        raise CheckpointMismatchError("not an MBNet (ResNet-50) checkpoint: " + "; ".join(problems))
+    return converted
+
+
+def read_authors_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read ``weight.pkl`` safely (``weights_only=True``): a dict with ``state_dict``, or a bare state dict."""
+    path = Path(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch raises many types for corrupt or unsafe files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointMismatchError(f"cannot read {path} as a torch checkpoint: {first}") from exc
+    if isinstance(obj, Mapping) and "state_dict" in obj:
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointMismatchError(f"{path} holds no state dict of tensors")
+    return dict(obj)
+
+
+def load_authors_checkpoint(path: str | Path) -> MBNet:
+    """Build the paper's MBNet and load the authors' checkpoint into it."""
+    model = MBNet(MBNetConfig.paper())
+    model.load_state_dict(convert_authors_state_dict(read_authors_checkpoint(path), model))
+    return model

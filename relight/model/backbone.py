@@ -1,0 +1,104 @@
+"""ResNet encoders in torchvision's layout, split into MBNet's five stages (/2, /4, /8, /16, /32).
+
+The module names (``conv1``, ``bn1``, ``layer1`` ... ``layer4``) are torchvision's, so ImageNet weights
+from torchvision's weights API load into the RGB encoder as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchvision.models import resnet as tv_resnet
+
+from relight.model.config import MBNetConfig
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    block: type[nn.Module]
+    layers: tuple[int, int, int, int]
+    torchvision_weights: str | None  # name of the torchvision weights enum that fits, if any
+
+
+BACKBONE_SPECS: dict[str, BackboneSpec] = {
+    # The authors used torchvision's original ResNet-50 ImageNet weights (resnet50-19c8e357).
+    "resnet50": BackboneSpec(tv_resnet.Bottleneck, (3, 4, 6, 3), "ResNet50_Weights.IMAGENET1K_V1"),
+    "resnet34": BackboneSpec(tv_resnet.BasicBlock, (3, 4, 6, 3), "ResNet34_Weights.IMAGENET1K_V1"),
+    "resnet18": BackboneSpec(tv_resnet.BasicBlock, (2, 2, 2, 2), "ResNet18_Weights.IMAGENET1K_V1"),
+    "narrow": BackboneSpec(tv_resnet.BasicBlock, (1, 1, 1, 1), None),
+}
+
+
+class ResNetEncoder(nn.Module):
+    """A torchvision-layout ResNet without its classifier that returns the features of all five stages."""
+
+    def __init__(self, config: MBNetConfig, in_channels: int = 3) -> None:
+        super().__init__()
+        spec = BACKBONE_SPECS[config.backbone]
+        width = config.width
+        self.conv1 = nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self._inplanes = width
+        stages = [self._make_layer(spec.block, width * 2**i, n, 1 if i == 0 else 2) for i, n in enumerate(spec.layers)]
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        expansion = spec.block.expansion
+        self.channels: tuple[int, ...] = (width,) + tuple(width * 2**i * expansion for i in range(4))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def _make_layer(self, block: type[nn.Module], planes: int, blocks: int, stride: int) -> nn.Sequential:
+        expansion = block.expansion
+        downsample = None
+        if stride != 1 or self._inplanes != planes * expansion:
+            downsample = nn.Sequential(
+                nn.Conv2d(self._inplanes, planes * expansion, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes * expansion),
+            )
+        layers = [block(self._inplanes, planes, stride, downsample)]
+        self._inplanes = planes * expansion
+        layers += [block(self._inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        f2 = self.relu(self.bn1(self.conv1(x)))
+        f4 = self.layer1(self.maxpool(f2))
+        f8 = self.layer2(f4)
+        f16 = self.layer3(f8)
+        f32 = self.layer4(f16)
+        return [f2, f4, f8, f16, f32]
+
+
+def load_imagenet_weights(encoder: ResNetEncoder, backbone: str) -> None:
+    """Initialise ``encoder`` from torchvision's ImageNet weights found in the user's torch cache.
+
+    Never downloads: relight runs where the network is closed, so a missing file is a clear error that
+    says where torchvision looks and how to place the file there.
+    """
+    from pathlib import Path
+
+    import torch.hub
+    from torchvision.models import get_weight
+
+    spec = BACKBONE_SPECS[backbone]
+    if spec.torchvision_weights is None:
+        raise ValueError(f"backbone {backbone!r} has no ImageNet weights; train it from scratch")
+    weights = get_weight(spec.torchvision_weights)
+    filename = Path(weights.url).name
+    path = Path(torch.hub.get_dir()) / "checkpoints" / filename
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"ImageNet weights for {backbone} not found at {path}; download {weights.url} there "
+            f"(or set TORCH_HOME), or train without ImageNet initialisation"
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    if encoder.conv1.weight.shape[1] != state["conv1.weight"].shape[1]:
+        state.pop("conv1.weight")  # the depth encoder's 1-channel stem stays freshly initialised
+    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    if unexpected or set(missing) - {"conv1.weight"}:
+        raise RuntimeError(f"{path} does not fit a {backbone} encoder: missing {missing}, unexpected {unexpected}")
