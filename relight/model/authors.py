@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from relight.errors import RelightError
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
 
@@ -43,7 +44,7 @@ KEY_RULES: tuple[tuple[str, str], ...] = (
 _COMPILED = tuple((re.compile(p), r) for p, r in KEY_RULES)
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(RelightError, ValueError):
     """The authors' checkpoint does not fit the network: names what is missing, extra or mis-shaped."""
 
 

@@ -1,0 +1,145 @@
+"""Running a trained MBNet: device and precision choice, padding to the network's stride, resizing.
+
+:class:`Relighter` is what ``relight run``, ``relight batch``, ``relight eval`` and Python callers use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from relight.errors import RelightError
+from relight.model import STRIDE, MBNet
+from relight.model.checkpoint import LoadedModel
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def select_device(name: str | None = None) -> torch.device:
+    """``None``/``"auto"`` picks cuda, then mps, then cpu; anything else is checked to exist."""
+    if name in (None, "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise RelightError(f"unknown device {name!r} ({exc})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RelightError(f"device {name!r} requested but CUDA is not available here")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise RelightError(f"device {name!r} requested but MPS is not available here")
+    return device
+
+
+def default_precision(device: torch.device) -> str:
+    """bf16 autocast on CUDA cards that support it, fp16 on older ones, fp32 everywhere else."""
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "fp32"
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"512"`` -> (512, 512); ``"768x1024"`` -> (768, 1024) as height x width."""
+    if not text:
+        return None
+    parts = text.lower().split("x")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        raise RelightError(f"--size {text!r}: expected N or HxW, e.g. 1024 or 768x1024") from None
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2 or min(dims) < STRIDE:
+        raise RelightError(f"--size {text!r}: expected N or HxW with each side at least {STRIDE}")
+    return dims[0], dims[1]
+
+
+def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad the bottom and right of ``x`` to a multiple of ``stride``; returns the original size."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % stride, (-w) % stride
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+class Relighter:
+    """A model placed on a device with a precision, turning (image, depth) pairs into relit images."""
+
+    def __init__(
+        self,
+        model: MBNet | LoadedModel,
+        device: str | torch.device | None = None,
+        precision: str | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        loaded = model if isinstance(model, LoadedModel) else LoadedModel(model)
+        self.loaded = loaded
+        self.device = device if isinstance(device, torch.device) else select_device(device)
+        self.precision = precision or default_precision(self.device)
+        if self.precision not in PRECISIONS:
+            raise RelightError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+        if self.precision == "fp16" and self.device.type == "cpu":
+            raise RelightError("fp16 is not supported on the CPU; use fp32 or bf16")
+        self.size = size
+        self.model = loaded.model.eval().to(self.device)
+
+    @classmethod
+    def from_weights(cls, weights: str | os.PathLike[str], **kwargs: object) -> "Relighter":
+        """Load weights by name, path or ``hf://`` address (see :func:`relight.weights.load_weights`)."""
+        from relight.weights import load_weights
+
+        return cls(load_weights(weights), **kwargs)  # type: ignore[arg-type]
+
+    def _autocast(self) -> contextlib.AbstractContextManager[object]:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
+
+    @torch.inference_mode()
+    def relight_tensor(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        """``N x 3 x H x W`` RGB and ``N x 1 x H x W`` depth (any device) -> float32 on the model's device."""
+        rgb = rgb.to(self.device, torch.float32, non_blocking=True)
+        depth = depth.to(self.device, torch.float32, non_blocking=True)
+        h, w = rgb.shape[-2:]
+        if self.size is not None and (h, w) != self.size:
+            rgb = F.interpolate(rgb, size=self.size, mode="bilinear", align_corners=False, antialias=True)
+            depth = F.interpolate(depth, size=self.size, mode="bilinear", align_corners=False, antialias=True)
+        rgb_p, (hh, ww) = pad_to_stride(rgb)
+        depth_p, _ = pad_to_stride(depth)
+        with self._autocast():
+            out = self.model(rgb_p, depth_p)
+        out = out[..., :hh, :ww].float()
+        if out.shape[-2:] != (h, w):
+            out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+        return out
+
+    def relight(self, rgb: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """``H x W x 3`` float RGB in [0, 1] and ``H x W`` depth -> ``H x W x 3`` float32 relit RGB."""
+        out = self.relight_tensor(_image_tensor(rgb), _depth_tensor(depth))
+        return out[0].permute(1, 2, 0).cpu().numpy()
+
+    def relight_many(self, rgbs: Sequence[np.ndarray], depths: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
+        """Relight images of one size together as a batch."""
+        rgb = torch.cat([_image_tensor(x) for x in rgbs])
+        depth = torch.cat([_depth_tensor(d) for d in depths])
+        out = self.relight_tensor(rgb, depth).permute(0, 2, 3, 1).cpu().numpy()
+        yield from out
+
+
+def _image_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def _depth_tensor(depth: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32))[None, None]

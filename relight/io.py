@@ -1,0 +1,347 @@
+"""Reading images and depth maps, and writing results, with one-line errors that name the file.
+
+Images come back as ``H x W x 3`` float32 RGB in [0, 1] (plus alpha when the file has one); depth as
+``H x W`` float32. Every writer goes through :func:`atomic_output`, so a failed or interrupted write
+never leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import png
+import tifffile
+from PIL import Image, UnidentifiedImageError
+
+from relight.errors import RelightError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+DEPTH_EXTENSIONS = (".npy", ".npz", ".png", ".tif", ".tiff")
+OUTPUT_EXTENSIONS = (".png", ".tif", ".tiff", ".npy", ".jpg", ".jpeg", ".webp")
+
+#: Refuse images whose header claims more pixels than this before decoding anything (decompression bombs).
+MAX_PIXELS = 1 << 26  # 8192 x 8192
+
+
+class InputError(RelightError, ValueError):
+    """A file relight cannot use. ``str(err)`` is one line naming the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class OutputError(InputError):
+    """A result that cannot be written where it was asked to go."""
+
+
+@dataclass
+class LoadedImage:
+    """An image ready for the network: RGB in [0, 1], the alpha channel kept aside for the output."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    bit_depth: int = 8
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width)."""
+        return self.rgb.shape[0], self.rgb.shape[1]
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if not path.is_file():
+        raise InputError(path, "not a regular file")
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty (0 bytes)")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _to_unit(array: np.ndarray) -> np.ndarray:
+    """Integer pixels to float32 in [0, 1] by their type's range; floats as they are."""
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 65535.0
+    if np.issubdtype(array.dtype, np.integer):
+        return array.astype(np.float32) / float(np.iinfo(array.dtype).max)
+    return array.astype(np.float32)
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    """16-bit PNGs through pypng, since Pillow reduces 16-bit colour PNGs to 8 bits."""
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+    return array.reshape(height, width, info["planes"]).squeeze(-1) if info["planes"] == 1 else array.reshape(
+        height, width, info["planes"]
+    )
+
+
+def _png_bit_depth(path: Path) -> int:
+    with path.open("rb") as fh:
+        head = fh.read(25)
+    return head[24] if len(head) == 25 and head[:8] == b"\x89PNG\r\n\x1a\n" else 8
+
+
+def _read_pixels(path: Path) -> np.ndarray:
+    """Decode any supported raster into a numpy array of its native type (H x W or H x W x C)."""
+    _check_file(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".tif", ".tiff"):
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages[0]
+                _check_pixels(path, page.shape[1] if len(page.shape) > 1 else 1, page.shape[0])
+                return page.asarray()
+        with Image.open(path) as im:
+            _check_pixels(path, *im.size)
+            if suffix == ".png" and _png_bit_depth(path) == 16:
+                return _read_png16(path)
+            im.load()
+            if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
+                im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
+            return np.asarray(im)
+    except InputError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise InputError(path, f"refused: {_reason(exc)}") from exc
+    except (UnidentifiedImageError, tifffile.TiffFileError):
+        raise InputError(path, f"not a readable {suffix.lstrip('.').upper() or 'image'} file") from None
+    except (OSError, SyntaxError, ValueError, png.Error, EOFError) as exc:
+        raise InputError(path, f"corrupt or truncated image ({_reason(exc)})") from exc
+
+
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise InputError(path, f"image header claims {width} x {height} pixels, over the {MAX_PIXELS:,}-pixel limit")
+    if width == 0 or height == 0:
+        raise InputError(path, "image has no pixels")
+
+
+def read_image(path: str | os.PathLike[str]) -> LoadedImage:
+    """Read PNG/JPEG/TIFF/WebP, 8 or 16 bit, grey, grey+alpha, RGB or RGBA."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise InputError(path, f"unsupported image type {path.suffix or '(none)'}; use one of {', '.join(IMAGE_EXTENSIONS)}")
+    pixels = _read_pixels(path)
+    bit_depth = 16 if pixels.dtype == np.uint16 else 8 if pixels.dtype == np.uint8 else 32
+    array = _to_unit(pixels)
+    notes: list[str] = []
+    if array.ndim == 2:
+        array = array[..., None]
+    channels = array.shape[2]
+    alpha = None
+    if channels in (2, 4):
+        alpha = array[..., -1].copy()
+        array = array[..., :-1]
+    if array.shape[2] == 1:
+        notes.append("greyscale image: replicated to RGB")
+        array = np.repeat(array, 3, axis=2)
+    elif array.shape[2] != 3:
+        raise InputError(path, f"image has {channels} channels; expected grey, RGB or RGBA")
+    if not np.isfinite(array).all():
+        raise InputError(path, "image holds NaN or infinite values")
+    return LoadedImage(np.ascontiguousarray(np.clip(array, 0.0, 1.0)), alpha, bit_depth, notes)
+
+
+class _DepthUnpickler(pickle.Unpickler):
+    """Admits only what a VIDIT depth file is made of: dicts, numpy arrays, dtypes and scalars."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refused to load {module}.{name} (only dicts, arrays and scalars are allowed)")
+
+
+def _load_npy(path: Path) -> object:
+    with path.open("rb") as fh:
+        try:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            _, _, dtype = read_header(fh)
+        except ValueError as exc:
+            raise InputError(path, f"not a .npy file ({_reason(exc)})") from None
+        if not dtype.hasobject:
+            fh.seek(0)
+            return np.load(fh, allow_pickle=False)
+        try:
+            obj = _DepthUnpickler(fh).load()
+        except pickle.UnpicklingError as exc:
+            raise InputError(path, f"unsafe pickle: {_reason(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - any failure inside a pickle is a corrupt file
+            raise InputError(path, f"corrupt pickled depth ({_reason(exc)})") from None
+    if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1:
+        obj = obj.item()
+    return obj
+
+
+def _depth_from_object(path: Path, obj: object) -> np.ndarray:
+    if isinstance(obj, dict):
+        if "normalized_depth" not in obj:
+            raise InputError(path, f"depth dict has no 'normalized_depth' (keys: {', '.join(map(str, obj))})")
+        obj = obj["normalized_depth"]
+    if not isinstance(obj, np.ndarray) or obj.dtype.hasobject:
+        raise InputError(path, f"holds a {type(obj).__name__}, not a depth array")
+    return obj
+
+
+def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read depth as ``H x W`` float32: VIDIT's pickled dict or a plain array (.npy), .npz, PNG or TIFF.
+
+    Integer rasters are scaled to [0, 1] by their type's range; float data is used as it is.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in DEPTH_EXTENSIONS:
+        raise InputError(path, f"unsupported depth type {suffix or '(none)'}; use one of {', '.join(DEPTH_EXTENSIONS)}")
+    _check_file(path)
+    if suffix == ".npy":
+        array = _depth_from_object(path, _load_npy(path))
+    elif suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                names = archive.files
+                key = next((k for k in ("normalized_depth", "depth") if k in names), names[0] if len(names) == 1 else None)
+                if key is None:
+                    raise InputError(path, f"cannot tell which array is depth (arrays: {', '.join(names)})")
+                array = archive[key]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise InputError(path, f"not a readable .npz file ({_reason(exc)})") from None
+    else:
+        array = _read_pixels(path)
+    array = np.asarray(array)
+    if array.size == 0:
+        raise InputError(path, "depth array is empty")
+    if array.ndim == 3 and 1 in (array.shape[0], array.shape[-1]):
+        array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
+    if array.ndim != 2:
+        raise InputError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise InputError(path, f"depth has non-numeric type {array.dtype}")
+    depth = _to_unit(array)
+    if not np.isfinite(depth).all():
+        raise InputError(path, f"depth holds {int((~np.isfinite(depth)).sum())} NaN or infinite values")
+    return np.ascontiguousarray(depth)
+
+
+def resize_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of ``H x W`` depth to ``size`` = (height, width)."""
+    if depth.shape == size:
+        return depth
+    resized = Image.fromarray(depth.astype(np.float32), mode="F").resize((size[1], size[0]), Image.BILINEAR)
+    return np.asarray(resized, dtype=np.float32)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(path, f"cannot write here ({exc.strerror or _reason(exc)})") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _quantise(array: np.ndarray, bit_depth: int) -> np.ndarray:
+    top = 65535 if bit_depth == 16 else 255
+    dtype = np.uint16 if bit_depth == 16 else np.uint8
+    return np.round(np.clip(array, 0.0, 1.0) * top).astype(dtype)
+
+
+def write_image(
+    path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None, bit_depth: int = 8
+) -> Path:
+    """Write ``H x W x 3`` RGB in [0, 1] (clamped), with optional alpha, atomically.
+
+    The format follows the extension: PNG and TIFF (8 or 16 bit, alpha kept), JPEG and WebP (8 bit,
+    no alpha), and ``.npy`` (float32 ``H x W x 3`` in [0, 1], not quantised).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_EXTENSIONS:
+        raise OutputError(path, f"unsupported output type {suffix or '(none)'}; use one of {', '.join(OUTPUT_EXTENSIONS)}")
+    if bit_depth not in (8, 16):
+        raise OutputError(path, f"bit depth must be 8 or 16, not {bit_depth}")
+    if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
+        raise OutputError(path, f"16-bit output needs PNG or TIFF, not {suffix}")
+    if suffix in (".jpg", ".jpeg", ".webp", ".npy"):
+        alpha = None
+    pixels = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=2)
+    with atomic_output(path) as tmp:
+        if suffix == ".npy":
+            np.save(tmp, np.clip(rgb, 0.0, 1.0).astype(np.float32), allow_pickle=False)
+        elif suffix in (".tif", ".tiff"):
+            tifffile.imwrite(tmp, _quantise(pixels, bit_depth), photometric="rgb", compression="zlib")
+        elif suffix == ".png" and bit_depth == 16:
+            data = _quantise(pixels, 16)
+            h, w, c = data.shape
+            with tmp.open("wb") as fh:
+                png.Writer(w, h, greyscale=False, alpha=c == 4, bitdepth=16).write(fh, data.reshape(h, w * c))
+        else:
+            image = Image.fromarray(_quantise(pixels, 8), mode="RGBA" if alpha is not None else "RGB")
+            fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}[suffix]
+            image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    return path
+
+
+def write_depth_npy(path: str | os.PathLike[str], depth: np.ndarray, vidit: bool = True) -> Path:
+    """Write depth as VIDIT does (a pickled dict with ``normalized_depth``) or as a plain 2-D array."""
+    with atomic_output(path) as tmp:
+        if vidit:
+            record = {"normalized_depth": depth.astype(np.float32), "ref_center_dis": np.float32(1.0)}
+            np.save(tmp, np.array(record, dtype=object), allow_pickle=True)
+        else:
+            np.save(tmp, depth.astype(np.float32), allow_pickle=False)
+    return Path(path)
+
+
+__all__ = [
+    "DEPTH_EXTENSIONS",
+    "IMAGE_EXTENSIONS",
+    "MAX_PIXELS",
+    "OUTPUT_EXTENSIONS",
+    "InputError",
+    "LoadedImage",
+    "OutputError",
+    "atomic_output",
+    "read_depth",
+    "read_image",
+    "resize_depth",
+    "write_depth_npy",
+    "write_image",
+]

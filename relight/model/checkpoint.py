@@ -1,0 +1,102 @@
+"""relight's own checkpoint format: safetensors, with the variant and provenance in its metadata.
+
+Safetensors holds tensors only, so loading never runs code. The metadata carries ``config`` (the
+:class:`MBNetConfig` as JSON, enough to rebuild the right network) and ``provenance`` (JSON: source and
+target illumination, training data, metrics, the command that made it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from relight.errors import RelightError
+from relight.io import atomic_output
+from relight.model.config import MBNetConfig
+from relight.model.mbnet import MBNet
+
+FORMAT = "relight-mbnet/1"
+
+
+class CheckpointError(RelightError):
+    """A checkpoint file that is not ours, is damaged, or does not fit its own config."""
+
+
+@dataclass
+class LoadedModel:
+    """A network ready to use, with what is known about where it came from."""
+
+    model: MBNet
+    provenance: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def config(self) -> MBNetConfig:
+        return self.model.config
+
+
+def save_checkpoint(
+    model: MBNet,
+    path: str | os.PathLike[str],
+    provenance: dict[str, Any] | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Path:
+    """Write ``model`` atomically; ``dtype=torch.float16`` halves the file (weights are cast back on load)."""
+    tensors = {
+        k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
+        for k, v in model.state_dict().items()
+    }
+    metadata = {
+        "format": FORMAT,
+        "config": model.config.to_json(),
+        "provenance": json.dumps(provenance or {}, sort_keys=True),
+    }
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def read_checkpoint_metadata(path: str | os.PathLike[str]) -> tuple[MBNetConfig, dict[str, Any]]:
+    """The config and provenance of a checkpoint, without reading its tensors."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a relight checkpoint (metadata format {meta.get('format')!r})")
+    try:
+        return MBNetConfig.from_json(meta["config"]), json.loads(meta.get("provenance", "{}"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: damaged checkpoint metadata ({exc})") from None
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
+    """Rebuild the network described by the checkpoint's metadata and load its weights (as float32)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    config, provenance = read_checkpoint_metadata(path)
+    model = MBNet(config)
+    expected = model.state_dict()
+    with safe_open(str(path), framework="pt") as fh:
+        keys = set(fh.keys())
+        missing, extra = sorted(set(expected) - keys), sorted(keys - set(expected))
+        if missing or extra:
+            raise CheckpointError(
+                f"{path}: weights do not fit {config.describe()} ({len(missing)} missing, {len(extra)} unexpected)"
+            )
+        state = {k: fh.get_tensor(k).to(expected[k].dtype) for k in keys}
+    for key, tensor in state.items():
+        if tensor.shape != expected[key].shape:
+            raise CheckpointError(f"{path}: {key} has shape {tuple(tensor.shape)}, expected {tuple(expected[key].shape)}")
+    model.load_state_dict(state)
+    return LoadedModel(model.eval(), provenance, str(path))
