@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False)
 _state = {"debug": os.environ.get("RELIGHT_DEBUG", "") not in ("", "0")}
 

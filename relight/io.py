@@ -120,7 +120,7 @@ def _read_pixels(path: Path) -> np.ndarray:
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
-        raise InputError(path, f"refused: {_reason(exc)}") from exc
+        raise InputError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from exc
     except (UnidentifiedImageError, tifffile.TiffFileError):
         raise InputError(path, f"not a readable {suffix.lstrip('.').upper() or 'image'} file") from None
     except (OSError, SyntaxError, ValueError, png.Error, EOFError) as exc:
@@ -255,7 +255,7 @@ def resize_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if depth.shape == size:
         return depth
     resized = Image.fromarray(depth.astype(np.float32), mode="F").resize((size[1], size[0]), Image.BILINEAR)
-    return np.asarray(resized, dtype=np.float32)
+    return np.array(resized, dtype=np.float32)
 
 
 @contextlib.contextmanager

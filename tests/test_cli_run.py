@@ -1,0 +1,196 @@
+"""`relight run` and `relight batch` from the console entry point, good input and bad."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import png
+import pytest
+from PIL import Image
+
+from conftest import run_cli
+from test_io import _bomb_png, _Payload, _truncated_png
+from relight.inference import Relighter
+from relight.io import read_image
+from relight.weights import load_weights
+
+
+def _run(args, capsys, monkeypatch):
+    return run_cli(args, capsys, monkeypatch)
+
+
+def test_run_writes_output_keeping_alpha_and_matches_the_api(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    image, depth = sample_pair
+    out = tmp_path / "out" / "relit.png"
+    code, _, err = _run(["run", str(image), str(depth), "-o", str(out), "--weights", str(narrow_checkpoint)], capsys, monkeypatch)
+    assert code == 0, err
+    assert "narrow-w8-d16" in err
+    written = read_image(out)
+    assert written.size == (40, 56) and written.alpha is not None and written.alpha.min() == 1.0
+    loaded = read_image(image)
+    expected = Relighter(load_weights(narrow_checkpoint), device="cpu").relight(loaded.rgb, np.load(depth, allow_pickle=True).item()["normalized_depth"])
+    assert np.abs(written.rgb - np.clip(expected, 0, 1)).max() <= 0.5 / 255 + 1e-6
+
+
+def test_odd_size_and_16bit_png_work(tmp_path, narrow_checkpoint, capsys, monkeypatch):
+    rgb16 = np.random.default_rng(0).integers(0, 65536, (33, 47, 3), dtype=np.uint16)
+    with (tmp_path / "odd.png").open("wb") as fh:
+        png.Writer(47, 33, greyscale=False, bitdepth=16).write(fh, rgb16.reshape(33, -1))
+    np.save(tmp_path / "odd.npy", np.random.default_rng(1).random((33, 47), dtype=np.float32))
+    out = tmp_path / "odd-out.png"
+    code, _, err = _run(["run", str(tmp_path / "odd.png"), str(tmp_path / "odd.npy"), "-o", str(out), "-w", str(narrow_checkpoint), "--bit-depth", "16"], capsys, monkeypatch)
+    assert code == 0, err
+    result = read_image(out)
+    assert result.size == (33, 47) and result.bit_depth == 16
+
+
+def test_depth_of_another_size_is_resized_with_a_warning(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    image, _ = sample_pair
+    np.save(tmp_path / "small.npy", np.random.default_rng(0).random((20, 28), dtype=np.float32))
+    code, _, err = _run(["run", str(image), str(tmp_path / "small.npy"), "-o", str(tmp_path / "o.tif"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    assert code == 0 and "resized" in err and read_image(tmp_path / "o.tif").size == (40, 56)
+
+
+def test_fixed_size_option_resizes_back(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    image, depth = sample_pair
+    code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / "o.npy"), "-w", str(narrow_checkpoint), "--size", "64"], capsys, monkeypatch)
+    assert code == 0, err
+    assert np.load(tmp_path / "o.npy").shape == (40, 56, 3)
+
+
+def test_missing_weights_is_a_clear_error(tmp_path, sample_pair, capsys, monkeypatch):
+    image, depth = sample_pair
+    code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(tmp_path / "nope.safetensors")], capsys, monkeypatch)
+    assert code != 0 and "nope.safetensors" in err and "Traceback" not in err
+
+
+def _evil_depth(path: Path) -> None:
+    np.save(path, np.array({"normalized_depth": _Payload(path.parent / "pwned")}, dtype=object), allow_pickle=True)
+
+
+BAD_IMAGES = {
+    "missing": (lambda p: None, "no such file"),
+    "zero-byte": (lambda p: p.write_bytes(b""), "empty"),
+    "text": (lambda p: p.write_text("not an image"), "not a readable PNG"),
+    "truncated": (_truncated_png, "truncated"),
+    "bomb": (_bomb_png, "pixel limit"),
+}
+BAD_DEPTHS = {
+    "malicious pickle": (_evil_depth, "unsafe pickle"),
+    "nan": (lambda p: np.save(p, np.full((40, 56), np.nan, np.float32)), "NaN"),
+    "3-D": (lambda p: np.save(p, np.zeros((40, 56, 3), np.float32)), "2-D"),
+}
+
+
+def _assert_clean_failure(code: int, err: str, named: Path, problem: str, out_dir: Path) -> None:
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("model ")]
+    assert len(lines) == 1, err
+    assert str(named) in err.replace("\n", "") and problem in err
+    assert "Traceback" not in err
+    assert not any(out_dir.iterdir()), "partial output left behind"
+
+
+@pytest.mark.parametrize("case", sorted(BAD_IMAGES))
+def test_bad_image_fails_cleanly(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, case):
+    _, depth = sample_pair
+    make, problem = BAD_IMAGES[case]
+    image = tmp_path / "bad.png"
+    make(image)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, _, err = _run(["run", str(image), str(depth), "-o", str(out_dir / "o.png"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    _assert_clean_failure(code, err, image, problem, out_dir)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DEPTHS))
+def test_bad_depth_fails_cleanly(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, case):
+    image, _ = sample_pair
+    make, problem = BAD_DEPTHS[case]
+    depth = tmp_path / "bad.npy"
+    make(depth)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, _, err = _run(["run", str(image), str(depth), "-o", str(out_dir / "o.png"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    _assert_clean_failure(code, err, depth, problem, out_dir)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_unwritable_output_folder_fails_cleanly(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    image, depth = sample_pair
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    target = blocker / "o.png"
+    code, _, err = _run(["run", str(image), str(depth), "-o", str(target), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    assert code != 0 and str(target) in err and "cannot write" in err and "Traceback" not in err
+    assert blocker.read_text() == "x"
+
+
+def test_debug_shows_the_traceback(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    from relight import cli
+    from relight.io import InputError
+
+    image, _ = sample_pair
+    monkeypatch.setattr("sys.argv", ["relight", "--debug", "run", str(image), str(tmp_path / "none.npy"), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint)])
+    with pytest.raises(InputError):
+        cli.main()
+    monkeypatch.setitem(cli._state, "debug", False)
+
+
+def _batch_folder(tmp_path: Path, sample_pair, n: int = 4) -> Path:
+    image, depth = sample_pair
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for i in range(n):
+        shutil.copy(image, folder / f"Image{i:03d}.png")
+        shutil.copy(depth, folder / f"Image{i:03d}.npy")
+    return folder
+
+
+def test_batch_resumes_reports_bad_pairs_and_counts_both(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    folder = _batch_folder(tmp_path, sample_pair)
+    (folder / "Image001.npy").write_bytes(b"")  # a bad pair
+    (folder / "lonely.png").write_bytes((folder / "Image000.png").read_bytes())  # no depth
+    out = tmp_path / "relit"
+    code, stdout, err = _run(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["Image000.png", "Image002.png", "Image003.png"]
+    assert "Image001.npy: file is empty" in err and "lonely" in err and "Traceback" not in err
+    assert "relit" in stdout and "failed" in stdout
+    # Resume: existing outputs are skipped and left untouched.
+    before = (out / "Image000.png").stat().st_mtime_ns
+    shutil.copy(tmp_path / "batch" / "Image000.npy", folder / "Image001.npy")
+    (folder / "lonely.png").unlink()
+    code, stdout, err = _run(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    assert code == 0, err
+    assert (out / "Image000.png").stat().st_mtime_ns == before
+    assert sorted(p.name for p in out.iterdir()) == [f"Image{i:03d}.png" for i in range(4)]
+    row = [line for line in stdout.splitlines() if "│" in line][-1]
+    assert [c.strip() for c in row.split("│")[1:4]] == ["1", "3", "0"]
+
+
+def test_batch_shards_split_the_folder(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    folder = _batch_folder(tmp_path, sample_pair, n=5)
+    out = tmp_path / "relit"
+    for k in (1, 2):
+        code, _, err = _run(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--shard", f"{k}/2", "--ext", "jpg"], capsys, monkeypatch)
+        assert code == 0, err
+        if k == 1:
+            assert sorted(p.name for p in out.iterdir()) == ["Image000.jpg", "Image002.jpg", "Image004.jpg"]
+    assert len(list(out.iterdir())) == 5
+    code, _, err = _run(["batch", str(folder), "-w", str(narrow_checkpoint), "--shard", "3/2"], capsys, monkeypatch)
+    assert code == 2 and "--shard" in err
+
+
+def test_batch_with_a_depth_folder_and_vidit_names(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    image, depth = sample_pair
+    (tmp_path / "img").mkdir()
+    (tmp_path / "dep").mkdir()
+    shutil.copy(image, tmp_path / "img" / "Image007_6500_N.png")
+    d = np.load(depth, allow_pickle=True).item()["normalized_depth"]
+    Image.fromarray((d * 65535).astype(np.uint16)).save(tmp_path / "dep" / "Image007.png")
+    code, _, err = _run(["batch", str(tmp_path / "img"), "--depth-dir", str(tmp_path / "dep"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    assert code == 0, err
+    assert (tmp_path / "img" / "relit" / "Image007_6500_N.png").is_file()

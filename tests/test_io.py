@@ -1,0 +1,174 @@
+"""Reading every supported image and depth format, and refusing bad files with one clear line."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import png
+import pytest
+import tifffile
+from PIL import Image
+
+from relight.io import InputError, OutputError, read_depth, read_image, resize_depth, write_depth_npy, write_image
+
+RNG = np.random.default_rng(1)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".webp", ".jpg"])
+def test_8bit_rgb_formats(tmp_path: Path, suffix: str) -> None:
+    rgb = RNG.integers(0, 256, (9, 13, 3), dtype=np.uint8)
+    path = tmp_path / f"a{suffix}"
+    Image.fromarray(rgb).save(path, **({"lossless": True} if suffix == ".webp" else {}))
+    image = read_image(path)
+    assert image.rgb.shape == (9, 13, 3) and image.rgb.dtype == np.float32 and image.alpha is None
+    if suffix != ".jpg":
+        assert np.array_equal(np.round(image.rgb * 255).astype(np.uint8), rgb)
+
+
+def test_rgba_keeps_alpha_aside(tmp_path: Path) -> None:
+    rgba = RNG.integers(0, 256, (5, 7, 4), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    image = read_image(tmp_path / "a.png")
+    assert np.allclose(image.rgb, rgba[..., :3] / 255.0) and np.allclose(image.alpha, rgba[..., 3] / 255.0)
+
+
+def test_greyscale_is_replicated_with_a_note(tmp_path: Path) -> None:
+    Image.fromarray(RNG.integers(0, 256, (5, 7), dtype=np.uint8)).save(tmp_path / "g.png")
+    image = read_image(tmp_path / "g.png")
+    assert image.rgb.shape == (5, 7, 3) and np.array_equal(image.rgb[..., 0], image.rgb[..., 2])
+    assert any("greyscale" in n for n in image.notes)
+
+
+def test_16bit_png_and_tiff_keep_full_precision(tmp_path: Path) -> None:
+    rgb16 = RNG.integers(0, 65536, (6, 8, 3), dtype=np.uint16)
+    with (tmp_path / "a.png").open("wb") as fh:
+        png.Writer(8, 6, greyscale=False, bitdepth=16).write(fh, rgb16.reshape(6, 24))
+    tifffile.imwrite(tmp_path / "a.tif", rgb16, photometric="rgb")
+    for name in ("a.png", "a.tif"):
+        image = read_image(tmp_path / name)
+        assert image.bit_depth == 16
+        assert np.array_equal(np.round(image.rgb * 65535).astype(np.uint16), rgb16)
+
+
+@pytest.mark.parametrize("bit_depth,suffix", [(8, ".png"), (16, ".png"), (8, ".tif"), (16, ".tiff")])
+def test_writers_round_trip_with_alpha(tmp_path: Path, bit_depth: int, suffix: str) -> None:
+    rgb = RNG.random((6, 9, 3), dtype=np.float32)
+    alpha = RNG.random((6, 9), dtype=np.float32)
+    out = write_image(tmp_path / f"o{suffix}", rgb, alpha, bit_depth)
+    back = read_image(out)
+    step = 1 / (255 if bit_depth == 8 else 65535)
+    assert back.bit_depth == bit_depth
+    assert np.abs(back.rgb - rgb).max() <= step / 2 + 1e-6 and np.abs(back.alpha - alpha).max() <= step / 2 + 1e-6
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_npy_output_is_float32_hwc(tmp_path: Path) -> None:
+    rgb = RNG.random((4, 5, 3), dtype=np.float32) * 1.2
+    out = np.load(write_image(tmp_path / "o.npy", rgb))
+    assert out.dtype == np.float32 and out.shape == (4, 5, 3) and out.max() <= 1.0
+
+
+def test_writer_clamps_and_refuses_16bit_jpeg(tmp_path: Path) -> None:
+    write_image(tmp_path / "o.png", np.full((2, 2, 3), 1.7, np.float32))
+    assert read_image(tmp_path / "o.png").rgb.max() == 1.0
+    with pytest.raises(OutputError, match="16-bit output needs PNG or TIFF"):
+        write_image(tmp_path / "o.jpg", np.zeros((2, 2, 3), np.float32), bit_depth=16)
+
+
+def test_depth_formats(tmp_path: Path) -> None:
+    depth = RNG.random((6, 8), dtype=np.float32)
+    write_depth_npy(tmp_path / "vidit.npy", depth)
+    np.save(tmp_path / "plain.npy", depth)
+    np.savez(tmp_path / "d.npz", normalized_depth=depth)
+    tifffile.imwrite(tmp_path / "f.tif", depth)
+    for name in ("vidit.npy", "plain.npy", "d.npz", "f.tif"):
+        assert np.array_equal(read_depth(tmp_path / name), depth), name
+    d16 = RNG.integers(0, 65536, (6, 8), dtype=np.uint16)
+    Image.fromarray(d16).save(tmp_path / "d16.png")
+    assert np.allclose(read_depth(tmp_path / "d16.png"), d16 / 65535.0)
+    d8 = RNG.integers(0, 256, (6, 8), dtype=np.uint8)
+    Image.fromarray(d8).save(tmp_path / "d8.png")
+    assert np.allclose(read_depth(tmp_path / "d8.png"), d8 / 255.0)
+
+
+def test_resize_depth_to_image_size() -> None:
+    assert resize_depth(np.ones((4, 4), np.float32), (8, 6)).shape == (8, 6)
+
+
+class _Payload:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_malicious_depth_pickle_is_refused_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.npy"
+    np.save(path, np.array({"normalized_depth": _Payload(marker)}, dtype=object), allow_pickle=True)
+    with pytest.raises(InputError, match="unsafe pickle: refused to load pathlib"):
+        read_depth(path)
+    assert not marker.exists()
+    # A raw pickle renamed to .npy is not even opened as a pickle.
+    (tmp_path / "raw.npy").write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(InputError, match="not a .npy file"):
+        read_depth(tmp_path / "raw.npy")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "make,problem",
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.write_bytes(b""), "file is empty"),
+        (lambda p: np.save(p, np.array([[1.0, np.nan]])), "NaN or infinite"),
+        (lambda p: np.save(p, np.zeros((2, 3, 4))), "depth must be 2-D"),
+        (lambda p: np.save(p, np.zeros((0, 3))), "depth array is empty"),
+        (lambda p: np.save(p, np.array({"depth": 1}, dtype=object), allow_pickle=True), "no 'normalized_depth'"),
+        (lambda p: p.write_text("hello"), "not a .npy file"),
+    ],
+)
+def test_bad_depth(tmp_path: Path, make, problem: str) -> None:
+    path = tmp_path / "d.npy"
+    make(path)
+    with pytest.raises(InputError) as err:
+        read_depth(path)
+    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def _truncated_png(path: Path) -> None:
+    Image.fromarray(RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def _bomb_png(path: Path) -> None:
+    """A valid PNG header claiming 100000 x 100000 pixels, with almost no data behind it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize(
+    "make,problem",
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.write_bytes(b""), "file is empty"),
+        (lambda p: p.write_text("this is not a picture"), "not a readable PNG file"),
+        (_truncated_png, "corrupt or truncated image"),
+        (_bomb_png, "over the 67,108,864-pixel limit"),
+    ],
+)
+def test_bad_images(tmp_path: Path, make, problem: str) -> None:
+    path = tmp_path / "x.png"
+    make(path)
+    with pytest.raises(InputError) as err:
+        read_image(path)
+    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
