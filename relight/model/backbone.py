@@ -12,7 +12,12 @@ import torch
 from torch import nn
 from torchvision.models import resnet as tv_resnet
 
+from relight.errors import RelightError
 from relight.model.config import MBNetConfig
+
+
+class MissingWeightsError(RelightError, FileNotFoundError):
+    """Pretrained weights that relight may not download and did not find on disk."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ def load_imagenet_weights(encoder: ResNetEncoder, backbone: str) -> None:
     filename = Path(weights.url).name
     path = Path(torch.hub.get_dir()) / "checkpoints" / filename
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingWeightsError(
             f"ImageNet weights for {backbone} not found at {path}; download {weights.url} there "
             f"(or set TORCH_HOME), or train without ImageNet initialisation"
         )
