@@ -1,0 +1,280 @@
+"""Scoring relit images against ground truth: PSNR, SSIM, LPIPS and MPS per image and on average.
+
+``relight score`` pairs two folders by file stem; ``relight eval`` feeds arrays straight from the
+model through :func:`score_arrays`. Both produce a :class:`ScoreReport` and print it with
+:func:`print_score_table`, so every command shows and saves scores the same way. Without AlexNet's
+weights LPIPS and MPS are left out, and the report says so and why, instead of reporting a partial
+score as if it were complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from relight.errors import RelightError
+from relight.io import IMAGE_EXTENSIONS, InputError, atomic_output, read_image
+from relight.metrics import LPIPS, SSIM_WINDOW, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
+
+METRICS = ("psnr", "ssim", "lpips", "mps")
+
+
+@dataclass
+class ScoreRow:
+    """One image's scores; ``lpips`` and ``mps`` are ``None`` when LPIPS was unavailable."""
+
+    name: str
+    psnr: float
+    ssim: float
+    lpips: float | None = None
+    mps: float | None = None
+
+
+@dataclass
+class ScoreReport:
+    """Per-image rows, their means, and what was left out (files without a partner, LPIPS)."""
+
+    rows: list[ScoreRow] = field(default_factory=list)
+    lpips_skipped: str | None = None
+    missing_predictions: list[str] = field(default_factory=list)
+    missing_ground_truth: list[str] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics this report holds: all four, or PSNR and SSIM when LPIPS was skipped."""
+        return METRICS[:2] if self.lpips_skipped else METRICS
+
+    @property
+    def means(self) -> dict[str, float]:
+        """The mean of each metric over the scored images (the challenges average per-image scores)."""
+        if not self.rows:
+            return {}
+        return {m: float(np.mean([getattr(r, m) for r in self.rows])) for m in self.metrics}
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: non-finite values (PSNR of identical images) become ``null``."""
+        return {
+            "count": len(self.rows),
+            "metrics": list(self.metrics),
+            "mean": {k: _finite(v) for k, v in self.means.items()},
+            "images": [{"name": r.name, **{m: _finite(getattr(r, m)) for m in self.metrics}} for r in self.rows],
+            "lpips_skipped": self.lpips_skipped,
+            "missing_predictions": self.missing_predictions,
+            "missing_ground_truth": self.missing_ground_truth,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+
+    def to_csv(self) -> str:
+        """One row per image, then a ``mean`` row; PSNR of identical images is written as ``inf``."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["name", *self.metrics])
+        for row in self.rows:
+            writer.writerow([row.name, *(repr(float(getattr(row, m))) for m in self.metrics)])
+        if self.rows:
+            writer.writerow(["mean", *(repr(self.means[m]) for m in self.metrics)])
+        return buffer.getvalue()
+
+    def write_json(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_json` atomically."""
+        with atomic_output(path) as tmp:
+            tmp.write_text(self.to_json(), encoding="utf-8")
+        return Path(path)
+
+    def write_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_csv` atomically."""
+        with atomic_output(path) as tmp:
+            tmp.write_text(self.to_csv(), encoding="utf-8")
+        return Path(path)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+class Scorer:
+    """Metrics on one device, with LPIPS loaded once; ``lpips_skipped`` says why when it could not be."""
+
+    def __init__(self, device: str | torch.device | None = None, require_lpips: bool = False) -> None:
+        from relight.inference import select_device
+
+        self.device = device if isinstance(device, torch.device) else select_device(device)
+        self.lpips: LPIPS | None = None
+        self.lpips_skipped: str | None = None
+        try:
+            self.lpips = LPIPS().to(self.device)
+        except LPIPSUnavailable as exc:
+            if require_lpips:
+                raise
+            self.lpips_skipped = str(exc)
+
+    @torch.inference_mode()
+    def score(self, name: str, pred: np.ndarray | torch.Tensor, gt: np.ndarray | torch.Tensor) -> ScoreRow:
+        """Score ``H x W x 3`` arrays (or ``3 x H x W`` tensors) in [0, 1].
+
+        The prediction is clamped to [0, 1] first, as writing it to an image file would, so scoring a
+        model's output in memory agrees with scoring the file it writes (8-bit rounding aside).
+        """
+        p, g = self._tensor(pred).clamp(0.0, 1.0), self._tensor(gt)
+        if p.shape != g.shape:
+            raise RelightError(f"{name}: prediction is {_size(p)} but ground truth is {_size(g)}")
+        if min(p.shape[-2:]) < SSIM_WINDOW:
+            raise RelightError(f"{name}: {_size(p)} is too small to score (SSIM needs {SSIM_WINDOW} x {SSIM_WINDOW})")
+        s = float(ssim(p, g))
+        row = ScoreRow(name, float(psnr(p, g)), s)
+        if self.lpips is not None:
+            row.lpips = float(self.lpips(p, g))
+            row.mps = float(mean_perceptual_score(s, row.lpips))
+        return row
+
+    def _tensor(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
+        t = torch.as_tensor(x)
+        if t.ndim == 3 and t.shape[-1] == 3 and isinstance(x, np.ndarray):
+            t = t.permute(2, 0, 1)
+        if t.ndim != 3 or t.shape[0] != 3:
+            raise ValueError(f"expected an H x W x 3 array or a 3 x H x W tensor, got shape {tuple(t.shape)}")
+        return t[None].to(self.device, torch.float32)
+
+
+def _size(t: torch.Tensor) -> str:
+    return f"{t.shape[-2]}x{t.shape[-1]}"
+
+
+def score_arrays(
+    items: Iterable[tuple[str, np.ndarray | torch.Tensor, np.ndarray | torch.Tensor]],
+    device: str | torch.device | None = None,
+    require_lpips: bool = False,
+    scorer: Scorer | None = None,
+    on_item: Callable[[ScoreRow], None] | None = None,
+) -> ScoreReport:
+    """Score ``(name, prediction, ground truth)`` triples; pass ``scorer`` to reuse a loaded LPIPS."""
+    scorer = scorer or Scorer(device, require_lpips)
+    report = ScoreReport(lpips_skipped=scorer.lpips_skipped)
+    for name, pred, gt in items:
+        report.rows.append(scorer.score(name, pred, gt))
+        if on_item is not None:
+            on_item(report.rows[-1])
+    return report
+
+
+def _images_by_stem(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise RelightError(f"{folder}: not a folder")
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if path.stem in found:
+            raise InputError(path, f"two images with stem {path.stem!r} ({found[path.stem].name} too); keep one")
+        found[path.stem] = path
+    return found
+
+
+def pair_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike[str]) -> tuple[list[tuple[str, Path, Path]], list[str], list[str]]:
+    """``(stem, prediction, ground truth)`` for stems in both folders, then the GT stems without a
+    prediction and the prediction stems without GT."""
+    preds, gts = _images_by_stem(Path(pred_dir)), _images_by_stem(Path(gt_dir))
+    pairs = [(stem, preds[stem], gts[stem]) for stem in sorted(preds.keys() & gts.keys())]
+    return pairs, sorted(gts.keys() - preds.keys()), sorted(preds.keys() - gts.keys())
+
+
+def _read_pair(pred_path: Path, gt_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as RGB, refusing a size mismatch (naming both files) before any metric runs."""
+    pred, gt = read_image(pred_path).rgb, read_image(gt_path).rgb
+    (ph, pw), (gh, gw) = pred.shape[:2], gt.shape[:2]
+    if (ph, pw) != (gh, gw):
+        raise InputError(pred_path, f"size {ph}x{pw} differs from its ground truth {gt_path} ({gh}x{gw}); predictions must have the ground truth's size")
+    if min(ph, pw) < SSIM_WINDOW:
+        raise InputError(pred_path, f"{ph}x{pw} is too small to score (SSIM needs at least {SSIM_WINDOW}x{SSIM_WINDOW})")
+    return pred, gt
+
+
+def score_folders(
+    pred_dir: str | os.PathLike[str],
+    gt_dir: str | os.PathLike[str],
+    device: str | torch.device | None = None,
+    require_lpips: bool = False,
+    scorer: Scorer | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_item: Callable[[ScoreRow], None] | None = None,
+) -> ScoreReport:
+    """Score every prediction in ``pred_dir`` against the ground truth of the same stem in ``gt_dir``.
+
+    Alpha is dropped (RGB is scored). Images of different sizes are refused: resizing either would
+    change the score. Stems present on one side only are listed in the report, not scored.
+    ``on_start`` gets the number of pairs to score (for a progress bar), ``on_item`` each row; pass
+    ``scorer`` to reuse a loaded LPIPS.
+    """
+    pairs, missing_pred, missing_gt = pair_folders(pred_dir, gt_dir)
+    if not pairs:
+        raise RelightError(f"{pred_dir}: no prediction has a ground-truth image of the same stem in {gt_dir}")
+    scorer = scorer or Scorer(device, require_lpips)
+    if on_start is not None:
+        on_start(len(pairs))
+    items = ((stem, *_read_pair(p, g)) for stem, p, g in pairs)
+    report = score_arrays(items, scorer=scorer, on_item=on_item)
+    report.missing_predictions, report.missing_ground_truth = missing_pred, missing_gt
+    return report
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if metric == "psnr":
+        return f"{value:.2f}" if math.isfinite(value) else "inf"
+    return f"{value:.4f}"
+
+
+def print_score_table(report: ScoreReport, console: Console, title: str = "scores") -> None:
+    """Per-image table with a mean row, then what was left out and why."""
+    table = Table(title=title)
+    table.add_column("image")
+    labels = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "mps": "MPS ↑"}
+    for m in report.metrics:
+        table.add_column(labels[m], justify="right")
+    for row in report.rows:
+        table.add_row(row.name, *(_fmt(m, getattr(row, m)) for m in report.metrics))
+    if report.rows:
+        table.add_section()
+        means = report.means
+        table.add_row(f"[bold]mean ({len(report.rows)})[/bold]", *(f"[bold]{_fmt(m, means[m])}[/bold]" for m in report.metrics))
+    console.print(table)
+    if report.lpips_skipped:
+        console.print(f"[yellow]LPIPS and MPS skipped:[/yellow] {report.lpips_skipped}", soft_wrap=True)
+    if report.missing_predictions:
+        console.print(
+            f"[yellow]{len(report.missing_predictions)} ground-truth image(s) have no prediction[/yellow] "
+            f"(not in the means): {', '.join(report.missing_predictions)}",
+            soft_wrap=True,
+        )
+    if report.missing_ground_truth:
+        console.print(
+            f"[yellow]{len(report.missing_ground_truth)} prediction(s) have no ground truth[/yellow] "
+            f"(not scored): {', '.join(report.missing_ground_truth)}",
+            soft_wrap=True,
+        )
+
+
+__all__ = [
+    "METRICS",
+    "ScoreReport",
+    "ScoreRow",
+    "Scorer",
+    "pair_folders",
+    "print_score_table",
+    "score_arrays",
+    "score_folders",
+]
