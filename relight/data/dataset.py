@@ -1,0 +1,120 @@
+"""A torch ``Dataset`` over :class:`~relight.data.vidit.TrainPair` lists, shared by training, evaluation and batch work.
+
+Each item is ``{"rgb": 3xHxW, "depth": 1xHxW, "target": 3xHxW (only when the pair has one), "name": str}``,
+float32, images in [0, 1]. Mirrored pairs are flipped here (image, depth and target together). Optional
+resizing and random cropping are off by default because the paper used neither. The crop position depends
+only on (seed, epoch, index), so a run is reproducible whatever the number of DataLoader workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from relight.batch import load_pair
+from relight.data.pairs import InferencePair
+from relight.data.vidit import TrainPair
+from relight.errors import RelightError
+from relight.io import read_image
+
+
+def _size_pair(value: int | tuple[int, int] | None, what: str) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    size = (value, value) if isinstance(value, int) else tuple(value)
+    if len(size) != 2 or min(size) < 1:
+        raise RelightError(f"{what} {value!r}: expected N or (height, width) with positive sides")
+    return int(size[0]), int(size[1])
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == size:
+        return x
+    return F.interpolate(x[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+
+
+class PairDataset(Dataset):
+    """Loads pairs from disk on demand (so it works with any number of DataLoader workers).
+
+    ``size`` resizes every image (N or (H, W)); ``crop`` takes a random N or (H, W) window after resizing.
+    Call :meth:`set_epoch` at the start of each epoch to draw new crops; the epoch lives in shared memory,
+    so persistent workers see it too.
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[TrainPair],
+        size: int | tuple[int, int] | None = None,
+        crop: int | tuple[int, int] | None = None,
+        seed: int = 0,
+        require_target: bool = False,
+    ) -> None:
+        self.pairs = list(pairs)
+        self.size = _size_pair(size, "size")
+        self.crop = _size_pair(crop, "crop")
+        self.seed = seed
+        if require_target:
+            missing = [p for p in self.pairs if p.target is None]
+            if missing:
+                raise RelightError(f"{missing[0].input}: no target image ({len(missing)} pairs have none)")
+        self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+
+    def set_epoch(self, epoch: int) -> None:
+        self._epoch[0] = epoch
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch[0])
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def crop_box(self, index: int, height: int, width: int) -> tuple[int, int]:
+        """Top-left corner of the crop for ``index`` this epoch, drawn from (seed, epoch, index) alone."""
+        assert self.crop is not None
+        ch, cw = self.crop
+        if ch > height or cw > width:
+            raise RelightError(
+                f"{self.pairs[index].input}: crop {ch}x{cw} is larger than the image ({height}x{width})"
+            )
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return int(rng.integers(0, height - ch + 1)), int(rng.integers(0, width - cw + 1))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
+        pair = self.pairs[index]
+        decoded = load_pair(InferencePair(pair.name, pair.input, pair.depth))
+        rgb = decoded.image.rgb
+        depth = decoded.depth
+        arrays = {"rgb": rgb, "depth": depth[..., None]}
+        if pair.target is not None:
+            target = read_image(pair.target).rgb
+            if target.shape != rgb.shape:
+                raise RelightError(
+                    f"{pair.target}: target is {target.shape[0]}x{target.shape[1]}, "
+                    f"input {pair.input.name} is {rgb.shape[0]}x{rgb.shape[1]}"
+                )
+            arrays["target"] = target
+        item: dict[str, torch.Tensor | str] = {}
+        for key, array in arrays.items():
+            if pair.flip:
+                array = array[:, ::-1]
+            tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)
+            if self.size is not None:
+                tensor = _resize(tensor, self.size)
+            item[key] = tensor
+        if self.crop is not None:
+            h, w = item["rgb"].shape[-2:]
+            top, left = self.crop_box(index, h, w)
+            for key in arrays:
+                item[key] = item[key][:, top : top + self.crop[0], left : left + self.crop[1]].contiguous()
+        for key in arrays:
+            item[key] = item[key].contiguous()
+        item["name"] = pair.name
+        return item
+
+
+__all__ = ["PairDataset"]
