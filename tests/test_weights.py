@@ -1,0 +1,372 @@
+"""Weights: the registry, ``--weights`` resolution, Hub downloads (against a loopback Hub) and the import
+of the authors' checkpoint. Nothing here mocks huggingface_hub or relight: only the Hub's endpoint and
+cache locations (``huggingface_hub.constants``) are pointed at the test's own server and tmp folders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors import safe_open
+
+from conftest import run_cli
+from hubserver import HubServer
+from reference import read_tsv
+from relight.model import MBNet, MBNetConfig
+from relight.model.authors import authors_key_to_ours
+from relight.model.checkpoint import load_checkpoint, save_checkpoint
+from relight.weights import (
+    BUILTIN_REGISTRY,
+    DEFAULT_MODEL,
+    USER_REGISTRY_FORMAT,
+    HubFile,
+    WeightsError,
+    availability,
+    default_weights,
+    import_authors_checkpoint,
+    load_registry,
+    load_weights,
+    parse_hf_spec,
+    resolve_weights,
+    sha256_file,
+    user_home,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _write_user_registry(home: Path, models: dict) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "registry.json"
+    path.write_text(json.dumps({"format": USER_REGISTRY_FORMAT, "models": models}))
+    return path
+
+
+def _hub_entry(repo: str, filename: str, commit: str, sha256: str, config: MBNetConfig) -> dict:
+    return {
+        "description": "test model on the loopback Hub",
+        "architecture": json.loads(config.to_json()),
+        "source": "6500-N",
+        "target": "4500-E",
+        "location": {"hub": repo, "filename": filename, "revision": commit},
+        "sha256": sha256,
+    }
+
+
+# --- registry -------------------------------------------------------------------------------------
+
+
+def test_shipped_registry_describes_both_models(tmp_path):
+    registry = load_registry(user=tmp_path / "none.json")
+    assert registry.builtin_path == BUILTIN_REGISTRY and BUILTIN_REGISTRY.parent == REPO / "weights"
+    bundled = registry[DEFAULT_MODEL]
+    assert bundled.location.kind == "file" and bundled.location.path == REPO / "weights" / "relight-synth-narrow.safetensors"
+    assert bundled.config.backbone == "narrow" and bundled.origin == "built-in"
+
+    authors = registry["mbnet-ntire21"]
+    assert authors.config == MBNetConfig.paper() and (authors.source, authors.target) == ("6500-N", "4500-E")
+    assert authors.location.kind == "page" and authors.location.filename == "weight.pkl"
+    assert "github.com/weitingchen83/NTIRE2021-Depth-Guided-Image-Relighting-MBNet" in authors.location.page
+    assert authors.sha256 is None and authors.metrics == {"psnr_db": 19.36, "ssim": 0.7175}
+    assert availability(authors).status == "import needed"
+    with pytest.raises(WeightsError, match=r"relight weights import weight\.pkl --name mbnet-ntire21"):
+        resolve_weights("mbnet-ntire21", registry=registry)
+
+
+def test_missing_bundled_file_is_not_available_until_it_is_there(tmp_path):
+    builtin = tmp_path / "weights" / "registry.toml"
+    builtin.parent.mkdir()
+    shutil.copy(BUILTIN_REGISTRY, builtin)
+    registry = load_registry(builtin, tmp_path / "user.json")
+    assert availability(registry[DEFAULT_MODEL]).status == "missing"
+    with pytest.raises(WeightsError, match=r"relight-synth-narrow: not available here: .*relight-synth-narrow\.safetensors does not exist"):
+        load_weights(DEFAULT_MODEL, registry=registry)
+    with pytest.raises(WeightsError, match="default model relight-synth-narrow is not available"):
+        default_weights(registry)
+
+    target = builtin.parent / "relight-synth-narrow.safetensors"
+    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), target)
+    with pytest.raises(WeightsError, match="holds narrow-w8-d16 but the registry says narrow-w16-d32"):
+        load_weights(DEFAULT_MODEL, registry=registry)
+    save_checkpoint(MBNet(registry[DEFAULT_MODEL].config), target)
+    assert default_weights(registry) == DEFAULT_MODEL
+    loaded = load_weights(default_weights(registry), registry=registry)
+    assert loaded.config == registry[DEFAULT_MODEL].config and loaded.source.startswith(DEFAULT_MODEL)
+
+
+def test_placeholders_checksums_and_broken_registries(tmp_path):
+    good = tmp_path / "good.safetensors"
+    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), good)
+    other = hashlib.sha256(b"other bytes").hexdigest()
+    arch = '{ backbone = "narrow", width = 8, decoder_channels = 16, residual = true }'
+    builtin = tmp_path / "registry.toml"
+    builtin.write_text(
+        f'[models.todo]\narchitecture = {arch}\nsha256 = "PLACEHOLDER"\ntrained_with = "PLACEHOLDER"\n'
+        f'[models.todo.location]\nfile = "good.safetensors"\n[models.todo.metrics]\nssim = "PLACEHOLDER"\npsnr_db = 20.5\n'
+        f'[models.tampered]\narchitecture = {arch}\nsha256 = "{other}"\n[models.tampered.location]\nfile = "good.safetensors"\n'
+    )
+    registry = load_registry(builtin, tmp_path / "user.json")
+    todo = registry["todo"]
+    assert set(todo.placeholders) == {"sha256", "trained_with", "metrics.ssim"} and todo.sha256 is None
+    assert todo.metrics == {"psnr_db": 20.5}
+    assert resolve_weights("todo", registry=registry) == good
+    before = good.read_bytes()
+    with pytest.raises(WeightsError, match=f"tampered: sha256 mismatch: .*good.safetensors is {sha256_file(good)}, the registry expects {other}; refusing") as err:
+        load_weights("tampered", registry=registry)
+    assert "\n" not in str(err.value) and good.read_bytes() == before
+
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[models.x\n")
+    with pytest.raises(WeightsError, match=r"bad\.toml: not valid TOML"):
+        load_registry(bad_toml, tmp_path / "user.json")
+    unpinned = tmp_path / "unpinned.toml"
+    unpinned.write_text(f'[models.x]\narchitecture = {arch}\nsha256 = "{other}"\n[models.x.location]\nhub = "a/b"\nfilename = "m.safetensors"\nrevision = "main"\n')
+    with pytest.raises(WeightsError, match="unpinned.toml: models.x: hub revision must be pinned to a full 40-hex commit"):
+        load_registry(unpinned, tmp_path / "user.json")
+    broken_user = tmp_path / "user.json"
+    broken_user.write_text("{not json")
+    with pytest.raises(WeightsError, match=r"user\.json: not valid JSON .*delete it"):
+        load_registry(builtin, broken_user)
+
+
+def test_user_home_honours_relight_home_then_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("RELIGHT_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert user_home() == tmp_path / "xdg" / "relight"
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "mine"))
+    assert user_home() == tmp_path / "mine"
+
+
+def test_weights_specs_paths_names_and_hf_addresses(tmp_path, narrow_checkpoint, monkeypatch):
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    assert parse_hf_spec("hf://me/mbnet/sub/dir/model.safetensors@v1.0") == HubFile("me/mbnet", "sub/dir/model.safetensors", "v1.0")
+    assert parse_hf_spec("hf://me/mbnet/model.safetensors") == HubFile("me/mbnet", "model.safetensors", "main")
+    for bad in ("hf://me/mbnet", "hf://me//x.safetensors", "hf://me/mbnet/x.safetensors@"):
+        with pytest.raises(WeightsError, match="expected hf://owner/repo/file"):
+            parse_hf_spec(bad)
+    assert resolve_weights(str(narrow_checkpoint)) == narrow_checkpoint
+    assert load_weights(narrow_checkpoint).source == str(narrow_checkpoint)
+    with pytest.raises(WeightsError, match=r"missing\.safetensors: no such weights file"):
+        resolve_weights(str(tmp_path / "missing.safetensors"))
+    with pytest.raises(WeightsError, match=r"no-such-model: not a weights file and not a registry name \(known: .*mbnet-ntire21.*; see `relight weights list`\)"):
+        resolve_weights("no-such-model")
+
+
+# --- Hugging Face Hub downloads, against a loopback server ------------------------------------------
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """A loopback Hub; huggingface_hub's endpoint, HF_HOME-derived paths and cache point at it and tmp_path."""
+    import huggingface_hub.constants as hf
+
+    with HubServer() as server:
+        home = str(tmp_path / "hf-home")
+        old_home = hf.HF_HOME
+        for attr in dir(hf):
+            value = getattr(hf, attr)
+            if attr.isupper() and isinstance(value, str) and value.startswith(old_home):
+                monkeypatch.setattr(hf, attr, home + value[len(old_home):])
+        monkeypatch.setattr(hf, "HF_HUB_CACHE", os.path.join(home, "hub"))
+        monkeypatch.setattr(hf, "ENDPOINT", server.url)
+        monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "relight-home"))
+        yield server
+
+
+@pytest.fixture
+def tiny_on_hub(hub, narrow_checkpoint, tmp_path):
+    """The narrow checkpoint committed to me/tiny on the loopback Hub and registered as ``tiny-hub``."""
+    data = narrow_checkpoint.read_bytes()
+    commit = hub.add_file("me/tiny", "tiny.safetensors", data)
+    entry = _hub_entry("me/tiny", "tiny.safetensors", commit, hashlib.sha256(data).hexdigest(), MBNetConfig.narrow(width=8, decoder_channels=16))
+    _write_user_registry(tmp_path / "relight-home", {"tiny-hub": entry})
+    return commit, data
+
+
+def test_download_then_cache_then_offline(hub, tiny_on_hub, narrow_checkpoint, monkeypatch):
+    import huggingface_hub.constants as hf
+
+    commit, data = tiny_on_hub
+    seen: list[tuple[int, int | None]] = []
+    loaded = load_weights("tiny-hub", progress=lambda done, total: seen.append((done, total)))
+    assert (hub.count("HEAD"), hub.count("GET")) == (1, 1)
+    assert seen[-1] == (len(data), len(data))
+    path = resolve_weights("tiny-hub")
+    assert path.read_bytes() == data and Path(hf.HF_HUB_CACHE) in path.parents and commit in str(path)
+    expected = load_checkpoint(narrow_checkpoint).model.state_dict()
+    assert all(torch.equal(v, expected[k]) for k, v in loaded.model.state_dict().items())
+    assert loaded.source.startswith("tiny-hub (")
+
+    assert hub.count("GET") == 1, "the pinned, cached copy must be used without downloading again"
+    assert resolve_weights("hf://me/tiny/tiny.safetensors") == path  # branch: asks (HEAD), does not fetch
+    assert (hub.count("HEAD"), hub.count("GET")) == (2, 1)
+
+    monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)
+    requests = len(hub.requests)
+    assert load_weights("tiny-hub").config == loaded.config
+    assert resolve_weights(f"hf://me/tiny/tiny.safetensors@{commit}") == path
+    assert len(hub.requests) == requests, "offline mode must not touch the network"
+    hub.add_file("me/tiny", "other.safetensors", b"x")
+    with pytest.raises(WeightsError, match=r"hf://me/tiny/other\.safetensors@main: not in the Hugging Face cache .* HF_HUB_OFFLINE is set: run `relight weights download hf://me/tiny/other\.safetensors@main`"):
+        resolve_weights("hf://me/tiny/other.safetensors")
+
+
+def test_checksum_mismatch_refuses_and_deletes_nothing(hub, tmp_path, narrow_checkpoint):
+    data = narrow_checkpoint.read_bytes()
+    commit = hub.add_file("me/tiny", "tiny.safetensors", data[:-1] + bytes([data[-1] ^ 1]))
+    _write_user_registry(tmp_path / "relight-home", {"tiny-hub": _hub_entry("me/tiny", "tiny.safetensors", commit, hashlib.sha256(data).hexdigest(), MBNetConfig.narrow())})
+    with pytest.raises(WeightsError, match=f"tiny-hub: sha256 mismatch: .* the registry expects {hashlib.sha256(data).hexdigest()}; refusing to load it") as err:
+        load_weights("tiny-hub")
+    assert "\n" not in str(err.value)
+    downloaded = Path(str(err.value).split("sha256 mismatch: ")[1].split(" is ")[0])
+    assert downloaded.is_file() and downloaded.stat().st_size == len(data), "the downloaded copy stays where it is"
+
+
+def test_server_errors_and_missing_files_are_one_line(hub, tiny_on_hub):
+    hub.add_file("me/tiny", "second.safetensors", b"second file")
+    hub.fail["GET"] = 500
+    with pytest.raises(WeightsError, match=r"^hf://me/tiny/second\.safetensors@main: download failed: http://127\.0\.0\.1:\d+ answered HTTP 500"):
+        resolve_weights("hf://me/tiny/second.safetensors")
+    hub.fail = {"HEAD": 500}  # the client retries a failed HEAD five times; Retry-After: 0 keeps it to ~5 s
+    with pytest.raises(WeightsError, match=r"^tiny-hub \(hf://me/tiny/tiny\.safetensors@[0-9a-f]{40}\): the Hub at http://127\.0\.0\.1:\d+ answered HTTP 500 and there is no cached copy; try again later"):
+        resolve_weights("tiny-hub")
+    hub.fail = {}
+    with pytest.raises(WeightsError, match=r"^hf://me/tiny/nope\.safetensors@main: me/tiny has no file 'nope\.safetensors' at revision main$"):
+        resolve_weights("hf://me/tiny/nope.safetensors")
+    with pytest.raises(WeightsError, match=r"^hf://me/absent/x\.safetensors@main: no repository me/absent on http://127"):
+        resolve_weights("hf://me/absent/x.safetensors")
+    with pytest.raises(WeightsError, match=r"me/tiny has no revision 'v9'"):
+        resolve_weights("hf://me/tiny/tiny.safetensors@v9")
+
+
+def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
+    code, out, err = run_cli(["weights", "list", "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    listed = {row["name"]: row for row in json.loads(out)}
+    assert listed["tiny-hub"]["status"] == "not downloaded" and listed["mbnet-ntire21"]["status"] == "import needed"
+    assert listed[DEFAULT_MODEL]["location"]["kind"] == "file"
+
+    code, _, err = run_cli(["weights", "download", "tiny-hub"], capsys, monkeypatch)
+    assert code == 0 and "sha256 verified" in err and "downloading tiny-hub" in err, err
+    code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
+    assert code == 0 and "tiny-hub" in out and "ready" in out
+    code, out, _ = run_cli(["weights", "info", "tiny-hub", "--json"], capsys, monkeypatch)
+    info = json.loads(out)
+    assert info["status"] == "ready" and info["location"]["repo"] == "me/tiny" and info["origin"] == "user"
+    assert info["variant"] == "narrow-w8-d16" and Path(info["path"]).read_bytes() == tiny_on_hub[1]
+    code, out, _ = run_cli(["weights", "info", "mbnet-ntire21"], capsys, monkeypatch)
+    assert code == 0 and "weight.pkl" in out and "19.36" in out
+
+    for args, message in (
+        (["weights", "download", "hf://me/tiny/missing.safetensors"], "has no file 'missing.safetensors'"),
+        (["weights", "info", "nope"], "nope: not a weights file and not a registry name"),
+        (["weights", "download", "mbnet-ntire21"], "relight cannot download it"),
+    ):
+        code, out, err = run_cli(args, capsys, monkeypatch)
+        assert code == 2 and message in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def test_environment_variables_reach_huggingface_hub(tmp_path, narrow_checkpoint):
+    """HF_ENDPOINT and HF_HOME set before the process starts, as a user would, and the real entry point."""
+    with HubServer() as server:
+        data = narrow_checkpoint.read_bytes()
+        commit = server.add_file("me/tiny", "tiny.safetensors", data)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+        env.update(HF_ENDPOINT=server.url, HF_HOME=str(tmp_path / "hf"), RELIGHT_HOME=str(tmp_path / "rh"), COLUMNS="200")
+        done = subprocess.run(
+            [sys.executable, "-m", "relight", "weights", "download", f"hf://me/tiny/tiny.safetensors@{commit}"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert (server.count("HEAD"), server.count("GET")) == (1, 1)
+        snapshot = tmp_path / "hf" / "hub" / "models--me--tiny" / "snapshots" / commit / "tiny.safetensors"
+        assert snapshot.read_bytes() == data and f"ready: {snapshot}" in done.stderr.replace("\n", "")
+
+
+# --- the authors' checkpoint -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def authors_files(tmp_path_factory):
+    """A random-weight paper MBNet under the authors' key names: weight.pkl, and a copy with DataParallel's prefix.
+
+    Returns the two paths and their sha256 (hashed from memory, saving a 600 MB re-read).
+    """
+    folder = tmp_path_factory.mktemp("authors")
+    torch.manual_seed(0)
+    ours = MBNet(MBNetConfig.paper()).state_dict()
+    to_authors = {authors_key_to_ours(key): key for key, _ in read_tsv()}
+    state = {to_authors[k]: v for k, v in ours.items()}
+    files = []
+    for name, prefix in (("weight.pkl", ""), ("weight-dp.pth", "module.")):
+        buffer = io.BytesIO()
+        torch.save({"state_dict": {prefix + k: v for k, v in state.items()}}, buffer)
+        (folder / name).write_bytes(buffer.getbuffer())
+        files.append((folder / name, hashlib.sha256(buffer.getbuffer()).hexdigest()))
+    return files
+
+
+def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys, monkeypatch):
+    (plain, plain_sha), (prefixed, prefixed_sha) = authors_files
+    home = tmp_path / "home"
+    monkeypatch.setenv("RELIGHT_HOME", str(home))
+    code, out, err = run_cli(["weights", "import", str(plain), "--name", "mbnet-ntire21"], capsys, monkeypatch)
+    assert code == 0, err
+    entry = load_registry()["mbnet-ntire21"]
+    file = home / "models" / "mbnet-ntire21.safetensors"
+    assert entry.location.path == file and entry.origin == "built-in + user" and availability(entry).ready
+    assert entry.sha256 == sha256_file(file) and entry.size_bytes == file.stat().st_size and entry.sha256[:8] in out
+    assert entry.imported_from["sha256"] == plain_sha and entry.licence.startswith("none stated")
+    with safe_open(str(file), framework="pt") as fh:
+        assert {fh.get_slice(k).get_dtype() for k in fh.keys()} == {"F32", "I64"}
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "scene.png")
+    np.save(tmp_path / "scene.npy", rng.random((64, 64), dtype=np.float32))
+    outputs = []
+    for weights in ("mbnet-ntire21", str(prefixed)):
+        out_file = tmp_path / f"{Path(weights).stem}.npy"
+        code, _, err = run_cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out_file), "-w", weights], capsys, monkeypatch)
+        assert code == 0, err
+        outputs.append(np.load(out_file))
+    by_name, direct = outputs
+    assert by_name.shape == (64, 64, 3) and np.array_equal(by_name, direct)
+    scene = np.asarray(Image.open(tmp_path / "scene.png"), dtype=np.float32) / 255
+    assert np.abs(by_name - scene).max() > 0.01, "the network must have changed the image"
+
+    code, _, err = run_cli(["weights", "import", str(prefixed), "--name", "mbnet-ntire21"], capsys, monkeypatch)
+    assert code == 2 and "already imported" in err and "--force" in err
+    again = import_authors_checkpoint(prefixed, "mbnet-ntire21", force=True)
+    assert again.imported_from["sha256"] == prefixed_sha and again.location.path == file
+    assert again.sha256 == sha256_file(file) and list(load_registry()) == [DEFAULT_MODEL, "mbnet-ntire21"]
+
+
+def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("RELIGHT_HOME", str(home))
+    not_mbnet = tmp_path / "other.pkl"
+    torch.save({"state_dict": {"conv.weight": torch.zeros(3, 3)}}, not_mbnet)
+    for args, message in (
+        (["weights", "import", str(not_mbnet), "--name", "mine"], "other.pkl: not an MBNet (ResNet-50) checkpoint: 1182 missing"),
+        (["weights", "import", str(tmp_path / "absent.pkl"), "--name", "mine"], "absent.pkl: no such file"),
+        (["weights", "import", str(not_mbnet), "--name", DEFAULT_MODEL], "shipped with relight; choose another name"),
+        (["weights", "import", str(not_mbnet), "--name", "../evil"], "--name '../evil': use letters"),
+    ):
+        code, _, err = run_cli(args, capsys, monkeypatch)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not home.exists() or not any(home.rglob("*")), "a refused import writes nothing"
