@@ -1,0 +1,128 @@
+"""Evaluating a model on pairs with ground truth: relight each input, score it, optionally keep the outputs.
+
+``relight eval`` and the validation inside ``relight train`` both go through :func:`evaluate`, so a
+run's validation numbers and a later ``relight eval`` of its checkpoint are computed the same way, by
+the scoring code of ``relight score``. The data loader helpers here are shared with training.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, default_collate
+
+from relight.data.vidit import Setting, TrainPair, load_pairs
+from relight.errors import RelightError
+from relight.inference import Relighter
+from relight.io import write_image
+from relight.score import ScoreReport, ScoreRow, Scorer
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A batch that could not be built, carried out of a DataLoader worker as a value so its message stays one line."""
+
+    message: str
+
+
+class _Guarded(Dataset):
+    """Turns an item's :class:`RelightError` into a :class:`LoadFailure` instead of a multi-line worker traceback."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> Any:
+        try:
+            return self.dataset[index]
+        except RelightError as exc:
+            return LoadFailure(str(exc))
+
+
+def _collate(items: list[Any]) -> Any:
+    failed = next((item for item in items if isinstance(item, LoadFailure)), None)
+    if failed is not None:
+        return failed
+    sizes = {tuple(item["rgb"].shape[-2:]) for item in items}
+    if len(sizes) > 1:
+        listed = ", ".join(f"{item['name']} ({item['rgb'].shape[-2]}x{item['rgb'].shape[-1]})" for item in items)
+        return LoadFailure(f"images of different sizes in one batch: {listed}; train with --size or --crop")
+    return default_collate(items)
+
+
+def make_loader(
+    dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
+) -> DataLoader:
+    """Batches of ``dataset[i]`` for ``indices`` in that order, decoded by ``workers`` background processes.
+
+    Items that fail to load come out as a :class:`LoadFailure`; pass every batch to :func:`raise_if_failed`.
+    """
+    return DataLoader(
+        _Guarded(dataset), batch_size=batch_size, sampler=list(indices), num_workers=workers,
+        collate_fn=_collate, pin_memory=pin_memory, generator=torch.Generator(),
+    )
+
+
+def raise_if_failed(batch: Any) -> None:
+    """Raise the one-line error a worker hit while loading ``batch``."""
+    if isinstance(batch, LoadFailure):
+        raise RelightError(batch.message)
+
+
+def evaluate(
+    relighter: Relighter,
+    pairs: Sequence[TrainPair],
+    scorer: Scorer | None = None,
+    save_dir: str | os.PathLike[str] | None = None,
+    ext: str = ".png",
+    workers: int = 2,
+    on_item: Callable[[ScoreRow], None] | None = None,
+) -> ScoreReport:
+    """Relight every pair, score it against its target, and write ``save_dir/<name><ext>`` when asked.
+
+    Mirrored pairs are flipped as in training. The output is scored at the target's resolution (the
+    relighter's ``size`` only sets the resolution the network runs at).
+    """
+    from relight.data.dataset import PairDataset
+
+    dataset = PairDataset(pairs, require_target=True)
+    scorer = scorer or Scorer(relighter.device)
+    report = ScoreReport(lpips_skipped=scorer.lpips_skipped)
+    for batch in make_loader(dataset, range(len(dataset)), 1, workers, pin_memory=relighter.device.type == "cuda"):
+        raise_if_failed(batch)
+        out = relighter.relight_tensor(batch["rgb"], batch["depth"])[0]
+        name = batch["name"][0]
+        report.rows.append(scorer.score(name, out, batch["target"][0]))
+        if save_dir is not None:
+            write_image(Path(save_dir) / f"{name}{ext}", out.clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+        if on_item is not None:
+            on_item(report.rows[-1])
+    return report
+
+
+def evaluation_pairs(
+    data: str | os.PathLike[str],
+    source: str = "6500-N",
+    target: str = "4500-E",
+    gt_dir: str | os.PathLike[str] | None = None,
+    depth_dir: str | os.PathLike[str] | None = None,
+) -> list[TrainPair]:
+    """The direct pairs of a folder in any layout (no extra data: evaluation scores the task itself)."""
+    found = load_pairs(data, Setting.parse(source), Setting.parse(target), False, False, gt_dir=gt_dir, depth_dir=depth_dir)
+    if not found.pairs:
+        reason = f" ({found.skipped[0]})" if found.skipped else ""
+        raise RelightError(f"{data}: no pairs to evaluate{reason}")
+    without = [p for p in found.pairs if p.target is None]
+    if without:
+        raise RelightError(f"{without[0].input}: no ground truth to score against ({len(without)} inputs lack one; see --gt)")
+    return found.pairs
+
+
+__all__ = ["LoadFailure", "evaluate", "evaluation_pairs", "make_loader", "raise_if_failed"]

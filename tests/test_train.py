@@ -1,0 +1,185 @@
+"""``relight train``: config precedence, exact resume, NaN stop, best checkpoint, missing-weights messages.
+
+Every run is a narrow MBNet (width 8) on 64 x 64 synthetic scenes, one to three steps an epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import run_cli
+from safetensors.torch import load_file
+
+from relight.data.synth import write_dataset
+from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata
+from relight.train import resolve_config, state_digest
+
+TINY = ["--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0", "--workers", "0"]
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four any-to-any scenes at 64 x 64."""
+    out = tmp_path_factory.mktemp("synth") / "train"
+    write_dataset(out, scenes=4, size=64, seed=3)
+    return out
+
+
+def _rows(run: Path) -> list[dict[str, str]]:
+    with (run / "metrics.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def _one_line_error(code: int, err: str) -> str:
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_config_precedence_cli_over_toml_over_defaults(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    config_dir = tmp_path / "configs"
+    config_dir.mkdir()
+    (config_dir / "run.toml").write_text(
+        f'data = ["{os.path.relpath(scenes, config_dir)}"]\n'
+        "lr = 0.002\nepochs = 7\nbatch-size = 2\nmirror = false\nmilestones = [3, 5]\nout = \"../run\"\n"
+    )
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        ["train", "--config", str(config_dir / "run.toml"), *TINY, "--lr", "0.003", "--max-steps", "1", "--no-neighbours"],
+        capsys, monkeypatch,
+    )
+    assert code == 0, err
+    saved = tomllib.loads((run / "config.toml").read_text())
+    assert saved["lr"] == 0.003  # command line beats the file
+    assert saved["epochs"] == 7 and saved["batch_size"] == 2 and saved["milestones"] == [3, 5]  # file beats defaults
+    assert saved["beta1"] == 0.5 and saved["ssim_weight"] == 1.1 and saved["target"] == "4500-E"  # defaults
+    assert saved["out"] == str(run.resolve())  # relative to the TOML file's folder
+    # The settings are the ones actually used, not just recorded.
+    state = torch.load(run / "last.state.pt", weights_only=True)
+    assert state["optimizer"]["param_groups"][0]["lr"] == 0.003
+    assert state["optimizer"]["param_groups"][0]["betas"] == (0.5, 0.999)
+    assert state["step"] == 1
+    _, provenance = read_checkpoint_metadata(run / "last.safetensors")
+    assert provenance["config"]["epochs"] == 7 and provenance["step"] == 1
+    assert provenance["source"] == "6500-N" and "train" in provenance["command"]
+    # The saved config is itself a valid --config file.
+    assert resolve_config({"out": str(tmp_path / "again")}, run / "config.toml").lr == 0.003
+    # A second run into the same folder is refused instead of overwriting it.
+    code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY], capsys, monkeypatch)
+    assert "already holds a run" in _one_line_error(code, err)
+
+
+def test_bad_config_file_is_one_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("learning_rate = 0.1\n")
+    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
+    line = _one_line_error(code, err)
+    assert str(bad) in line and "unknown setting 'learning_rate'" in line
+    bad.write_text('epochs = "many"\n')
+    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
+    assert "epochs = 'many' should be int" in _one_line_error(code, err)
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_is_exact(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    # 3 scenes x 3 inputs (direct + 2 neighbours) = 9 pairs, batch 4: 3 steps an epoch. Stopping at step 2 is
+    # mid-epoch; the resumed half crosses the epoch end (validation, lr milestone) into epoch 2.
+    common = [str(scenes), *TINY, "--no-mirror", "--batch-size", "4", "--epochs", "3", "--milestones", "1",
+              "--lr", "1e-3", "--val-scenes", "1"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)[0] == 0
+    assert run_cli(["train", *common, "--out", str(split), "--max-steps", "2"], capsys, monkeypatch)[0] == 0
+    halfway = load_file(split / "last.safetensors")
+    state = torch.load(split / "last.state.pt", weights_only=True)
+    assert (state["epoch"], state["step"], state["epoch_step"]) == (0, 2, 2)
+    code, _, err = run_cli(["train", "--resume", str(split), "--max-steps", "4", "--workers", "2"], capsys, monkeypatch)
+    assert code == 0, err
+    a, b = load_file(straight / "last.safetensors"), load_file(split / "last.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], halfway[k]) for k in a)  # the resumed half did train
+    assert state_digest(a) == state_digest(b)
+    # Same losses, validation and lr decay at the same steps.
+    rows_a = {r["step"]: r for r in _rows(straight)}
+    rows_b = {r["step"]: r for r in _rows(split)}
+    assert set(rows_a) == {"3", "4"} and set(rows_b) == {"2", "3", "4"}
+    for step in ("3", "4"):
+        assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
+    assert rows_a["4"]["loss"] == rows_b["4"]["loss"]
+    assert float(rows_a["4"]["lr"]) == pytest.approx(1e-4)
+
+
+def test_nan_loss_stops_with_last_checkpoint_intact(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    # lr 1e30: the first step is finite, its update makes every later activation overflow.
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        ["train", str(scenes), "--out", str(run), *TINY, "--no-neighbours", "--no-mirror", "--batch-size", "4",
+         "--epochs", "3", "--lr", "1e30"], capsys, monkeypatch,
+    )
+    line = _one_line_error(code, err)
+    assert "loss became nan at step 2" in line and f"{run / 'last.safetensors'} (step 1) kept" in line
+    assert sorted(p.name for p in run.iterdir()) == ["config.toml", "last.safetensors", "last.state.pt", "metrics.csv"]
+    loaded = load_checkpoint(run / "last.safetensors")
+    assert loaded.provenance["step"] == 1
+    assert all(torch.isfinite(t).all() for t in loaded.model.state_dict().values() if t.is_floating_point())
+    assert torch.load(run / "last.state.pt", weights_only=True)["step"] == 1
+    assert [r["step"] for r in _rows(run)] == ["1"]
+
+
+def test_best_checkpoint_is_kept_when_validation_gets_worse(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    run = tmp_path / "run"
+    common = [*TINY, "--no-neighbours", "--no-mirror", "--batch-size", "3", "--val-scenes", "1"]
+    assert run_cli(["train", str(scenes), "--out", str(run), *common, "--epochs", "2", "--lr", "1e-3"], capsys, monkeypatch)[0] == 0
+    # Two more epochs with a wild learning rate wreck the model: validation PSNR falls.
+    code, _, err = run_cli(["train", "--resume", str(run), "--epochs", "4", "--lr", "0.1"], capsys, monkeypatch)
+    assert code == 0, err
+    # The command line's lr wins over the one stored with the optimizer state.
+    assert torch.load(run / "last.state.pt", weights_only=True)["optimizer"]["param_groups"][0]["lr"] == 0.1
+    assert tomllib.loads((run / "config.toml").read_text())["epochs"] == 4  # the resolved config is saved again
+    rows = _rows(run)
+    psnrs = [float(r["val_psnr"]) for r in rows]
+    assert len(rows) == 4 and max(psnrs) > psnrs[-1]
+    best_row = rows[psnrs.index(max(psnrs))]
+    _, best = read_checkpoint_metadata(run / "best.safetensors")
+    _, last = read_checkpoint_metadata(run / "last.safetensors")
+    assert best["step"] == int(best_row["step"]) < last["step"] == 4
+    assert best["val"]["psnr"] == pytest.approx(max(psnrs), abs=1e-5)
+    # The file holds the weights that scored that PSNR: evaluate them again.
+    from relight.data.vidit import load_pairs, split_scenes
+    from relight.evaluate import evaluate
+    from relight.inference import Relighter
+
+    _, val_pairs = split_scenes(load_pairs(scenes, use_neighbours=False, use_mirror=False).pairs, 1, seed=0)
+    report = evaluate(Relighter(load_checkpoint(run / "best.safetensors"), "cpu"), val_pairs, workers=0)
+    assert report.means["psnr"] == pytest.approx(max(psnrs), abs=1e-4)
+
+
+def test_missing_vgg_weights_is_one_clear_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
+    run = tmp_path / "run"
+    code, _, err = run_cli(["train", str(scenes), "--out", str(run), "--backbone", "narrow", "--workers", "0"], capsys, monkeypatch)
+    line = _one_line_error(code, err)
+    assert "vgg19-dcbb9e9d.pth" in line and "VGG-19" in line and "--perceptual-weight 0" in line
+    assert str(tmp_path / "empty-cache") in line
+    assert not run.exists()
+
+
+def test_missing_imagenet_weights_is_one_clear_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        ["train", str(scenes), "--out", str(run), "--backbone", "resnet18", "--perceptual-weight", "0", "--workers", "0"],
+        capsys, monkeypatch,
+    )
+    line = _one_line_error(code, err)
+    assert "ImageNet weights for resnet18 not found" in line and "resnet18-f37072fd.pth" in line
+    assert "--no-imagenet" in line
+    assert not run.exists()
+    code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY, "--imagenet"], capsys, monkeypatch)
+    assert "narrow backbone has no ImageNet weights" in _one_line_error(code, err)
