@@ -27,6 +27,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 DEPTH_EXTENSIONS = (".npy", ".npz", ".png", ".tif", ".tiff")
 OUTPUT_EXTENSIONS = (".png", ".tif", ".tiff", ".npy", ".jpg", ".jpeg", ".webp")
 
+_UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it), then restored
+os.umask(_UMASK)
+
 #: Refuse images whose header claims more pixels than this before decoding anything (decompression bombs).
 MAX_PIXELS = 1 << 26  # 8192 x 8192
 
@@ -269,6 +272,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise OutputError(path, f"cannot write here ({exc.strerror or _reason(exc)})") from None
     os.close(fd)
     tmp = Path(tmp_name)
+    tmp.chmod(0o666 & ~_UMASK)  # mkstemp makes owner-only files; match what a plain open() would give
     try:
         yield tmp
         os.replace(tmp, path)

@@ -172,3 +172,12 @@ def test_bad_images(tmp_path: Path, make, problem: str) -> None:
     with pytest.raises(InputError) as err:
         read_image(path)
     assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    out = write_image(tmp_path / "o.png", np.zeros((2, 2, 3), np.float32))
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask != 0o600
