@@ -12,8 +12,11 @@ $(BIN)/relight: pyproject.toml
 .PHONY: install test demo
 install: $(BIN)/relight
 
+# One compute thread per test process: the tests run tiny tensors, several processes at once (the DDP
+# test, data-loader workers), and idle OpenMP threads spin-waiting against them on a 2-core runner made
+# single tests up to 30x slower.
 test: install
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 demo: install
 	$(BIN)/relight demo

@@ -30,14 +30,13 @@ import torch
 from rich.table import Table
 
 from relight.cli import console, out_console, progress_bar
-from relight.data.dataset import PairDataset
 from relight.data.synth import write_dataset
 from relight.errors import RelightError
-from relight.evaluate import evaluate, evaluation_pairs
+from relight.evaluate import evaluate, evaluation_pairs, identity_report
 from relight.inference import Relighter
 from relight.io import atomic_output
 from relight.model.checkpoint import load_checkpoint
-from relight.score import Scorer, score_arrays
+from relight.score import Scorer
 from relight.train import LAST, METRICS_FILE, ProgressMonitor, TrainConfig, train
 
 #: The paper's Table 1 (VIDIT validation, 1024 x 1024, ResNet-50 MBNet, 200 epochs): PSNR, SSIM.
@@ -83,13 +82,6 @@ def make_data(args: argparse.Namespace) -> tuple[Path, Path]:
     return train_dir, val_dir
 
 
-def identity_scores(val_pairs: list, scorer: Scorer) -> dict[str, float]:
-    """The input image itself scored as the prediction: what "no relighting" gets."""
-    dataset = PairDataset(val_pairs, require_target=True)
-    items = ((item["name"], item["rgb"], item["target"]) for item in (dataset[i] for i in range(len(dataset))))
-    return score_arrays(items, scorer=scorer).means
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -100,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print("[yellow]perceptual loss off[/yellow] (--perceptual-weight 0): VGG-19 ImageNet weights are not "
                       "assumed to be in the torch cache; the loss is 1.0 * Charbonnier + 1.1 * (-SSIM)")
     results = [{"key": "identity", "label": "identity (input as output)", "extra_data": None, "residual": None,
-                **identity_scores(val_pairs, scorer), "steps": 0, "seconds": 0.0, "final_loss": None}]
+                **identity_report(val_pairs, scorer).means, "steps": 0, "seconds": 0.0, "final_loss": None}]
     for key, label, extra, residual in ROWS:
         config = TrainConfig(
             data=[str(train_dir)], out=str(args.out / "runs" / key), neighbours=extra, mirror=extra,

@@ -1,7 +1,9 @@
 """Relighting a folder: decode ahead and encode behind in worker threads while the model runs.
 
 Outputs that already exist are skipped (so an interrupted batch resumes), a bad pair is reported and
-skipped, and the rest go on. Every output is written atomically.
+skipped, and the rest go on. Every output is written atomically. Consecutive images of one size can
+share a forward pass (``batch_size``); on CUDA their tensors are staged in pinned memory so the copy to
+the device does not block.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from relight.data.pairs import InferencePair
 from relight.errors import RelightError
-from relight.inference import Relighter
+from relight.inference import Relighter, depth_tensor, image_tensor
 from relight.io import LoadedImage, read_depth, read_image, resize_depth, write_image
 
 
@@ -58,10 +62,39 @@ def load_pair(pair: InferencePair) -> _Decoded:
     return _Decoded(pair, image, depth, warnings)
 
 
-def _prefetch(fn: Callable[[InferencePair], _Decoded], items: Iterable[InferencePair], pool: ThreadPoolExecutor,
-              depth: int) -> Iterator[tuple[InferencePair, Future[_Decoded]]]:
+@dataclass
+class _Ready:
+    """A decoded pair as tensors for the network (in pinned memory when the model is on CUDA)."""
+
+    decoded: _Decoded
+    rgb: torch.Tensor
+    depth: torch.Tensor
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.decoded.image.size
+
+
+def _decode(pair: InferencePair, pin: bool) -> _Ready:
+    item = load_pair(pair)
+    rgb, depth = image_tensor(item.image.rgb), depth_tensor(item.depth)
+    if pin:
+        rgb, depth = rgb.pin_memory(), depth.pin_memory()
+    return _Ready(item, rgb, depth)
+
+
+def _stack(tensors: list[torch.Tensor], pin: bool) -> torch.Tensor:
+    """Concatenate one batch along N, into pinned memory when the copy to the device should not block."""
+    if len(tensors) == 1:
+        return tensors[0]
+    shape = (sum(t.shape[0] for t in tensors), *tensors[0].shape[1:])
+    return torch.cat(tensors, out=torch.empty(shape, dtype=tensors[0].dtype, pin_memory=pin))
+
+
+def _prefetch(fn: Callable[[InferencePair], _Ready], items: Iterable[InferencePair], pool: ThreadPoolExecutor,
+              depth: int) -> Iterator[tuple[InferencePair, Future[_Ready]]]:
     """Like ``pool.map`` but with at most ``depth`` items decoded ahead, so memory stays bounded."""
-    queue: deque[tuple[InferencePair, Future[_Decoded]]] = deque()
+    queue: deque[tuple[InferencePair, Future[_Ready]]] = deque()
     for item in items:
         queue.append((item, pool.submit(fn, item)))
         if len(queue) > depth:
@@ -78,10 +111,18 @@ def run_batch(
     bit_depth: int = 8,
     overwrite: bool = False,
     workers: int = 2,
+    batch_size: int = 1,
     on_item: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> BatchSummary:
-    """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per pair (progress)."""
+    """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per pair (progress).
+
+    Up to ``batch_size`` consecutive images of the same size go through the network together; the
+    outputs are the same as one at a time. Decoding runs ahead and encoding behind in ``workers``
+    threads, so the model does not wait on files.
+    """
+    if batch_size < 1:
+        raise RelightError(f"--batch-size must be at least 1, not {batch_size}")
     start = time.perf_counter()
     summary = BatchSummary()
     todo = []
@@ -93,25 +134,57 @@ def run_batch(
                 on_item("skipped")
         else:
             todo.append(pair)
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="relight-io") as pool:
-        writes: list[tuple[Path, Future[Path]]] = []
-        for pair, future in _prefetch(load_pair, todo, pool, depth=2 * max(1, workers)):
-            target = out_dir / f"{pair.stem}{ext}"
+    pin = relighter.device.type == "cuda"
+    workers = max(1, workers)
+    with ThreadPoolExecutor(workers, thread_name_prefix="relight-io") as pool:
+        writes: deque[tuple[Path, Future[Path]]] = deque()
+        group: list[_Ready] = []
+
+        def collect(keep: int) -> None:
+            """Wait for finished writes until at most ``keep`` are pending (bounds the memory they hold)."""
+            while len(writes) > keep:
+                target, write = writes.popleft()
+                try:
+                    summary.done.append(write.result())
+                except RelightError as exc:
+                    summary.failed.append((target, str(exc)))
+
+        def flush() -> None:
             try:
-                item = future.result()
-                for warning in item.warnings:
-                    if on_warning:
-                        on_warning(warning)
-                out = relighter.relight(item.image.rgb, item.depth)
-                writes.append((target, pool.submit(write_image, target, out, item.image.alpha, bit_depth)))
+                out = relighter.relight_tensor(_stack([r.rgb for r in group], pin), _stack([r.depth for r in group], pin))
+                out = out.cpu()
+                for i, ready in enumerate(group):
+                    item = ready.decoded
+                    target = out_dir / f"{item.pair.stem}{ext}"
+                    rgb = out[i].permute(1, 2, 0).numpy()
+                    writes.append((target, pool.submit(write_image, target, rgb, item.image.alpha, bit_depth)))
+            except RelightError as exc:
+                summary.failed.extend((ready.decoded.pair.image, str(exc)) for ready in group)
+            for _ in group:
+                if on_item:
+                    on_item("done")
+            group.clear()
+            collect(keep=2 * workers + batch_size)
+
+        decode = partial(_decode, pin=pin)
+        for pair, future in _prefetch(decode, todo, pool, depth=2 * workers + batch_size):
+            try:
+                ready = future.result()
             except RelightError as exc:
                 summary.failed.append((pair.image, str(exc)))
-            if on_item:
-                on_item("done")
-        for target, write in writes:
-            try:
-                summary.done.append(write.result())
-            except RelightError as exc:
-                summary.failed.append((target, str(exc)))
+                if on_item:
+                    on_item("done")
+                continue
+            for warning in ready.decoded.warnings:
+                if on_warning:
+                    on_warning(warning)
+            if group and ready.size != group[0].size:
+                flush()
+            group.append(ready)
+            if len(group) >= batch_size:
+                flush()
+        if group:
+            flush()
+        collect(keep=0)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -37,6 +37,7 @@ DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cuda:N, mps or cpu
 PrecisionOpt = Annotated[Optional[str], typer.Option(help="fp32, fp16 or bf16 (default: bf16/fp16 autocast on CUDA, fp32 elsewhere).")]
 SizeOpt = Annotated[Optional[str], typer.Option(help="Run at a fixed N or HxW resolution and resize the result back.")]
 BitDepthOpt = Annotated[int, typer.Option("--bit-depth", help="8 or 16 bits per channel for PNG/TIFF output.")]
+CompileOpt = Annotated[bool, typer.Option("--compile", help="Run the network through torch.compile (slow first image; falls back to eager where unsupported).")]
 
 
 def progress_bar(unit: str = "img") -> Progress:
@@ -66,16 +67,22 @@ def _main(
         _state["debug"] = True
 
 
-def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None):
+def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False):
     """Load weights and place them, saying once which model is used."""
     from relight.inference import Relighter, parse_size
 
+    from relight.weights import default_weights
+
     if weights is None:
-        raise RelightError("no model given: pass --weights PATH (a .safetensors checkpoint or the authors' weight.pkl)")
-    relighter = Relighter.from_weights(weights, device=device, precision=precision, size=parse_size(size))
+        weights = default_weights()
+        console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
+    relighter = Relighter.from_weights(
+        weights, device=device, precision=precision, size=parse_size(size), compile=compile,
+        warn=lambda message: console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True),
+    )
     console.print(
         f"[dim]model {relighter.loaded.config.describe()} from {relighter.loaded.source or weights} "
-        f"on {relighter.device} ({relighter.precision})[/dim]"
+        f"on {relighter.device} ({relighter.precision}{', compiled' if relighter.compiled else ''})[/dim]"
     )
     return relighter
 
@@ -90,6 +97,7 @@ def run(
     precision: PrecisionOpt = None,
     size: SizeOpt = None,
     bit_depth: BitDepthOpt = 8,
+    compile: CompileOpt = False,
 ) -> None:
     """Relight one image with its depth map."""
     from relight.batch import load_pair
@@ -99,7 +107,7 @@ def run(
     item = load_pair(InferencePair(image.stem, image, depth))
     for warning in item.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
-    relighter = make_relighter(weights, device, precision, size)
+    relighter = make_relighter(weights, device, precision, size, compile)
     result = relighter.relight(item.image.rgb, item.depth)
     write_image(output, result, item.image.alpha, bit_depth)
     console.print(f"wrote {output}")
@@ -119,6 +127,8 @@ def batch(
     overwrite: Annotated[bool, typer.Option(help="Redo outputs that already exist (default: skip them, so a batch resumes).")] = False,
     shard_spec: Annotated[Optional[str], typer.Option("--shard", help="Take the K-th of N slices, e.g. 2/4, to share a folder.")] = None,
     workers: Annotated[int, typer.Option(help="Background threads decoding and encoding files.")] = 2,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images of the same size relit together in one forward pass.")] = 1,
+    compile: CompileOpt = False,
 ) -> None:
     """Relight every image + depth pair of a folder, resumably, with a progress bar and a summary."""
     from relight.batch import run_batch
@@ -129,7 +139,7 @@ def batch(
     pairs = shard(find_inference_pairs(folder, depth_dir), shard_spec)
     if not pairs:
         raise RelightError(f"{folder}: no images found")
-    relighter = make_relighter(weights, device, precision, size)
+    relighter = make_relighter(weights, device, precision, size, compile)
     import time
 
     with progress_bar() as progress:
@@ -144,7 +154,7 @@ def batch(
 
         summary = run_batch(
             relighter, pairs, out_dir, ext=ext, bit_depth=bit_depth, overwrite=overwrite, workers=workers,
-            on_item=on_item, on_warning=lambda w: progress.console.print(f"[yellow]warning:[/yellow] {w}"),
+            batch_size=batch_size, on_item=on_item, on_warning=lambda w: progress.console.print(f"[yellow]warning:[/yellow] {w}"),
         )
     for path, reason in summary.failed:
         console.print(f"[red]failed:[/red] {reason}")
@@ -161,6 +171,438 @@ def batch(
     out_console.print(table)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def score(
+    pred: Annotated[Path, typer.Argument(metavar="PRED", help="Folder of predictions (relit images).")],
+    gt: Annotated[Path, typer.Argument(metavar="GT", help="Folder of ground-truth images; files pair up by stem.")],
+    json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Write the scores as JSON to FILE, or to stdout with -.")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Write per-image scores and the mean row as CSV.")] = None,
+    require_lpips: Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")] = False,
+    device: DeviceOpt = None,
+) -> None:
+    """PSNR, SSIM, LPIPS and MPS per image and on average; exits 1 if ground-truth images lack a prediction."""
+    import time
+
+    from relight.score import Scorer, print_score_table, score_folders
+
+    scorer = Scorer(device, require_lpips)
+    with progress_bar() as progress:
+        task = progress.add_task("scoring", total=None, rate="")
+        clock = {"start": time.perf_counter(), "done": 0}
+
+        def on_start(total: int) -> None:
+            progress.update(task, total=total)
+            clock["start"] = time.perf_counter()
+
+        def on_item(_row: object) -> None:
+            clock["done"] += 1
+            progress.update(task, advance=1, rate=rate_text(clock["done"], time.perf_counter() - clock["start"]))
+
+        report = score_folders(pred, gt, scorer=scorer, on_start=on_start, on_item=on_item)
+    print_score_table(report, console if json_out == "-" else out_console, title=f"relight score {pred} vs {gt}")
+    if json_out == "-":
+        typer.echo(report.to_json(), nl=False)
+    elif json_out:
+        console.print(f"wrote {report.write_json(json_out)}")
+    if csv_out:
+        console.print(f"wrote {report.write_csv(csv_out)}")
+    if report.missing_predictions:
+        raise typer.Exit(1)
+
+
+data_app = typer.Typer(help="Inspect VIDIT-format data folders.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+def _relative(path: Path | None, root: Path) -> str:
+    if path is None:
+        return "-"
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+@data_app.command("pairs")
+def data_pairs(
+    data: Annotated[Path, typer.Argument(help="Any-to-any VIDIT folder, one-to-one train folder (input/ + target/), validation or generic folder.")],
+    source: Annotated[str, typer.Option(help="Input setting for any-to-any data, TEMPERATURE-DIRECTION.")] = "6500-N",
+    target: Annotated[str, typer.Option(help="Target setting for any-to-any data.")] = "4500-E",
+    neighbours: Annotated[bool, typer.Option("--neighbours/--no-neighbours", help="Add inputs lit from the two directions next to the source (paper's extra data).")] = True,
+    mirror: Annotated[bool, typer.Option("--mirror/--no-mirror", help="Add flipped pairs at the mirrored directions (E<->W).")] = True,
+    gt_dir: Annotated[Optional[Path], typer.Option("--gt-dir", help="Ground-truth folder for validation data (default: the sibling DATA_gt if it exists).")] = None,
+    depth_dir: Annotated[Optional[Path], typer.Option("--depth-dir", help="Folder holding the depth files, if not beside the images.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the pairs as JSON on stdout instead of a table.")] = False,
+) -> None:
+    """List the (input, depth, target) pairs training or evaluation would use, and what was left out."""
+    import json
+
+    from relight.data.vidit import Setting, load_pairs
+
+    src, tgt = Setting.parse(source), Setting.parse(target)
+    found = load_pairs(data, src, tgt, neighbours, mirror, gt_dir=gt_dir, depth_dir=depth_dir)
+    if json_out:
+        typer.echo(json.dumps({**found.to_dict(), "source": str(src), "target": str(tgt)}, indent=2))
+        return
+    for note in found.notes:
+        console.print(f"[dim]{note}[/dim]")
+    for reason in found.skipped[:20]:
+        console.print(f"[yellow]skipped:[/yellow] {reason}")
+    if len(found.skipped) > 20:
+        console.print(f"[yellow]... and {len(found.skipped) - 20} more skipped (see --json)[/yellow]")
+    table = Table(title=f"{len(found.pairs)} pairs, {found.layout} layout, in {data}")
+    table.add_column("#", justify="right")
+    for column in ("input", "target", "depth"):
+        table.add_column(column, overflow="fold")
+    table.add_column("flip")
+    table.add_column("origin", no_wrap=True)
+    for i, pair in enumerate(found.pairs, 1):
+        table.add_row(
+            str(i), _relative(pair.input, data), _relative(pair.target, data), _relative(pair.depth, data),
+            "yes" if pair.flip else "", pair.origin,
+        )
+    out_console.print(table)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Folder to write the any-to-any data set into (created if needed).")],
+    scenes: Annotated[int, typer.Option(help="Number of scenes (40 images and one depth file each).")] = 10,
+    size: Annotated[int, typer.Option(help="Image width and height in pixels.")] = 128,
+    seed: Annotated[int, typer.Option(help="Data set seed; scene I depends only on (seed, I).")] = 0,
+    start_index: Annotated[int, typer.Option("--start-index", help="Index of the first scene (Image300... for a held-out set).")] = 0,
+) -> None:
+    """Render synthetic scenes in the VIDIT any-to-any format (8 light directions x 5 colour temperatures)."""
+    import time
+
+    from relight.data.synth import check_dataset_options, write_dataset
+
+    check_dataset_options(out, scenes, size, start_index)
+    start = time.perf_counter()
+    with progress_bar("scene") as progress:
+        task = progress.add_task("rendering", total=scenes, rate="")
+
+        done = {"scenes": 0}
+
+        def on_scene(_index: int) -> None:
+            done["scenes"] += 1
+            progress.update(task, advance=1, rate=rate_text(done["scenes"], time.perf_counter() - start, "scene"))
+
+        written = write_dataset(out, scenes, size, seed=seed, start_index=start_index, on_scene=on_scene)
+    seconds = time.perf_counter() - start
+    table = Table(title=f"relight synth -> {out}")
+    for column in ("scenes", "images", "size", "first", "seed", "time", "rate"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(scenes), str(sum(p.suffix == ".png" for p in written)), f"{size}x{size}", f"Image{start_index:03d}",
+        str(seed), f"{seconds:.1f} s", rate_text(scenes, seconds, "scene"),
+    )
+    out_console.print(table)
+
+
+def _opt(help_text: str, *flags: str) -> object:
+    """A training option that defaults to "not given", so the config file and saved run config can fill it."""
+    return typer.Option(*flags, help=help_text, show_default=False)
+
+
+@app.command()
+def train(
+    data: Annotated[Optional[list[Path]], typer.Argument(help="Training data: any-to-any VIDIT folders or one-to-one train folders (input/ + target/).", show_default=False)] = None,
+    out: Annotated[Optional[Path], _opt("Run folder for checkpoints, metrics and the resolved config.", "--out", "-o")] = None,
+    config_file: Annotated[Optional[Path], _opt("TOML file of settings (keys as in RUN_DIR/config.toml); command-line options win.", "--config")] = None,
+    resume: Annotated[Optional[Path], _opt("Continue the run in this folder exactly where its last checkpoint left it.")] = None,
+    source: Annotated[Optional[str], _opt("Input setting, TEMPERATURE-DIRECTION (default: 6500-N).")] = None,
+    target: Annotated[Optional[str], _opt("Target setting (default: 4500-E).")] = None,
+    neighbours: Annotated[Optional[bool], _opt("Extra data: inputs lit from the two directions next to the source (default: on).", "--neighbours/--no-neighbours")] = None,
+    mirror: Annotated[Optional[bool], _opt("Extra data: flipped pairs at the mirrored directions (default: on).", "--mirror/--no-mirror")] = None,
+    val_data: Annotated[Optional[Path], _opt("Validation folder (validation, one-to-one or any-to-any layout).")] = None,
+    val_gt_dir: Annotated[Optional[Path], _opt("Ground truth of --val-data (default: its sibling FOLDER_gt).")] = None,
+    val_scenes: Annotated[Optional[float], _opt("Hold out this many scenes (or this fraction, < 1) of the training data for validation.")] = None,
+    backbone: Annotated[Optional[str], _opt("resnet50 (paper), resnet34, resnet18 or narrow (default: resnet50).")] = None,
+    width: Annotated[Optional[int], _opt("Base width of the narrow backbone (default: 64).")] = None,
+    decoder_channels: Annotated[Optional[int], _opt("Width of the fusion/decoder path (default: 64).")] = None,
+    residual: Annotated[Optional[bool], _opt("Predict relu(input + residual), as the paper (default: on).", "--residual/--no-residual")] = None,
+    imagenet: Annotated[Optional[bool], _opt("Initialise ResNet encoders from ImageNet weights in the torch cache (default: on for resnets).", "--imagenet/--no-imagenet")] = None,
+    charbonnier_weight: Annotated[Optional[float], _opt("Weight of the Charbonnier loss (default: 1.0).")] = None,
+    ssim_weight: Annotated[Optional[float], _opt("Weight of the -SSIM loss (default: 1.1).")] = None,
+    perceptual_weight: Annotated[Optional[float], _opt("Weight of the VGG-19 perceptual loss; 0 drops it (default: 0.1).")] = None,
+    charbonnier_eps: Annotated[Optional[float], _opt("Charbonnier epsilon (default: 1e-3).")] = None,
+    lr: Annotated[Optional[float], _opt("Adam learning rate (default: 1e-4).")] = None,
+    beta1: Annotated[Optional[float], _opt("Adam beta1 (default: 0.5).")] = None,
+    beta2: Annotated[Optional[float], _opt("Adam beta2 (default: 0.999).")] = None,
+    batch_size: Annotated[Optional[int], _opt("Examples per step (per process under torchrun) (default: 3).")] = None,
+    epochs: Annotated[Optional[int], _opt("Epochs (default: 200).")] = None,
+    milestones: Annotated[Optional[str], _opt("Epochs after which the learning rate is multiplied by --lr-decay, comma-separated (default: 50).")] = None,
+    lr_decay: Annotated[Optional[float], _opt("Learning-rate factor at each milestone (default: 0.1).")] = None,
+    size: Annotated[Optional[str], _opt("Resize every image to N or HxW (default: off).")] = None,
+    crop: Annotated[Optional[str], _opt("Random N or HxW crop, after --size (default: off).")] = None,
+    workers: Annotated[Optional[int], _opt("DataLoader worker processes (default: 4).")] = None,
+    seed: Annotated[Optional[int], _opt("Seed of initialisation, example order, crops and the scene split (default: 0).")] = None,
+    device: DeviceOpt = None,
+    amp: Annotated[Optional[bool], _opt("Mixed precision: bf16, or fp16 with loss scaling (default: on for CUDA).", "--amp/--no-amp")] = None,
+    val_every: Annotated[Optional[int], _opt("Validate every N epochs (default: 1).")] = None,
+    max_steps: Annotated[Optional[int], _opt("Stop after this many steps in all (a checkpoint is written there) (default: off).")] = None,
+) -> None:
+    """Train MBNet (paper recipe by default); resumable, and multi-GPU under torchrun."""
+    from relight.train import ProgressMonitor, is_main_process, resolve_config, size_setting
+    from relight.train import train as run_training
+
+    steps = None
+    if milestones is not None:
+        try:
+            steps = [int(m) for m in milestones.split(",") if m.strip()]
+        except ValueError:
+            raise RelightError(f"--milestones {milestones!r}: expected epoch numbers separated by commas, e.g. 50,100") from None
+    given = {
+        "data": [str(p) for p in data] if data else None, "out": str(out) if out else None,
+        "source": source, "target": target, "neighbours": neighbours, "mirror": mirror,
+        "val_data": str(val_data) if val_data else None, "val_gt_dir": str(val_gt_dir) if val_gt_dir else None,
+        "val_scenes": int(val_scenes) if val_scenes is not None and val_scenes >= 1 and val_scenes.is_integer() else val_scenes,
+        "backbone": backbone, "width": width, "decoder_channels": decoder_channels, "residual": residual,
+        "imagenet": imagenet, "charbonnier_weight": charbonnier_weight, "ssim_weight": ssim_weight,
+        "perceptual_weight": perceptual_weight, "charbonnier_eps": charbonnier_eps, "lr": lr, "beta1": beta1,
+        "beta2": beta2, "batch_size": batch_size, "epochs": epochs, "milestones": steps, "lr_decay": lr_decay,
+        "size": size_setting(size, "--size"), "crop": size_setting(crop, "--crop"), "workers": workers, "seed": seed,
+        "device": device, "amp": amp, "val_every": val_every, "max_steps": max_steps,
+    }
+    config = resolve_config(given, config_file, resume)
+    if not is_main_process():
+        run_training(config, resume=resume is not None)
+        return
+    console.print(f"[dim]run {config.out}: {config.model_config().describe()}, {config.source} -> {config.target}[/dim]")
+    with progress_bar("step") as progress:
+        result = run_training(config, resume=resume is not None, monitor=ProgressMonitor(progress))
+    table = Table(title=f"relight train -> {result.run_dir}")
+    for column in ("steps", "epochs", "stopped by", "best PSNR", "val PSNR", "val SSIM", "procs", "time"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(result.step), str(result.epoch), result.stopped.replace("_", "-"),
+        "-" if result.best_psnr is None else f"{result.best_psnr:.2f}",
+        f"{result.last_val['psnr']:.2f}" if "psnr" in result.last_val else "-",
+        f"{result.last_val['ssim']:.4f}" if "ssim" in result.last_val else "-",
+        str(result.world_size), f"{result.seconds:.1f} s",
+    )
+    out_console.print(table)
+
+
+@app.command("eval")
+def evaluate_command(
+    data: Annotated[Path, typer.Argument(help="Validation data with ground truth: validation (+ FOLDER_gt), one-to-one or any-to-any layout.")],
+    weights: WeightsOpt = None,
+    save_dir: Annotated[Optional[Path], typer.Option("--save-dir", help="Also write the relit images here.")] = None,
+    ext: Annotated[str, typer.Option(help="Extension of saved images: .png, .tif, .npy, .jpg or .webp.")] = ".png",
+    gt_dir: Annotated[Optional[Path], typer.Option("--gt-dir", help="Ground-truth folder for validation data (default: the sibling DATA_gt).")] = None,
+    depth_dir: Annotated[Optional[Path], typer.Option("--depth-dir", help="Folder holding the depth files, if not beside the images.")] = None,
+    source: Annotated[str, typer.Option(help="Input setting for any-to-any data.")] = "6500-N",
+    target: Annotated[str, typer.Option(help="Target setting for any-to-any data.")] = "4500-E",
+    json_out: Annotated[Optional[str], typer.Option("--json", help="Write the scores as JSON to FILE, or to stdout with -.")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write per-image scores and the mean row as CSV.")] = None,
+    require_lpips: Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")] = False,
+    device: DeviceOpt = None,
+    precision: PrecisionOpt = None,
+    size: SizeOpt = None,
+    workers: Annotated[int, typer.Option(help="DataLoader worker processes decoding files.")] = 2,
+) -> None:
+    """Run a model over a validation set and score it exactly as `relight score` does."""
+    import time
+
+    from relight.evaluate import evaluate, evaluation_pairs
+    from relight.score import Scorer, print_score_table
+
+    ext = ext if ext.startswith(".") else f".{ext}"
+    pairs = evaluation_pairs(data, source, target, gt_dir=gt_dir, depth_dir=depth_dir)
+    relighter = make_relighter(weights, device, precision, size)
+    scorer = Scorer(relighter.device, require_lpips)
+    with progress_bar() as progress:
+        task = progress.add_task("evaluating", total=len(pairs), rate="")
+        clock = {"start": time.perf_counter(), "done": 0}
+
+        def on_item(_row: object) -> None:
+            clock["done"] += 1
+            progress.update(task, advance=1, rate=rate_text(clock["done"], time.perf_counter() - clock["start"]))
+
+        report = evaluate(relighter, pairs, scorer=scorer, save_dir=save_dir, ext=ext, workers=workers, on_item=on_item)
+    print_score_table(report, console if json_out == "-" else out_console, title=f"relight eval {weights} on {data}")
+    if json_out == "-":
+        typer.echo(report.to_json(), nl=False)
+    elif json_out:
+        console.print(f"wrote {report.write_json(json_out)}")
+    if csv_out:
+        console.print(f"wrote {report.write_csv(csv_out)}")
+    if save_dir is not None:
+        console.print(f"wrote {len(report.rows)} images to {save_dir}")
+
+
+weights_app = typer.Typer(
+    help="Known models: list them, show one, download from the Hugging Face Hub, import the authors' weight.pkl.",
+    no_args_is_help=True,
+)
+app.add_typer(weights_app, name="weights")
+WeightsJsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+
+
+def _megabytes(size: int | None) -> str:
+    return "?" if size is None else f"{size / 1e6:.1f} MB"
+
+
+@weights_app.command("list")
+def weights_list(json_out: WeightsJsonOpt = False) -> None:
+    """Every model the registry knows (shipped with relight and imported by you) and whether it is here."""
+    import json
+
+    from relight.weights import availability, load_registry
+
+    registry = load_registry()
+    rows = [(entry, availability(entry)) for entry in registry.values()]
+    if json_out:
+        typer.echo(json.dumps([{**e.to_dict(), "status": a.status, "path": a.path and str(a.path)} for e, a in rows], indent=2))
+        return
+    table = Table(title="relight weights")
+    for column in ("name", "variant", "illumination", "size", "where", "here"):
+        table.add_column(column, overflow="fold", justify="right" if column == "size" else "left")
+    colours = {"ready": "green", "missing": "red"}
+    for entry, avail in rows:
+        status = f"[{colours.get(avail.status, 'yellow')}]{avail.status}[/]"
+        table.add_row(entry.name, entry.config.describe(), entry.illumination, _megabytes(entry.size_bytes), entry.location.short(), status)
+    out_console.print(table)
+    console.print(f"[dim]registries: {registry.builtin_path} and {registry.user_path}[/dim]")
+
+
+@weights_app.command("info")
+def weights_info(
+    name: Annotated[str, typer.Argument(help="A name from `relight weights list`.")],
+    json_out: WeightsJsonOpt = False,
+) -> None:
+    """Everything the registry records about one model: where it lives, checksum, licence, data, metrics."""
+    import json
+
+    from relight.weights import availability, load_registry
+
+    entry = load_registry().entry(name)
+    avail = availability(entry)
+    data = {**entry.to_dict(), "status": avail.status, "path": avail.path and str(avail.path)}
+    if json_out:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table(title=f"relight weights info {name}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    metrics = ", ".join(f"{k} {v}" for k, v in entry.metrics.items()) or "-"
+    for label, value in (
+        ("description", entry.description),
+        ("variant", f"{entry.config.describe()} ({entry.config.to_json()})"),
+        ("illumination", entry.illumination),
+        ("where", entry.location.describe()),
+        ("here", f"{avail.status}{f' ({avail.path})' if avail.path else ''}"),
+        ("sha256", entry.sha256 or "not recorded"),
+        ("size", f"{_megabytes(entry.size_bytes)} ({entry.size_bytes} bytes)" if entry.size_bytes is not None else "not recorded"),
+        ("licence", entry.licence or "-"),
+        ("training data", entry.training_data or "-"),
+        ("trained with", entry.trained_with or "-"),
+        ("metrics", metrics),
+        ("metrics note", entry.metrics_note or "-"),
+        ("imported from", json.dumps(entry.imported_from) if entry.imported_from else "-"),
+        ("registry", entry.origin),
+    ):
+        table.add_row(label, str(value))
+    if entry.placeholders:
+        table.add_row("[yellow]not filled in yet[/yellow]", ", ".join(entry.placeholders))
+    out_console.print(table)
+
+
+@weights_app.command("download")
+def weights_download(
+    name: Annotated[str, typer.Argument(help="A registry name, or hf://owner/repo/file[@revision].")],
+) -> None:
+    """Fetch a model into the Hugging Face cache and check its sha256, so later runs can work offline."""
+    import time
+
+    from relight.weights import locate_weights
+
+    progress = progress_bar("B")
+    tasks: list = []  # the bar appears with the first byte: nothing to draw for a cached file or an error
+    start = time.perf_counter()
+
+    def on_bytes(done: int, total: int | None) -> None:
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task(f"downloading {name}", total=total, rate=""))
+        speed = done / 1e6 / max(time.perf_counter() - start, 1e-6)
+        progress.update(tasks[0], completed=done, total=total, rate=f"{done / 1e6:.1f} MB at {speed:.1f} MB/s")
+
+    try:
+        path, entry = locate_weights(name, progress=on_bytes)
+    finally:
+        progress.stop()
+    checked = "sha256 verified" if entry is not None and entry.location.kind == "hub" else "no sha256 recorded to check"
+    console.print(f"ready: {path} ({checked})")
+
+
+@weights_app.command("import")
+def weights_import(
+    checkpoint: Annotated[Path, typer.Argument(help="The authors' checkpoint, weight.pkl (a .pkl/.pth state dict).")],
+    name: Annotated[str, typer.Option("--name", help="Registry name to give it, e.g. mbnet-ntire21.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier import of the same name.")] = False,
+) -> None:
+    """Convert the authors' checkpoint to relight's fp32 safetensors in your cache and register it as NAME."""
+    from relight.weights import import_authors_checkpoint
+
+    steps = ["reading", "converting", "hashing", "writing", "hashing the result"]
+    with progress_bar("step") as progress:
+        task = progress.add_task("importing", total=len(steps), rate="")
+        done = {"n": 0}
+
+        def on_step(what: str) -> None:
+            progress.update(task, completed=done["n"], description=what)
+            done["n"] += 1
+
+        try:
+            entry = import_authors_checkpoint(checkpoint, name, force=force, on_step=on_step)
+        except RelightError:
+            progress.remove_task(task)  # leave the error as the only line
+            raise
+        progress.update(task, completed=len(steps), description="imported")
+    table = Table(title=f"relight weights import -> {entry.name}")
+    for column in ("name", "variant", "file", "size", "sha256"):
+        table.add_column(column, overflow="fold")
+    table.add_row(entry.name, entry.config.describe(), str(entry.location.path), _megabytes(entry.size_bytes), entry.sha256 or "?")
+    out_console.print(table)
+    console.print(f"use it with --weights {entry.name}")
+
+
+@app.command()
+def demo(
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the relit examples go.")] = Path(".demo"),
+    weights: WeightsOpt = None,
+    device: DeviceOpt = None,
+    precision: PrecisionOpt = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write both reports as JSON to this file.")] = None,
+) -> None:
+    """Relight the bundled example scenes with the bundled model and score them next to the identity baseline."""
+    import json
+
+    from relight.demo import run_demo
+    from relight.io import atomic_output
+    from relight.score import print_score_table
+
+    relighter = make_relighter(weights, device, precision, None)
+    result = run_demo(relighter, output_dir)
+    print_score_table(result.model, out_console, title=f"relit examples -> {result.out_dir}")
+    model, identity = result.model.means, result.identity.means
+    table = Table(title="model vs identity baseline (input image taken as the answer)")
+    table.add_column("")
+    labels = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "mps": "MPS ↑"}
+    for metric in result.model.metrics:
+        table.add_column(labels[metric], justify="right")
+    table.add_row("model", *(f"{model[m]:.4f}" for m in result.model.metrics))
+    table.add_row("identity", *(f"{identity[m]:.4f}" for m in result.model.metrics))
+    table.add_row("[bold]gain[/bold]", *(f"[bold]{model[m] - identity[m]:+.4f}[/bold]" for m in result.model.metrics))
+    out_console.print(table)
+    if json_out is not None:
+        with atomic_output(json_out) as tmp:
+            tmp.write_text(json.dumps({"model": result.model.to_dict(), "identity": result.identity.to_dict()}, indent=2))
 
 
 def main() -> None:

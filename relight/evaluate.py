@@ -20,7 +20,7 @@ from relight.data.vidit import Setting, TrainPair, load_pairs
 from relight.errors import RelightError
 from relight.inference import Relighter
 from relight.io import write_image
-from relight.score import ScoreReport, ScoreRow, Scorer
+from relight.score import ScoreReport, ScoreRow, Scorer, score_arrays
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,15 @@ def evaluate(
     return report
 
 
+def identity_report(pairs: Sequence[TrainPair], scorer: Scorer) -> ScoreReport:
+    """The input image itself scored as the prediction: what "no relighting" gets, the baseline to beat."""
+    from relight.data.dataset import PairDataset
+
+    dataset = PairDataset(pairs, require_target=True)
+    items = ((item["name"], item["rgb"], item["target"]) for item in (dataset[i] for i in range(len(dataset))))
+    return score_arrays(items, scorer=scorer)
+
+
 def evaluation_pairs(
     data: str | os.PathLike[str],
     source: str = "6500-N",
@@ -125,4 +134,4 @@ def evaluation_pairs(
     return found.pairs
 
 
-__all__ = ["LoadFailure", "evaluate", "evaluation_pairs", "make_loader", "raise_if_failed"]
+__all__ = ["LoadFailure", "evaluate", "evaluation_pairs", "identity_report", "make_loader", "raise_if_failed"]

@@ -1,13 +1,18 @@
 """Running a trained MBNet: device and precision choice, padding to the network's stride, resizing.
 
 :class:`Relighter` is what ``relight run``, ``relight batch``, ``relight eval`` and Python callers use.
+By default it runs the optimised path of :func:`prepare_for_inference` (BatchNorm folded, channels-last,
+the shift-based dynamic convolution, ``torch.inference_mode``, autocast on CUDA, optionally
+``torch.compile``); ``optimize=False`` runs the authors' formulation as it is, for benchmarks and tests.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -15,7 +20,9 @@ import torch.nn.functional as F
 
 from relight.errors import RelightError
 from relight.model import STRIDE, MBNet
+from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
+from relight.model.fold import fold_batchnorm
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -73,8 +80,34 @@ def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> tuple[torch.Tensor, 
     return x, (h, w)
 
 
+def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = True) -> MBNet:
+    """Put ``model`` in eval mode on ``device``, changing it **in place**, and return it.
+
+    ``optimize=True`` folds BatchNorm into the convolutions, switches the dynamic convolution to the
+    shift-based form and stores weights channels-last (and turns on cuDNN autotuning on CUDA): the same
+    function, computed with fewer passes over memory. ``optimize=False`` gives the reference: the
+    authors' unfold formulation, contiguous weights, BatchNorm as it is.
+    """
+    model.eval()
+    if not optimize:
+        use_dynamic_conv(model, "unfold")
+        return model.to(device, memory_format=torch.contiguous_format)
+    fold_batchnorm(model, inplace=True)
+    use_dynamic_conv(model, "shift")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes within a run: let cuDNN pick its fastest kernels
+    return model.to(device, memory_format=torch.channels_last)
+
+
 class Relighter:
-    """A model placed on a device with a precision, turning (image, depth) pairs into relit images."""
+    """A model placed on a device with a precision, turning (image, depth) pairs into relit images.
+
+    The model is prepared by :func:`prepare_for_inference` on a copy, so the caller's model (a training
+    run's, say) keeps its BatchNorm layers; ``inplace=True`` prepares the model itself instead, which
+    avoids a second copy of the weights (:meth:`from_weights` does this, since it owns what it loaded).
+    ``compile=True`` runs the network through ``torch.compile``; where that fails, ``warn`` is told once
+    and the eager model runs instead.
+    """
 
     def __init__(
         self,
@@ -82,9 +115,12 @@ class Relighter:
         device: str | torch.device | None = None,
         precision: str | None = None,
         size: tuple[int, int] | None = None,
+        optimize: bool = True,
+        compile: bool = False,
+        inplace: bool = False,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         loaded = model if isinstance(model, LoadedModel) else LoadedModel(model)
-        self.loaded = loaded
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.precision = precision or default_precision(self.device)
         if self.precision not in PRECISIONS:
@@ -92,23 +128,58 @@ class Relighter:
         if self.precision == "fp16" and self.device.type == "cpu":
             raise RelightError("fp16 is not supported on the CPU; use fp32 or bf16")
         self.size = size
-        self.model = loaded.model.eval().to(self.device)
+        self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))
+        net = loaded.model if inplace else copy.deepcopy(loaded.model)
+        self.model = prepare_for_inference(net, self.device, optimize)
+        self.loaded = LoadedModel(self.model, loaded.provenance, loaded.source)
+        self._memory_format = torch.channels_last if optimize else torch.contiguous_format
+        self._compiled: Callable[..., torch.Tensor] | None = None
+        if compile:
+            # Freezing lets Inductor treat the weights as constants: oneDNN prepacks them and fuses
+            # conv + ReLU on the CPU (measured about 5% faster there, at no extra peak memory).
+            options = {"freezing": True} if self.device.type == "cpu" else None
+            try:
+                self._compiled = torch.compile(self.model, dynamic=False, options=options)
+            except Exception as exc:  # noqa: BLE001 - unsupported platform or Python: run eager
+                self._compile_failed(exc)
 
     @classmethod
     def from_weights(cls, weights: str | os.PathLike[str], **kwargs: object) -> "Relighter":
         """Load weights by name, path or ``hf://`` address (see :func:`relight.weights.load_weights`)."""
         from relight.weights import load_weights
 
+        kwargs.setdefault("inplace", True)
         return cls(load_weights(weights), **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def compiled(self) -> bool:
+        """Whether ``torch.compile`` is in use (false when not asked for, or after it failed)."""
+        return self._compiled is not None
+
+    def _compile_failed(self, exc: Exception) -> None:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        self._warn(f"torch.compile is not available here ({type(exc).__name__}: {reason[:200]}); running eager instead")
+        self._compiled = None
 
     def _autocast(self) -> contextlib.AbstractContextManager[object]:
         if self.precision == "fp32":
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
 
+    def _forward(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        if self._compiled is not None:
+            try:
+                return self._compiled(rgb, depth)
+            except Exception as exc:  # noqa: BLE001 - a compiler failure: eager below gives the same result or the real error
+                self._compile_failed(exc)
+        return self.model(rgb, depth)
+
     @torch.inference_mode()
     def relight_tensor(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
-        """``N x 3 x H x W`` RGB and ``N x 1 x H x W`` depth (any device) -> float32 on the model's device."""
+        """``N x 3 x H x W`` RGB and ``N x 1 x H x W`` depth (any device) -> float32 on the model's device.
+
+        Host tensors in pinned memory are copied without blocking, so a CUDA device never waits on them.
+        """
         rgb = rgb.to(self.device, torch.float32, non_blocking=True)
         depth = depth.to(self.device, torch.float32, non_blocking=True)
         h, w = rgb.shape[-2:]
@@ -117,8 +188,10 @@ class Relighter:
             depth = F.interpolate(depth, size=self.size, mode="bilinear", align_corners=False, antialias=True)
         rgb_p, (hh, ww) = pad_to_stride(rgb)
         depth_p, _ = pad_to_stride(depth)
+        rgb_p = rgb_p.contiguous(memory_format=self._memory_format)
+        depth_p = depth_p.contiguous(memory_format=self._memory_format)
         with self._autocast():
-            out = self.model(rgb_p, depth_p)
+            out = self._forward(rgb_p, depth_p)
         out = out[..., :hh, :ww].float()
         if out.shape[-2:] != (h, w):
             out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
@@ -126,20 +199,22 @@ class Relighter:
 
     def relight(self, rgb: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """``H x W x 3`` float RGB in [0, 1] and ``H x W`` depth -> ``H x W x 3`` float32 relit RGB."""
-        out = self.relight_tensor(_image_tensor(rgb), _depth_tensor(depth))
+        out = self.relight_tensor(image_tensor(rgb), depth_tensor(depth))
         return out[0].permute(1, 2, 0).cpu().numpy()
 
     def relight_many(self, rgbs: Sequence[np.ndarray], depths: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
         """Relight images of one size together as a batch."""
-        rgb = torch.cat([_image_tensor(x) for x in rgbs])
-        depth = torch.cat([_depth_tensor(d) for d in depths])
+        rgb = torch.cat([image_tensor(x) for x in rgbs])
+        depth = torch.cat([depth_tensor(d) for d in depths])
         out = self.relight_tensor(rgb, depth).permute(0, 2, 3, 1).cpu().numpy()
         yield from out
 
 
-def _image_tensor(rgb: np.ndarray) -> torch.Tensor:
+def image_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """``H x W x 3`` float RGB -> ``1 x 3 x H x W`` float32 tensor sharing memory where it can."""
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
-def _depth_tensor(depth: np.ndarray) -> torch.Tensor:
+def depth_tensor(depth: np.ndarray) -> torch.Tensor:
+    """``H x W`` depth -> ``1 x 1 x H x W`` float32 tensor."""
     return torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32))[None, None]

@@ -87,8 +87,25 @@ def dynamic_dilated_conv_unfold(x: torch.Tensor, kernels: torch.Tensor, dilation
     return (patches * kernels.view(n, c, 9, h, w)).sum(dim=2)
 
 
+#: The two formulations of the dynamic convolution, by the name :func:`use_dynamic_conv` takes.
+DYNAMIC_CONVS = {"shift": dynamic_dilated_conv, "unfold": dynamic_dilated_conv_unfold}
+
+
+def use_dynamic_conv(model: nn.Module, impl: str) -> nn.Module:
+    """Switch every dynamic dilated branch of ``model`` to ``"shift"`` (fast) or ``"unfold"`` (the reference)."""
+    if impl not in DYNAMIC_CONVS:
+        raise ValueError(f"unknown dynamic convolution {impl!r}; choose one of {', '.join(DYNAMIC_CONVS)}")
+    for module in model.modules():
+        if isinstance(module, DynamicDilatedBranch):
+            module.impl = impl
+    return model
+
+
 class DynamicDilatedBranch(nn.Module):
     """A kernel-generation unit (KGU) predicting per-pixel kernels from the guide, and their application."""
+
+    #: Which entry of :data:`DYNAMIC_CONVS` runs; both give the same values and gradients.
+    impl = "shift"
 
     def __init__(self, channels: int, guide_channels: int, dilation: int) -> None:
         super().__init__()
@@ -101,7 +118,7 @@ class DynamicDilatedBranch(nn.Module):
         self.out = conv(channels, channels, 3)
 
     def forward(self, x: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
-        return self.out(dynamic_dilated_conv(x, self.kgu(guide), self.dilation))
+        return self.out(DYNAMIC_CONVS[self.impl](x, self.kgu(guide), self.dilation))
 
 
 class DDPM(nn.Module):

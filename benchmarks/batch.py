@@ -1,0 +1,171 @@
+"""Does ``relight batch`` keep the model busy? Its end-to-end rate against the model-only rate, side by side.
+
+Writes synthetic random images (8-bit PNG) with VIDIT-style depth files to a temporary folder and a
+narrow MBNet with random weights to a checkpoint, then alternates, ``--repeats`` times:
+
+* model only: :meth:`Relighter.relight_tensor` on inputs already in memory, same batch size;
+* end to end: :func:`relight.batch.run_batch` over the folder, exactly as ``relight batch`` calls it
+  (decode, network, encode and atomic writes, with ``--overwrite``).
+
+The ratio that counts is the median over rounds of (end-to-end rate / model-only rate), each round
+measuring both back to back, so that a load change on a busy machine hits both sides alike. Run from
+the repository root:
+
+    .venv/bin/python benchmarks/batch.py --images 16 --size 256 --repeats 7 --json runs/bench-batch.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from rich.console import Console
+from rich.table import Table
+
+from relight.batch import run_batch
+from relight.cli import console, out_console, progress_bar
+from relight.data.pairs import find_inference_pairs
+from relight.inference import Relighter
+from relight.io import atomic_output, write_depth_npy, write_image
+from relight.model import MBNet, MBNetConfig
+from relight.model.checkpoint import save_checkpoint
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=16, help="synthetic images in the folder")
+    parser.add_argument("--size", type=int, default=256, help="image side in pixels")
+    parser.add_argument("--width", type=int, default=16, help="narrow variant's base width")
+    parser.add_argument("--decoder-channels", type=int, default=32, help="narrow variant's decoder width")
+    parser.add_argument("--batch-size", type=int, default=1, help="as relight batch --batch-size")
+    parser.add_argument("--workers", type=int, default=2, help="as relight batch --workers")
+    parser.add_argument("--ext", default=".png", help="output extension")
+    parser.add_argument("--content", choices=("smooth", "noise"), default="smooth",
+                        help="smooth random colour fields with mild pixel noise (photo-like), or white noise "
+                             "(worst case for PNG: encoding then costs several times more)")
+    parser.add_argument("--repeats", type=int, default=7, help="rounds, each timing both back to back (after one warm-up each)")
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    parser.add_argument("--compile", action="store_true", help="use torch.compile in both measurements")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    return parser.parse_args(argv)
+
+
+def random_field(rng: np.random.Generator, size: int, channels: int) -> np.ndarray:
+    """A smooth random field in [0, 1]: a coarse random grid upsampled bilinearly, plus mild pixel noise."""
+    coarse = rng.random((6, 6, channels), dtype=np.float32)
+    planes = [np.asarray(Image.fromarray(coarse[..., c], mode="F").resize((size, size), Image.BILINEAR)) for c in range(channels)]
+    return np.clip(np.stack(planes, axis=-1) + rng.normal(0, 0.01, (size, size, channels)), 0, 1).astype(np.float32)
+
+
+def write_folder(folder: Path, count: int, size: int, content: str = "smooth") -> None:
+    """Random RGB PNGs and VIDIT-style pickled-dict depth files, as a user's folder would hold."""
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        if content == "noise":
+            rgb, depth = rng.random((size, size, 3), dtype=np.float32), rng.random((size, size), dtype=np.float32)
+        else:
+            rgb, depth = random_field(rng, size, 3), random_field(rng, size, 1)[..., 0]
+        write_image(folder / f"scene{i:04d}.png", rgb)
+        write_depth_npy(folder / f"scene{i:04d}.npy", depth)
+
+
+def model_only_rate(relighter: Relighter, inputs: list[tuple[torch.Tensor, torch.Tensor]], count: int,
+                    batch_size: int) -> float:
+    """Images per second of the network alone, the result brought back to the host as ``run_batch`` does."""
+    start = time.perf_counter()
+    done = 0
+    while done < count:
+        n = min(batch_size, count - done)
+        rgb = torch.cat([inputs[(done + i) % len(inputs)][0] for i in range(n)])
+        depth = torch.cat([inputs[(done + i) % len(inputs)][1] for i in range(n)])
+        relighter.relight_tensor(rgb, depth).cpu()
+        done += n
+    return count / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="relight-bench-batch-") as tmp:
+        root = Path(tmp)
+        folder, out_dir = root / "images", root / "relit"
+        folder.mkdir()
+        write_folder(folder, args.images, args.size, args.content)
+        torch.manual_seed(0)
+        config = MBNetConfig.narrow(args.width, args.decoder_channels)
+        checkpoint = save_checkpoint(MBNet(config), root / "narrow.safetensors")
+        relighter = Relighter.from_weights(checkpoint, device=args.device, compile=args.compile,
+                                           warn=lambda m: console.print(f"[yellow]warning:[/yellow] {m}"))
+        pairs = find_inference_pairs(folder)
+        g = torch.Generator().manual_seed(0)
+        inputs = [(torch.rand(1, args.size, args.size, 3, generator=g).permute(0, 3, 1, 2),
+                   torch.rand(1, 1, args.size, args.size, generator=g)) for _ in range(4)]
+        console.print(f"[dim]{config.describe()} on {relighter.device} ({relighter.precision}), {args.images} {args.content} "
+                      f"images of {args.size}x{args.size}, batch size {args.batch_size}, {args.workers} I/O workers, "
+                      f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs[/dim]")
+
+        def end_to_end() -> float:
+            summary = run_batch(relighter, pairs, out_dir, ext=args.ext, overwrite=True, workers=args.workers,
+                                batch_size=args.batch_size, on_item=lambda _: progress.advance(task))
+            if summary.failed:
+                raise SystemExit(f"batch failed: {summary.failed[0][1]}")
+            return len(summary.done) / summary.seconds
+
+        rates: dict[str, list[float]] = {"model only": [], "relight batch": []}
+        with progress_bar() as progress:
+            task = progress.add_task("benchmark", total=(args.repeats + 1) * 2 * args.images, rate="")
+            model_only_rate(relighter, inputs, args.images, args.batch_size)  # warm-up (and compile)
+            progress.advance(task, args.images)
+            end_to_end()
+            for _ in range(args.repeats):
+                rates["model only"].append(model_only_rate(relighter, inputs, args.images, args.batch_size))
+                progress.advance(task, args.images)
+                rates["relight batch"].append(end_to_end())
+    medians = {k: statistics.median(v) for k, v in rates.items()}
+    ratio = statistics.median(b / m for b, m in zip(rates["relight batch"], rates["model only"]))
+    table = Table(title=f"relight batch vs model only ({config.describe()}, {args.size}x{args.size}, "
+                        f"batch {args.batch_size}, {relighter.device})")
+    for column in ("path", "images/s (median)", "ms/image", "runs (images/s)"):
+        table.add_column(column, justify="right" if column != "path" else "left")
+    for name, values in rates.items():
+        table.add_row(name, f"{medians[name]:.2f}", f"{1000 / medians[name]:.1f}", ", ".join(f"{v:.2f}" for v in values))
+    table.add_row("[bold]ratio[/bold]", f"[bold]{ratio:.2f}x[/bold]", "", "median of per-round relight batch / model only")
+    (out_console if out_console.is_terminal else Console(width=160)).print(table)
+    if args.json:
+        record = {
+            "benchmark": "batch",
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "variant": config.describe(),
+            "size": args.size,
+            "images": args.images,
+            "content": args.content,
+            "batch_size": args.batch_size,
+            "workers": args.workers,
+            "device": str(relighter.device),
+            "precision": relighter.precision,
+            "compiled": relighter.compiled,
+            "torch_threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(),
+            "machine": platform.processor() or platform.machine(),
+            "torch": torch.__version__,
+            "images_per_s": rates,
+            "median_images_per_s": medians,
+            "ratio": ratio,
+        }
+        with atomic_output(args.json) as tmp_json:
+            tmp_json.write_text(json.dumps(record, indent=2) + "\n")
+        console.print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The bundled model and examples: what a fresh clone's `make demo` shows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+from relight.io import read_image
+from relight.weights import DEFAULT_MODEL, default_weights, load_registry, sha256_file
+
+
+def test_bundled_model_is_registered_with_its_real_checksum() -> None:
+    entry = load_registry()[DEFAULT_MODEL]
+    path = Path(__file__).parent.parent / "weights" / "relight-synth-narrow.safetensors"
+    assert default_weights() == DEFAULT_MODEL
+    assert sha256_file(path) == entry.sha256
+    assert path.stat().st_size < 10 * 1024 * 1024
+
+
+def test_demo_beats_the_identity_baseline(tmp_path, capsys, monkeypatch) -> None:
+    code, out, err = run_cli(["demo", "-o", str(tmp_path / "demo"), "--json", str(tmp_path / "demo.json")], capsys, monkeypatch)
+    assert code == 0, err
+    assert f"using the default model {DEFAULT_MODEL}" in err
+    report = json.loads((tmp_path / "demo.json").read_text())
+    model, identity = report["model"]["mean"], report["identity"]["mean"]
+    assert model["psnr"] > identity["psnr"] + 3.0
+    assert model["ssim"] > identity["ssim"]
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [f"Image90{i}.png" for i in range(4)]
+    assert "gain" in out
+
+
+def test_run_without_weights_uses_the_default_model(tmp_path, capsys, monkeypatch) -> None:
+    examples = Path(__file__).parent.parent / "examples" / "validation"
+    out = tmp_path / "relit.png"
+    code, _, err = run_cli(["run", str(examples / "Image900.png"), str(examples / "Image900.npy"), "-o", str(out)], capsys, monkeypatch)
+    assert code == 0, err
+    assert DEFAULT_MODEL in err and read_image(out).size == (128, 128)
