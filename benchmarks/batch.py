@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=7, help="rounds, each timing both back to back (after one warm-up each)")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     parser.add_argument("--compile", action="store_true", help="use torch.compile in both measurements")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for relight batch, as relight batch --threads (model only always uses the default)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     return parser.parse_args(argv)
 
@@ -111,11 +113,18 @@ def main(argv: list[str] | None = None) -> int:
                    torch.rand(1, 1, args.size, args.size, generator=g)) for _ in range(4)]
         console.print(f"[dim]{config.describe()} on {relighter.device} ({relighter.precision}), {args.images} {args.content} "
                       f"images of {args.size}x{args.size}, batch size {args.batch_size}, {args.workers} I/O workers, "
-                      f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs[/dim]")
+                      f"{args.threads or torch.get_num_threads()} torch threads in relight batch and "
+                      f"{torch.get_num_threads()} in model only, {os.cpu_count()} CPUs[/dim]")
+
+        default_threads = torch.get_num_threads()
 
         def end_to_end() -> float:
-            summary = run_batch(relighter, pairs, out_dir, ext=args.ext, overwrite=True, workers=args.workers,
-                                batch_size=args.batch_size, on_item=lambda _: progress.advance(task))
+            torch.set_num_threads(args.threads or default_threads)
+            try:
+                summary = run_batch(relighter, pairs, out_dir, ext=args.ext, overwrite=True, workers=args.workers,
+                                    batch_size=args.batch_size, on_item=lambda _: progress.advance(task))
+            finally:
+                torch.set_num_threads(default_threads)
             if summary.failed:
                 raise SystemExit(f"batch failed: {summary.failed[0][1]}")
             return len(summary.done) / summary.seconds
@@ -153,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             "device": str(relighter.device),
             "precision": relighter.precision,
             "compiled": relighter.compiled,
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads_model_only": torch.get_num_threads(),
+            "torch_threads_batch": args.threads or torch.get_num_threads(),
+            "load_average_after": os.getloadavg()[0],
             "cpus": os.cpu_count(),
             "machine": platform.processor() or platform.machine(),
             "torch": torch.__version__,

@@ -108,7 +108,7 @@ def peak_rss_mb() -> float:
     """This process's peak resident set size.
 
     Linux's ``VmHWM`` starts afresh at ``exec``, unlike ``ru_maxrss``, which a subprocess inherits from the
-    large parent it was forked from; elsewhere ``ru_maxrss`` it is (kB on Linux, bytes on macOS).
+    large parent it was forked from. Elsewhere, ``ru_maxrss`` (bytes on macOS, kB otherwise).
     """
     status = Path("/proc/self/status")
     if status.is_file():

@@ -128,6 +128,7 @@ def batch(
     shard_spec: Annotated[Optional[str], typer.Option("--shard", help="Take the K-th of N slices, e.g. 2/4, to share a folder.")] = None,
     workers: Annotated[int, typer.Option(help="Background threads decoding and encoding files.")] = 2,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images of the same size relit together in one forward pass.")] = 1,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: one per core); one fewer leaves a core to decode and encode files.")] = None,
     compile: CompileOpt = False,
 ) -> None:
     """Relight every image + depth pair of a folder, resumably, with a progress bar and a summary."""
@@ -139,6 +140,10 @@ def batch(
     pairs = shard(find_inference_pairs(folder, depth_dir), shard_spec)
     if not pairs:
         raise RelightError(f"{folder}: no images found")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     relighter = make_relighter(weights, device, precision, size, compile)
     import time
 
