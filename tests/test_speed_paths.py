@@ -191,12 +191,14 @@ def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
     folder = tmp_path / "in"
     _write_folder(folder, [(64, 64)] * 3 + [(40, 56)])
     (folder / "img3.npy").unlink()  # no depth for this one
+    threads: list[int] = []
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)
     outputs = {}
     for batch_size in ("1", "2"):
         out = tmp_path / f"out{batch_size}"
         code, stdout, stderr = run_cli(
             ["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
-             "--batch-size", batch_size], capsys, monkeypatch)
+             "--batch-size", batch_size, "--threads", batch_size], capsys, monkeypatch)
         assert code == 1 and "img3" in stderr and "no depth file" in stderr
         outputs[batch_size] = {p.name: np.asarray(Image.open(p)) for p in sorted(out.glob("*.png"))}
         (out / "img0.png").unlink()
@@ -205,6 +207,7 @@ def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
              "--batch-size", batch_size], capsys, monkeypatch)
         assert code == 1 and "img0.png" in {p.name for p in out.glob("*.png")}
         assert re.search(r"│\s+1\s+│\s+2\s+│\s+1\s+│", stdout)  # relit 1, already there 2, failed 1
+    assert threads == [1, 2]  # --threads reached torch; the resumed runs left it alone
     assert sorted(outputs["1"]) == sorted(outputs["2"]) == ["img0.png", "img1.png", "img2.png"]
     for name, single in outputs["1"].items():  # 8-bit files: float rounding may move a rare pixel by one level
         diff = np.abs(single.astype(int) - outputs["2"][name].astype(int))
