@@ -281,6 +281,11 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+#: PNG at zlib level 1: about 3x faster to write than Pillow's default 6 for files about 16 % larger,
+#: which keeps ``relight batch`` from waiting on its encoder (docs/performance.md).
+_SAVE_OPTIONS: dict[str, dict[str, int]] = {"PNG": {"compress_level": 1}, "JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+
+
 def _quantise(array: np.ndarray, bit_depth: int) -> np.ndarray:
     top = 65535 if bit_depth == 16 else 255
     dtype = np.uint16 if bit_depth == 16 else np.uint8
@@ -319,7 +324,7 @@ def write_image(
         else:
             image = Image.fromarray(_quantise(pixels, 8), mode="RGBA" if alpha is not None else "RGB")
             fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}[suffix]
-            image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+            image.save(tmp, format=fmt, **_SAVE_OPTIONS[fmt])
     return path
 
 
