@@ -17,7 +17,6 @@ the repository root:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -36,7 +35,7 @@ from relight.batch import run_batch
 from relight.cli import console, out_console, progress_bar
 from relight.data.pairs import find_inference_pairs
 from relight.inference import Relighter
-from relight.io import atomic_output, write_depth_npy, write_image
+from relight.io import write_json, write_depth_npy, write_image
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
 
@@ -172,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             "median_images_per_s": medians,
             "ratio": ratio,
         }
-        with atomic_output(args.json) as tmp_json:
-            tmp_json.write_text(json.dumps(record, indent=2) + "\n")
+        write_json(args.json, record)
         console.print(f"wrote {args.json}")
     return 0
 

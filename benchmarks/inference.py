@@ -36,7 +36,7 @@ from torch import nn
 
 from relight.cli import console, out_console, progress_bar
 from relight.inference import Relighter, default_precision, select_device
-from relight.io import atomic_output
+from relight.io import write_json
 from relight.model import MBNet, MBNetConfig
 
 VARIANTS = {"paper": MBNetConfig.paper, "narrow": MBNetConfig.narrow}
@@ -279,8 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         record["max_batch_1024_optimized"] = max_batch_that_fits(build_model("paper"), device, precision)
         console.print(f"largest batch of 1024x1024 images that fits (paper, optimized): {record['max_batch_1024_optimized']}")
     if args.json:
-        with atomic_output(args.json) as tmp:
-            tmp.write_text(json.dumps(record, indent=2) + "\n")
+        write_json(args.json, record)
         console.print(f"wrote {args.json}")
     return 0
 

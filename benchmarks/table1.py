@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import platform
 import shlex
 import sys
@@ -34,7 +33,7 @@ from relight.data.synth import write_dataset
 from relight.errors import RelightError
 from relight.evaluate import evaluate, evaluation_pairs, identity_report
 from relight.inference import Relighter
-from relight.io import atomic_output
+from relight.io import write_json
 from relight.model.checkpoint import load_checkpoint
 from relight.score import Scorer
 from relight.train import LAST, METRICS_FILE, ProgressMonitor, TrainConfig, train
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                         "steps": result.step, "train_pairs": pairs, "epochs": round(result.step * args.batch_size / pairs, 2),
                         "seconds": round(result.seconds, 1), "final_loss": final_loss})
     print_table(results, args)
-    write_json(results, args, time.perf_counter() - started)
+    save_results(results, args, time.perf_counter() - started)
     return 0
 
 
@@ -138,7 +137,7 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
                       "1024 px, 200 epochs), for the shape of the comparison only.")
 
 
-def write_json(results: list[dict], args: argparse.Namespace, seconds: float) -> None:
+def save_results(results: list[dict], args: argparse.Namespace, seconds: float) -> None:
     path = args.json or args.out / "table1.json"
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     data = {
@@ -152,8 +151,7 @@ def write_json(results: list[dict], args: argparse.Namespace, seconds: float) ->
         "machine": {"cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version()},
         "seconds": round(seconds, 1),
     }
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+    write_json(path, data)
     console.print(f"wrote {path}")
 
 

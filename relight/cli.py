@@ -586,10 +586,8 @@ def demo(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write both reports as JSON to this file.")] = None,
 ) -> None:
     """Relight the bundled example scenes with the bundled model and score them next to the identity baseline."""
-    import json
-
     from relight.demo import run_demo
-    from relight.io import atomic_output
+    from relight.io import write_json
     from relight.score import print_score_table
 
     relighter = make_relighter(weights, device, precision, None)
@@ -606,8 +604,7 @@ def demo(
     table.add_row("[bold]gain[/bold]", *(f"[bold]{model[m] - identity[m]:+.4f}[/bold]" for m in result.model.metrics))
     out_console.print(table)
     if json_out is not None:
-        with atomic_output(json_out) as tmp:
-            tmp.write_text(json.dumps({"model": result.model.to_dict(), "identity": result.identity.to_dict()}, indent=2))
+        write_json(json_out, {"model": result.model.to_dict(), "identity": result.identity.to_dict()})
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ never leaves a partial file behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import tempfile
@@ -286,6 +287,18 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 _SAVE_OPTIONS: dict[str, dict[str, int]] = {"PNG": {"compress_level": 1}, "JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 
 
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a text file (JSON, CSV, TOML) atomically, as UTF-8."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(path: str | os.PathLike[str], data: object) -> Path:
+    """Write ``data`` as indented JSON, atomically; NaN and infinities are refused, not written."""
+    return write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
 def _quantise(array: np.ndarray, bit_depth: int) -> np.ndarray:
     top = 65535 if bit_depth == 16 else 255
     dtype = np.uint16 if bit_depth == 16 else np.uint8
@@ -353,4 +366,6 @@ __all__ = [
     "resize_depth",
     "write_depth_npy",
     "write_image",
+    "write_json",
+    "write_text",
 ]

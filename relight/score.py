@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relight.errors import RelightError
-from relight.io import IMAGE_EXTENSIONS, InputError, atomic_output, read_image
+from relight.io import IMAGE_EXTENSIONS, InputError, read_image, write_text
 from relight.metrics import LPIPS, SSIM_WINDOW, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
 
 METRICS = ("psnr", "ssim", "lpips", "mps")
@@ -90,15 +90,11 @@ class ScoreReport:
 
     def write_json(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`to_json` atomically."""
-        with atomic_output(path) as tmp:
-            tmp.write_text(self.to_json(), encoding="utf-8")
-        return Path(path)
+        return write_text(path, self.to_json())
 
     def write_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`to_csv` atomically."""
-        with atomic_output(path) as tmp:
-            tmp.write_text(self.to_csv(), encoding="utf-8")
-        return Path(path)
+        return write_text(path, self.to_csv())
 
 
 def _finite(value: float | None) -> float | None:

@@ -39,7 +39,7 @@ from relight.data.vidit import Setting, TrainPair, load_pairs, split_scenes
 from relight.errors import RelightError
 from relight.evaluate import evaluate, evaluation_pairs, make_loader, raise_if_failed
 from relight.inference import Relighter, default_precision, pad_to_stride, parse_size, select_device
-from relight.io import atomic_output
+from relight.io import atomic_output, write_json, write_text
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 
@@ -507,11 +507,6 @@ def _write_metrics(path: Path, record: EpochRecord) -> None:
         writer.writerow(record.row())
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-
-
 def _tensorboard(run_dir: Path) -> Any:
     """A TensorBoard writer when ``torch.utils.tensorboard`` can be imported (it is not a dependency)."""
     try:
@@ -552,8 +547,7 @@ class _Loop:
             self._load_state()
         if self.dist.main:  # on resume too: options changed on the command line hold from now on
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            with atomic_output(self.run_dir / CONFIG_FILE) as tmp:
-                tmp.write_text(config.to_toml())
+            write_text(self.run_dir / CONFIG_FILE, config.to_toml())
         from relight.data.dataset import PairDataset
 
         self.dataset = PairDataset(self.train_pairs, config.size, config.crop, config.seed, require_target=True)
@@ -787,7 +781,7 @@ class _Loop:
         result = TrainResult(self.run_dir, self.step, self.epoch, stopped, self.best_psnr, self.last_val,
                              self.dist.world, digests, time.perf_counter() - started)
         if self.dist.main:
-            _write_json(self.run_dir / SUMMARY_FILE, result.to_dict())
+            write_json(self.run_dir / SUMMARY_FILE, result.to_dict())
         if len(set(digests)) > 1:
             raise TrainError(f"{self.run_dir}: replicas ended with different weights ({', '.join(d[:12] for d in digests)})")
         return result

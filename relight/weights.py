@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from relight.errors import RelightError
-from relight.io import atomic_output
+from relight.io import write_text
 from relight.model.authors import convert_authors_state_dict, load_authors_checkpoint, read_authors_checkpoint
 from relight.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from relight.model.config import MBNetConfig
@@ -573,8 +573,7 @@ def default_weights(registry: Registry | None = None) -> str:
 
 def _write_user_registry(path: Path, models: dict[str, dict[str, Any]]) -> None:
     text = json.dumps({"format": USER_REGISTRY_FORMAT, "models": models}, indent=2, sort_keys=True) + "\n"
-    with atomic_output(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    write_text(path, text)
 
 
 def import_authors_checkpoint(
