@@ -41,6 +41,7 @@ from relight.evaluate import evaluate, evaluation_pairs, make_loader, raise_if_f
 from relight.inference import Relighter, default_precision, pad_to_stride, parse_size, select_device
 from relight.io import atomic_output, write_json, write_text
 from relight.model import MBNet, MBNetConfig
+from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 
 CONFIG_FILE = "config.toml"
@@ -697,10 +698,15 @@ class _Loop:
         if self.scorer is None:
             self.scorer = Scorer(self.device)
         size = tuple(self.config.size) if self.config.size else None
-        relighter = Relighter(self.model, self.device, self.precision, size)
+        # In place and unoptimised: no second copy of the weights, and nothing to undo but the mode and
+        # the dynamic convolution's form (the reference form validates; training runs the fast one).
+        relighter = Relighter(self.model, self.device, self.precision, size, optimize=False, inplace=True)
         mine = self.val_pairs[self.dist.rank :: self.dist.world]
-        report = evaluate(relighter, mine, scorer=self.scorer, workers=min(self.config.workers, 2)) if mine else ScoreReport()
-        self.model.train()
+        try:
+            report = evaluate(relighter, mine, scorer=self.scorer, workers=min(self.config.workers, 2)) if mine else ScoreReport()
+        finally:
+            use_dynamic_conv(self.model, "shift")
+            self.model.train()
         rows = report.rows
         if self.dist.active:
             gathered: list[Any] = [None] * self.dist.world
