@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"load average {load_before[0]:.1f}[/dim]")
     rows: list[dict[str, object]] = []
     steps = len(args.variants) * len(args.sizes) * len(args.paths) * (args.warmup + args.repeats)
-    with progress_bar("call") as progress:
+    with progress_bar() as progress:
         task = progress.add_task("timing", total=steps, rate="")
         for variant in args.variants:
             rows += bench_variant(args, variant, device, precision, progress, task)

@@ -74,7 +74,7 @@ def make_data(args: argparse.Namespace) -> tuple[Path, Path]:
     train_dir, val_dir = args.out / "data" / "train", args.out / "data" / "held-out"
     for folder, count, start in ((train_dir, args.train_scenes, 0), (val_dir, args.val_scenes, args.train_scenes)):
         if not (folder / f"Image{start + count - 1:03d}.npy").exists():
-            with progress_bar("scene") as progress:
+            with progress_bar() as progress:
                 task = progress.add_task(f"rendering {folder.name}", total=count, rate="")
                 write_dataset(folder, count, args.size, seed=args.seed, start_index=start,
                               on_scene=lambda _i: progress.update(task, advance=1))
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             milestones=[], workers=args.workers, seed=args.seed, device="cpu", max_steps=args.steps,
         )
         console.print(f"[bold]{label}[/bold]")
-        with progress_bar("step") as progress:
+        with progress_bar() as progress:
             result = train(config, monitor=ProgressMonitor(progress), command=[sys.executable, *sys.argv])
         with open(Path(config.out) / METRICS_FILE, newline="") as fh:
             final_loss = float(list(csv.DictReader(fh))[-1]["loss"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -40,7 +41,7 @@ BitDepthOpt = Annotated[int, typer.Option("--bit-depth", help="8 or 16 bits per 
 CompileOpt = Annotated[bool, typer.Option("--compile", help="Run the network through torch.compile (slow first image; falls back to eager where unsupported).")]
 
 
-def progress_bar(unit: str = "img") -> Progress:
+def progress_bar() -> Progress:
     """The progress bar every long command uses: count, rate, elapsed and ETA."""
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -145,8 +146,6 @@ def batch(
 
         torch.set_num_threads(threads)
     relighter = make_relighter(weights, device, precision, size, compile)
-    import time
-
     with progress_bar() as progress:
         task = progress.add_task("relighting", total=len(pairs), rate="")
         start = time.perf_counter()
@@ -188,7 +187,6 @@ def score(
     device: DeviceOpt = None,
 ) -> None:
     """PSNR, SSIM, LPIPS and MPS per image and on average; exits 1 if ground-truth images lack a prediction."""
-    import time
 
     from relight.score import Scorer, print_score_table, score_folders
 
@@ -280,13 +278,12 @@ def synth(
     start_index: Annotated[int, typer.Option("--start-index", help="Index of the first scene (Image300... for a held-out set).")] = 0,
 ) -> None:
     """Render synthetic scenes in the VIDIT any-to-any format (8 light directions x 5 colour temperatures)."""
-    import time
 
     from relight.data.synth import check_dataset_options, write_dataset
 
     check_dataset_options(out, scenes, size, start_index)
     start = time.perf_counter()
-    with progress_bar("scene") as progress:
+    with progress_bar() as progress:
         task = progress.add_task("rendering", total=scenes, rate="")
 
         done = {"scenes": 0}
@@ -377,7 +374,7 @@ def train(
         run_training(config, resume=resume is not None)
         return
     console.print(f"[dim]run {config.out}: {config.model_config().describe()}, {config.source} -> {config.target}[/dim]")
-    with progress_bar("step") as progress:
+    with progress_bar() as progress:
         result = run_training(config, resume=resume is not None, monitor=ProgressMonitor(progress))
     table = Table(title=f"relight train -> {result.run_dir}")
     for column in ("steps", "epochs", "stopped by", "best PSNR", "val PSNR", "val SSIM", "procs", "time"):
@@ -411,7 +408,6 @@ def evaluate_command(
     workers: Annotated[int, typer.Option(help="DataLoader worker processes decoding files.")] = 2,
 ) -> None:
     """Run a model over a validation set and score it exactly as `relight score` does."""
-    import time
 
     from relight.evaluate import evaluate, evaluation_pairs
     from relight.score import Scorer, print_score_table
@@ -522,11 +518,10 @@ def weights_download(
     name: Annotated[str, typer.Argument(help="A registry name, or hf://owner/repo/file[@revision].")],
 ) -> None:
     """Fetch a model into the Hugging Face cache and check its sha256, so later runs can work offline."""
-    import time
 
     from relight.weights import locate_weights
 
-    progress = progress_bar("B")
+    progress = progress_bar()
     tasks: list = []  # the bar appears with the first byte: nothing to draw for a cached file or an error
     start = time.perf_counter()
 
@@ -555,7 +550,7 @@ def weights_import(
     from relight.weights import import_authors_checkpoint
 
     steps = ["reading", "converting", "hashing", "writing", "hashing the result"]
-    with progress_bar("step") as progress:
+    with progress_bar() as progress:
         task = progress.add_task("importing", total=len(steps), rate="")
         done = {"n": 0}
 
