@@ -371,3 +371,14 @@ def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
         code, _, err = run_cli(args, capsys, monkeypatch)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not home.exists() or not any(home.rglob("*")), "a refused import writes nothing"
+
+
+def test_a_file_of_another_architecture_than_its_entry_is_refused(tmp_path):
+    builtin = tmp_path / "weights" / "registry.toml"
+    builtin.parent.mkdir()
+    text = BUILTIN_REGISTRY.read_text()
+    builtin.write_text("\n".join(line for line in text.splitlines() if not line.startswith(("sha256 =", "size_bytes ="))))
+    registry = load_registry(builtin, tmp_path / "user.json")
+    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), builtin.parent / "relight-synth-narrow.safetensors")
+    with pytest.raises(WeightsError, match="holds narrow-w8-d16 but the registry says narrow-w16-d32"):
+        load_weights(DEFAULT_MODEL, registry=registry)
