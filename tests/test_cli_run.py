@@ -84,37 +84,25 @@ BAD_DEPTHS = {
 }
 
 
-def _assert_clean_failure(code: int, err: str, named: Path, problem: str, out_dir: Path) -> None:
+BAD_INPUTS = [("image", name) for name in sorted(BAD_IMAGES)] + [("depth", name) for name in sorted(BAD_DEPTHS)]
+
+
+@pytest.mark.parametrize("which,case", BAD_INPUTS, ids=[f"{w}-{c}" for w, c in BAD_INPUTS])
+def test_bad_input_fails_cleanly(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, which, case):
+    """One line naming the file and the problem, a non-zero exit, no traceback, no partial output."""
+    image, depth = sample_pair
+    make, problem = (BAD_IMAGES if which == "image" else BAD_DEPTHS)[case]
+    bad = tmp_path / ("bad.png" if which == "image" else "bad.npy")
+    make(bad)
+    image, depth = (bad, depth) if which == "image" else (image, bad)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, _, err = _run(["run", str(image), str(depth), "-o", str(out_dir / "o.png"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
     assert code != 0
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith("model ")]
     assert len(lines) == 1, err
-    assert str(named) in err.replace("\n", "") and problem in err
-    assert "Traceback" not in err
+    assert str(bad) in err and problem in err and "Traceback" not in err
     assert not any(out_dir.iterdir()), "partial output left behind"
-
-
-@pytest.mark.parametrize("case", sorted(BAD_IMAGES))
-def test_bad_image_fails_cleanly(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, case):
-    _, depth = sample_pair
-    make, problem = BAD_IMAGES[case]
-    image = tmp_path / "bad.png"
-    make(image)
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    code, _, err = _run(["run", str(image), str(depth), "-o", str(out_dir / "o.png"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
-    _assert_clean_failure(code, err, image, problem, out_dir)
-
-
-@pytest.mark.parametrize("case", sorted(BAD_DEPTHS))
-def test_bad_depth_fails_cleanly(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, case):
-    image, _ = sample_pair
-    make, problem = BAD_DEPTHS[case]
-    depth = tmp_path / "bad.npy"
-    make(depth)
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    code, _, err = _run(["run", str(image), str(depth), "-o", str(out_dir / "o.png"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
-    _assert_clean_failure(code, err, depth, problem, out_dir)
     assert not (tmp_path / "pwned").exists()
 
 
