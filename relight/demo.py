@@ -13,11 +13,12 @@ from pathlib import Path
 from relight.errors import RelightError
 from relight.evaluate import evaluate, evaluation_pairs, identity_report
 from relight.inference import Relighter
+from relight.paths import shipped
 from relight.score import ScoreReport, Scorer
 
 #: The examples ship beside the package in a checkout: ``examples/validation`` (inputs, 6500 K from the
 #: north, with depth) and ``examples/validation_gt`` (the same scenes lit at 4500 K from the east).
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = shipped("examples")
 
 
 @dataclass

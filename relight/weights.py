@@ -31,13 +31,14 @@ from relight.model.authors import convert_authors_state_dict, load_authors_check
 from relight.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
+from relight.paths import shipped
 
 AUTHORS_SUFFIXES = (".pkl", ".pth", ".pt")
 WEIGHTS_SUFFIXES = (".safetensors", *AUTHORS_SUFFIXES)
 #: The model ``--weights`` falls back to once it ships (see :func:`default_weights`).
 DEFAULT_MODEL = "relight-synth-narrow"
 #: The registry shipped with relight; ``file`` locations in it are relative to its folder.
-BUILTIN_REGISTRY = Path(__file__).resolve().parent.parent / "weights" / "registry.toml"
+BUILTIN_REGISTRY = shipped("weights") / "registry.toml"
 USER_REGISTRY = "registry.json"
 USER_REGISTRY_FORMAT = "relight-registry/1"
 #: Marks a registry value nobody has measured yet; read as "unknown".

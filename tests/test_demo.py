@@ -36,3 +36,15 @@ def test_run_without_weights_uses_the_default_model(tmp_path, capsys, monkeypatc
     code, _, err = run_cli(["run", str(examples / "Image900.png"), str(examples / "Image900.npy"), "-o", str(out)], capsys, monkeypatch)
     assert code == 0, err
     assert DEFAULT_MODEL in err and read_image(out).size == (128, 128)
+
+
+def test_shipped_data_is_found_in_a_checkout_and_in_a_wheel_install(tmp_path, monkeypatch) -> None:
+    import sys
+
+    from relight import paths
+
+    assert paths.shipped("weights") == Path(__file__).parent.parent / "weights"
+    monkeypatch.setattr(paths, "__file__", str(tmp_path / "site-packages" / "relight" / "paths.py"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
+    (tmp_path / "prefix" / "share" / "relight" / "weights").mkdir(parents=True)
+    assert paths.shipped("weights") == tmp_path / "prefix" / "share" / "relight" / "weights"
