@@ -190,8 +190,14 @@ class Relighter:
         depth_p, _ = pad_to_stride(depth)
         rgb_p = rgb_p.contiguous(memory_format=self._memory_format)
         depth_p = depth_p.contiguous(memory_format=self._memory_format)
-        with self._autocast():
-            out = self._forward(rgb_p, depth_p)
+        try:
+            with self._autocast():
+                out = self._forward(rgb_p, depth_p)
+        except torch.cuda.OutOfMemoryError:  # the type every device backend raises since torch 2.5
+            raise RelightError(
+                f"out of memory on {self.device} for {rgb.shape[0]} image(s) of {h}x{w}; "
+                "try a smaller --batch-size, --size, or --precision bf16"
+            ) from None
         out = out[..., :hh, :ww].float()
         if out.shape[-2:] != (h, w):
             out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False, antialias=True)

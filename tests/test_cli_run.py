@@ -182,3 +182,25 @@ def test_batch_with_a_depth_folder_and_vidit_names(tmp_path, sample_pair, narrow
     code, _, err = _run(["batch", str(tmp_path / "img"), "--depth-dir", str(tmp_path / "dep"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
     assert code == 0, err
     assert (tmp_path / "img" / "relit" / "Image007_6500_N.png").is_file()
+
+
+def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monkeypatch):
+    """A device out of memory on one (large) image is reported for it; the other images are still done."""
+    import torch
+
+    from relight.batch import run_batch
+    from relight.data.pairs import find_inference_pairs
+    from relight.model import MBNet, MBNetConfig
+
+    class RunsOutAbove64px(MBNet):
+        def forward(self, rgb, depth):
+            if rgb.shape[-1] > 64:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return super().forward(rgb, depth)
+
+    folder = _batch_folder(tmp_path, sample_pair, n=2)
+    Image.fromarray(np.zeros((40, 90, 3), np.uint8)).save(folder / "Image001.png")
+    relighter = Relighter(RunsOutAbove64px(MBNetConfig.narrow(width=8, decoder_channels=16)), device="cpu")
+    summary = run_batch(relighter, find_inference_pairs(folder), tmp_path / "out")
+    assert [p.name for p in summary.done] == ["Image000.png"]
+    assert len(summary.failed) == 1 and "out of memory on cpu for 1 image(s) of 40x90; try a smaller --batch-size" in summary.failed[0][1]
