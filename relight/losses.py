@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from relight.errors import RelightError
-from relight.metrics import MissingWeightsError, load_cached_state_dict, ssim, torch_cache_file
+from relight.metrics import ssim
+from relight.pretrained import MissingWeightsError, load_cached_state_dict, torch_cache_file
 
 VGG19_WEIGHTS = "VGG19_Weights.IMAGENET1K_V1"
 #: ``vgg19.features[:16]`` ends with the ReLU after conv3_3 (module 15); see :class:`VGGPerceptualLoss`.

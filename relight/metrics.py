@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relight.errors import RelightError
+from relight.pretrained import MissingWeightsError, load_cached_state_dict, torch_cache_file
 
 #: scikit-image's Gaussian SSIM: sigma 1.5 truncated at 3.5 sigma, an 11 x 11 window (Wang et al. 2004).
 SSIM_SIGMA = 1.5
@@ -30,50 +30,8 @@ ALEXNET_WEIGHTS = "AlexNet_Weights.IMAGENET1K_V1"
 _ALEXNET_WHAT = "AlexNet ImageNet weights (for LPIPS)"
 
 
-class MissingWeightsError(RelightError):
-    """ImageNet weights that must come from the torch cache are absent or unreadable there."""
-
-    def __init__(self, path: Path, url: str, problem: str, what: str, alternative: str = "") -> None:
-        self.path = path
-        self.url = url
-        super().__init__(
-            f"{path}: {what} {problem}; download {url} to that path (or point TORCH_HOME at a cache that holds it)"
-            + (f", {alternative}" if alternative else "")
-        )
-
-
 class LPIPSUnavailable(MissingWeightsError):
     """LPIPS cannot be computed here; ``str()`` says why and how to fix it."""
-
-
-def torch_cache_file(weights_name: str) -> tuple[Path, str]:
-    """Where torchvision's ``weights_name`` (e.g. ``"VGG19_Weights.IMAGENET1K_V1"``) sits in the torch cache, and its URL.
-
-    The path follows ``TORCH_HOME`` / :func:`torch.hub.set_dir`, exactly where torchvision would have
-    downloaded it, so a cache filled by any torchvision program works as it is.
-    """
-    import torch.hub
-    from torchvision.models import get_weight
-
-    url = get_weight(weights_name).url
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name, url
-
-
-def load_cached_state_dict(
-    weights_name: str, what: str, alternative: str = "", error: type[MissingWeightsError] = MissingWeightsError
-) -> dict[str, torch.Tensor]:
-    """Read torchvision weights from the torch cache with ``weights_only=True``; never downloads."""
-    path, url = torch_cache_file(weights_name)
-    if not path.is_file():
-        raise error(path, url, "not found", what, alternative)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure to read is a broken download
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise error(path, url, f"unreadable ({reason})", what, alternative) from None
-    if not isinstance(state, dict):
-        raise error(path, url, f"are a {type(state).__name__}, not a state dict", what, alternative)
-    return state
 
 
 def _check_pair(pred: torch.Tensor, target: torch.Tensor) -> None:
@@ -177,10 +135,7 @@ __all__ = [
     "ALEXNET_WEIGHTS",
     "LPIPS",
     "LPIPSUnavailable",
-    "MissingWeightsError",
-    "load_cached_state_dict",
     "mean_perceptual_score",
     "psnr",
     "ssim",
-    "torch_cache_file",
 ]

@@ -43,7 +43,7 @@ def test_torchvision_backbones_build(backbone: str, params: int | None) -> None:
 def test_imagenet_init_reads_the_torch_cache_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
     model = MBNet(MBNetConfig(backbone="resnet18"))
-    with pytest.raises(FileNotFoundError, match=r"ImageNet weights for resnet18 not found at .*resnet18-f37072fd.pth"):
+    with pytest.raises(FileNotFoundError, match=r"resnet18-f37072fd.pth: ImageNet weights for resnet18 not found; download https://\S+ to that path"):
         model.init_from_imagenet()
     torch.manual_seed(3)
     reference = torchvision.models.resnet18()

@@ -12,12 +12,8 @@ import torch
 from torch import nn
 from torchvision.models import resnet as tv_resnet
 
-from relight.errors import RelightError
 from relight.model.config import MBNetConfig
-
-
-class MissingWeightsError(RelightError, FileNotFoundError):
-    """Pretrained weights that relight may not download and did not find on disk."""
+from relight.pretrained import load_cached_state_dict, torch_cache_file
 
 
 @dataclass(frozen=True)
@@ -84,26 +80,16 @@ def load_imagenet_weights(encoder: ResNetEncoder, backbone: str) -> None:
     Never downloads: relight runs where the network is closed, so a missing file is a clear error that
     says where torchvision looks and how to place the file there.
     """
-    from pathlib import Path
-
-    import torch.hub
-    from torchvision.models import get_weight
-
     spec = BACKBONE_SPECS[backbone]
     if spec.torchvision_weights is None:
         raise ValueError(f"backbone {backbone!r} has no ImageNet weights; train it from scratch")
-    weights = get_weight(spec.torchvision_weights)
-    filename = Path(weights.url).name
-    path = Path(torch.hub.get_dir()) / "checkpoints" / filename
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"ImageNet weights for {backbone} not found at {path}; download {weights.url} there "
-            f"(or set TORCH_HOME), or train without ImageNet initialisation"
-        )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_cached_state_dict(
+        spec.torchvision_weights, f"ImageNet weights for {backbone}", "or train without ImageNet initialisation (--no-imagenet)"
+    )
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     if encoder.conv1.weight.shape[1] != state["conv1.weight"].shape[1]:
         state.pop("conv1.weight")  # the depth encoder's 1-channel stem stays freshly initialised
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if unexpected or set(missing) - {"conv1.weight"}:
+        path, _ = torch_cache_file(spec.torchvision_weights)
         raise RuntimeError(f"{path} does not fit a {backbone} encoder: missing {missing}, unexpected {unexpected}")

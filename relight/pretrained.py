@@ -1,0 +1,52 @@
+"""Pretrained ImageNet weights (ResNet encoders, VGG-19 for the loss, AlexNet for LPIPS) from the torch cache.
+
+relight never downloads them: they are read from where torchvision would have put them, so a cache
+filled by any torchvision program works as it is, and an absent file is one line saying where it goes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from relight.errors import RelightError
+
+
+class MissingWeightsError(RelightError, FileNotFoundError):
+    """ImageNet weights that must come from the torch cache are absent or unreadable there."""
+
+    def __init__(self, path: Path, url: str, problem: str, what: str, alternative: str = "") -> None:
+        self.path = path
+        self.url = url
+        super().__init__(
+            f"{path}: {what} {problem}; download {url} to that path (or point TORCH_HOME at a cache that holds it)"
+            + (f", {alternative}" if alternative else "")
+        )
+
+
+def torch_cache_file(weights_name: str) -> tuple[Path, str]:
+    """Where torchvision's ``weights_name`` (e.g. ``"VGG19_Weights.IMAGENET1K_V1"``) sits in the torch
+    cache (following ``TORCH_HOME`` / :func:`torch.hub.set_dir`), and its URL."""
+    import torch.hub
+    from torchvision.models import get_weight
+
+    url = get_weight(weights_name).url
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name, url
+
+
+def load_cached_state_dict(
+    weights_name: str, what: str, alternative: str = "", error: type[MissingWeightsError] = MissingWeightsError
+) -> dict[str, torch.Tensor]:
+    """Read torchvision weights from the torch cache with ``weights_only=True``; never downloads."""
+    path, url = torch_cache_file(weights_name)
+    if not path.is_file():
+        raise error(path, url, "not found", what, alternative)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to read is a broken download
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise error(path, url, f"unreadable ({reason})", what, alternative) from None
+    if not isinstance(state, dict):
+        raise error(path, url, f"are a {type(state).__name__}, not a state dict", what, alternative)
+    return state
