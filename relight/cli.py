@@ -583,21 +583,12 @@ def demo(
     """Relight the bundled example scenes with the bundled model and score them next to the identity baseline."""
     from relight.demo import run_demo
     from relight.io import write_json
-    from relight.score import print_score_table
+    from relight.score import print_gain_table, print_score_table
 
     relighter = make_relighter(weights, device, precision, None)
     result = run_demo(relighter, output_dir)
     print_score_table(result.model, out_console, title=f"relit examples -> {result.out_dir}")
-    model, identity = result.model.means, result.identity.means
-    table = Table(title="model vs identity baseline (input image taken as the answer)")
-    table.add_column("")
-    labels = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "mps": "MPS ↑"}
-    for metric in result.model.metrics:
-        table.add_column(labels[metric], justify="right")
-    table.add_row("model", *(f"{model[m]:.4f}" for m in result.model.metrics))
-    table.add_row("identity", *(f"{identity[m]:.4f}" for m in result.model.metrics))
-    table.add_row("[bold]gain[/bold]", *(f"[bold]{model[m] - identity[m]:+.4f}[/bold]" for m in result.model.metrics))
-    out_console.print(table)
+    print_gain_table(result.model, result.identity, out_console, "model vs identity baseline (input image taken as the answer)")
     if json_out is not None:
         write_json(json_out, {"model": result.model.to_dict(), "identity": result.identity.to_dict()})
 

@@ -234,13 +234,16 @@ def _fmt(metric: str, value: float | None) -> str:
     return f"{value:.4f}"
 
 
+#: Column headings, with the direction that is better.
+METRIC_LABELS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "mps": "MPS ↑"}
+
+
 def print_score_table(report: ScoreReport, console: Console, title: str = "scores") -> None:
     """Per-image table with a mean row, then what was left out and why."""
     table = Table(title=title)
     table.add_column("image")
-    labels = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "mps": "MPS ↑"}
     for m in report.metrics:
-        table.add_column(labels[m], justify="right")
+        table.add_column(METRIC_LABELS[m], justify="right")
     for row in report.rows:
         table.add_row(row.name, *(_fmt(m, getattr(row, m)) for m in report.metrics))
     if report.rows:
@@ -264,12 +267,27 @@ def print_score_table(report: ScoreReport, console: Console, title: str = "score
         )
 
 
+def print_gain_table(model: ScoreReport, identity: ScoreReport, console: Console, title: str) -> None:
+    """Mean scores of a model and of the identity baseline (input as output) on the same images, and the gain."""
+    ours, theirs = model.means, identity.means
+    table = Table(title=title)
+    table.add_column("")
+    for m in model.metrics:
+        table.add_column(METRIC_LABELS[m], justify="right")
+    table.add_row("model", *(f"{ours[m]:.4f}" for m in model.metrics))
+    table.add_row("identity", *(f"{theirs[m]:.4f}" for m in model.metrics))
+    table.add_row("[bold]gain[/bold]", *(f"[bold]{ours[m] - theirs[m]:+.4f}[/bold]" for m in model.metrics))
+    console.print(table)
+
+
 __all__ = [
     "METRICS",
+    "METRIC_LABELS",
     "ScoreReport",
     "ScoreRow",
     "Scorer",
     "pair_folders",
+    "print_gain_table",
     "print_score_table",
     "score_arrays",
     "score_folders",
