@@ -6,12 +6,15 @@ within one process, so a busy machine slows them alike:
 
 * ``reference``: eager float32, the authors' unfold DDPM, BatchNorm as is, contiguous tensors;
 * ``optimized``: :class:`~relight.inference.Relighter`'s default path (folded BatchNorm, shift DDPM,
-  channels-last, inference mode, bf16/fp16 autocast on CUDA);
+  channels-last, inference mode, the banded full-resolution tail; on the CPU Winograd and GEMM-lowered
+  fusion convolutions; bf16/fp16 autocast on CUDA);
 * ``optimized+compile``: the same through ``torch.compile`` (``relight run --compile``).
 
 Warm-up calls (which include compiling) are excluded; the median of ``--repeats`` timed calls counts.
-Peak memory is measured per configuration in a fresh subprocess (CUDA: max allocated; CPU: peak RSS),
-so one path's allocations never pollute another's. Run from the repository root:
+Peak memory is measured per configuration in fresh subprocesses (CUDA: max allocated; CPU: peak RSS),
+so one path's allocations never pollute another's; the median of ``--memory-runs`` of them counts, since
+on the CPU glibc's heap fragmentation moves one process's peak by tens of megabytes. Run from the
+repository root:
 
     .venv/bin/python benchmarks/inference.py --variants paper --sizes 512 --repeats 5 --json runs/bench.json
 """
@@ -54,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--precision", default=None, help="precision of the optimised paths (default: bf16/fp16 on CUDA, fp32 elsewhere)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the peak-memory subprocesses")
+    parser.add_argument("--memory-runs", type=int, default=3,
+                        help="fresh processes per configuration for peak memory, interleaved across paths (median reported)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     parser.add_argument("--measure-memory", nargs=3, metavar=("VARIANT", "SIZE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -255,11 +260,17 @@ def main(argv: list[str] | None = None) -> int:
         for variant in args.variants:
             rows += bench_variant(args, variant, device, precision, progress, task)
         if args.memory:
-            task = progress.add_task("peak memory", total=len(rows), rate="")
-            for row in rows:
-                measured = memory_in_subprocess(args, str(row["variant"]), int(row["size"]), str(row["path"]))
-                row["peak_mb"] = None if measured is None else measured["peak_mb"]
-                progress.advance(task)
+            task = progress.add_task("peak memory", total=len(rows) * args.memory_runs, rate="")
+            peaks: dict[int, list[float]] = {i: [] for i in range(len(rows))}
+            for _ in range(args.memory_runs):  # rounds over every path, so a drift in the machine hits all alike
+                for i, row in enumerate(rows):
+                    measured = memory_in_subprocess(args, str(row["variant"]), int(row["size"]), str(row["path"]))
+                    if measured is not None:
+                        peaks[i].append(measured["peak_mb"])
+                    progress.advance(task)
+            for i, row in enumerate(rows):
+                row["peak_mb_runs"] = peaks[i]
+                row["peak_mb"] = statistics.median(peaks[i]) if peaks[i] else None
     add_ratios(rows)
     memory_kind = "CUDA peak" if device.type == "cuda" else "peak RSS"
     print_table(rows, device, memory_kind)

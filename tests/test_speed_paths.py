@@ -1,7 +1,8 @@
 """The optimised inference path computes the same function as the reference one.
 
-BatchNorm folding, the shift-based dynamic convolution, channels-last, bf16 autocast, the torch.compile
-fallback and batched folder processing are each checked against the plain formulation they replace.
+BatchNorm folding, the shift-based dynamic convolution, channels-last, the CPU's Winograd and GEMM
+fusion convolutions (unit tests in test_fastconv.py), bf16 autocast, the torch.compile fallback and
+batched folder processing are each checked against the plain formulation they replace.
 Timings are never asserted here (benchmarks/ measures them side by side).
 """
 
@@ -21,6 +22,7 @@ from relight.data.pairs import find_inference_pairs
 from relight.inference import Relighter
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import DynamicDilatedBranch, dynamic_dilated_conv, dynamic_dilated_conv_unfold
+from relight.model.fastconv import GemmConv2d, WinogradConv2d
 from relight.model.fold import fold_batchnorm
 from relight.weights import load_weights
 
@@ -127,6 +129,23 @@ def test_optimised_relighter_matches_the_reference_in_fp32(narrow: MBNet, h: int
     expected, got = reference.relight_tensor(rgb, depth), fast.relight_tensor(rgb, depth)
     assert got.shape == expected.shape == (2, 3, h, w)
     assert (got - expected).abs().max() <= 1e-4
+
+
+def test_optimised_paper_model_matches_the_reference_in_fp32() -> None:
+    """The paper network is the one whose fusion layers get Winograd (/8, /16) and GEMM lowering (/32),
+    and 96 rows put the full-resolution tail in two bands."""
+    torch.manual_seed(0)
+    paper = _randomise_batchnorm(MBNet(MBNetConfig.paper()))
+    rgb, depth = _inputs(1, 96, 64)
+    expected = Relighter(paper, "cpu", "fp32", optimize=False).relight_tensor(rgb, depth)
+    fast = Relighter(paper, "cpu", "fp32", inplace=True)
+    kinds = {type(m) for m in fast.model.modules()}
+    assert {WinogradConv2d, GemmConv2d} <= kinds and fast.model.tail_rows < 96
+    got = fast.relight_tensor(rgb, depth)
+    assert (got - expected).abs().max() <= 1e-4
+    # Under bf16 autocast the fast convolutions compute in their weights' float32; the rest in bf16.
+    bf16 = Relighter(fast.model, "cpu", "bf16", inplace=True).relight_tensor(rgb, depth)
+    assert 0 < (bf16 - expected).abs().max() <= BF16_TOLERANCE
 
 
 def test_bf16_autocast_on_cpu_stays_within_tolerance(narrow: MBNet) -> None:
