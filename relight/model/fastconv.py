@@ -41,6 +41,8 @@ GEMM_STEP_PIXELS = 256
 #: Winograd tiles transformed and multiplied per step: enough rows for an efficient matrix product,
 #: few enough for the transformed tiles to stay in cache.
 TILES_PER_STEP = 128
+#: The same under ``torch.compile``, which unrolls the steps: fewer, larger ones keep compiling quick.
+TRACED_TILES_PER_STEP = 1024
 
 
 def eligible(conv: nn.Module) -> bool:
@@ -136,10 +138,12 @@ class WinogradConv2d(nn.Module):
         x = x.to(self.weight.dtype)  # under autocast too: the transformed weights have one dtype
         n, c, h, w = x.shape
         tiles_h, tiles_w = (h + 1) // 2, (w + 1) // 2
-        step = max(1, min(tiles_h, TILES_PER_STEP // (n * tiles_w)))
+        traced = torch.compiler.is_compiling()
+        tiles = TRACED_TILES_PER_STEP if traced else TILES_PER_STEP
+        step = max(1, min(tiles_h, tiles // (n * tiles_w)))
         x = x.permute(0, 2, 3, 1)  # NHWC: free for a channels-last input
-        y = self._traced(x, step) if torch.compiler.is_compiling() else self._eager(x, step)
-        if self.bias is not None and torch.compiler.is_compiling():
+        y = self._traced(x, step) if traced else self._eager(x, step)
+        if self.bias is not None and traced:
             y = y + self.bias
         return y[:, :h, :w].permute(0, 3, 1, 2)
 
