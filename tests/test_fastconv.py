@@ -53,11 +53,15 @@ def test_winograd_equals_conv2d(cin: int, cout: int, h: int, w: int, n: int, bia
             got = wino(inp)
             assert got.shape == expected.shape
             assert (got - expected).abs().max() < 1e-12
-        # The functional form torch.compile traces: same steps, no workspace.
-        tiles_step = max(1, min((h + 1) // 2, step // (n * ((w + 1) // 2))))
-        traced = wino._traced(x.permute(0, 2, 3, 1), tiles_step)[:, :h, :w].permute(0, 3, 1, 2)
-        traced = traced + (wino.bias.view(-1, 1, 1) if bias else 0)
-        assert (traced - expected).abs().max() < 1e-12
+    # The functional form (what torch.compile traces, and what runs with autograd on) gives the same
+    # values and passes the input's gradient through.
+    monkeypatch.setattr(fastconv, "TRACED_TILES_PER_STEP", step)
+    x.requires_grad_(True)
+    got, expected = wino(x), conv(x)
+    assert (got - expected).abs().max() < 1e-12
+    (grad,) = torch.autograd.grad(got.square().sum(), x)
+    (expected_grad,) = torch.autograd.grad(expected.square().sum(), x)
+    assert (grad - expected_grad).abs().max() < 1e-10
 
 
 @pytest.mark.parametrize(("h", "w", "n", "bias", "step"), [(16, 16, 1, True, 256), (7, 9, 2, False, 20), (5, 3, 3, True, 1)])

@@ -14,8 +14,8 @@ compute the same function faster on the CPU (measured per layer in ``docs/perfor
   are (a view of the channels-last tensor) where oneDNN makes a reordered copy on every call; larger
   feature maps still go to the direct convolution.
 
-Both are plain tensor operations, so they run under ``torch.compile``; they compute in their weights'
-dtype, also under autocast. CUDA needs none of this: cuDNN picks Winograd or FFT kernels itself.
+Both are plain tensor operations, so they run under ``torch.compile`` and pass gradients to their input;
+they compute in their weights' dtype, also under autocast. CUDA needs none of this: cuDNN picks Winograd or FFT kernels itself.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ GEMM_STEP_PIXELS = 256
 #: Winograd tiles transformed and multiplied per step: enough rows for an efficient matrix product,
 #: few enough for the transformed tiles to stay in cache.
 TILES_PER_STEP = 128
-#: The same under ``torch.compile``, which unrolls the steps: fewer, larger ones keep compiling quick.
+#: The same under ``torch.compile`` (which unrolls the steps: fewer, larger ones keep compiling quick)
+#: and with autograd on.
 TRACED_TILES_PER_STEP = 1024
 
 
@@ -138,12 +139,13 @@ class WinogradConv2d(nn.Module):
         x = x.to(self.weight.dtype)  # under autocast too: the transformed weights have one dtype
         n, c, h, w = x.shape
         tiles_h, tiles_w = (h + 1) // 2, (w + 1) // 2
-        traced = torch.compiler.is_compiling()
-        tiles = TRACED_TILES_PER_STEP if traced else TILES_PER_STEP
+        # torch.compile and autograd cannot follow the eager form's writes into a workspace.
+        functional = torch.compiler.is_compiling() or torch.is_grad_enabled()
+        tiles = TRACED_TILES_PER_STEP if functional else TILES_PER_STEP
         step = max(1, min(tiles_h, tiles // (n * tiles_w)))
         x = x.permute(0, 2, 3, 1)  # NHWC: free for a channels-last input
-        y = self._traced(x, step) if traced else self._eager(x, step)
-        if self.bias is not None and traced:
+        y = self._functional(x, step) if functional else self._eager(x, step)
+        if self.bias is not None and functional:
             y = y + self.bias
         return y[:, :h, :w].permute(0, 3, 1, 2)
 
@@ -175,8 +177,8 @@ class WinogradConv2d(nn.Module):
                 torch.add(out, self.bias, out=grid[:, row : row + rows])
         return y
 
-    def _traced(self, x: torch.Tensor, step: int) -> torch.Tensor:
-        """The same steps as plain functions for ``torch.compile``, which plans the memory itself."""
+    def _functional(self, x: torch.Tensor, step: int) -> torch.Tensor:
+        """The same steps as plain functions, for ``torch.compile`` (which plans the memory itself) and autograd."""
         n, h, w, c = x.shape
         tiles_h, tiles_w = (h + 1) // 2, (w + 1) // 2
         xp = F.pad(x, (0, 0, 1, 2 * tiles_w + 1 - w, 1, 2 * tiles_h + 1 - h))
