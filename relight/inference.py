@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from relight.errors import RelightError
 from relight.model import STRIDE, MBNet
 from relight.model.blocks import use_dynamic_conv
-from relight.model.fastconv import use_fast_convs
 from relight.model.checkpoint import LoadedModel
+from relight.model.fastconv import use_fast_convs
 from relight.model.fold import fold_batchnorm
 
 #: Rows of the full-resolution output the optimised path computes at a time (see ``MBNet.tail_rows``).

@@ -361,7 +361,7 @@ def write_image(
         elif suffix == ".png":
             tmp.write_bytes(encode_png(_quantise(pixels, bit_depth)))
         else:
-            image = Image.fromarray(_quantise(pixels, 8), mode="RGBA" if alpha is not None else "RGB")
+            image = Image.fromarray(_quantise(rgb, 8), mode="RGB")  # JPEG and WebP: alpha was dropped above
             fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}[suffix]
             image.save(tmp, format=fmt, **_SAVE_OPTIONS[fmt])
     return path

@@ -14,8 +14,9 @@ compute the same function faster on the CPU (measured per layer in ``docs/perfor
   are (a view of the channels-last tensor) where oneDNN makes a reordered copy on every call; larger
   feature maps still go to the direct convolution.
 
-Both are plain tensor operations, so they run under ``torch.compile`` and pass gradients to their input;
-they compute in their weights' dtype, also under autocast. CUDA needs none of this: cuDNN picks Winograd or FFT kernels itself.
+Both are plain tensor operations, so they run under ``torch.compile`` and pass gradients to their
+input; they compute in their weights' dtype, also under autocast. CUDA needs none of this: cuDNN picks
+Winograd or FFT kernels itself.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ class WinogradConv2d(nn.Module):
         """``A^T (V U) A`` for the tiles of ``v`` (16 x N x rows x tiles_w x C): N x rows x 2 x tiles_w x 2 x K."""
         _, n, rows, tiles_w, c = v.shape
         m = torch.bmm(v.view(16, -1, c), self.weight, out=m)
-        out = torch.mm(self.output_transform.to(m.dtype), m.view(16, -1), out=out)
+        out = torch.mm(self.output_transform, m.view(16, -1), out=out)
         return out.view(2, 2, n, rows, tiles_w, -1).permute(2, 3, 0, 4, 1, 5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
