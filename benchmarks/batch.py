@@ -1,15 +1,19 @@
 """Does ``relight batch`` keep the model busy? Its end-to-end rate against the model-only rate, side by side.
 
-Writes synthetic random images (8-bit PNG) with VIDIT-style depth files to a temporary folder and a
-narrow MBNet with random weights to a checkpoint, then alternates, ``--repeats`` times:
+Writes synthetic random images with VIDIT-style depth files to a temporary folder, and a narrow MBNet
+with random weights to a checkpoint. The images are 8-bit PNGs by relight's own encoder, which
+relight's decoder reads without Pillow; ``--pillow-inputs`` has Pillow write them, with its adaptive
+row filters, which send them back to Pillow to decode. Then it alternates, ``--repeats`` times:
 
-* model only: :meth:`Relighter.relight_tensor` on inputs already in memory, same batch size;
+* model only: :meth:`Relighter.relight_tensor` on inputs already in memory, same batch size, with
+  the same number of forward passes at once (streams) and threads per stream as relight batch;
+* model only, one stream on every thread (for reference: how much the streams themselves gain);
 * end to end: :func:`relight.batch.run_batch` over the folder, exactly as ``relight batch`` calls it
   (decode, network, encode and atomic writes, with ``--overwrite``).
 
-The ratio that counts is the median over rounds of (end-to-end rate / model-only rate), each round
-measuring both back to back, so that a load change on a busy machine hits both sides alike. Run from
-the repository root:
+The ratio that counts is the median over rounds of (end-to-end rate / model-only rate with the same
+streams), each round measuring all three back to back, so that a load change on a busy machine hits
+them alike. Run from the repository root:
 
     .venv/bin/python benchmarks/batch.py --images 16 --size 256 --repeats 7 --json runs/bench-batch.json
 """
@@ -23,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +36,7 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-from relight.batch import run_batch
+from relight.batch import plan_streams, run_batch
 from relight.cli import console, out_console, progress_bar
 from relight.data.pairs import find_inference_pairs
 from relight.inference import Relighter
@@ -48,15 +53,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--decoder-channels", type=int, default=32, help="narrow variant's decoder width")
     parser.add_argument("--batch-size", type=int, default=1, help="as relight batch --batch-size")
     parser.add_argument("--workers", type=int, default=2, help="as relight batch --workers")
+    parser.add_argument("--streams", type=int, default=None, help="as relight batch --streams (default: its default)")
     parser.add_argument("--ext", default=".png", help="output extension")
     parser.add_argument("--content", choices=("smooth", "noise"), default="smooth",
                         help="smooth random colour fields with mild pixel noise (photo-like), or white noise "
                              "(worst case for PNG: encoding then costs several times more)")
+    parser.add_argument("--pillow-inputs", action="store_true",
+                        help="write the input PNGs with Pillow (as most tools do) rather than relight's encoder")
     parser.add_argument("--repeats", type=int, default=7, help="rounds, each timing both back to back (after one warm-up each)")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     parser.add_argument("--compile", action="store_true", help="use torch.compile in both measurements")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads for relight batch, as relight batch --threads (model only always uses the default)")
+                        help="torch threads for relight batch and the model-only run with its streams, as relight batch "
+                             "--threads (model only with one stream always uses the default)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     return parser.parse_args(argv)
 
@@ -68,7 +77,7 @@ def random_field(rng: np.random.Generator, size: int, channels: int) -> np.ndarr
     return np.clip(np.stack(planes, axis=-1) + rng.normal(0, 0.01, (size, size, channels)), 0, 1).astype(np.float32)
 
 
-def write_folder(folder: Path, count: int, size: int, content: str = "smooth") -> None:
+def write_folder(folder: Path, count: int, size: int, content: str = "smooth", pillow: bool = False) -> None:
     """Random RGB PNGs and VIDIT-style pickled-dict depth files, as a user's folder would hold."""
     rng = np.random.default_rng(0)
     for i in range(count):
@@ -76,21 +85,33 @@ def write_folder(folder: Path, count: int, size: int, content: str = "smooth") -
             rgb, depth = rng.random((size, size, 3), dtype=np.float32), rng.random((size, size), dtype=np.float32)
         else:
             rgb, depth = random_field(rng, size, 3), random_field(rng, size, 1)[..., 0]
-        write_image(folder / f"scene{i:04d}.png", rgb)
+        if pillow:
+            Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(folder / f"scene{i:04d}.png")
+        else:
+            write_image(folder / f"scene{i:04d}.png", rgb)
         write_depth_npy(folder / f"scene{i:04d}.npy", depth)
 
 
 def model_only_rate(relighter: Relighter, inputs: list[tuple[torch.Tensor, torch.Tensor]], count: int,
-                    batch_size: int) -> float:
-    """Images per second of the network alone, the result brought back to the host as ``run_batch`` does."""
+                    batch_size: int, streams: int = 1) -> float:
+    """Images per second of the network alone, the result brought back to the host as ``run_batch`` does;
+    ``streams`` threads each take every ``streams``-th batch, with the torch threads split between them."""
+    batches = [(done, min(batch_size, count - done)) for done in range(0, count, batch_size)]
+
+    def run(mine: list[tuple[int, int]]) -> None:
+        for done, n in mine:
+            rgb = torch.cat([inputs[(done + i) % len(inputs)][0] for i in range(n)])
+            depth = torch.cat([inputs[(done + i) % len(inputs)][1] for i in range(n)])
+            relighter.relight_tensor(rgb, depth).cpu()
+
     start = time.perf_counter()
-    done = 0
-    while done < count:
-        n = min(batch_size, count - done)
-        rgb = torch.cat([inputs[(done + i) % len(inputs)][0] for i in range(n)])
-        depth = torch.cat([inputs[(done + i) % len(inputs)][1] for i in range(n)])
-        relighter.relight_tensor(rgb, depth).cpu()
-        done += n
+    if streams == 1:
+        run(batches)
+    else:
+        threads = torch.get_num_threads()
+        with ThreadPoolExecutor(streams, initializer=torch.set_num_threads, initargs=(max(1, threads // streams),)) as pool:
+            list(pool.map(run, [batches[k::streams] for k in range(streams)]))
+        torch.set_num_threads(threads)
     return count / (time.perf_counter() - start)
 
 
@@ -100,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         folder, out_dir = root / "images", root / "relit"
         folder.mkdir()
-        write_folder(folder, args.images, args.size, args.content)
+        write_folder(folder, args.images, args.size, args.content, args.pillow_inputs)
         torch.manual_seed(0)
         config = MBNetConfig.narrow(args.width, args.decoder_channels)
         checkpoint = save_checkpoint(MBNet(config), root / "narrow.safetensors")
@@ -110,43 +131,61 @@ def main(argv: list[str] | None = None) -> int:
         g = torch.Generator().manual_seed(0)
         inputs = [(torch.rand(1, args.size, args.size, 3, generator=g).permute(0, 3, 1, 2),
                    torch.rand(1, 1, args.size, args.size, generator=g)) for _ in range(4)]
+        default_threads = torch.get_num_threads()
+        torch.set_num_threads(args.threads or default_threads)
+        streams = plan_streams(relighter, args.streams)
+        torch.set_num_threads(default_threads)
         console.print(f"[dim]{config.describe()} on {relighter.device} ({relighter.precision}), {args.images} {args.content} "
                       f"images of {args.size}x{args.size}, batch size {args.batch_size}, {args.workers} I/O workers, "
-                      f"{args.threads or torch.get_num_threads()} torch threads in relight batch and "
-                      f"{torch.get_num_threads()} in model only, {os.cpu_count()} CPUs[/dim]")
-
-        default_threads = torch.get_num_threads()
+                      f"{streams} stream(s) on {args.threads or default_threads} torch threads in relight batch, "
+                      f"{default_threads} threads in model only, {os.cpu_count()} CPUs[/dim]")
 
         def end_to_end() -> float:
             torch.set_num_threads(args.threads or default_threads)
             try:
                 summary = run_batch(relighter, pairs, out_dir, ext=args.ext, overwrite=True, workers=args.workers,
-                                    batch_size=args.batch_size, on_item=lambda _: progress.advance(task))
+                                    batch_size=args.batch_size, streams=args.streams, on_item=lambda _: progress.advance(task))
             finally:
                 torch.set_num_threads(default_threads)
             if summary.failed:
                 raise SystemExit(f"batch failed: {summary.failed[0][1]}")
             return len(summary.done) / summary.seconds
 
-        rates: dict[str, list[float]] = {"model only": [], "relight batch": []}
+        one_stream, same_streams = "model only, 1 stream", f"model only, {streams} streams"
+        if streams == 1:
+            same_streams = one_stream
+
+        def model_only(name: str) -> float:
+            if name == one_stream:
+                return model_only_rate(relighter, inputs, args.images, args.batch_size)
+            torch.set_num_threads(args.threads or default_threads)  # as relight batch has them
+            try:
+                return model_only_rate(relighter, inputs, args.images, args.batch_size, streams)
+            finally:
+                torch.set_num_threads(default_threads)
+
+        rates: dict[str, list[float]] = {name: [] for name in (one_stream, same_streams, "relight batch")}
         with progress_bar() as progress:
-            task = progress.add_task("benchmark", total=(args.repeats + 1) * 2 * args.images, rate="")
-            model_only_rate(relighter, inputs, args.images, args.batch_size)  # warm-up (and compile)
-            progress.advance(task, args.images)
-            end_to_end()
-            for _ in range(args.repeats):
-                rates["model only"].append(model_only_rate(relighter, inputs, args.images, args.batch_size))
-                progress.advance(task, args.images)
-                rates["relight batch"].append(end_to_end())
+            task = progress.add_task("benchmark", total=(args.repeats + 1) * len(rates) * args.images, rate="")
+            for round_ in range(args.repeats + 1):  # round 0 is the warm-up (and compilation)
+                for name in rates:
+                    rate = end_to_end() if name == "relight batch" else model_only(name)
+                    if name != "relight batch":
+                        progress.advance(task, args.images)
+                    if round_:
+                        rates[name].append(rate)
     medians = {k: statistics.median(v) for k, v in rates.items()}
-    ratio = statistics.median(b / m for b, m in zip(rates["relight batch"], rates["model only"]))
+    ratio = statistics.median(b / m for b, m in zip(rates["relight batch"], rates[same_streams]))
+    ratio_one = statistics.median(b / m for b, m in zip(rates["relight batch"], rates[one_stream]))
     table = Table(title=f"relight batch vs model only ({config.describe()}, {args.size}x{args.size}, "
                         f"batch {args.batch_size}, {relighter.device})")
     for column in ("path", "images/s (median)", "ms/image", "runs (images/s)"):
         table.add_column(column, justify="right" if column != "path" else "left")
     for name, values in rates.items():
         table.add_row(name, f"{medians[name]:.2f}", f"{1000 / medians[name]:.1f}", ", ".join(f"{v:.2f}" for v in values))
-    table.add_row("[bold]ratio[/bold]", f"[bold]{ratio:.2f}x[/bold]", "", "median of per-round relight batch / model only")
+    table.add_row("[bold]ratio[/bold]", f"[bold]{ratio:.2f}x[/bold]", "", f"median of per-round relight batch / {same_streams}")
+    if streams > 1:
+        table.add_row("ratio, 1 stream", f"{ratio_one:.2f}x", "", f"median of per-round relight batch / {one_stream}")
     (out_console if out_console.is_terminal else Console(width=160)).print(table)
     if args.json:
         record = {
@@ -156,12 +195,14 @@ def main(argv: list[str] | None = None) -> int:
             "size": args.size,
             "images": args.images,
             "content": args.content,
+            "pillow_inputs": args.pillow_inputs,
             "batch_size": args.batch_size,
             "workers": args.workers,
+            "streams": streams,
             "device": str(relighter.device),
             "precision": relighter.precision,
             "compiled": relighter.compiled,
-            "torch_threads_model_only": torch.get_num_threads(),
+            "torch_threads_model_only_1_stream": torch.get_num_threads(),
             "torch_threads_batch": args.threads or torch.get_num_threads(),
             "load_average_after": os.getloadavg()[0],
             "cpus": os.cpu_count(),
@@ -170,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             "images_per_s": rates,
             "median_images_per_s": medians,
             "ratio": ratio,
+            "ratio_vs_one_stream": ratio_one,
         }
         write_json(args.json, record)
         console.print(f"wrote {args.json}")

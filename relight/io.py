@@ -8,13 +8,12 @@ never leaves a partial file behind.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import pickle
-import struct
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import tifffile
 from PIL import Image, UnidentifiedImageError
 
 from relight.errors import RelightError
+from relight.pngcodec import decode_png, encode_png
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 DEPTH_EXTENSIONS = (".npy", ".npz", ".png", ".tif", ".tiff")
@@ -81,28 +81,19 @@ def _reason(exc: BaseException) -> str:
 
 def _to_unit(array: np.ndarray) -> np.ndarray:
     """Integer pixels to float32 in [0, 1] by their type's range; floats as they are."""
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
-    if array.dtype == np.uint16:
-        return array.astype(np.float32) / 65535.0
+    unit = array.astype(np.float32)
     if np.issubdtype(array.dtype, np.integer):
-        return array.astype(np.float32) / float(np.iinfo(array.dtype).max)
-    return array.astype(np.float32)
+        unit /= float(np.iinfo(array.dtype).max)
+    return unit
 
 
-def _read_png16(path: Path) -> np.ndarray:
+def _read_png16(data: bytes) -> np.ndarray:
     """16-bit PNGs through pypng, since Pillow reduces 16-bit colour PNGs to 8 bits."""
-    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    width, height, rows, info = png.Reader(bytes=data).asDirect()
     array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
     return array.reshape(height, width, info["planes"]).squeeze(-1) if info["planes"] == 1 else array.reshape(
         height, width, info["planes"]
     )
-
-
-def _png_bit_depth(path: Path) -> int:
-    with path.open("rb") as fh:
-        head = fh.read(25)
-    return head[24] if len(head) == 25 and head[:8] == b"\x89PNG\r\n\x1a\n" else 8
 
 
 def _read_pixels(path: Path) -> np.ndarray:
@@ -115,10 +106,15 @@ def _read_pixels(path: Path) -> np.ndarray:
                 page = tif.pages[0]
                 _check_pixels(path, page.shape[1] if len(page.shape) > 1 else 1, page.shape[0])
                 return page.asarray()
-        with Image.open(path) as im:
+        data = path.read_bytes()
+        if suffix == ".png":  # relight's own PNGs (and others like them) without Pillow: see relight.pngcodec
+            pixels = decode_png(data, check_size=lambda width, height: _check_pixels(path, width, height))
+            if pixels is not None:
+                return pixels
+        with Image.open(io.BytesIO(data)) as im:
             _check_pixels(path, *im.size)
-            if suffix == ".png" and _png_bit_depth(path) == 16:
-                return _read_png16(path)
+            if im.format == "PNG" and len(data) > 24 and data[24] == 16:
+                return _read_png16(data)
             im.load()
             if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
                 im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
@@ -161,9 +157,11 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
         array = np.repeat(array, 3, axis=2)
     elif array.shape[2] != 3:
         raise InputError(path, f"image has {channels} channels; expected grey, RGB or RGBA")
-    if not np.isfinite(array).all():
-        raise InputError(path, "image holds NaN or infinite values")
-    return LoadedImage(np.ascontiguousarray(np.clip(array, 0.0, 1.0)), alpha, bit_depth, notes)
+    if bit_depth == 32:  # integer pixels are in [0, 1] already
+        if not np.isfinite(array).all():
+            raise InputError(path, "image holds NaN or infinite values")
+        array = np.clip(array, 0.0, 1.0)
+    return LoadedImage(np.ascontiguousarray(array), alpha, bit_depth, notes)
 
 
 class _DepthUnpickler(pickle.Unpickler):
@@ -285,36 +283,6 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 _SAVE_OPTIONS: dict[str, dict[str, int]] = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
-
-#: PNG compression: zlib level 1 after the "Sub" filter on every row. Pillow instead tries all five
-#: filters on every row and took 7 ms for a 256x256 image at level 1 (23 ms at its default 6); this takes
-#: 2.6 ms for a file of the same size, which keeps ``relight batch`` from spending its cores on encoding.
-PNG_ZLIB_LEVEL = 1
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def encode_png(pixels: np.ndarray) -> bytes:
-    """``H x W x 3`` (RGB) or ``H x W x 4`` (RGBA) ``uint8`` or ``uint16`` pixels as a PNG file's bytes."""
-    h, w, c = pixels.shape
-    if c not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"encode_png takes RGB or RGBA uint8/uint16 pixels, not {c} channels of {pixels.dtype}")
-    rows = pixels.astype(pixels.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(h, -1)
-    step = c * pixels.dtype.itemsize  # bytes per pixel: "Sub" predicts each byte from the pixel to its left
-    scan = np.empty((h, 1 + rows.shape[1]), np.uint8)
-    scan[:, 0] = 1
-    scan[:, 1 : 1 + step] = rows[:, :step]
-    np.subtract(rows[:, step:], rows[:, :-step], out=scan[:, 1 + step :])
-    header = struct.pack(">IIBBBBB", w, h, 8 * pixels.dtype.itemsize, 6 if c == 4 else 2, 0, 0, 0)
-    return b"".join((
-        b"\x89PNG\r\n\x1a\n",
-        _png_chunk(b"IHDR", header),
-        _png_chunk(b"IDAT", zlib.compress(scan.tobytes(), PNG_ZLIB_LEVEL)),
-        _png_chunk(b"IEND", b""),
-    ))
-
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write a text file (JSON, CSV, TOML) atomically, as UTF-8."""

@@ -14,7 +14,6 @@ from PIL import Image
 from relight.io import (
     InputError,
     OutputError,
-    encode_png,
     read_depth,
     read_image,
     resize_depth,
@@ -71,31 +70,6 @@ def test_writers_round_trip_with_alpha(tmp_path: Path, bit_depth: int, suffix: s
     assert back.bit_depth == bit_depth
     assert np.abs(back.rgb - rgb).max() <= step / 2 + 1e-6 and np.abs(back.alpha - alpha).max() <= step / 2 + 1e-6
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
-
-
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
-@pytest.mark.parametrize("channels", [3, 4])
-@pytest.mark.parametrize(("h", "w"), [(1, 1), (3, 7), (64, 48)])
-def test_png_encoder_is_read_back_exactly_by_other_decoders(tmp_path: Path, dtype: type, channels: int, h: int, w: int) -> None:
-    """relight writes PNGs itself (Sub filter + zlib): Pillow and pypng must read every byte back."""
-    pixels = np.random.default_rng(h * w).integers(0, np.iinfo(dtype).max + 1, (h, w, channels)).astype(dtype)
-    path = tmp_path / "x.png"
-    path.write_bytes(encode_png(pixels))
-    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
-    back = np.vstack([np.asarray(row, dtype=dtype) for row in rows]).reshape(height, width, info["planes"])
-    assert info["bitdepth"] == 8 * np.dtype(dtype).itemsize and info["alpha"] == (channels == 4)
-    assert np.array_equal(back, pixels)
-    if dtype == np.uint8:
-        with Image.open(path) as im:
-            assert im.mode == ("RGBA" if channels == 4 else "RGB")
-            assert np.array_equal(np.asarray(im), pixels)
-
-
-def test_png_encoder_refuses_what_it_cannot_write() -> None:
-    with pytest.raises(ValueError, match="RGB or RGBA"):
-        encode_png(np.zeros((4, 4, 2), np.uint8))
-    with pytest.raises(ValueError, match="float32"):
-        encode_png(np.zeros((4, 4, 3), np.float32))
 
 
 def test_npy_output_is_float32_hwc(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from torch import nn
 from conftest import run_cli
 from relight.batch import run_batch
 from relight.data.pairs import find_inference_pairs
+from relight.errors import RelightError
 from relight.inference import Relighter
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import DynamicDilatedBranch, dynamic_dilated_conv, dynamic_dilated_conv_unfold
@@ -202,6 +203,76 @@ def test_batch_size_two_writes_the_same_outputs_as_one(tmp_path, narrow_checkpoi
     for name, single in results[1].items():
         assert single.shape == results[2][name].shape
         assert np.abs(single - results[2][name]).max() <= 1e-6
+
+
+def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
+    tmp_path, narrow_checkpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Auto streams on two threads: small groups go to two stream threads of one torch thread each, a
+    group over STREAM_MAX_PIXELS runs on the calling thread with both, and the setting is restored."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import relight.batch
+
+    folder = tmp_path / "in"
+    _write_folder(folder, [(64, 64), (48, 80), (48, 80), (64, 64), (48, 80), (48, 80)])
+    (folder / "img2.npy").write_bytes(b"not a depth file")
+    pairs = find_inference_pairs(folder)
+    relighter = Relighter(load_weights(narrow_checkpoint), "cpu")
+    single = run_batch(relighter, pairs, tmp_path / "one", ext=".npy", streams=1)
+    calls: list[tuple[str, int, int]] = []
+    relight_tensor = relighter.relight_tensor
+
+    def recorded(rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        calls.append((threading.current_thread().name, rgb.shape[-2] * rgb.shape[-1], torch.get_num_threads()))
+        return relight_tensor(rgb, depth)
+
+    monkeypatch.setattr(relighter, "relight_tensor", recorded)
+    monkeypatch.setattr(relight.batch, "STREAM_MAX_PIXELS", 48 * 80)
+    torch.set_num_threads(2)
+    try:
+        assert relight.batch.plan_streams(relighter) == 2
+        seen: list[str] = []
+        summary = run_batch(relighter, pairs, tmp_path / "two", ext=".npy", on_item=seen.append)
+        with ThreadPoolExecutor(1) as fresh:  # a new thread starts from the process-wide setting: restored
+            assert fresh.submit(torch.get_num_threads).result() == 2
+    finally:
+        torch.set_num_threads(1)
+    assert len(seen) == len(pairs) and [p.name for p, _ in summary.failed] == ["img2.png"]
+    assert {(name.split("_")[0], pixels, threads) for name, pixels, threads in calls} == {
+        ("MainThread", 64 * 64, 2), ("relight-net", 48 * 80, 1)}
+    assert sorted(p.name for p in summary.done) == sorted(p.name for p in single.done)
+    for path in single.done:
+        assert np.abs(np.load(path) - np.load(tmp_path / "two" / path.name)).max() <= 1e-6
+
+
+def test_stream_count_follows_device_threads_and_compile(narrow: MBNet) -> None:
+    from relight.batch import plan_streams
+
+    eager = Relighter(narrow, "cpu")
+    assert plan_streams(eager) == 1  # this module runs torch on one thread
+    assert plan_streams(eager, 3) == 3
+    with pytest.raises(RelightError, match="--streams must be at least 1"):
+        plan_streams(eager, 0)
+    torch.set_num_threads(2)
+    try:
+        assert plan_streams(eager) == 2
+        assert plan_streams(Relighter(narrow, "cpu", compile=True)) == 1  # compiles lazily: nothing is built here
+    finally:
+        torch.set_num_threads(1)
+
+
+def test_cli_batch_streams_option(tmp_path, narrow_checkpoint, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "in"
+    _write_folder(folder, [(64, 64)] * 3)
+    out = tmp_path / "out"
+    code, stdout, _ = run_cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+                               "--streams", "2", "--ext", ".npy"], capsys, monkeypatch)
+    assert code == 0 and sorted(p.name for p in out.glob("*.npy")) == ["img0.npy", "img1.npy", "img2.npy"]
+    assert re.search(r"│\s+3\s+│\s+0\s+│\s+0\s+│", stdout)
+    code, _, stderr = run_cli(["batch", str(folder), "--streams", "0"], capsys, monkeypatch)
+    assert code != 0 and "--streams" in stderr
 
 
 def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(

@@ -1,0 +1,137 @@
+"""PNG files without Pillow where that is faster: relight's own encoder, and a decoder for the PNGs it writes.
+
+Pillow's encoder tries all five row filters on every row, and its decoder inflates one row per call;
+for a 256x256 image they took 7 ms and 1.8 ms, a large share of what ``relight batch`` spends on files.
+:func:`encode_png` writes every row with the "Sub" filter and deflates at level 1; :func:`decode_png`
+reads any non-interlaced 8- or 16-bit grey, grey+alpha, RGB or RGBA PNG whose rows use the "None",
+"Sub" and "Up" filters, which undo as whole-image cumulative sums. "Average" and "Paeth" rows need a
+loop over pixels, so for those (and palettes, transparency keys and interlacing) it returns None and
+the caller falls back to Pillow. Deflate is ISA-L's (the ``isal`` package) where it is installed: 4.5x
+zlib's speed at level 1, for a file about 9 % smaller, and 2x zlib's inflate; the output is the same
+standard zlib stream either way.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+
+try:
+    from isal import isal_zlib as _deflate
+except ImportError:  # pragma: no cover - platforms without an isal wheel
+    _deflate = zlib
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+#: Deflate level of :func:`encode_png`: level 1 after the "Sub" filter took 0.6 ms for a 256x256 image
+#: with ISA-L (2.7 ms with zlib), for a file the size of Pillow's at its level 1.
+ZLIB_LEVEL = 1
+
+_CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # colour type -> samples per pixel (no palettes)
+_NONE, _SUB, _UP = 0, 1, 2
+_INFLATE_STEP = 1 << 16  # compressed bytes per step: filter bytes are checked as rows come out
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """``H x W x 3`` (RGB) or ``H x W x 4`` (RGBA) ``uint8`` or ``uint16`` pixels as a PNG file's bytes."""
+    h, w, c = pixels.shape
+    if c not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"encode_png takes RGB or RGBA uint8/uint16 pixels, not {c} channels of {pixels.dtype}")
+    rows = pixels.astype(pixels.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(h, -1)
+    step = c * pixels.dtype.itemsize  # bytes per pixel: "Sub" predicts each byte from the pixel to its left
+    scan = np.empty((h, 1 + rows.shape[1]), np.uint8)
+    scan[:, 0] = _SUB
+    scan[:, 1 : 1 + step] = rows[:, :step]
+    np.subtract(rows[:, step:], rows[:, :-step], out=scan[:, 1 + step :])
+    header = struct.pack(">IIBBBBB", w, h, 8 * pixels.dtype.itemsize, 6 if c == 4 else 2, 0, 0, 0)
+    return b"".join((SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", _deflate.compress(scan, ZLIB_LEVEL)), _chunk(b"IEND", b"")))
+
+
+def _chunks(data: bytes) -> list[tuple[bytes, memoryview]]:
+    """The chunks up to IEND, each CRC-checked; ValueError names the first problem."""
+    view, pos, found = memoryview(data), len(SIGNATURE), []
+    while True:
+        if pos + 12 > len(data):
+            raise ValueError("file ends before the IEND chunk")
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        body = view[pos + 8 : pos + 8 + length]
+        if pos + 12 + length > len(data):
+            raise ValueError(f"file ends inside chunk {kind.decode('latin-1')}")
+        if zlib.crc32(body, zlib.crc32(kind)) != struct.unpack_from(">I", data, pos + 8 + length)[0]:
+            raise ValueError(f"CRC mismatch in chunk {kind.decode('latin-1')}")
+        found.append((kind, body))
+        if kind == b"IEND":
+            return found
+        pos += 12 + length
+
+
+def _inflate(parts: list[memoryview], size: int, row: int) -> bytearray | None:
+    """The filtered rows, ``size`` bytes; None as soon as a row's filter is not None, Sub or Up."""
+    inflater, raw, checked = _deflate.decompressobj(), bytearray(), 0
+    try:
+        for part in parts:
+            for start in range(0, len(part), _INFLATE_STEP):
+                raw += inflater.decompress(part[start : start + _INFLATE_STEP])
+                if len(raw) > size:
+                    raise ValueError(f"more image data than the {size:,} bytes its header implies")
+                rows = len(raw) // row
+                if rows > checked and max(raw[checked * row : rows * row : row]) > _UP:
+                    return None
+                checked = rows
+        raw += inflater.flush()
+    except (zlib.error, _deflate.error) as exc:
+        raise ValueError(f"bad compressed image data ({exc})") from None
+    if len(raw) != size or not inflater.eof:
+        raise ValueError(f"image data is {len(raw):,} bytes, its header implies {size:,}")
+    return raw
+
+
+def _unfilter(scan: np.ndarray, pixel: int) -> np.ndarray:
+    """Undo the None, Sub and Up filters of ``H x (1 + stride)`` rows (bytewise, modulo 256)."""
+    filters, rows = scan[:, 0], scan[:, 1:].copy()
+    sub = filters == _SUB
+    if sub.any():  # each byte plus the reconstructed byte one pixel to its left
+        by_pixel = rows.reshape(len(rows), -1, pixel)
+        by_pixel[sub] = np.cumsum(by_pixel[sub], axis=1, dtype=np.uint8)
+    up = filters == _UP
+    if up.any():  # each byte plus the reconstructed byte above: sums down the columns that restart at
+        # every row that is not Up (whose bytes are final by now); above the first row is zero
+        total = np.zeros((len(rows) + 1, rows.shape[1]), np.uint8)
+        np.cumsum(rows, axis=0, dtype=np.uint8, out=total[1:])
+        start = np.maximum.accumulate(np.where(up, 0, np.arange(len(rows))))
+        rows = total[1:] - total[start]
+    return rows
+
+
+def decode_png(data: bytes, check_size: Callable[[int, int], None] | None = None) -> np.ndarray | None:
+    """Pixels (``H x W`` grey or ``H x W x C``, uint8 or uint16) of the PNGs this module covers, else None.
+
+    ``check_size(width, height)`` sees the header's size before anything is inflated (to refuse
+    decompression bombs). A damaged file raises ValueError saying what is wrong.
+    """
+    if not data.startswith(SIGNATURE):
+        return None
+    chunks = _chunks(data)
+    if chunks[0][0] != b"IHDR" or len(chunks[0][1]) != 13:
+        raise ValueError("no IHDR chunk first")
+    width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    if check_size is not None:
+        check_size(width, height)
+    kinds = {kind for kind, _ in chunks}
+    if depth not in (8, 16) or colour not in _CHANNELS or (compression, filtering, interlace) != (0, 0, 0) or kinds & {b"PLTE", b"tRNS"}:
+        return None
+    channels, size = _CHANNELS[colour], depth // 8
+    row = 1 + width * channels * size
+    raw = _inflate([body for kind, body in chunks if kind == b"IDAT"], height * row, row)
+    if raw is None:
+        return None
+    rows = _unfilter(np.frombuffer(raw, np.uint8).reshape(height, row), channels * size)
+    pixels = rows.view(">u2").astype(np.uint16) if size == 2 else rows
+    return pixels.reshape(height, width) if channels == 1 else pixels.reshape(height, width, channels)
