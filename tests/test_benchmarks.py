@@ -1,0 +1,36 @@
+"""The benchmark scripts run end to end on tiny inputs and write the JSON they promise (timings are not checked)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, *args: str, out: Path) -> dict:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args, "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+def test_pngcodec_benchmark(tmp_path: Path) -> None:
+    record = _run("pngcodec.py", "--sizes", "24", "--repeats", "1", out=tmp_path / "png.json")
+    methods = {row["method"] for row in record["rows"]}
+    assert "encode: relight" in methods and "encode: relight, stdlib zlib" in methods and "decode Pillow's file: relight" in methods
+    assert all(row["ms"] > 0 and row["x_pillow"] > 0 for row in record["rows"])
+
+
+@pytest.mark.parametrize("streams", ["1", "2"])
+def test_batch_benchmark(tmp_path: Path, streams: str) -> None:
+    record = _run("batch.py", "--images", "3", "--size", "32", "--repeats", "1", "--streams", streams,
+                  "--width", "8", "--decoder-channels", "16", out=tmp_path / "batch.json")
+    assert record["streams"] == int(streams)
+    assert set(record["images_per_s"]) == ({"model only, 1 stream", "relight batch"} if streams == "1" else
+                                           {"model only, 1 stream", "model only, 2 streams", "relight batch"})
+    assert record["ratio"] > 0 and record["ratio_vs_one_stream"] > 0
