@@ -88,7 +88,8 @@ def _to_unit(array: np.ndarray) -> np.ndarray:
 
 
 def _read_png16(data: bytes) -> np.ndarray:
-    """16-bit PNGs through pypng, since Pillow reduces 16-bit colour PNGs to 8 bits."""
+    """16-bit PNGs through pypng, since Pillow reduces 16-bit colour PNGs to 8 bits (and older Pillows
+    read 16-bit grey as 32-bit integers)."""
     width, height, rows, info = png.Reader(bytes=data).asDirect()
     array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
     return array.reshape(height, width, info["planes"]).squeeze(-1) if info["planes"] == 1 else array.reshape(
@@ -113,7 +114,8 @@ def _read_pixels(path: Path) -> np.ndarray:
                 return pixels
         with Image.open(io.BytesIO(data)) as im:
             _check_pixels(path, *im.size)
-            if im.format == "PNG" and len(data) > 24 and data[24] == 16:
+            grey16 = im.mode == "I;16" and "transparency" not in im.info  # Pillow keeps all 16 bits of these
+            if im.format == "PNG" and len(data) > 24 and data[24] == 16 and not grey16:
                 return _read_png16(data)
             im.load()
             if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):

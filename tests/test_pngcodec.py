@@ -79,14 +79,19 @@ def test_decoder_undoes_none_sub_and_up_rows_exactly(dtype: type, channels: int,
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("kind", [3, 4])
-def test_average_and_paeth_rows_fall_back_to_pillow_or_pypng_with_the_same_pixels(tmp_path: Path, dtype: type, kind: int) -> None:
-    pixels = _pixels(9, 5, 3, dtype)
+def test_average_and_paeth_rows_fall_back_to_pillow_or_pypng_with_the_same_pixels(
+    tmp_path: Path, dtype: type, channels: int, kind: int
+) -> None:
+    """Pillow for 8 bits and 16-bit grey, pypng for 16-bit colour: every path gives back the exact pixels."""
+    pixels = _pixels(9, 5, channels, dtype)
     data = make_png(pixels, [1, 0, 2, kind, 1, 1, 1, 1, 1])
     assert decode_png(data) is None
     path = tmp_path / "x.png"
     path.write_bytes(data)
-    assert np.array_equal(read_image(path).rgb, pixels.astype(np.float32) / np.iinfo(dtype).max)
+    expected = np.repeat(pixels, 3 // channels, axis=2).astype(np.float32) / np.iinfo(dtype).max
+    assert np.array_equal(read_image(path).rgb, expected)
 
 
 def test_decoder_checks_filters_while_it_inflates_and_spans_many_steps() -> None:
