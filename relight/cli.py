@@ -129,8 +129,8 @@ def batch(
     shard_spec: Annotated[Optional[str], typer.Option("--shard", help="Take the K-th of N slices, e.g. 2/4, to share a folder.")] = None,
     workers: Annotated[int, typer.Option(help="Background threads decoding and encoding files.")] = 2,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images of the same size relit together in one forward pass.")] = 1,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: one per core); one fewer leaves a core to decode and encode files.")] = None,
-    streams: Annotated[Optional[int], typer.Option(min=1, help="Forward passes run at once, sharing the threads (default: 2 on a CPU for images up to 512x512, else 1; each holds its own activations).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: one per core), split between the streams.")] = None,
+    streams: Annotated[Optional[int], typer.Option(min=1, help="Forward passes run at once (default: 2 on a CPU with 2+ threads for images up to 512x512, else 1; each holds its own activations).")] = None,
     compile: CompileOpt = False,
 ) -> None:
     """Relight every image + depth pair of a folder, resumably, with a progress bar and a summary."""
