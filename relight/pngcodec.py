@@ -35,8 +35,13 @@ _SUB, _UP = 1, 2  # row filter types (0 is "None": nothing to undo)
 _INFLATE_STEP = 1 << 14  # compressed bytes per step: filter bytes are checked as rows come out
 
 
+def _crc(kind: bytes, body: bytes | memoryview) -> int:
+    """A chunk's CRC, over its type and its data (without joining them into a copy)."""
+    return zlib.crc32(body, zlib.crc32(kind))
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", _crc(kind, data))
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
@@ -61,10 +66,10 @@ def _chunks(data: bytes) -> list[tuple[bytes, memoryview]]:
         if pos + 12 > len(data):
             raise ValueError("file ends before the IEND chunk")
         length, kind = struct.unpack_from(">I4s", data, pos)
-        body = view[pos + 8 : pos + 8 + length]
         if pos + 12 + length > len(data):
             raise ValueError(f"file ends inside chunk {kind.decode('latin-1')}")
-        if zlib.crc32(body, zlib.crc32(kind)) != struct.unpack_from(">I", data, pos + 8 + length)[0]:
+        body = view[pos + 8 : pos + 8 + length]
+        if _crc(kind, body) != struct.unpack_from(">I", data, pos + 8 + length)[0]:
             raise ValueError(f"CRC mismatch in chunk {kind.decode('latin-1')}")
         found.append((kind, body))
         if kind == b"IEND":

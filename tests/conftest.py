@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +53,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: py
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk (length, type, data, CRC), written here independently of relight's own encoder."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

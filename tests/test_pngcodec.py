@@ -11,6 +11,7 @@ import png
 import pytest
 from PIL import Image
 
+from conftest import png_chunk
 from relight.io import InputError, read_image
 from relight.pngcodec import SIGNATURE, decode_png, encode_png
 
@@ -35,10 +36,6 @@ def _filter_row(kind: int, row: bytes, above: bytes, step: int) -> bytes:
     return bytes(out)
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 def make_png(pixels: np.ndarray, filters: list[int], idat_parts: int = 1, extra: list[tuple[bytes, bytes]] = ()) -> bytes:
     """A PNG of ``pixels`` (H x W x C, uint8 or uint16) with the given filter on each row, independent of relight."""
     h, w, c = pixels.shape
@@ -53,9 +50,9 @@ def make_png(pixels: np.ndarray, filters: list[int], idat_parts: int = 1, extra:
     data = zlib.compress(bytes(scan), 6)
     cut = [len(data) * k // idat_parts for k in range(idat_parts + 1)]
     header = struct.pack(">IIBBBBB", w, h, 8 * pixels.dtype.itemsize, COLOUR_TYPES[c], 0, 0, 0)
-    return SIGNATURE + _chunk(b"IHDR", header) + b"".join(_chunk(k, v) for k, v in extra) + b"".join(
-        _chunk(b"IDAT", data[cut[k] : cut[k + 1]]) for k in range(idat_parts)
-    ) + _chunk(b"IEND", b"")
+    return SIGNATURE + png_chunk(b"IHDR", header) + b"".join(png_chunk(k, v) for k, v in extra) + b"".join(
+        png_chunk(b"IDAT", data[cut[k] : cut[k + 1]]) for k in range(idat_parts)
+    ) + png_chunk(b"IEND", b"")
 
 
 def _pixels(h: int, w: int, c: int, dtype: type, seed: int = 0) -> np.ndarray:
@@ -112,10 +109,8 @@ def test_encoder_output_is_decoded_without_pillow_and_pillow_files_still_read(tm
 def test_palettes_transparency_keys_and_interlacing_are_left_to_pillow() -> None:
     pixels = _pixels(4, 4, 3, np.uint8)
     assert decode_png(make_png(pixels, [0] * 4, extra=[(b"tRNS", b"\0\0\0\0\0\0")])) is None
-    interlaced = bytearray(make_png(pixels, [0] * 4))
-    interlaced[8 + 8 + 12] = 1  # the IHDR's interlace byte; then fix its CRC
-    interlaced[8 + 8 + 13 : 8 + 8 + 17] = struct.pack(">I", zlib.crc32(bytes(interlaced[12:29])))
-    assert decode_png(bytes(interlaced)) is None
+    header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 1))  # the last byte: Adam7 interlacing
+    assert decode_png(SIGNATURE + header + make_png(pixels, [0] * 4)[33:]) is None
     assert decode_png(b"GIF89a") is None
 
 
@@ -126,11 +121,8 @@ def _damaged(kind: str) -> bytes:
         return bytes(data)
     if kind == "truncated":
         return bytes(data[:-30])
-    if kind == "short data":
-        return make_png(_pixels(16, 16, 3, np.uint8), [1] * 16)[:8] + _chunk(
-            b"IHDR", struct.pack(">IIBBBBB", 16, 17, 8, 2, 0, 0, 0)) + bytes(data[33:])
-    return make_png(_pixels(16, 16, 3, np.uint8), [1] * 16)[:8] + _chunk(
-        b"IHDR", struct.pack(">IIBBBBB", 16, 15, 8, 2, 0, 0, 0)) + bytes(data[33:])
+    height = {"short data": 17, "long data": 15}[kind]  # the header claims one row more or fewer than the data holds
+    return SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 16, height, 8, 2, 0, 0, 0)) + bytes(data[33:])
 
 
 @pytest.mark.parametrize(("kind", "problem"), [
