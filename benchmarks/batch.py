@@ -21,12 +21,14 @@ them alike. Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -92,16 +94,33 @@ def write_folder(folder: Path, count: int, size: int, content: str = "smooth", p
         write_depth_npy(folder / f"scene{i:04d}.npy", depth)
 
 
-def model_only_rate(relighter: Relighter, inputs: list[tuple[torch.Tensor, torch.Tensor]], count: int,
-                    batch_size: int, streams: int = 1) -> float:
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch threads, then put back the process-wide setting it had."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def make_batches(inputs: list[tuple[torch.Tensor, torch.Tensor]], count: int,
+                 batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``count`` images from ``inputs`` (cycled) as batches of ``batch_size``, built once, outside any timing."""
+    batches = []
+    for done in range(0, count, batch_size):
+        members = [inputs[(done + i) % len(inputs)] for i in range(min(batch_size, count - done))]
+        batches.append((torch.cat([rgb for rgb, _ in members]), torch.cat([depth for _, depth in members])))
+    return batches
+
+
+def model_only_rate(relighter: Relighter, batches: list[tuple[torch.Tensor, torch.Tensor]], streams: int = 1) -> float:
     """Images per second of the network alone, the result brought back to the host as ``run_batch`` does;
     ``streams`` threads each take every ``streams``-th batch, with the torch threads split between them."""
-    batches = [(done, min(batch_size, count - done)) for done in range(0, count, batch_size)]
 
-    def run(mine: list[tuple[int, int]]) -> None:
-        for done, n in mine:
-            rgb = torch.cat([inputs[(done + i) % len(inputs)][0] for i in range(n)])
-            depth = torch.cat([inputs[(done + i) % len(inputs)][1] for i in range(n)])
+    def run(mine: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        for rgb, depth in mine:
             relighter.relight_tensor(rgb, depth).cpu()
 
     start = time.perf_counter()
@@ -109,10 +128,11 @@ def model_only_rate(relighter: Relighter, inputs: list[tuple[torch.Tensor, torch
         run(batches)
     else:
         threads = torch.get_num_threads()
-        with ThreadPoolExecutor(streams, initializer=torch.set_num_threads, initargs=(max(1, threads // streams),)) as pool:
+        # The stream threads' setting is also process-wide: put this thread's back afterwards.
+        with torch_threads(threads), ThreadPoolExecutor(streams, initializer=torch.set_num_threads,
+                                                        initargs=(max(1, threads // streams),)) as pool:
             list(pool.map(run, [batches[k::streams] for k in range(streams)]))
-        torch.set_num_threads(threads)
-    return count / (time.perf_counter() - start)
+    return sum(rgb.shape[0] for rgb, _ in batches) / (time.perf_counter() - start)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,22 +151,20 @@ def main(argv: list[str] | None = None) -> int:
         g = torch.Generator().manual_seed(0)
         inputs = [(torch.rand(1, args.size, args.size, 3, generator=g).permute(0, 3, 1, 2),
                    torch.rand(1, 1, args.size, args.size, generator=g)) for _ in range(4)]
+        batches = make_batches(inputs, args.images, args.batch_size)
         default_threads = torch.get_num_threads()
-        torch.set_num_threads(args.threads or default_threads)
-        streams = plan_streams(relighter, args.streams)
-        torch.set_num_threads(default_threads)
+        batch_threads = args.threads or default_threads
+        with torch_threads(batch_threads):
+            streams = plan_streams(relighter, args.streams)
         console.print(f"[dim]{config.describe()} on {relighter.device} ({relighter.precision}), {args.images} {args.content} "
                       f"images of {args.size}x{args.size}, batch size {args.batch_size}, {args.workers} I/O workers, "
-                      f"{streams} stream(s) on {args.threads or default_threads} torch threads in relight batch, "
+                      f"{streams} stream(s) on {batch_threads} torch threads in relight batch, "
                       f"{default_threads} threads in model only, {os.cpu_count()} CPUs[/dim]")
 
         def end_to_end() -> float:
-            torch.set_num_threads(args.threads or default_threads)
-            try:
+            with torch_threads(batch_threads):
                 summary = run_batch(relighter, pairs, out_dir, ext=args.ext, overwrite=True, workers=args.workers,
                                     batch_size=args.batch_size, streams=args.streams, on_item=lambda _: progress.advance(task))
-            finally:
-                torch.set_num_threads(default_threads)
             if summary.failed:
                 raise SystemExit(f"batch failed: {summary.failed[0][1]}")
             return len(summary.done) / summary.seconds
@@ -157,12 +175,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def model_only(name: str) -> float:
             if name == one_stream:
-                return model_only_rate(relighter, inputs, args.images, args.batch_size)
-            torch.set_num_threads(args.threads or default_threads)  # as relight batch has them
-            try:
-                return model_only_rate(relighter, inputs, args.images, args.batch_size, streams)
-            finally:
-                torch.set_num_threads(default_threads)
+                return model_only_rate(relighter, batches)
+            with torch_threads(batch_threads):  # as relight batch has them
+                return model_only_rate(relighter, batches, streams)
 
         rates: dict[str, list[float]] = {name: [] for name in (one_stream, same_streams, "relight batch")}
         with progress_bar() as progress:
@@ -202,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             "device": str(relighter.device),
             "precision": relighter.precision,
             "compiled": relighter.compiled,
-            "torch_threads_model_only_1_stream": torch.get_num_threads(),
-            "torch_threads_batch": args.threads or torch.get_num_threads(),
+            "torch_threads_model_only_1_stream": default_threads,
+            "torch_threads_batch": batch_threads,
             "load_average_after": os.getloadavg()[0],
             "cpus": os.cpu_count(),
             "machine": platform.processor() or platform.machine(),

@@ -133,8 +133,8 @@ def measure_memory(variant: str, size: int, path: str, device: torch.device, pre
         torch.cuda.reset_peak_memory_stats(device)
     timed(relighter, rgb, depth)
     if device.type == "cuda":
-        return {"peak_mb": torch.cuda.max_memory_allocated(device) / 2**20, "kind": "cuda max allocated"}
-    return {"peak_mb": peak_rss_mb(), "kind": "peak RSS"}
+        return {"peak_mb": torch.cuda.max_memory_allocated(device) / 2**20}
+    return {"peak_mb": peak_rss_mb()}
 
 
 def memory_in_subprocess(args: argparse.Namespace, variant: str, size: int, path: str) -> dict[str, float] | None:
@@ -186,14 +186,16 @@ def bench_variant(args: argparse.Namespace, variant: str, device: torch.device, 
             for _ in range(args.warmup):
                 seconds, out = timed(relighter, rgb, depth)
                 first.setdefault(path, seconds)
-                outputs[path] = out.cpu()
                 progress.advance(task)  # type: ignore[attr-defined]
+            if args.warmup:
+                outputs[path] = out.cpu()  # the last warm-up call's output, compared with the reference below
         times: dict[str, list[float]] = {path: [] for path in relighters}
         for _ in range(args.repeats):
             for path, relighter in relighters.items():
                 seconds, out = timed(relighter, rgb, depth)
                 times[path].append(seconds)
-                outputs.setdefault(path, out.cpu())
+                if path not in outputs:  # with --warmup 0: the first timed call's output
+                    outputs[path] = out.cpu()
                 progress.advance(task)  # type: ignore[attr-defined]
         reference = outputs.get("reference")
         for path, relighter in relighters.items():
