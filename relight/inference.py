@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from relight.errors import RelightError
+from relight.errors import RelightError, first_line
 from relight.model import STRIDE, MBNet
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
@@ -172,8 +172,7 @@ class Relighter:
         return self._compiled is not None
 
     def _compile_failed(self, exc: Exception) -> None:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        self._warn(f"torch.compile is not available here ({type(exc).__name__}: {reason[:200]}); running eager instead")
+        self._warn(f"torch.compile is not available here ({type(exc).__name__}: {first_line(exc)[:200]}); running eager instead")
         self._compiled = None
 
     def _autocast(self) -> contextlib.AbstractContextManager[object]:

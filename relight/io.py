@@ -23,7 +23,7 @@ import png
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
-from relight.errors import RelightError
+from relight.errors import RelightError, first_line
 from relight.pngcodec import decode_png, encode_png
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
@@ -72,11 +72,6 @@ def _check_file(path: Path) -> None:
         raise InputError(path, "not a regular file")
     if path.stat().st_size == 0:
         raise InputError(path, "file is empty (0 bytes)")
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _to_unit(array: np.ndarray) -> np.ndarray:
@@ -128,7 +123,7 @@ def _read_pixels(path: Path) -> np.ndarray:
     except (UnidentifiedImageError, tifffile.TiffFileError):
         raise InputError(path, f"not a readable {suffix.lstrip('.').upper() or 'image'} file") from None
     except (OSError, SyntaxError, ValueError, png.Error, EOFError) as exc:
-        raise InputError(path, f"corrupt or truncated image ({_reason(exc)})") from exc
+        raise InputError(path, f"corrupt or truncated image ({first_line(exc)})") from exc
 
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
@@ -192,16 +187,16 @@ def _load_npy(path: Path) -> object:
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             _, _, dtype = read_header(fh)
         except ValueError as exc:
-            raise InputError(path, f"not a .npy file ({_reason(exc)})") from None
+            raise InputError(path, f"not a .npy file ({first_line(exc)})") from None
         if not dtype.hasobject:
             fh.seek(0)
             return np.load(fh, allow_pickle=False)
         try:
             obj = _DepthUnpickler(fh).load()
         except pickle.UnpicklingError as exc:
-            raise InputError(path, f"unsafe pickle: {_reason(exc)}") from None
+            raise InputError(path, f"unsafe pickle: {first_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - any failure inside a pickle is a corrupt file
-            raise InputError(path, f"corrupt pickled depth ({_reason(exc)})") from None
+            raise InputError(path, f"corrupt pickled depth ({first_line(exc)})") from None
     if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1:
         obj = obj.item()
     return obj
@@ -238,7 +233,7 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
                     raise InputError(path, f"cannot tell which array is depth (arrays: {', '.join(names)})")
                 array = archive[key]
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise InputError(path, f"not a readable .npz file ({_reason(exc)})") from None
+            raise InputError(path, f"not a readable .npz file ({first_line(exc)})") from None
     else:
         array = _read_pixels(path)
     array = np.asarray(array)
@@ -272,7 +267,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     except OSError as exc:
-        raise OutputError(path, f"cannot write here ({exc.strerror or _reason(exc)})") from None
+        raise OutputError(path, f"cannot write here ({exc.strerror or first_line(exc)})") from None
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.chmod(0o666 & ~_UMASK)  # mkstemp makes owner-only files; match what a plain open() would give

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from relight.errors import RelightError
+from relight.errors import RelightError, first_line
 
 
 class MissingWeightsError(RelightError, FileNotFoundError):
@@ -45,8 +45,7 @@ def load_cached_state_dict(
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to read is a broken download
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise error(path, url, f"unreadable ({reason})", what, alternative) from None
+        raise error(path, url, f"unreadable ({first_line(exc)})", what, alternative) from None
     if not isinstance(state, dict):
         raise error(path, url, f"are a {type(state).__name__}, not a state dict", what, alternative)
     return state

@@ -36,7 +36,7 @@ import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
 from relight.data.vidit import Setting, TrainPair, load_pairs, split_scenes
-from relight.errors import RelightError
+from relight.errors import RelightError, first_line
 from relight.evaluate import evaluate, evaluation_pairs, make_loader, raise_if_failed
 from relight.inference import Relighter, default_precision, pad_to_stride, parse_size, select_device
 from relight.io import atomic_output, write_json, write_text
@@ -473,7 +473,7 @@ def _build_model(config: TrainConfig, resume: bool) -> MBNet:
         except FileNotFoundError as exc:
             raise TrainError(f"{exc} (--no-imagenet)") from None
         except RuntimeError as exc:
-            raise TrainError(str(exc).splitlines()[0]) from None
+            raise TrainError(first_line(exc)) from None
     return model
 
 
@@ -610,7 +610,7 @@ class _Loop:
         try:
             state = torch.load(state_path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure to read means a damaged file
-            raise TrainError(f"{state_path}: unreadable training state ({str(exc).strip().splitlines()[0]})") from None
+            raise TrainError(f"{state_path}: unreadable training state ({first_line(exc)})") from None
         if state.get("step") != provenance.get("step"):
             raise TrainError(
                 f"{state_path}: step {state.get('step')} does not match {last} (step {provenance.get('step')}); "

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from relight.errors import RelightError
+from relight.errors import RelightError, first_line
 from relight.io import write_text
 from relight.model.authors import convert_authors_state_dict, load_authors_checkpoint, read_authors_checkpoint
 from relight.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
@@ -431,8 +431,7 @@ def download(hub: HubFile, *, progress: ByteProgress | None = None, name: str | 
         status = exc.response.status_code if exc.response is not None else "error"
         raise WeightsError(f"{label}: download failed: {endpoint} answered HTTP {status}; try again later") from None
     except (OSError, ValueError) as exc:  # disk full, truncated transfer, a repo id the Hub would refuse
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise WeightsError(f"{label}: download failed ({first})") from None
+        raise WeightsError(f"{label}: download failed ({first_line(exc)})") from None
     finally:
         hub_logger.setLevel(level)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from relight.errors import RelightError
+from relight.errors import RelightError, first_line
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
 
@@ -100,8 +100,7 @@ def read_authors_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     except FileNotFoundError:
         raise
     except Exception as exc:  # torch raises many types for corrupt or unsafe files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointMismatchError(f"cannot read {path} as a torch checkpoint: {first}") from exc
+        raise CheckpointMismatchError(f"cannot read {path} as a torch checkpoint: {first_line(exc)}") from exc
     if isinstance(obj, Mapping) and "state_dict" in obj:
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
