@@ -204,3 +204,14 @@ def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monk
     summary = run_batch(relighter, find_inference_pairs(folder), tmp_path / "out")
     assert [p.name for p in summary.done] == ["Image000.png"]
     assert len(summary.failed) == 1 and "out of memory on cpu for 1 image(s) of 40x90; try a smaller --batch-size" in summary.failed[0][1]
+
+
+def test_command_line_starts_without_torch() -> None:
+    """`relight --help` and the commands that need no network start in a fraction of a second: the package
+    imports Relighter, MBNet and MBNetConfig only when asked for them."""
+    import subprocess
+    import sys
+
+    code = "import sys, relight, relight.cli; assert 'torch' not in sys.modules, 'torch imported'; relight.Relighter"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1000:]
