@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from rich.table import Table
 
 from relight.errors import RelightError
+
+if TYPE_CHECKING:  # the commands import what they use when they run, so that the CLI starts fast
+    from relight.score import ScoreReport
 
 app = typer.Typer(
     name="relight",
@@ -178,6 +181,19 @@ def batch(
         raise typer.Exit(1)
 
 
+def _emit_report(report: ScoreReport, json_out: str | None, csv_out: Path | None, title: str) -> None:
+    """The score table (on stderr when ``--json -`` takes stdout), then the JSON and CSV files asked for."""
+    from relight.score import print_score_table
+
+    print_score_table(report, console if json_out == "-" else out_console, title=title)
+    if json_out == "-":
+        typer.echo(report.to_json(), nl=False)
+    elif json_out:
+        console.print(f"wrote {report.write_json(json_out)}")
+    if csv_out:
+        console.print(f"wrote {report.write_csv(csv_out)}")
+
+
 @app.command()
 def score(
     pred: Annotated[Path, typer.Argument(metavar="PRED", help="Folder of predictions (relit images).")],
@@ -189,7 +205,7 @@ def score(
 ) -> None:
     """PSNR, SSIM, LPIPS and MPS per image and on average; exits 1 if ground-truth images lack a prediction."""
 
-    from relight.score import Scorer, print_score_table, score_folders
+    from relight.score import Scorer, score_folders
 
     scorer = Scorer(device, require_lpips)
     with progress_bar() as progress:
@@ -205,13 +221,7 @@ def score(
             progress.update(task, advance=1, rate=rate_text(clock["done"], time.perf_counter() - clock["start"]))
 
         report = score_folders(pred, gt, scorer=scorer, on_start=on_start, on_item=on_item)
-    print_score_table(report, console if json_out == "-" else out_console, title=f"relight score {pred} vs {gt}")
-    if json_out == "-":
-        typer.echo(report.to_json(), nl=False)
-    elif json_out:
-        console.print(f"wrote {report.write_json(json_out)}")
-    if csv_out:
-        console.print(f"wrote {report.write_csv(csv_out)}")
+    _emit_report(report, json_out, csv_out, title=f"relight score {pred} vs {gt}")
     if report.missing_predictions:
         raise typer.Exit(1)
 
@@ -411,7 +421,7 @@ def evaluate_command(
     """Run a model over a validation set and score it exactly as `relight score` does."""
 
     from relight.evaluate import evaluate, evaluation_pairs
-    from relight.score import Scorer, print_score_table
+    from relight.score import Scorer
 
     ext = ext if ext.startswith(".") else f".{ext}"
     pairs = evaluation_pairs(data, source, target, gt_dir=gt_dir, depth_dir=depth_dir)
@@ -426,13 +436,7 @@ def evaluate_command(
             progress.update(task, advance=1, rate=rate_text(clock["done"], time.perf_counter() - clock["start"]))
 
         report = evaluate(relighter, pairs, scorer=scorer, save_dir=save_dir, ext=ext, workers=workers, on_item=on_item)
-    print_score_table(report, console if json_out == "-" else out_console, title=f"relight eval {weights} on {data}")
-    if json_out == "-":
-        typer.echo(report.to_json(), nl=False)
-    elif json_out:
-        console.print(f"wrote {report.write_json(json_out)}")
-    if csv_out:
-        console.print(f"wrote {report.write_csv(csv_out)}")
+    _emit_report(report, json_out, csv_out, title=f"relight eval {weights} on {data}")
     if save_dir is not None:
         console.print(f"wrote {len(report.rows)} images to {save_dir}")
 
