@@ -476,33 +476,26 @@ def _resolve_entry(entry: ModelEntry, progress: ByteProgress | None) -> Path:
     return path  # type: ignore[return-value]
 
 
-def _lookup(
-    spec: str | os.PathLike[str], registry: Registry | None
-) -> tuple[Path | None, ModelEntry | None, HubFile | None]:
-    """What a ``--weights`` value names: a path, a registry entry, or a Hub file (with its entry, if registered)."""
-    if not isinstance(spec, str):
-        return Path(spec), None, None
-    if spec.startswith("hf://"):
-        hub = parse_hf_spec(spec)
-        known = next((e for e in (registry or load_registry()).values() if e.location.hub == hub), None)
-        return None, known, hub
-    path = Path(spec).expanduser()
-    if path.exists() or path.suffix.lower() in WEIGHTS_SUFFIXES or os.sep in spec or "/" in spec:
-        return path, None, None
-    return None, (registry or load_registry()).entry(spec), None
-
-
-def _resolve(
-    spec: str | os.PathLike[str], registry: Registry | None, progress: ByteProgress | None
+def locate_weights(
+    spec: str | os.PathLike[str], *, registry: Registry | None = None, progress: ByteProgress | None = None
 ) -> tuple[Path, ModelEntry | None]:
-    path, entry, hub = _lookup(spec, registry)
-    if hub is not None:
+    """Like :func:`resolve_weights`, also returning the registry entry the file was checked against.
+
+    A ``--weights`` value names a Hub file (``hf://``; checked against its entry if registered), a
+    registry entry, or a path.
+    """
+    if isinstance(spec, str) and spec.startswith("hf://"):
+        hub = parse_hf_spec(spec)
+        entry = next((e for e in (registry or load_registry()).values() if e.location.hub == hub), None)
         path = download(hub, progress=progress)
         _verify(path, entry, hub.spec, hash_it=True)
         return path, entry
-    if entry is not None:
+    path = Path(spec).expanduser() if isinstance(spec, str) else Path(spec)
+    if isinstance(spec, str) and not (
+        path.exists() or path.suffix.lower() in WEIGHTS_SUFFIXES or os.sep in spec or "/" in spec
+    ):  # a registry name
+        entry = (registry or load_registry()).entry(spec)
         return _resolve_entry(entry, progress), entry
-    assert path is not None
     if not path.exists():
         raise WeightsError(f"{spec}: no such weights file")
     if not path.is_file():
@@ -510,25 +503,18 @@ def _resolve(
     return path, None
 
 
-def locate_weights(
-    spec: str | os.PathLike[str], *, registry: Registry | None = None, progress: ByteProgress | None = None
-) -> tuple[Path, ModelEntry | None]:
-    """Like :func:`resolve_weights`, also returning the registry entry the file was checked against."""
-    return _resolve(spec, registry, progress)
-
-
 def resolve_weights(
     spec: str | os.PathLike[str], *, registry: Registry | None = None, progress: ByteProgress | None = None
 ) -> Path:
     """The local file a ``--weights`` value names, downloaded and verified first if it is on the Hub."""
-    return _resolve(spec, registry, progress)[0]
+    return locate_weights(spec, registry=registry, progress=progress)[0]
 
 
 def load_weights(
     spec: str | os.PathLike[str], *, registry: Registry | None = None, progress: ByteProgress | None = None
 ) -> LoadedModel:
     """Load a model from anything ``--weights`` accepts (see :func:`resolve_weights`)."""
-    path, entry = _resolve(spec, registry, progress)
+    path, entry = locate_weights(spec, registry=registry, progress=progress)
     if path.suffix.lower() in AUTHORS_SUFFIXES:
         try:
             model = load_authors_checkpoint(path).eval()
@@ -558,11 +544,12 @@ def _naming(path: Path, exc: Exception) -> str:
 def default_weights(registry: Registry | None = None) -> str:
     """The registry name to use when no ``--weights`` is given: :data:`DEFAULT_MODEL`, if its file is here."""
     registry = registry or load_registry()
-    if DEFAULT_MODEL in registry and availability(registry[DEFAULT_MODEL]).ready:
-        return DEFAULT_MODEL
     if DEFAULT_MODEL in registry:
         entry = registry[DEFAULT_MODEL]
-        why = f"{entry.location.describe()}: {availability(entry).status}"
+        found = availability(entry)
+        if found.ready:
+            return DEFAULT_MODEL
+        why = f"{entry.location.describe()}: {found.status}"
     else:
         why = f"not in {registry.builtin_path}"
     raise WeightsError(
