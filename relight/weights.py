@@ -27,10 +27,9 @@ import torch
 
 from relight.errors import RelightError, first_line
 from relight.io import write_text
-from relight.model.authors import convert_authors_state_dict, load_authors_checkpoint, read_authors_checkpoint
+from relight.model.authors import load_authors_checkpoint, model_from_authors_state, read_authors_checkpoint
 from relight.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from relight.model.config import MBNetConfig
-from relight.model.mbnet import MBNet
 from relight.paths import shipped
 
 AUTHORS_SUFFIXES = (".pkl", ".pth", ".pt")
@@ -593,9 +592,7 @@ def import_authors_checkpoint(
     try:
         state = read_authors_checkpoint(src)
         step("converting")
-        with torch.device("meta"):  # every tensor comes from the checkpoint: skip 153 M random initialisations
-            model = MBNet(MBNetConfig.paper())
-        model.load_state_dict(convert_authors_state_dict(state, model), assign=True)
+        model = model_from_authors_state(state)
     except RelightError as exc:
         raise WeightsError(_naming(src, exc)) from None
     del state

@@ -85,8 +85,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     config, provenance = read_checkpoint_metadata(path)
-    model = MBNet(config)
-    expected = model.state_dict()
+    with torch.device("meta"):  # every tensor comes from the file: no random initialisation first (1 s for the paper model)
+        model = MBNet(config)
+    expected = model.state_dict()  # names, shapes and dtypes
     with safe_open(str(path), framework="pt") as fh:
         keys = set(fh.keys())
         missing, extra = sorted(set(expected) - keys), sorted(keys - set(expected))
@@ -98,5 +99,5 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
     for key, tensor in state.items():
         if tensor.shape != expected[key].shape:
             raise CheckpointError(f"{path}: {key} has shape {tuple(tensor.shape)}, expected {tuple(expected[key].shape)}")
-    model.load_state_dict(state)
+    model.load_state_dict(state, assign=True)
     return LoadedModel(model.eval(), provenance, str(path))
