@@ -8,7 +8,7 @@ the scoring code of ``relight score``. The data loader helpers here are shared w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,21 +59,20 @@ def _collate(items: list[Any]) -> Any:
 
 def make_loader(
     dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
-) -> DataLoader:
+) -> Iterator[dict[str, Any]]:
     """Batches of ``dataset[i]`` for ``indices`` in that order, decoded by ``workers`` background processes.
 
-    Items that fail to load come out as a :class:`LoadFailure`; pass every batch to :func:`raise_if_failed`.
+    An item that a worker failed to load comes back as a :class:`LoadFailure` and is raised here, as the
+    one-line :class:`RelightError` the worker hit.
     """
-    return DataLoader(
+    loader = DataLoader(
         _Guarded(dataset), batch_size=batch_size, sampler=list(indices), num_workers=workers,
         collate_fn=_collate, pin_memory=pin_memory, generator=torch.Generator(),
     )
-
-
-def raise_if_failed(batch: Any) -> None:
-    """Raise the one-line error a worker hit while loading ``batch``."""
-    if isinstance(batch, LoadFailure):
-        raise RelightError(batch.message)
+    for batch in loader:
+        if isinstance(batch, LoadFailure):
+            raise RelightError(batch.message)
+        yield batch
 
 
 def evaluate(
@@ -96,7 +95,6 @@ def evaluate(
     scorer = scorer or Scorer(relighter.device)
     report = ScoreReport(lpips_skipped=scorer.lpips_skipped)
     for batch in make_loader(dataset, range(len(dataset)), 1, workers, pin_memory=relighter.device.type == "cuda"):
-        raise_if_failed(batch)
         out = relighter.relight_tensor(batch["rgb"], batch["depth"])[0]
         name = batch["name"][0]
         report.rows.append(scorer.score(name, out, batch["target"][0]))
@@ -134,4 +132,4 @@ def evaluation_pairs(
     return found.pairs
 
 
-__all__ = ["LoadFailure", "evaluate", "evaluation_pairs", "identity_report", "make_loader", "raise_if_failed"]
+__all__ = ["LoadFailure", "evaluate", "evaluation_pairs", "identity_report", "make_loader"]

@@ -58,6 +58,13 @@ def default_precision(device: torch.device) -> str:
     return "fp32"
 
 
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[object]:
+    """Mixed precision for ``precision`` (fp16 or bf16 autocast) on ``device``; nothing for fp32."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=_DTYPES[precision])
+
+
 def parse_size(text: str | None) -> tuple[int, int] | None:
     """``"512"`` -> (512, 512); ``"768x1024"`` -> (768, 1024) as height x width."""
     if not text:
@@ -175,11 +182,6 @@ class Relighter:
         self._warn(f"torch.compile is not available here ({type(exc).__name__}: {first_line(exc)[:200]}); running eager instead")
         self._compiled = None
 
-    def _autocast(self) -> contextlib.AbstractContextManager[object]:
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
-
     def _forward(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         if self._compiled is not None:
             try:
@@ -205,7 +207,7 @@ class Relighter:
         rgb_p = rgb_p.contiguous(memory_format=self._memory_format)
         depth_p = depth_p.contiguous(memory_format=self._memory_format)
         try:
-            with self._autocast():
+            with autocast(self.device, self.precision):
                 out = self._forward(rgb_p, depth_p)
         except torch.cuda.OutOfMemoryError:  # the type every device backend raises since torch 2.5
             raise RelightError(

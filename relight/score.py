@@ -67,8 +67,8 @@ class ScoreReport:
         return {
             "count": len(self.rows),
             "metrics": list(self.metrics),
-            "mean": {k: _finite(v) for k, v in self.means.items()},
-            "images": [{"name": r.name, **{m: _finite(getattr(r, m)) for m in self.metrics}} for r in self.rows],
+            "mean": {k: finite_or_none(v) for k, v in self.means.items()},
+            "images": [{"name": r.name, **{m: finite_or_none(getattr(r, m)) for m in self.metrics}} for r in self.rows],
             "lpips_skipped": self.lpips_skipped,
             "missing_predictions": self.missing_predictions,
             "missing_ground_truth": self.missing_ground_truth,
@@ -97,7 +97,8 @@ class ScoreReport:
         return write_text(path, self.to_csv())
 
 
-def _finite(value: float | None) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: a score or loss that is not finite (a model that output NaN) is ``null``."""
     return value if value is not None and math.isfinite(value) else None
 
 

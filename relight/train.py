@@ -12,7 +12,6 @@ Resuming is exact: the order of examples depends only on (seed, epoch) and rando
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
@@ -37,12 +36,13 @@ from torch.utils.data import DistributedSampler
 
 from relight.data.vidit import Setting, TrainPair, load_pairs, split_scenes
 from relight.errors import RelightError, first_line
-from relight.evaluate import evaluate, evaluation_pairs, make_loader, raise_if_failed
-from relight.inference import Relighter, default_precision, pad_to_stride, parse_size, select_device
+from relight.evaluate import evaluate, evaluation_pairs, make_loader
+from relight.inference import Relighter, autocast, default_precision, pad_to_stride, parse_size, select_device
 from relight.io import atomic_output, write_json, write_text
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
+from relight.score import ScoreReport, Scorer, finite_or_none
 
 CONFIG_FILE = "config.toml"
 LAST = "last.safetensors"
@@ -215,11 +215,16 @@ def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TrainError(f"{path}: not a readable TOML file ({exc})") from None
     values = check_settings(raw, str(path))
+    return _resolve_paths(values, path.parent)
+
+
+def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make the path settings absolute, relative ones taken from ``base`` (the config file's folder)."""
     for key in PATH_FIELDS:
         if isinstance(values.get(key), list):
-            values[key] = [str((path.parent / p).resolve()) for p in values[key]]
+            values[key] = [str((base / p).resolve()) for p in values[key]]
         elif isinstance(values.get(key), str):
-            values[key] = str((path.parent / values[key]).resolve())
+            values[key] = str((base / values[key]).resolve())
     return values
 
 
@@ -241,12 +246,7 @@ def resolve_config(
     if config_file is not None:
         values.update(load_toml(config_file))
     values.update(check_settings({k: v for k, v in (cli or {}).items() if v is not None}, "command line"))
-    for key in PATH_FIELDS:
-        if isinstance(values.get(key), list):
-            values[key] = [str(Path(p).resolve()) for p in values[key]]
-        elif isinstance(values.get(key), str):
-            values[key] = str(Path(values[key]).resolve())
-    config = TrainConfig(**values)
+    config = TrainConfig(**_resolve_paths(values, Path()))
     config.validate()
     return config
 
@@ -377,14 +377,9 @@ class TrainResult:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["run_dir"] = str(self.run_dir)
-        data["best_psnr"] = _finite(self.best_psnr)
-        data["last_val"] = {k: _finite(v) for k, v in self.last_val.items()}
+        data["best_psnr"] = finite_or_none(self.best_psnr)
+        data["last_val"] = {k: finite_or_none(v) for k, v in self.last_val.items()}
         return data
-
-
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN or infinity: a model that outputs NaN in validation is written as ``null``."""
-    return value if value is not None and math.isfinite(value) else None
 
 
 class TrainMonitor:
@@ -577,7 +572,7 @@ class _Loop:
             "loss": self.loss_fn.describe(),
             "epoch": self.epoch,
             "step": self.step,
-            "val": {k: _finite(v) for k, v in self.last_val.items()},
+            "val": {k: finite_or_none(v) for k, v in self.last_val.items()},
             "world_size": self.dist.world,
             "precision": self.precision,
             "command": self.command,
@@ -652,18 +647,13 @@ class _Loop:
             for buffer in self.model.buffers():
                 dist.broadcast(buffer, 0)
 
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.float16 if self.precision == "fp16" else torch.bfloat16)
-
     def _train_step(self, batch: dict[str, Any]) -> tuple[float, dict[str, float]]:
         rgb = batch["rgb"].to(self.device, non_blocking=True)
         depth = batch["depth"].to(self.device, non_blocking=True)
         target = batch["target"].to(self.device, non_blocking=True)
         rgb_p, (h, w) = pad_to_stride(rgb)
         depth_p, _ = pad_to_stride(depth)
-        with self._autocast():
+        with autocast(self.device, self.precision):
             pred = self.net(rgb_p, depth_p)[..., :h, :w]
             loss, components = self.loss_fn(pred.float(), target)
         reported = torch.stack([loss.detach(), *components.values()])
@@ -692,8 +682,6 @@ class _Loop:
 
     def _validate(self) -> dict[str, float]:
         """PSNR/SSIM (and LPIPS/MPS when AlexNet's weights are present) on the validation pairs, sharded over ranks."""
-        from relight.score import ScoreReport, Scorer
-
         self._sync_buffers()
         if self.scorer is None:
             self.scorer = Scorer(self.device)
@@ -712,7 +700,7 @@ class _Loop:
             gathered: list[Any] = [None] * self.dist.world
             dist.all_gather_object(gathered, rows)
             rows = [row for part in gathered for row in part]
-        return ScoreReport(rows=rows, lpips_skipped=report.lpips_skipped or self.scorer.lpips_skipped).means
+        return ScoreReport(rows=rows, lpips_skipped=self.scorer.lpips_skipped).means
 
     def _checkpoint(self, epoch_loss: list[float], epoch_parts: dict[str, list[float]], started: float,
                     validate: bool) -> None:
@@ -739,11 +727,8 @@ class _Loop:
     def _batches(self) -> Iterator[dict[str, Any]]:
         indices = _epoch_indices(len(self.dataset), self.dist, self.config.seed, self.epoch)
         self.dataset.set_epoch(self.epoch)
-        loader = make_loader(self.dataset, indices[self.epoch_step * self.config.batch_size :], self.config.batch_size,
-                             self.config.workers, pin_memory=self.device.type == "cuda")
-        for batch in loader:
-            raise_if_failed(batch)
-            yield batch
+        yield from make_loader(self.dataset, indices[self.epoch_step * self.config.batch_size :], self.config.batch_size,
+                               self.config.workers, pin_memory=self.device.type == "cuda")
 
     def run(self) -> TrainResult:
         started = time.perf_counter()
