@@ -27,6 +27,13 @@ def _depth_candidates(stem: str) -> list[str]:
     return [stem, match["scene"]] if match else [stem]
 
 
+def list_images(folder: Path) -> list[Path]:
+    """The image files of ``folder`` (by extension, hidden files left out), sorted by name."""
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
+
+
 def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None) -> list[InferencePair]:
     """Images in ``folder`` (sorted) with the depth file of the same stem.
 
@@ -43,9 +50,7 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
         raise RelightError(f"{lookup_dir}: depth folder does not exist")
     suffixes = DEPTH_EXTENSIONS if depth_dir is not None else (".npy", ".npz")
     pairs = []
-    for image in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS):
-        if image.name.startswith("."):
-            continue
+    for image in list_images(folder):
         depth = next(
             (
                 candidate

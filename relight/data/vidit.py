@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from relight.data.pairs import VIDIT_NAME, find_inference_pairs
+from relight.data.pairs import VIDIT_NAME, find_inference_pairs, list_images
 from relight.errors import RelightError
 from relight.io import IMAGE_EXTENSIONS
 
@@ -35,17 +35,20 @@ GENERIC = "generic"
 LAYOUTS = (ANY_TO_ANY, ONE_TO_ONE, VALIDATION, GENERIC)
 
 
-def mirror(direction: str) -> str:
-    """The direction a horizontal flip turns ``direction`` into: E<->W, NE<->NW, SE<->SW; N and S stay."""
+def _check_direction(direction: str) -> None:
     if direction not in DIRECTIONS:
         raise RelightError(f"unknown light direction {direction!r}; use one of {' '.join(DIRECTIONS)}")
+
+
+def mirror(direction: str) -> str:
+    """The direction a horizontal flip turns ``direction`` into: E<->W, NE<->NW, SE<->SW; N and S stay."""
+    _check_direction(direction)
     return direction.translate(str.maketrans("EW", "WE"))
 
 
 def neighbours(direction: str) -> tuple[str, str]:
     """The two directions 45 degrees either side of ``direction`` (clockwise one first): N -> (NE, NW)."""
-    if direction not in DIRECTIONS:
-        raise RelightError(f"unknown light direction {direction!r}; use one of {' '.join(DIRECTIONS)}")
+    _check_direction(direction)
     i = DIRECTIONS.index(direction)
     return DIRECTIONS[(i + 1) % 8], DIRECTIONS[(i - 1) % 8]
 
@@ -58,8 +61,7 @@ class Setting:
     direction: str
 
     def __post_init__(self) -> None:
-        if self.direction not in DIRECTIONS:
-            raise RelightError(f"unknown light direction {self.direction!r}; use one of {' '.join(DIRECTIONS)}")
+        _check_direction(self.direction)
         if self.temperature not in TEMPERATURES:
             raise RelightError(
                 f"unknown colour temperature {self.temperature}; use one of {', '.join(map(str, TEMPERATURES))}"
@@ -156,12 +158,6 @@ class Scene:
     images: dict[Setting, Path] = field(default_factory=dict)
 
 
-def _images(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-    )
-
-
 def _sibling_gt(root: Path) -> Path | None:
     candidate = root.resolve().parent / f"{root.resolve().name}_gt"
     return candidate if candidate.is_dir() else None
@@ -174,7 +170,7 @@ def detect_layout(root: str | os.PathLike[str], gt_dir: str | os.PathLike[str] |
         raise RelightError(f"{root}: not a folder" if root.exists() else f"{root}: no such folder")
     if (root / "input").is_dir():
         return ONE_TO_ONE
-    images = _images(root)
+    images = list_images(root)
     if any(VIDIT_NAME.match(p.stem) for p in images):
         return ANY_TO_ANY
     if not images:
