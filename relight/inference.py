@@ -233,7 +233,7 @@ class Relighter:
 
 
 def image_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """``H x W x 3`` float RGB -> ``1 x 3 x H x W`` float32 tensor sharing memory where it can."""
+    """``H x W x C`` float image (RGB, or depth as one channel) -> ``1 x C x H x W`` float32, sharing memory where it can."""
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
 
 

@@ -19,6 +19,7 @@ from relight.batch import load_pair
 from relight.data.pairs import InferencePair
 from relight.data.vidit import TrainPair
 from relight.errors import RelightError
+from relight.inference import image_tensor
 from relight.io import read_image
 
 
@@ -102,7 +103,7 @@ class PairDataset(Dataset):
         for key, array in arrays.items():
             if pair.flip:
                 array = array[:, ::-1]
-            tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)
+            tensor = image_tensor(array)[0]
             if self.size is not None:
                 tensor = _resize(tensor, self.size)
             item[key] = tensor
@@ -110,7 +111,7 @@ class PairDataset(Dataset):
             h, w = item["rgb"].shape[-2:]
             top, left = self.crop_box(index, h, w)
             for key in arrays:
-                item[key] = item[key][:, top : top + self.crop[0], left : left + self.crop[1]].contiguous()
+                item[key] = item[key][:, top : top + self.crop[0], left : left + self.crop[1]]
         for key in arrays:
             item[key] = item[key].contiguous()
         item["name"] = pair.name
