@@ -74,8 +74,8 @@ class ResNetEncoder(nn.Module):
         return [f2, f4, f8, f16, f32]
 
 
-def load_imagenet_weights(encoder: ResNetEncoder, backbone: str) -> None:
-    """Initialise ``encoder`` from torchvision's ImageNet weights found in the user's torch cache.
+def imagenet_state(backbone: str) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet weights for ``backbone`` from the user's torch cache, without the classifier.
 
     Never downloads: relight runs where the network is closed, so a missing file is a clear error that
     says where torchvision looks and how to place the file there.
@@ -86,7 +86,13 @@ def load_imagenet_weights(encoder: ResNetEncoder, backbone: str) -> None:
     state = load_cached_state_dict(
         spec.torchvision_weights, f"ImageNet weights for {backbone}", "or train without ImageNet initialisation (--no-imagenet)"
     )
-    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    return {k: v for k, v in state.items() if not k.startswith("fc.")}
+
+
+def load_imagenet_weights(encoder: ResNetEncoder, backbone: str, state: dict[str, torch.Tensor] | None = None) -> None:
+    """Initialise ``encoder`` from :func:`imagenet_state` (read here unless ``state`` already holds it)."""
+    spec = BACKBONE_SPECS[backbone]
+    state = dict(imagenet_state(backbone) if state is None else state)
     if encoder.conv1.weight.shape[1] != state["conv1.weight"].shape[1]:
         state.pop("conv1.weight")  # the depth encoder's 1-channel stem stays freshly initialised
     missing, unexpected = encoder.load_state_dict(state, strict=False)

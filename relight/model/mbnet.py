@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relight.model.backbone import ResNetEncoder, load_imagenet_weights
+from relight.model.backbone import ResNetEncoder, imagenet_state, load_imagenet_weights
 from relight.model.blocks import CBR, DDPM, DenseTransLayer, conv
 from relight.model.config import MBNetConfig
 
@@ -102,5 +102,6 @@ class MBNet(nn.Module):
 
     def init_from_imagenet(self) -> None:
         """Initialise both encoders from torchvision's ImageNet weights (the depth stem stays fresh)."""
-        load_imagenet_weights(self.rgb_encoder, self.config.backbone)
-        load_imagenet_weights(self.depth_encoder, self.config.backbone)
+        state = imagenet_state(self.config.backbone)  # read once (98 MB for ResNet-50), loaded into both
+        load_imagenet_weights(self.rgb_encoder, self.config.backbone, state)
+        load_imagenet_weights(self.depth_encoder, self.config.backbone, state)
