@@ -391,9 +391,12 @@ def central_hit(scene: SynthScene) -> tuple[np.ndarray, float]:
     return origin[0] + t[0] * forward[0], float(t[0])
 
 
-def light_positions(scene: SynthScene) -> dict[str, np.ndarray]:
-    """The 8 light positions: a ring above where the central ray hits, scaled by that hit distance."""
-    hit, distance = central_hit(scene)
+def light_positions(scene: SynthScene, central: tuple[np.ndarray, float] | None = None) -> dict[str, np.ndarray]:
+    """The 8 light positions: a ring above where the central ray hits, scaled by that hit distance.
+
+    ``central`` is :func:`central_hit` of ``scene`` where the caller has it already.
+    """
+    hit, distance = central or central_hit(scene)
     radius, height = RING_RADIUS * distance, RING_HEIGHT * distance
     return {
         name: np.array([hit[0] + radius * dx, hit[1] + height, hit[2] + radius * dz])
@@ -415,8 +418,8 @@ def render_scene(scene: SynthScene, size: int) -> dict[str, object]:
 def _render(scene: SynthScene, size: int) -> dict[str, object]:
     # Misses give inf distances, and inf * 0 gives NaN in rows no one reads; hence the errstate above.
     origin, dirs = _camera_rays(scene, size)
-    _, central = central_hit(scene)
-    lights = light_positions(scene)
+    centre, central = central_hit(scene)
+    lights = light_positions(scene, (centre, central))
     o = np.broadcast_to(origin, dirs.shape)
     t, index, normal = _first_hit(scene.primitives, o, dirs)
     hit = index >= 0
