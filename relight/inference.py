@@ -12,7 +12,7 @@ import contextlib
 import copy
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -223,13 +223,6 @@ class Relighter:
         """``H x W x 3`` float RGB in [0, 1] and ``H x W`` depth -> ``H x W x 3`` float32 relit RGB."""
         out = self.relight_tensor(image_tensor(rgb), depth_tensor(depth))
         return out[0].permute(1, 2, 0).cpu().numpy()
-
-    def relight_many(self, rgbs: Sequence[np.ndarray], depths: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
-        """Relight images of one size together as a batch."""
-        rgb = torch.cat([image_tensor(x) for x in rgbs])
-        depth = torch.cat([depth_tensor(d) for d in depths])
-        out = self.relight_tensor(rgb, depth).permute(0, 2, 3, 1).cpu().numpy()
-        yield from out
 
 
 def image_tensor(rgb: np.ndarray) -> torch.Tensor:
