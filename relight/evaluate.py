@@ -92,17 +92,17 @@ def evaluate(
     from relight.data.dataset import PairDataset
 
     dataset = PairDataset(pairs, require_target=True)
-    scorer = scorer or Scorer(relighter.device)
-    report = ScoreReport(lpips_skipped=scorer.lpips_skipped)
-    for batch in make_loader(dataset, range(len(dataset)), 1, workers, pin_memory=relighter.device.type == "cuda"):
-        out = relighter.relight_tensor(batch["rgb"], batch["depth"])[0]
-        name = batch["name"][0]
-        report.rows.append(scorer.score(name, out, batch["target"][0]))
-        if save_dir is not None:
-            write_image(Path(save_dir) / f"{name}{ext}", out.clamp(0, 1).permute(1, 2, 0).cpu().numpy())
-        if on_item is not None:
-            on_item(report.rows[-1])
-    return report
+    pin = relighter.device.type == "cuda"
+
+    def relit() -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
+        for batch in make_loader(dataset, range(len(dataset)), 1, workers, pin_memory=pin):
+            out = relighter.relight_tensor(batch["rgb"], batch["depth"])[0]
+            name = batch["name"][0]
+            if save_dir is not None:
+                write_image(Path(save_dir) / f"{name}{ext}", out.clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+            yield name, out, batch["target"][0]
+
+    return score_arrays(relit(), scorer=scorer or Scorer(relighter.device), on_item=on_item)
 
 
 def identity_report(pairs: Sequence[TrainPair], scorer: Scorer) -> ScoreReport:
