@@ -8,19 +8,12 @@ does not load torch.
 
 from __future__ import annotations
 
-import importlib
-
 from relight.errors import RelightError
+from relight.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
-_LAZY = {"Relighter": "relight.inference", "MBNet": "relight.model", "MBNetConfig": "relight.model"}
-
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'relight' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"Relighter": "relight.inference", "MBNet": "relight.model", "MBNetConfig": "relight.model"})
 
 
 __all__ = ["MBNet", "MBNetConfig", "RelightError", "Relighter", "__version__"]

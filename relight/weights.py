@@ -21,16 +21,15 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from relight.errors import RelightError, first_line
 from relight.io import write_text
-from relight.model.authors import load_authors_checkpoint, model_from_authors_state, read_authors_checkpoint
-from relight.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from relight.model.config import MBNetConfig
 from relight.paths import shipped
+
+if TYPE_CHECKING:  # loading and importing models need torch; listing and downloading do not
+    from relight.model.checkpoint import LoadedModel
 
 AUTHORS_SUFFIXES = (".pkl", ".pth", ".pt")
 WEIGHTS_SUFFIXES = (".safetensors", *AUTHORS_SUFFIXES)
@@ -513,6 +512,9 @@ def load_weights(
     spec: str | os.PathLike[str], *, registry: Registry | None = None, progress: ByteProgress | None = None
 ) -> LoadedModel:
     """Load a model from anything ``--weights`` accepts (see :func:`resolve_weights`)."""
+    from relight.model.authors import load_authors_checkpoint
+    from relight.model.checkpoint import LoadedModel, load_checkpoint
+
     path, entry = locate_weights(spec, registry=registry, progress=progress)
     if path.suffix.lower() in AUTHORS_SUFFIXES:
         try:
@@ -574,6 +576,11 @@ def import_authors_checkpoint(
     Converting once saves the key mapping on every later load, and the registry entry makes ``--weights
     NAME`` work. ``force`` replaces an earlier import of the same name.
     """
+    import torch
+
+    from relight.model.authors import model_from_authors_state, read_authors_checkpoint
+    from relight.model.checkpoint import save_checkpoint
+
     step = on_step or (lambda _: None)
     src = Path(checkpoint).expanduser()
     if not _NAME.fullmatch(name):

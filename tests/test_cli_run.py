@@ -207,11 +207,20 @@ def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monk
 
 
 def test_command_line_starts_without_torch() -> None:
-    """`relight --help` and the commands that need no network start in a fraction of a second: the package
-    imports Relighter, MBNet and MBNetConfig only when asked for them."""
+    """`relight --help` and `relight weights list` start in a fraction of a second: the packages import
+    Relighter, MBNet and the checkpoint code only when asked for them, and MBNetConfig needs no torch."""
     import subprocess
     import sys
 
-    code = "import sys, relight, relight.cli; assert 'torch' not in sys.modules, 'torch imported'; relight.Relighter"
+    code = "\n".join([
+        "import sys, relight, relight.cli, relight.model",
+        "from typer.testing import CliRunner",
+        "listed = CliRunner().invoke(relight.cli.app, ['weights', 'list', '--json'])",
+        "assert listed.exit_code == 0 and 'relight-synth-narrow' in listed.output, listed.output",
+        "relight.model.MBNetConfig.narrow()",
+        "assert 'torch' not in sys.modules, 'torch imported'",
+        "assert relight.Relighter and relight.model.MBNet and relight.model.load_authors_checkpoint",
+        "assert 'torch' in sys.modules",
+    ])
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-1000:]

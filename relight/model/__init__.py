@@ -1,8 +1,19 @@
-"""The MBNet network, its variants, and the authors' checkpoint import."""
+"""The MBNet network, its variants, and the authors' checkpoint import.
 
-from relight.model.authors import CheckpointMismatchError, convert_authors_state_dict, load_authors_checkpoint
-from relight.model.config import MBNetConfig
-from relight.model.mbnet import STRIDE, MBNet
+Imported on first use, so that code needing only :class:`MBNetConfig` (the weights registry, the CLI)
+does not load torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from relight.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from relight.model.authors import CheckpointMismatchError, convert_authors_state_dict, load_authors_checkpoint
+    from relight.model.config import MBNetConfig
+    from relight.model.mbnet import STRIDE, MBNet
 
 __all__ = [
     "STRIDE",
@@ -12,3 +23,12 @@ __all__ = [
     "convert_authors_state_dict",
     "load_authors_checkpoint",
 ]
+
+__getattr__ = lazy_attributes(__name__, {
+    "STRIDE": "relight.model.mbnet",
+    "MBNet": "relight.model.mbnet",
+    "MBNetConfig": "relight.model.config",
+    "CheckpointMismatchError": "relight.model.authors",
+    "convert_authors_state_dict": "relight.model.authors",
+    "load_authors_checkpoint": "relight.model.authors",
+})
