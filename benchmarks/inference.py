@@ -38,7 +38,8 @@ from rich.table import Table
 from torch import nn
 
 from relight.cli import console, out_console, progress_bar
-from relight.inference import Relighter, default_precision, select_device
+from relight.errors import RelightError
+from relight.inference import Relighter, default_precision, is_out_of_memory, select_device
 from relight.io import write_json
 from relight.model import MBNet, MBNetConfig
 
@@ -97,8 +98,11 @@ def inputs(size: int, device: torch.device, batch: int = 1) -> tuple[torch.Tenso
 
 
 def sync(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a timing covers it (CUDA and MPS run asynchronously)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def timed(relighter: Relighter, rgb: torch.Tensor, depth: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -151,22 +155,28 @@ def memory_in_subprocess(args: argparse.Namespace, variant: str, size: int, path
     return json.loads(lines[-1])
 
 
-def max_batch_that_fits(model: MBNet, device: torch.device, precision: str, size: int = 1024) -> int:
-    """CUDA only: the largest batch of ``size`` x ``size`` images the optimised path runs without running out of memory."""
-    relighter = make_relighter(model, "optimized", device, precision, inplace=True)
+def max_batch_that_fits(relighter: Relighter, size: int = 1024, limit: int = 1024) -> int:
+    """The largest batch of ``size`` x ``size`` images (up to ``limit``) that ``relighter`` runs without
+    running out of device memory; 0 if not even one fits."""
 
     def fits(batch: int) -> bool:
         try:
-            relighter.relight_tensor(*inputs(size, device, batch))
+            relighter.relight_tensor(*inputs(size, relighter.device, batch))
             return True
-        except torch.cuda.OutOfMemoryError:
+        except RelightError:  # how relight_tensor reports running out of memory
+            return False
+        except RuntimeError as exc:  # making the inputs can run out too
+            if not is_out_of_memory(exc):
+                raise
             return False
         finally:
-            torch.cuda.empty_cache()
+            if relighter.device.type == "cuda":
+                torch.cuda.empty_cache()
 
     low, high = 0, 1
-    while fits(high):
+    while high <= limit and fits(high):
         low, high = high, high * 2
+    high = min(high, limit + 1)
     while high - low > 1:
         mid = (low + high) // 2
         low, high = (mid, high) if fits(mid) else (low, mid)
@@ -289,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     if device.type == "cuda" and "paper" in args.variants:
-        record["max_batch_1024_optimized"] = max_batch_that_fits(build_model("paper"), device, precision)
+        record["max_batch_1024_optimized"] = max_batch_that_fits(make_relighter(build_model("paper"), "optimized", device, precision, inplace=True))
         console.print(f"largest batch of 1024x1024 images that fits (paper, optimized): {record['max_batch_1024_optimized']}")
     if args.json:
         write_json(args.json, record)

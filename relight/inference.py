@@ -46,16 +46,63 @@ def select_device(name: str | None = None) -> torch.device:
         raise RelightError(f"unknown device {name!r} ({exc})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RelightError(f"device {name!r} requested but CUDA is not available here")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise RelightError(f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise RelightError(f"device {name!r} requested but MPS is not available here")
     return device
 
 
+def torch_version() -> tuple[int, int]:
+    """The running torch's (major, minor), for features newer than the oldest torch relight supports."""
+    major, minor = torch.__version__.split(".")[:2]
+    return int(major), int(minor)
+
+
+def cuda_precision(capability: tuple[int, int], rocm: bool = False) -> str:
+    """bf16 from compute capability 8.0 (Ampere) on, and on ROCm; fp16 on older cards.
+
+    Older cards have no bf16 convolutions in cuDNN, though ``torch.cuda.is_bf16_supported()`` says
+    yes there (it counts emulation).
+    """
+    return "bf16" if rocm or capability >= (8, 0) else "fp16"
+
+
 def default_precision(device: torch.device) -> str:
-    """bf16 autocast on CUDA cards that support it, fp16 on older ones, fp32 everywhere else."""
+    """Autocast on CUDA (see :func:`cuda_precision`), fp32 everywhere else."""
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return cuda_precision(torch.cuda.get_device_capability(device), rocm=torch.version.hip is not None)
     return "fp32"
+
+
+#: The first torch whose autocast runs each precision on MPS (older ones raise, or quietly run fp32).
+MPS_AUTOCAST = {"fp16": (2, 5), "bf16": (2, 6)}
+
+
+def check_precision(device: torch.device, precision: str) -> None:
+    """Refuse a precision ``device`` cannot run here, rather than let autocast fail mid-run or quietly use fp32."""
+    if precision not in PRECISIONS:
+        raise RelightError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device.type == "cpu":
+        raise RelightError("fp16 is not supported on the CPU; use fp32 or bf16")
+    if device.type == "mps" and precision in MPS_AUTOCAST and torch_version() < MPS_AUTOCAST[precision]:
+        major, minor = MPS_AUTOCAST[precision]
+        raise RelightError(f"{precision} on MPS needs torch {major}.{minor} or newer (this is {torch.__version__}); use fp32")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a device running out of memory: CUDA raises ``OutOfMemoryError``, MPS and the
+    CPU allocator a plain ``RuntimeError`` that says so."""
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and any(text in str(exc) for text in ("out of memory", "can't allocate memory"))
+
+
+def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Antialiased bilinear resize of ``N x C x H x W``; on the CPU for MPS before torch 2.7, which lacks the kernel."""
+    if x.device.type == "mps" and torch_version() < (2, 7):
+        return resize(x.cpu(), size).to(x.device)
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[object]:
@@ -94,7 +141,7 @@ def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> tuple[torch.Tensor, 
 def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = True) -> MBNet:
     """Put ``model`` in eval mode on ``device``, changing it **in place**, and return it.
 
-    ``optimize=True`` folds BatchNorm into the convolutions, switches the dynamic convolution to the
+    ``optimize=True`` turns gradients off, folds BatchNorm into the convolutions, switches the dynamic convolution to the
     shift-based form, stores weights channels-last, computes the full-resolution end in bands of
     :data:`TAIL_ROWS` rows, and on the CPU runs the fusion layers' 3x3 convolutions as Winograd or GEMM
     (:mod:`relight.model.fastconv`; on CUDA, cuDNN autotuning picks its own algorithms): the same
@@ -106,10 +153,11 @@ def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = T
         model.tail_rows = None
         use_dynamic_conv(model, "unfold")
         return model.to(device, memory_format=torch.contiguous_format)
+    model.requires_grad_(False)  # else autocast keeps a low-precision copy of every weight through the pass
     fold_batchnorm(model, inplace=True)
     use_dynamic_conv(model, "shift")
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed input sizes within a run: let cuDNN pick its fastest kernels
+        torch.backends.cudnn.benchmark = True  # cuDNN tunes its kernels once per new input size, then reuses them
     model.tail_rows = TAIL_ROWS
     model = model.to(device, memory_format=torch.channels_last)
     if device.type == "cpu":
@@ -145,10 +193,9 @@ class Relighter:
         loaded = model if isinstance(model, LoadedModel) else LoadedModel(model)
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.precision = precision or default_precision(self.device)
-        if self.precision not in PRECISIONS:
-            raise RelightError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if self.precision == "fp16" and self.device.type == "cpu":
-            raise RelightError("fp16 is not supported on the CPU; use fp32 or bf16")
+        check_precision(self.device, self.precision)
+        if self.device.type == "cuda" and self.device.index is not None:
+            torch.cuda.set_device(self.device)  # else pinned memory and cuDNN also set up a context on GPU 0
         self.size = size
         self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))
         net = loaded.model if inplace else copy.deepcopy(loaded.model)
@@ -156,6 +203,7 @@ class Relighter:
         self.loaded = LoadedModel(self.model, loaded.provenance, loaded.source)
         self._memory_format = torch.channels_last if optimize else torch.contiguous_format
         self._compiled: Callable[..., torch.Tensor] | None = None
+        self._overflow_told = False
         if compile:
             # Freezing lets Inductor treat the weights as constants: oneDNN prepacks them and fuses
             # conv + ReLU on the CPU (measured about 5% faster there, at no extra peak memory).
@@ -187,6 +235,8 @@ class Relighter:
             try:
                 return self._compiled(rgb, depth)
             except Exception as exc:  # noqa: BLE001 - a compiler failure: eager below gives the same result or the real error
+                if is_out_of_memory(exc):
+                    raise
                 self._compile_failed(exc)
         return self.model(rgb, depth)
 
@@ -194,30 +244,39 @@ class Relighter:
     def relight_tensor(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         """``N x 3 x H x W`` RGB and ``N x 1 x H x W`` depth (any device) -> float32 on the model's device.
 
-        Host tensors in pinned memory are copied without blocking, so a CUDA device never waits on them.
+        Host tensors in pinned memory are copied to CUDA without blocking, so the device never waits on them.
         """
-        rgb = rgb.to(self.device, torch.float32, non_blocking=True)
-        depth = depth.to(self.device, torch.float32, non_blocking=True)
+        h, w = rgb.shape[-2:]
+        try:
+            out = self._relight(rgb, depth)
+        except RuntimeError as exc:
+            if not is_out_of_memory(exc):
+                raise
+            hint = " or --precision bf16" if self.precision == "fp32" and self.device.type != "cpu" else ""
+            raise RelightError(
+                f"out of memory on {self.device} for {rgb.shape[0]} image(s) of {h}x{w}; try a smaller --batch-size or --size{hint}"
+            ) from None
+        if self.precision == "fp16" and not self._overflow_told and not torch.isfinite(out).all():
+            self._overflow_told = True
+            self._warn("the network overflowed fp16 (its output holds inf or NaN); use --precision bf16 or fp32")
+        return out
+
+    def _relight(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        # Only to CUDA: a non-blocking copy to MPS from a non-contiguous host tensor can corrupt it.
+        copy_async = self.device.type == "cuda"
+        rgb = rgb.to(self.device, torch.float32, non_blocking=copy_async)
+        depth = depth.to(self.device, torch.float32, non_blocking=copy_async)
         h, w = rgb.shape[-2:]
         if self.size is not None and (h, w) != self.size:
-            rgb = F.interpolate(rgb, size=self.size, mode="bilinear", align_corners=False, antialias=True)
-            depth = F.interpolate(depth, size=self.size, mode="bilinear", align_corners=False, antialias=True)
+            rgb, depth = resize(rgb, self.size), resize(depth, self.size)
         rgb_p, (hh, ww) = pad_to_stride(rgb)
         depth_p, _ = pad_to_stride(depth)
         rgb_p = rgb_p.contiguous(memory_format=self._memory_format)
         depth_p = depth_p.contiguous(memory_format=self._memory_format)
-        try:
-            with autocast(self.device, self.precision):
-                out = self._forward(rgb_p, depth_p)
-        except torch.cuda.OutOfMemoryError:  # the type every device backend raises since torch 2.5
-            raise RelightError(
-                f"out of memory on {self.device} for {rgb.shape[0]} image(s) of {h}x{w}; "
-                "try a smaller --batch-size, --size, or --precision bf16"
-            ) from None
+        with autocast(self.device, self.precision):
+            out = self._forward(rgb_p, depth_p)
         out = out[..., :hh, :ww].float()
-        if out.shape[-2:] != (h, w):
-            out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
-        return out
+        return resize(out, (h, w)) if out.shape[-2:] != (h, w) else out
 
     def relight(self, rgb: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """``H x W x 3`` float RGB in [0, 1] and ``H x W`` depth -> ``H x W x 3`` float32 relit RGB."""

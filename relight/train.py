@@ -37,7 +37,7 @@ from torch.utils.data import DistributedSampler
 from relight.data.vidit import Setting, TrainPair, load_pairs, split_scenes
 from relight.errors import RelightError, first_line
 from relight.evaluate import evaluate, evaluation_pairs, make_loader
-from relight.inference import Relighter, autocast, default_precision, pad_to_stride, parse_size, select_device
+from relight.inference import Relighter, autocast, check_precision, default_precision, pad_to_stride, parse_size, select_device
 from relight.io import atomic_output, write_json, write_text
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import use_dynamic_conv
@@ -527,6 +527,7 @@ class _Loop:
         self.precision = "fp32"
         if config.amp or (config.amp is None and self.device.type == "cuda"):
             self.precision = default_precision(self.device) if self.device.type == "cuda" else "bf16"
+        check_precision(self.device, self.precision)
         random.seed(config.seed)
         np.random.seed(config.seed)
         torch.manual_seed(config.seed)

@@ -1,0 +1,116 @@
+"""Device and precision rules that a CPU can check: which precision each GPU gets, what each device
+refuses, how running out of memory is recognised and reported, and the benchmark's largest-batch search."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from relight.errors import RelightError
+from relight.inference import Relighter, check_precision, cuda_precision, is_out_of_memory
+from relight.model import MBNet, MBNetConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What each backend raises when it runs out of memory.
+OUT_OF_MEMORY = {
+    "cuda": torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    "mps": RuntimeError("MPS backend out of memory (MPS allocated: 17.5 GB, other allocations: 1.2 GB, max allowed: 18.1 GB)"),
+    "cpu": RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried to allocate 68719476736 bytes"),
+}
+
+
+class RunsOutAbove(MBNet):
+    """A narrow MBNet that raises a backend's out-of-memory error for batches larger than ``most``."""
+
+    def __init__(self, most: int, error: BaseException) -> None:
+        super().__init__(MBNetConfig.narrow(width=8, decoder_channels=16))
+        self.most, self.error = most, error
+
+    def forward(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        if rgb.shape[0] > self.most:
+            raise self.error
+        return super().forward(rgb, depth)
+
+
+def test_cuda_precision_is_bf16_from_ampere_and_fp16_before() -> None:
+    assert cuda_precision((7, 0)) == "fp16"  # V100
+    assert cuda_precision((7, 5)) == "fp16"  # T4, RTX 20xx
+    assert cuda_precision((8, 0)) == "bf16"  # A100
+    assert cuda_precision((9, 0)) == "bf16"  # H100
+    assert cuda_precision((9, 4), rocm=True) == "bf16"
+
+
+@pytest.mark.parametrize(
+    ("device", "precision", "version", "refusal"),
+    [
+        ("cpu", "fp16", "2.14.1", "fp16 is not supported on the CPU"),
+        ("cpu", "fp8", "2.14.1", "unknown precision 'fp8'"),
+        ("mps", "fp16", "2.4.1", "fp16 on MPS needs torch 2.5 or newer (this is 2.4.1)"),
+        ("mps", "bf16", "2.5.1", "bf16 on MPS needs torch 2.6 or newer"),
+        ("mps", "fp16", "2.5.0", None),
+        ("mps", "bf16", "2.6.0+cpu", None),
+        ("mps", "fp32", "2.4.0", None),
+        ("cpu", "bf16", "2.4.0", None),
+        ("cuda", "fp16", "2.4.0", None),
+    ],
+)
+def test_check_precision_refuses_what_the_device_cannot_run(
+    device: str, precision: str, version: str, refusal: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch, "__version__", version)
+    if refusal is None:
+        check_precision(torch.device(device), precision)
+    else:
+        with pytest.raises(RelightError, match=refusal.replace("(", r"\(").replace(")", r"\)")):
+            check_precision(torch.device(device), precision)
+
+
+def test_out_of_memory_is_recognised_on_every_backend_and_nothing_else() -> None:
+    assert all(is_out_of_memory(error) for error in OUT_OF_MEMORY.values())
+    assert not is_out_of_memory(RuntimeError("Given groups=1, weight of size [8, 3, 3, 3], expected input to have 3 channels"))
+    assert not is_out_of_memory(ValueError("out of memory"))
+
+
+@pytest.mark.parametrize("backend", sorted(OUT_OF_MEMORY))
+def test_relighter_reports_each_backends_out_of_memory_in_one_line(backend: str) -> None:
+    relighter = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", "fp32")
+    with pytest.raises(RelightError, match=r"^out of memory on cpu for 2 image\(s\) of 32x48; try a smaller --batch-size or --size$"):
+        relighter.relight_tensor(torch.rand(2, 3, 32, 48), torch.rand(2, 1, 32, 48))
+
+
+def test_out_of_memory_under_compile_is_reported_and_keeps_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Running out of memory is the batch's problem, not the compiler's: compile stays on for the next one."""
+    model = RunsOutAbove(1, OUT_OF_MEMORY["cuda"])
+    monkeypatch.setattr(torch, "compile", lambda module, **kwargs: module)
+    warnings: list[str] = []
+    relighter = Relighter(model, "cpu", "fp32", compile=True, warn=warnings.append)
+    with pytest.raises(RelightError, match="out of memory on cpu for 2 image"):
+        relighter.relight_tensor(torch.rand(2, 3, 32, 32), torch.rand(2, 1, 32, 32))
+    assert relighter.compiled and not warnings
+    assert relighter.relight_tensor(torch.rand(1, 3, 32, 32), torch.rand(1, 1, 32, 32)).shape == (1, 3, 32, 32)
+
+
+def test_inference_weights_need_no_gradients_and_the_callers_model_keeps_them() -> None:
+    """Without gradients autocast keeps no low-precision copy of the weights through the pass."""
+    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16))
+    relighter = Relighter(model, "cpu", "fp32")
+    assert not any(p.requires_grad for p in relighter.model.parameters())
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def _benchmark_module():
+    spec = importlib.util.spec_from_file_location("bench_inference", ROOT / "benchmarks" / "inference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("most", "limit", "found"), [(5, 64, 5), (0, 64, 0), (64, 16, 16), (1, 64, 1)])
+def test_largest_batch_search_reports_instead_of_crashing(most: int, limit: int, found: int) -> None:
+    bench = _benchmark_module()
+    relighter = Relighter(RunsOutAbove(most, OUT_OF_MEMORY["cuda"]), "cpu", "fp32")
+    assert bench.max_batch_that_fits(relighter, size=32, limit=limit) == found
