@@ -38,7 +38,7 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-from relight.batch import plan_streams, run_batch
+from relight.batch import auto_batch_size, plan_streams, run_batch
 from relight.cli import console, out_console, progress_bar
 from relight.data.pairs import find_inference_pairs
 from relight.inference import Relighter
@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=256, help="image side in pixels")
     parser.add_argument("--width", type=int, default=16, help="narrow variant's base width")
     parser.add_argument("--decoder-channels", type=int, default=32, help="narrow variant's decoder width")
-    parser.add_argument("--batch-size", type=int, default=1, help="as relight batch --batch-size")
+    parser.add_argument("--batch-size", type=int, default=None, help="as relight batch --batch-size (default: its default)")
     parser.add_argument("--workers", type=int, default=2, help="as relight batch --workers")
     parser.add_argument("--streams", type=int, default=None, help="as relight batch --streams (default: its default)")
     parser.add_argument("--ext", default=".png", help="output extension")
@@ -151,13 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         g = torch.Generator().manual_seed(0)
         inputs = [(torch.rand(1, args.size, args.size, 3, generator=g).permute(0, 3, 1, 2),
                    torch.rand(1, 1, args.size, args.size, generator=g)) for _ in range(4)]
-        batches = make_batches(inputs, args.images, args.batch_size)
+        group = args.batch_size or auto_batch_size(args.size, args.size)
+        batches = make_batches(inputs, args.images, group)
         default_threads = torch.get_num_threads()
         batch_threads = args.threads or default_threads
         with torch_threads(batch_threads):
             streams = plan_streams(relighter, args.streams)
         console.print(f"[dim]{config.describe()} on {relighter.device} ({relighter.precision}), {args.images} {args.content} "
-                      f"images of {args.size}x{args.size}, batch size {args.batch_size}, {args.workers} I/O workers, "
+                      f"images of {args.size}x{args.size}, batch size {group}, {args.workers} I/O workers, "
                       f"{streams} stream(s) on {batch_threads} torch threads in relight batch, "
                       f"{default_threads} threads in model only, {os.cpu_count()} CPUs[/dim]")
 
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = statistics.median(b / m for b, m in zip(rates["relight batch"], rates[same_streams]))
     ratio_one = statistics.median(b / m for b, m in zip(rates["relight batch"], rates[one_stream]))
     table = Table(title=f"relight batch vs model only ({config.describe()}, {args.size}x{args.size}, "
-                        f"batch {args.batch_size}, {relighter.device})")
+                        f"batch {group}, {relighter.device})")
     for column in ("path", "images/s (median)", "ms/image", "runs (images/s)"):
         table.add_column(column, justify="right" if column != "path" else "left")
     for name, values in rates.items():
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             "images": args.images,
             "content": args.content,
             "pillow_inputs": args.pillow_inputs,
-            "batch_size": args.batch_size,
+            "batch_size": group,
             "workers": args.workers,
             "streams": streams,
             "device": str(relighter.device),

@@ -132,7 +132,7 @@ def batch(
     overwrite: Annotated[bool, typer.Option(help="Redo outputs that already exist (default: skip them, so a batch resumes).")] = False,
     shard_spec: Annotated[Optional[str], typer.Option("--shard", help="Take the K-th of N slices, e.g. 2/4, to share a folder.")] = None,
     workers: Annotated[int, typer.Option(help="Background threads decoding and encoding files.")] = 2,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images of the same size relit together in one forward pass.")] = 1,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Images of the same size relit together in one forward pass (default: as many as make up 512x512 pixels, at most 8).")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: one per core), split between the streams.")] = None,
     streams: Annotated[Optional[int], typer.Option(min=1, help="Forward passes run at once (default: 2 on a CPU with 2+ threads for images up to 512x512, else 1; each holds its own activations).")] = None,
     compile: CompileOpt = False,

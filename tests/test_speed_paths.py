@@ -205,11 +205,63 @@ def test_batch_size_two_writes_the_same_outputs_as_one(tmp_path, narrow_checkpoi
         assert np.abs(single - results[2][name]).max() <= 1e-6
 
 
+def test_auto_batch_size_fills_the_pixel_budget() -> None:
+    from relight.batch import GROUP_PIXELS, MAX_AUTO_BATCH, auto_batch_size
+
+    assert GROUP_PIXELS == 512 * 512 and MAX_AUTO_BATCH == 8
+    assert auto_batch_size(256, 256) == 4
+    assert auto_batch_size(300, 400) == 2
+    assert auto_batch_size(512, 512) == auto_batch_size(1024, 1024) == auto_batch_size(600, 500) == 1
+    assert auto_batch_size(64, 64) == auto_batch_size(1, 1) == 8
+
+
+def test_batch_groups_images_by_default_and_writes_the_same_outputs(tmp_path, narrow_checkpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --batch-size, runs of one size go through the network in groups of auto_batch_size; a
+    size change or the end of the folder closes a group. The outputs are those of one at a time."""
+    import relight.batch
+
+    folder = tmp_path / "in"
+    _write_folder(folder, [(48, 80)] * 3 + [(64, 64)] * 7)
+    pairs = find_inference_pairs(folder)
+    relighter = Relighter(load_weights(narrow_checkpoint), "cpu")
+    single = run_batch(relighter, pairs, tmp_path / "one", ext=".npy", batch_size=1)
+    groups: list[tuple[int, int, int]] = []
+
+    def record_groups(of: Relighter) -> None:
+        relight_tensor = of.relight_tensor
+
+        def recorded(rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+            groups.append((rgb.shape[0], *rgb.shape[-2:]))
+            return relight_tensor(rgb, depth)
+
+        monkeypatch.setattr(of, "relight_tensor", recorded)
+
+    record_groups(relighter)
+    monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 2 * 48 * 80)  # two 48x80 images, one 64x64
+    summary = run_batch(relighter, pairs, tmp_path / "budget", ext=".npy")
+    assert groups == [(2, 48, 80), (1, 48, 80)] + [(1, 64, 64)] * 7
+    monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 512 * 512)
+    monkeypatch.setattr(relight.batch, "MAX_AUTO_BATCH", 4)
+    groups.clear()
+    run_batch(relighter, pairs, tmp_path / "capped", ext=".npy")
+    assert groups == [(3, 48, 80), (4, 64, 64), (3, 64, 64)]
+    sized = Relighter(load_weights(narrow_checkpoint), "cpu", size=(32, 32))  # the budget counts the network's pixels
+    record_groups(sized)
+    monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 2 * 32 * 32)
+    groups.clear()
+    run_batch(sized, pairs, tmp_path / "sized", ext=".npy")
+    assert groups == [(2, 48, 80), (1, 48, 80), (2, 64, 64), (2, 64, 64), (2, 64, 64), (1, 64, 64)]
+    assert len(summary.done) == len(single.done) == 10
+    for path in single.done:
+        for name in ("budget", "capped"):
+            assert np.abs(np.load(path) - np.load(tmp_path / name / path.name)).max() <= 1e-6
+
+
 def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
     tmp_path, narrow_checkpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Auto streams on two threads: small groups go to two stream threads of one torch thread each, a
-    group over STREAM_MAX_PIXELS runs on the calling thread with both, and the setting is restored."""
+    group over GROUP_PIXELS runs on the calling thread with both, and the setting is restored."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -229,7 +281,7 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
         return relight_tensor(rgb, depth)
 
     monkeypatch.setattr(relighter, "relight_tensor", recorded)
-    monkeypatch.setattr(relight.batch, "STREAM_MAX_PIXELS", 48 * 80)
+    monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 48 * 80)
     torch.set_num_threads(2)
     try:
         assert relight.batch.plan_streams(relighter) == 2
