@@ -8,11 +8,13 @@ row filters, which send them back to Pillow to decode. Then it alternates, ``--r
 * model only: :meth:`Relighter.relight_tensor` on inputs already in memory, same batch size, with
   the same number of forward passes at once (streams) and threads per stream as relight batch;
 * model only, one stream on every thread (for reference: how much the streams themselves gain);
+* model only, one image at a time on every thread, as ``relight run`` and a plain loop over
+  :meth:`Relighter.relight` go (when relight batch groups images: how much the groups gain);
 * end to end: :func:`relight.batch.run_batch` over the folder, exactly as ``relight batch`` calls it
   (decode, network, encode and atomic writes, with ``--overwrite``).
 
 The ratio that counts is the median over rounds of (end-to-end rate / model-only rate with the same
-streams), each round measuring all three back to back, so that a load change on a busy machine hits
+groups and streams), each round measuring them all back to back, so that a load change on a busy machine hits
 them alike. Run from the repository root:
 
     .venv/bin/python benchmarks/batch.py --images 16 --size 256 --repeats 7 --json runs/bench-batch.json
@@ -153,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                    torch.rand(1, 1, args.size, args.size, generator=g)) for _ in range(4)]
         group = args.batch_size or auto_batch_size(args.size, args.size)
         batches = make_batches(inputs, args.images, group)
+        singles = make_batches(inputs, args.images, 1)
         default_threads = torch.get_num_threads()
         batch_threads = args.threads or default_threads
         with torch_threads(batch_threads):
@@ -170,17 +173,21 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"batch failed: {summary.failed[0][1]}")
             return len(summary.done) / summary.seconds
 
-        one_stream, same_streams = "model only, 1 stream", f"model only, {streams} streams"
+        one_at_a_time, one_stream, same_streams = "model only, 1 image at a time", "model only, 1 stream", f"model only, {streams} streams"
         if streams == 1:
             same_streams = one_stream
+        if group == 1:
+            one_at_a_time = one_stream
 
         def model_only(name: str) -> float:
+            if name == one_at_a_time:
+                return model_only_rate(relighter, singles)
             if name == one_stream:
                 return model_only_rate(relighter, batches)
             with torch_threads(batch_threads):  # as relight batch has them
                 return model_only_rate(relighter, batches, streams)
 
-        rates: dict[str, list[float]] = {name: [] for name in (one_stream, same_streams, "relight batch")}
+        rates: dict[str, list[float]] = {name: [] for name in (one_at_a_time, one_stream, same_streams, "relight batch")}
         with progress_bar() as progress:
             task = progress.add_task("benchmark", total=(args.repeats + 1) * len(rates) * args.images, rate="")
             for round_ in range(args.repeats + 1):  # round 0 is the warm-up (and compilation)
@@ -193,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     medians = {k: statistics.median(v) for k, v in rates.items()}
     ratio = statistics.median(b / m for b, m in zip(rates["relight batch"], rates[same_streams]))
     ratio_one = statistics.median(b / m for b, m in zip(rates["relight batch"], rates[one_stream]))
+    ratio_single = statistics.median(b / m for b, m in zip(rates["relight batch"], rates[one_at_a_time]))
     table = Table(title=f"relight batch vs model only ({config.describe()}, {args.size}x{args.size}, "
                         f"batch {group}, {relighter.device})")
     for column in ("path", "images/s (median)", "ms/image", "runs (images/s)"):
@@ -202,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("[bold]ratio[/bold]", f"[bold]{ratio:.2f}x[/bold]", "", f"median of per-round relight batch / {same_streams}")
     if streams > 1:
         table.add_row("ratio, 1 stream", f"{ratio_one:.2f}x", "", f"median of per-round relight batch / {one_stream}")
+    if group > 1:
+        table.add_row("ratio, 1 at a time", f"{ratio_single:.2f}x", "", f"median of per-round relight batch / {one_at_a_time}")
     (out_console if out_console.is_terminal else Console(width=160)).print(table)
     if args.json:
         record = {
@@ -228,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             "median_images_per_s": medians,
             "ratio": ratio,
             "ratio_vs_one_stream": ratio_one,
+            "ratio_vs_one_image_at_a_time": ratio_single,
         }
         write_json(args.json, record)
         console.print(f"wrote {args.json}")

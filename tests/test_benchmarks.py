@@ -26,11 +26,12 @@ def test_pngcodec_benchmark(tmp_path: Path) -> None:
     assert all(row["ms"] > 0 and row["x_pillow"] > 0 for row in record["rows"])
 
 
-@pytest.mark.parametrize("streams", ["1", "2"])
-def test_batch_benchmark(tmp_path: Path, streams: str) -> None:
-    record = _run("batch.py", "--images", "3", "--size", "32", "--repeats", "1", "--streams", streams,
+@pytest.mark.parametrize(("streams", "batch_size"), [("1", "1"), ("2", None)])
+def test_batch_benchmark(tmp_path: Path, streams: str, batch_size: str | None) -> None:
+    options = ["--batch-size", batch_size] if batch_size else []  # by default 32x32 images go in groups of 8
+    record = _run("batch.py", "--images", "3", "--size", "32", "--repeats", "1", "--streams", streams, *options,
                   "--width", "8", "--decoder-channels", "16", out=tmp_path / "batch.json")
-    assert record["streams"] == int(streams)
+    assert record["streams"] == int(streams) and record["batch_size"] == (1 if batch_size else 8)
     assert set(record["images_per_s"]) == ({"model only, 1 stream", "relight batch"} if streams == "1" else
-                                           {"model only, 1 stream", "model only, 2 streams", "relight batch"})
-    assert record["ratio"] > 0 and record["ratio_vs_one_stream"] > 0
+                                           {"model only, 1 image at a time", "model only, 1 stream", "model only, 2 streams", "relight batch"})
+    assert record["ratio"] > 0 and record["ratio_vs_one_stream"] > 0 and record["ratio_vs_one_image_at_a_time"] > 0
