@@ -39,7 +39,7 @@ from torch import nn
 
 from relight.cli import console, out_console, progress_bar
 from relight.errors import RelightError
-from relight.inference import Relighter, default_precision, is_out_of_memory, select_device
+from relight.inference import Relighter, cudnn_autotune, default_precision, is_out_of_memory, select_device
 from relight.io import write_json
 from relight.model import MBNet, MBNetConfig
 
@@ -258,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
     precision = args.precision or default_precision(device)
+    with cudnn_autotune(device):  # every size runs many times, as in relight batch
+        return run(args, device, precision)
+
+
+def run(args: argparse.Namespace, device: torch.device, precision: str) -> int:
     if args.measure_memory:
         variant, size, path = args.measure_memory
         print(json.dumps(measure_memory(variant, int(size), path, device, precision)))

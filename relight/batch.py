@@ -23,7 +23,7 @@ import torch
 
 from relight.data.pairs import InferencePair
 from relight.errors import RelightError
-from relight.inference import Relighter, depth_tensor, image_tensor
+from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_tensor
 from relight.io import LoadedImage, read_depth, read_image, resize_depth, write_image
 
 
@@ -202,6 +202,7 @@ def run_batch(
     threads = torch.get_num_threads()
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(ThreadPoolExecutor(workers, thread_name_prefix="relight-io"))
+        stack.enter_context(cudnn_autotune(relighter.device))
         net = None
         if streams > 1:
             # Each stream thread sets its own OpenMP team size once, before its first forward pass.

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from relight.data.vidit import Setting, TrainPair, load_pairs
 from relight.errors import RelightError
-from relight.inference import Relighter
+from relight.inference import Relighter, cudnn_autotune
 from relight.io import write_image
 from relight.score import ScoreReport, ScoreRow, Scorer, score_arrays
 
@@ -102,7 +102,8 @@ def evaluate(
                 write_image(Path(save_dir) / f"{name}{ext}", out.clamp(0, 1).permute(1, 2, 0).cpu().numpy())
             yield name, out, batch["target"][0]
 
-    return score_arrays(relit(), scorer=scorer or Scorer(relighter.device), on_item=on_item)
+    with cudnn_autotune(relighter.device):
+        return score_arrays(relit(), scorer=scorer or Scorer(relighter.device), on_item=on_item)
 
 
 def identity_report(pairs: Sequence[TrainPair], scorer: Scorer) -> ScoreReport:

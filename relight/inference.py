@@ -12,7 +12,7 @@ import contextlib
 import copy
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -112,6 +112,22 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     return torch.autocast(device.type, dtype=_DTYPES[precision])
 
 
+@contextlib.contextmanager
+def cudnn_autotune(device: torch.device) -> Iterator[None]:
+    """On CUDA, let cuDNN time its algorithms for each new input size and keep the fastest, then put the
+    setting back. Worth it where many images of one size follow (a folder, an evaluation, a benchmark);
+    for a single image the tuning would cost more than it saves, so ``relight run`` does without."""
+    if device.type != "cuda":
+        yield
+        return
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
 def parse_size(text: str | None) -> tuple[int, int] | None:
     """``"512"`` -> (512, 512); ``"768x1024"`` -> (768, 1024) as height x width."""
     if not text:
@@ -144,7 +160,7 @@ def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = T
     ``optimize=True`` turns gradients off, folds BatchNorm into the convolutions, switches the dynamic convolution to the
     shift-based form, stores weights channels-last, computes the full-resolution end in bands of
     :data:`TAIL_ROWS` rows, and on the CPU runs the fusion layers' 3x3 convolutions as Winograd or GEMM
-    (:mod:`relight.model.fastconv`; on CUDA, cuDNN autotuning picks its own algorithms): the same
+    (:mod:`relight.model.fastconv`; on CUDA, cuDNN picks its own algorithms, see :func:`cudnn_autotune`): the same
     function with fewer FLOPs, passes over memory and bytes alive at once. ``optimize=False`` gives the
     reference: the authors' unfold formulation, contiguous weights, BatchNorm as it is.
     """
@@ -156,8 +172,6 @@ def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = T
     model.requires_grad_(False)  # else autocast keeps a low-precision copy of every weight through the pass
     fold_batchnorm(model, inplace=True)
     use_dynamic_conv(model, "shift")
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # cuDNN tunes its kernels once per new input size, then reuses them
     model.tail_rows = TAIL_ROWS
     model = model.to(device, memory_format=torch.channels_last)
     if device.type == "cpu":

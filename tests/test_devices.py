@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from relight.errors import RelightError
-from relight.inference import Relighter, check_precision, cuda_precision, is_out_of_memory
+from relight.inference import Relighter, check_precision, cuda_precision, cudnn_autotune, is_out_of_memory
 from relight.model import MBNet, MBNetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +100,20 @@ def test_inference_weights_need_no_gradients_and_the_callers_model_keeps_them() 
     relighter = Relighter(model, "cpu", "fp32")
     assert not any(p.requires_grad for p in relighter.model.parameters())
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_cudnn_autotunes_only_inside_many_image_work_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One image (relight run) skips cuDNN's tuning; a folder, an evaluation or a benchmark turns it on
+    for its duration only. The flag is plain state, so a CPU can watch it."""
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    with cudnn_autotune(torch.device("cuda")):
+        assert torch.backends.cudnn.benchmark is True
+    assert torch.backends.cudnn.benchmark is False
+    with pytest.raises(KeyError), cudnn_autotune(torch.device("cuda:0")):
+        raise KeyError("restored on errors too")
+    assert torch.backends.cudnn.benchmark is False
+    with cudnn_autotune(torch.device("cpu")):
+        assert torch.backends.cudnn.benchmark is False
 
 
 def _benchmark_module():
