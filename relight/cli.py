@@ -204,7 +204,8 @@ def score(
     require_lpips: Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")] = False,
     device: DeviceOpt = None,
 ) -> None:
-    """PSNR, SSIM, LPIPS and MPS per image and on average; exits 1 if ground-truth images lack a prediction."""
+    """PSNR, SSIM, LPIPS and MPS per image and on average; exits 1 if ground-truth images lack a prediction
+    or an image could not be scored (the others are still scored)."""
 
     from relight.score import Scorer, score_folders
 
@@ -223,7 +224,7 @@ def score(
 
         report = score_folders(pred, gt, scorer=scorer, on_start=on_start, on_item=on_item)
     _emit_report(report, json_out, csv_out, title=f"relight score {pred} vs {gt}")
-    if report.missing_predictions:
+    if report.missing_predictions or report.failed:
         raise typer.Exit(1)
 
 
@@ -437,9 +438,11 @@ def evaluate_command(
             progress.update(task, advance=1, rate=rate_text(clock["done"], time.perf_counter() - clock["start"]))
 
         report = evaluate(relighter, pairs, scorer=scorer, save_dir=save_dir, ext=ext, workers=workers, on_item=on_item)
-    _emit_report(report, json_out, csv_out, title=f"relight eval {weights} on {data}")
+    _emit_report(report, json_out, csv_out, title=f"relight eval {relighter.loaded.source or weights} on {data}")
     if save_dir is not None:
         console.print(f"wrote {len(report.rows)} images to {save_dir}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 weights_app = typer.Typer(

@@ -20,7 +20,7 @@ from relight.data.vidit import Setting, TrainPair, load_pairs
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune
 from relight.io import write_image
-from relight.score import ScoreReport, ScoreRow, Scorer, score_arrays
+from relight.score import ScoreReport, ScoreRow, Scorer, Unscored, score_arrays
 
 
 @dataclass(frozen=True)
@@ -57,19 +57,22 @@ def _collate(items: list[Any]) -> Any:
     return default_collate(items)
 
 
+def load_batches(
+    dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
+) -> Iterator[dict[str, Any] | LoadFailure]:
+    """Batches of ``dataset[i]`` for ``indices`` in that order, decoded by ``workers`` background
+    processes; a batch a worker failed to load comes back as a :class:`LoadFailure`."""
+    return iter(DataLoader(
+        _Guarded(dataset), batch_size=batch_size, sampler=list(indices), num_workers=workers,
+        collate_fn=_collate, pin_memory=pin_memory, generator=torch.Generator(),
+    ))
+
+
 def make_loader(
     dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """Batches of ``dataset[i]`` for ``indices`` in that order, decoded by ``workers`` background processes.
-
-    An item that a worker failed to load comes back as a :class:`LoadFailure` and is raised here, as the
-    one-line :class:`RelightError` the worker hit.
-    """
-    loader = DataLoader(
-        _Guarded(dataset), batch_size=batch_size, sampler=list(indices), num_workers=workers,
-        collate_fn=_collate, pin_memory=pin_memory, generator=torch.Generator(),
-    )
-    for batch in loader:
+    """:func:`load_batches` that raises a failure as the one-line :class:`RelightError` the worker hit."""
+    for batch in load_batches(dataset, indices, batch_size, workers, pin_memory):
         if isinstance(batch, LoadFailure):
             raise RelightError(batch.message)
         yield batch
@@ -82,24 +85,32 @@ def evaluate(
     save_dir: str | os.PathLike[str] | None = None,
     ext: str = ".png",
     workers: int = 2,
-    on_item: Callable[[ScoreRow], None] | None = None,
+    on_item: Callable[[ScoreRow | None], None] | None = None,
 ) -> ScoreReport:
     """Relight every pair, score it against its target, and write ``save_dir/<name><ext>`` when asked.
 
     Mirrored pairs are flipped as in training. The output is scored at the target's resolution (the
-    relighter's ``size`` only sets the resolution the network runs at).
+    relighter's ``size`` only sets the resolution the network runs at), rounded to the 8-bit levels an
+    image file holds (unless ``ext`` is ``.npy``), so ``relight score`` on the saved PNGs gives the
+    same numbers, as the challenge scored submitted PNGs. A pair that cannot be loaded
+    or scored is listed in ``report.failed``, and the others are still done.
     """
     from relight.data.dataset import PairDataset
 
     dataset = PairDataset(pairs, require_target=True)
     pin = relighter.device.type == "cuda"
 
-    def relit() -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
-        for batch in make_loader(dataset, range(len(dataset)), 1, workers, pin_memory=pin):
-            out = relighter.relight_tensor(batch["rgb"], batch["depth"])[0]
+    def relit() -> Iterator[tuple[str, torch.Tensor, torch.Tensor] | Unscored]:
+        for pair, batch in zip(pairs, load_batches(dataset, range(len(dataset)), 1, workers, pin_memory=pin)):
+            if isinstance(batch, LoadFailure):
+                yield Unscored(pair.name, batch.message)
+                continue
+            out = relighter.relight_tensor(batch["rgb"], batch["depth"])[0].clamp(0, 1)
+            if ext.lower() != ".npy":  # what an image file holds: 8-bit levels, as the challenge scored submissions
+                out = out.mul(255).round().div(255)
             name = batch["name"][0]
             if save_dir is not None:
-                write_image(Path(save_dir) / f"{name}{ext}", out.clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+                write_image(Path(save_dir) / f"{name}{ext}", out.permute(1, 2, 0).cpu().numpy())
             yield name, out, batch["target"][0]
 
     with cudnn_autotune(relighter.device):
@@ -133,4 +144,4 @@ def evaluation_pairs(
     return found.pairs
 
 
-__all__ = ["LoadFailure", "evaluate", "evaluation_pairs", "identity_report", "make_loader"]
+__all__ = ["LoadFailure", "evaluate", "evaluation_pairs", "identity_report", "load_batches", "make_loader"]

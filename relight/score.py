@@ -14,7 +14,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,14 +41,24 @@ class ScoreRow:
     mps: float | None = None
 
 
+@dataclass(frozen=True)
+class Unscored:
+    """An image that could not be scored (an unreadable file, a size mismatch), and why, in one line."""
+
+    name: str
+    reason: str
+
+
 @dataclass
 class ScoreReport:
-    """Per-image rows, their means, and what was left out (files without a partner, LPIPS)."""
+    """Per-image rows, their means, and what was left out (files without a partner, images that could
+    not be scored, LPIPS)."""
 
     rows: list[ScoreRow] = field(default_factory=list)
     lpips_skipped: str | None = None
     missing_predictions: list[str] = field(default_factory=list)
     missing_ground_truth: list[str] = field(default_factory=list)
+    failed: list[Unscored] = field(default_factory=list)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -72,6 +82,7 @@ class ScoreReport:
             "lpips_skipped": self.lpips_skipped,
             "missing_predictions": self.missing_predictions,
             "missing_ground_truth": self.missing_ground_truth,
+            "failed": [{"name": f.name, "reason": f.reason} for f in self.failed],
         }
 
     def to_json(self) -> str:
@@ -151,19 +162,32 @@ def _size(t: torch.Tensor) -> str:
 
 
 def score_arrays(
-    items: Iterable[tuple[str, np.ndarray | torch.Tensor, np.ndarray | torch.Tensor]],
+    items: Iterable[tuple[str, np.ndarray | torch.Tensor, np.ndarray | torch.Tensor] | Unscored],
     device: str | torch.device | None = None,
     require_lpips: bool = False,
     scorer: Scorer | None = None,
-    on_item: Callable[[ScoreRow], None] | None = None,
+    on_item: Callable[[ScoreRow | None], None] | None = None,
 ) -> ScoreReport:
-    """Score ``(name, prediction, ground truth)`` triples; pass ``scorer`` to reuse a loaded LPIPS."""
+    """Score ``(name, prediction, ground truth)`` triples; pass ``scorer`` to reuse a loaded LPIPS.
+
+    An :class:`Unscored` item (one its producer could not load), or a pair the metrics refuse, goes to
+    ``report.failed`` and the rest are still scored. ``on_item`` is called once per item, with its row,
+    or None for a failure.
+    """
     scorer = scorer or Scorer(device, require_lpips)
     report = ScoreReport(lpips_skipped=scorer.lpips_skipped)
-    for name, pred, gt in items:
-        report.rows.append(scorer.score(name, pred, gt))
+    for item in items:
+        row = None
+        if isinstance(item, Unscored):
+            report.failed.append(item)
+        else:
+            try:
+                row = scorer.score(*item)
+                report.rows.append(row)
+            except RelightError as exc:
+                report.failed.append(Unscored(item[0], str(exc)))
         if on_item is not None:
-            on_item(report.rows[-1])
+            on_item(row)
     return report
 
 
@@ -206,12 +230,13 @@ def score_folders(
     require_lpips: bool = False,
     scorer: Scorer | None = None,
     on_start: Callable[[int], None] | None = None,
-    on_item: Callable[[ScoreRow], None] | None = None,
+    on_item: Callable[[ScoreRow | None], None] | None = None,
 ) -> ScoreReport:
     """Score every prediction in ``pred_dir`` against the ground truth of the same stem in ``gt_dir``.
 
     Alpha is dropped (RGB is scored). Images of different sizes are refused: resizing either would
-    change the score. Stems present on one side only are listed in the report, not scored.
+    change the score. Stems present on one side only are listed in the report, not scored; a file
+    that cannot be read or a pair of different sizes is listed in ``report.failed``.
     ``on_start`` gets the number of pairs to score (for a progress bar), ``on_item`` each row; pass
     ``scorer`` to reuse a loaded LPIPS.
     """
@@ -221,8 +246,15 @@ def score_folders(
     scorer = scorer or Scorer(device, require_lpips)
     if on_start is not None:
         on_start(len(pairs))
-    items = ((stem, *_read_pair(p, g)) for stem, p, g in pairs)
-    report = score_arrays(items, scorer=scorer, on_item=on_item)
+
+    def read() -> Iterator[tuple[str, np.ndarray, np.ndarray] | Unscored]:
+        for stem, p, g in pairs:
+            try:
+                yield (stem, *_read_pair(p, g))
+            except RelightError as exc:
+                yield Unscored(stem, str(exc))
+
+    report = score_arrays(read(), scorer=scorer, on_item=on_item)
     report.missing_predictions, report.missing_ground_truth = missing_pred, missing_gt
     return report
 
@@ -266,6 +298,10 @@ def print_score_table(report: ScoreReport, console: Console, title: str = "score
             f"(not scored): {', '.join(report.missing_ground_truth)}",
             soft_wrap=True,
         )
+    for failure in report.failed:
+        console.print(f"[red]not scored:[/red] {failure.reason}", soft_wrap=True)
+    if report.failed:
+        console.print(f"[red]{len(report.failed)} image(s) could not be scored[/red] (not in the means)")
 
 
 def print_gain_table(model: ScoreReport, identity: ScoreReport, console: Console, title: str) -> None:
@@ -287,6 +323,7 @@ __all__ = [
     "ScoreReport",
     "ScoreRow",
     "Scorer",
+    "Unscored",
     "pair_folders",
     "print_gain_table",
     "print_score_table",

@@ -693,6 +693,8 @@ class _Loop:
         mine = self.val_pairs[self.dist.rank :: self.dist.world]
         try:
             report = evaluate(relighter, mine, scorer=self.scorer, workers=min(self.config.workers, 2)) if mine else ScoreReport()
+            if report.failed:  # validation numbers over part of the set would not compare with earlier ones
+                raise RelightError(report.failed[0].reason)
         finally:
             use_dynamic_conv(self.model, "shift")
             self.model.train()

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from conftest import run_cli
 from relight.cli import app
 from relight.errors import RelightError
-from relight.io import InputError, write_image
+from relight.io import write_image
 from relight.metrics import LPIPS, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
 from relight.pretrained import torch_cache_file
 from relight.score import Scorer, score_arrays, score_folders
@@ -259,16 +259,21 @@ def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(t
     assert not (tmp_path / "r.json").exists()
 
 
-def test_score_cli_refuses_a_size_mismatch_naming_both_files(tmp_path, empty_cache, capsys, monkeypatch):
-    pred_dir, gt_dir, _ = _folders(tmp_path)
+def test_score_cli_reports_a_size_mismatch_and_a_broken_file_and_scores_the_rest(tmp_path, empty_cache, capsys, monkeypatch):
+    """One bad prediction is named with its problem in one line and left out of the means; the others
+    are scored, the JSON lists the failures, and the exit code is 1."""
+    pred_dir, gt_dir, _ = _folders(tmp_path, n=3)
     write_image(pred_dir / "img1.png", np.zeros((32, 41, 3)))
-    result = _invoke(str(pred_dir), str(gt_dir))
-    assert isinstance(result.exception, InputError)
+    (pred_dir / "img2.png").write_bytes((pred_dir / "img2.png").read_bytes()[:60])
     code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), "--json", str(tmp_path / "s.json")], capsys, monkeypatch)
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert code == 2 and len(errors) == 1 and "Traceback" not in err
-    assert str(pred_dir / "img1.png") in err and str(gt_dir / "img1.png") in err and "32x41" in err and "32x40" in err
-    assert not (tmp_path / "s.json").exists()
+    assert code == 1 and "Traceback" not in err and "error:" not in err
+    refused = [line for line in out.splitlines() if line.startswith("not scored:")]
+    assert len(refused) == 2 and "2 image(s) could not be scored" in out and "mean (1)" in out
+    assert str(pred_dir / "img1.png") in refused[0] and str(gt_dir / "img1.png") in refused[0] and "32x41" in refused[0] and "32x40" in refused[0]
+    assert str(pred_dir / "img2.png") in refused[1]
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data["count"] == 1 and [r["name"] for r in data["images"]] == ["img0"]
+    assert [f["name"] for f in data["failed"]] == ["img1", "img2"] and "32x41" in data["failed"][0]["reason"]
 
 
 def test_score_cli_reports_unpaired_files_and_fails_when_predictions_are_missing(tmp_path, empty_cache):
