@@ -24,7 +24,7 @@ import torch
 from relight.data.pairs import InferencePair
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_tensor
-from relight.io import LoadedImage, read_depth, read_image, resize_depth, write_image
+from relight.io import LoadedImage, check_output_folder, check_output_type, read_depth, read_image, resize_depth, write_image
 
 
 @dataclass
@@ -161,6 +161,20 @@ def _finished(fn: Callable[[], torch.Tensor]) -> Future[torch.Tensor]:
     return future
 
 
+def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit_depth: int = 8) -> None:
+    """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
+    cannot be, and one where an output would land on an input (``-o`` set to the input folder; with
+    ``--overwrite`` the photos themselves would be replaced)."""
+    check_output_type(ext, bit_depth, f"--ext {ext}")
+    check_output_folder(out_dir)
+    inputs = {path.resolve(): path for pair in pairs for path in (pair.image, pair.depth) if path is not None}
+    for pair in pairs:
+        target = (out_dir / f"{pair.stem}{ext}").resolve()
+        if target in inputs:
+            raise RelightError(f"{out_dir}: the output {target.name} would replace the input {inputs[target]}; "
+                               "choose another output folder")
+
+
 def run_batch(
     relighter: Relighter,
     pairs: list[InferencePair],
@@ -174,7 +188,8 @@ def run_batch(
     on_item: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> BatchSummary:
-    """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per pair (progress).
+    """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per pair (progress), with
+    ``"done"``, ``"failed"`` or ``"skipped"`` (an output already there).
 
     Up to ``batch_size`` consecutive images of the same size go through the network together (by
     default :func:`auto_batch_size` of the size the network runs at), and up to ``streams`` such groups
@@ -184,13 +199,22 @@ def run_batch(
     """
     if batch_size is not None and batch_size < 1:
         raise RelightError(f"--batch-size must be at least 1, not {batch_size}")
+    check_batch_outputs(pairs, out_dir, ext, bit_depth)
     auto = streams is None
     streams = plan_streams(relighter, streams)
     start = time.perf_counter()
     summary = BatchSummary()
     todo = []
+    claimed: dict[Path, InferencePair] = {}
     for pair in pairs:
         target = out_dir / f"{pair.stem}{ext}"
+        if target in claimed:
+            summary.failed.append((pair.image, f"{pair.image}: its output {target} is also that of {claimed[target].image}; "
+                                               "rename one of them"))
+            if on_item:
+                on_item("failed")
+            continue
+        claimed[target] = pair
         if target.exists() and not overwrite:
             summary.skipped.append(target)
             if on_item:
@@ -231,6 +255,7 @@ def run_batch(
             """Hand the oldest forward passes' results to the writers until at most ``keep`` are running."""
             while len(forwards) > keep:
                 members, result = forwards.popleft()
+                kind = "done"
                 try:
                     out = result.result()
                     for i, ready in enumerate(members):
@@ -239,9 +264,10 @@ def run_batch(
                         writes.append((target, pool.submit(write_image, target, rgb, ready.decoded.image.alpha, bit_depth)))
                 except RelightError as exc:
                     summary.failed.extend((ready.decoded.pair.image, str(exc)) for ready in members)
+                    kind = "failed"
                 for _ in members:
                     if on_item:
-                        on_item("done")
+                        on_item(kind)
                 collect(keep=2 * workers + limit)
 
         def flush() -> None:
@@ -264,7 +290,7 @@ def run_batch(
             except RelightError as exc:
                 summary.failed.append((pair.image, str(exc)))
                 if on_item:
-                    on_item("done")
+                    on_item("failed")
                 continue
             for warning in ready.decoded.warnings:
                 if on_warning:

@@ -107,8 +107,9 @@ def run(
     """Relight one image with its depth map."""
     from relight.batch import load_pair
     from relight.data.pairs import InferencePair
-    from relight.io import write_image
+    from relight.io import check_output_file, write_image
 
+    check_output_file(output, bit_depth)  # before the model loads: a bad -o is the user's to fix at once
     item = load_pair(InferencePair(image.stem, image, depth))
     for warning in item.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -131,14 +132,14 @@ def batch(
     ext: Annotated[str, typer.Option(help="Output extension: .png, .tif, .npy, .jpg or .webp.")] = ".png",
     overwrite: Annotated[bool, typer.Option(help="Redo outputs that already exist (default: skip them, so a batch resumes).")] = False,
     shard_spec: Annotated[Optional[str], typer.Option("--shard", help="Take the K-th of N slices, e.g. 2/4, to share a folder.")] = None,
-    workers: Annotated[int, typer.Option(help="Background threads decoding and encoding files.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Background threads decoding and encoding files.")] = 2,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Images of the same size relit together in one forward pass (default: as many as make up 512x512 pixels, at most 8).")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: one per core), split between the streams.")] = None,
     streams: Annotated[Optional[int], typer.Option(min=1, help="Forward passes run at once (default: 2 on a CPU with 2+ threads for images up to 512x512, else 1; each holds its own activations).")] = None,
     compile: CompileOpt = False,
 ) -> None:
     """Relight every image + depth pair of a folder, resumably, with a progress bar and a summary."""
-    from relight.batch import run_batch
+    from relight.batch import check_batch_outputs, run_batch
     from relight.data.pairs import find_inference_pairs, shard
 
     ext = ext if ext.startswith(".") else f".{ext}"
@@ -146,6 +147,7 @@ def batch(
     pairs = shard(find_inference_pairs(folder, depth_dir), shard_spec)
     if not pairs:
         raise RelightError(f"{folder}: no images found")
+    check_batch_outputs(pairs, out_dir, ext, bit_depth)
     if threads:
         import torch
 

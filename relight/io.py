@@ -259,10 +259,45 @@ def resize_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.array(resized, dtype=np.float32)
 
 
+def check_output_folder(folder: str | os.PathLike[str]) -> None:
+    """Refuse a folder that cannot hold outputs (a file in its place or on its path, no permission to
+    write) before any work is done for it; a folder that does not exist yet is fine if it can be made."""
+    probe = Path(folder)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(probe, "is a file, not a folder, so nothing can be written inside it")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(probe, "is not writable")
+
+
+def check_output_type(suffix: str, bit_depth: int, what: str | os.PathLike[str]) -> None:
+    """Refuse an output type or bit depth :func:`write_image` cannot write; ``what`` names the culprit."""
+    suffix = suffix.lower()
+    if suffix not in OUTPUT_EXTENSIONS:
+        raise OutputError(what, f"unsupported output type {suffix or '(none)'}; use one of {', '.join(OUTPUT_EXTENSIONS)}")
+    if bit_depth not in (8, 16):
+        raise OutputError(what, f"bit depth must be 8 or 16, not {bit_depth}")
+    if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
+        raise OutputError(what, f"16-bit output needs PNG or TIFF, not {suffix}")
+
+
+def check_output_file(path: str | os.PathLike[str], bit_depth: int = 8) -> None:
+    """Everything :func:`write_image` would refuse about ``path``, checked before the work that produces it."""
+    path = Path(path)
+    check_output_type(path.suffix, bit_depth, path)
+    if path.is_dir():
+        raise OutputError(path, "is a folder; give a file name")
+    check_output_folder(path.parent)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
+    if path.is_dir():
+        raise OutputError(path, "is a folder; give a file name")
+    check_output_folder(path.parent)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
@@ -273,7 +308,10 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp.chmod(0o666 & ~_UMASK)  # mkstemp makes owner-only files; match what a plain open() would give
     try:
         yield tmp
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise OutputError(path, f"cannot write here ({exc.strerror or first_line(exc)})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -309,12 +347,7 @@ def write_image(
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in OUTPUT_EXTENSIONS:
-        raise OutputError(path, f"unsupported output type {suffix or '(none)'}; use one of {', '.join(OUTPUT_EXTENSIONS)}")
-    if bit_depth not in (8, 16):
-        raise OutputError(path, f"bit depth must be 8 or 16, not {bit_depth}")
-    if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
-        raise OutputError(path, f"16-bit output needs PNG or TIFF, not {suffix}")
+    check_output_type(suffix, bit_depth, path)
     if suffix in (".jpg", ".jpeg", ".webp", ".npy"):
         alpha = None
     pixels = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=2)

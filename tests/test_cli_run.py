@@ -112,8 +112,31 @@ def test_unwritable_output_folder_fails_cleanly(tmp_path, sample_pair, narrow_ch
     blocker.write_text("x")
     target = blocker / "o.png"
     code, _, err = _run(["run", str(image), str(depth), "-o", str(target), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
-    assert code != 0 and str(target) in err and "cannot write" in err and "Traceback" not in err
+    assert code != 0 and str(blocker) in err and "is a file, not a folder" in err and "Traceback" not in err
     assert blocker.read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("output", "options", "problem"),
+    [
+        ("o.bmp", [], "unsupported output type .bmp"),
+        ("o.jpg", ["--bit-depth", "16"], "16-bit output needs PNG or TIFF, not .jpg"),
+        ("folder.png", [], "is a folder; give a file name"),
+        ("file/o.png", [], "is a file, not a folder"),
+    ],
+)
+def test_run_refuses_an_output_it_cannot_write_before_loading_the_model(
+    tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, output, options, problem
+):
+    image, depth = sample_pair
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "file").write_text("x")
+    code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / output), "-w", str(narrow_checkpoint), *options],
+                        capsys, monkeypatch)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder.png", "scene.npy", "scene.png"]
+    assert not any((tmp_path / "folder.png").iterdir())
 
 
 def test_debug_shows_the_traceback(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
@@ -157,6 +180,43 @@ def test_batch_resumes_reports_bad_pairs_and_counts_both(tmp_path, sample_pair, 
     assert sorted(p.name for p in out.iterdir()) == [f"Image{i:03d}.png" for i in range(4)]
     row = [line for line in stdout.splitlines() if "│" in line][-1]
     assert [c.strip() for c in row.split("│")[1:4]] == ["1", "3", "0"]
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        (["--ext", ".bmp"], "--ext .bmp: unsupported output type .bmp"),
+        (["--ext", ".jpg", "--bit-depth", "16"], "16-bit output needs PNG or TIFF"),
+        (["-o", "{tmp}/a-file"], "a-file: is a file, not a folder"),
+        (["-o", "{folder}"], "would replace the input"),
+        (["-o", "{folder}", "--overwrite"], "would replace the input"),
+    ],
+)
+def test_batch_refuses_outputs_it_cannot_write_or_that_would_replace_inputs(
+    tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, options, problem
+):
+    """Refused in one line before any image is relit: a bad --ext, an output folder that is a file, and
+    an output folder where the outputs would land on the inputs (with --overwrite they would replace them)."""
+    folder = _batch_folder(tmp_path, sample_pair, n=2)
+    (tmp_path / "a-file").write_text("x")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    args = [a.format(tmp=tmp_path, folder=folder) for a in options]
+    code, stdout, err = _run(["batch", str(folder), "-w", str(narrow_checkpoint), *args], capsys, monkeypatch)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before and (tmp_path / "a-file").read_text() == "x"
+
+
+def test_batch_reports_two_inputs_that_would_share_an_output(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    """a.jpg and a.png (one depth a.npy) would both write relit/a.png: the second is reported, not written over the first."""
+    folder = _batch_folder(tmp_path, sample_pair, n=1)
+    Image.open(folder / "Image000.png").convert("RGB").save(folder / "Image000.jpg")
+    code, stdout, err = _run(["batch", str(folder), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    assert code == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["Image000.png"]
+    failed = [line for line in err.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 1 and "Image000.png" in failed[0] and "also that of" in failed[0] and "Image000.jpg" in failed[0]
+    row = [line for line in stdout.splitlines() if "│" in line][-1]
+    assert [c.strip() for c in row.split("│")[1:4]] == ["1", "0", "1"]
 
 
 def test_batch_shards_split_the_folder(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
