@@ -64,9 +64,18 @@ def rate_text(done: int, seconds: float, unit: str = "img") -> str:
     return f"{done / seconds:.2f} {unit}/s" if seconds > 0 and done else f"- {unit}/s"
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from relight import __version__
+
+        typer.echo(f"relight {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print relight's version and exit.")] = False,
 ) -> None:
     if debug:
         _state["debug"] = True
@@ -211,6 +220,9 @@ def score(
 
     from relight.score import Scorer, score_folders
 
+    for folder in (pred, gt):
+        if not folder.is_dir():
+            raise RelightError(f"{folder}: not a folder")
     scorer = Scorer(device, require_lpips)
     with progress_bar() as progress:
         task = progress.add_task("scoring", total=None, rate="")
@@ -296,7 +308,7 @@ def synth(
 
     from relight.data.synth import check_dataset_options, write_dataset
 
-    check_dataset_options(out, scenes, size, start_index)
+    check_dataset_options(out, scenes, size, start_index, seed)
     start = time.perf_counter()
     with progress_bar() as progress:
         task = progress.add_task("rendering", total=scenes, rate="")
@@ -530,7 +542,7 @@ def weights_download(
 ) -> None:
     """Fetch a model into the Hugging Face cache and check its sha256, so later runs can work offline."""
 
-    from relight.weights import locate_weights
+    from relight.weights import check_described, locate_weights
 
     progress = progress_bar()
     tasks: list = []  # the bar appears with the first byte: nothing to draw for a cached file or an error
@@ -547,8 +559,7 @@ def weights_download(
         path, entry = locate_weights(name, progress=on_bytes)
     finally:
         progress.stop()
-    checked = "sha256 verified" if entry is not None and entry.location.kind == "hub" else "no sha256 recorded to check"
-    console.print(f"ready: {path} ({checked})")
+    console.print(f"ready: {path} ({check_described(entry)})")
 
 
 @weights_app.command("import")
@@ -589,19 +600,25 @@ def demo(
     weights: WeightsOpt = None,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write both reports as JSON to this file.")] = None,
+    json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Also write both reports as JSON to FILE, or to stdout with -.")] = None,
 ) -> None:
     """Relight the bundled example scenes with the bundled model and score them next to the identity baseline."""
+    import json
+
     from relight.demo import run_demo
     from relight.io import write_json
     from relight.score import print_gain_table, print_score_table
 
     relighter = make_relighter(weights, device, precision, None)
     result = run_demo(relighter, output_dir)
-    print_score_table(result.model, out_console, title=f"relit examples -> {result.out_dir}")
-    print_gain_table(result.model, result.identity, out_console, "model vs identity baseline (input image taken as the answer)")
-    if json_out is not None:
-        write_json(json_out, {"model": result.model.to_dict(), "identity": result.identity.to_dict()})
+    tables = console if json_out == "-" else out_console  # stdout stays pure JSON with --json -
+    print_score_table(result.model, tables, title=f"relit examples -> {result.out_dir}")
+    print_gain_table(result.model, result.identity, tables, "model vs identity baseline (input image taken as the answer)")
+    record = {"model": result.model.to_dict(), "identity": result.identity.to_dict()}
+    if json_out == "-":
+        typer.echo(json.dumps(record, indent=2, allow_nan=False))
+    elif json_out is not None:
+        console.print(f"wrote {write_json(json_out, record)}")
 
 
 def main() -> None:

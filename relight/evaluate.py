@@ -140,7 +140,7 @@ def evaluation_pairs(
         raise RelightError(f"{data}: no pairs to evaluate{reason}")
     without = [p for p in found.pairs if p.target is None]
     if without:
-        raise RelightError(f"{without[0].input}: no ground truth to score against ({len(without)} inputs lack one; see --gt)")
+        raise RelightError(f"{without[0].input}: no ground truth to score against ({len(without)} inputs lack one; see --gt-dir)")
     return found.pairs
 
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from relight.errors import RelightError, first_line
+from relight.io import MAX_PIXELS
 from relight.model import STRIDE, MBNet
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
@@ -42,8 +43,8 @@ def select_device(name: str | None = None) -> torch.device:
         return torch.device("cpu")
     try:
         device = torch.device(name)
-    except RuntimeError as exc:
-        raise RelightError(f"unknown device {name!r} ({exc})") from None
+    except RuntimeError:
+        raise RelightError(f"unknown device {name!r}; use cuda, cuda:N, mps or cpu") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RelightError(f"device {name!r} requested but CUDA is not available here")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
@@ -141,6 +142,8 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
         dims = dims * 2
     if len(dims) != 2 or min(dims) < STRIDE:
         raise RelightError(f"--size {text!r}: expected N or HxW with each side at least {STRIDE}")
+    if dims[0] * dims[1] > MAX_PIXELS:
+        raise RelightError(f"--size {text!r}: at most {MAX_PIXELS:,} pixels (8192x8192), as for input images")
     return dims[0], dims[1]
 
 
@@ -266,9 +269,14 @@ class Relighter:
         except RuntimeError as exc:
             if not is_out_of_memory(exc):
                 raise
-            hint = " or --precision bf16" if self.precision == "fp32" and self.device.type != "cpu" else ""
+            hints = ["a smaller --size"]
+            if rgb.shape[0] > 1:
+                hints.insert(0, "a smaller --batch-size")
+            if self.precision == "fp32" and self.device.type != "cpu":
+                hints.append("--precision bf16")
+            at = f" (run at {self.size[0]}x{self.size[1]})" if self.size is not None and self.size != (h, w) else ""
             raise RelightError(
-                f"out of memory on {self.device} for {rgb.shape[0]} image(s) of {h}x{w}; try a smaller --batch-size or --size{hint}"
+                f"out of memory on {self.device} for {rgb.shape[0]} image(s) of {h}x{w}{at}; try {' or '.join(hints)}"
             ) from None
         if self.precision == "fp16" and not self._overflow_told and not torch.isfinite(out).all():
             self._overflow_told = True

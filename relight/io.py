@@ -232,6 +232,8 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
                 if key is None:
                     raise InputError(path, f"cannot tell which array is depth (arrays: {', '.join(names)})")
                 array = archive[key]
+        except InputError:
+            raise
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise InputError(path, f"not a readable .npz file ({first_line(exc)})") from None
     else:
@@ -305,10 +307,12 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise OutputError(path, f"cannot write here ({exc.strerror or first_line(exc)})") from None
     os.close(fd)
     tmp = Path(tmp_name)
-    tmp.chmod(0o666 & ~_UMASK)  # mkstemp makes owner-only files; match what a plain open() would give
     try:
         yield tmp
         try:
+            # mkstemp makes owner-only files (and some writers, safetensors', make their own): give the
+            # result what a plain open() would
+            tmp.chmod(0o666 & ~_UMASK)
             os.replace(tmp, path)
         except OSError as exc:
             raise OutputError(path, f"cannot write here ({exc.strerror or first_line(exc)})") from None

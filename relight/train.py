@@ -455,9 +455,14 @@ def _gather_pairs(config: TrainConfig, monitor: TrainMonitor) -> tuple[list[Trai
         kind = p.origin.split()[0]
         origins[kind] = origins.get(kind, 0) + 1
     monitor.message(
-        f"{len(pairs)} training pairs ({', '.join(f'{n} {k}' for k, n in origins.items())}), {len(val)} validation pairs"
+        f"{_count(len(pairs), 'training pair')} ({', '.join(f'{n} {k}' for k, n in origins.items())}), "
+        f"{_count(len(val), 'validation pair')}"
     )
     return pairs, val, {"folders": described, "train_pairs": len(pairs), "val_pairs": len(val), "origins": origins}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _build_model(config: TrainConfig, resume: bool) -> MBNet:
@@ -466,7 +471,7 @@ def _build_model(config: TrainConfig, resume: bool) -> MBNet:
         try:
             model.init_from_imagenet()
         except FileNotFoundError as exc:
-            raise TrainError(f"{exc} (--no-imagenet)") from None
+            raise TrainError(str(exc)) from None
         except RuntimeError as exc:
             raise TrainError(first_line(exc)) from None
     return model

@@ -451,6 +451,23 @@ def _verify(path: Path, entry: ModelEntry | None, label: str, *, hash_it: bool) 
             )
 
 
+def _hashed(entry: ModelEntry) -> bool:
+    """Whether loading ``entry`` hashes its file: downloads and shipped files are; models relight
+    imported itself (into its own cache) are checked by size only."""
+    return entry.location.kind == "hub" or entry.imported_from is None
+
+
+def check_described(entry: ModelEntry | None) -> str:
+    """What :func:`locate_weights` checked of the file it returned for ``entry``, in a few words."""
+    if entry is None:
+        return "not in the registry: nothing to check it against"
+    if entry.sha256 is not None and _hashed(entry):
+        return "sha256 verified"
+    if entry.size_bytes is not None:
+        return "size checked" + ("" if entry.sha256 is None else " (imported by relight: not hashed on each load)")
+    return "no sha256 or size recorded to check"
+
+
 def _resolve_entry(entry: ModelEntry, progress: ByteProgress | None) -> Path:
     loc = entry.location
     if loc.kind == "page":
@@ -461,7 +478,7 @@ def _resolve_entry(entry: ModelEntry, progress: ByteProgress | None) -> Path:
         )
     if loc.kind == "hub":
         path = download(loc.hub, progress=progress, name=entry.name)  # type: ignore[arg-type]
-        _verify(path, entry, entry.name, hash_it=True)
+        _verify(path, entry, entry.name, hash_it=_hashed(entry))
         return path
     path = loc.path
     if not path.is_file():  # type: ignore[union-attr]
@@ -469,8 +486,7 @@ def _resolve_entry(entry: ModelEntry, progress: ByteProgress | None) -> Path:
             f"{entry.name}: not available here: {path} does not exist "
             "(pass --weights PATH, or pick another name from `relight weights list`)"
         )
-    # Files that came from elsewhere are hashed; models relight imported itself are checked by size.
-    _verify(path, entry, entry.name, hash_it=entry.imported_from is None)  # type: ignore[arg-type]
+    _verify(path, entry, entry.name, hash_it=_hashed(entry))  # type: ignore[arg-type]
     return path  # type: ignore[return-value]
 
 

@@ -263,7 +263,7 @@ def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monk
     relighter = Relighter(RunsOutAbove64px(MBNetConfig.narrow(width=8, decoder_channels=16)), device="cpu")
     summary = run_batch(relighter, find_inference_pairs(folder), tmp_path / "out")
     assert [p.name for p in summary.done] == ["Image000.png"]
-    assert len(summary.failed) == 1 and "out of memory on cpu for 1 image(s) of 40x90; try a smaller --batch-size" in summary.failed[0][1]
+    assert len(summary.failed) == 1 and "out of memory on cpu for 1 image(s) of 40x90; try a smaller --size" in summary.failed[0][1]
 
 
 def test_command_line_starts_without_torch() -> None:
@@ -284,3 +284,20 @@ def test_command_line_starts_without_torch() -> None:
     ])
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-1000:]
+
+
+def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    """--version; an unknown device and an impossible --size in one short line; `score` on a missing
+    folder fails before drawing a progress bar."""
+    from relight import __version__
+
+    code, out, _ = _run(["--version"], capsys, monkeypatch)
+    assert code == 0 and out.strip() == f"relight {__version__}"
+    image, depth = sample_pair
+    for option, refusal in ((["--device", "tpu"], "error: unknown device 'tpu'; use cuda, cuda:N, mps or cpu"),
+                            (["--size", "100000"], "error: --size '100000': at most 67,108,864 pixels (8192x8192), as for input images")):
+        code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint), *option],
+                            capsys, monkeypatch)
+        assert code == 2 and err.strip().splitlines()[-1] == refusal and not (tmp_path / "o.png").exists()
+    code, _, err = _run(["score", str(tmp_path / "nosuch"), str(tmp_path)], capsys, monkeypatch)
+    assert code == 2 and err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"

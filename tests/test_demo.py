@@ -28,6 +28,8 @@ def test_demo_beats_the_identity_baseline(tmp_path, capsys, monkeypatch) -> None
     assert model["ssim"] > identity["ssim"]
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [f"Image90{i}.png" for i in range(4)]
     assert "gain" in out
+    code, out, err = run_cli(["demo", "-o", str(tmp_path / "demo"), "--json", "-"], capsys, monkeypatch)
+    assert code == 0 and json.loads(out) == report and "gain" in err and not (Path.cwd() / "-").exists()
 
 
 def test_run_without_weights_uses_the_default_model(tmp_path, capsys, monkeypatch) -> None:

@@ -78,8 +78,11 @@ def test_out_of_memory_is_recognised_on_every_backend_and_nothing_else() -> None
 @pytest.mark.parametrize("backend", sorted(OUT_OF_MEMORY))
 def test_relighter_reports_each_backends_out_of_memory_in_one_line(backend: str) -> None:
     relighter = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", "fp32")
-    with pytest.raises(RelightError, match=r"^out of memory on cpu for 2 image\(s\) of 32x48; try a smaller --batch-size or --size$"):
+    with pytest.raises(RelightError, match=r"^out of memory on cpu for 2 image\(s\) of 32x48; try a smaller --batch-size or a smaller --size$"):
         relighter.relight_tensor(torch.rand(2, 3, 32, 48), torch.rand(2, 1, 32, 48))
+    sized = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", "fp32", size=(64, 96))
+    with pytest.raises(RelightError, match=r"^out of memory on cpu for 1 image\(s\) of 32x48 \(run at 64x96\); try a smaller --size$"):
+        sized.relight_tensor(torch.rand(1, 3, 32, 48), torch.rand(1, 1, 32, 48))
 
 
 def test_out_of_memory_under_compile_is_reported_and_keeps_compile(monkeypatch: pytest.MonkeyPatch) -> None:

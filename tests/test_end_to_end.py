@@ -28,7 +28,7 @@ def test_synth_train_eval_score(tmp_path: Path, capsys, monkeypatch) -> None:
         capsys, monkeypatch,
     )
     assert code == 0, err
-    assert "relight train ->" in out and "3 training pairs" in err and "1 validation pairs" in err
+    assert "relight train ->" in out and "3 training pairs" in err and "1 validation pair" in err and "1 validation pairs" not in err
     assert sorted(p.name for p in run.iterdir()) == [
         "best.safetensors", "config.toml", "last.safetensors", "last.state.pt", "metrics.csv", "summary.json",
     ]

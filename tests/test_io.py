@@ -187,3 +187,16 @@ def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
     os.umask(umask)
     out = write_image(tmp_path / "o.png", np.zeros((2, 2, 3), np.float32))
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask != 0o600
+    from relight.model import MBNet, MBNetConfig
+    from relight.model.checkpoint import save_checkpoint
+
+    checkpoint = save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "m.safetensors")
+    assert checkpoint.stat().st_mode & 0o777 == 0o666 & ~umask  # safetensors writes a file of its own
+
+
+def test_an_npz_with_several_arrays_names_them_once(tmp_path: Path) -> None:
+    path = tmp_path / "two.npz"
+    np.savez(path, a=np.zeros((4, 4), np.float32), b=np.ones((4, 4), np.float32))
+    with pytest.raises(InputError) as err:
+        read_depth(path)
+    assert str(err.value) == f"{path}: cannot tell which array is depth (arrays: a, b)"

@@ -134,9 +134,12 @@ def test_cli_synth_writes_the_any_to_any_layout(
     found = load_pairs(out)
     assert [p.origin for p in found.pairs] == ["direct", "neighbour NE", "neighbour NW", "mirror"] and not found.skipped
 
-    code, stdout, stderr = run_cli(["synth", str(tmp_path / "none"), "--scenes", "0"], capsys, monkeypatch)
-    assert code == 2 and stderr.strip() == "error: --scenes 0: need at least one scene"
-    assert not (tmp_path / "none").exists()
+    for option, refusal in ((["--scenes", "0"], "--scenes 0: need at least one scene"),
+                            (["--seed", "-1"], "--seed -1: must be 0 or more"),
+                            (["--size", "100000"], "--size 100000: use 8 to 2048 pixels (VIDIT's images are 1024x1024)")):
+        code, stdout, stderr = run_cli(["synth", str(tmp_path / "none"), *option], capsys, monkeypatch)
+        assert code == 2 and stderr.strip() == f"error: {refusal}"
+        assert not (tmp_path / "none").exists()
 
 
 def test_mirror_pair_from_files_is_the_mirrored_scene(tmp_path: Path) -> None:

@@ -263,6 +263,8 @@ def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
 
     code, _, err = run_cli(["weights", "download", "tiny-hub"], capsys, monkeypatch)
     assert code == 0 and "sha256 verified" in err and "downloading tiny-hub" in err, err
+    code, _, err = run_cli(["weights", "download", DEFAULT_MODEL], capsys, monkeypatch)  # shipped: hashed too
+    assert code == 0 and "sha256 verified" in err and "downloading" not in err, err
     code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
     assert code == 0 and "tiny-hub" in out and "ready" in out
     code, out, _ = run_cli(["weights", "info", "tiny-hub", "--json"], capsys, monkeypatch)
