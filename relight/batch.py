@@ -56,6 +56,10 @@ def load_pair(pair: InferencePair) -> _Decoded:
     image = read_image(pair.image)
     depth = read_depth(pair.depth)
     warnings = [f"{pair.image}: {note}" for note in image.notes]
+    low, high = float(depth.min()), float(depth.max())
+    if low < 0 or high > 1:
+        warnings.append(f"{pair.depth}: depth runs from {low:.4g} to {high:.4g}, outside the [0, 1] the network was trained "
+                        "on (VIDIT's normalized_depth); scale it to [0, 1] for results like the paper's")
     if depth.shape != image.size:
         warnings.append(
             f"{pair.depth}: depth is {depth.shape[0]}x{depth.shape[1]}, image is {image.size[0]}x{image.size[1]}; resized"

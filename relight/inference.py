@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from relight.errors import RelightError, first_line
-from relight.io import MAX_PIXELS
+from relight.io import MAX_PIXELS, to_unit
 from relight.model import STRIDE, MBNet
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
@@ -301,8 +301,19 @@ class Relighter:
         return resize(out, (h, w)) if out.shape[-2:] != (h, w) else out
 
     def relight(self, rgb: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """``H x W x 3`` float RGB in [0, 1] and ``H x W`` depth -> ``H x W x 3`` float32 relit RGB."""
-        out = self.relight_tensor(image_tensor(rgb), depth_tensor(depth))
+        """``H x W x 3`` RGB and ``H x W`` depth -> ``H x W x 3`` float32 relit RGB.
+
+        Float arrays are taken as they are (RGB in [0, 1]); integer ones (uint8, uint16) are scaled by
+        their type's range, as the file readers do. The depth must have the image's size
+        (:func:`relight.io.resize_depth` makes it so).
+        """
+        rgb, depth = np.asarray(rgb), np.asarray(depth)
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise RelightError(f"rgb must be an H x W x 3 array, not one of shape {rgb.shape}")
+        if depth.shape != rgb.shape[:2]:
+            raise RelightError(f"depth has shape {depth.shape} but the image is {rgb.shape[0]}x{rgb.shape[1]}; "
+                               "resize it with relight.io.resize_depth")
+        out = self.relight_tensor(image_tensor(to_unit(rgb)), depth_tensor(to_unit(depth)))
         return out[0].permute(1, 2, 0).cpu().numpy()
 
 

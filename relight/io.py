@@ -74,7 +74,7 @@ def _check_file(path: Path) -> None:
         raise InputError(path, "file is empty (0 bytes)")
 
 
-def _to_unit(array: np.ndarray) -> np.ndarray:
+def to_unit(array: np.ndarray) -> np.ndarray:
     """Integer pixels to float32 in [0, 1] by their type's range; floats as they are."""
     unit = array.astype(np.float32)
     if np.issubdtype(array.dtype, np.integer):
@@ -140,7 +140,7 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
         raise InputError(path, f"unsupported image type {path.suffix or '(none)'}; use one of {', '.join(IMAGE_EXTENSIONS)}")
     pixels = _read_pixels(path)
     bit_depth = 16 if pixels.dtype == np.uint16 else 8 if pixels.dtype == np.uint8 else 32
-    array = _to_unit(pixels)
+    array = to_unit(pixels)
     notes: list[str] = []
     if array.ndim == 2:
         array = array[..., None]
@@ -247,7 +247,7 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
         raise InputError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise InputError(path, f"depth has non-numeric type {array.dtype}")
-    depth = _to_unit(array)
+    depth = to_unit(array)
     if not np.isfinite(depth).all():
         raise InputError(path, f"depth holds {int((~np.isfinite(depth)).sum())} NaN or infinite values")
     return np.ascontiguousarray(depth)

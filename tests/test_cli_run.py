@@ -301,3 +301,26 @@ def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, 
         assert code == 2 and err.strip().splitlines()[-1] == refusal and not (tmp_path / "o.png").exists()
     code, _, err = _run(["score", str(tmp_path / "nosuch"), str(tmp_path)], capsys, monkeypatch)
     assert code == 2 and err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"
+
+
+def test_python_api_scales_integer_images_and_refuses_a_depth_of_another_size(narrow_checkpoint):
+    from relight.errors import RelightError
+
+    relighter = Relighter(load_weights(narrow_checkpoint), device="cpu")
+    rng = np.random.default_rng(0)
+    rgb8, depth = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8), rng.random((32, 48), dtype=np.float32)
+    as_float = relighter.relight(rgb8.astype(np.float32) / 255, depth)
+    assert np.abs(relighter.relight(rgb8, depth) - as_float).max() <= 1e-6
+    assert np.abs(relighter.relight(rgb8, (depth * 65535).round().astype(np.uint16)) - as_float).max() <= 1e-3
+    with pytest.raises(RelightError, match=r"^depth has shape \(16, 48\) but the image is 32x48; resize it with relight.io.resize_depth$"):
+        relighter.relight(rgb8, depth[:16])
+    with pytest.raises(RelightError, match=r"^rgb must be an H x W x 3 array, not one of shape \(32, 48\)$"):
+        relighter.relight(rgb8[..., 0], depth)
+
+
+def test_depth_outside_unit_range_is_warned_about(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+    image, _ = sample_pair
+    np.save(tmp_path / "metres.npy", np.linspace(0.5, 50, 40 * 56, dtype=np.float32).reshape(40, 56))
+    code, _, err = _run(["run", str(image), str(tmp_path / "metres.npy"), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint)],
+                        capsys, monkeypatch)
+    assert code == 0 and "metres.npy: depth runs from 0.5 to 50, outside the [0, 1] the network was trained on" in err
