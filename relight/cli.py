@@ -407,7 +407,7 @@ def train(
     for column in ("steps", "epochs", "stopped by", "best PSNR", "val PSNR", "val SSIM", "procs", "time"):
         table.add_column(column, justify="right")
     table.add_row(
-        str(result.step), str(result.epoch), result.stopped.replace("_", "-"),
+        str(result.step), f"{result.epoch:.4g}", result.stopped.replace("_", "-"),
         "-" if result.best_psnr is None else f"{result.best_psnr:.2f}",
         f"{result.last_val['psnr']:.2f}" if "psnr" in result.last_val else "-",
         f"{result.last_val['ssim']:.4f}" if "ssim" in result.last_val else "-",

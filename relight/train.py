@@ -141,6 +141,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (len(value) != 2 or min(value) < 1):
                 raise TrainError(f"--{name} {value}: expected N or HxW")
+        if self.size and self.crop and (self.crop[0] > self.size[0] or self.crop[1] > self.size[1]):
+            raise TrainError(f"--crop {self.crop[0]}x{self.crop[1]} is larger than --size {self.size[0]}x{self.size[1]}: "
+                             "crops are cut from the images resized to --size")
         if self.val_data is not None and self.val_scenes is not None:
             raise TrainError("give either --val-data or --val-scenes, not both")
         if self.val_gt_dir is not None and self.val_data is None:
@@ -366,7 +369,8 @@ class TrainResult:
 
     run_dir: Path
     step: int
-    epoch: int
+    #: Epochs run, with the part of an epoch that ``max_steps`` stopped inside (as the log counts them).
+    epoch: float
     stopped: str
     best_psnr: float | None
     last_val: dict[str, float]
@@ -777,7 +781,7 @@ class _Loop:
             gathered: list[Any] = [None] * self.dist.world
             dist.all_gather_object(gathered, digest)
             digests = list(gathered)
-        result = TrainResult(self.run_dir, self.step, self.epoch, stopped, self.best_psnr, self.last_val,
+        result = TrainResult(self.run_dir, self.step, self.epoch + self.epoch_step / self.steps_per_epoch, stopped, self.best_psnr, self.last_val,
                              self.dist.world, digests, time.perf_counter() - started)
         if self.dist.main:
             write_json(self.run_dir / SUMMARY_FILE, result.to_dict())

@@ -6,6 +6,7 @@ Every run is a narrow MBNet (width 8) on 64 x 64 synthetic scenes, one to three 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -84,6 +85,9 @@ def test_bad_config_file_is_one_line(scenes: Path, tmp_path: Path, capsys, monke
     bad.write_text('epochs = "many"\n')
     code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
     assert "epochs = 'many' should be int" in _one_line_error(code, err)
+    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), *TINY, "--crop", "128", "--size", "64"],
+                           capsys, monkeypatch)
+    assert "--crop 128x128 is larger than --size 64x64" in _one_line_error(code, err)
     assert not (tmp_path / "r").exists()
 
 
@@ -98,6 +102,7 @@ def test_resume_is_exact(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> N
     halfway = load_file(split / "last.safetensors")
     state = torch.load(split / "last.state.pt", weights_only=True)
     assert (state["epoch"], state["step"], state["epoch_step"]) == (0, 2, 2)
+    assert json.loads((split / "summary.json").read_text())["epoch"] == pytest.approx(2 / 3)  # two of three steps
     code, _, err = run_cli(["train", "--resume", str(split), "--max-steps", "4", "--workers", "2"], capsys, monkeypatch)
     assert code == 0, err
     a, b = load_file(straight / "last.safetensors"), load_file(split / "last.safetensors")
