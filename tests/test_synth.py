@@ -133,6 +133,9 @@ def test_cli_synth_writes_the_any_to_any_layout(
         np.load(out / "Image005.npy", allow_pickle=False)
     found = load_pairs(out)
     assert [p.origin for p in found.pairs] == ["direct", "neighbour NE", "neighbour NW", "mirror"] and not found.skipped
+    code, _, stderr = run_cli(["synth", str(out), "--scenes", "1", "--size", "32", "--start-index", "6"], capsys, monkeypatch)
+    assert code == 2 and "holds 48x48 scenes" in stderr and "--size 32 would mix two sizes" in stderr
+    assert not (out / "Image006.npy").exists()
 
     for option, refusal in ((["--scenes", "0"], "--scenes 0: need at least one scene"),
                             (["--seed", "-1"], "--seed -1: must be 0 or more"),

@@ -364,7 +364,13 @@ def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("RELIGHT_HOME", str(home))
     not_mbnet = tmp_path / "other.pkl"
     torch.save({"state_dict": {"conv.weight": torch.zeros(3, 3)}}, not_mbnet)
+    ours = save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "ours.safetensors")
+    text = tmp_path / "notes.pth"
+    text.write_text("not a checkpoint\n")
     for args, message in (
+        (["weights", "import", str(ours), "--name", "mine"], "ours.safetensors is a safetensors file, relight's own format, "
+                                                            f"not the authors' checkpoint: pass it as --weights {ours}"),
+        (["weights", "import", str(text), "--name", "mine"], "notes.pth as a torch checkpoint (UnpicklingError: "),
         (["weights", "import", str(not_mbnet), "--name", "mine"], "other.pkl: not an MBNet (ResNet-50) checkpoint: 1182 missing"),
         (["weights", "import", str(tmp_path / "absent.pkl"), "--name", "mine"], "absent.pkl: no such file"),
         (["weights", "import", str(not_mbnet), "--name", DEFAULT_MODEL], "shipped with relight; choose another name"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from relight.data.vidit import DIRECTIONS, TEMPERATURES, Setting
 from relight.errors import RelightError
@@ -560,6 +561,12 @@ def check_dataset_options(out: str | os.PathLike[str], scenes: int, size: int, s
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise RelightError(f"{out}: exists and is not a folder")
+    earlier = next(out.glob("Image*_*_*.png"), None) if out.is_dir() else None
+    if earlier is not None:
+        with Image.open(earlier) as im:
+            if im.size != (size, size):
+                raise RelightError(f"{out}: holds {im.size[0]}x{im.size[1]} scenes ({earlier.name}); --size {size} would mix "
+                                   "two sizes in one data set: choose another folder")
     return out
 
 

@@ -95,12 +95,18 @@ def convert_authors_state_dict(
 def read_authors_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """Read ``weight.pkl`` safely (``weights_only=True``): a dict with ``state_dict``, or a bare state dict."""
     path = Path(path)
+    with path.open("rb") as fh:
+        head = fh.read(9)
+    if len(head) == 9 and head[8:9] == b"{":  # safetensors: an 8-byte header length, then a JSON header
+        raise CheckpointMismatchError(
+            f"{path} is a safetensors file, relight's own format, not the authors' checkpoint: pass it as --weights {path}"
+        )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
     except Exception as exc:  # torch raises many types for corrupt or unsafe files
-        raise CheckpointMismatchError(f"cannot read {path} as a torch checkpoint: {first_line(exc)}") from exc
+        raise CheckpointMismatchError(
+            f"cannot read {path} as a torch checkpoint ({type(exc).__name__}: {first_line(exc)})"
+        ) from exc
     if isinstance(obj, Mapping) and "state_dict" in obj:
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
