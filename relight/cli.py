@@ -54,6 +54,7 @@ def progress_bar() -> Progress:
         TaskProgressColumn(),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
+        TextColumn("eta"),
         TimeRemainingColumn(),
         console=console,
         transient=False,
