@@ -122,9 +122,9 @@ def auto_batch_size(height: int, width: int) -> int:
 
     Every operation of the network has a fixed cost, and the deep layers of a small image are too small
     to keep the cores busy; a group spreads both over more images. On two CPU cores the bundled narrow
-    model relit 256x256 images 1.9x as fast in groups of 4 as one at a time (91 against 48 images/s, the
-    network alone, two streams), and 512x512 ones 1.2x as fast in pairs. The pixel budget bounds the
-    activations a group holds: a quarter of one 1024x1024 image's.
+    model alone, in two streams, relit 256x256 images at 78 to 84 images/s in groups of 4, against 52
+    to 60 one at a time (``benchmarks/batch.py``). The pixel budget bounds the activations a group
+    holds: a quarter of one 1024x1024 image's.
     """
     return max(1, min(MAX_AUTO_BATCH, GROUP_PIXELS // max(1, height * width)))
 

@@ -160,12 +160,13 @@ def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> tuple[torch.Tensor, 
 def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = True) -> MBNet:
     """Put ``model`` in eval mode on ``device``, changing it **in place**, and return it.
 
-    ``optimize=True`` turns gradients off, folds BatchNorm into the convolutions, switches the dynamic convolution to the
-    shift-based form, stores weights channels-last, computes the full-resolution end in bands of
-    :data:`TAIL_ROWS` rows, and on the CPU runs the fusion layers' 3x3 convolutions as Winograd or GEMM
-    (:mod:`relight.model.fastconv`; on CUDA, cuDNN picks its own algorithms, see :func:`cudnn_autotune`): the same
-    function with fewer FLOPs, passes over memory and bytes alive at once. ``optimize=False`` gives the
-    reference: the authors' unfold formulation, contiguous weights, BatchNorm as it is.
+    ``optimize=True`` turns gradients off, folds BatchNorm into the convolutions, switches the dynamic
+    convolution to the shift-based form, stores weights channels-last, computes the full-resolution end
+    in bands of :data:`TAIL_ROWS` rows, and on the CPU runs the fusion layers' 3x3 convolutions as
+    Winograd or GEMM (:mod:`relight.model.fastconv`; on CUDA, cuDNN picks its own algorithms, see
+    :func:`cudnn_autotune`): the same function with fewer FLOPs, passes over memory and bytes alive at
+    once. ``optimize=False`` gives the reference: the authors' unfold formulation, contiguous weights,
+    BatchNorm as it is.
     """
     model.eval()
     if not optimize:
