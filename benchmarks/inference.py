@@ -38,8 +38,7 @@ from rich.table import Table
 from torch import nn
 
 from relight.cli import console, out_console, progress_bar
-from relight.errors import RelightError
-from relight.inference import Relighter, cudnn_autotune, default_precision, is_out_of_memory, select_device
+from relight.inference import DeviceOutOfMemory, Relighter, cudnn_autotune, default_precision, is_out_of_memory, select_device
 from relight.io import write_json
 from relight.model import MBNet, MBNetConfig
 
@@ -163,7 +162,7 @@ def max_batch_that_fits(relighter: Relighter, size: int = 1024, limit: int = 102
         try:
             relighter.relight_tensor(*inputs(size, relighter.device, batch))
             return True
-        except RelightError:  # how relight_tensor reports running out of memory
+        except DeviceOutOfMemory:  # how relight_tensor reports running out of memory
             return False
         except RuntimeError as exc:  # making the inputs can run out too
             if not is_out_of_memory(exc):

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from relight.data.pairs import InferencePair
+from relight.data.pairs import DecodedPair, InferencePair, load_pair
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_tensor
-from relight.io import LoadedImage, check_output_folder, check_output_type, read_depth, read_image, resize_depth, write_image
+from relight.io import check_output_ext, check_output_folder, write_image
 
 
 @dataclass
@@ -42,37 +41,10 @@ class BatchSummary:
 
 
 @dataclass
-class _Decoded:
-    pair: InferencePair
-    image: LoadedImage
-    depth: np.ndarray
-    warnings: list[str]
-
-
-def load_pair(pair: InferencePair) -> _Decoded:
-    """Read an image and its depth, resizing the depth to the image (with a warning) when they differ."""
-    if pair.depth is None:
-        raise RelightError(f"{pair.image}: no depth file with stem {pair.stem!r} found")
-    image = read_image(pair.image)
-    depth = read_depth(pair.depth)
-    warnings = [f"{pair.image}: {note}" for note in image.notes]
-    low, high = float(depth.min()), float(depth.max())
-    if low < 0 or high > 1:
-        warnings.append(f"{pair.depth}: depth runs from {low:.4g} to {high:.4g}, outside the [0, 1] the network was trained "
-                        "on (VIDIT's normalized_depth); scale it to [0, 1] for results like the paper's")
-    if depth.shape != image.size:
-        warnings.append(
-            f"{pair.depth}: depth is {depth.shape[0]}x{depth.shape[1]}, image is {image.size[0]}x{image.size[1]}; resized"
-        )
-        depth = resize_depth(depth, image.size)
-    return _Decoded(pair, image, depth, warnings)
-
-
-@dataclass
 class _Ready:
     """A decoded pair as tensors for the network (in pinned memory when the model is on CUDA)."""
 
-    decoded: _Decoded
+    decoded: DecodedPair
     rgb: torch.Tensor
     depth: torch.Tensor
 
@@ -122,7 +94,7 @@ def auto_batch_size(height: int, width: int) -> int:
 
     Every operation of the network has a fixed cost, and the deep layers of a small image are too small
     to keep the cores busy; a group spreads both over more images. On two CPU cores the bundled narrow
-    model alone, in two streams, relit 256x256 images at 78 to 84 images/s in groups of 4, against 52
+    model alone, in two streams, relit 256x256 images at 77 to 78 images/s in groups of 4, against 52
     to 60 one at a time (``benchmarks/batch.py``). The pixel budget bounds the activations a group
     holds: a quarter of one 1024x1024 image's.
     """
@@ -134,7 +106,7 @@ def plan_streams(relighter: Relighter, streams: int | None = None) -> int:
 
     One forward pass of a small network uses two CPU cores badly: many of its operations are too small
     to split, and the threads wait for each other at every one. Two single-threaded passes side by side
-    ran the bundled narrow model 1.2x as fast at 256x256 (1.3x at 512). Each stream holds its own
+    ran the bundled narrow model 1.2x as fast at 256x256 and at 512x512. Each stream holds its own
     activations, so by default only groups of up to :data:`GROUP_PIXELS` pixels share the cores.
     A ``torch.compile`` model keeps one stream unless asked: it was compiled for the thread count of the
     call that compiled it.
@@ -169,7 +141,7 @@ def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
     cannot be, and one where an output would land on an input (``-o`` set to the input folder; with
     ``--overwrite`` the photos themselves would be replaced)."""
-    check_output_type(ext, bit_depth, f"--ext {ext}")
+    check_output_ext(ext, bit_depth)
     check_output_folder(out_dir)
     inputs = {path.resolve(): path for pair in pairs for path in (pair.image, pair.depth) if path is not None}
     for pair in pairs:
@@ -203,11 +175,18 @@ def run_batch(
     """
     if batch_size is not None and batch_size < 1:
         raise RelightError(f"--batch-size must be at least 1, not {batch_size}")
+    if workers < 1:
+        raise RelightError(f"--workers must be at least 1, not {workers}")
     check_batch_outputs(pairs, out_dir, ext, bit_depth)
     auto = streams is None
     streams = plan_streams(relighter, streams)
     start = time.perf_counter()
     summary = BatchSummary()
+
+    def report(kind: str) -> None:
+        if on_item:
+            on_item(kind)
+
     todo = []
     claimed: dict[Path, InferencePair] = {}
     for pair in pairs:
@@ -215,18 +194,15 @@ def run_batch(
         if target in claimed:
             summary.failed.append((pair.image, f"{pair.image}: its output {target} is also that of {claimed[target].image}; "
                                                "rename one of them"))
-            if on_item:
-                on_item("failed")
+            report("failed")
             continue
         claimed[target] = pair
         if target.exists() and not overwrite:
             summary.skipped.append(target)
-            if on_item:
-                on_item("skipped")
+            report("skipped")
         else:
             todo.append(pair)
     pin = relighter.device.type == "cuda"
-    workers = max(1, workers)
     threads = torch.get_num_threads()
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(ThreadPoolExecutor(workers, thread_name_prefix="relight-io"))
@@ -247,31 +223,32 @@ def run_batch(
             return 2 * workers + (streams + 1) * limit
 
         def collect(keep: int) -> None:
-            """Wait for finished writes until at most ``keep`` are pending (bounds the memory they hold)."""
+            """Wait for finished writes until at most ``keep`` are pending (bounds the memory they hold);
+            an image counts as done once its file is written."""
             while len(writes) > keep:
                 target, write = writes.popleft()
                 try:
                     summary.done.append(write.result())
+                    report("done")
                 except RelightError as exc:
                     summary.failed.append((target, str(exc)))
+                    report("failed")
 
         def settle(keep: int) -> None:
             """Hand the oldest forward passes' results to the writers until at most ``keep`` are running."""
             while len(forwards) > keep:
                 members, result = forwards.popleft()
-                kind = "done"
                 try:
                     out = result.result()
-                    for i, ready in enumerate(members):
-                        target = out_dir / f"{ready.decoded.pair.stem}{ext}"
-                        rgb = out[i].permute(1, 2, 0).numpy()
-                        writes.append((target, pool.submit(write_image, target, rgb, ready.decoded.image.alpha, bit_depth)))
                 except RelightError as exc:
                     summary.failed.extend((ready.decoded.pair.image, str(exc)) for ready in members)
-                    kind = "failed"
-                for _ in members:
-                    if on_item:
-                        on_item(kind)
+                    for _ in members:
+                        report("failed")
+                    continue
+                for i, ready in enumerate(members):
+                    target = out_dir / f"{ready.decoded.pair.stem}{ext}"
+                    rgb = out[i].permute(1, 2, 0).numpy()
+                    writes.append((target, pool.submit(write_image, target, rgb, ready.decoded.image.alpha, bit_depth)))
                 collect(keep=2 * workers + limit)
 
         def flush() -> None:
@@ -293,8 +270,7 @@ def run_batch(
                 ready = future.result()
             except RelightError as exc:
                 summary.failed.append((pair.image, str(exc)))
-                if on_item:
-                    on_item("failed")
+                report("failed")
                 continue
             for warning in ready.decoded.warnings:
                 if on_warning:

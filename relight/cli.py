@@ -115,8 +115,7 @@ def run(
     compile: CompileOpt = False,
 ) -> None:
     """Relight one image with its depth map."""
-    from relight.batch import load_pair
-    from relight.data.pairs import InferencePair
+    from relight.data.pairs import InferencePair, load_pair
     from relight.io import check_output_file, write_image
 
     check_output_file(output, bit_depth)  # before the model loads: a bad -o is the user's to fix at once
@@ -157,7 +156,7 @@ def batch(
     pairs = shard(find_inference_pairs(folder, depth_dir), shard_spec)
     if not pairs:
         raise RelightError(f"{folder}: no images found")
-    check_batch_outputs(pairs, out_dir, ext, bit_depth)
+    check_batch_outputs(pairs, out_dir, ext, bit_depth)  # before the model loads (run_batch checks again, for API callers)
     if threads:
         import torch
 
@@ -221,23 +220,23 @@ def score(
 
     from relight.score import Scorer, score_folders
 
-    for folder in (pred, gt):
-        if not folder.is_dir():
-            raise RelightError(f"{folder}: not a folder")
     scorer = Scorer(device, require_lpips)
-    with progress_bar() as progress:
-        task = progress.add_task("scoring", total=None, rate="")
-        clock = {"start": time.perf_counter(), "done": 0}
+    progress = progress_bar()  # drawn once the folders are paired: a bad folder is refused before any bar
+    clock = {"start": time.perf_counter(), "done": 0}
 
-        def on_start(total: int) -> None:
-            progress.update(task, total=total)
-            clock["start"] = time.perf_counter()
+    def on_start(total: int) -> None:
+        progress.add_task("scoring", total=total, rate="")
+        progress.start()
+        clock["start"] = time.perf_counter()
 
-        def on_item(_row: object) -> None:
-            clock["done"] += 1
-            progress.update(task, advance=1, rate=rate_text(clock["done"], time.perf_counter() - clock["start"]))
+    def on_item(_row: object) -> None:
+        clock["done"] += 1
+        progress.update(progress.task_ids[0], advance=1, rate=rate_text(clock["done"], time.perf_counter() - clock["start"]))
 
+    try:
         report = score_folders(pred, gt, scorer=scorer, on_start=on_start, on_item=on_item)
+    finally:
+        progress.stop()
     _emit_report(report, json_out, csv_out, title=f"relight score {pred} vs {gt}")
     if report.missing_predictions or report.failed:
         raise typer.Exit(1)
@@ -427,8 +426,8 @@ def evaluate_command(
     depth_dir: Annotated[Optional[Path], typer.Option("--depth-dir", help="Folder holding the depth files, if not beside the images.")] = None,
     source: Annotated[str, typer.Option(help="Input setting for any-to-any data.")] = "6500-N",
     target: Annotated[str, typer.Option(help="Target setting for any-to-any data.")] = "4500-E",
-    json_out: Annotated[Optional[str], typer.Option("--json", help="Write the scores as JSON to FILE, or to stdout with -.")] = None,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write per-image scores and the mean row as CSV.")] = None,
+    json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Write the scores as JSON to FILE, or to stdout with -.")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Write per-image scores and the mean row as CSV.")] = None,
     require_lpips: Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")] = False,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
@@ -438,10 +437,14 @@ def evaluate_command(
     """Run a model over a validation set and score it exactly as `relight score` does."""
 
     from relight.evaluate import evaluate, evaluation_pairs
+    from relight.io import check_output_ext, check_output_folder
     from relight.score import Scorer
 
     ext = ext if ext.startswith(".") else f".{ext}"
     pairs = evaluation_pairs(data, source, target, gt_dir=gt_dir, depth_dir=depth_dir)
+    if save_dir is not None:  # before the model loads (evaluate checks again, for callers of the API)
+        check_output_ext(ext)
+        check_output_folder(save_dir)
     relighter = make_relighter(weights, device, precision, size)
     scorer = Scorer(relighter.device, require_lpips)
     with progress_bar() as progress:
@@ -541,9 +544,9 @@ def weights_info(
 def weights_download(
     name: Annotated[str, typer.Argument(help="A registry name, or hf://owner/repo/file[@revision].")],
 ) -> None:
-    """Fetch a model into the Hugging Face cache and check its sha256, so later runs can work offline."""
+    """Fetch a model into the Hugging Face cache (and verify it against the registry), so later runs can work offline."""
 
-    from relight.weights import check_described, locate_weights
+    from relight.weights import describe_verification, locate_weights
 
     progress = progress_bar()
     tasks: list = []  # the bar appears with the first byte: nothing to draw for a cached file or an error
@@ -560,7 +563,7 @@ def weights_download(
         path, entry = locate_weights(name, progress=on_bytes)
     finally:
         progress.stop()
-    console.print(f"ready: {path} ({check_described(entry)})")
+    console.print(f"ready: {path} ({describe_verification(entry)})")
 
 
 @weights_app.command("import")

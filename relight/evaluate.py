@@ -2,80 +2,24 @@
 
 ``relight eval`` and the validation inside ``relight train`` both go through :func:`evaluate`, so a
 run's validation numbers and a later ``relight eval`` of its checkpoint are computed the same way, by
-the scoring code of ``relight score``. The data loader helpers here are shared with training.
+the scoring code of ``relight score``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, default_collate
 
+from relight.data.dataset import LoadFailure, PairDataset, load_batches
 from relight.data.vidit import Setting, TrainPair, load_pairs
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune
-from relight.io import write_image
+from relight.io import check_output_ext, check_output_folder, write_image
 from relight.score import ScoreReport, ScoreRow, Scorer, Unscored, score_arrays
-
-
-@dataclass(frozen=True)
-class LoadFailure:
-    """A batch that could not be built, carried out of a DataLoader worker as a value so its message stays one line."""
-
-    message: str
-
-
-class _Guarded(Dataset):
-    """Turns an item's :class:`RelightError` into a :class:`LoadFailure` instead of a multi-line worker traceback."""
-
-    def __init__(self, dataset: Dataset) -> None:
-        self.dataset = dataset
-
-    def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
-
-    def __getitem__(self, index: int) -> Any:
-        try:
-            return self.dataset[index]
-        except RelightError as exc:
-            return LoadFailure(str(exc))
-
-
-def _collate(items: list[Any]) -> Any:
-    failed = next((item for item in items if isinstance(item, LoadFailure)), None)
-    if failed is not None:
-        return failed
-    sizes = {tuple(item["rgb"].shape[-2:]) for item in items}
-    if len(sizes) > 1:
-        listed = ", ".join(f"{item['name']} ({item['rgb'].shape[-2]}x{item['rgb'].shape[-1]})" for item in items)
-        return LoadFailure(f"images of different sizes in one batch: {listed}; train with --size or --crop")
-    return default_collate(items)
-
-
-def load_batches(
-    dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
-) -> Iterator[dict[str, Any] | LoadFailure]:
-    """Batches of ``dataset[i]`` for ``indices`` in that order, decoded by ``workers`` background
-    processes; a batch a worker failed to load comes back as a :class:`LoadFailure`."""
-    return iter(DataLoader(
-        _Guarded(dataset), batch_size=batch_size, sampler=list(indices), num_workers=workers,
-        collate_fn=_collate, pin_memory=pin_memory, generator=torch.Generator(),
-    ))
-
-
-def make_loader(
-    dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
-) -> Iterator[dict[str, Any]]:
-    """:func:`load_batches` that raises a failure as the one-line :class:`RelightError` the worker hit."""
-    for batch in load_batches(dataset, indices, batch_size, workers, pin_memory):
-        if isinstance(batch, LoadFailure):
-            raise RelightError(batch.message)
-        yield batch
 
 
 def evaluate(
@@ -92,26 +36,32 @@ def evaluate(
     Mirrored pairs are flipped as in training. The output is scored at the target's resolution (the
     relighter's ``size`` only sets the resolution the network runs at), rounded to the 8-bit levels an
     image file holds (unless ``ext`` is ``.npy``), so ``relight score`` on the saved PNGs gives the
-    same numbers, as the challenge scored submitted PNGs. A pair that cannot be loaded
+    same numbers, as the challenge scored submitted PNGs. A pair that cannot be loaded, relit, saved
     or scored is listed in ``report.failed``, and the others are still done.
     """
-    from relight.data.dataset import PairDataset
-
+    if save_dir is not None:
+        check_output_ext(ext)
+        check_output_folder(save_dir)
     dataset = PairDataset(pairs, require_target=True)
     pin = relighter.device.type == "cuda"
+
+    def relight_one(batch: dict[str, Any]) -> torch.Tensor:
+        out = relighter.relight_tensor(batch["rgb"], batch["depth"])[0].clamp(0, 1)
+        if ext.lower() != ".npy":  # what an image file holds: 8-bit levels, as the challenge scored submissions
+            out = out.mul(255).round().div(255)
+        if save_dir is not None:
+            write_image(Path(save_dir) / f"{batch['name'][0]}{ext}", out.permute(1, 2, 0).cpu().numpy())
+        return out
 
     def relit() -> Iterator[tuple[str, torch.Tensor, torch.Tensor] | Unscored]:
         for pair, batch in zip(pairs, load_batches(dataset, range(len(dataset)), 1, workers, pin_memory=pin)):
             if isinstance(batch, LoadFailure):
                 yield Unscored(pair.name, batch.message)
                 continue
-            out = relighter.relight_tensor(batch["rgb"], batch["depth"])[0].clamp(0, 1)
-            if ext.lower() != ".npy":  # what an image file holds: 8-bit levels, as the challenge scored submissions
-                out = out.mul(255).round().div(255)
-            name = batch["name"][0]
-            if save_dir is not None:
-                write_image(Path(save_dir) / f"{name}{ext}", out.permute(1, 2, 0).cpu().numpy())
-            yield name, out, batch["target"][0]
+            try:
+                yield pair.name, relight_one(batch), batch["target"][0]
+            except RelightError as exc:  # out of memory, or an output that cannot be written
+                yield Unscored(pair.name, str(exc))
 
     with cudnn_autotune(relighter.device):
         return score_arrays(relit(), scorer=scorer or Scorer(relighter.device), on_item=on_item)
@@ -119,8 +69,6 @@ def evaluate(
 
 def identity_report(pairs: Sequence[TrainPair], scorer: Scorer) -> ScoreReport:
     """The input image itself scored as the prediction: what "no relighting" gets, the baseline to beat."""
-    from relight.data.dataset import PairDataset
-
     dataset = PairDataset(pairs, require_target=True)
     items = ((item["name"], item["rgb"], item["target"]) for item in (dataset[i] for i in range(len(dataset))))
     return score_arrays(items, scorer=scorer)
@@ -144,4 +92,4 @@ def evaluation_pairs(
     return found.pairs
 
 
-__all__ = ["LoadFailure", "evaluate", "evaluation_pairs", "identity_report", "load_batches", "make_loader"]
+__all__ = ["evaluate", "evaluation_pairs", "identity_report"]

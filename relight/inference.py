@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -91,6 +92,18 @@ def check_precision(device: torch.device, precision: str) -> None:
         raise RelightError(f"{precision} on MPS needs torch {major}.{minor} or newer (this is {torch.__version__}); use fp32")
 
 
+class DeviceOutOfMemory(RelightError):
+    """A forward pass ran out of device memory; the message says which options would use less."""
+
+
+def _bf16_runs_on(device: torch.device) -> bool:
+    try:
+        check_precision(device, "bf16")
+    except RelightError:
+        return False
+    return True
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` is a device running out of memory: CUDA raises ``OutOfMemoryError``, MPS and the
     CPU allocator a plain ``RuntimeError`` that says so."""
@@ -143,7 +156,8 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     if len(dims) != 2 or min(dims) < STRIDE:
         raise RelightError(f"--size {text!r}: expected N or HxW with each side at least {STRIDE}")
     if dims[0] * dims[1] > MAX_PIXELS:
-        raise RelightError(f"--size {text!r}: at most {MAX_PIXELS:,} pixels (8192x8192), as for input images")
+        side = math.isqrt(MAX_PIXELS)
+        raise RelightError(f"--size {text!r}: at most {MAX_PIXELS:,} pixels ({side}x{side}), as for input images")
     return dims[0], dims[1]
 
 
@@ -273,10 +287,10 @@ class Relighter:
             hints = ["a smaller --size"]
             if rgb.shape[0] > 1:
                 hints.insert(0, "a smaller --batch-size")
-            if self.precision == "fp32" and self.device.type != "cpu":
+            if self.precision == "fp32" and self.device.type != "cpu" and _bf16_runs_on(self.device):
                 hints.append("--precision bf16")
             at = f" (run at {self.size[0]}x{self.size[1]})" if self.size is not None and self.size != (h, w) else ""
-            raise RelightError(
+            raise DeviceOutOfMemory(
                 f"out of memory on {self.device} for {rgb.shape[0]} image(s) of {h}x{w}{at}; try {' or '.join(hints)}"
             ) from None
         if self.precision == "fp16" and not self._overflow_told and not torch.isfinite(out).all():

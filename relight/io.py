@@ -133,6 +133,18 @@ def _check_pixels(path: Path, width: int, height: int) -> None:
         raise InputError(path, "image has no pixels")
 
 
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """An image's (height, width) from its header, without decoding the pixels."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(path, f"not a readable image ({first_line(exc)})") from None
+    return height, width
+
+
 def read_image(path: str | os.PathLike[str]) -> LoadedImage:
     """Read PNG/JPEG/TIFF/WebP, 8 or 16 bit, grey, grey+alpha, RGB or RGBA."""
     path = Path(path)
@@ -273,33 +285,45 @@ def check_output_folder(folder: str | os.PathLike[str]) -> None:
         raise OutputError(probe, "is not writable")
 
 
-def check_output_type(suffix: str, bit_depth: int, what: str | os.PathLike[str]) -> None:
-    """Refuse an output type or bit depth :func:`write_image` cannot write; ``what`` names the culprit."""
+def _output_type_problem(suffix: str, bit_depth: int) -> str | None:
+    """Why :func:`write_image` cannot write this type at this bit depth, or None if it can."""
     suffix = suffix.lower()
     if suffix not in OUTPUT_EXTENSIONS:
-        raise OutputError(what, f"unsupported output type {suffix or '(none)'}; use one of {', '.join(OUTPUT_EXTENSIONS)}")
+        return f"unsupported output type {suffix or '(none)'}; use one of {', '.join(OUTPUT_EXTENSIONS)}"
     if bit_depth not in (8, 16):
-        raise OutputError(what, f"bit depth must be 8 or 16, not {bit_depth}")
+        return f"bit depth must be 8 or 16, not {bit_depth}"
     if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
-        raise OutputError(what, f"16-bit output needs PNG or TIFF, not {suffix}")
+        return f"16-bit output needs PNG or TIFF, not {suffix}"
+    return None
+
+
+def check_output_ext(ext: str, bit_depth: int = 8) -> None:
+    """Refuse an ``--ext`` (and ``--bit-depth``) that :func:`write_image` cannot write, before any work."""
+    problem = _output_type_problem(ext, bit_depth)
+    if problem is not None:
+        raise RelightError(f"--ext {ext}: {problem}")
+
+
+def _check_target(path: Path) -> None:
+    if path.is_dir():
+        raise OutputError(path, "is a folder; give a file name")
+    check_output_folder(path.parent)
 
 
 def check_output_file(path: str | os.PathLike[str], bit_depth: int = 8) -> None:
     """Everything :func:`write_image` would refuse about ``path``, checked before the work that produces it."""
     path = Path(path)
-    check_output_type(path.suffix, bit_depth, path)
-    if path.is_dir():
-        raise OutputError(path, "is a folder; give a file name")
-    check_output_folder(path.parent)
+    problem = _output_type_problem(path.suffix, bit_depth)
+    if problem is not None:
+        raise OutputError(path, problem)
+    _check_target(path)
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
-    if path.is_dir():
-        raise OutputError(path, "is a folder; give a file name")
-    check_output_folder(path.parent)
+    _check_target(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
@@ -322,6 +346,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 _SAVE_OPTIONS: dict[str, dict[str, int]] = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write a text file (JSON, CSV, TOML) atomically, as UTF-8."""
@@ -351,7 +376,9 @@ def write_image(
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    check_output_type(suffix, bit_depth, path)
+    problem = _output_type_problem(suffix, bit_depth)
+    if problem is not None:
+        raise OutputError(path, problem)
     if suffix in (".jpg", ".jpeg", ".webp", ".npy"):
         alpha = None
     pixels = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=2)
@@ -389,9 +416,14 @@ __all__ = [
     "LoadedImage",
     "OutputError",
     "atomic_output",
+    "check_output_ext",
+    "check_output_file",
+    "check_output_folder",
+    "image_size",
     "read_depth",
     "read_image",
     "resize_depth",
+    "to_unit",
     "write_depth_npy",
     "write_image",
     "write_json",

@@ -34,10 +34,20 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
+from relight.data.dataset import PairDataset, make_loader
 from relight.data.vidit import Setting, TrainPair, load_pairs, split_scenes
 from relight.errors import RelightError, first_line
-from relight.evaluate import evaluate, evaluation_pairs, make_loader
-from relight.inference import Relighter, autocast, check_precision, default_precision, pad_to_stride, parse_size, select_device
+from relight.evaluate import evaluate, evaluation_pairs
+from relight.inference import (
+    Relighter,
+    autocast,
+    check_precision,
+    cudnn_autotune,
+    default_precision,
+    pad_to_stride,
+    parse_size,
+    select_device,
+)
 from relight.io import atomic_output, write_json, write_text
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import use_dynamic_conv
@@ -554,8 +564,6 @@ class _Loop:
         if self.dist.main:  # on resume too: options changed on the command line hold from now on
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_text(self.run_dir / CONFIG_FILE, config.to_toml())
-        from relight.data.dataset import PairDataset
-
         self.dataset = PairDataset(self.train_pairs, config.size, config.crop, config.seed, require_target=True)
         self.steps_per_epoch = math.ceil(len(_epoch_indices(len(self.dataset), self.dist, config.seed, 0)) / config.batch_size)
         self.total_steps = config.epochs * self.steps_per_epoch
@@ -566,8 +574,6 @@ class _Loop:
             from torch.nn.parallel import DistributedDataParallel
 
             self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
         self.scorer: Any = None
         self.tb = _tensorboard(self.run_dir) if self.dist.main else None
 
@@ -702,22 +708,24 @@ class _Loop:
         mine = self.val_pairs[self.dist.rank :: self.dist.world]
         try:
             report = evaluate(relighter, mine, scorer=self.scorer, workers=min(self.config.workers, 2)) if mine else ScoreReport()
-            if report.failed:  # validation numbers over part of the set would not compare with earlier ones
-                raise RelightError(report.failed[0].reason)
         finally:
             use_dynamic_conv(self.model, "shift")
             self.model.train()
-        rows = report.rows
-        if self.dist.active:
+        rows, failed = report.rows, report.failed
+        if self.dist.active:  # every rank learns of every failure, so that all stop together
             gathered: list[Any] = [None] * self.dist.world
-            dist.all_gather_object(gathered, rows)
-            rows = [row for part in gathered for row in part]
+            dist.all_gather_object(gathered, (rows, failed))
+            rows = [row for part, _ in gathered for row in part]
+            failed = [failure for _, part in gathered for failure in part]
+        if failed:  # means over part of the set would not compare with earlier epochs'
+            raise TrainError(f"validation: {len(failed)} of {len(self.val_pairs)} pairs could not be scored; "
+                             f"the first: {failed[0].reason}")
         return ScoreReport(rows=rows, lpips_skipped=self.scorer.lpips_skipped).means
 
     def _checkpoint(self, epoch_loss: list[float], epoch_parts: dict[str, list[float]], started: float,
                     validate: bool) -> None:
         record = EpochRecord(
-            self.epoch + self.epoch_step / self.steps_per_epoch, self.step, self.optimizer.param_groups[0]["lr"],
+            self.epochs_run, self.step, self.optimizer.param_groups[0]["lr"],
             float(np.mean(epoch_loss)) if epoch_loss else float("nan"),
             {k: float(np.mean(v)) for k, v in epoch_parts.items()}, seconds=time.perf_counter() - started,
         )
@@ -741,6 +749,11 @@ class _Loop:
         self.dataset.set_epoch(self.epoch)
         yield from make_loader(self.dataset, indices[self.epoch_step * self.config.batch_size :], self.config.batch_size,
                                self.config.workers, pin_memory=self.device.type == "cuda")
+
+    @property
+    def epochs_run(self) -> float:
+        """Epochs done, with the part of the current one (as the log and the summary count them)."""
+        return self.epoch + self.epoch_step / self.steps_per_epoch
 
     def run(self) -> TrainResult:
         started = time.perf_counter()
@@ -781,7 +794,7 @@ class _Loop:
             gathered: list[Any] = [None] * self.dist.world
             dist.all_gather_object(gathered, digest)
             digests = list(gathered)
-        result = TrainResult(self.run_dir, self.step, self.epoch + self.epoch_step / self.steps_per_epoch, stopped, self.best_psnr, self.last_val,
+        result = TrainResult(self.run_dir, self.step, self.epochs_run, stopped, self.best_psnr, self.last_val,
                              self.dist.world, digests, time.perf_counter() - started)
         if self.dist.main:
             write_json(self.run_dir / SUMMARY_FILE, result.to_dict())
@@ -802,7 +815,8 @@ def train(
     loop = None
     try:
         loop = _Loop(config, resume, monitor or TrainMonitor(), shlex.join(command if command is not None else sys.argv))
-        return loop.run()
+        with cudnn_autotune(loop.device):  # every step has the same input size
+            return loop.run()
     finally:
         if loop is not None and loop.tb is not None:
             loop.tb.close()

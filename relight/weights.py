@@ -457,7 +457,7 @@ def _hashed(entry: ModelEntry) -> bool:
     return entry.location.kind == "hub" or entry.imported_from is None
 
 
-def check_described(entry: ModelEntry | None) -> str:
+def describe_verification(entry: ModelEntry | None) -> str:
     """What :func:`locate_weights` checked of the file it returned for ``entry``, in a few words."""
     if entry is None:
         return "not in the registry: nothing to check it against"

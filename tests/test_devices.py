@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from relight.errors import RelightError
-from relight.inference import Relighter, check_precision, cuda_precision, cudnn_autotune, is_out_of_memory
+from relight.inference import DeviceOutOfMemory, Relighter, check_precision, cuda_precision, cudnn_autotune, is_out_of_memory
 from relight.model import MBNet, MBNetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,10 +78,10 @@ def test_out_of_memory_is_recognised_on_every_backend_and_nothing_else() -> None
 @pytest.mark.parametrize("backend", sorted(OUT_OF_MEMORY))
 def test_relighter_reports_each_backends_out_of_memory_in_one_line(backend: str) -> None:
     relighter = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", "fp32")
-    with pytest.raises(RelightError, match=r"^out of memory on cpu for 2 image\(s\) of 32x48; try a smaller --batch-size or a smaller --size$"):
+    with pytest.raises(DeviceOutOfMemory, match=r"^out of memory on cpu for 2 image\(s\) of 32x48; try a smaller --batch-size or a smaller --size$"):
         relighter.relight_tensor(torch.rand(2, 3, 32, 48), torch.rand(2, 1, 32, 48))
     sized = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", "fp32", size=(64, 96))
-    with pytest.raises(RelightError, match=r"^out of memory on cpu for 1 image\(s\) of 32x48 \(run at 64x96\); try a smaller --size$"):
+    with pytest.raises(DeviceOutOfMemory, match=r"^out of memory on cpu for 1 image\(s\) of 32x48 \(run at 64x96\); try a smaller --size$"):
         sized.relight_tensor(torch.rand(1, 3, 32, 48), torch.rand(1, 1, 32, 48))
 
 
@@ -91,7 +91,7 @@ def test_out_of_memory_under_compile_is_reported_and_keeps_compile(monkeypatch: 
     monkeypatch.setattr(torch, "compile", lambda module, **kwargs: module)
     warnings: list[str] = []
     relighter = Relighter(model, "cpu", "fp32", compile=True, warn=warnings.append)
-    with pytest.raises(RelightError, match="out of memory on cpu for 2 image"):
+    with pytest.raises(DeviceOutOfMemory, match="out of memory on cpu for 2 image"):
         relighter.relight_tensor(torch.rand(2, 3, 32, 32), torch.rand(2, 1, 32, 32))
     assert relighter.compiled and not warnings
     assert relighter.relight_tensor(torch.rand(1, 3, 32, 32), torch.rand(1, 1, 32, 32)).shape == (1, 3, 32, 32)

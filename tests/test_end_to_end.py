@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import run_cli
 
 from relight.model.checkpoint import read_checkpoint_metadata
@@ -81,3 +82,33 @@ def test_eval_names_a_broken_file_in_one_line_and_scores_the_rest(tmp_path: Path
     report = json.loads((tmp_path / "eval.json").read_text())
     assert [r["name"] for r in report["images"]] == ["Image000"] and [f["name"] for f in report["failed"]] == ["Image001"]
     assert sorted(p.name for p in (tmp_path / "preds").iterdir()) == ["Image000.png"]
+
+
+def test_eval_keeps_going_past_a_pair_the_device_cannot_take(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Running out of memory on one pair is that pair's failure; an --ext it cannot write is refused
+    before the model loads."""
+    from relight.data.synth import write_dataset
+    from relight.evaluate import evaluate, evaluation_pairs
+    from relight.inference import Relighter
+    from relight.model import MBNet, MBNetConfig
+
+    class RunsOutOnce(MBNet):
+        calls = 0
+
+        def forward(self, rgb, depth):
+            RunsOutOnce.calls += 1
+            if RunsOutOnce.calls == 1:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+            return super().forward(rgb, depth)
+
+    write_dataset(tmp_path / "data", scenes=2, size=64, seed=1)
+    pairs = evaluation_pairs(tmp_path / "data")
+    relighter = Relighter(RunsOutOnce(MBNetConfig.narrow(width=8, decoder_channels=16)), "cpu")
+    report = evaluate(relighter, pairs, save_dir=tmp_path / "preds", workers=0)
+    assert [row.name for row in report.rows] == [pairs[1].name]
+    assert [f.name for f in report.failed] == [pairs[0].name] and "out of memory on cpu" in report.failed[0].reason
+    assert sorted(p.name for p in (tmp_path / "preds").iterdir()) == [f"{pairs[1].name}.png"]
+
+    code, out, err = run_cli(["eval", str(tmp_path / "data"), "--save-dir", str(tmp_path / "p2"), "--ext", ".bmp"], capsys, monkeypatch)
+    assert code == 2 and err.strip().splitlines() == ["error: --ext .bmp: unsupported output type .bmp; use one of "
+                                                       ".png, .tif, .tiff, .npy, .jpg, .jpeg, .webp"]

@@ -369,3 +369,10 @@ def test_cli_compile_falls_back_with_one_warning(
                                "--device", "cpu", "--compile"], capsys, monkeypatch)
     assert code == 0 and out.is_file()
     assert stderr.count("torch.compile is not available here") == 1 and "Traceback" not in stderr
+
+
+def test_run_batch_refuses_no_io_workers(tmp_path, narrow_checkpoint) -> None:
+    folder = tmp_path / "in"
+    _write_folder(folder, [(32, 32)])
+    with pytest.raises(RelightError, match="^--workers must be at least 1, not 0$"):
+        run_batch(Relighter(load_weights(narrow_checkpoint), "cpu"), find_inference_pairs(folder), tmp_path / "out", workers=0)

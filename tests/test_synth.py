@@ -157,3 +157,10 @@ def test_mirror_pair_from_files_is_the_mirrored_scene(tmp_path: Path) -> None:
         expected = mirrored["images"][Setting.parse(setting)].astype(np.float32) / 255
         assert np.abs(item[key].permute(1, 2, 0).numpy() - expected).max() <= 1 / 255 + 1e-6, key
     np.testing.assert_allclose(item["depth"][0].numpy(), mirrored["depth"], atol=1e-6)
+
+
+def test_synth_names_an_unreadable_earlier_image_in_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    (tmp_path / "Image000_6500_N.png").write_text("not a png")
+    code, _, stderr = run_cli(["synth", str(tmp_path), "--scenes", "1", "--size", "32"], capsys, monkeypatch)
+    assert code == 2 and stderr.strip().startswith(f"error: {tmp_path / 'Image000_6500_N.png'}: not a readable image")
+    assert len(stderr.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
-"""A torch ``Dataset`` over :class:`~relight.data.vidit.TrainPair` lists, shared by training, evaluation and batch work.
+"""A torch ``Dataset`` over :class:`~relight.data.vidit.TrainPair` lists, and the loaders over it that
+training and evaluation share (:func:`make_loader`, :func:`load_batches`).
 
 Each item is ``{"rgb": 3xHxW, "depth": 1xHxW, "target": 3xHxW (only when the pair has one), "name": str}``,
 float32, images in [0, 1]. Mirrored pairs are flipped here (image, depth and target together). Optional
@@ -8,18 +9,18 @@ only on (seed, epoch, index), so a run is reproducible whatever the number of Da
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
-from relight.batch import load_pair
-from relight.data.pairs import InferencePair
+from relight.data.pairs import InferencePair, load_pair
 from relight.data.vidit import TrainPair
 from relight.errors import RelightError
-from relight.inference import image_tensor
+from relight.inference import image_tensor, resize
 from relight.io import read_image
 
 
@@ -33,9 +34,8 @@ def _size_pair(value: int | tuple[int, int] | None, what: str) -> tuple[int, int
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == size:
-        return x
-    return F.interpolate(x[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+    """``C x H x W`` resized as the Relighter resizes (:func:`relight.inference.resize`)."""
+    return x if tuple(x.shape[-2:]) == size else resize(x[None], size)[0]
 
 
 class PairDataset(Dataset):
@@ -118,4 +118,59 @@ class PairDataset(Dataset):
         return item
 
 
-__all__ = ["PairDataset"]
+@dataclass(frozen=True)
+class LoadFailure:
+    """A batch that could not be built, carried out of a DataLoader worker as a value so its message stays one line."""
+
+    message: str
+
+
+class _Guarded(Dataset):
+    """Turns an item's :class:`RelightError` into a :class:`LoadFailure` instead of a multi-line worker traceback."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> Any:
+        try:
+            return self.dataset[index]
+        except RelightError as exc:
+            return LoadFailure(str(exc))
+
+
+def _collate(items: list[Any]) -> Any:
+    failed = next((item for item in items if isinstance(item, LoadFailure)), None)
+    if failed is not None:
+        return failed
+    sizes = {tuple(item["rgb"].shape[-2:]) for item in items}
+    if len(sizes) > 1:
+        listed = ", ".join(f"{item['name']} ({item['rgb'].shape[-2]}x{item['rgb'].shape[-1]})" for item in items)
+        return LoadFailure(f"images of different sizes in one batch: {listed}; train with --size or --crop")
+    return default_collate(items)
+
+
+def load_batches(
+    dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
+) -> Iterator[dict[str, Any] | LoadFailure]:
+    """Batches of ``dataset[i]`` for ``indices`` in that order, decoded by ``workers`` background
+    processes; a batch a worker failed to load comes back as a :class:`LoadFailure`."""
+    return iter(DataLoader(
+        _Guarded(dataset), batch_size=batch_size, sampler=list(indices), num_workers=workers,
+        collate_fn=_collate, pin_memory=pin_memory, generator=torch.Generator(),
+    ))
+
+
+def make_loader(
+    dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
+) -> Iterator[dict[str, Any]]:
+    """:func:`load_batches` that raises a failure as the one-line :class:`RelightError` the worker hit."""
+    for batch in load_batches(dataset, indices, batch_size, workers, pin_memory):
+        if isinstance(batch, LoadFailure):
+            raise RelightError(batch.message)
+        yield batch
+
+
+__all__ = ["LoadFailure", "PairDataset", "load_batches", "make_loader"]

@@ -1,4 +1,5 @@
-"""Pairing images with their depth maps by file stem, as ``relight batch`` and ``relight eval`` need."""
+"""Pairing images with their depth maps by file stem, as ``relight batch`` and ``relight eval`` need,
+and reading a pair into memory (:func:`load_pair`), as every command does."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from relight.errors import RelightError
-from relight.io import DEPTH_EXTENSIONS, IMAGE_EXTENSIONS
+from relight.io import DEPTH_EXTENSIONS, IMAGE_EXTENSIONS, LoadedImage, read_depth, read_image, resize_depth
 
 #: Any-to-any VIDIT names: scene, colour temperature, light direction (``Image000_4500_E``).
 VIDIT_NAME = re.compile(r"^(?P<scene>.+?)_(?P<temp>\d{4})_(?P<dir>N|NE|E|SE|S|SW|W|NW)$")
@@ -20,6 +23,36 @@ class InferencePair:
     stem: str
     image: Path
     depth: Path | None
+
+
+@dataclass
+class DecodedPair:
+    """A pair read into memory: the image, its depth (at the image's size), and warnings for the user."""
+
+    pair: InferencePair
+    image: LoadedImage
+    depth: np.ndarray
+    warnings: list[str]
+
+
+def load_pair(pair: InferencePair) -> DecodedPair:
+    """Read an image and its depth, resizing the depth to the image (with a warning) when they differ;
+    depth outside the [0, 1] the network was trained on is warned about too."""
+    if pair.depth is None:
+        raise RelightError(f"{pair.image}: no depth file with stem {pair.stem!r} found")
+    image = read_image(pair.image)
+    depth = read_depth(pair.depth)
+    warnings = [f"{pair.image}: {note}" for note in image.notes]
+    low, high = float(depth.min()), float(depth.max())
+    if low < 0 or high > 1:
+        warnings.append(f"{pair.depth}: depth runs from {low:.4g} to {high:.4g}, outside the [0, 1] the network was trained "
+                        "on (VIDIT's normalized_depth); scale it to [0, 1] for results like the paper's")
+    if depth.shape != image.size:
+        warnings.append(
+            f"{pair.depth}: depth is {depth.shape[0]}x{depth.shape[1]}, image is {image.size[0]}x{image.size[1]}; resized"
+        )
+        depth = resize_depth(depth, image.size)
+    return DecodedPair(pair, image, depth, warnings)
 
 
 def _depth_candidates(stem: str) -> list[str]:

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from relight.data.vidit import DIRECTIONS, TEMPERATURES, Setting
 from relight.errors import RelightError
-from relight.io import write_depth_npy, write_image
+from relight.io import image_size, write_depth_npy, write_image
 
 #: The largest image side :func:`write_dataset` renders: a scene took 0.55 GB and 7 s at 1024 x 1024
 #: (measured on 2 cores), so 2048 takes about 2 GB; past that a typo would run the machine out of memory.
@@ -562,11 +561,10 @@ def check_dataset_options(out: str | os.PathLike[str], scenes: int, size: int, s
     if out.exists() and not out.is_dir():
         raise RelightError(f"{out}: exists and is not a folder")
     earlier = next(out.glob("Image*_*_*.png"), None) if out.is_dir() else None
-    if earlier is not None:
-        with Image.open(earlier) as im:
-            if im.size != (size, size):
-                raise RelightError(f"{out}: holds {im.size[0]}x{im.size[1]} scenes ({earlier.name}); --size {size} would mix "
-                                   "two sizes in one data set: choose another folder")
+    if earlier is not None and image_size(earlier) != (size, size):
+        height, width = image_size(earlier)
+        raise RelightError(f"{out}: holds {width}x{height} scenes ({earlier.name}); --size {size} would mix "
+                           "two sizes in one data set: choose another folder")
     return out
 
 
