@@ -370,7 +370,7 @@ def train(
     workers: Annotated[Optional[int], _opt("DataLoader worker processes (default: 4).")] = None,
     seed: Annotated[Optional[int], _opt("Seed of initialisation, example order, crops and the scene split (default: 0).")] = None,
     device: DeviceOpt = None,
-    amp: Annotated[Optional[bool], _opt("Mixed precision: bf16, or fp16 with loss scaling (default: on for CUDA).", "--amp/--no-amp")] = None,
+    amp: Annotated[Optional[bool], _opt("Mixed precision: bf16 (Ampere and newer, and the CPU), or fp16 with loss scaling on older CUDA cards (default: on for CUDA).", "--amp/--no-amp")] = None,
     val_every: Annotated[Optional[int], _opt("Validate every N epochs (default: 1).")] = None,
     max_steps: Annotated[Optional[int], _opt("Stop after this many steps in all (a checkpoint is written there) (default: off).")] = None,
 ) -> None:
