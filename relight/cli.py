@@ -625,10 +625,17 @@ def demo(
         console.print(f"wrote {write_json(json_out, record)}")
 
 
+def _click_error(exc: BaseException, name: str) -> bool:
+    """Whether ``exc`` is click's ``name`` error, from whichever click typer uses (recent typers bundle
+    their own copy, so the class cannot be imported from one place)."""
+    return any(cls.__name__ == name for cls in type(exc).__mro__)
+
+
 def main() -> None:
-    """Console entry point: one-line errors for the user's mistakes, tracebacks only with --debug."""
+    """Console entry point: one-line errors for the user's mistakes (usage errors included), tracebacks
+    only with --debug."""
     try:
-        app()
+        code = app(standalone_mode=False, prog_name="relight")
     except RelightError as exc:
         if _state["debug"]:
             raise
@@ -638,7 +645,19 @@ def main() -> None:
         console.print("[red]interrupted[/red]")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug: say so in one line unless debugging
+        if _click_error(exc, "NoArgsIsHelpError"):  # `relight` or `relight weights` alone: the help
+            exc.ctx.get_help()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if _click_error(exc, "UsageError"):
+            context = exc.ctx  # type: ignore[attr-defined]
+            hint = f" (see {context.command_path} --help)" if context is not None else ""
+            console.print(f"[red]error:[/red] {exc.format_message()}{hint}", soft_wrap=True)  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if _click_error(exc, "Abort"):
+            console.print("[red]aborted[/red]")
+            sys.exit(1)
         if _state["debug"]:
             raise
         console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", soft_wrap=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)  # a command's typer.Exit(n) comes back as n

@@ -287,8 +287,8 @@ def test_command_line_starts_without_torch() -> None:
 
 
 def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
-    """--version; an unknown device and an impossible --size in one short line; `score` on a missing
-    folder fails before drawing a progress bar."""
+    """--version; an unknown device, an impossible --size and usage errors in one short line; `score`
+    on a missing folder fails before drawing a progress bar."""
     from relight import __version__
 
     code, out, _ = _run(["--version"], capsys, monkeypatch)
@@ -301,6 +301,15 @@ def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, 
         assert code == 2 and err.strip().splitlines()[-1] == refusal and not (tmp_path / "o.png").exists()
     code, _, err = _run(["score", str(tmp_path / "nosuch"), str(tmp_path)], capsys, monkeypatch)
     assert code == 2 and err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"
+    # Usage errors are one line too, naming the help to read; the bare command shows the help.
+    for args, line in ((["batch"], "error: Missing argument 'folder'. (see relight batch --help)"),
+                       (["batch", str(tmp_path), "--batch-size", "0"],
+                        "error: Invalid value for '--batch-size': Input should be greater than or equal to 1 (see relight batch --help)"),
+                       (["nosuch"], "error: No such command 'nosuch'. (see relight --help)")):
+        code, out, err = _run(args, capsys, monkeypatch)
+        assert code == 2 and out == "" and err.strip() == line, err
+    code, out, _ = _run([], capsys, monkeypatch)
+    assert code == 2 and "Usage: relight [OPTIONS] COMMAND" in out
 
 
 def test_python_api_scales_integer_images_and_refuses_a_depth_of_another_size(narrow_checkpoint):
