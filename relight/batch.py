@@ -23,7 +23,7 @@ import torch
 from relight.data.pairs import DecodedPair, InferencePair, load_pair
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_tensor
-from relight.io import check_output_ext, check_output_folder, write_image
+from relight.io import check_output_dir, write_image
 
 
 @dataclass
@@ -141,8 +141,7 @@ def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
     cannot be, and one where an output would land on an input (``-o`` set to the input folder; with
     ``--overwrite`` the photos themselves would be replaced)."""
-    check_output_ext(ext, bit_depth)
-    check_output_folder(out_dir)
+    check_output_dir(out_dir, ext, bit_depth)
     inputs = {path.resolve(): path for pair in pairs for path in (pair.image, pair.depth) if path is not None}
     for pair in pairs:
         target = (out_dir / f"{pair.stem}{ext}").resolve()

@@ -193,15 +193,22 @@ def batch(
         raise typer.Exit(1)
 
 
+def _emit_json(text: str, json_out: str | None) -> None:
+    """``--json FILE|-``: the JSON to stdout with ``-``, else written (atomically) to FILE."""
+    from relight.io import write_text
+
+    if json_out == "-":
+        typer.echo(text, nl=False)
+    elif json_out:
+        console.print(f"wrote {write_text(json_out, text)}")
+
+
 def _emit_report(report: ScoreReport, json_out: str | None, csv_out: Path | None, title: str) -> None:
     """The score table (on stderr when ``--json -`` takes stdout), then the JSON and CSV files asked for."""
     from relight.score import print_score_table
 
     print_score_table(report, console if json_out == "-" else out_console, title=title)
-    if json_out == "-":
-        typer.echo(report.to_json(), nl=False)
-    elif json_out:
-        console.print(f"wrote {report.write_json(json_out)}")
+    _emit_json(report.to_json(), json_out)
     if csv_out:
         console.print(f"wrote {report.write_csv(csv_out)}")
 
@@ -437,14 +444,13 @@ def evaluate_command(
     """Run a model over a validation set and score it exactly as `relight score` does."""
 
     from relight.evaluate import evaluate, evaluation_pairs
-    from relight.io import check_output_ext, check_output_folder
+    from relight.io import check_output_dir
     from relight.score import Scorer
 
     ext = ext if ext.startswith(".") else f".{ext}"
     pairs = evaluation_pairs(data, source, target, gt_dir=gt_dir, depth_dir=depth_dir)
     if save_dir is not None:  # before the model loads (evaluate checks again, for callers of the API)
-        check_output_ext(ext)
-        check_output_folder(save_dir)
+        check_output_dir(save_dir, ext)
     relighter = make_relighter(weights, device, precision, size)
     scorer = Scorer(relighter.device, require_lpips)
     with progress_bar() as progress:
@@ -607,10 +613,8 @@ def demo(
     json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Also write both reports as JSON to FILE, or to stdout with -.")] = None,
 ) -> None:
     """Relight the bundled example scenes with the bundled model and score them next to the identity baseline."""
-    import json
-
     from relight.demo import run_demo
-    from relight.io import write_json
+    from relight.io import json_text
     from relight.score import print_gain_table, print_score_table
 
     relighter = make_relighter(weights, device, precision, None)
@@ -618,11 +622,7 @@ def demo(
     tables = console if json_out == "-" else out_console  # stdout stays pure JSON with --json -
     print_score_table(result.model, tables, title=f"relit examples -> {result.out_dir}")
     print_gain_table(result.model, result.identity, tables, "model vs identity baseline (input image taken as the answer)")
-    record = {"model": result.model.to_dict(), "identity": result.identity.to_dict()}
-    if json_out == "-":
-        typer.echo(json.dumps(record, indent=2, allow_nan=False))
-    elif json_out is not None:
-        console.print(f"wrote {write_json(json_out, record)}")
+    _emit_json(json_text({"model": result.model.to_dict(), "identity": result.identity.to_dict()}), json_out)
 
 
 def _click_error(exc: BaseException, name: str) -> bool:

@@ -18,7 +18,7 @@ from relight.data.dataset import LoadFailure, PairDataset, load_batches
 from relight.data.vidit import Setting, TrainPair, load_pairs
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune
-from relight.io import check_output_ext, check_output_folder, write_image
+from relight.io import check_output_dir, write_image
 from relight.score import ScoreReport, ScoreRow, Scorer, Unscored, score_arrays
 
 
@@ -40,8 +40,7 @@ def evaluate(
     or scored is listed in ``report.failed``, and the others are still done.
     """
     if save_dir is not None:
-        check_output_ext(ext)
-        check_output_folder(save_dir)
+        check_output_dir(save_dir, ext)
     dataset = PairDataset(pairs, require_target=True)
     pin = relighter.device.type == "cuda"
 

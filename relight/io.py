@@ -304,6 +304,13 @@ def check_output_ext(ext: str, bit_depth: int = 8) -> None:
         raise RelightError(f"--ext {ext}: {problem}")
 
 
+def check_output_dir(folder: str | os.PathLike[str], ext: str, bit_depth: int = 8) -> None:
+    """Refuse, before any work, an ``--ext``/``--bit-depth`` that cannot be written or a folder that
+    cannot hold the outputs (:func:`check_output_ext`, :func:`check_output_folder`)."""
+    check_output_ext(ext, bit_depth)
+    check_output_folder(folder)
+
+
 def _check_target(path: Path) -> None:
     if path.is_dir():
         raise OutputError(path, "is a folder; give a file name")
@@ -355,9 +362,14 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     return Path(path)
 
 
+def json_text(data: object) -> str:
+    """``data`` as relight writes JSON everywhere: indented, NaN and infinities refused, not written."""
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+
+
 def write_json(path: str | os.PathLike[str], data: object) -> Path:
-    """Write ``data`` as indented JSON, atomically; NaN and infinities are refused, not written."""
-    return write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    """Write :func:`json_text` of ``data`` atomically."""
+    return write_text(path, json_text(data))
 
 
 def _quantise(array: np.ndarray, bit_depth: int) -> np.ndarray:
@@ -416,6 +428,7 @@ __all__ = [
     "LoadedImage",
     "OutputError",
     "atomic_output",
+    "check_output_dir",
     "check_output_ext",
     "check_output_file",
     "check_output_folder",

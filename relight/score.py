@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relight.errors import RelightError
-from relight.io import IMAGE_EXTENSIONS, InputError, read_image, write_text
+from relight.io import IMAGE_EXTENSIONS, InputError, json_text, read_image, write_text
 from relight.metrics import LPIPS, SSIM_WINDOW, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
 
 METRICS = ("psnr", "ssim", "lpips", "mps")
@@ -86,7 +85,7 @@ class ScoreReport:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        return json_text(self.to_dict())
 
     def to_csv(self) -> str:
         """One row per image, then a ``mean`` row; PSNR of identical images is written as ``inf``."""

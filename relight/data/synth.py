@@ -561,8 +561,8 @@ def check_dataset_options(out: str | os.PathLike[str], scenes: int, size: int, s
     if out.exists() and not out.is_dir():
         raise RelightError(f"{out}: exists and is not a folder")
     earlier = next(out.glob("Image*_*_*.png"), None) if out.is_dir() else None
-    if earlier is not None and image_size(earlier) != (size, size):
-        height, width = image_size(earlier)
+    height, width = image_size(earlier) if earlier is not None else (size, size)
+    if (height, width) != (size, size):
         raise RelightError(f"{out}: holds {width}x{height} scenes ({earlier.name}); --size {size} would mix "
                            "two sizes in one data set: choose another folder")
     return out
