@@ -254,7 +254,7 @@ def run_batch(
             members = list(group)
             group.clear()
             forward = partial(_relight_group, relighter, members, pin)
-            height, width = relighter.size or members[0].size
+            height, width = relighter.run_size(members[0].size)
             if net is None or (auto and len(members) * height * width > GROUP_PIXELS):
                 settle(keep=0)  # a large group runs alone, here, on every thread
                 forwards.append((members, _finished(forward)))
@@ -277,7 +277,7 @@ def run_batch(
             if group and ready.size != group[0].size:
                 flush()
             group.append(ready)
-            limit = batch_size or auto_batch_size(*(relighter.size or ready.size))
+            limit = batch_size or auto_batch_size(*relighter.run_size(ready.size))
             if len(group) >= limit:
                 flush()
         if group:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -493,13 +494,17 @@ def weights_list(json_out: WeightsJsonOpt = False) -> None:
     if json_out:
         typer.echo(json.dumps([{**e.to_dict(), "status": a.status, "path": a.path and str(a.path)} for e, a in rows], indent=2))
         return
+    # Two lines a row, so that names and paths stay whole in an 80-column terminal.
     table = Table(title="relight weights")
-    for column in ("name", "variant", "illumination", "size", "where", "here"):
-        table.add_column(column, overflow="fold", justify="right" if column == "size" else "left")
+    table.add_column("name", overflow="fold")
+    table.add_column("variant, light", overflow="fold")
+    table.add_column("size", no_wrap=True, justify="right")
+    table.add_column("here, where", overflow="fold", min_width=len("import needed"))
     colours = {"ready": "green", "missing": "red"}
     for entry, avail in rows:
         status = f"[{colours.get(avail.status, 'yellow')}]{avail.status}[/]"
-        table.add_row(entry.name, entry.config.describe(), entry.illumination, _megabytes(entry.size_bytes), entry.location.short(), status)
+        table.add_row(entry.name, f"{entry.config.describe()}\n{entry.illumination}", _megabytes(entry.size_bytes),
+                      f"{status}\n[dim]{escape(entry.location.short())}[/dim]")
     out_console.print(table)
     console.print(f"[dim]registries: {registry.builtin_path} and {registry.user_path}[/dim]")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib
+import logging
 import math
 import os
 import warnings
@@ -201,6 +203,21 @@ def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = T
     return model
 
 
+def _import_cpp_extension_quietly() -> None:
+    """Import ``torch.utils.cpp_extension`` (Inductor does, when it compiles) with its logger muted.
+
+    On import it looks for a CUDA toolkit, and where it finds one (an ``nvcc`` on the PATH, or
+    ``CUDA_HOME``) but no GPU it logs "No CUDA runtime is found": noise in a CPU or MPS run.
+    """
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        importlib.import_module("torch.utils.cpp_extension")
+    finally:
+        logger.setLevel(level)
+
+
 class Relighter:
     """A model placed on a device with a precision, turning (image, depth) pairs into relit images.
 
@@ -240,6 +257,8 @@ class Relighter:
             # Freezing lets Inductor treat the weights as constants: oneDNN prepacks them and fuses
             # conv + ReLU on the CPU (measured about 5% faster there, at no extra peak memory).
             options = {"freezing": True} if self.device.type == "cpu" else None
+            if self.device.type != "cuda":
+                _import_cpp_extension_quietly()
             try:
                 self._compiled = torch.compile(self.model, dynamic=False, options=options)
             except Exception as exc:  # noqa: BLE001 - unsupported platform or Python: run eager
@@ -252,6 +271,11 @@ class Relighter:
 
         kwargs.setdefault("inplace", True)
         return cls(load_weights(weights), **kwargs)  # type: ignore[arg-type]
+
+    def run_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The (height, width) the network runs at for an image of ``size``: the fixed ``size`` this
+        relighter was given (outputs are resized back), else the image's own."""
+        return self.size or (int(size[0]), int(size[1]))
 
     @property
     def compiled(self) -> bool:
@@ -289,7 +313,8 @@ class Relighter:
                 hints.insert(0, "a smaller --batch-size")
             if self.precision == "fp32" and self.device.type != "cpu" and _bf16_runs_on(self.device):
                 hints.append("--precision bf16")
-            at = f" (run at {self.size[0]}x{self.size[1]})" if self.size is not None and self.size != (h, w) else ""
+            run = self.run_size((h, w))
+            at = f" (run at {run[0]}x{run[1]})" if run != (h, w) else ""
             raise DeviceOutOfMemory(
                 f"out of memory on {self.device} for {rgb.shape[0]} image(s) of {h}x{w}{at}; try {' or '.join(hints)}"
             ) from None
@@ -304,8 +329,9 @@ class Relighter:
         rgb = rgb.to(self.device, torch.float32, non_blocking=copy_async)
         depth = depth.to(self.device, torch.float32, non_blocking=copy_async)
         h, w = rgb.shape[-2:]
-        if self.size is not None and (h, w) != self.size:
-            rgb, depth = resize(rgb, self.size), resize(depth, self.size)
+        run = self.run_size((h, w))
+        if run != (h, w):
+            rgb, depth = resize(rgb, run), resize(depth, run)
         rgb_p, (hh, ww) = pad_to_stride(rgb)
         depth_p, _ = pad_to_stride(depth)
         rgb_p = rgb_p.contiguous(memory_format=self._memory_format)

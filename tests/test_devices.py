@@ -4,6 +4,9 @@ refuses, how running out of memory is recognised and reported, and the benchmark
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +134,16 @@ def test_largest_batch_search_reports_instead_of_crashing(most: int, limit: int,
     bench = _benchmark_module()
     relighter = Relighter(RunsOutAbove(most, OUT_OF_MEMORY["cuda"]), "cpu", "fp32")
     assert bench.max_batch_that_fits(relighter, size=32, limit=limit) == found
+
+
+def test_compile_on_cpu_keeps_the_cuda_toolkit_probe_quiet(tmp_path: Path) -> None:
+    """With a CUDA toolkit installed but no GPU, torch logs "No CUDA runtime is found" when Inductor
+    imports its extension module; a CPU run with --compile should not print that."""
+    code = ("from relight.inference import Relighter\n"
+            "from relight.model import MBNet, MBNetConfig\n"
+            "Relighter(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), 'cpu', compile=True)\n"
+            "import torch.utils.cpp_extension\n")
+    env = {**os.environ, "CUDA_HOME": str(tmp_path), "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "No CUDA runtime" not in done.stderr

@@ -265,8 +265,14 @@ def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
     assert code == 0 and "sha256 verified" in err and "downloading tiny-hub" in err, err
     code, _, err = run_cli(["weights", "download", DEFAULT_MODEL], capsys, monkeypatch)  # shipped: hashed too
     assert code == 0 and "sha256 verified" in err and "downloading" not in err, err
+    from relight.cli import out_console
+
+    monkeypatch.setattr(out_console, "width", 80)
     code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
     assert code == 0 and "tiny-hub" in out and "ready" in out
+    # an 80-column terminal keeps names, variants and illuminations whole
+    assert DEFAULT_MODEL in out and "narrow-w8-d16" in out and "6500-N->4500-E" in out, out
+    assert max(map(len, out.splitlines())) <= 80
     code, out, _ = run_cli(["weights", "info", "tiny-hub", "--json"], capsys, monkeypatch)
     info = json.loads(out)
     assert info["status"] == "ready" and info["location"]["repo"] == "me/tiny" and info["origin"] == "user"
