@@ -364,7 +364,7 @@ def train(
     imagenet: Annotated[Optional[bool], _opt("Initialise ResNet encoders from ImageNet weights in the torch cache (default: on for resnets).", "--imagenet/--no-imagenet")] = None,
     charbonnier_weight: Annotated[Optional[float], _opt("Weight of the Charbonnier loss (default: 1.0).")] = None,
     ssim_weight: Annotated[Optional[float], _opt("Weight of the -SSIM loss (default: 1.1).")] = None,
-    perceptual_weight: Annotated[Optional[float], _opt("Weight of the VGG-19 perceptual loss; 0 drops it (default: 0.1).")] = None,
+    perceptual_weight: Annotated[Optional[float], _opt("Weight of the perceptual loss (L1 of VGG-19 conv3_3 features); 0 drops it (default: 0.1).")] = None,
     charbonnier_eps: Annotated[Optional[float], _opt("Charbonnier epsilon (default: 1e-3).")] = None,
     lr: Annotated[Optional[float], _opt("Adam learning rate (default: 1e-4).")] = None,
     beta1: Annotated[Optional[float], _opt("Adam beta1 (default: 0.5).")] = None,

@@ -17,8 +17,8 @@ from relight.metrics import ssim
 from relight.pretrained import MissingWeightsError, load_cached_state_dict, torch_cache_file
 
 VGG19_WEIGHTS = "VGG19_Weights.IMAGENET1K_V1"
-#: ``vgg19.features[:16]`` ends with the ReLU after conv3_3 (module 15); see :class:`VGGPerceptualLoss`.
-VGG19_CONV3_3_END = 16
+#: ``vgg19.features[:15]`` ends with conv3_3 (module 14), before its ReLU; see :class:`VGGPerceptualLoss`.
+VGG19_CONV3_3_END = 15
 _VGG_WHAT = "ImageNet VGG-19 weights (for the perceptual loss)"
 _VGG_ELSE = "or train with --perceptual-weight 0"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -36,14 +36,12 @@ def ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class VGGPerceptualLoss(nn.Module):
-    """L1 between ImageNet VGG-19 activations after relu3_3 (``features[:16]``) of prediction and target.
+    """L1 between ImageNet VGG-19 conv3_3 responses (``features[:15]``) of prediction and target.
 
-    The paper says "conv3_3 features". We take the activation after conv3_3's ReLU, as the common
-    perceptual-loss code does (Johnson et al.; the MBNet/MRNet-style training scripts slice
-    ``vgg19.features[:16]``): those are the features VGG itself passes on, and the pre-ReLU response
-    would also penalise differences in negative responses the network discards. Inputs in [0, 1] are
-    normalised with ImageNet's mean and std first. The weights are frozen and read only from the
-    torch cache (``vgg19-dcbb9e9d.pth``, ``weights_only=True``).
+    The paper's words are "conv3_3 features", so the term is taken at the convolution itself, before
+    its ReLU (much perceptual-loss code takes relu3_3 instead; that would also drop differences in the
+    negative responses). Inputs in [0, 1] are normalised with ImageNet's mean and std first. The
+    weights are frozen and read only from the torch cache (``vgg19-dcbb9e9d.pth``, ``weights_only=True``).
     """
 
     def __init__(self) -> None:
@@ -63,7 +61,7 @@ class VGGPerceptualLoss(nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """relu3_3 activations of an ``N x 3 x H x W`` batch in [0, 1]."""
+        """conv3_3 responses of an ``N x 3 x H x W`` batch in [0, 1]."""
         return self.features((x - self.mean) / self.std)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -99,7 +97,7 @@ class RelightLoss(nn.Module):
         """The loss as a formula, for logs and checkpoint provenance."""
         terms = [f"{self.charbonnier_weight:g}*Charbonnier(eps={self.eps:g})", f"{self.ssim_weight:g}*(-SSIM)"]
         if self.perceptual is not None:
-            terms.append(f"{self.perceptual_weight:g}*L1(VGG19 relu3_3)")
+            terms.append(f"{self.perceptual_weight:g}*L1(VGG19 conv3_3)")
         return " + ".join(terms)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -25,21 +25,31 @@ class MissingWeightsError(RelightError, FileNotFoundError):
         )
 
 
-def torch_cache_file(weights_name: str) -> tuple[Path, str]:
+def torch_cache_file(weights_name: str, preferred: tuple[str, ...] = ()) -> tuple[Path, str]:
     """Where torchvision's ``weights_name`` (e.g. ``"VGG19_Weights.IMAGENET1K_V1"``) sits in the torch
-    cache (following ``TORCH_HOME`` / :func:`torch.hub.set_dir`), and its URL."""
+    cache (following ``TORCH_HOME`` / :func:`torch.hub.set_dir`), and its URL.
+
+    A file named in ``preferred`` that is in the cache's ``checkpoints`` folder comes first (with its
+    URL on download.pytorch.org), so a cache filled by an older torchvision release serves as it is.
+    """
     import torch.hub
     from torchvision.models import get_weight
 
     url = get_weight(weights_name).url
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name, url
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    for name in preferred:
+        if (folder / name).is_file():
+            return folder / name, url.rsplit("/", 1)[0] + "/" + name
+    return folder / Path(url).name, url
 
 
 def load_cached_state_dict(
-    weights_name: str, what: str, alternative: str = "", error: type[MissingWeightsError] = MissingWeightsError
+    weights_name: str, what: str, alternative: str = "", error: type[MissingWeightsError] = MissingWeightsError,
+    preferred: tuple[str, ...] = (),
 ) -> dict[str, torch.Tensor]:
-    """Read torchvision weights from the torch cache with ``weights_only=True``; never downloads."""
-    path, url = torch_cache_file(weights_name)
+    """Read torchvision weights (or a ``preferred`` file, see :func:`torch_cache_file`) from the torch
+    cache with ``weights_only=True``; never downloads."""
+    path, url = torch_cache_file(weights_name, preferred)
     if not path.is_file():
         raise error(path, url, "not found", what, alternative)
     try:

@@ -1,4 +1,4 @@
-"""The training loss: Charbonnier, -SSIM and the VGG-19 relu3_3 perceptual term, and their weighting."""
+"""The training loss: Charbonnier, -SSIM and the VGG-19 conv3_3 perceptual term, and their weighting."""
 
 from __future__ import annotations
 
@@ -38,14 +38,16 @@ def vgg_cache(empty_cache: Path, vgg_state: dict[str, torch.Tensor]) -> Path:
     return empty_cache / VGG_FILE
 
 
-def _relu3_3_by_hand(x: torch.Tensor, state: dict[str, torch.Tensor]) -> torch.Tensor:
-    """VGG-19 up to the ReLU after conv3_3, written out layer by layer from the state dict."""
+def _conv3_3_by_hand(x: torch.Tensor, state: dict[str, torch.Tensor]) -> torch.Tensor:
+    """VGG-19 up to conv3_3 (before its ReLU), written out layer by layer from the state dict."""
     x = (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     for index in (0, 2, "pool", 5, 7, "pool", 10, 12, 14):
         if index == "pool":
             x = F.max_pool2d(x, 2)
         else:
-            x = F.relu(F.conv2d(x, state[f"features.{index}.weight"], state[f"features.{index}.bias"], padding=1))
+            x = F.conv2d(x, state[f"features.{index}.weight"], state[f"features.{index}.bias"], padding=1)
+            if index != 14:
+                x = F.relu(x)
     return x
 
 
@@ -109,14 +111,14 @@ def test_negative_weights_and_eps_are_refused(empty_cache):
         RelightLoss(perceptual_weight=0, eps=0)
 
 
-def test_perceptual_term_is_l1_of_relu3_3_features_and_only_the_prediction_gets_gradients(vgg_cache, vgg_state):
+def test_perceptual_term_is_l1_of_conv3_3_features_and_only_the_prediction_gets_gradients(vgg_cache, vgg_state):
     loss = RelightLoss()
-    assert loss.describe() == "1*Charbonnier(eps=0.001) + 1.1*(-SSIM) + 0.1*L1(VGG19 relu3_3)"
+    assert loss.describe() == "1*Charbonnier(eps=0.001) + 1.1*(-SSIM) + 0.1*L1(VGG19 conv3_3)"
     pred, target = _pair(3)
     pred.requires_grad_(True)
     total, parts = loss(pred, target)
     with torch.no_grad():
-        expected = (_relu3_3_by_hand(pred, vgg_state) - _relu3_3_by_hand(target, vgg_state)).abs().mean()
+        expected = (_conv3_3_by_hand(pred, vgg_state) - _conv3_3_by_hand(target, vgg_state)).abs().mean()
     assert float(parts["perceptual"]) == pytest.approx(float(expected), rel=1e-4)
     weighted = float(parts["charbonnier"]) + 1.1 * float(parts["ssim"]) + 0.1 * float(parts["perceptual"])
     assert float(total.detach()) == pytest.approx(weighted, rel=1e-5)

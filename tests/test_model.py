@@ -9,7 +9,7 @@ import torch
 import torchvision
 
 from relight.model import MBNet, MBNetConfig
-from relight.model.backbone import load_imagenet_weights
+from relight.model.backbone import imagenet_state, load_imagenet_weights
 
 
 def test_residual_ablation_changes_only_the_output_rule() -> None:
@@ -55,6 +55,21 @@ def test_imagenet_init_reads_the_torch_cache_only(tmp_path: Path, monkeypatch: p
     assert torch.equal(model.rgb_encoder.conv1.weight, reference.conv1.weight)
     assert torch.equal(model.depth_encoder.layer4[0].bn1.running_var, reference.layer4[0].bn1.running_var)
     assert torch.equal(model.depth_encoder.conv1.weight, depth_stem_before)  # 1-channel stem stays fresh
+
+
+def test_resnet50_prefers_the_file_the_authors_initialised_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchvision before 0.13 cached resnet50-19c8e357.pth, newer releases resnet50-0676ba61.pth: the
+    authors' file is read when the cache holds it, the current one otherwise."""
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    with pytest.raises(FileNotFoundError, match=r"resnet50-0676ba61.pth: ImageNet weights for resnet50 not found"):
+        imagenet_state("resnet50")
+    folder = tmp_path / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save({"conv1.weight": torch.ones(1), "fc.weight": torch.ones(1)}, folder / "resnet50-0676ba61.pth")
+    assert torch.equal(imagenet_state("resnet50")["conv1.weight"], torch.ones(1))
+    torch.save({"conv1.weight": torch.zeros(1), "fc.weight": torch.zeros(1)}, folder / "resnet50-19c8e357.pth")
+    state = imagenet_state("resnet50")
+    assert torch.equal(state["conv1.weight"], torch.zeros(1)) and "fc.weight" not in state
 
 
 def test_narrow_has_no_imagenet_weights() -> None:

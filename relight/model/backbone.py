@@ -21,11 +21,14 @@ class BackboneSpec:
     block: type[nn.Module]
     layers: tuple[int, int, int, int]
     torchvision_weights: str | None  # name of the torchvision weights enum that fits, if any
+    #: cache files read before ``torchvision_weights``' own when present (see :func:`torch_cache_file`)
+    preferred_files: tuple[str, ...] = ()
 
 
 BACKBONE_SPECS: dict[str, BackboneSpec] = {
-    # The authors used torchvision's original ResNet-50 ImageNet weights (resnet50-19c8e357).
-    "resnet50": BackboneSpec(tv_resnet.Bottleneck, (3, 4, 6, 3), "ResNet50_Weights.IMAGENET1K_V1"),
+    # The authors initialised from resnet50-19c8e357.pth, the file torchvision before 0.13 downloaded;
+    # newer releases download resnet50-0676ba61.pth for IMAGENET1K_V1. A cache holding the first uses it.
+    "resnet50": BackboneSpec(tv_resnet.Bottleneck, (3, 4, 6, 3), "ResNet50_Weights.IMAGENET1K_V1", ("resnet50-19c8e357.pth",)),
     "resnet34": BackboneSpec(tv_resnet.BasicBlock, (3, 4, 6, 3), "ResNet34_Weights.IMAGENET1K_V1"),
     "resnet18": BackboneSpec(tv_resnet.BasicBlock, (2, 2, 2, 2), "ResNet18_Weights.IMAGENET1K_V1"),
     "narrow": BackboneSpec(tv_resnet.BasicBlock, (1, 1, 1, 1), None),
@@ -84,7 +87,8 @@ def imagenet_state(backbone: str) -> dict[str, torch.Tensor]:
     if spec.torchvision_weights is None:
         raise ValueError(f"backbone {backbone!r} has no ImageNet weights; train it from scratch")
     state = load_cached_state_dict(
-        spec.torchvision_weights, f"ImageNet weights for {backbone}", "or train without ImageNet initialisation (--no-imagenet)"
+        spec.torchvision_weights, f"ImageNet weights for {backbone}", "or train without ImageNet initialisation (--no-imagenet)",
+        preferred=spec.preferred_files,
     )
     return {k: v for k, v in state.items() if not k.startswith("fc.")}
 
@@ -97,5 +101,5 @@ def load_imagenet_weights(encoder: ResNetEncoder, backbone: str, state: dict[str
         state.pop("conv1.weight")  # the depth encoder's 1-channel stem stays freshly initialised
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if unexpected or set(missing) - {"conv1.weight"}:
-        path, _ = torch_cache_file(spec.torchvision_weights)
+        path, _ = torch_cache_file(spec.torchvision_weights, spec.preferred_files)
         raise RuntimeError(f"{path} does not fit a {backbone} encoder: missing {missing}, unexpected {unexpected}")
