@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     train_dir, val_dir = make_data(args)
-    val_pairs = evaluation_pairs(val_dir)
+    val_pairs = evaluation_pairs(val_dir).pairs
     scorer = Scorer("cpu")
     if args.perceptual_weight == 0:
         console.print("[yellow]perceptual loss off[/yellow] (--perceptual-weight 0): VGG-19 ImageNet weights are not "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from relight.data.pairs import DecodedPair, InferencePair, load_pair
+from relight.data.pairs import DecodedPair, InferencePair, load_pair, refuse_replacing_inputs
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_tensor
 from relight.io import check_output_dir, write_image
@@ -142,12 +142,8 @@ def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit
     cannot be, and one where an output would land on an input (``-o`` set to the input folder; with
     ``--overwrite`` the photos themselves would be replaced)."""
     check_output_dir(out_dir, ext, bit_depth)
-    inputs = {path.resolve(): path for pair in pairs for path in (pair.image, pair.depth) if path is not None}
-    for pair in pairs:
-        target = (out_dir / f"{pair.stem}{ext}").resolve()
-        if target in inputs:
-            raise RelightError(f"{out_dir}: the output {target.name} would replace the input {inputs[target]}; "
-                               "choose another output folder")
+    refuse_replacing_inputs((out_dir / f"{pair.stem}{ext}" for pair in pairs),
+                            (path for pair in pairs for path in (pair.image, pair.depth)), "choose another output folder")
 
 
 def run_batch(

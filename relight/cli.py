@@ -116,10 +116,11 @@ def run(
     compile: CompileOpt = False,
 ) -> None:
     """Relight one image with its depth map."""
-    from relight.data.pairs import InferencePair, load_pair
+    from relight.data.pairs import InferencePair, load_pair, refuse_replacing_inputs
     from relight.io import check_output_file, write_image
 
     check_output_file(output, bit_depth)  # before the model loads: a bad -o is the user's to fix at once
+    refuse_replacing_inputs([output], [image, depth], "choose another output file")
     item = load_pair(InferencePair(image.stem, image, depth))
     for warning in item.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -444,14 +445,14 @@ def evaluate_command(
 ) -> None:
     """Run a model over a validation set and score it exactly as `relight score` does."""
 
-    from relight.evaluate import evaluate, evaluation_pairs
-    from relight.io import check_output_dir
+    from relight.evaluate import check_save_dir, evaluate, evaluation_pairs
     from relight.score import Scorer
 
     ext = ext if ext.startswith(".") else f".{ext}"
-    pairs = evaluation_pairs(data, source, target, gt_dir=gt_dir, depth_dir=depth_dir)
+    found = evaluation_pairs(data, source, target, gt_dir=gt_dir, depth_dir=depth_dir)
+    pairs = found.pairs
     if save_dir is not None:  # before the model loads (evaluate checks again, for callers of the API)
-        check_output_dir(save_dir, ext)
+        check_save_dir(pairs, save_dir, ext)
     relighter = make_relighter(weights, device, precision, size)
     scorer = Scorer(relighter.device, require_lpips)
     with progress_bar() as progress:
@@ -462,7 +463,8 @@ def evaluate_command(
             clock["done"] += 1
             progress.update(task, advance=1, rate=rate_text(clock["done"], time.perf_counter() - clock["start"]))
 
-        report = evaluate(relighter, pairs, scorer=scorer, save_dir=save_dir, ext=ext, workers=workers, on_item=on_item)
+        report = evaluate(relighter, pairs, scorer=scorer, save_dir=save_dir, ext=ext, workers=workers, on_item=on_item,
+                          left_out=found.skipped)
     _emit_report(report, json_out, csv_out, title=f"relight eval {relighter.loaded.source or weights} on {data}")
     if save_dir is not None:
         console.print(f"wrote {len(report.rows)} images to {save_dir}")
@@ -628,6 +630,8 @@ def demo(
     print_score_table(result.model, tables, title=f"relit examples -> {result.out_dir}")
     print_gain_table(result.model, result.identity, tables, "model vs identity baseline (input image taken as the answer)")
     _emit_json(json_text({"model": result.model.to_dict(), "identity": result.identity.to_dict()}), json_out)
+    if result.model.failed:
+        raise typer.Exit(1)
 
 
 def _click_error(exc: BaseException, name: str) -> bool:

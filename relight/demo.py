@@ -41,7 +41,8 @@ def run_demo(
     inputs, gt = examples / "validation", examples / "validation_gt"
     if not inputs.is_dir() or not gt.is_dir():
         raise RelightError(f"{examples}: the bundled examples are missing (expected validation/ and validation_gt/)")
-    pairs = evaluation_pairs(inputs, gt_dir=gt)
+    found = evaluation_pairs(inputs, gt_dir=gt)
+    pairs = found.pairs
     scorer = scorer or Scorer(relighter.device)
-    model = evaluate(relighter, pairs, scorer, save_dir=out_dir, workers=0)
+    model = evaluate(relighter, pairs, scorer, save_dir=out_dir, workers=0, left_out=found.skipped)
     return DemoResult(model, identity_report(pairs, scorer), Path(out_dir))

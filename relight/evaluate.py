@@ -15,11 +15,21 @@ from typing import Any
 import torch
 
 from relight.data.dataset import LoadFailure, PairDataset, load_batches
-from relight.data.vidit import Setting, TrainPair, load_pairs
+from relight.data.pairs import refuse_replacing_inputs
+from relight.data.vidit import PairSet, Setting, TrainPair, load_pairs
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune
 from relight.io import check_output_dir, write_image
 from relight.score import ScoreReport, ScoreRow, Scorer, Unscored, score_arrays
+
+
+def check_save_dir(pairs: Sequence[TrainPair], save_dir: str | os.PathLike[str], ext: str = ".png") -> None:
+    """Refuse, before any work, a ``save_dir`` that cannot hold the outputs, or where an output would
+    replace an input, depth or ground-truth file (``save_dir`` set to the data folder)."""
+    check_output_dir(save_dir, ext)
+    refuse_replacing_inputs((Path(save_dir) / f"{pair.name}{ext}" for pair in pairs),
+                            (path for pair in pairs for path in (pair.input, pair.depth, pair.target)),
+                            "save the relit images elsewhere")
 
 
 def evaluate(
@@ -30,6 +40,7 @@ def evaluate(
     ext: str = ".png",
     workers: int = 2,
     on_item: Callable[[ScoreRow | None], None] | None = None,
+    left_out: Sequence[str] = (),
 ) -> ScoreReport:
     """Relight every pair, score it against its target, and write ``save_dir/<name><ext>`` when asked.
 
@@ -37,10 +48,11 @@ def evaluate(
     relighter's ``size`` only sets the resolution the network runs at), rounded to the 8-bit levels an
     image file holds (unless ``ext`` is ``.npy``), so ``relight score`` on the saved PNGs gives the
     same numbers, as the challenge scored submitted PNGs. A pair that cannot be loaded, relit, saved
-    or scored is listed in ``report.failed``, and the others are still done.
+    or scored is listed in ``report.failed``, and the others are still done; so is each input the
+    pairing ``left_out`` (``PairSet.skipped``: one line each, naming it), so that none goes unnoticed.
     """
     if save_dir is not None:
-        check_output_dir(save_dir, ext)
+        check_save_dir(pairs, save_dir, ext)
     dataset = PairDataset(pairs, require_target=True)
     pin = relighter.device.type == "cuda"
 
@@ -63,7 +75,9 @@ def evaluate(
                 yield Unscored(pair.name, str(exc))
 
     with cudnn_autotune(relighter.device):
-        return score_arrays(relit(), scorer=scorer or Scorer(relighter.device), on_item=on_item)
+        report = score_arrays(relit(), scorer=scorer or Scorer(relighter.device), on_item=on_item)
+    report.failed += [Unscored(Path(line.split(": ", 1)[0]).stem, line) for line in left_out]
+    return report
 
 
 def identity_report(pairs: Sequence[TrainPair], scorer: Scorer) -> ScoreReport:
@@ -79,8 +93,9 @@ def evaluation_pairs(
     target: str = "4500-E",
     gt_dir: str | os.PathLike[str] | None = None,
     depth_dir: str | os.PathLike[str] | None = None,
-) -> list[TrainPair]:
-    """The direct pairs of a folder in any layout (no extra data: evaluation scores the task itself)."""
+) -> PairSet:
+    """The direct pairs of a folder in any layout (no extra data: evaluation scores the task itself),
+    and in ``skipped`` the inputs left out (no ground truth, no depth), for :func:`evaluate`'s ``left_out``."""
     found = load_pairs(data, Setting.parse(source), Setting.parse(target), False, False, gt_dir=gt_dir, depth_dir=depth_dir)
     if not found.pairs:
         reason = f" ({found.skipped[0]})" if found.skipped else ""
@@ -88,7 +103,7 @@ def evaluation_pairs(
     without = [p for p in found.pairs if p.target is None]
     if without:
         raise RelightError(f"{without[0].input}: no ground truth to score against ({len(without)} inputs lack one; see --gt-dir)")
-    return found.pairs
+    return found
 
 
-__all__ = ["evaluate", "evaluation_pairs", "identity_report"]
+__all__ = ["check_save_dir", "evaluate", "evaluation_pairs", "identity_report"]

@@ -48,7 +48,7 @@ from relight.inference import (
     parse_size,
     select_device,
 )
-from relight.io import atomic_output, write_json, write_text
+from relight.io import atomic_output, check_output_folder, write_json, write_text
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
@@ -461,7 +461,10 @@ def _gather_pairs(config: TrainConfig, monitor: TrainMonitor) -> tuple[list[Trai
     if config.val_scenes is not None:
         pairs, val = split_scenes(pairs, config.val_scenes, seed=config.seed)
     elif config.val_data is not None:
-        val = evaluation_pairs(config.val_data, config.source, config.target, gt_dir=config.val_gt_dir)
+        found = evaluation_pairs(config.val_data, config.source, config.target, gt_dir=config.val_gt_dir)
+        if found.skipped:
+            monitor.message(f"{config.val_data}: {len(found.skipped)} validation pair(s) left out, e.g. {found.skipped[0]}")
+        val = found.pairs
     else:
         monitor.message("no validation data (--val-data or --val-scenes): best.safetensors will not be kept")
     origins: dict[str, int] = {}
@@ -511,6 +514,7 @@ def _check_run_dir(run_dir: Path, resume: bool) -> None:
                 raise TrainError(f"{run_dir}: cannot resume, {name} is missing")
     elif (run_dir / LAST).exists():
         raise TrainError(f"{run_dir}: already holds a run; continue it with --resume {run_dir} or choose another --out")
+    check_output_folder(run_dir)  # a file in its place or on its path, or no permission: before any work
 
 
 def _write_metrics(path: Path, record: EpochRecord) -> None:

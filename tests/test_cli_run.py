@@ -123,12 +123,15 @@ def test_unwritable_output_folder_fails_cleanly(tmp_path, sample_pair, narrow_ch
         ("o.jpg", ["--bit-depth", "16"], "16-bit output needs PNG or TIFF, not .jpg"),
         ("folder.png", [], "is a folder; give a file name"),
         ("file/o.png", [], "is a file, not a folder"),
+        ("scene.png", [], "would replace the input"),
+        ("scene.npy", [], "would replace the input"),
     ],
 )
 def test_run_refuses_an_output_it_cannot_write_before_loading_the_model(
     tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, output, options, problem
 ):
     image, depth = sample_pair
+    inputs = (image.read_bytes(), depth.read_bytes())
     (tmp_path / "folder.png").mkdir()
     (tmp_path / "file").write_text("x")
     code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / output), "-w", str(narrow_checkpoint), *options],
@@ -137,6 +140,7 @@ def test_run_refuses_an_output_it_cannot_write_before_loading_the_model(
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder.png", "scene.npy", "scene.png"]
     assert not any((tmp_path / "folder.png").iterdir())
+    assert (image.read_bytes(), depth.read_bytes()) == inputs
 
 
 def test_debug_shows_the_traceback(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
@@ -242,6 +246,8 @@ def test_batch_with_a_depth_folder_and_vidit_names(tmp_path, sample_pair, narrow
     code, _, err = _run(["batch", str(tmp_path / "img"), "--depth-dir", str(tmp_path / "dep"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
     assert code == 0, err
     assert (tmp_path / "img" / "relit" / "Image007_6500_N.png").is_file()
+    code, _, err = _run(["batch", str(tmp_path / "img"), "--depth-dir", str(tmp_path / "dep" / "Image007.png")], capsys, monkeypatch)
+    assert code == 2 and "Image007.png: depth folder is a file, not a folder" in err
 
 
 def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monkeypatch):

@@ -11,6 +11,7 @@ import pytest
 import torch
 from conftest import run_cli
 
+from relight.errors import RelightError
 from relight.model.checkpoint import read_checkpoint_metadata
 
 
@@ -102,7 +103,7 @@ def test_eval_keeps_going_past_a_pair_the_device_cannot_take(tmp_path: Path, cap
             return super().forward(rgb, depth)
 
     write_dataset(tmp_path / "data", scenes=2, size=64, seed=1)
-    pairs = evaluation_pairs(tmp_path / "data")
+    pairs = evaluation_pairs(tmp_path / "data").pairs
     relighter = Relighter(RunsOutOnce(MBNetConfig.narrow(width=8, decoder_channels=16)), "cpu")
     report = evaluate(relighter, pairs, save_dir=tmp_path / "preds", workers=0)
     assert [row.name for row in report.rows] == [pairs[1].name]
@@ -112,3 +113,28 @@ def test_eval_keeps_going_past_a_pair_the_device_cannot_take(tmp_path: Path, cap
     code, out, err = run_cli(["eval", str(tmp_path / "data"), "--save-dir", str(tmp_path / "p2"), "--ext", ".bmp"], capsys, monkeypatch)
     assert code == 2 and err.strip().splitlines() == ["error: --ext .bmp: unsupported output type .bmp; use one of "
                                                        ".png, .tif, .tiff, .npy, .jpg, .jpeg, .webp"]
+
+
+def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_data(tmp_path: Path, capsys, monkeypatch) -> None:
+    """An input with no ground truth is named and counted (exit 1), not silently left out of the means;
+    --save-dir (or demo -o) set to the data folder is refused before anything is written."""
+    from relight.demo import EXAMPLES, run_demo
+    from relight.inference import Relighter
+    from relight.weights import load_weights
+
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    (examples / "validation_gt" / "Image901.png").unlink()
+    before = {p: p.read_bytes() for p in examples.rglob("*") if p.is_file()}
+    code, out, err = run_cli(["eval", str(examples / "validation"), "--json", str(tmp_path / "eval.json")], capsys, monkeypatch)
+    assert code == 1 and "Traceback" not in err, err
+    refused = [line for line in out.splitlines() if line.startswith("not scored:")]
+    assert len(refused) == 1 and "Image901" in refused[0] and "no ground truth" in refused[0] and "mean (3)" in out
+    assert [f["name"] for f in json.loads((tmp_path / "eval.json").read_text())["failed"]] == ["Image901"]
+
+    code, _, err = run_cli(["eval", str(examples / "validation"), "--save-dir", str(examples / "validation")], capsys, monkeypatch)
+    assert code == 2 and "would replace the input" in err and len(err.strip().splitlines()) == 1, err
+    relighter = Relighter(load_weights("relight-synth-narrow"), "cpu")
+    with pytest.raises(RelightError, match="would replace the input"):
+        run_demo(relighter, examples / "validation_gt", examples=examples)
+    assert {p: p.read_bytes() for p in examples.rglob("*") if p.is_file()} == before

@@ -136,6 +136,10 @@ def test_cli_synth_writes_the_any_to_any_layout(
     code, _, stderr = run_cli(["synth", str(out), "--scenes", "1", "--size", "32", "--start-index", "6"], capsys, monkeypatch)
     assert code == 2 and "holds 48x48 scenes" in stderr and "--size 32 would mix two sizes" in stderr
     assert not (out / "Image006.npy").exists()
+    before = (out / "Image005_4500_E.png").read_bytes()
+    code, _, stderr = run_cli(["synth", str(out), "--scenes", "2", "--size", "48", "--start-index", "4"], capsys, monkeypatch)
+    assert code == 2 and "already holds scene Image005 (1 of the 2 asked for)" in stderr and "--start-index 6" in stderr
+    assert (out / "Image005_4500_E.png").read_bytes() == before and not (out / "Image004.npy").exists()
 
     for option, refusal in ((["--scenes", "0"], "--scenes 0: need at least one scene"),
                             (["--seed", "-1"], "--seed -1: must be 0 or more"),

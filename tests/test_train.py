@@ -188,3 +188,12 @@ def test_missing_imagenet_weights_is_one_clear_line(scenes: Path, tmp_path: Path
     assert not run.exists()
     code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY, "--imagenet"], capsys, monkeypatch)
     assert "narrow backbone has no ImageNet weights" in _one_line_error(code, err)
+
+
+def test_a_run_folder_that_cannot_be_made_is_one_line_before_any_work(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    (tmp_path / "a-file").write_text("x")
+    for out, problem in ((tmp_path / "a-file", "is a file, not a folder"), (tmp_path / "a-file" / "run", "is a file, not a folder")):
+        code, _, err = run_cli(["train", str(scenes), "--out", str(out), *TINY, "--max-steps", "1"], capsys, monkeypatch)
+        line = _one_line_error(code, err)
+        assert str(tmp_path / "a-file") in line and problem in line
+    assert (tmp_path / "a-file").read_text() == "x"

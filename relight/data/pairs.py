@@ -4,6 +4,7 @@ and reading a pair into memory (:func:`load_pair`), as every command does."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
         raise RelightError(f"{folder}: not a folder")
     lookup_dir = Path(depth_dir) if depth_dir is not None else folder
     if not lookup_dir.is_dir():
-        raise RelightError(f"{lookup_dir}: depth folder does not exist")
+        raise RelightError(f"{lookup_dir}: depth folder {'is a file, not a folder' if lookup_dir.exists() else 'does not exist'}")
     suffixes = DEPTH_EXTENSIONS if depth_dir is not None else (".npy", ".npz")
     pairs = []
     for image in list_images(folder):
@@ -95,6 +96,16 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
         )
         pairs.append(InferencePair(image.stem, image, depth))
     return pairs
+
+
+def refuse_replacing_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None], instead: str) -> None:
+    """Refuse, before any work, an output that would land on one of the inputs (``-o`` naming the photo,
+    an output folder set to the data folder): the input would be lost. ``instead`` says what to change."""
+    originals = {path.resolve(): path for path in inputs if path is not None}
+    for output in outputs:
+        original = originals.get(Path(output).resolve())
+        if original is not None:
+            raise RelightError(f"{output}: would replace the input {original}; {instead}")
 
 
 def shard(items: list, spec: str | None) -> list:

@@ -16,6 +16,7 @@ horizontal flip of the original with E and W swapped, which is what the paper's 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -565,6 +566,12 @@ def check_dataset_options(out: str | os.PathLike[str], scenes: int, size: int, s
     if (height, width) != (size, size):
         raise RelightError(f"{out}: holds {width}x{height} scenes ({earlier.name}); --size {size} would mix "
                            "two sizes in one data set: choose another folder")
+    present = sorted(int(m["index"]) for p in (out.glob("Image*.npy") if out.is_dir() else ())
+                     if (m := re.fullmatch(r"Image(?P<index>\d+)", p.stem)))
+    clash = [i for i in present if start_index <= i < start_index + scenes]
+    if clash:
+        raise RelightError(f"{out}: already holds scene Image{clash[0]:03d} ({len(clash)} of the {scenes} asked for); "
+                           f"add scenes after it with --start-index {present[-1] + 1}, or choose another folder")
     return out
 
 
