@@ -10,6 +10,7 @@ go through two forward passes at once (``streams``).
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -149,7 +150,7 @@ def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit
 def run_batch(
     relighter: Relighter,
     pairs: list[InferencePair],
-    out_dir: Path,
+    out_dir: str | os.PathLike[str],
     ext: str = ".png",
     bit_depth: int = 8,
     overwrite: bool = False,
@@ -160,7 +161,8 @@ def run_batch(
     on_warning: Callable[[str], None] | None = None,
 ) -> BatchSummary:
     """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per pair (progress), with
-    ``"done"``, ``"failed"`` or ``"skipped"`` (an output already there).
+    ``"done"``, ``"failed"`` or ``"skipped"`` (an output already there; an empty file is not one, since
+    outputs are written whole, and is redone).
 
     Up to ``batch_size`` consecutive images of the same size go through the network together (by
     default :func:`auto_batch_size` of the size the network runs at), and up to ``streams`` such groups
@@ -172,6 +174,7 @@ def run_batch(
         raise RelightError(f"--batch-size must be at least 1, not {batch_size}")
     if workers < 1:
         raise RelightError(f"--workers must be at least 1, not {workers}")
+    out_dir = Path(out_dir)
     check_batch_outputs(pairs, out_dir, ext, bit_depth)
     auto = streams is None
     streams = plan_streams(relighter, streams)
@@ -192,7 +195,10 @@ def run_batch(
             report("failed")
             continue
         claimed[target] = pair
-        if target.exists() and not overwrite:
+        if target.is_dir():
+            summary.failed.append((pair.image, f"{target}: a folder is where this output goes; move it away"))
+            report("failed")
+        elif not overwrite and target.is_file() and target.stat().st_size > 0:  # written whole: outputs are atomic
             summary.skipped.append(target)
             report("skipped")
         else:

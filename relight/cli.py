@@ -7,6 +7,7 @@ Every command turns :class:`~relight.errors.RelightError` into one red line and 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -46,9 +47,21 @@ BitDepthOpt = Annotated[int, typer.Option("--bit-depth", help="8 or 16 bits per 
 CompileOpt = Annotated[bool, typer.Option("--compile", help="Run the network through torch.compile (slow first image; falls back to eager where unsupported).")]
 
 
+class _Progress(Progress):
+    """A progress display that leaves no blank line behind when it stops before any task was added
+    (an error found first), so that the error is the first line of the output."""
+
+    def stop(self) -> None:
+        if self.tasks:
+            super().stop()
+        else:  # Progress.stop also prints an empty line where the console is not a terminal
+            self.live.transient = True
+            self.live.stop()
+
+
 def progress_bar() -> Progress:
     """The progress bar every long command uses: count, rate, elapsed and ETA."""
-    return Progress(
+    return _Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -174,10 +187,15 @@ def batch(
                 counted["done"] += 1
             progress.update(task, advance=1, rate=rate_text(counted["done"], time.perf_counter() - start))
 
-        summary = run_batch(
-            relighter, pairs, out_dir, ext=ext, bit_depth=bit_depth, overwrite=overwrite, workers=workers,
-            batch_size=batch_size, streams=streams, on_item=on_item, on_warning=lambda w: progress.console.print(f"[yellow]warning:[/yellow] {w}"),
-        )
+        try:
+            summary = run_batch(
+                relighter, pairs, out_dir, ext=ext, bit_depth=bit_depth, overwrite=overwrite, workers=workers,
+                batch_size=batch_size, streams=streams, on_item=on_item, on_warning=lambda w: progress.console.print(f"[yellow]warning:[/yellow] {w}"),
+            )
+        except KeyboardInterrupt:
+            there = sum((out_dir / f"{pair.stem}{ext}").is_file() for pair in pairs)
+            raise Interrupted(f"{there} of {len(pairs)} outputs are in {out_dir}; the same command resumes, "
+                              "skipping them") from None
     for path, reason in summary.failed:
         console.print(f"[red]failed:[/red] {reason}")
     table = Table(title=f"relight batch -> {out_dir}")
@@ -195,24 +213,36 @@ def batch(
         raise typer.Exit(1)
 
 
-def _emit_json(text: str, json_out: str | None) -> None:
-    """``--json FILE|-``: the JSON to stdout with ``-``, else written (atomically) to FILE."""
+def _check_report_outputs(json_out: str | None, csv_out: str | None = None) -> None:
+    """``--json`` and ``--csv`` checked before the work whose results they hold: at most one of them on
+    stdout (``-``), and a file that can be written for the others."""
+    from relight.io import check_output_path
+
+    if json_out == "-" and csv_out == "-":
+        raise RelightError("--json - and --csv -: only one of them can go to stdout")
+    for path in (json_out, csv_out):
+        if path and path != "-":
+            check_output_path(path)
+
+
+def _emit_text(text: str, target: str | None) -> None:
+    """``--json``/``--csv FILE|-``: the text to stdout with ``-``, else written (atomically) to FILE."""
     from relight.io import write_text
 
-    if json_out == "-":
+    if target == "-":
         typer.echo(text, nl=False)
-    elif json_out:
-        console.print(f"wrote {write_text(json_out, text)}")
+    elif target:
+        console.print(f"wrote {write_text(target, text)}")
 
 
-def _emit_report(report: ScoreReport, json_out: str | None, csv_out: Path | None, title: str) -> None:
-    """The score table (on stderr when ``--json -`` takes stdout), then the JSON and CSV files asked for."""
+def _emit_report(report: ScoreReport, json_out: str | None, csv_out: str | None, title: str) -> None:
+    """The score table (on stderr when ``-`` sends the JSON or CSV to stdout), then the files asked for."""
     from relight.score import print_score_table
 
-    print_score_table(report, console if json_out == "-" else out_console, title=title)
-    _emit_json(report.to_json(), json_out)
+    print_score_table(report, console if "-" in (json_out, csv_out) else out_console, title=title)
+    _emit_text(report.to_json(), json_out)
     if csv_out:
-        console.print(f"wrote {report.write_csv(csv_out)}")
+        _emit_text(report.to_csv(), csv_out)
 
 
 @app.command()
@@ -220,7 +250,7 @@ def score(
     pred: Annotated[Path, typer.Argument(metavar="PRED", help="Folder of predictions (relit images).")],
     gt: Annotated[Path, typer.Argument(metavar="GT", help="Folder of ground-truth images; files pair up by stem.")],
     json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Write the scores as JSON to FILE, or to stdout with -.")] = None,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Write per-image scores and the mean row as CSV.")] = None,
+    csv_out: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write per-image scores and the mean row as CSV to FILE, or to stdout with -.")] = None,
     require_lpips: Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")] = False,
     device: DeviceOpt = None,
 ) -> None:
@@ -229,6 +259,7 @@ def score(
 
     from relight.score import Scorer, score_folders
 
+    _check_report_outputs(json_out, csv_out)
     scorer = Scorer(device, require_lpips)
     progress = progress_bar()  # drawn once the folders are paired: a bad folder is refused before any bar
     clock = {"start": time.perf_counter(), "done": 0}
@@ -291,7 +322,7 @@ def data_pairs(
         console.print(f"[yellow]skipped:[/yellow] {reason}")
     if len(found.skipped) > 20:
         console.print(f"[yellow]... and {len(found.skipped) - 20} more skipped (see --json)[/yellow]")
-    table = Table(title=f"{len(found.pairs)} pairs, {found.layout} layout, in {data}")
+    table = Table(title=f"{len(found.pairs)} pair{'' if len(found.pairs) == 1 else 's'}, {found.layout} layout, in {data}")
     table.add_column("#", justify="right")
     for column in ("input", "target", "depth"):
         table.add_column(column, overflow="fold")
@@ -410,8 +441,13 @@ def train(
         run_training(config, resume=resume is not None)
         return
     console.print(f"[dim]run {config.out}: {config.model_config().describe()}, {config.source} -> {config.target}[/dim]")
-    with progress_bar() as progress:
-        result = run_training(config, resume=resume is not None, monitor=ProgressMonitor(progress))
+    try:
+        with progress_bar() as progress:
+            result = run_training(config, resume=resume is not None, monitor=ProgressMonitor(progress))
+    except KeyboardInterrupt:
+        last = Path(config.out) / "last.safetensors"
+        raise Interrupted(f"--resume {config.out} continues from the last checkpoint (written at the end of each epoch)"
+                          if last.is_file() else "no checkpoint was written yet") from None
     table = Table(title=f"relight train -> {result.run_dir}")
     for column in ("steps", "epochs", "stopped by", "best PSNR", "val PSNR", "val SSIM", "procs", "time"):
         table.add_column(column, justify="right")
@@ -436,7 +472,7 @@ def evaluate_command(
     source: Annotated[str, typer.Option(help="Input setting for any-to-any data.")] = "6500-N",
     target: Annotated[str, typer.Option(help="Target setting for any-to-any data.")] = "4500-E",
     json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Write the scores as JSON to FILE, or to stdout with -.")] = None,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Write per-image scores and the mean row as CSV.")] = None,
+    csv_out: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write per-image scores and the mean row as CSV to FILE, or to stdout with -.")] = None,
     require_lpips: Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")] = False,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
@@ -449,6 +485,7 @@ def evaluate_command(
     from relight.score import Scorer
 
     ext = ext if ext.startswith(".") else f".{ext}"
+    _check_report_outputs(json_out, csv_out)
     found = evaluation_pairs(data, source, target, gt_dir=gt_dir, depth_dir=depth_dir)
     pairs = found.pairs
     if save_dir is not None:  # before the model loads (evaluate checks again, for callers of the API)
@@ -624,12 +661,13 @@ def demo(
     from relight.io import json_text
     from relight.score import print_gain_table, print_score_table
 
+    _check_report_outputs(json_out)
     relighter = make_relighter(weights, device, precision, None)
     result = run_demo(relighter, output_dir)
     tables = console if json_out == "-" else out_console  # stdout stays pure JSON with --json -
     print_score_table(result.model, tables, title=f"relit examples -> {result.out_dir}")
     print_gain_table(result.model, result.identity, tables, "model vs identity baseline (input image taken as the answer)")
-    _emit_json(json_text({"model": result.model.to_dict(), "identity": result.identity.to_dict()}), json_out)
+    _emit_text(json_text({"model": result.model.to_dict(), "identity": result.identity.to_dict()}), json_out)
     if result.model.failed:
         raise typer.Exit(1)
 
@@ -640,9 +678,20 @@ def _click_error(exc: BaseException, name: str) -> bool:
     return any(cls.__name__ == name for cls in type(exc).__mro__)
 
 
+class Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) during a long command, with what was done and how to go on."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: temporary files are removed and the summary printed, rather than the process
+    vanishing mid-write (a scheduler's or ``timeout``'s stop)."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console entry point: one-line errors for the user's mistakes (usage errors included), tracebacks
     only with --debug."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = app(standalone_mode=False, prog_name="relight")
     except RelightError as exc:
@@ -650,8 +699,8 @@ def main() -> None:
             raise
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted[/red]")
+    except (KeyboardInterrupt, Interrupted) as exc:
+        console.print(f"[red]interrupted[/red]{f': {exc}' if isinstance(exc, Interrupted) else ''}", soft_wrap=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug: say so in one line unless debugging
         if _click_error(exc, "NoArgsIsHelpError"):  # `relight` or `relight weights` alone: the help

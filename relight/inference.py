@@ -245,6 +245,8 @@ class Relighter:
         check_precision(self.device, self.precision)
         if self.device.type == "cuda" and self.device.index is not None:
             torch.cuda.set_device(self.device)  # else pinned memory and cuDNN also set up a context on GPU 0
+        if size is not None and (len(size) != 2 or min(size) < 1):
+            raise RelightError(f"size must be (height, width) of at least one pixel each, not {size}")
         self.size = size
         self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))
         net = loaded.model if inplace else copy.deepcopy(loaded.model)
@@ -354,6 +356,11 @@ class Relighter:
         if depth.shape != rgb.shape[:2]:
             raise RelightError(f"depth has shape {depth.shape} but the image is {rgb.shape[0]}x{rgb.shape[1]}; "
                                "resize it with relight.io.resize_depth")
+        if rgb.size == 0:
+            raise RelightError(f"rgb has no pixels (shape {rgb.shape})")
+        for name, array in (("rgb", rgb), ("depth", depth)):
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise RelightError(f"{name} holds {int((~np.isfinite(array)).sum())} NaN or infinite values")
         out = self.relight_tensor(image_tensor(to_unit(rgb)), depth_tensor(to_unit(depth)))
         return out[0].permute(1, 2, 0).cpu().numpy()
 

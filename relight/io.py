@@ -10,13 +10,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import pickle
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import png
@@ -173,6 +176,10 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
     return LoadedImage(np.ascontiguousarray(array), alpha, bit_depth, notes)
 
 
+class _RefusedClass(pickle.UnpicklingError):
+    """The depth unpickler refused a class: the file is unsafe, not merely damaged."""
+
+
 class _DepthUnpickler(pickle.Unpickler):
     """Admits only what a VIDIT depth file is made of: dicts, numpy arrays, dtypes and scalars."""
 
@@ -189,29 +196,41 @@ class _DepthUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in self.ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refused to load {module}.{name} (only dicts, arrays and scalars are allowed)")
+        raise _RefusedClass(f"refused to load {module}.{name} (only dicts, arrays and scalars are allowed)")
 
 
-def _load_npy(path: Path) -> object:
-    with path.open("rb") as fh:
-        try:
-            version = np.lib.format.read_magic(fh)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            _, _, dtype = read_header(fh)
-        except ValueError as exc:
-            raise InputError(path, f"not a .npy file ({first_line(exc)})") from None
-        if not dtype.hasobject:
-            fh.seek(0)
-            return np.load(fh, allow_pickle=False)
+def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
+    """The array in a .npy stream of ``size`` bytes (a file, or a member of a .npz), or the object pickled in it.
+
+    A plain array's header is checked against ``MAX_PIXELS`` and ``size`` before any data is read, since
+    numpy allocates whatever the header claims first and finds out the data is missing afterwards.
+    """
+    try:
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(fh)
+    except ValueError as exc:
+        raise InputError(path, f"not a .npy file ({first_line(exc)})") from None
+    if dtype.hasobject:
         try:
             obj = _DepthUnpickler(fh).load()
-        except pickle.UnpicklingError as exc:
+        except _RefusedClass as exc:
             raise InputError(path, f"unsafe pickle: {first_line(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 - any failure inside a pickle is a corrupt file
-            raise InputError(path, f"corrupt pickled depth ({first_line(exc)})") from None
-    if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1:
-        obj = obj.item()
-    return obj
+        except Exception as exc:  # noqa: BLE001 - a damaged pickle fails in many ways (TypeError, AttributeError, ...)
+            raise InputError(path, f"corrupt or truncated pickled depth ({first_line(exc)})") from None
+        return obj.item() if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1 else obj
+    count = math.prod(shape)
+    if count > MAX_PIXELS:
+        raise InputError(path, f"header claims shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
+    expected, found = count * dtype.itemsize, size - fh.tell()
+    if found != expected:
+        problem = "truncated" if found < expected else "corrupt"
+        raise InputError(path, f"{problem} .npy: header claims {shape} {dtype} ({expected:,} bytes), data is {found:,} bytes")
+    fh.seek(0)
+    try:
+        return np.lib.format.read_array(fh, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(path, f"corrupt .npy ({first_line(exc)})") from None
 
 
 def _depth_from_object(path: Path, obj: object) -> np.ndarray:
@@ -235,18 +254,24 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
         raise InputError(path, f"unsupported depth type {suffix or '(none)'}; use one of {', '.join(DEPTH_EXTENSIONS)}")
     _check_file(path)
     if suffix == ".npy":
-        array = _depth_from_object(path, _load_npy(path))
+        try:
+            with path.open("rb") as fh:
+                array = _depth_from_object(path, _load_npy(path, fh, os.fstat(fh.fileno()).st_size))
+        except OSError as exc:
+            raise InputError(path, f"cannot read ({exc.strerror or first_line(exc)})") from None
     elif suffix == ".npz":
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                names = archive.files
+            with zipfile.ZipFile(path) as archive:
+                members = {name.removesuffix(".npy"): name for name in archive.namelist()}  # as np.load names them
+                names = list(members)
                 key = next((k for k in ("normalized_depth", "depth") if k in names), names[0] if len(names) == 1 else None)
                 if key is None:
                     raise InputError(path, f"cannot tell which array is depth (arrays: {', '.join(names)})")
-                array = archive[key]
+                with archive.open(members[key]) as fh:
+                    array = _depth_from_object(path, _load_npy(path, fh, archive.getinfo(members[key]).file_size))
         except InputError:
             raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
             raise InputError(path, f"not a readable .npz file ({first_line(exc)})") from None
     else:
         array = _read_pixels(path)
@@ -257,8 +282,9 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
         array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
     if array.ndim != 2:
         raise InputError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise InputError(path, f"depth has non-numeric type {array.dtype}")
+    if array.dtype.kind not in "biuf":  # complex would silently lose its imaginary part in to_unit
+        kind = "complex" if array.dtype.kind == "c" else "non-numeric"
+        raise InputError(path, f"depth has {kind} type {array.dtype}; expected real numbers")
     depth = to_unit(array)
     if not np.isfinite(depth).all():
         raise InputError(path, f"depth holds {int((~np.isfinite(depth)).sum())} NaN or infinite values")
@@ -317,6 +343,12 @@ def _check_target(path: Path) -> None:
     check_output_folder(path.parent)
 
 
+def check_output_path(path: str | os.PathLike[str]) -> None:
+    """Refuse, before the work that produces it, a file that cannot be written at ``path``: a folder in
+    its place, a file on its path, no permission (any file: JSON, CSV, a checkpoint)."""
+    _check_target(Path(path))
+
+
 def check_output_file(path: str | os.PathLike[str], bit_depth: int = 8) -> None:
     """Everything :func:`write_image` would refuse about ``path``, checked before the work that produces it."""
     path = Path(path)
@@ -326,27 +358,36 @@ def check_output_file(path: str | os.PathLike[str], bit_depth: int = 8) -> None:
     _check_target(path)
 
 
+def _cannot_write(path: Path, exc: OSError) -> OutputError:
+    """The one-line error for any OSError on the way to ``path``: making the folder, writing, renaming."""
+    return OutputError(path, f"cannot write here ({exc.strerror or first_line(exc)})")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    An OSError from the block (disk full, quota, I/O error) becomes an :class:`OutputError` naming
+    ``path``, so every writer reports it in one line.
+    """
     path = Path(path)
     _check_target(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     except OSError as exc:
-        raise OutputError(path, f"cannot write here ({exc.strerror or first_line(exc)})") from None
+        raise _cannot_write(path, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        yield tmp
         try:
+            yield tmp
             # mkstemp makes owner-only files (and some writers, safetensors', make their own): give the
             # result what a plain open() would
             tmp.chmod(0o666 & ~_UMASK)
             os.replace(tmp, path)
         except OSError as exc:
-            raise OutputError(path, f"cannot write here ({exc.strerror or first_line(exc)})") from None
+            raise _cannot_write(path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -372,31 +413,51 @@ def write_json(path: str | os.PathLike[str], data: object) -> Path:
     return write_text(path, json_text(data))
 
 
+def _clamp(array: np.ndarray, top: float = 1.0) -> np.ndarray:
+    """A new float32 array of ``array * top`` clamped to [0, top]: NaN becomes 0 and infinities the
+    nearer end, rather than whatever a cast makes of them (``fmax``/``fmin`` pass over NaN). One copy,
+    then in place: this runs for every image a batch writes."""
+    unit = np.multiply(array, top, dtype=np.float32)
+    np.fmax(unit, 0.0, out=unit)
+    return np.fmin(unit, top, out=unit)
+
+
 def _quantise(array: np.ndarray, bit_depth: int) -> np.ndarray:
     top = 65535 if bit_depth == 16 else 255
     dtype = np.uint16 if bit_depth == 16 else np.uint8
-    return np.round(np.clip(array, 0.0, 1.0) * top).astype(dtype)
+    unit = _clamp(array, top)
+    return np.rint(unit, out=unit).astype(dtype)
 
 
 def write_image(
     path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None, bit_depth: int = 8
 ) -> Path:
-    """Write ``H x W x 3`` RGB in [0, 1] (clamped), with optional alpha, atomically.
+    """Write ``H x W x 3`` RGB, with optional ``H x W`` alpha, atomically.
 
-    The format follows the extension: PNG and TIFF (8 or 16 bit, alpha kept), JPEG and WebP (8 bit,
-    no alpha), and ``.npy`` (float32 ``H x W x 3`` in [0, 1], not quantised).
+    Floats are taken as [0, 1] and clamped, NaN written as 0 (a black or transparent pixel, never noise
+    from casting NaN); integer arrays are scaled by their type's range (:func:`to_unit`), as
+    :func:`read_image` reads them. The format follows the extension: PNG and TIFF (8 or 16 bit, alpha
+    kept), JPEG and WebP (8 bit, no alpha), and ``.npy`` (float32 ``H x W x 3`` in [0, 1], not quantised).
+    A wrong shape is the caller's bug, so it raises a plain ValueError rather than an OutputError.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     problem = _output_type_problem(suffix, bit_depth)
     if problem is not None:
         raise OutputError(path, problem)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"{path}: write_image needs H x W x 3 RGB, got shape {rgb.shape}")
+    if alpha is not None and alpha.shape != rgb.shape[:2]:
+        raise ValueError(f"{path}: write_image needs alpha of shape {rgb.shape[:2]} (H x W of the RGB), got {alpha.shape}")
     if suffix in (".jpg", ".jpeg", ".webp", ".npy"):
         alpha = None
+    rgb = to_unit(rgb) if rgb.dtype.kind in "iu" else rgb
+    if alpha is not None:
+        alpha = to_unit(alpha) if alpha.dtype.kind in "iu" else alpha
     pixels = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=2)
     with atomic_output(path) as tmp:
         if suffix == ".npy":
-            np.save(tmp, np.clip(rgb, 0.0, 1.0).astype(np.float32), allow_pickle=False)
+            np.save(tmp, _clamp(rgb), allow_pickle=False)
         elif suffix in (".tif", ".tiff"):
             tifffile.imwrite(tmp, _quantise(pixels, bit_depth), photometric="rgb", compression="zlib")
         elif suffix == ".png":

@@ -178,12 +178,21 @@ def test_batch_resumes_reports_bad_pairs_and_counts_both(tmp_path, sample_pair, 
     before = (out / "Image000.png").stat().st_mtime_ns
     shutil.copy(tmp_path / "batch" / "Image000.npy", folder / "Image001.npy")
     (folder / "lonely.png").unlink()
+    (out / "Image001.png").write_bytes(b"")  # not an output relight wrote (those are whole): redone
     code, stdout, err = _run(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
     assert code == 0, err
-    assert (out / "Image000.png").stat().st_mtime_ns == before
+    assert (out / "Image000.png").stat().st_mtime_ns == before and read_image(out / "Image001.png").size == (40, 56)
     assert sorted(p.name for p in out.iterdir()) == [f"Image{i:03d}.png" for i in range(4)]
     row = [line for line in stdout.splitlines() if "│" in line][-1]
     assert [c.strip() for c in row.split("│")[1:4]] == ["1", "3", "0"]
+    # A folder where an output goes is that pair's failure, not an output "already there".
+    shutil.copy(folder / "Image000.png", folder / "Image004.png")
+    shutil.copy(folder / "Image000.npy", folder / "Image004.npy")
+    (out / "Image004.png").mkdir()
+    code, stdout, err = _run(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    assert code == 1 and "Image004.png: a folder is where this output goes" in err
+    row = [line for line in stdout.splitlines() if "│" in line][-1]
+    assert [c.strip() for c in row.split("│")[1:4]] == ["0", "4", "1"]
 
 
 @pytest.mark.parametrize(
@@ -331,6 +340,14 @@ def test_python_api_scales_integer_images_and_refuses_a_depth_of_another_size(na
         relighter.relight(rgb8, depth[:16])
     with pytest.raises(RelightError, match=r"^rgb must be an H x W x 3 array, not one of shape \(32, 48\)$"):
         relighter.relight(rgb8[..., 0], depth)
+    with pytest.raises(RelightError, match=r"^rgb has no pixels \(shape \(0, 48, 3\)\)$"):
+        relighter.relight(rgb8[:0], depth[:0])
+    holes = depth.copy()
+    holes[3, :2] = np.nan
+    with pytest.raises(RelightError, match=r"^depth holds 2 NaN or infinite values$"):
+        relighter.relight(rgb8, holes)
+    with pytest.raises(RelightError, match=r"^size must be \(height, width\) of at least one pixel each, not \(0, 0\)$"):
+        Relighter(load_weights(narrow_checkpoint), device="cpu", size=(0, 0))
 
 
 def test_depth_outside_unit_range_is_warned_about(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
@@ -339,3 +356,47 @@ def test_depth_outside_unit_range_is_warned_about(tmp_path, sample_pair, narrow_
     code, _, err = _run(["run", str(image), str(tmp_path / "metres.npy"), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint)],
                         capsys, monkeypatch)
     assert code == 0 and "metres.npy: depth runs from 0.5 to 50, outside the [0, 1] the network was trained on" in err
+
+
+def test_batch_stopped_by_sigterm_cleans_up_says_how_to_resume_and_resumes(tmp_path, narrow_checkpoint):
+    """A scheduler's or `timeout`'s SIGTERM is handled like Ctrl-C: no temporary files stay behind, the
+    message says what was done, and the same command finishes the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (192, 192, 3), dtype=np.uint8)).save(folder / "Image000.png")
+    np.save(folder / "Image000.npy", rng.random((192, 192), dtype=np.float32))
+    for i in range(1, 120):
+        shutil.copy(folder / "Image000.png", folder / f"Image{i:03d}.png")
+        shutil.copy(folder / "Image000.npy", folder / f"Image{i:03d}.npy")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "relight", "batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint),
+               "--batch-size", "1", "--streams", "1", "--threads", "1", "--workers", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not (out.is_dir() and any(out.glob("*.png"))) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    line = next(line for line in err.splitlines() if line.startswith("interrupted"))
+    written = sorted(p.name for p in out.iterdir())
+    assert 0 < len(written) < 120 and all(name.endswith(".png") and not name.startswith(".") for name in written)
+    assert f"{len(written)} of 120 outputs are in {out}" in line and "the same command resumes" in line
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(list(out.iterdir())) == 120
+
+
+def test_an_error_found_before_any_progress_is_the_first_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "gt").mkdir()
+    code, _, err = _run(["score", str(tmp_path / "pred"), str(tmp_path / "gt")], capsys, monkeypatch)
+    assert code == 2 and err.startswith("error:") and len(err.splitlines()) == 1, repr(err)

@@ -91,6 +91,19 @@ def test_unsafe_checkpoint_is_refused_not_executed(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+
+def test_a_pickle_a_safe_load_refuses_is_one_line_without_torchs_unsafe_advice(tmp_path: Path, capsys, monkeypatch) -> None:
+    import pickle
+
+    from conftest import run_cli
+
+    path = tmp_path / "plain.pkl"
+    path.write_bytes(pickle.dumps({"a": 1}, protocol=4))
+    code, _, err = run_cli(["weights", "import", str(path), "--name", "plain"], capsys, monkeypatch)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "a safe load refused it" in err and "weights_only" not in err and "Warning" not in err
+
+
 #: bf16 autocast against the authors' float32 outputs, on the golden weights (outputs span 0 to 1.9):
 #: measured 5.5e-2 at most and 3.7e-3 on average at 96x64 (3.1e-2 and 2.9e-3 at 64x64).
 BF16_GOLDEN_MAX, BF16_GOLDEN_MEAN = 8e-2, 6e-3

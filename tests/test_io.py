@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import pickle
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +19,13 @@ from conftest import png_chunk
 from relight.io import (
     InputError,
     OutputError,
+    atomic_output,
     read_depth,
     read_image,
     resize_depth,
     write_depth_npy,
     write_image,
+    write_json,
 )
 
 RNG = np.random.default_rng(1)
@@ -91,8 +97,9 @@ def test_depth_formats(tmp_path: Path) -> None:
     write_depth_npy(tmp_path / "vidit.npy", depth)
     np.save(tmp_path / "plain.npy", depth)
     np.savez(tmp_path / "d.npz", normalized_depth=depth)
+    np.savez_compressed(tmp_path / "c.npz", depth)
     tifffile.imwrite(tmp_path / "f.tif", depth)
-    for name in ("vidit.npy", "plain.npy", "d.npz", "f.tif"):
+    for name in ("vidit.npy", "plain.npy", "d.npz", "c.npz", "f.tif"):
         assert np.array_equal(read_depth(tmp_path / name), depth), name
     d16 = RNG.integers(0, 65536, (6, 8), dtype=np.uint16)
     Image.fromarray(d16).save(tmp_path / "d16.png")
@@ -128,12 +135,32 @@ def test_malicious_depth_pickle_is_refused_and_never_run(tmp_path: Path) -> None
     assert not marker.exists()
 
 
+def _npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
+    """A .npy header (magic included) claiming ``shape``, to put whatever data, or none, behind."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def _cut(path: Path, keep: float) -> None:
+    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * keep)])
+
+
 @pytest.mark.parametrize(
     "make,problem",
     [
         (lambda p: None, "no such file"),
         (lambda p: p.write_bytes(b""), "file is empty"),
         (lambda p: np.save(p, np.array([[1.0, np.nan]])), "NaN or infinite"),
+        # numpy would allocate 37 GB for this header before finding out that the data is missing
+        (lambda p: p.write_bytes(_npy_header((99999, 99999)) + bytes(64)), "shape (99999, 99999), over the 67,108,864-pixel limit"),
+        (lambda p: (np.save(p, np.ones((50, 60), np.float32)), _cut(p, 0.9)), "truncated .npy: header claims (50, 60) float32"),
+        (lambda p: p.write_bytes(_npy_header((2, 2)) + bytes(20)), "corrupt .npy: header claims (2, 2) float32 (16 bytes), data is 20"),
+        (lambda p: p.write_bytes(_npy_header((2, 2), "<U99999999") + bytes(64)), "truncated .npy"),
+        (lambda p: (write_depth_npy(p, np.ones((50, 60), np.float32)), _cut(p, 0.5)), "corrupt or truncated pickled depth"),
+        (lambda p: np.save(p, np.ones((3, 4), np.complex64)), "complex type complex64; expected real numbers"),
+        (lambda p: np.save(p, np.array([["a", "b"], ["c", "d"]])), "non-numeric type <U1"),
+        (lambda p: np.save(p, np.zeros((3, 4), "m8[s]")), "non-numeric type timedelta64[s]"),
         (lambda p: np.save(p, np.zeros((2, 3, 4))), "depth must be 2-D"),
         (lambda p: np.save(p, np.zeros((0, 3))), "depth array is empty"),
         (lambda p: np.save(p, np.array({"depth": 1}, dtype=object), allow_pickle=True), "no 'normalized_depth'"),
@@ -200,3 +227,95 @@ def test_an_npz_with_several_arrays_names_them_once(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read_depth(path)
     assert str(err.value) == f"{path}: cannot tell which array is depth (arrays: a, b)"
+
+
+def test_a_truncated_vidit_depth_is_corrupt_not_unsafe(tmp_path: Path) -> None:
+    path = tmp_path / "d.npy"
+    write_depth_npy(path, np.ones((50, 60), np.float32))
+    _cut(path, 0.5)
+    with pytest.raises(InputError) as err:
+        read_depth(path)
+    assert "unsafe" not in str(err.value)
+
+
+def test_a_complex_tiff_depth_is_refused_without_a_warning(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "c.tif", np.ones((3, 4), np.complex64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match="complex type complex64"):
+            read_depth(tmp_path / "c.tif")
+
+
+@pytest.mark.parametrize(
+    "member,problem",
+    [
+        (_npy_header((99999, 99999)) + bytes(64), "over the 67,108,864-pixel limit"),
+        (_npy_header((50, 60)) + bytes(100), "truncated .npy"),
+    ],
+)
+def test_an_npz_member_header_is_checked_before_reading(tmp_path: Path, member: bytes, problem: str) -> None:
+    path = tmp_path / "d.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("depth.npy", member)
+    with pytest.raises(InputError) as err:
+        read_depth(path)
+    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_disk_full_inside_atomic_output_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "o.png"
+    with pytest.raises(OutputError) as err:
+        with atomic_output(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert str(err.value) == f"{target}: cannot write here (No space left on device)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_reports_a_full_quota_naming_the_final_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def over_quota(self: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.EDQUOT, "Disk quota exceeded")
+
+    monkeypatch.setattr(Path, "write_text", over_quota)
+    with pytest.raises(OutputError, match=r"r\.json: cannot write here \(Disk quota exceeded\)$"):
+        write_json(tmp_path / "r.json", {"a": 1})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("dtype,bit_depth", [(np.uint8, 8), (np.uint16, 16), (np.uint16, 8)])
+def test_integer_pixels_are_scaled_by_their_range(tmp_path: Path, dtype: type, bit_depth: int) -> None:
+    top = np.iinfo(dtype).max
+    rgb = RNG.integers(0, top + 1, (5, 6, 3), dtype=dtype)
+    alpha = RNG.integers(0, top + 1, (5, 6), dtype=dtype)
+    back = read_image(write_image(tmp_path / "o.png", rgb, alpha, bit_depth))
+    step = 1 / (255 if bit_depth == 8 else 65535)
+    assert np.abs(back.rgb - rgb / top).max() <= step / 2 + 1e-6 and np.abs(back.alpha - alpha / top).max() <= step / 2 + 1e-6
+    assert np.allclose(np.load(write_image(tmp_path / "o.npy", rgb)), rgb / top)
+
+
+@pytest.mark.parametrize(
+    "rgb,alpha,problem",
+    [
+        (np.zeros((4, 5)), None, "needs H x W x 3 RGB, got shape (4, 5)"),
+        (np.zeros((4, 5, 4)), None, "needs H x W x 3 RGB, got shape (4, 5, 4)"),
+        (np.zeros((4, 5, 3)), np.zeros((5, 4)), "needs alpha of shape (4, 5) (H x W of the RGB), got (5, 4)"),
+    ],
+)
+def test_write_image_refuses_a_wrong_shape_up_front(tmp_path: Path, rgb: np.ndarray, alpha: np.ndarray | None, problem: str) -> None:
+    with pytest.raises(ValueError) as err:
+        write_image(tmp_path / "o.png", rgb, alpha)
+    assert str(err.value) == f"{tmp_path / 'o.png'}: write_image {problem}"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix,bit_depth", [(".png", 8), (".png", 16), (".tif", 16), (".npy", 8)])
+def test_nan_is_written_as_zero_and_infinities_clamped(tmp_path: Path, suffix: str, bit_depth: int) -> None:
+    rgb = np.array([[[np.nan, np.inf, -np.inf], [0.25, np.nan, 2.0]]], np.float32)
+    alpha = np.array([[np.nan, 1.0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns when it casts NaN to an integer
+        out = write_image(tmp_path / f"o{suffix}", rgb, alpha, bit_depth)
+    back = np.load(out) if suffix == ".npy" else read_image(out).rgb
+    assert np.allclose(back, [[[0, 1, 0], [0.25, 0, 1]]], atol=0.02)
+    if suffix in (".png", ".tif"):
+        assert np.array_equal(read_image(out).alpha, [[0.0, 1.0]])

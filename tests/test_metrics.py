@@ -242,6 +242,18 @@ def test_score_cli_json_to_stdout_keeps_stdout_pure_json(tmp_path, alexnet_cache
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["images"][0]["name"] == "img0"
     assert "mean (1)" in result.stderr
+    result = _invoke(str(pred_dir), str(gt_dir), "--csv", "-")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].startswith("name,psnr,ssim") and "mean (1)" in result.stderr
+    assert not (Path.cwd() / "-").exists()
+
+
+def test_score_cli_checks_its_report_files_before_scoring(tmp_path, empty_cache, capsys, monkeypatch):
+    pred_dir, gt_dir, _ = _folders(tmp_path, n=1)
+    for options, problem in ((["--json", str(tmp_path)], "is a folder; give a file name"),
+                             (["--csv", str(pred_dir / "img0.png" / "s.csv")], "is a file, not a folder"),
+                             (["--json", "-", "--csv", "-"], "only one of them can go to stdout")):
+        code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), *options], capsys, monkeypatch)
+        assert code == 2 and out == "" and err.startswith("error:") and problem in err and len(err.splitlines()) == 1, err
 
 
 def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(tmp_path, empty_cache, capsys, monkeypatch):

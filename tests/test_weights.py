@@ -376,7 +376,7 @@ def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
     for args, message in (
         (["weights", "import", str(ours), "--name", "mine"], "ours.safetensors is a safetensors file, relight's own format, "
                                                             f"not the authors' checkpoint: pass it as --weights {ours}"),
-        (["weights", "import", str(text), "--name", "mine"], "notes.pth as a torch checkpoint (UnpicklingError: "),
+        (["weights", "import", str(text), "--name", "mine"], "notes.pth is not a torch checkpoint (neither a zip archive nor a pickle)"),
         (["weights", "import", str(not_mbnet), "--name", "mine"], "other.pkl: not an MBNet (ResNet-50) checkpoint: 1182 missing"),
         (["weights", "import", str(tmp_path / "absent.pkl"), "--name", "mine"], "absent.pkl: no such file"),
         (["weights", "import", str(not_mbnet), "--name", DEFAULT_MODEL], "shipped with relight; choose another name"),

@@ -6,6 +6,7 @@ The authors' module names differ from ours; :data:`KEY_RULES` is the whole trans
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -92,6 +93,16 @@ def convert_authors_state_dict(
     return converted
 
 
+def _load_failure(exc: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` failed, in a few words. Its own message advises loading
+    with ``weights_only=False``, which would run whatever code the file holds: not repeated here."""
+    text = str(exc)
+    if "WeightsUnpickler error:" in text:
+        detail = " ".join(text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation", 1)[0].split())
+        return f"a safe load refused it: {detail}; relight never runs code from a checkpoint"
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
 def read_authors_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """Read ``weight.pkl`` safely (``weights_only=True``): a dict with ``state_dict``, or a bare state dict."""
     path = Path(path)
@@ -101,12 +112,14 @@ def read_authors_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointMismatchError(
             f"{path} is a safetensors file, relight's own format, not the authors' checkpoint: pass it as --weights {path}"
         )
+    if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save writes a zip archive, or (before 1.6) a pickle
+        raise CheckpointMismatchError(f"{path} is not a torch checkpoint (neither a zip archive nor a pickle)")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's notes on pickle protocols: noise for a user
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or unsafe files
-        raise CheckpointMismatchError(
-            f"cannot read {path} as a torch checkpoint ({type(exc).__name__}: {first_line(exc)})"
-        ) from exc
+        raise CheckpointMismatchError(f"cannot read {path} as a torch checkpoint ({_load_failure(exc)})") from exc
     if isinstance(obj, Mapping) and "state_dict" in obj:
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
