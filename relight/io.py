@@ -13,6 +13,8 @@ import json
 import math
 import os
 import pickle
+import pickletools
+import re
 import tempfile
 import zipfile
 import zlib
@@ -180,23 +182,124 @@ class _RefusedClass(pickle.UnpicklingError):
     """The depth unpickler refused a class: the file is unsafe, not merely damaged."""
 
 
-class _DepthUnpickler(pickle.Unpickler):
-    """Admits only what a VIDIT depth file is made of: dicts, numpy arrays, dtypes and scalars."""
+class _Stub:
+    """What the depth unpickler builds in place of a numpy array, dtype or scalar: the pickle's
+    arguments and state, kept as plain Python. :func:`_materialise` checks them and only then makes the
+    numpy object, so numpy's own unpickling code never sees them (a damaged dtype state given to
+    ``numpy.dtype.__setstate__`` crashed the interpreter)."""
 
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("_codecs", "encode"),
+    def __init__(self, kind: str, *args: object) -> None:
+        self.kind, self.args, self.state = kind, args, None
+
+    def __setstate__(self, state: object) -> None:  # pickle's BUILD
+        self.state = state
+
+
+_NDARRAY = object()  # the pickle's reference to numpy.ndarray, only ever passed to _reconstruct
+_DTYPE_SPEC = re.compile(r"b1|[iu][1248]|f[248]|O8")  # what depth files hold: numbers, and the object wrapper
+
+
+def _reconstruct(cls: object, shape: object, typecode: object) -> _Stub:
+    if cls is not _NDARRAY:
+        raise pickle.UnpicklingError("_reconstruct of something other than numpy.ndarray")
+    return _Stub("array")
+
+
+def _latin1(text: object, encoding: object = "utf-8") -> bytes:
+    """``_codecs.encode`` as protocol 2 uses it for bytes: latin-1 text only (no other codec runs)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("_codecs.encode is admitted only for latin-1 text")
+    return text.encode("latin-1")
+
+
+class _DepthUnpickler(pickle.Unpickler):
+    """Admits only what a VIDIT depth file is made of (dicts, numpy arrays, dtypes and scalars), each
+    built as a :class:`_Stub`."""
+
+    ALLOWED: dict[tuple[str, str], object] = {
+        **{(module, "_reconstruct"): _reconstruct for module in ("numpy.core.multiarray", "numpy._core.multiarray")},
+        **{(module, "scalar"): lambda dtype, data=None: _Stub("scalar", dtype, data)
+           for module in ("numpy.core.multiarray", "numpy._core.multiarray")},
+        ("numpy", "ndarray"): _NDARRAY,
+        ("numpy", "dtype"): lambda spec, align=False, copy=True: _Stub("dtype", spec),
+        ("_codecs", "encode"): _latin1,
     }
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
+            return self.ALLOWED[module, name]
         raise _RefusedClass(f"refused to load {module}.{name} (only dicts, arrays and scalars are allowed)")
+
+
+def _checked_pickle(data: bytes) -> bytes:
+    """``data`` once every opcode has been read through in Python (pickletools), which finds damaged
+    lengths before the C unpickler acts on them, and refuses protocol 5's out-of-band buffers, which
+    no depth file uses."""
+    for opcode, _, _ in pickletools.genops(data):
+        if opcode.name in ("BYTEARRAY8", "NEXT_BUFFER", "READONLY_BUFFER"):
+            raise pickle.UnpicklingError(f"pickle opcode {opcode.name}, which depth files do not use")
+    return data
+
+
+def _materialise(obj: object, memo: dict[int, object] | None = None) -> object:
+    """The unpickled data with every :class:`_Stub` checked and made into its numpy object; ValueError
+    says what does not fit (a damaged or crafted file)."""
+    memo = {} if memo is None else memo
+    if id(obj) in memo:
+        return memo[id(obj)]
+    if isinstance(obj, dict):
+        made: object = {key: _materialise(value, memo) for key, value in obj.items()}
+    elif isinstance(obj, (list, tuple)):
+        made = type(obj)(_materialise(item, memo) for item in obj)
+    elif isinstance(obj, _Stub):
+        made = _make_dtype(obj) if obj.kind == "dtype" else _make_array(obj, memo) if obj.kind == "array" else _make_scalar(obj, memo)
+    else:
+        made = obj
+    memo[id(obj)] = made
+    return made
+
+
+def _make_dtype(stub: _Stub) -> np.dtype:
+    spec, state = stub.args[0], stub.state
+    if not isinstance(spec, str) or not _DTYPE_SPEC.fullmatch(spec):
+        raise ValueError(f"unexpected dtype {spec!r}")
+    if not (isinstance(state, tuple) and len(state) == 8 and state[1] in ("<", ">", "|", "=") and state[2:5] == (None,) * 3):
+        raise ValueError(f"unexpected state for dtype {spec}")
+    dtype = np.dtype(spec)
+    return dtype.newbyteorder(state[1]) if state[1] in ("<", ">") and dtype.itemsize > 1 and not dtype.hasobject else dtype
+
+
+def _make_array(stub: _Stub, memo: dict[int, object]) -> np.ndarray:
+    state = stub.state
+    if not (isinstance(state, tuple) and len(state) == 5):
+        raise ValueError("unexpected array state")
+    _, shape, dtype, fortran, data = state
+    if not (isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0 for n in shape)):
+        raise ValueError(f"unexpected array shape {shape!r}")
+    count = math.prod(shape)
+    if count > MAX_PIXELS:
+        raise ValueError(f"array of shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
+    dtype = _materialise(dtype, memo)
+    if not isinstance(dtype, np.dtype):
+        raise ValueError("array without a dtype")
+    order = "F" if fortran else "C"
+    if dtype.hasobject:
+        if not isinstance(data, list) or len(data) != count:
+            raise ValueError(f"object array of shape {shape} with {len(data) if isinstance(data, list) else 'no'} items")
+        flat = np.empty(count, dtype=object)
+        for i, item in enumerate(data):
+            flat[i] = _materialise(item, memo)
+        return flat.reshape(shape, order=order)
+    if not isinstance(data, (bytes, bytearray)) or len(data) != count * dtype.itemsize:
+        raise ValueError(f"array of shape {shape} {dtype} without its {count * dtype.itemsize:,} bytes of data")
+    return np.frombuffer(bytes(data), dtype, count).reshape(shape, order=order)  # read-only: read_depth copies it
+
+
+def _make_scalar(stub: _Stub, memo: dict[int, object]) -> object:
+    dtype, data = _materialise(stub.args[0], memo), stub.args[1]
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
+        raise ValueError("unexpected numpy scalar")
+    return np.frombuffer(bytes(data), dtype, 1)[0]
 
 
 def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
@@ -209,11 +312,11 @@ def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
         version = np.lib.format.read_magic(fh)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _, dtype = read_header(fh)
-    except ValueError as exc:
-        raise InputError(path, f"not a .npy file ({first_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - numpy parses the header as Python literals: damage raises many types
+        raise InputError(path, f"not a .npy file ({type(exc).__name__}: {first_line(exc)})") from None
     if dtype.hasobject:
         try:
-            obj = _DepthUnpickler(fh).load()
+            obj = _materialise(_DepthUnpickler(io.BytesIO(_checked_pickle(fh.read()))).load())
         except _RefusedClass as exc:
             raise InputError(path, f"unsafe pickle: {first_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - a damaged pickle fails in many ways (TypeError, AttributeError, ...)

@@ -238,6 +238,74 @@ def test_a_truncated_vidit_depth_is_corrupt_not_unsafe(tmp_path: Path) -> None:
     assert "unsafe" not in str(err.value)
 
 
+class _Crafted:
+    """Pickles as ``reduce`` says: a numpy global called with chosen arguments, then chosen state (BUILD)."""
+
+    def __init__(self, reduce: tuple) -> None:
+        self.reduce = reduce
+
+    def __reduce__(self) -> tuple:
+        return self.reduce
+
+
+def _pickled_depth(path: Path, payload: object, protocol: int = 4) -> Path:
+    """A .npy holding ``payload`` pickled, as np.save writes a VIDIT dict."""
+    with path.open("wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, np.lib.format.header_data_from_array_1_0(np.empty((), object)))
+        pickle.dump(payload, fh, protocol=protocol)
+    return path
+
+
+_RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
+
+
+@pytest.mark.parametrize(
+    "payload,problem",
+    [
+        # dtype state numpy's own __setstate__ would act on (a damaged one crashed the interpreter)
+        ({"normalized_depth": _Crafted((_RECONSTRUCT, (np.ndarray, (0,), b"b"), (1, (2, 2), _Crafted(
+            (np.dtype, ("f4", False, True), (3, "<", (np.dtype("f4"), (2,)), None, None, -1, -1, 0))), False, b"\0" * 16)))},
+         "unexpected state for dtype f4"),
+        ({"normalized_depth": _Crafted((_RECONSTRUCT, (np.ndarray, (0,), b"b"), (1, (2, 2), np.dtype("f4"), False, b"\0" * 4)))},
+         "without its 16 bytes of data"),
+        ({"normalized_depth": _Crafted((_RECONSTRUCT, (np.ndarray, (0,), b"b"), (1, (10**6, 10**6), np.dtype("f4"), False, b"")))},
+         "over the"),
+        ({"normalized_depth": _Crafted((np.dtype, ("V8", False, True), (3, "|", None, None, None, 8, 1, 0)))}, "unexpected dtype 'V8'"),
+        ({"normalized_depth": pickle.PickleBuffer(bytearray(16))}, "BYTEARRAY8"),
+    ],
+)
+def test_crafted_pickled_depth_is_checked_before_numpy_sees_it(tmp_path: Path, payload: object, problem: str) -> None:
+    path = _pickled_depth(tmp_path / "d.npy", payload, protocol=5)
+    with pytest.raises(InputError, match="corrupt or truncated pickled depth") as err:
+        read_depth(path)
+    assert problem in str(err.value)
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4])
+def test_vidit_depth_reads_back_from_every_pickle_protocol_numpy_has_used(tmp_path: Path, protocol: int) -> None:
+    depth = np.random.default_rng(0).random((5, 7), dtype=np.float32)
+    for array in (depth, depth.astype(">f4"), np.asfortranarray(depth), depth.astype(np.float64)):
+        record = np.array({"normalized_depth": array, "ref_center_dis": np.float32(2.0)}, dtype=object)
+        assert np.array_equal(read_depth(_pickled_depth(tmp_path / "d.npy", record, protocol)), depth.astype(np.float32))
+
+
+def test_damaged_vidit_depth_is_refused_in_one_line_never_crashes(tmp_path: Path) -> None:
+    """Single-byte damage anywhere in a VIDIT depth file: read, or refused as an InputError (before the
+    stubs, one such file in 1,500 crashed the interpreter inside numpy)."""
+    rng = np.random.default_rng(1)
+    good = tmp_path / "good.npy"
+    write_depth_npy(good, rng.random((5, 7), dtype=np.float32))
+    data, damaged = good.read_bytes(), tmp_path / "damaged.npy"
+    for _ in range(600):
+        changed = bytearray(data)
+        changed[rng.integers(0, len(data))] = rng.integers(0, 256)
+        damaged.write_bytes(bytes(changed))
+        try:
+            read_depth(damaged)
+        except InputError as exc:
+            assert "\n" not in str(exc)
+
+
 def test_a_complex_tiff_depth_is_refused_without_a_warning(tmp_path: Path) -> None:
     tifffile.imwrite(tmp_path / "c.tif", np.ones((3, 4), np.complex64))
     with warnings.catch_warnings():
