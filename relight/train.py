@@ -19,6 +19,7 @@ import math
 import os
 import random
 import shlex
+import shutil
 import sys
 import time
 import tomllib
@@ -615,7 +616,11 @@ class _Loop:
             "rng": _rng_state(),
         }
         with atomic_output(self.run_dir / LAST_STATE) as tmp:
-            torch.save(state, tmp)
+            try:
+                torch.save(state, tmp)
+            except RuntimeError as exc:  # torch reports a failed write (a full disk) this way, without the cause
+                free = shutil.disk_usage(tmp.parent).free
+                raise OSError(f"torch.save failed with {free / 1e6:.1f} MB free on the disk ({first_line(exc).strip(' .')})") from None
 
     def _load_state(self) -> None:
         last, state_path = self.run_dir / LAST, self.run_dir / LAST_STATE

@@ -17,7 +17,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from relight.errors import RelightError
+from relight.errors import RelightError, first_line
 from relight.io import atomic_output
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
@@ -59,7 +59,10 @@ def save_checkpoint(
         "provenance": json.dumps(provenance or {}, sort_keys=True),
     }
     with atomic_output(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+        try:
+            save_file(tensors, str(tmp), metadata=metadata)
+        except SafetensorError as exc:  # its I/O errors (a full disk) are not OSErrors: make them one, for atomic_output
+            raise OSError(first_line(exc).removeprefix("Error while serializing: ")) from None
     return Path(path)
 
 
