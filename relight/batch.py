@@ -138,6 +138,12 @@ def _finished(fn: Callable[[], torch.Tensor]) -> Future[torch.Tensor]:
     return future
 
 
+def finished(output: Path) -> bool:
+    """Whether ``output`` is a finished output that a resumed batch skips: relight writes its outputs
+    whole (atomically), so an empty file is not one."""
+    return output.is_file() and output.stat().st_size > 0
+
+
 def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit_depth: int = 8) -> None:
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
     cannot be, and one where an output would land on an input (``-o`` set to the input folder; with
@@ -198,7 +204,7 @@ def run_batch(
         if target.is_dir():
             summary.failed.append((pair.image, f"{target}: a folder is where this output goes; move it away"))
             report("failed")
-        elif not overwrite and target.is_file() and target.stat().st_size > 0:  # written whole: outputs are atomic
+        elif not overwrite and finished(target):
             summary.skipped.append(target)
             report("skipped")
         else:

@@ -163,7 +163,7 @@ def batch(
     compile: CompileOpt = False,
 ) -> None:
     """Relight every image + depth pair of a folder, resumably, with a progress bar and a summary."""
-    from relight.batch import check_batch_outputs, run_batch
+    from relight.batch import check_batch_outputs, finished, run_batch
     from relight.data.pairs import find_inference_pairs, shard
 
     ext = ext if ext.startswith(".") else f".{ext}"
@@ -193,7 +193,7 @@ def batch(
                 batch_size=batch_size, streams=streams, on_item=on_item, on_warning=lambda w: progress.console.print(f"[yellow]warning:[/yellow] {w}"),
             )
         except KeyboardInterrupt:
-            there = sum((out_dir / f"{pair.stem}{ext}").is_file() for pair in pairs)
+            there = sum(finished(out_dir / f"{pair.stem}{ext}") for pair in pairs)
             raise Interrupted(f"{there} of {len(pairs)} outputs are in {out_dir}; the same command resumes, "
                               "skipping them") from None
     for path, reason in summary.failed:
@@ -415,7 +415,7 @@ def train(
     max_steps: Annotated[Optional[int], _opt("Stop after this many steps in all (a checkpoint is written there) (default: off).")] = None,
 ) -> None:
     """Train MBNet (paper recipe by default); resumable, and multi-GPU under torchrun."""
-    from relight.train import ProgressMonitor, is_main_process, resolve_config, size_setting
+    from relight.train import ProgressMonitor, is_main_process, resolve_config, resumable, size_setting
     from relight.train import train as run_training
 
     steps = None
@@ -445,9 +445,8 @@ def train(
         with progress_bar() as progress:
             result = run_training(config, resume=resume is not None, monitor=ProgressMonitor(progress))
     except KeyboardInterrupt:
-        last = Path(config.out) / "last.safetensors"
         raise Interrupted(f"--resume {config.out} continues from the last checkpoint (written at the end of each epoch)"
-                          if last.is_file() else "no checkpoint was written yet") from None
+                          if resumable(config.out) else "no checkpoint was written yet") from None
     table = Table(title=f"relight train -> {result.run_dir}")
     for column in ("steps", "epochs", "stopped by", "best PSNR", "val PSNR", "val SSIM", "procs", "time"):
         table.add_column(column, justify="right")

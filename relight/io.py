@@ -189,13 +189,13 @@ class _Stub:
     ``numpy.dtype.__setstate__`` crashed the interpreter)."""
 
     def __init__(self, kind: str, *args: object) -> None:
-        self.kind, self.args, self.state = kind, args, None
-
-    def __setstate__(self, state: object) -> None:  # pickle's BUILD
-        self.state = state
+        self.kind, self.args = kind, args
+        self.state: object = None  # set by pickle's BUILD (:meth:`_DepthUnpickler.load_build`)
 
 
 _NDARRAY = object()  # the pickle's reference to numpy.ndarray, only ever passed to _reconstruct
+#: The most pickled depth read: a float64 map of MAX_PIXELS pixels, and room for the dict around it.
+_MAX_PICKLE = MAX_PIXELS * 8 + (1 << 20)
 _DTYPE_SPEC = re.compile(r"b1|[iu][1248]|f[248]|O8")  # what depth files hold: numbers, and the object wrapper
 
 
@@ -212,9 +212,37 @@ def _latin1(text: object, encoding: object = "utf-8") -> bytes:
     return text.encode("latin-1")
 
 
-class _DepthUnpickler(pickle.Unpickler):
+class _Opcodes(dict):
+    """The pure-Python unpickler's opcode table, less what no depth file uses; any other opcode is refused."""
+
+    def __missing__(self, code: int) -> None:
+        known = pickletools.code2op.get(chr(code))
+        raise pickle.UnpicklingError(f"pickle opcode {known.name if known else hex(code)}, which depth files do not use")
+
+
+class _DepthUnpickler(pickle._Unpickler):
     """Admits only what a VIDIT depth file is made of (dicts, numpy arrays, dtypes and scalars), each
-    built as a :class:`_Stub`."""
+    built as a :class:`_Stub`.
+
+    It extends the pure-Python unpickler (``pickle._Unpickler``), whose opcodes are Python methods that
+    can be vetted one by one: BUILD applies state to stubs only (never to the admitted functions), the
+    opcodes that make instances, extensions or out-of-band buffers are gone, and a damaged length reads
+    what the file holds rather than allocating what it claims.
+    """
+
+    dispatch = _Opcodes({
+        code: load for code, load in pickle._Unpickler.dispatch.items()
+        if bytes([code]) not in (pickle.INST, pickle.OBJ, pickle.NEWOBJ, pickle.NEWOBJ_EX, pickle.PERSID, pickle.BINPERSID,
+                                 pickle.EXT1, pickle.EXT2, pickle.EXT4, pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER)
+    })
+
+    def load_build(self) -> None:
+        state = self.stack.pop()
+        if not isinstance(self.stack[-1], _Stub):
+            raise pickle.UnpicklingError("pickle BUILD on something other than a numpy array, dtype or scalar")
+        self.stack[-1].state = state
+
+    dispatch[pickle.BUILD[0]] = load_build
 
     ALLOWED: dict[tuple[str, str], object] = {
         **{(module, "_reconstruct"): _reconstruct for module in ("numpy.core.multiarray", "numpy._core.multiarray")},
@@ -229,16 +257,6 @@ class _DepthUnpickler(pickle.Unpickler):
         if (module, name) in self.ALLOWED:
             return self.ALLOWED[module, name]
         raise _RefusedClass(f"refused to load {module}.{name} (only dicts, arrays and scalars are allowed)")
-
-
-def _checked_pickle(data: bytes) -> bytes:
-    """``data`` once every opcode has been read through in Python (pickletools), which finds damaged
-    lengths before the C unpickler acts on them, and refuses protocol 5's out-of-band buffers, which
-    no depth file uses."""
-    for opcode, _, _ in pickletools.genops(data):
-        if opcode.name in ("BYTEARRAY8", "NEXT_BUFFER", "READONLY_BUFFER"):
-            raise pickle.UnpicklingError(f"pickle opcode {opcode.name}, which depth files do not use")
-    return data
 
 
 def _materialise(obj: object, memo: dict[int, object] | None = None) -> object:
@@ -302,6 +320,14 @@ def _make_scalar(stub: _Stub, memo: dict[int, object]) -> object:
     return np.frombuffer(bytes(data), dtype, 1)[0]
 
 
+def _not_real(dtype: np.dtype) -> str | None:
+    """Why depth of this type is refused, or None: depth is real numbers (complex ones would lose their
+    imaginary part unseen in :func:`to_unit`)."""
+    if dtype.kind in "biuf" and dtype.subdtype is None:
+        return None
+    return f"depth has {'complex' if dtype.kind == 'c' else 'non-numeric'} type {dtype}; expected real numbers"
+
+
 def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
     """The array in a .npy stream of ``size`` bytes (a file, or a member of a .npz), or the object pickled in it.
 
@@ -315,13 +341,18 @@ def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
     except Exception as exc:  # noqa: BLE001 - numpy parses the header as Python literals: damage raises many types
         raise InputError(path, f"not a .npy file ({type(exc).__name__}: {first_line(exc)})") from None
     if dtype.hasobject:
+        data = fh.read(_MAX_PICKLE + 1)  # from memory: a .npz member is inflated only this far
+        if len(data) > _MAX_PICKLE:
+            raise InputError(path, f"pickled depth of over {_MAX_PICKLE:,} bytes, more than a {MAX_PIXELS:,}-pixel depth map needs")
         try:
-            obj = _materialise(_DepthUnpickler(io.BytesIO(_checked_pickle(fh.read()))).load())
+            obj = _materialise(_DepthUnpickler(io.BytesIO(data)).load())
         except _RefusedClass as exc:
             raise InputError(path, f"unsafe pickle: {first_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - a damaged pickle fails in many ways (TypeError, AttributeError, ...)
             raise InputError(path, f"corrupt or truncated pickled depth ({first_line(exc)})") from None
         return obj.item() if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1 else obj
+    if _not_real(dtype):  # before numpy allocates a field of that type (a 1 GB string, say)
+        raise InputError(path, _not_real(dtype))
     count = math.prod(shape)
     if count > MAX_PIXELS:
         raise InputError(path, f"header claims shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
@@ -374,7 +405,8 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
                     array = _depth_from_object(path, _load_npy(path, fh, archive.getinfo(members[key]).file_size))
         except InputError:
             raise
-        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: a compression zipfile cannot undo
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
             raise InputError(path, f"not a readable .npz file ({first_line(exc)})") from None
     else:
         array = _read_pixels(path)
@@ -385,9 +417,8 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
         array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
     if array.ndim != 2:
         raise InputError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
-    if array.dtype.kind not in "biuf":  # complex would silently lose its imaginary part in to_unit
-        kind = "complex" if array.dtype.kind == "c" else "non-numeric"
-        raise InputError(path, f"depth has {kind} type {array.dtype}; expected real numbers")
+    if _not_real(array.dtype):
+        raise InputError(path, _not_real(array.dtype))
     depth = to_unit(array)
     if not np.isfinite(depth).all():
         raise InputError(path, f"depth holds {int((~np.isfinite(depth)).sum())} NaN or infinite values")
@@ -440,16 +471,13 @@ def check_output_dir(folder: str | os.PathLike[str], ext: str, bit_depth: int = 
     check_output_folder(folder)
 
 
-def _check_target(path: Path) -> None:
+def check_output_path(path: str | os.PathLike[str]) -> None:
+    """Refuse, before the work that produces it, a file that cannot be written at ``path``: a folder in
+    its place, a file on its path, no permission (any file: an image, JSON, CSV, a checkpoint)."""
+    path = Path(path)
     if path.is_dir():
         raise OutputError(path, "is a folder; give a file name")
     check_output_folder(path.parent)
-
-
-def check_output_path(path: str | os.PathLike[str]) -> None:
-    """Refuse, before the work that produces it, a file that cannot be written at ``path``: a folder in
-    its place, a file on its path, no permission (any file: JSON, CSV, a checkpoint)."""
-    _check_target(Path(path))
 
 
 def check_output_file(path: str | os.PathLike[str], bit_depth: int = 8) -> None:
@@ -458,7 +486,7 @@ def check_output_file(path: str | os.PathLike[str], bit_depth: int = 8) -> None:
     problem = _output_type_problem(path.suffix, bit_depth)
     if problem is not None:
         raise OutputError(path, problem)
-    _check_target(path)
+    check_output_path(path)
 
 
 def _cannot_write(path: Path, exc: OSError) -> OutputError:
@@ -474,7 +502,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     ``path``, so every writer reports it in one line.
     """
     path = Path(path)
-    _check_target(path)
+    check_output_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
@@ -596,6 +624,7 @@ __all__ = [
     "check_output_ext",
     "check_output_file",
     "check_output_folder",
+    "check_output_path",
     "image_size",
     "read_depth",
     "read_image",

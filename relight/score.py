@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relight.errors import RelightError
-from relight.io import IMAGE_EXTENSIONS, InputError, json_text, read_image, write_text
+from relight.io import IMAGE_EXTENSIONS, InputError, json_text, read_image
 from relight.metrics import LPIPS, SSIM_WINDOW, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
 
 METRICS = ("psnr", "ssim", "lpips", "mps")
@@ -97,14 +97,6 @@ class ScoreReport:
         if self.rows:
             writer.writerow(["mean", *(repr(self.means[m]) for m in self.metrics)])
         return buffer.getvalue()
-
-    def write_json(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_json` atomically."""
-        return write_text(path, self.to_json())
-
-    def write_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_csv` atomically."""
-        return write_text(path, self.to_csv())
 
 
 def finite_or_none(value: float | None) -> float | None:

@@ -508,6 +508,11 @@ def _epoch_indices(n: int, dist_info: Dist, seed: int, epoch: int) -> list[int]:
     return list(sampler)
 
 
+def resumable(run_dir: str | os.PathLike[str]) -> bool:
+    """Whether ``--resume run_dir`` can go on: the last checkpoint and the training state are both there."""
+    return all((Path(run_dir) / name).is_file() for name in (LAST, LAST_STATE))
+
+
 def _check_run_dir(run_dir: Path, resume: bool) -> None:
     if resume:
         for name in (LAST, LAST_STATE):
@@ -849,6 +854,7 @@ __all__ = [
     "is_main_process",
     "load_toml",
     "resolve_config",
+    "resumable",
     "size_setting",
     "state_digest",
     "train",

@@ -91,7 +91,6 @@ def test_unsafe_checkpoint_is_refused_not_executed(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-
 def test_a_pickle_a_safe_load_refuses_is_one_line_without_torchs_unsafe_advice(tmp_path: Path, capsys, monkeypatch) -> None:
     import pickle
 
