@@ -16,7 +16,7 @@ import torch
 
 from relight.data.dataset import LoadFailure, PairDataset, load_batches
 from relight.data.pairs import refuse_replacing_inputs
-from relight.data.vidit import PairSet, Setting, TrainPair, load_pairs
+from relight.data.vidit import LeftOut, PairSet, Setting, TrainPair, load_pairs
 from relight.errors import RelightError
 from relight.inference import Relighter, cudnn_autotune
 from relight.io import check_output_dir, write_image
@@ -40,7 +40,7 @@ def evaluate(
     ext: str = ".png",
     workers: int = 2,
     on_item: Callable[[ScoreRow | None], None] | None = None,
-    left_out: Sequence[str] = (),
+    left_out: Sequence[LeftOut] = (),
 ) -> ScoreReport:
     """Relight every pair, score it against its target, and write ``save_dir/<name><ext>`` when asked.
 
@@ -76,7 +76,7 @@ def evaluate(
 
     with cudnn_autotune(relighter.device):
         report = score_arrays(relit(), scorer=scorer or Scorer(relighter.device), on_item=on_item)
-    report.failed += [Unscored(Path(line.split(": ", 1)[0]).stem, line) for line in left_out]
+    report.failed += [Unscored(line.name, str(line)) for line in left_out]
     return report
 
 

@@ -122,7 +122,7 @@ def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_d
     from relight.inference import Relighter
     from relight.weights import load_weights
 
-    examples = tmp_path / "examples"
+    examples = tmp_path / "my: examples"  # a ": " in the path, as in the reason lines
     shutil.copytree(EXAMPLES, examples)
     (examples / "validation_gt" / "Image901.png").unlink()
     before = {p: p.read_bytes() for p in examples.rglob("*") if p.is_file()}

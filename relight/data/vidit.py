@@ -129,6 +129,18 @@ class TrainPair:
         }
 
 
+class LeftOut(str):
+    """One line saying what the pairing left out and why, which also knows the ``name`` (scene or image
+    stem) it concerns, so that a report can list it without parsing the line."""
+
+    name: str
+
+    def __new__(cls, name: str, line: str) -> "LeftOut":
+        made = super().__new__(cls, line)
+        made.name = name
+        return made
+
+
 @dataclass
 class PairSet:
     """The pairs found in a data folder, with what was left out and why."""
@@ -136,7 +148,7 @@ class PairSet:
     root: Path
     layout: str
     pairs: list[TrainPair]
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[LeftOut] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
@@ -185,23 +197,23 @@ def detect_layout(root: str | os.PathLike[str], gt_dir: str | os.PathLike[str] |
 
 def scan_any_to_any(
     root: str | os.PathLike[str], depth_dir: str | os.PathLike[str] | None = None
-) -> tuple[dict[str, Scene], list[str]]:
+) -> tuple[dict[str, Scene], list[LeftOut]]:
     """Group ``Image000_6500_N.png``-style files by scene; returns the scenes (sorted) and files ignored."""
-    ignored = []
+    ignored: list[LeftOut] = []
     scenes: dict[str, Scene] = {}
     for item in find_inference_pairs(root, depth_dir):
         match = VIDIT_NAME.match(item.stem)
         if match is None:
-            ignored.append(f"{item.image}: not an any-to-any name (SCENE_TEMP_DIR), ignored")
+            ignored.append(LeftOut(item.stem, f"{item.image}: not an any-to-any name (SCENE_TEMP_DIR), ignored"))
             continue
         try:
             setting = Setting(int(match["temp"]), match["dir"])
         except RelightError as exc:
-            ignored.append(f"{item.image}: {exc}, ignored")
+            ignored.append(LeftOut(item.stem, f"{item.image}: {exc}, ignored"))
             continue
         scene = scenes.setdefault(match["scene"], Scene(match["scene"], item.depth))
         if setting in scene.images:
-            ignored.append(f"{item.image}: a second image for {match['scene']} {setting}, ignored")
+            ignored.append(LeftOut(item.stem, f"{item.image}: a second image for {match['scene']} {setting}, ignored"))
             continue
         scene.images[setting] = item.image
     return dict(sorted(scenes.items())), ignored
@@ -213,7 +225,7 @@ def build_pairs(
     target: Setting = DEFAULT_TARGET,
     use_neighbours: bool = True,
     use_mirror: bool = True,
-) -> tuple[list[TrainPair], list[str]]:
+) -> tuple[list[TrainPair], list[LeftOut]]:
     """Pairs for ``source -> target`` from any-to-any scenes, plus the extra data that is switched on.
 
     Per scene, in this order: the direct pair; with ``use_neighbours``, the inputs lit from the two
@@ -222,10 +234,10 @@ def build_pairs(
     A pair whose files are missing is left out and reported (second value).
     """
     pairs: list[TrainPair] = []
-    skipped: list[str] = []
+    skipped: list[LeftOut] = []
     for name, scene in scenes.items():
         if scene.depth is None:
-            skipped.append(f"{name}: no depth file ({name}.npy), scene left out")
+            skipped.append(LeftOut(name, f"{name}: no depth file ({name}.npy), scene left out"))
             continue
         wanted: list[tuple[Setting, Setting, bool, str]] = [(source, target, False, "direct")]
         if use_neighbours:
@@ -235,7 +247,7 @@ def build_pairs(
         for src, tgt, flip, origin in wanted:
             missing = [str(s) for s in (src, tgt) if s not in scene.images]
             if missing:
-                skipped.append(f"{name}: no {' or '.join(missing)} image, {origin} pair left out")
+                skipped.append(LeftOut(name, f"{name}: no {' or '.join(missing)} image, {origin} pair left out"))
                 continue
             label = name if origin == "direct" else f"{name}+{origin.replace(' ', '-')}"
             pairs.append(TrainPair(label, name, scene.images[src], scene.depth, scene.images[tgt], flip, origin))
@@ -247,19 +259,19 @@ def _find_image(folder: Path, stem: str) -> Path | None:
 
 
 def _stem_pairs(
-    folder: Path, depth_dir: Path | None, gt_dir: Path | None, skipped: list[str]
+    folder: Path, depth_dir: Path | None, gt_dir: Path | None, skipped: list[LeftOut]
 ) -> list[TrainPair]:
     """Image + same-stem depth (+ same-stem ground truth when ``gt_dir`` is given)."""
     pairs = []
     for item in find_inference_pairs(folder, depth_dir):
         if item.depth is None:
-            skipped.append(f"{item.image}: no depth file with stem {item.stem!r}, left out")
+            skipped.append(LeftOut(item.stem, f"{item.image}: no depth file with stem {item.stem!r}, left out"))
             continue
         target = None
         if gt_dir is not None:
             target = _find_image(gt_dir, item.stem)
             if target is None:
-                skipped.append(f"{item.image}: no ground truth {item.stem}.png in {gt_dir}, left out")
+                skipped.append(LeftOut(item.stem, f"{item.image}: no ground truth {item.stem}.png in {gt_dir}, left out"))
                 continue
         pairs.append(TrainPair(item.stem, item.stem, item.image, item.depth, target))
     return pairs
@@ -281,7 +293,7 @@ def load_pairs(
     """
     root = Path(data)
     layout = detect_layout(root, gt_dir)
-    skipped: list[str] = []
+    skipped: list[LeftOut] = []
     notes: list[str] = []
     if layout == ANY_TO_ANY:
         scenes, ignored = scan_any_to_any(root, depth_dir)
@@ -353,6 +365,7 @@ __all__ = [
     "ONE_TO_ONE",
     "TEMPERATURES",
     "VALIDATION",
+    "LeftOut",
     "PairSet",
     "Scene",
     "Setting",
