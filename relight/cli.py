@@ -99,7 +99,6 @@ def _main(
 def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False):
     """Load weights and place them, saying once which model is used."""
     from relight.inference import Relighter, parse_size
-
     from relight.weights import default_weights
 
     if weights is None:
@@ -482,6 +481,7 @@ def evaluate_command(
 
     from relight.evaluate import check_save_dir, evaluate, evaluation_pairs
     from relight.score import Scorer
+    from relight.weights import default_weights
 
     ext = ext if ext.startswith(".") else f".{ext}"
     _check_report_outputs(json_out, csv_out)
@@ -501,7 +501,7 @@ def evaluate_command(
 
         report = evaluate(relighter, pairs, scorer=scorer, save_dir=save_dir, ext=ext, workers=workers, on_item=on_item,
                           left_out=found.skipped)
-    _emit_report(report, json_out, csv_out, title=f"relight eval {relighter.loaded.source or weights} on {data}")
+    _emit_report(report, json_out, csv_out, title=f"relight eval {weights or default_weights()} on {data}")  # as given: the model line has the path
     if save_dir is not None:
         console.print(f"wrote {len(report.rows)} images to {save_dir}")
     if report.failed:
