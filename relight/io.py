@@ -337,7 +337,7 @@ def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
     try:
         version = np.lib.format.read_magic(fh)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read_header(fh)
+        shape, fortran, dtype = read_header(fh)
     except Exception as exc:  # noqa: BLE001 - numpy parses the header as Python literals: damage raises many types
         raise InputError(path, f"not a .npy file ({type(exc).__name__}: {first_line(exc)})") from None
     if dtype.hasobject:
@@ -351,8 +351,8 @@ def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
         except Exception as exc:  # noqa: BLE001 - a damaged pickle fails in many ways (TypeError, AttributeError, ...)
             raise InputError(path, f"corrupt or truncated pickled depth ({first_line(exc)})") from None
         return obj.item() if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1 else obj
-    if _not_real(dtype):  # before numpy allocates a field of that type (a 1 GB string, say)
-        raise InputError(path, _not_real(dtype))
+    if (problem := _not_real(dtype)) is not None:  # before numpy allocates a field of that type (a 1 GB string, say)
+        raise InputError(path, problem)
     count = math.prod(shape)
     if count > MAX_PIXELS:
         raise InputError(path, f"header claims shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
@@ -360,9 +360,8 @@ def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
     if found != expected:
         problem = "truncated" if found < expected else "corrupt"
         raise InputError(path, f"{problem} .npy: header claims {shape} {dtype} ({expected:,} bytes), data is {found:,} bytes")
-    fh.seek(0)
-    try:
-        return np.lib.format.read_array(fh, allow_pickle=False)
+    try:  # the header is read and checked: the data follows it (read-only: read_depth copies it)
+        return np.frombuffer(fh.read(expected), dtype, count).reshape(shape, order="F" if fortran else "C")
     except (ValueError, OSError, EOFError) as exc:
         raise InputError(path, f"corrupt .npy ({first_line(exc)})") from None
 
@@ -417,8 +416,8 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
         array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
     if array.ndim != 2:
         raise InputError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
-    if _not_real(array.dtype):
-        raise InputError(path, _not_real(array.dtype))
+    if (problem := _not_real(array.dtype)) is not None:
+        raise InputError(path, problem)
     depth = to_unit(array)
     if not np.isfinite(depth).all():
         raise InputError(path, f"depth holds {int((~np.isfinite(depth)).sum())} NaN or infinite values")
