@@ -128,7 +128,7 @@ def _relight_group(relighter: Relighter, members: list[_Ready], pin: bool) -> to
     return relighter.relight_tensor(rgb, depth).cpu()
 
 
-def _finished(fn: Callable[[], torch.Tensor]) -> Future[torch.Tensor]:
+def _run_here(fn: Callable[[], torch.Tensor]) -> Future[torch.Tensor]:
     """Run ``fn`` here and now, as a future, so that inline and pooled forward passes are handled alike."""
     future: Future[torch.Tensor] = Future()
     try:
@@ -265,7 +265,7 @@ def run_batch(
             height, width = relighter.run_size(members[0].size)
             if net is None or (auto and len(members) * height * width > GROUP_PIXELS):
                 settle(keep=0)  # a large group runs alone, here, on every thread
-                forwards.append((members, _finished(forward)))
+                forwards.append((members, _run_here(forward)))
                 settle(keep=0)
             else:
                 forwards.append((members, net.submit(forward)))

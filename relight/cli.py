@@ -234,11 +234,16 @@ def _emit_text(text: str, target: str | None) -> None:
         console.print(f"wrote {write_text(target, text)}")
 
 
+def _tables_console(*targets: str | None) -> Console:
+    """Where tables go: stderr when one of ``targets`` (``--json``/``--csv``) is ``-``, so stdout holds only that."""
+    return console if "-" in targets else out_console
+
+
 def _emit_report(report: ScoreReport, json_out: str | None, csv_out: str | None, title: str) -> None:
     """The score table (on stderr when ``-`` sends the JSON or CSV to stdout), then the files asked for."""
     from relight.score import print_score_table
 
-    print_score_table(report, console if "-" in (json_out, csv_out) else out_console, title=title)
+    print_score_table(report, _tables_console(json_out, csv_out), title=title)
     _emit_text(report.to_json(), json_out)
     if csv_out:
         _emit_text(report.to_csv(), csv_out)
@@ -663,7 +668,7 @@ def demo(
     _check_report_outputs(json_out)
     relighter = make_relighter(weights, device, precision, None)
     result = run_demo(relighter, output_dir)
-    tables = console if json_out == "-" else out_console  # stdout stays pure JSON with --json -
+    tables = _tables_console(json_out)
     print_score_table(result.model, tables, title=f"relit examples -> {result.out_dir}")
     print_gain_table(result.model, result.identity, tables, "model vs identity baseline (input image taken as the answer)")
     _emit_text(json_text({"model": result.model.to_dict(), "identity": result.identity.to_dict()}), json_out)
