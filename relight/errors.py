@@ -1,11 +1,144 @@
-"""The one exception type the command line turns into a one-line message instead of a traceback."""
+"""relight's exceptions: each type carries the facts a caller needs, and words itself in Python terms.
+
+A message is made of parts: plain text and :class:`Setting` references. ``str(error)`` words a setting
+as a Python caller would write it (``Relighter(size='7x')``, ``imagenet=False``); the command line words
+the same parts with its own flags (``--size 7x``, ``--no-imagenet``) through :meth:`RelightError.render`,
+so the library never names a command-line flag and both audiences read the same facts.
+
+Each type also inherits the builtin a Python caller would catch (``ValueError``, ``OSError``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_UNSET: Any = type("_Unset", (), {"__repr__": lambda self: "<unset>"})()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A reference to one setting (a parameter, option or config key) inside a message.
+
+    ``name`` is the Python name (``batch_size``); ``value`` the value given, if the message shows it;
+    ``owner`` the call or object it belongs to (``Relighter``, ``TrainConfig``), if any; ``shown``
+    how to print the value where its ``repr`` would not do (``'7x'`` against ``7x``).
+    """
+
+    name: str
+    value: Any = _UNSET
+    owner: str | None = None
+    shown: str | None = None
+
+    @property
+    def has_value(self) -> bool:
+        return self.value is not _UNSET
+
+    def python(self) -> str:
+        """How a Python caller writes it: ``name=value``, inside ``owner(...)`` when there is an owner."""
+        text = f"{self.name}={self.value!r}" if self.has_value else self.name
+        return f"{self.owner}({text})" if self.owner else text
+
+
+Part = str | Setting
+#: Words one :class:`Setting`; :func:`python_words` for Python callers, the CLI has its own.
+Wording = Callable[[Setting], str]
+
+
+def python_words(setting: Setting) -> str:
+    return setting.python()
 
 
 class RelightError(Exception):
-    """A problem with the user's input, files or environment, explained in one line by ``str()``."""
+    """A problem with the user's input, files or environment, explained in one line.
+
+    Build it from parts (``RelightError("image is ", Setting("size", 0), ", expected > 0")``) or from one
+    string; keyword arguments become attributes (the facts), e.g. ``path=...``.
+    """
+
+    def __init__(self, *parts: Part, **facts: Any) -> None:
+        self.parts: tuple[Part, ...] = parts
+        self.facts: dict[str, Any] = facts
+        for key, value in facts.items():
+            setattr(self, key, value)
+        super().__init__(self.render(python_words))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its parts and facts (a DataLoader worker's error crosses a process boundary).
+        return _rebuild, (type(self), self.parts, self.facts)
+
+    def render(self, words: Wording) -> str:
+        """The message with every :class:`Setting` worded by ``words``."""
+        return "".join(part if isinstance(part, str) else words(part) for part in self.parts)
+
+    def settings(self) -> list[Setting]:
+        """The settings the message names, for a caller that wants to point at them."""
+        return [part for part in self.parts if isinstance(part, Setting)]
+
+    def __str__(self) -> str:
+        return self.render(python_words)
+
+
+class InvalidSetting(RelightError, ValueError):
+    """A setting's value is malformed, out of range or at odds with another one: ``setting`` names it."""
+
+    def __init__(self, setting: Setting, *parts: Part, **facts: Any) -> None:
+        super().__init__(*parts, setting=setting, **facts)
+
+
+class InputFileError(RelightError, ValueError):
+    """An input file (or folder) that is missing, unreadable, damaged or of an unsupported kind: ``path``."""
+
+    def __init__(self, path: str | Path | None, *parts: Part, **facts: Any) -> None:
+        super().__init__(*parts, path=path, **facts)
+
+
+class UnsafeFileError(InputFileError):
+    """An input file relight refuses to read because reading it could run code (a crafted pickle)."""
+
+
+class OutputFileError(RelightError, OSError):
+    """An output that cannot be written where it was asked for: ``path``."""
+
+    def __init__(self, path: str | Path | None, *parts: Part, **facts: Any) -> None:
+        RelightError.__init__(self, *parts, path=path, **facts)
+
+
+class DiskFullError(OutputFileError):
+    """The disk (or quota) filled up while writing ``path``; nothing partial was left behind."""
+
+
+class MissingWeightsError(RelightError, FileNotFoundError):
+    """Pretrained weights a step needs are not on this machine: ``path`` is where they were looked for."""
+
+    def __init__(self, path: str | Path | None, *parts: Part, **facts: Any) -> None:
+        RelightError.__init__(self, *parts, path=path, **facts)
+
+
+class DeviceOutOfMemory(RelightError, MemoryError):
+    """The device ran out of memory; ``lower`` lists the settings that would need less."""
+
+
+class Interrupted(RelightError):
+    """Work stopped by Ctrl-C or SIGTERM; the message says what was done and how to go on."""
+
+
+def _rebuild(cls: type[RelightError], parts: tuple[Part, ...], facts: dict[str, Any]) -> RelightError:
+    error = cls.__new__(cls)
+    RelightError.__init__(error, *parts, **facts)
+    return error
 
 
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type's name if it has none), for one-line errors."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def listed(items: Iterable[object], most: int = 3) -> str:
+    """At most ``most`` items joined by commas, then how many more: messages stay one short line."""
+    items = [str(item) for item in items]
+    shown = ", ".join(items[:most])
+    return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
