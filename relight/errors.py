@@ -1,6 +1,6 @@
 """relight's exceptions: each type carries the facts a caller needs, and words itself in Python terms.
 
-A message is made of parts: plain text and :class:`Setting` references. ``str(error)`` words a setting
+A message is made of parts: plain text, :class:`Setting` references and suggested :class:`Action` s. ``str(error)`` words a setting
 as a Python caller would write it (``Relighter(size='7x')``, ``imagenet=False``); the command line words
 the same parts with its own flags (``--size 7x``, ``--no-imagenet``) through :meth:`RelightError.render`,
 so the library never names a command-line flag and both audiences read the same facts.
@@ -42,13 +42,35 @@ class Setting:
         return f"{self.owner}({text})" if self.owner else text
 
 
-Part = str | Setting
-#: Words one :class:`Setting`; :func:`python_words` for Python callers, the CLI has its own.
-Wording = Callable[[Setting], str]
+@dataclass(frozen=True)
+class Action:
+    """A suggested action inside a message, worded per audience.
+
+    ``kind`` names it for the command line's table (``"download"``: run ``relight weights download``),
+    ``python`` is how a Python caller does it (``relight.weights.download('x')``), and ``args`` the facts
+    either wording needs (``{"name": "x"}``).
+    """
+
+    kind: str
+    python: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def arg(self, key: str, default: Any = None) -> Any:
+        return dict(self.args).get(key, default)
 
 
-def python_words(setting: Setting) -> str:
-    return setting.python()
+def action(kind: str, python: str, **args: Any) -> Action:
+    """An :class:`Action` with its facts as keywords."""
+    return Action(kind, python, tuple(args.items()))
+
+
+Part = str | Setting | Action
+#: Words one :class:`Setting` or :class:`Action`; :func:`python_words` for Python callers, the CLI has its own.
+Wording = Callable[[Setting | Action], str]
+
+
+def python_words(part: Setting | Action) -> str:
+    return part.python() if isinstance(part, Setting) else part.python
 
 
 class RelightError(Exception):
