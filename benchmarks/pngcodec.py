@@ -4,9 +4,9 @@ For each size, one smooth random 8-bit RGB image (as ``benchmarks/batch.py`` use
 decoded ``--repeats`` times by each method in alternation, and the median counts:
 
 * encode: Pillow at level 1 and at its default level 6 (adaptive row filters), relight's encoder
-  (:func:`relight.pngcodec.encode_png`: "Sub" rows, deflate level 1) with ISA-L where installed, and with
+  (:func:`relight.io.pngcodec.encode_png`: "Sub" rows, deflate level 1) with ISA-L where installed, and with
   the standard library's zlib (what it falls back to where ``isal`` has no wheel);
-* decode to a pixel array: Pillow, and relight's reading path (:func:`relight.pngcodec.decode_png`,
+* decode to a pixel array: Pillow, and relight's reading path (:func:`relight.io.pngcodec.decode_png`,
   falling back to Pillow when it returns None, as :func:`relight.io.read_image` does), each on
   relight's file and on Pillow's. Pillow picks each row's filter by content: where it chose Average or
   Paeth rows, relight's path pays for the attempt up to the first such row, and then for Pillow.
@@ -34,7 +34,7 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-import relight.pngcodec as pngcodec
+import relight.io.pngcodec as pngcodec
 from batch import random_field
 from relight.cli import out_console
 from relight.io import write_json

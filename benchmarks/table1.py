@@ -29,6 +29,8 @@ import torch
 from rich.table import Table
 
 from relight.cli import console, out_console, progress_bar
+from relight.cli._progress import tracked
+from relight.cli.train import ProgressMonitor
 from relight.data.synth import write_dataset
 from relight.errors import RelightError
 from relight.evaluate import evaluate, evaluation_pairs, identity_report
@@ -36,7 +38,7 @@ from relight.inference import Relighter
 from relight.io import write_json
 from relight.model.checkpoint import load_checkpoint
 from relight.score import Scorer
-from relight.train import LAST, METRICS_FILE, ProgressMonitor, TrainConfig, train
+from relight.train import LAST, METRICS_FILE, TrainConfig, train
 
 #: The paper's Table 1 (VIDIT validation, 1024 x 1024, ResNet-50 MBNet, 200 epochs): PSNR, SSIM.
 PAPER = {
@@ -100,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             milestones=[], workers=args.workers, seed=args.seed, device="cpu", max_steps=args.steps,
         )
         console.print(f"[bold]{label}[/bold]")
-        with progress_bar() as progress:
-            result = train(config, monitor=ProgressMonitor(progress), command=[sys.executable, *sys.argv])
+        with tracked("training") as counter:
+            result = train(config, monitor=ProgressMonitor(counter), command=[sys.executable, *sys.argv])
         with open(Path(config.out) / METRICS_FILE, newline="") as fh:
             final_loss = float(list(csv.DictReader(fh))[-1]["loss"])
         loaded = load_checkpoint(Path(config.out) / LAST)

@@ -22,23 +22,29 @@ from pathlib import Path
 import torch
 
 from relight.data.pairs import DecodedPair, InferencePair, load_pair, refuse_replacing_inputs
-from relight.errors import RelightError
+from relight.errors import InvalidSetting, OutputFileError, RelightError, Setting
 from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_tensor
 from relight.io import check_output_dir, write_image
 
 
 @dataclass
 class BatchSummary:
-    """What a batch did: outputs written, outputs already present, and failures with their reasons."""
+    """What a batch did: outputs written, outputs already present, and failures with their errors."""
 
     done: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
+    #: Each failed input (or output) with the error that stopped it, for a caller that words it itself.
+    failures: list[tuple[Path, RelightError]] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
+    def failed(self) -> list[tuple[Path, str]]:
+        """Each failure with its reason in one line."""
+        return [(path, str(error)) for path, error in self.failures]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failures
 
 
 @dataclass
@@ -114,11 +120,16 @@ def plan_streams(relighter: Relighter, streams: int | None = None) -> int:
     """
     if streams is not None:
         if streams < 1:
-            raise RelightError(f"--streams must be at least 1, not {streams}")
+            raise _at_least_one("streams", streams, "plan_streams")
         return streams
     if relighter.device.type == "cpu" and not relighter.compiled:
         return max(1, min(2, torch.get_num_threads()))
     return 1
+
+
+def _at_least_one(name: str, value: int, owner: str) -> InvalidSetting:
+    """The message for a count that must be positive, naming the setting in either audience's words."""
+    return InvalidSetting(Setting(name, value, owner=owner), Setting(name), f" must be at least 1, not {value}")
 
 
 def _relight_group(relighter: Relighter, members: list[_Ready], pin: bool) -> torch.Tensor:
@@ -146,11 +157,120 @@ def finished(output: Path) -> bool:
 
 def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit_depth: int = 8) -> None:
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
-    cannot be, and one where an output would land on an input (``-o`` set to the input folder; with
-    ``--overwrite`` the photos themselves would be replaced)."""
+    cannot be, and one where an output would land on an input (the output folder set to the input
+    folder; with ``overwrite`` the photos themselves would be replaced)."""
     check_output_dir(out_dir, ext, bit_depth)
     refuse_replacing_inputs((out_dir / f"{pair.stem}{ext}" for pair in pairs),
                             (path for pair in pairs for path in (pair.image, pair.depth)), "choose another output folder")
+
+
+class _Pipeline:
+    """The forward passes and writes of one batch in flight: images of one size are grouped, each group
+    goes through the network (in a stream thread, or here when it is large), and its outputs to the
+    writer threads; each pair's outcome goes into ``summary`` and to ``report``."""
+
+    def __init__(self, relighter: Relighter, out: tuple[Path, str, int], summary: BatchSummary, report: Callable[[str], None],
+                 pool: ThreadPoolExecutor, net: ThreadPoolExecutor | None, sizes: tuple[int | None, int, bool], workers: int) -> None:
+        self.relighter, self.summary, self.report, self.pool, self.net, self.workers = relighter, summary, report, pool, net, workers
+        self.out_dir, self.ext, self.bit_depth = out
+        self.batch_size, self.streams, self.auto = sizes
+        self.pin = relighter.device.type == "cuda"
+        self.writes: deque[tuple[Path, Future[Path]]] = deque()
+        self.forwards: deque[tuple[list[_Ready], Future[torch.Tensor]]] = deque()
+        self.group: list[_Ready] = []
+        # The group size for the last image's size, which sets how far ahead to decode (one until it is known).
+        self.limit = self.batch_size or 1
+
+    def ahead(self) -> int:
+        """How many pairs to decode ahead of the network."""
+        return 2 * self.workers + (self.streams + 1) * self.limit
+
+    def fail(self, path: Path, error: RelightError) -> None:
+        self.summary.failures.append((path, error))
+        self.report("failed")
+
+    def add(self, ready: _Ready) -> None:
+        """One decoded pair joins the group of its size; a full group (or one of another size) is relit."""
+        if self.group and ready.size != self.group[0].size:
+            self.flush()
+        self.group.append(ready)
+        self.limit = self.batch_size or auto_batch_size(*self.relighter.run_size(ready.size))
+        if len(self.group) >= self.limit:
+            self.flush()
+
+    def collect(self, keep: int) -> None:
+        """Wait for finished writes until at most ``keep`` are pending (bounds the memory they hold);
+        an image counts as done once its file is written."""
+        while len(self.writes) > keep:
+            target, write = self.writes.popleft()
+            try:
+                self.summary.done.append(write.result())
+                self.report("done")
+            except RelightError as exc:
+                self.fail(target, exc)
+
+    def settle(self, keep: int) -> None:
+        """Hand the oldest forward passes' results to the writers until at most ``keep`` are running."""
+        while len(self.forwards) > keep:
+            members, result = self.forwards.popleft()
+            try:
+                out = result.result()
+            except RelightError as exc:
+                for ready in members:
+                    self.fail(ready.decoded.pair.image, exc)
+                continue
+            for i, ready in enumerate(members):
+                target = self.out_dir / f"{ready.decoded.pair.stem}{self.ext}"
+                rgb = out[i].permute(1, 2, 0).numpy()
+                self.writes.append((target, self.pool.submit(write_image, target, rgb, ready.decoded.image.alpha, self.bit_depth)))
+            self.collect(keep=2 * self.workers + self.limit)
+
+    def flush(self) -> None:
+        """Relight the group: in a stream thread, or here on every thread when it is large."""
+        if not self.group:
+            return
+        members = list(self.group)
+        self.group.clear()
+        forward = partial(_relight_group, self.relighter, members, self.pin)
+        height, width = self.relighter.run_size(members[0].size)
+        if self.net is None or (self.auto and len(members) * height * width > GROUP_PIXELS):
+            self.settle(keep=0)  # a large group runs alone, here, on every thread
+            self.forwards.append((members, _run_here(forward)))
+            self.settle(keep=0)
+        else:
+            self.forwards.append((members, self.net.submit(forward)))
+            self.settle(keep=self.streams)
+
+    def finish(self) -> None:
+        """Relight what is left and wait for every write."""
+        self.flush()
+        self.settle(keep=0)
+        self.collect(keep=0)
+
+
+def _to_do(pairs: list[InferencePair], out_dir: Path, ext: str, overwrite: bool, summary: BatchSummary,
+           report: Callable[[str], None]) -> list[InferencePair]:
+    """The pairs to relight: not those whose output is already finished (unless ``overwrite``), nor
+    those whose output is a folder or that of an earlier pair (failures)."""
+    todo = []
+    claimed: dict[Path, InferencePair] = {}
+    for pair in pairs:
+        target = out_dir / f"{pair.stem}{ext}"
+        if target in claimed:
+            summary.failures.append((pair.image, OutputFileError(
+                target, f"{pair.image}: its output {target} is also that of {claimed[target].image}; rename one of them")))
+            report("failed")
+            continue
+        claimed[target] = pair
+        if target.is_dir():
+            summary.failures.append((pair.image, OutputFileError(target, f"{target}: a folder is where this output goes; move it away")))
+            report("failed")
+        elif not overwrite and finished(target):
+            summary.skipped.append(target)
+            report("skipped")
+        else:
+            todo.append(pair)
+    return todo
 
 
 def run_batch(
@@ -177,9 +297,9 @@ def run_batch(
     wait on files.
     """
     if batch_size is not None and batch_size < 1:
-        raise RelightError(f"--batch-size must be at least 1, not {batch_size}")
+        raise _at_least_one("batch_size", batch_size, "run_batch")
     if workers < 1:
-        raise RelightError(f"--workers must be at least 1, not {workers}")
+        raise _at_least_one("workers", workers, "run_batch")
     out_dir = Path(out_dir)
     check_batch_outputs(pairs, out_dir, ext, bit_depth)
     auto = streams is None
@@ -191,25 +311,7 @@ def run_batch(
         if on_item:
             on_item(kind)
 
-    todo = []
-    claimed: dict[Path, InferencePair] = {}
-    for pair in pairs:
-        target = out_dir / f"{pair.stem}{ext}"
-        if target in claimed:
-            summary.failed.append((pair.image, f"{pair.image}: its output {target} is also that of {claimed[target].image}; "
-                                               "rename one of them"))
-            report("failed")
-            continue
-        claimed[target] = pair
-        if target.is_dir():
-            summary.failed.append((pair.image, f"{target}: a folder is where this output goes; move it away"))
-            report("failed")
-        elif not overwrite and finished(target):
-            summary.skipped.append(target)
-            report("skipped")
-        else:
-            todo.append(pair)
-    pin = relighter.device.type == "cuda"
+    todo = _to_do(pairs, out_dir, ext, overwrite, summary, report)
     threads = torch.get_num_threads()
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(ThreadPoolExecutor(workers, thread_name_prefix="relight-io"))
@@ -220,77 +322,17 @@ def run_batch(
             net = stack.enter_context(ThreadPoolExecutor(streams, thread_name_prefix="relight-net", initializer=torch.set_num_threads,
                                                          initargs=(max(1, threads // streams),)))
             stack.callback(torch.set_num_threads, threads)  # the setting is also process-wide: restore it
-        writes: deque[tuple[Path, Future[Path]]] = deque()
-        forwards: deque[tuple[list[_Ready], Future[torch.Tensor]]] = deque()
-        group: list[_Ready] = []
-        # The group size for the last image's size, which sets how far ahead to decode (one until it is known).
-        limit = batch_size or 1
-
-        def ahead() -> int:
-            return 2 * workers + (streams + 1) * limit
-
-        def collect(keep: int) -> None:
-            """Wait for finished writes until at most ``keep`` are pending (bounds the memory they hold);
-            an image counts as done once its file is written."""
-            while len(writes) > keep:
-                target, write = writes.popleft()
-                try:
-                    summary.done.append(write.result())
-                    report("done")
-                except RelightError as exc:
-                    summary.failed.append((target, str(exc)))
-                    report("failed")
-
-        def settle(keep: int) -> None:
-            """Hand the oldest forward passes' results to the writers until at most ``keep`` are running."""
-            while len(forwards) > keep:
-                members, result = forwards.popleft()
-                try:
-                    out = result.result()
-                except RelightError as exc:
-                    summary.failed.extend((ready.decoded.pair.image, str(exc)) for ready in members)
-                    for _ in members:
-                        report("failed")
-                    continue
-                for i, ready in enumerate(members):
-                    target = out_dir / f"{ready.decoded.pair.stem}{ext}"
-                    rgb = out[i].permute(1, 2, 0).numpy()
-                    writes.append((target, pool.submit(write_image, target, rgb, ready.decoded.image.alpha, bit_depth)))
-                collect(keep=2 * workers + limit)
-
-        def flush() -> None:
-            members = list(group)
-            group.clear()
-            forward = partial(_relight_group, relighter, members, pin)
-            height, width = relighter.run_size(members[0].size)
-            if net is None or (auto and len(members) * height * width > GROUP_PIXELS):
-                settle(keep=0)  # a large group runs alone, here, on every thread
-                forwards.append((members, _run_here(forward)))
-                settle(keep=0)
-            else:
-                forwards.append((members, net.submit(forward)))
-                settle(keep=streams)
-
-        decode = partial(_decode, pin=pin)
-        for pair, future in _prefetch(decode, todo, pool, ahead):
+        pipeline = _Pipeline(relighter, (out_dir, ext, bit_depth), summary, report, pool, net, (batch_size, streams, auto), workers)
+        for pair, future in _prefetch(partial(_decode, pin=pipeline.pin), todo, pool, pipeline.ahead):
             try:
                 ready = future.result()
             except RelightError as exc:
-                summary.failed.append((pair.image, str(exc)))
-                report("failed")
+                pipeline.fail(pair.image, exc)
                 continue
             for warning in ready.decoded.warnings:
                 if on_warning:
                     on_warning(warning)
-            if group and ready.size != group[0].size:
-                flush()
-            group.append(ready)
-            limit = batch_size or auto_batch_size(*relighter.run_size(ready.size))
-            if len(group) >= limit:
-                flush()
-        if group:
-            flush()
-        settle(keep=0)
-        collect(keep=0)
+            pipeline.add(ready)
+        pipeline.finish()
     summary.seconds = time.perf_counter() - start
     return summary

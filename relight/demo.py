@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from relight.errors import RelightError
+from relight.errors import InputFileError
 from relight.evaluate import evaluate, evaluation_pairs, identity_report
 from relight.inference import Relighter
 from relight.paths import shipped
@@ -40,7 +40,7 @@ def run_demo(
     examples = Path(examples)
     inputs, gt = examples / "validation", examples / "validation_gt"
     if not inputs.is_dir() or not gt.is_dir():
-        raise RelightError(f"{examples}: the bundled examples are missing (expected validation/ and validation_gt/)")
+        raise InputFileError(examples, f"{examples}: the bundled examples are missing (expected validation/ and validation_gt/)")
     found = evaluation_pairs(inputs, gt_dir=gt)
     pairs = found.pairs
     scorer = scorer or Scorer(relighter.device)

@@ -164,3 +164,8 @@ def listed(items: Iterable[object], most: int = 3) -> str:
     items = [str(item) for item in items]
     shown = ", ".join(items[:most])
     return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
+
+
+class RelightWarning(RelightError, RuntimeWarning):
+    """A warning made of parts like an error's (never raised: given to a ``warn`` callback or
+    :func:`warnings.warn`), so that each audience reads the settings it names in its own terms."""

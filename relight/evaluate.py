@@ -16,8 +16,9 @@ import torch
 
 from relight.data.dataset import LoadFailure, PairDataset, load_batches
 from relight.data.pairs import refuse_replacing_inputs
-from relight.data.vidit import LeftOut, PairSet, Setting, TrainPair, load_pairs
-from relight.errors import RelightError
+from relight.data.vidit import LeftOut, PairSet, TrainPair, load_pairs
+from relight.data.vidit import Setting as Lighting
+from relight.errors import InputFileError, RelightError, Setting
 from relight.inference import Relighter, cudnn_autotune
 from relight.io import check_output_dir, write_image
 from relight.score import ScoreReport, ScoreRow, Scorer, Unscored, score_arrays
@@ -96,13 +97,14 @@ def evaluation_pairs(
 ) -> PairSet:
     """The direct pairs of a folder in any layout (no extra data: evaluation scores the task itself),
     and in ``skipped`` the inputs left out (no ground truth, no depth), for :func:`evaluate`'s ``left_out``."""
-    found = load_pairs(data, Setting.parse(source), Setting.parse(target), False, False, gt_dir=gt_dir, depth_dir=depth_dir)
+    found = load_pairs(data, Lighting.parse(source), Lighting.parse(target), False, False, gt_dir=gt_dir, depth_dir=depth_dir)
     if not found.pairs:
         reason = f" ({found.skipped[0]})" if found.skipped else ""
-        raise RelightError(f"{data}: no pairs to evaluate{reason}")
+        raise InputFileError(data, f"{data}: no pairs to evaluate{reason}")
     without = [p for p in found.pairs if p.target is None]
     if without:
-        raise RelightError(f"{without[0].input}: no ground truth to score against ({len(without)} inputs lack one; see --gt-dir)")
+        raise InputFileError(without[0].input, f"{without[0].input}: no ground truth to score against "
+                             f"({len(without)} inputs lack one; see ", Setting("gt_dir"), ")")
     return found
 
 

@@ -21,13 +21,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from relight.errors import RelightError, first_line
-from relight.io import MAX_PIXELS, to_unit
+from relight.errors import DeviceOutOfMemory, InvalidSetting, Part, RelightError, RelightWarning, Setting, first_line
+from relight.io.images import MAX_PIXELS, to_unit
 from relight.model import STRIDE, MBNet
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
 from relight.model.fastconv import use_fast_convs
 from relight.model.fold import fold_batchnorm
+from relight.tensors import depth_tensor, image_tensor, resize, torch_version
 
 #: Rows of the full-resolution output the optimised path computes at a time (see ``MBNet.tail_rows``).
 TAIL_ROWS = 64
@@ -44,23 +45,18 @@ def select_device(name: str | None = None) -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
+    setting = Setting("device", name, owner="Relighter", shown=repr(name))
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise RelightError(f"unknown device {name!r}; use cuda, cuda:N, mps or cpu") from None
+        raise InvalidSetting(setting, f"unknown device {name!r}; use cuda, cuda:N, mps or cpu") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RelightError(f"device {name!r} requested but CUDA is not available here")
+        raise InvalidSetting(setting, f"device {name!r} requested but CUDA is not available here")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise RelightError(f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
+        raise InvalidSetting(setting, f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RelightError(f"device {name!r} requested but MPS is not available here")
+        raise InvalidSetting(setting, f"device {name!r} requested but MPS is not available here")
     return device
-
-
-def torch_version() -> tuple[int, int]:
-    """The running torch's (major, minor), for features newer than the oldest torch relight supports."""
-    major, minor = torch.__version__.split(".")[:2]
-    return int(major), int(minor)
 
 
 def cuda_precision(capability: tuple[int, int], rocm: bool = False) -> str:
@@ -85,17 +81,14 @@ MPS_AUTOCAST = {"fp16": (2, 5), "bf16": (2, 6)}
 
 def check_precision(device: torch.device, precision: str) -> None:
     """Refuse a precision ``device`` cannot run here, rather than let autocast fail mid-run or quietly use fp32."""
+    setting = Setting("precision", precision, owner="Relighter", shown=precision)
     if precision not in PRECISIONS:
-        raise RelightError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise InvalidSetting(setting, f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "cpu":
-        raise RelightError("fp16 is not supported on the CPU; use fp32 or bf16")
+        raise InvalidSetting(setting, "fp16 is not supported on the CPU; use fp32 or bf16")
     if device.type == "mps" and precision in MPS_AUTOCAST and torch_version() < MPS_AUTOCAST[precision]:
         major, minor = MPS_AUTOCAST[precision]
-        raise RelightError(f"{precision} on MPS needs torch {major}.{minor} or newer (this is {torch.__version__}); use fp32")
-
-
-class DeviceOutOfMemory(RelightError):
-    """A forward pass ran out of device memory; the message says which options would use less."""
+        raise InvalidSetting(setting, f"{precision} on MPS needs torch {major}.{minor} or newer (this is {torch.__version__}); use fp32")
 
 
 def _bf16_runs_on(device: torch.device) -> bool:
@@ -112,13 +105,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return True
     return isinstance(exc, RuntimeError) and any(text in str(exc) for text in ("out of memory", "can't allocate memory"))
-
-
-def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Antialiased bilinear resize of ``N x C x H x W``; on the CPU for MPS before torch 2.7, which lacks the kernel."""
-    if x.device.type == "mps" and torch_version() < (2, 7):
-        return resize(x.cpu(), size).to(x.device)
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[object]:
@@ -144,22 +130,26 @@ def cudnn_autotune(device: torch.device) -> Iterator[None]:
         torch.backends.cudnn.benchmark = before
 
 
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """``"512"`` -> (512, 512); ``"768x1024"`` -> (768, 1024) as height x width."""
+def parse_size(text: str | None, name: str = "size", owner: str | None = "Relighter") -> tuple[int, int] | None:
+    """``"512"`` -> (512, 512); ``"768x1024"`` -> (768, 1024) as height x width.
+
+    A refusal names the setting ``name`` of ``owner`` the text was given for (``size`` of a Relighter;
+    ``crop`` of a TrainConfig, say).
+    """
     if not text:
         return None
-    parts = text.lower().split("x")
+    setting = Setting(name, text, owner=owner, shown=repr(text))
     try:
-        dims = tuple(int(p) for p in parts)
+        dims = tuple(int(p) for p in text.lower().split("x"))
     except ValueError:
-        raise RelightError(f"--size {text!r}: expected N or HxW, e.g. 1024 or 768x1024") from None
+        raise InvalidSetting(setting, setting, ": expected N or HxW, e.g. 1024 or 768x1024") from None
     if len(dims) == 1:
         dims = dims * 2
     if len(dims) != 2 or min(dims) < STRIDE:
-        raise RelightError(f"--size {text!r}: expected N or HxW with each side at least {STRIDE}")
+        raise InvalidSetting(setting, setting, f": expected N or HxW with each side at least {STRIDE}")
     if dims[0] * dims[1] > MAX_PIXELS:
         side = math.isqrt(MAX_PIXELS)
-        raise RelightError(f"--size {text!r}: at most {MAX_PIXELS:,} pixels ({side}x{side}), as for input images")
+        raise InvalidSetting(setting, setting, f": at most {MAX_PIXELS:,} pixels ({side}x{side}), as for input images")
     return dims[0], dims[1]
 
 
@@ -237,7 +227,7 @@ class Relighter:
         optimize: bool = True,
         compile: bool = False,
         inplace: bool = False,
-        warn: Callable[[str], None] | None = None,
+        warn: Callable[[str | RelightWarning], None] | None = None,
     ) -> None:
         loaded = model if isinstance(model, LoadedModel) else LoadedModel(model)
         self.device = device if isinstance(device, torch.device) else select_device(device)
@@ -246,7 +236,7 @@ class Relighter:
         if self.device.type == "cuda" and self.device.index is not None:
             torch.cuda.set_device(self.device)  # else pinned memory and cuDNN also set up a context on GPU 0
         if size is not None and (len(size) != 2 or min(size) < 1):
-            raise RelightError(f"size must be (height, width) of at least one pixel each, not {size}")
+            raise InvalidSetting(Setting("size", size, owner="Relighter"), f"size must be (height, width) of at least one pixel each, not {size}")
         self.size = size
         self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))
         net = loaded.model if inplace else copy.deepcopy(loaded.model)
@@ -304,26 +294,37 @@ class Relighter:
 
         Host tensors in pinned memory are copied to CUDA without blocking, so the device never waits on them.
         """
-        h, w = rgb.shape[-2:]
         try:
             out = self._relight(rgb, depth)
         except RuntimeError as exc:
             if not is_out_of_memory(exc):
                 raise
-            hints = ["a smaller --size"]
-            if rgb.shape[0] > 1:
-                hints.insert(0, "a smaller --batch-size")
-            if self.precision == "fp32" and self.device.type != "cpu" and _bf16_runs_on(self.device):
-                hints.append("--precision bf16")
-            run = self.run_size((h, w))
-            at = f" (run at {run[0]}x{run[1]})" if run != (h, w) else ""
-            raise DeviceOutOfMemory(
-                f"out of memory on {self.device} for {rgb.shape[0]} image(s) of {h}x{w}{at}; try {' or '.join(hints)}"
-            ) from None
+            raise self._out_of_memory(rgb.shape[0], (rgb.shape[-2], rgb.shape[-1])) from None
         if self.precision == "fp16" and not self._overflow_told and not torch.isfinite(out).all():
             self._overflow_told = True
-            self._warn("the network overflowed fp16 (its output holds inf or NaN); use --precision bf16 or fp32")
+            self._warn(RelightWarning(
+                "the network overflowed fp16 (its output holds inf or NaN); use ",
+                Setting("precision", "bf16", owner="Relighter"), " or fp32",
+            ))
         return out
+
+    def _out_of_memory(self, count: int, size: tuple[int, int]) -> DeviceOutOfMemory:
+        """The error for ``count`` images of ``size`` not fitting, naming the settings that would use less."""
+        lower = [Setting("size", owner="Relighter")]
+        if count > 1:
+            lower.insert(0, Setting("batch_size"))
+        if self.precision == "fp32" and self.device.type != "cpu" and _bf16_runs_on(self.device):
+            lower.append(Setting("precision", "bf16", owner="Relighter"))
+        hints: list[Part] = []
+        for setting in lower:  # "a smaller --batch-size or a smaller --size or --precision bf16"
+            if hints:
+                hints.append(" or ")
+            hints += [setting] if setting.has_value else ["a smaller ", setting]
+        run = self.run_size(size)
+        at = f" (run at {run[0]}x{run[1]})" if run != size else ""
+        return DeviceOutOfMemory(
+            f"out of memory on {self.device} for {count} image(s) of {size[0]}x{size[1]}{at}; try ", *hints, lower=lower
+        )
 
     def _relight(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         # Only to CUDA: a non-blocking copy to MPS from a non-contiguous host tensor can corrupt it.
@@ -363,13 +364,3 @@ class Relighter:
                 raise RelightError(f"{name} holds {int((~np.isfinite(array)).sum())} NaN or infinite values")
         out = self.relight_tensor(image_tensor(to_unit(rgb)), depth_tensor(to_unit(depth)))
         return out[0].permute(1, 2, 0).cpu().numpy()
-
-
-def image_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """``H x W x C`` float image (RGB, or depth as one channel) -> ``1 x C x H x W`` float32, sharing memory where it can."""
-    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-
-
-def depth_tensor(depth: np.ndarray) -> torch.Tensor:
-    """``H x W`` depth -> ``1 x 1 x H x W`` float32 tensor."""
-    return torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32))[None, None]

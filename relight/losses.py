@@ -12,15 +12,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relight.errors import RelightError
+from relight.errors import InvalidSetting, Setting
 from relight.metrics import ssim
-from relight.pretrained import MissingWeightsError, load_cached_state_dict, torch_cache_file
+from relight.pretrained import load_cached_state_dict, missing_cached, torch_cache_file
 
 VGG19_WEIGHTS = "VGG19_Weights.IMAGENET1K_V1"
 #: ``vgg19.features[:15]`` ends with conv3_3 (module 14), before its ReLU; see :class:`VGGPerceptualLoss`.
 VGG19_CONV3_3_END = 15
 _VGG_WHAT = "ImageNet VGG-19 weights (for the perceptual loss)"
-_VGG_ELSE = "or train with --perceptual-weight 0"
+_VGG_ELSE = ("or train with ", Setting("perceptual_weight", 0, owner="TrainConfig"))
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -55,7 +55,7 @@ class VGGPerceptualLoss(nn.Module):
         except (KeyError, RuntimeError) as exc:
             path, url = torch_cache_file(VGG19_WEIGHTS)
             reason = f"no {exc}" if isinstance(exc, KeyError) else str(exc).strip().splitlines()[-1].strip()
-            raise MissingWeightsError(path, url, f"do not fit VGG-19 ({reason})", _VGG_WHAT, _VGG_ELSE) from None
+            raise missing_cached(path, url, f"do not fit VGG-19 ({reason})", _VGG_WHAT, _VGG_ELSE) from None
         self.features = features.eval().requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -75,7 +75,7 @@ class RelightLoss(nn.Module):
 
     ``forward`` returns ``(total, components)`` where ``components`` holds each unweighted term,
     detached, for logging. A perceptual weight of 0 drops the VGG term (and its weights) entirely;
-    any other weight requires the VGG-19 weights and raises :class:`RelightError` without them.
+    any other weight requires the VGG-19 weights and raises :class:`~relight.errors.MissingWeightsError` without them.
     """
 
     def __init__(
@@ -84,9 +84,10 @@ class RelightLoss(nn.Module):
         super().__init__()
         for name, value in (("charbonnier", charbonnier_weight), ("ssim", ssim_weight), ("perceptual", perceptual_weight)):
             if not value >= 0:
-                raise RelightError(f"--{name}-weight must be 0 or more, not {value}")
+                setting = Setting(f"{name}_weight", owner="RelightLoss")
+                raise InvalidSetting(setting, setting, f" must be 0 or more, not {value}", value=value)
         if not eps > 0:
-            raise RelightError(f"Charbonnier eps must be positive, not {eps}")
+            raise InvalidSetting(Setting("eps", eps, owner="RelightLoss"), f"Charbonnier eps must be positive, not {eps}")
         self.charbonnier_weight = charbonnier_weight
         self.ssim_weight = ssim_weight
         self.perceptual_weight = perceptual_weight

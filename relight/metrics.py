@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relight.pretrained import MissingWeightsError, load_cached_state_dict, torch_cache_file
+from relight.errors import MissingWeightsError
+from relight.pretrained import load_cached_state_dict, missing_cached, torch_cache_file
 
 #: scikit-image's Gaussian SSIM: sigma 1.5 truncated at 3.5 sigma, an 11 x 11 window (Wang et al. 2004).
 SSIM_SIGMA = 1.5
@@ -109,12 +110,12 @@ class LPIPS(nn.Module):
         path, url = torch_cache_file(ALEXNET_WEIGHTS)
         absent = sorted(k for k, v in trunk.items() if v is None)
         if absent:
-            raise LPIPSUnavailable(path, url, f"are not an AlexNet state dict (no {absent[0]})", _ALEXNET_WHAT)
+            raise missing_cached(path, url, f"are not an AlexNet state dict (no {absent[0]})", _ALEXNET_WHAT, error=LPIPSUnavailable)
         try:
             model.net.load_state_dict(trunk)
         except RuntimeError as exc:
             problem = f"do not fit AlexNet ({str(exc).strip().splitlines()[-1].strip()})"
-            raise LPIPSUnavailable(path, url, problem, _ALEXNET_WHAT) from None
+            raise missing_cached(path, url, problem, _ALEXNET_WHAT, error=LPIPSUnavailable) from None
         lin_path = Path(lpips.__file__).parent / "weights" / "v0.1" / "alex.pth"
         lin = torch.load(lin_path, map_location="cpu", weights_only=True)
         model.load_state_dict(lin, strict=False)  # the lins.N keys alias linN, as in lpips itself

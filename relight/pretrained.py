@@ -10,19 +10,20 @@ from pathlib import Path
 
 import torch
 
-from relight.errors import RelightError, first_line
+from relight.errors import MissingWeightsError, Part, first_line
+
+__all__ = ["MissingWeightsError", "load_cached_state_dict", "missing_cached", "torch_cache_file"]
 
 
-class MissingWeightsError(RelightError, FileNotFoundError):
-    """ImageNet weights that must come from the torch cache are absent or unreadable there."""
-
-    def __init__(self, path: Path, url: str, problem: str, what: str, alternative: str = "") -> None:
-        self.path = path
-        self.url = url
-        super().__init__(
-            f"{path}: {what} {problem}; download {url} to that path (or point TORCH_HOME at a cache that holds it)"
-            + (f", {alternative}" if alternative else "")
-        )
+def missing_cached(
+    path: Path, url: str, problem: str, what: str, alternative: tuple[Part, ...] = (),
+    error: type[MissingWeightsError] = MissingWeightsError,
+) -> MissingWeightsError:
+    """The one-line error for torch-cache weights that are absent or unusable: where the file goes, its URL,
+    and ``alternative`` (a way to do without them, as message parts) when there is one."""
+    tail = (", ", *alternative) if alternative else ()
+    text = f"{path}: {what} {problem}; download {url} to that path (or point TORCH_HOME at a cache that holds it)"
+    return error(path, text, *tail, url=url, problem=problem)
 
 
 def torch_cache_file(weights_name: str, preferred: tuple[str, ...] = ()) -> tuple[Path, str]:
@@ -44,18 +45,18 @@ def torch_cache_file(weights_name: str, preferred: tuple[str, ...] = ()) -> tupl
 
 
 def load_cached_state_dict(
-    weights_name: str, what: str, alternative: str = "", error: type[MissingWeightsError] = MissingWeightsError,
+    weights_name: str, what: str, alternative: tuple[Part, ...] = (), error: type[MissingWeightsError] = MissingWeightsError,
     preferred: tuple[str, ...] = (),
 ) -> dict[str, torch.Tensor]:
     """Read torchvision weights (or a ``preferred`` file, see :func:`torch_cache_file`) from the torch
     cache with ``weights_only=True``; never downloads."""
     path, url = torch_cache_file(weights_name, preferred)
     if not path.is_file():
-        raise error(path, url, "not found", what, alternative)
+        raise missing_cached(path, url, "not found", what, alternative, error)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to read is a broken download
-        raise error(path, url, f"unreadable ({first_line(exc)})", what, alternative) from None
+        raise missing_cached(path, url, f"unreadable ({first_line(exc)})", what, alternative, error) from None
     if not isinstance(state, dict):
-        raise error(path, url, f"are a {type(state).__name__}, not a state dict", what, alternative)
+        raise missing_cached(path, url, f"are a {type(state).__name__}, not a state dict", what, alternative, error)
     return state

@@ -1,8 +1,8 @@
 """Scoring relit images against ground truth: PSNR, SSIM, LPIPS and MPS per image and on average.
 
 ``relight score`` pairs two folders by file stem; ``relight eval`` feeds arrays straight from the
-model through :func:`score_arrays`. Both produce a :class:`ScoreReport` and print it with
-:func:`print_score_table`, so every command shows and saves scores the same way. Without AlexNet's
+model through :func:`score_arrays`. Both produce a :class:`ScoreReport`, which the command line prints
+as one table and saves as JSON or CSV, so every command shows and saves scores the same way. Without AlexNet's
 weights LPIPS and MPS are left out, and the report says so and why, instead of reporting a partial
 score as if it were complete.
 """
@@ -19,10 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.table import Table
 
-from relight.errors import RelightError
+from relight.errors import InputFileError, RelightError
 from relight.io import IMAGE_EXTENSIONS, InputError, json_text, read_image
 from relight.metrics import LPIPS, SSIM_WINDOW, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
 
@@ -184,7 +182,7 @@ def score_arrays(
 
 def _images_by_stem(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
-        raise RelightError(f"{folder}: not a folder")
+        raise InputFileError(folder, f"{folder}: not a folder")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in IMAGE_EXTENSIONS:
@@ -233,7 +231,7 @@ def score_folders(
     """
     pairs, missing_pred, missing_gt = pair_folders(pred_dir, gt_dir)
     if not pairs:
-        raise RelightError(f"{pred_dir}: no prediction has a ground-truth image of the same stem in {gt_dir}")
+        raise InputFileError(pred_dir, f"{pred_dir}: no prediction has a ground-truth image of the same stem in {gt_dir}")
     scorer = scorer or Scorer(device, require_lpips)
     if on_start is not None:
         on_start(len(pairs))
@@ -250,74 +248,13 @@ def score_folders(
     return report
 
 
-def _fmt(metric: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    if metric == "psnr":
-        return f"{value:.2f}" if math.isfinite(value) else "inf"
-    return f"{value:.4f}"
-
-
-#: Column headings, with the direction that is better.
-METRIC_LABELS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "mps": "MPS ↑"}
-
-
-def print_score_table(report: ScoreReport, console: Console, title: str = "scores") -> None:
-    """Per-image table with a mean row, then what was left out and why."""
-    table = Table(title=title)
-    table.add_column("image")
-    for m in report.metrics:
-        table.add_column(METRIC_LABELS[m], justify="right")
-    for row in report.rows:
-        table.add_row(row.name, *(_fmt(m, getattr(row, m)) for m in report.metrics))
-    if report.rows:
-        table.add_section()
-        means = report.means
-        table.add_row(f"[bold]mean ({len(report.rows)})[/bold]", *(f"[bold]{_fmt(m, means[m])}[/bold]" for m in report.metrics))
-    console.print(table)
-    if report.lpips_skipped:
-        console.print(f"[yellow]LPIPS and MPS skipped:[/yellow] {report.lpips_skipped}", soft_wrap=True)
-    if report.missing_predictions:
-        console.print(
-            f"[yellow]{len(report.missing_predictions)} ground-truth image(s) have no prediction[/yellow] "
-            f"(not in the means): {', '.join(report.missing_predictions)}",
-            soft_wrap=True,
-        )
-    if report.missing_ground_truth:
-        console.print(
-            f"[yellow]{len(report.missing_ground_truth)} prediction(s) have no ground truth[/yellow] "
-            f"(not scored): {', '.join(report.missing_ground_truth)}",
-            soft_wrap=True,
-        )
-    for failure in report.failed:
-        console.print(f"[red]not scored:[/red] {failure.reason}", soft_wrap=True)
-    if report.failed:
-        console.print(f"[red]{len(report.failed)} image(s) could not be scored[/red] (not in the means)")
-
-
-def print_gain_table(model: ScoreReport, identity: ScoreReport, console: Console, title: str) -> None:
-    """Mean scores of a model and of the identity baseline (input as output) on the same images, and the gain."""
-    ours, theirs = model.means, identity.means
-    table = Table(title=title)
-    table.add_column("")
-    for m in model.metrics:
-        table.add_column(METRIC_LABELS[m], justify="right")
-    table.add_row("model", *(f"{ours[m]:.4f}" for m in model.metrics))
-    table.add_row("identity", *(f"{theirs[m]:.4f}" for m in model.metrics))
-    table.add_row("[bold]gain[/bold]", *(f"[bold]{ours[m] - theirs[m]:+.4f}[/bold]" for m in model.metrics))
-    console.print(table)
-
-
 __all__ = [
     "METRICS",
-    "METRIC_LABELS",
     "ScoreReport",
     "ScoreRow",
     "Scorer",
     "Unscored",
     "pair_folders",
-    "print_gain_table",
-    "print_score_table",
     "score_arrays",
     "score_folders",
 ]

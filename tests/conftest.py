@@ -1,7 +1,15 @@
-"""Shared fixtures: a small random-weight checkpoint written by the tests themselves, and sample inputs."""
+"""Shared fixtures (a small random-weight checkpoint written by the tests themselves, sample inputs) and
+the markers that let a developer run the fast part alone: ``pytest -m "not slow and not subprocess"``.
+
+Markers are given here by rule rather than test by test: ``subprocess`` to every test whose code (or a
+fixture's, or a helper's of its module) starts another process, ``gpu`` to the tests of
+:data:`GPU_MODULES`, and ``slow`` to the tests of :data:`SLOW` (each over about 5 s on a 2-core runner).
+"""
 
 from __future__ import annotations
 
+import inspect
+import re
 import struct
 import sys
 import zlib
@@ -15,7 +23,69 @@ from PIL import Image
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
 
-sys.path.insert(0, str(Path(__file__).parent))
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+
+#: Code that starts another process: a child Python, torchrun, a fork.
+SPAWNS = re.compile(r"\bsubprocess\.|\bsys\.executable\b|\bos\.fork\(|\bPopen\(|\bmultiprocessing\.|\bmp\.spawn\(")
+#: Test modules that need a CUDA device.
+GPU_MODULES = {"test_cuda.py"}
+#: Tests over about 5 s: a whole module (``test_x.py``) or one test with all its parameters (``test_x.py::name``).
+SLOW = {
+    "test_golden.py",
+    "test_end_to_end.py::test_synth_train_eval_score",
+    "test_speed_paths.py::test_folding_batchnorm_keeps_the_output",
+    "test_speed_paths.py::test_optimised_paper_model_matches_the_reference_in_fp32",
+    "test_train.py::test_resume_is_exact",
+    "test_train.py::test_best_checkpoint_is_kept_when_validation_gets_worse",
+    "test_weights.py::test_import_then_run_by_name_matches_the_pkl",
+    "test_weights.py::test_server_errors_and_missing_files_are_one_line",
+}
+
+
+def _source(obj: object) -> str:
+    try:
+        return inspect.getsource(obj)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return ""
+
+
+def _spawns(func: object, module: object, seen: set[object]) -> bool:
+    """Whether ``func``, or a function of ``module`` it calls by name (followed through), starts a process."""
+    if func in seen:
+        return False
+    seen.add(func)
+    text = _source(func)
+    if SPAWNS.search(text):
+        return True
+    for name in set(re.findall(r"\b([A-Za-z_]\w*)\(", text)):
+        helper = getattr(module, name, None)
+        if inspect.isfunction(helper) and helper.__module__ == getattr(module, "__name__", None):
+            if _spawns(helper, module, seen):
+                return True
+    return False
+
+
+def _fixture_functions(item: pytest.Item) -> list[object]:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    funcs = [defs[-1].func for name in item.fixturenames for defs in [info.name2fixturedefs.get(name, ())] if defs]
+    return [f for f in funcs if Path(inspect.getsourcefile(f) or "").parent == TESTS]  # the suite's own fixtures
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        file = item.path.name
+        name = getattr(item, "originalname", item.name)
+        if file in GPU_MODULES:
+            item.add_marker(pytest.mark.gpu)
+        if file in SLOW or f"{file}::{name}" in SLOW:
+            item.add_marker(pytest.mark.slow)
+        module, seen = getattr(item, "module", None), set()
+        functions = [getattr(item, "function", None), *_fixture_functions(item)]
+        if any(f is not None and _spawns(f, sys.modules.get(f.__module__, module), seen) for f in functions):
+            item.add_marker(pytest.mark.subprocess)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from PIL import Image
 
 from conftest import run_cli
 from test_io import _bomb_png, _Payload, _truncated_png
+from relight.cli._errors import cli_text
 from relight.inference import Relighter
 from relight.io import read_image
 from relight.weights import load_weights
@@ -278,7 +279,8 @@ def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monk
     relighter = Relighter(RunsOutAbove64px(MBNetConfig.narrow(width=8, decoder_channels=16)), device="cpu")
     summary = run_batch(relighter, find_inference_pairs(folder), tmp_path / "out")
     assert [p.name for p in summary.done] == ["Image000.png"]
-    assert len(summary.failed) == 1 and "out of memory on cpu for 1 image(s) of 40x90; try a smaller --size" in summary.failed[0][1]
+    assert len(summary.failed) == 1 and "out of memory on cpu for 1 image(s) of 40x90; try a smaller Relighter(size)" in summary.failed[0][1]
+    assert "out of memory on cpu for 1 image(s) of 40x90; try a smaller --size" in cli_text(summary.failures[0][1])
 
 
 def test_command_line_starts_without_torch() -> None:

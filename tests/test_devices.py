@@ -80,12 +80,19 @@ def test_out_of_memory_is_recognised_on_every_backend_and_nothing_else() -> None
 
 @pytest.mark.parametrize("backend", sorted(OUT_OF_MEMORY))
 def test_relighter_reports_each_backends_out_of_memory_in_one_line(backend: str) -> None:
+    """The command line names its flags; a Python caller reads the same facts in Python terms."""
+    from relight.cli._errors import cli_words
+
     relighter = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", "fp32")
-    with pytest.raises(DeviceOutOfMemory, match=r"^out of memory on cpu for 2 image\(s\) of 32x48; try a smaller --batch-size or a smaller --size$"):
+    with pytest.raises(DeviceOutOfMemory) as err:
         relighter.relight_tensor(torch.rand(2, 3, 32, 48), torch.rand(2, 1, 32, 48))
+    assert err.value.render(cli_words) == "out of memory on cpu for 2 image(s) of 32x48; try a smaller --batch-size or a smaller --size"
+    assert str(err.value) == "out of memory on cpu for 2 image(s) of 32x48; try a smaller batch_size or a smaller Relighter(size)"
+    assert [s.name for s in err.value.lower] == ["batch_size", "size"] and isinstance(err.value, MemoryError)
     sized = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", "fp32", size=(64, 96))
-    with pytest.raises(DeviceOutOfMemory, match=r"^out of memory on cpu for 1 image\(s\) of 32x48 \(run at 64x96\); try a smaller --size$"):
+    with pytest.raises(DeviceOutOfMemory) as err:
         sized.relight_tensor(torch.rand(1, 3, 32, 48), torch.rand(1, 1, 32, 48))
+    assert err.value.render(cli_words) == "out of memory on cpu for 1 image(s) of 32x48 (run at 64x96); try a smaller --size"
 
 
 def test_out_of_memory_under_compile_is_reported_and_keeps_compile(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,3 +154,21 @@ def test_compile_on_cpu_keeps_the_cuda_toolkit_probe_quiet(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert "No CUDA runtime" not in done.stderr
+
+
+def test_size_and_device_refusals_name_their_setting_in_python_terms() -> None:
+    """``str()`` speaks to a Python caller; the command line words the same setting as its flag."""
+    from relight.cli._errors import cli_words
+    from relight.errors import InvalidSetting
+    from relight.inference import parse_size, select_device
+
+    with pytest.raises(InvalidSetting) as err:
+        parse_size("7x")
+    assert str(err.value) == "Relighter(size='7x'): expected N or HxW, e.g. 1024 or 768x1024"
+    assert err.value.render(cli_words) == "--size '7x': expected N or HxW, e.g. 1024 or 768x1024"
+    with pytest.raises(InvalidSetting) as err:
+        parse_size("8", name="crop", owner="TrainConfig")
+    assert str(err.value) == "TrainConfig(crop='8'): expected N or HxW with each side at least 32"
+    with pytest.raises(InvalidSetting) as err:
+        select_device("abacus")
+    assert err.value.setting.name == "device" and str(err.value).startswith("unknown device 'abacus'")

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import pickle
+import re
+import signal
+import subprocess
+import sys
+import time
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -274,7 +281,7 @@ def test_crafted_pickled_depth_is_checked_before_numpy_sees_it(tmp_path: Path, p
 
 def test_pickle_build_cannot_touch_the_admitted_functions(tmp_path: Path) -> None:
     """BUILD may only give state to the stand-ins: a file must not change the checker for later files."""
-    import relight.io as relight_io
+    import relight.io.depth as relight_io
 
     crafted = (b"\x80\x02" + b"c_codecs\nencode\n" + b"}" + b"X\x07\x00\x00\x00__doc__" + b"X\x05\x00\x00\x00pwned"
                + b"s" + b"b" + b".")
@@ -289,7 +296,7 @@ def test_pickle_build_cannot_touch_the_admitted_functions(tmp_path: Path) -> Non
 
 def test_pickled_depth_is_read_only_as_far_as_a_depth_map_can_need(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A .npz member is inflated as it is read: the read stops at the limit (537 MB; 1,000 bytes here)."""
-    import relight.io as relight_io
+    import relight.io.depth as relight_io
 
     monkeypatch.setattr(relight_io, "_MAX_PICKLE", 1000)
     write_depth_npy(tmp_path / "d.npy", np.ones((50, 60), np.float32))
@@ -425,3 +432,223 @@ def test_nan_is_written_as_zero_and_infinities_clamped(tmp_path: Path, suffix: s
     assert np.allclose(back, [[[0, 1, 0], [0.25, 0, 1]]], atol=0.02)
     if suffix in (".png", ".tif"):
         assert np.array_equal(read_image(out).alpha, [[0.0, 1.0]])
+
+
+# --------------------------------------------------------------------------- the io package's layout
+
+
+def _run_python(code: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, **kwargs)
+
+
+def test_importing_relight_io_reads_the_umask_without_changing_it(tmp_path: Path) -> None:
+    """Setting the umask to read it races with threads creating files: relight reads /proc instead."""
+    code = (
+        "import os, sys\n"
+        "os.umask(0o027)\n"
+        "calls = []\n"
+        "real = os.umask\n"
+        "os.umask = lambda mask: (calls.append(mask), real(mask))[1]\n"
+        "import relight.io, relight.io.images, relight.io.depth, relight.io.output\n"
+        "from relight.io import write_image, write_json\n"
+        "import numpy as np\n"
+        f"out = write_image({str(tmp_path / 'o.png')!r}, np.zeros((2, 2, 3), np.float32))\n"
+        f"text = write_json({str(tmp_path / 'o.json')!r}, {{}})\n"
+        "print(calls, oct(out.stat().st_mode & 0o777), oct(text.stat().st_mode & 0o777), oct(real(0o022)))\n"
+    )
+    assert _run_python(code).stdout.split() == ["[]", "0o640", "0o640", "0o27"]
+
+
+def test_the_file_mode_falls_back_to_the_usual_one_without_proc(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from relight.io.output import FALLBACK_MODE, file_mode
+
+    real_open = builtins.open
+
+    def no_proc(file: object, *args: object, **kwargs: object) -> object:
+        if str(file).startswith("/proc/"):
+            raise FileNotFoundError(2, "No such file or directory", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    assert file_mode() == FALLBACK_MODE == 0o644
+
+
+def test_output_safety_loads_no_image_library_and_the_network_no_image_io() -> None:
+    code = (
+        "import sys\n"
+        "import relight.io.output\n"
+        "print(sorted(m for m in ('PIL', 'numpy', 'tifffile', 'png', 'relight.io.images') if m in sys.modules))\n"
+        "import relight.model.checkpoint\n"
+        "print(sorted(m for m in ('relight.io.images', 'relight.io.depth', 'relight.inference') if m in sys.modules))\n"
+    )
+    assert _run_python(code).stdout.split("\n")[:2] == ["[]", "[]"]
+
+
+def test_every_name_relight_io_had_is_still_importable_from_it() -> None:
+    import relight.io
+
+    names = ["DEPTH_EXTENSIONS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "OUTPUT_EXTENSIONS", "InputError", "LoadedImage",
+             "OutputError", "atomic_output", "check_output_dir", "check_output_ext", "check_output_file",
+             "check_output_folder", "check_output_path", "image_size", "json_text", "read_depth", "read_image",
+             "resize_depth", "to_unit", "write_depth_npy", "write_image", "write_json", "write_text"]
+    assert all(callable(getattr(relight.io, name)) or name.isupper() for name in names)
+    assert set(names) <= set(relight.io.__all__)
+    with pytest.raises(AttributeError):
+        relight.io.no_such_name  # noqa: B018
+
+
+def test_file_errors_are_the_typed_errors_and_cross_processes_intact(tmp_path: Path) -> None:
+    from relight.errors import InputFileError, OutputFileError
+
+    with pytest.raises(InputError) as err:
+        read_image(tmp_path / "missing.png")
+    assert isinstance(err.value, InputFileError) and isinstance(err.value, ValueError) and err.value.path == tmp_path / "missing.png"
+    back = pickle.loads(pickle.dumps(err.value))
+    assert type(back) is InputError and str(back) == str(err.value) == f"{tmp_path / 'missing.png'}: no such file"
+    with pytest.raises(OutputError) as out:
+        write_image(tmp_path / "o.jpg", np.zeros((2, 2, 3), np.float32), bit_depth=16)
+    assert isinstance(out.value, OutputFileError) and isinstance(out.value, OSError)
+
+
+def test_an_output_extension_is_refused_as_a_setting_the_command_line_words_as_its_flag() -> None:
+    from relight.errors import InvalidSetting
+    from relight.io import check_output_ext
+
+    with pytest.raises(InvalidSetting) as err:
+        check_output_ext(".jpg", 16)
+    assert str(err.value) == "ext='.jpg': 16-bit output needs PNG or TIFF, not .jpg"
+    assert err.value.setting.name == "ext" and err.value.bit_depth == 16
+
+
+# --------------------------------------------------------------------------- issue 15: messages and temporaries
+
+
+def test_an_npz_of_many_arrays_lists_a_few_in_one_short_line(tmp_path: Path) -> None:
+    path = tmp_path / "many.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(20_000):
+            archive.writestr(f"a{i}.npy", b"")
+    with pytest.raises(InputError) as err:
+        read_depth(path)
+    assert str(err.value) == f"{path}: cannot tell which array is depth (arrays: a0, a1, a2 and 19997 more)"
+
+
+def test_a_depth_dict_of_many_keys_lists_a_few(tmp_path: Path) -> None:
+    path = tmp_path / "d.npy"
+    np.save(path, np.array({f"k{i}": 1 for i in range(500)}, dtype=object), allow_pickle=True)
+    with pytest.raises(InputError) as err:
+        read_depth(path)
+    assert str(err.value) == f"{path}: depth dict has no 'normalized_depth' (keys: k0, k1, k2 and 497 more)"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs (needs root, or the right to mount): a disk that fills up as disks do."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mount.stderr.strip() or 'mount failed'}); the ENOSPC tests cover the rest")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".png", ".tif"])
+def test_a_full_disk_says_so_in_one_line_and_leaves_nothing(small_disk: Path, suffix: str) -> None:
+    from relight.errors import DiskFullError
+
+    rgb = np.random.default_rng(0).random((512, 512, 3), dtype=np.float32)  # 3 MB as .npy, too much for 1 MiB
+    target = small_disk / f"o{suffix}"
+    with pytest.raises(DiskFullError) as err:
+        write_image(target, rgb, bit_depth=16 if suffix != ".npy" else 8)
+    assert str(err.value) in (f"{target}: cannot write here (no space left on the device)",
+                              f"{target}: cannot write here (No space left on device)")
+    assert isinstance(err.value, OutputError) and list(small_disk.iterdir()) == []
+
+
+def test_a_short_write_without_an_errno_is_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """numpy's ndarray.tofile reports a full disk as "49152 requested and 22496 written", with no errno."""
+    from relight.errors import DiskFullError
+
+    def short_write(self: np.ndarray, *args: object, **kwargs: object) -> None:
+        raise OSError("49152 requested and 22496 written")
+
+    monkeypatch.setattr(np.lib.format, "write_array", lambda fp, array, **kwargs: short_write(array))
+    with pytest.raises(DiskFullError) as err:
+        write_image(tmp_path / "o.npy", np.zeros((64, 64, 3), np.float32))
+    assert str(err.value) == f"{tmp_path / 'o.npy'}: cannot write here (no space left on the device)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_temporaries_are_named_for_their_host_and_process(tmp_path: Path) -> None:
+    import re
+    import socket
+
+    host = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())
+    with atomic_output(tmp_path / "Image001.png") as tmp:
+        assert re.fullmatch(rf"\.Image001\.{re.escape(host)}-{os.getpid()}-[a-z0-9_]{{8}}\.tmp\.png", tmp.name), tmp.name
+
+
+_HOLD = (
+    "import sys, time\n"
+    "from relight.io.output import atomic_output\n"
+    "with atomic_output(sys.argv[1]) as tmp:\n"
+    "    tmp.write_bytes(b'partial')\n"
+    "    print(tmp, flush=True)\n"
+    "    time.sleep(120)\n"
+)
+
+
+def _holding(target: Path) -> tuple[subprocess.Popen[str], Path]:
+    """A process inside atomic_output for ``target``, and its temporary."""
+    process = subprocess.Popen([sys.executable, "-c", _HOLD, str(target)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, Path(process.stdout.readline().strip())
+
+
+def test_stale_temporaries_of_a_killed_process_are_removed_and_a_live_ones_stay(tmp_path: Path) -> None:
+    from relight.io import remove_stale_temporaries
+
+    killed, stale = _holding(tmp_path / "a.png")
+    live, kept = _holding(tmp_path / "b.png")
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(30)
+        assert stale.exists() and kept.exists()  # SIGKILL runs no cleanup
+        others = [tmp_path / ".c.otherhost-1-abcdefgh.tmp.png", tmp_path / ".d.tmp.png", tmp_path / "e.png"]
+        for other in others:
+            other.write_bytes(b"")
+        with atomic_output(tmp_path / "f.png") as mine:  # this process's own, being written
+            mine.write_bytes(b"partial")
+            assert remove_stale_temporaries(tmp_path) == [stale]
+            assert mine.exists()
+        assert not stale.exists() and kept.exists() and all(other.exists() for other in others)
+        assert remove_stale_temporaries(tmp_path) == [] and remove_stale_temporaries(tmp_path / "none") == []
+    finally:
+        live.kill()
+        live.wait(30)
+    assert remove_stale_temporaries(tmp_path) == [kept]
+
+
+def test_a_temporary_whose_pid_a_newer_process_took_is_stale(tmp_path: Path) -> None:
+    """A pid is reused: a process that started after the temporary was last written cannot own it."""
+    import socket
+
+    from relight.io import remove_stale_temporaries
+
+    newer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        host = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())
+        old = tmp_path / f".a.{host}-{newer.pid}-abcdefgh.tmp.png"
+        recent = tmp_path / f".b.{host}-{newer.pid}-abcdefgh.tmp.png"
+        old.write_bytes(b"")
+        recent.write_bytes(b"")
+        os.utime(old, (time.time() - 3600, time.time() - 3600))
+        assert remove_stale_temporaries(tmp_path) == [old] and recent.exists()
+    finally:
+        newer.kill()
+        newer.wait(30)

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 from torchvision.models.vgg import cfgs, make_layers
 
-from relight.errors import RelightError
+from relight.cli._errors import cli_words
+from relight.errors import InvalidSetting, MissingWeightsError, RelightError
 from relight.losses import IMAGENET_MEAN, IMAGENET_STD, RelightLoss, VGGPerceptualLoss, charbonnier, ssim_loss
 
 VGG_FILE = "vgg19-dcbb9e9d.pth"
@@ -94,7 +95,11 @@ def test_missing_vgg_weights_refuse_to_build_the_loss_with_a_way_out(empty_cache
     message = str(info.value)
     assert "\n" not in message
     assert str(empty_cache / VGG_FILE) in message and f"https://download.pytorch.org/models/{VGG_FILE}" in message
-    assert "--perceptual-weight 0" in message
+    assert "or train with TrainConfig(perceptual_weight=0)" in message and "--" not in message
+    assert isinstance(info.value, MissingWeightsError) and info.value.path == empty_cache / VGG_FILE
+    assert info.value.render(cli_words).endswith("; download https://download.pytorch.org/models/"
+                                                 f"{VGG_FILE} to that path (or point TORCH_HOME at a cache that holds it), "
+                                                 "or train with --perceptual-weight 0")
 
 
 def test_a_vgg_file_of_the_wrong_shape_is_refused(empty_cache):
@@ -105,8 +110,9 @@ def test_a_vgg_file_of_the_wrong_shape_is_refused(empty_cache):
 
 
 def test_negative_weights_and_eps_are_refused(empty_cache):
-    with pytest.raises(RelightError, match="--ssim-weight"):
+    with pytest.raises(InvalidSetting, match=r"^RelightLoss\(ssim_weight\) must be 0 or more, not -1$") as info:
         RelightLoss(ssim_weight=-1, perceptual_weight=0)
+    assert info.value.render(cli_words) == "--ssim-weight must be 0 or more, not -1" and isinstance(info.value, ValueError)
     with pytest.raises(RelightError, match="eps"):
         RelightLoss(perceptual_weight=0, eps=0)
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from conftest import png_chunk
 from relight.io import InputError, read_image
-from relight.pngcodec import SIGNATURE, decode_png, encode_png
+from relight.io.pngcodec import SIGNATURE, decode_png, encode_png
 
 COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type
 

@@ -18,6 +18,7 @@ from torch import nn
 
 from conftest import run_cli
 from relight.batch import run_batch
+from relight.cli._errors import cli_words
 from relight.data.pairs import find_inference_pairs
 from relight.errors import RelightError
 from relight.inference import Relighter
@@ -305,8 +306,9 @@ def test_stream_count_follows_device_threads_and_compile(narrow: MBNet) -> None:
     eager = Relighter(narrow, "cpu")
     assert plan_streams(eager) == 1  # this module runs torch on one thread
     assert plan_streams(eager, 3) == 3
-    with pytest.raises(RelightError, match="--streams must be at least 1"):
+    with pytest.raises(RelightError) as err:
         plan_streams(eager, 0)
+    assert err.value.render(cli_words).startswith("--streams must be at least 1")
     torch.set_num_threads(2)
     try:
         assert plan_streams(eager) == 2
@@ -374,5 +376,6 @@ def test_cli_compile_falls_back_with_one_warning(
 def test_run_batch_refuses_no_io_workers(tmp_path, narrow_checkpoint) -> None:
     folder = tmp_path / "in"
     _write_folder(folder, [(32, 32)])
-    with pytest.raises(RelightError, match="^--workers must be at least 1, not 0$"):
+    with pytest.raises(RelightError) as err:
         run_batch(Relighter(load_weights(narrow_checkpoint), "cpu"), find_inference_pairs(folder), tmp_path / "out", workers=0)
+    assert err.value.render(cli_words) == "--workers must be at least 1, not 0"

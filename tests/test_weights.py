@@ -5,10 +5,12 @@ cache locations (``huggingface_hub.constants``) are pointed at the test's own se
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,26 +26,47 @@ from conftest import run_cli
 from hubserver import HubServer
 from reference import read_tsv
 from relight.model import MBNet, MBNetConfig
-from relight.model.authors import authors_key_to_ours
+from relight.errors import MissingWeightsError, RelightError
+from relight.model.authors import CheckpointMismatchError, authors_key_to_ours, read_authors_checkpoint
 from relight.model.checkpoint import load_checkpoint, save_checkpoint
 from relight.weights import (
     BUILTIN_REGISTRY,
     DEFAULT_MODEL,
     USER_REGISTRY_FORMAT,
+    FileLocation,
+    HubError,
     HubFile,
+    HubLocation,
+    InvalidWeightsSetting,
+    ModelEntry,
+    OlderHubAddress,
+    PageLocation,
+    RegistryError,
+    UnknownWeights,
     WeightsError,
+    WeightsRefused,
+    WeightsUnavailable,
     availability,
     default_weights,
     import_authors_checkpoint,
     load_registry,
     load_weights,
     parse_hf_spec,
+    read_hf_address,
     resolve_weights,
     sha256_file,
     user_home,
 )
+from relight.weights.registry import NAME
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _cli_line(exc: BaseException) -> str:
+    """The message as the command line words it (flags and commands instead of Python calls)."""
+    from relight.cli._errors import cli_words
+
+    return exc.render(cli_words)
 
 
 def _write_user_registry(home: Path, models: dict) -> Path:
@@ -80,8 +103,10 @@ def test_shipped_registry_describes_both_models(tmp_path):
     assert "github.com/weitingchen83/NTIRE2021-Depth-Guided-Image-Relighting-MBNet" in authors.location.page
     assert authors.sha256 is None and authors.metrics == {"psnr_db": 19.36, "ssim": 0.7175}
     assert availability(authors).status == "import needed"
-    with pytest.raises(WeightsError, match=r"relight weights import weight\.pkl --name mbnet-ntire21"):
+    with pytest.raises(WeightsError, match=r"then call relight\.weights\.import_authors_checkpoint\('weight\.pkl', 'mbnet-ntire21'\)") as err:
         resolve_weights("mbnet-ntire21", registry=registry)
+    assert "then run `relight weights import weight.pkl --name mbnet-ntire21`" in _cli_line(err.value)
+    assert isinstance(err.value, FileNotFoundError) and "relight weights" not in str(err.value)
 
 
 def test_missing_bundled_file_is_not_available_until_it_is_there(tmp_path):
@@ -141,6 +166,87 @@ def test_placeholders_checksums_and_broken_registries(tmp_path):
         load_registry(builtin, broken_user)
 
 
+_SHIPPED = load_registry(user=REPO / "tests" / "no-such-registry.json")
+
+
+@pytest.mark.parametrize("name", list(_SHIPPED))
+def test_every_shipped_entry_is_well_formed(name):
+    entry = _SHIPPED[name]
+    assert NAME.fullmatch(name) and entry.description and entry.config.describe()
+    data = entry.to_dict()
+    assert json.loads(json.dumps(data)) == data, "to_dict is JSON as it is"
+    expected = [f.name for f in dataclasses.fields(ModelEntry) if f.name != "config"]
+    assert [k for k in data if k not in ("variant", "architecture")] == expected
+    assert data["variant"] == entry.config.describe() and MBNetConfig.from_dict(data["architecture"]) == entry.config
+    loc = entry.location
+    assert data["location"] == loc.to_dict() and data["location"]["kind"] == loc.kind
+    if isinstance(loc, FileLocation):
+        assert loc.path.is_absolute() and loc.path.parent == BUILTIN_REGISTRY.parent
+        assert loc.path.is_file(), "a file entry of the shipped registry ships its file"
+        assert entry.sha256 == sha256_file(loc.path) and entry.size_bytes == loc.path.stat().st_size
+    elif isinstance(loc, HubLocation):
+        assert re.fullmatch(r"[0-9a-f]{40}", loc.hub.revision) and entry.sha256 is not None
+        assert parse_hf_spec(loc.hub.uri) == loc.hub
+    else:
+        assert isinstance(loc, PageLocation) and loc.filename
+        assert all(url.startswith("https://") for url in (loc.page, loc.download_url or loc.page))
+
+
+def test_the_default_model_is_registry_data(tmp_path):
+    assert _SHIPPED.default == DEFAULT_MODEL == "relight-synth-narrow" and DEFAULT_MODEL in _SHIPPED
+    builtin = tmp_path / "registry.toml"
+    text = BUILTIN_REGISTRY.read_text()
+    builtin.write_text(text.replace('default = "relight-synth-narrow"', 'default = "mbnet-ntire21"'))
+    registry = load_registry(builtin, tmp_path / "user.json")
+    with pytest.raises(WeightsError, match="the default model mbnet-ntire21 is not available .*import needed"):
+        default_weights(registry)
+    builtin.write_text(text.replace('default = "relight-synth-narrow"', ""))
+    with pytest.raises(WeightsError, match="registry.toml names no default model: pass weights") as err:
+        default_weights(load_registry(builtin, tmp_path / "user.json"))
+    assert _cli_line(err.value).endswith(": pass --weights NAME, PATH or hf://owner/repo/file (see `relight weights list`)")
+    builtin.write_text(text.replace('default = "relight-synth-narrow"', 'default = "nope"'))
+    with pytest.raises(RegistryError, match="default = 'nope' names none of its models"):
+        load_registry(builtin, tmp_path / "user.json")
+
+
+def test_errors_are_typed_and_worded_per_audience(tmp_path):
+    assert issubclass(WeightsError, RelightError) and issubclass(UnknownWeights, LookupError)
+    assert issubclass(WeightsUnavailable, MissingWeightsError) and issubclass(WeightsUnavailable, FileNotFoundError)
+    assert issubclass(WeightsRefused, ValueError) and issubclass(HubError, ConnectionError)
+    builtin = tmp_path / "weights" / "registry.toml"
+    builtin.parent.mkdir()
+    shutil.copy(BUILTIN_REGISTRY, builtin)
+    with pytest.raises(WeightsUnavailable) as err:
+        resolve_weights(DEFAULT_MODEL, registry=load_registry(builtin, tmp_path / "user.json"))
+    assert err.value.path == builtin.parent / "relight-synth-narrow.safetensors" and "--" not in str(err.value)
+    assert str(err.value).endswith("(pass a weights file's path instead, or pick another name from relight.weights.load_registry())")
+    assert _cli_line(err.value).endswith("(pass --weights PATH, or pick another name from `relight weights list`)")
+    with pytest.raises(InvalidWeightsSetting) as err:
+        import_authors_checkpoint(tmp_path / "absent.pkl", "../evil")
+    assert str(err.value).startswith("import_authors_checkpoint(name='../evil'): use letters")
+    assert _cli_line(err.value).startswith("--name '../evil': use letters") and err.value.setting.name == "name"
+    with pytest.raises(CheckpointMismatchError) as err:
+        read_authors_checkpoint(REPO / "weights" / "relight-synth-narrow.safetensors")
+    assert str(err.value).endswith("pass it as Relighter.from_weights(weights='" + str(REPO / "weights" / "relight-synth-narrow.safetensors") + "')")
+    assert _cli_line(err.value).endswith(f"pass it as --weights {REPO / 'weights' / 'relight-synth-narrow.safetensors'}")
+
+
+def test_hf_addresses_follow_huggingface_hubs_grammar():
+    standard = read_hf_address("hf://me/mbnet@v1.0/sub/dir/model.safetensors")
+    assert standard == (HubFile("me/mbnet", "sub/dir/model.safetensors", "v1.0"), None)
+    assert read_hf_address("hf://models/me/mbnet/model.safetensors") == (HubFile("me/mbnet", "model.safetensors"), None)
+    assert read_hf_address("hf://me/mbnet@refs/pr/3/model.safetensors")[0].revision == "refs/pr/3"
+    assert read_hf_address("hf://me/mbnet@main/name@2x.safetensors") == (HubFile("me/mbnet", "name@2x.safetensors"), None)
+    older, note = read_hf_address("hf://me/mbnet/sub/model.safetensors@v1.0")
+    assert older == HubFile("me/mbnet", "sub/model.safetensors", "v1.0") and older.uri == "hf://me/mbnet@v1.0/sub/model.safetensors"
+    assert note == ("hf://me/mbnet/sub/model.safetensors@v1.0 is relight's older form of an hf:// address; "
+                    "the standard form is hf://me/mbnet@v1.0/sub/model.safetensors")
+    for bad, why in (("hf://datasets/me/data@main/x.safetensors", "not a dataset"), ("hf://me/mbnet@main", "names no file")):
+        with pytest.raises(InvalidWeightsSetting, match=why) as err:
+            read_hf_address(bad)
+        assert isinstance(err.value, ValueError) and err.value.setting.value == bad
+
+
 def test_user_home_honours_relight_home_then_xdg(monkeypatch, tmp_path):
     monkeypatch.delenv("RELIGHT_HOME", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -160,8 +266,10 @@ def test_weights_specs_paths_names_and_hf_addresses(tmp_path, narrow_checkpoint,
     assert load_weights(narrow_checkpoint).source == str(narrow_checkpoint)
     with pytest.raises(WeightsError, match=r"missing\.safetensors: no such weights file"):
         resolve_weights(str(tmp_path / "missing.safetensors"))
-    with pytest.raises(WeightsError, match=r"no-such-model: not a weights file and not a registry name \(known: .*mbnet-ntire21.*; see `relight weights list`\)"):
+    with pytest.raises(WeightsError, match=r"no-such-model: not a weights file and not a registry name \(known: .*mbnet-ntire21.*; see relight\.weights\.load_registry\(\)\)") as err:
         resolve_weights("no-such-model")
+    assert isinstance(err.value, LookupError)
+    assert re.fullmatch(r"no-such-model: not a weights file and not a registry name \(known: .*mbnet-ntire21.*; see `relight weights list`\)", _cli_line(err.value))
 
 
 # --- Hugging Face Hub downloads, against a loopback server ------------------------------------------
@@ -219,11 +327,13 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, narrow_checkpoint, m
     monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)
     requests = len(hub.requests)
     assert load_weights("tiny-hub").config == loaded.config
-    assert resolve_weights(f"hf://me/tiny/tiny.safetensors@{commit}") == path
+    with pytest.warns(OlderHubAddress, match=f"the standard form is hf://me/tiny@{commit}/tiny.safetensors"):
+        assert resolve_weights(f"hf://me/tiny/tiny.safetensors@{commit}") == path
     assert len(hub.requests) == requests, "offline mode must not touch the network"
     hub.add_file("me/tiny", "other.safetensors", b"x")
-    with pytest.raises(WeightsError, match=r"hf://me/tiny/other\.safetensors@main: not in the Hugging Face cache .* HF_HUB_OFFLINE is set: run `relight weights download hf://me/tiny/other\.safetensors@main`"):
+    with pytest.raises(WeightsError, match=r"hf://me/tiny/other\.safetensors@main: not in the Hugging Face cache .* HF_HUB_OFFLINE is set: call relight\.weights\.resolve_weights\('hf://me/tiny/other\.safetensors@main'\) once") as err:
         resolve_weights("hf://me/tiny/other.safetensors")
+    assert re.search(r"hf://me/tiny/other\.safetensors@main: not in the Hugging Face cache .* HF_HUB_OFFLINE is set: run `relight weights download hf://me/tiny/other\.safetensors@main` once with HF_HUB_OFFLINE unset, or pass --weights PATH$", _cli_line(err.value))
 
 
 def test_checksum_mismatch_refuses_and_deletes_nothing(hub, tmp_path, narrow_checkpoint):
@@ -250,8 +360,26 @@ def test_server_errors_and_missing_files_are_one_line(hub, tiny_on_hub):
         resolve_weights("hf://me/tiny/nope.safetensors")
     with pytest.raises(WeightsError, match=r"^hf://me/absent/x\.safetensors@main: no repository me/absent on http://127"):
         resolve_weights("hf://me/absent/x.safetensors")
-    with pytest.raises(WeightsError, match=r"me/tiny has no revision 'v9'"):
+    with pytest.raises(WeightsError, match=r"me/tiny has no revision 'v9'"), pytest.warns(OlderHubAddress):
         resolve_weights("hf://me/tiny/tiny.safetensors@v9")
+
+
+def test_both_hf_forms_download_the_same_file_and_only_the_older_one_has_a_note(hub, tiny_on_hub):
+    commit, data = tiny_on_hub
+    notes: list[str] = []
+    by_commit = resolve_weights(f"hf://me/tiny@{commit}/tiny.safetensors", warn=notes.append)
+    by_branch = resolve_weights("hf://me/tiny@main/tiny.safetensors", warn=notes.append)
+    assert by_commit == by_branch and by_commit.read_bytes() == data and not notes
+    assert resolve_weights(f"hf://me/tiny/tiny.safetensors@{commit}", warn=notes.append) == by_commit
+    assert notes == [f"hf://me/tiny/tiny.safetensors@{commit} is relight's older form of an hf:// address; "
+                     f"the standard form is hf://me/tiny@{commit}/tiny.safetensors"]
+    hub.add_file("me/tiny", "at@2x.safetensors", b"a file with @ in its name")
+    assert resolve_weights("hf://me/tiny@main/at@2x.safetensors", warn=notes.append).read_bytes() == b"a file with @ in its name"
+    assert len(notes) == 1
+    loaded = load_weights(f"hf://me/tiny@{commit}/tiny.safetensors", warn=notes.append)
+    assert loaded.source.startswith("tiny-hub (") and len(notes) == 1, "a registered Hub file is checked against its entry"
+    with pytest.raises(UnknownWeights, match=r"me/tiny has no revision 'v9'"):
+        resolve_weights("hf://me/tiny@v9/tiny.safetensors")
 
 
 def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):

@@ -19,9 +19,9 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from relight.data.pairs import InferencePair, load_pair
 from relight.data.vidit import TrainPair
-from relight.errors import RelightError
-from relight.inference import image_tensor, resize
-from relight.io import read_image
+from relight.errors import InvalidSetting, RelightError, Setting
+from relight.io.images import read_image
+from relight.tensors import image_tensor, resize
 
 
 def _size_pair(value: int | tuple[int, int] | None, what: str) -> tuple[int, int] | None:
@@ -29,12 +29,13 @@ def _size_pair(value: int | tuple[int, int] | None, what: str) -> tuple[int, int
         return None
     size = (value, value) if isinstance(value, int) else tuple(value)
     if len(size) != 2 or min(size) < 1:
-        raise RelightError(f"{what} {value!r}: expected N or (height, width) with positive sides")
+        setting = Setting(what, value, owner="PairDataset", shown=repr(value))
+        raise InvalidSetting(setting, setting, ": expected N or (height, width) with positive sides")
     return int(size[0]), int(size[1])
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``C x H x W`` resized as the Relighter resizes (:func:`relight.inference.resize`)."""
+    """``C x H x W`` resized as the Relighter resizes (:func:`relight.tensors.resize`)."""
     return x if tuple(x.shape[-2:]) == size else resize(x[None], size)[0]
 
 
@@ -122,7 +123,12 @@ class PairDataset(Dataset):
 class LoadFailure:
     """A batch that could not be built, carried out of a DataLoader worker as a value so its message stays one line."""
 
-    message: str
+    error: RelightError
+
+    @property
+    def message(self) -> str:
+        """The error's one line, in Python terms."""
+        return str(self.error)
 
 
 class _Guarded(Dataset):
@@ -138,7 +144,7 @@ class _Guarded(Dataset):
         try:
             return self.dataset[index]
         except RelightError as exc:
-            return LoadFailure(str(exc))
+            return LoadFailure(exc)
 
 
 def _collate(items: list[Any]) -> Any:
@@ -147,8 +153,9 @@ def _collate(items: list[Any]) -> Any:
         return failed
     sizes = {tuple(item["rgb"].shape[-2:]) for item in items}
     if len(sizes) > 1:
-        listed = ", ".join(f"{item['name']} ({item['rgb'].shape[-2]}x{item['rgb'].shape[-1]})" for item in items)
-        return LoadFailure(f"images of different sizes in one batch: {listed}; train with --size or --crop")
+        shown = ", ".join(f"{item['name']} ({item['rgb'].shape[-2]}x{item['rgb'].shape[-1]})" for item in items)
+        return LoadFailure(RelightError(f"images of different sizes in one batch: {shown}; train with ",
+                                        Setting("size", owner="TrainConfig"), " or ", Setting("crop", owner="TrainConfig")))
     return default_collate(items)
 
 
@@ -166,10 +173,10 @@ def load_batches(
 def make_loader(
     dataset: Dataset, indices: Sequence[int], batch_size: int, workers: int, pin_memory: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """:func:`load_batches` that raises a failure as the one-line :class:`RelightError` the worker hit."""
+    """:func:`load_batches` that raises the one-line :class:`RelightError` a worker hit, as it was raised."""
     for batch in load_batches(dataset, indices, batch_size, workers, pin_memory):
         if isinstance(batch, LoadFailure):
-            raise RelightError(batch.message)
+            raise batch.error
         yield batch
 
 

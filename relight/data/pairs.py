@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from relight.errors import RelightError
-from relight.io import DEPTH_EXTENSIONS, IMAGE_EXTENSIONS, LoadedImage, read_depth, read_image, resize_depth
+from relight.errors import InvalidSetting, Setting
+from relight.io.depth import DEPTH_EXTENSIONS, read_depth, resize_depth
+from relight.io.images import IMAGE_EXTENSIONS, InputError, LoadedImage, read_image
+from relight.io.output import OutputError
 
 #: Any-to-any VIDIT names: scene, colour temperature, light direction (``Image000_4500_E``).
 VIDIT_NAME = re.compile(r"^(?P<scene>.+?)_(?P<temp>\d{4})_(?P<dir>N|NE|E|SE|S|SW|W|NW)$")
@@ -40,7 +42,7 @@ def load_pair(pair: InferencePair) -> DecodedPair:
     """Read an image and its depth, resizing the depth to the image (with a warning) when they differ;
     depth outside the [0, 1] the network was trained on is warned about too."""
     if pair.depth is None:
-        raise RelightError(f"{pair.image}: no depth file with stem {pair.stem!r} found")
+        raise InputError(pair.image, f"no depth file with stem {pair.stem!r} found")
     image = read_image(pair.image)
     depth = read_depth(pair.depth)
     warnings = [f"{pair.image}: {note}" for note in image.notes]
@@ -78,10 +80,10 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise RelightError(f"{folder}: not a folder")
+        raise InputError(folder, "not a folder")
     lookup_dir = Path(depth_dir) if depth_dir is not None else folder
     if not lookup_dir.is_dir():
-        raise RelightError(f"{lookup_dir}: depth folder {'is a file, not a folder' if lookup_dir.exists() else 'does not exist'}")
+        raise InputError(lookup_dir, f"depth folder {'is a file, not a folder' if lookup_dir.exists() else 'does not exist'}")
     suffixes = DEPTH_EXTENSIONS if depth_dir is not None else (".npy", ".npz")
     pairs = []
     for image in list_images(folder):
@@ -105,17 +107,18 @@ def refuse_replacing_inputs(outputs: Iterable[Path], inputs: Iterable[Path | Non
     for output in outputs:
         original = originals.get(Path(output).resolve())
         if original is not None:
-            raise RelightError(f"{output}: would replace the input {original}; {instead}")
+            raise OutputError(output, f"would replace the input {original}; {instead}")
 
 
 def shard(items: list, spec: str | None) -> list:
     """The K-th of N interleaved slices (``"K/N"``, K from 1), so N machines can share one folder."""
     if not spec:
         return items
+    setting = Setting("shard", spec, shown=repr(spec))
     try:
         k, n = (int(x) for x in spec.split("/"))
     except ValueError:
-        raise RelightError(f"--shard {spec!r}: expected K/N, e.g. 1/4") from None
+        raise InvalidSetting(setting, setting, ": expected K/N, e.g. 1/4") from None
     if not 1 <= k <= n:
-        raise RelightError(f"--shard {spec!r}: K must be between 1 and N")
+        raise InvalidSetting(setting, setting, ": K must be between 1 and N")
     return items[k - 1 :: n]

@@ -24,8 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from relight.data.vidit import DIRECTIONS, TEMPERATURES, Setting
-from relight.errors import RelightError
-from relight.io import image_size, write_depth_npy, write_image
+from relight.errors import InvalidSetting, RelightError
+from relight.errors import Setting as Param  # beside relight.data.vidit's Setting, an illumination
+from relight.io.depth import write_depth_npy
+from relight.io.images import image_size, write_image
+from relight.io.output import OutputError
 
 #: The largest image side :func:`write_dataset` renders: a scene took 0.55 GB and 7 s at 1024 x 1024
 #: (measured on 2 cores), so 2048 takes about 2 GB; past that a typo would run the machine out of memory.
@@ -550,28 +553,30 @@ def generate_scene(seed: int, size: int) -> dict[str, object]:
 
 def check_dataset_options(out: str | os.PathLike[str], scenes: int, size: int, start_index: int, seed: int = 0) -> Path:
     """Refuse impossible requests before anything is written (or a progress bar is shown)."""
-    if scenes < 1:
-        raise RelightError(f"--scenes {scenes}: need at least one scene")
-    if start_index < 0:
-        raise RelightError(f"--start-index {start_index}: must be 0 or more")
-    if seed < 0:
-        raise RelightError(f"--seed {seed}: must be 0 or more")
+    for name, value, lowest, problem in (("scenes", scenes, 1, "need at least one scene"),
+                                         ("start_index", start_index, 0, "must be 0 or more"), ("seed", seed, 0, "must be 0 or more")):
+        if value < lowest:
+            setting = Param(name, value, owner="write_dataset")
+            raise InvalidSetting(setting, setting, f": {problem}")
+    size_setting = Param("size", size, owner="write_dataset")
     if not 8 <= size <= MAX_SIZE:
-        raise RelightError(f"--size {size}: use 8 to {MAX_SIZE} pixels (VIDIT's images are 1024x1024)")
+        raise InvalidSetting(size_setting, size_setting, f": use 8 to {MAX_SIZE} pixels (VIDIT's images are 1024x1024)")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise RelightError(f"{out}: exists and is not a folder")
+        raise OutputError(out, "exists and is not a folder")
     earlier = next(out.glob("Image*_*_*.png"), None) if out.is_dir() else None
     height, width = image_size(earlier) if earlier is not None else (size, size)
     if (height, width) != (size, size):
-        raise RelightError(f"{out}: holds {width}x{height} scenes ({earlier.name}); --size {size} would mix "
-                           "two sizes in one data set: choose another folder")
+        raise InvalidSetting(size_setting, f"{out}: holds {width}x{height} scenes ({earlier.name}); ", size_setting,
+                             " would mix two sizes in one data set: choose another folder", path=out)
     present = sorted(int(m["index"]) for p in (out.glob("Image*.npy") if out.is_dir() else ())
                      if (m := re.fullmatch(r"Image(?P<index>\d+)", p.stem)))
     clash = [i for i in present if start_index <= i < start_index + scenes]
     if clash:
-        raise RelightError(f"{out}: already holds scene Image{clash[0]:03d} ({len(clash)} of the {scenes} asked for); "
-                           f"add scenes after it with --start-index {present[-1] + 1}, or choose another folder")
+        after = Param("start_index", present[-1] + 1, owner="write_dataset")
+        raise InvalidSetting(Param("start_index", start_index, owner="write_dataset"),
+                             f"{out}: already holds scene Image{clash[0]:03d} ({len(clash)} of the {scenes} asked for); "
+                             "add scenes after it with ", after, ", or choose another folder", path=out)
     return out
 
 

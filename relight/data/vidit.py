@@ -21,7 +21,7 @@ from pathlib import Path
 
 from relight.data.pairs import VIDIT_NAME, find_inference_pairs, list_images
 from relight.errors import RelightError
-from relight.io import IMAGE_EXTENSIONS
+from relight.io.images import IMAGE_EXTENSIONS
 
 #: Light directions in compass order, clockwise seen from above (east is to the camera's right).
 DIRECTIONS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from relight.errors import RelightError, first_line
+from relight.errors import RelightError, Setting, first_line, listed
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
 
@@ -56,11 +56,6 @@ def authors_key_to_ours(key: str) -> str:
     return key
 
 
-def _listing(keys: list[str], limit: int = 5) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
-
-
 def convert_authors_state_dict(
     state: Mapping[str, torch.Tensor], model: MBNet | None = None
 ) -> dict[str, torch.Tensor]:
@@ -83,11 +78,11 @@ def convert_authors_state_dict(
     missing = [k for k in expected if k not in seen]
     problems = []
     if missing:
-        problems.append(f"{len(missing)} missing ({_listing(missing)})")
+        problems.append(f"{len(missing)} missing ({listed(missing, 5)})")
     if extra:
-        problems.append(f"{len(extra)} unexpected ({_listing(extra)})")
+        problems.append(f"{len(extra)} unexpected ({listed(extra, 5)})")
     if misshaped:
-        problems.append(f"{len(misshaped)} mis-shaped ({_listing(misshaped, 3)})")
+        problems.append(f"{len(misshaped)} mis-shaped ({listed(misshaped, 3)})")
     if problems:
         raise CheckpointMismatchError("not an MBNet (ResNet-50) checkpoint: " + "; ".join(problems))
     return converted
@@ -109,8 +104,9 @@ def read_authors_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     with path.open("rb") as fh:
         head = fh.read(9)
     if len(head) == 9 and head[8:9] == b"{":  # safetensors: an 8-byte header length, then a JSON header
+        weights = Setting("weights", str(path), owner="Relighter.from_weights", shown=str(path))
         raise CheckpointMismatchError(
-            f"{path} is a safetensors file, relight's own format, not the authors' checkpoint: pass it as --weights {path}"
+            f"{path} is a safetensors file, relight's own format, not the authors' checkpoint: pass it as ", weights, path=path
         )
     if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save writes a zip archive, or (before 1.6) a pickle
         raise CheckpointMismatchError(f"{path} is not a torch checkpoint (neither a zip archive nor a pickle)")

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet as tv_resnet
 
+from relight.errors import InvalidSetting, MissingWeightsError, Setting, listed
 from relight.model.config import MBNetConfig
 from relight.pretrained import load_cached_state_dict, torch_cache_file
 
@@ -85,10 +86,11 @@ def imagenet_state(backbone: str) -> dict[str, torch.Tensor]:
     """
     spec = BACKBONE_SPECS[backbone]
     if spec.torchvision_weights is None:
-        raise ValueError(f"backbone {backbone!r} has no ImageNet weights; train it from scratch")
+        setting = Setting("backbone", backbone, owner="MBNetConfig", shown=repr(backbone))
+        raise InvalidSetting(setting, f"backbone {backbone!r} has no ImageNet weights; train it from scratch")
+    without = ("or train without ImageNet initialisation (", Setting("imagenet", False, owner="TrainConfig"), ")")
     state = load_cached_state_dict(
-        spec.torchvision_weights, f"ImageNet weights for {backbone}", "or train without ImageNet initialisation (--no-imagenet)",
-        preferred=spec.preferred_files,
+        spec.torchvision_weights, f"ImageNet weights for {backbone}", without, preferred=spec.preferred_files,
     )
     return {k: v for k, v in state.items() if not k.startswith("fc.")}
 
@@ -102,4 +104,5 @@ def load_imagenet_weights(encoder: ResNetEncoder, backbone: str, state: dict[str
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if unexpected or set(missing) - {"conv1.weight"}:
         path, _ = torch_cache_file(spec.torchvision_weights, spec.preferred_files)
-        raise RuntimeError(f"{path} does not fit a {backbone} encoder: missing {missing}, unexpected {unexpected}")
+        problem = f"missing {listed(missing) or 'none'}, unexpected {listed(unexpected) or 'none'}"
+        raise MissingWeightsError(path, f"{path} does not fit a {backbone} encoder: {problem}")

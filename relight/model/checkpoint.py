@@ -17,16 +17,19 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from relight.errors import RelightError, first_line
-from relight.io import atomic_output
+from relight.errors import InputFileError, Part, first_line
+from relight.io.output import atomic_output
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
 
 FORMAT = "relight-mbnet/1"
 
 
-class CheckpointError(RelightError):
-    """A checkpoint file that is not ours, is damaged, or does not fit its own config."""
+class CheckpointError(InputFileError):
+    """A checkpoint file that is not ours, is damaged, or does not fit its own config; the message starts with the path."""
+
+    def __init__(self, path: str | os.PathLike[str], *parts: Part, **facts: Any) -> None:
+        super().__init__(Path(path), f"{path}: ", *parts, **facts)
 
 
 @dataclass
@@ -73,20 +76,20 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> tuple[MBNetConfig,
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
     except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+        raise CheckpointError(path, f"not a readable safetensors file ({exc})") from None
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a relight checkpoint (metadata format {meta.get('format')!r})")
+        raise CheckpointError(path, f"not a relight checkpoint (metadata format {meta.get('format')!r})")
     try:
         return MBNetConfig.from_json(meta["config"]), json.loads(meta.get("provenance", "{}"))
     except (KeyError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path}: damaged checkpoint metadata ({exc})") from None
+        raise CheckpointError(path, f"damaged checkpoint metadata ({exc})") from None
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
     """Rebuild the network described by the checkpoint's metadata and load its weights (as float32)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
+        raise CheckpointError(path, "no such file")
     config, provenance = read_checkpoint_metadata(path)
     with torch.device("meta"):  # every tensor comes from the file: no random initialisation first (1 s for the paper model)
         model = MBNet(config)
@@ -95,12 +98,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
         keys = set(fh.keys())
         missing, extra = sorted(set(expected) - keys), sorted(keys - set(expected))
         if missing or extra:
-            raise CheckpointError(
-                f"{path}: weights do not fit {config.describe()} ({len(missing)} missing, {len(extra)} unexpected)"
-            )
+            raise CheckpointError(path, f"weights do not fit {config.describe()} ({len(missing)} missing, {len(extra)} unexpected)")
         state = {k: fh.get_tensor(k).to(expected[k].dtype) for k in keys}
     for key, tensor in state.items():
         if tensor.shape != expected[key].shape:
-            raise CheckpointError(f"{path}: {key} has shape {tuple(tensor.shape)}, expected {tuple(expected[key].shape)}")
+            raise CheckpointError(path, f"{key} has shape {tuple(tensor.shape)}, expected {tuple(expected[key].shape)}")
     model.load_state_dict(state, assign=True)
     return LoadedModel(model.eval(), provenance, str(path))

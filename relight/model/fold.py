@@ -12,6 +12,7 @@ import copy
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from relight.model.backbone import ResNetEncoder
@@ -26,21 +27,19 @@ NAMED_PAIRS: dict[type[nn.Module], tuple[tuple[str, str], ...]] = {
 
 @torch.no_grad()
 def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
-    """Rescale ``conv``'s weight in place and set its bias so that ``conv(x)`` becomes eval-mode ``bn(conv(x))``.
+    """Make ``conv(x)`` compute eval-mode ``bn(conv(x))``: torch's ``fuse_conv_bn_weights`` does the arithmetic,
+    and its result is copied into ``conv``'s own weight tensor.
 
-    Scaling the existing weight tensor (rather than building a new one) keeps peak memory at one copy of
-    the weights while a large model is being folded.
+    Copying into the existing tensor (rather than swapping in the new one) keeps every reference to the
+    weight valid, and peak memory while a large model is folded stays at one extra layer's weights.
     """
     if bn.running_mean is None or bn.running_var is None:
         raise ValueError("cannot fold a BatchNorm without running statistics")
-    scale = torch.rsqrt(bn.running_var + bn.eps)
-    if bn.weight is not None:
-        scale = scale * bn.weight
-    shift = -bn.running_mean * scale if conv.bias is None else (conv.bias - bn.running_mean) * scale
-    if bn.bias is not None:
-        shift = shift + bn.bias
-    conv.weight.mul_(scale.to(conv.weight.dtype).view(-1, 1, 1, 1))
-    conv.bias = nn.Parameter(shift.to(conv.weight.dtype), requires_grad=conv.weight.requires_grad)
+    weight, bias = fuse_conv_bn_weights(
+        conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
+    )
+    conv.weight.copy_(weight)
+    conv.bias = nn.Parameter(bias.detach().to(conv.weight.dtype), requires_grad=conv.weight.requires_grad)
 
 
 def _is_pair(conv: object, bn: object) -> bool:

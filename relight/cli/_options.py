@@ -1,0 +1,107 @@
+"""Options several commands share, their checks, and the helpers that act on them.
+
+``--weights``/``--device``/``--precision``/``--size``/``--compile`` become a placed model through
+:func:`make_relighter`; ``--json``/``--csv FILE|-`` are checked before the work (:func:`check_report_outputs`)
+and written after it (:func:`emit_text`, :func:`emit_report`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from relight.cli._console import console, out_console, warn
+from relight.errors import RelightError
+
+if TYPE_CHECKING:  # the commands import what they use when they run, so that the CLI starts fast
+    from relight.inference import Relighter
+    from relight.score import ScoreReport
+
+
+def _dotted(ext: str) -> str:
+    """``--ext png`` means ``.png``."""
+    return ext if ext.startswith(".") else f".{ext}"
+
+
+WeightsOpt = Annotated[
+    Optional[str],
+    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, or hf://owner/repo/file[@rev]."),
+]
+DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cuda:N, mps or cpu (default: best available).")]
+PrecisionOpt = Annotated[Optional[str], typer.Option(help="fp32, fp16 or bf16 (default: bf16 autocast on Ampere and newer CUDA cards, fp16 on older ones, fp32 elsewhere; "
+                                                          "fp32 on CUDA lets cuDNN use TF32, as PyTorch does: NVIDIA_TF32_OVERRIDE=0 turns it off).")]
+SizeOpt = Annotated[Optional[str], typer.Option(help="Run at a fixed N or HxW resolution and resize the result back.")]
+BitDepthOpt = Annotated[int, typer.Option("--bit-depth", help="8 or 16 bits per channel for PNG/TIFF output.")]
+CompileOpt = Annotated[bool, typer.Option("--compile", help="Run the network through torch.compile (slow first image; falls back to eager where unsupported).")]
+ExtOpt = Annotated[str, typer.Option(callback=_dotted, help="Output extension: .png, .tif, .npy, .jpg or .webp.")]
+DepthDirOpt = Annotated[Optional[Path], typer.Option("--depth-dir", help="Folder holding the depth files, if not beside the images.")]
+GtDirOpt = Annotated[Optional[Path], typer.Option("--gt-dir", help="Ground-truth folder for validation data (default: the sibling DATA_gt if it exists).")]
+SourceOpt = Annotated[str, typer.Option(help="Input setting for any-to-any data, TEMPERATURE-DIRECTION.")]
+TargetOpt = Annotated[str, typer.Option(help="Target setting for any-to-any data.")]
+JsonFileOpt = Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Write the scores as JSON to FILE, or to stdout with -.")]
+CsvFileOpt = Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write per-image scores and the mean row as CSV to FILE, or to stdout with -.")]
+JsonFlagOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+RequireLpipsOpt = Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")]
+
+
+def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False) -> Relighter:
+    """Load weights and place them, saying once which model is used."""
+    from relight.inference import Relighter, parse_size
+    from relight.weights import default_weights
+
+    if weights is None:
+        weights = default_weights()
+        console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
+    relighter = Relighter.from_weights(weights, device=device, precision=precision, size=parse_size(size), compile=compile, warn=warn)
+    console.print(
+        f"[dim]model {relighter.loaded.config.describe()} from {relighter.loaded.source or weights} "
+        f"on {relighter.device} ({relighter.precision}{', compiled' if relighter.compiled else ''})[/dim]"
+    )
+    return relighter
+
+
+def check_report_outputs(json_out: str | None, csv_out: str | None = None) -> None:
+    """``--json`` and ``--csv`` checked before the work whose results they hold: at most one of them on
+    stdout (``-``), and a file that can be written for the others."""
+    from relight.io import check_output_path
+
+    if json_out == "-" and csv_out == "-":
+        raise RelightError("--json - and --csv -: only one of them can go to stdout")
+    for path in (json_out, csv_out):
+        if path and path != "-":
+            check_output_path(path)
+
+
+def emit_text(text: str, target: str | None) -> None:
+    """``--json``/``--csv FILE|-``: the text to stdout with ``-``, else written (atomically) to FILE."""
+    from relight.io import write_text
+
+    if target == "-":
+        typer.echo(text, nl=False)
+    elif target:
+        console.print(f"wrote {write_text(target, text)}")
+
+
+def emit_json(data: Any) -> None:
+    """``--json`` (a flag): ``data`` as indented JSON on stdout."""
+    import json
+
+    typer.echo(json.dumps(data, indent=2))
+
+
+def tables_console(*targets: str | None) -> Console:
+    """Where tables go: stderr when one of ``targets`` (``--json``/``--csv``) is ``-``, so stdout holds only that."""
+    return console if "-" in targets else out_console
+
+
+def emit_report(report: ScoreReport, json_out: str | None, csv_out: str | None, title: str) -> None:
+    """The score table (on stderr when ``-`` sends the JSON or CSV to stdout), then the files asked for."""
+    from relight.cli._tables import print_score_table
+
+    print_score_table(report, tables_console(json_out, csv_out), title=title)
+    emit_text(report.to_json(), json_out)
+    if csv_out:
+        emit_text(report.to_csv(), csv_out)

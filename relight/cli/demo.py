@@ -1,0 +1,33 @@
+"""``relight demo``: the bundled examples relit by the bundled model, scored beside the identity baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from relight.cli._options import DeviceOpt, PrecisionOpt, WeightsOpt, check_report_outputs, emit_text, make_relighter, tables_console
+
+
+def demo(
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the relit examples go.")] = Path(".demo"),
+    weights: WeightsOpt = None,
+    device: DeviceOpt = None,
+    precision: PrecisionOpt = None,
+    json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Also write both reports as JSON to FILE, or to stdout with -.")] = None,
+) -> None:
+    """Relight the bundled example scenes with the bundled model and score them next to the identity baseline."""
+    from relight.cli._tables import print_gain_table, print_score_table
+    from relight.demo import run_demo
+    from relight.io import json_text
+
+    check_report_outputs(json_out)
+    relighter = make_relighter(weights, device, precision, None)
+    result = run_demo(relighter, output_dir)
+    tables = tables_console(json_out)
+    print_score_table(result.model, tables, title=f"relit examples -> {result.out_dir}")
+    print_gain_table(result.model, result.identity, tables, "model vs identity baseline (input image taken as the answer)")
+    emit_text(json_text({"model": result.model.to_dict(), "identity": result.identity.to_dict()}), json_out)
+    if result.model.failed:
+        raise typer.Exit(1)

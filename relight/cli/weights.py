@@ -1,0 +1,139 @@
+"""``relight weights``: list the known models, show one, download one, import the authors' checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from relight.cli._console import console, out_console
+from relight.cli._options import JsonFlagOpt, emit_json
+from relight.cli._progress import tracked
+
+if TYPE_CHECKING:
+    from relight.weights import ModelEntry
+
+app = typer.Typer(
+    help="Known models: list them, show one, download from the Hugging Face Hub, import the authors' weight.pkl.",
+    no_args_is_help=True,
+)
+
+#: What ``relight weights import`` reports while it works, in order.
+IMPORT_STEPS = ("reading", "converting", "hashing", "writing", "hashing the result")
+
+
+def _megabytes(size: int | None) -> str:
+    return "?" if size is None else f"{size / 1e6:.1f} MB"
+
+
+def _described(entry: ModelEntry) -> dict[str, Any]:
+    """An entry as JSON data, with whether (and where) it is on this machine."""
+    from relight.weights import availability
+
+    avail = availability(entry)
+    return {**entry.to_dict(), "status": avail.status, "path": avail.path and str(avail.path)}
+
+
+@app.command("list")
+def list_weights(json_out: JsonFlagOpt = False) -> None:
+    """Every model the registry knows (shipped with relight and imported by you) and whether it is here."""
+    from relight.weights import availability, load_registry
+
+    registry = load_registry()
+    if json_out:
+        emit_json([_described(entry) for entry in registry.values()])
+        return
+    # Two lines a row, so that names and paths stay whole in an 80-column terminal.
+    table = Table(title="relight weights")
+    table.add_column("name", overflow="fold")
+    table.add_column("variant, light", overflow="fold")
+    table.add_column("size", no_wrap=True, justify="right")
+    table.add_column("here, where", overflow="fold", min_width=len("import needed"))
+    colours = {"ready": "green", "missing": "red"}
+    for entry in registry.values():
+        status = availability(entry).status
+        table.add_row(entry.name, f"{entry.config.describe()}\n{entry.illumination}", _megabytes(entry.size_bytes),
+                      f"[{colours.get(status, 'yellow')}]{status}[/]\n[dim]{escape(entry.location.short())}[/dim]")
+    out_console.print(table)
+    console.print(f"[dim]registries: {registry.builtin_path} and {registry.user_path}[/dim]")
+
+
+@app.command("info")
+def info(
+    name: Annotated[str, typer.Argument(help="A name from `relight weights list`.")],
+    json_out: JsonFlagOpt = False,
+) -> None:
+    """Everything the registry records about one model: where it lives, checksum, licence, data, metrics."""
+    import json
+
+    from relight.weights import load_registry
+
+    entry = load_registry().entry(name)
+    data = _described(entry)
+    if json_out:
+        emit_json(data)
+        return
+    table = Table(title=f"relight weights info {name}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    metrics = ", ".join(f"{k} {v}" for k, v in entry.metrics.items()) or "-"
+    for label, value in (
+        ("description", entry.description),
+        ("variant", f"{entry.config.describe()} ({entry.config.to_json()})"),
+        ("illumination", entry.illumination),
+        ("where", entry.location.describe()),
+        ("here", data["status"] + (f" ({data['path']})" if data["path"] else "")),
+        ("sha256", entry.sha256 or "not recorded"),
+        ("size", f"{_megabytes(entry.size_bytes)} ({entry.size_bytes} bytes)" if entry.size_bytes is not None else "not recorded"),
+        ("licence", entry.licence or "-"),
+        ("training data", entry.training_data or "-"),
+        ("trained with", entry.trained_with or "-"),
+        ("metrics", metrics),
+        ("metrics note", entry.metrics_note or "-"),
+        ("imported from", json.dumps(entry.imported_from) if entry.imported_from else "-"),
+        ("registry", entry.origin),
+    ):
+        table.add_row(label, str(value))
+    if entry.placeholders:
+        table.add_row("[yellow]not filled in yet[/yellow]", ", ".join(entry.placeholders))
+    out_console.print(table)
+
+
+@app.command("download")
+def download(
+    name: Annotated[str, typer.Argument(help="A registry name, or hf://owner/repo/file[@revision].")],
+) -> None:
+    """Fetch a model into the Hugging Face cache (and verify it against the registry), so later runs can work offline."""
+    from relight.weights import describe_verification, locate_weights
+
+    with tracked(f"downloading {name}") as counter:  # the bar appears with the first byte: none for a cached file or an error
+
+        def on_bytes(done: int, total: int | None) -> None:
+            speed = done / 1e6 / max(counter.elapsed(), 1e-6)
+            counter.update(completed=done, total=total, rate=f"{done / 1e6:.1f} MB at {speed:.1f} MB/s")
+
+        path, entry = locate_weights(name, progress=on_bytes)
+    console.print(f"ready: {path} ({describe_verification(entry)})")
+
+
+@app.command("import")
+def import_checkpoint(
+    checkpoint: Annotated[Path, typer.Argument(help="The authors' checkpoint, weight.pkl (a .pkl/.pth state dict).")],
+    name: Annotated[str, typer.Option("--name", help="Registry name to give it, e.g. mbnet-ntire21.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier import of the same name.")] = False,
+) -> None:
+    """Convert the authors' checkpoint to relight's fp32 safetensors in your cache and register it as NAME."""
+    from relight.weights import import_authors_checkpoint
+
+    with tracked("importing", total=len(IMPORT_STEPS)) as counter:
+        entry = import_authors_checkpoint(checkpoint, name, force=force, on_step=counter.step)
+        counter.update(completed=len(IMPORT_STEPS), description="imported")
+    table = Table(title=f"relight weights import -> {entry.name}")
+    for column in ("name", "variant", "file", "size", "sha256"):
+        table.add_column(column, overflow="fold")
+    table.add_row(entry.name, entry.config.describe(), str(entry.location.path), _megabytes(entry.size_bytes), entry.sha256 or "?")
+    out_console.print(table)
+    console.print(f"use it with --weights {entry.name}")

@@ -1,0 +1,296 @@
+"""Reading depth maps: VIDIT's pickled dict or a plain array (.npy), .npz, PNG or TIFF, and writing them.
+
+A pickled depth file is read by a restricted unpickler (:class:`_DepthUnpickler`) that admits only
+what a VIDIT depth file is made of and builds every numpy object itself after checking it, so a crafted
+file can neither run code nor crash numpy. Every size a header claims is checked against
+:data:`~relight.io.images.MAX_PIXELS` and the file's real size before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import pickle
+import pickletools
+import re
+import zipfile
+import zlib
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+from PIL import Image
+
+from relight.errors import first_line, listed
+from relight.io.images import MAX_PIXELS, InputError, check_input_file, read_pixels, to_unit
+from relight.io.output import atomic_output
+
+DEPTH_EXTENSIONS = (".npy", ".npz", ".png", ".tif", ".tiff")
+
+class _RefusedClass(pickle.UnpicklingError):
+    """The depth unpickler refused a class: the file is unsafe, not merely damaged."""
+
+
+class _Stub:
+    """What the depth unpickler builds in place of a numpy array, dtype or scalar: the pickle's
+    arguments and state, kept as plain Python. :func:`_materialise` checks them and only then makes the
+    numpy object, so numpy's own unpickling code never sees them (a damaged dtype state given to
+    ``numpy.dtype.__setstate__`` crashed the interpreter)."""
+
+    def __init__(self, kind: str, *args: object) -> None:
+        self.kind, self.args = kind, args
+        self.state: object = None  # set by pickle's BUILD (:meth:`_DepthUnpickler.load_build`)
+
+
+_NDARRAY = object()  # the pickle's reference to numpy.ndarray, only ever passed to _reconstruct
+#: The most pickled depth read: a float64 map of MAX_PIXELS pixels, and room for the dict around it.
+_MAX_PICKLE = MAX_PIXELS * 8 + (1 << 20)
+_DTYPE_SPEC = re.compile(r"b1|[iu][1248]|f[248]|O8")  # what depth files hold: numbers, and the object wrapper
+
+
+def _reconstruct(cls: object, shape: object, typecode: object) -> _Stub:
+    if cls is not _NDARRAY:
+        raise pickle.UnpicklingError("_reconstruct of something other than numpy.ndarray")
+    return _Stub("array")
+
+
+def _latin1(text: object, encoding: object = "utf-8") -> bytes:
+    """``_codecs.encode`` as protocol 2 uses it for bytes: latin-1 text only (no other codec runs)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("_codecs.encode is admitted only for latin-1 text")
+    return text.encode("latin-1")
+
+
+class _Opcodes(dict):
+    """The pure-Python unpickler's opcode table, less what no depth file uses; any other opcode is refused."""
+
+    def __missing__(self, code: int) -> None:
+        known = pickletools.code2op.get(chr(code))
+        raise pickle.UnpicklingError(f"pickle opcode {known.name if known else hex(code)}, which depth files do not use")
+
+
+class _DepthUnpickler(pickle._Unpickler):
+    """Admits only what a VIDIT depth file is made of (dicts, numpy arrays, dtypes and scalars), each
+    built as a :class:`_Stub`.
+
+    It extends the pure-Python unpickler (``pickle._Unpickler``), whose opcodes are Python methods that
+    can be vetted one by one: BUILD applies state to stubs only (never to the admitted functions), the
+    opcodes that make instances, extensions or out-of-band buffers are gone, and a damaged length reads
+    what the file holds rather than allocating what it claims.
+    """
+
+    dispatch = _Opcodes({
+        code: load for code, load in pickle._Unpickler.dispatch.items()
+        if bytes([code]) not in (pickle.INST, pickle.OBJ, pickle.NEWOBJ, pickle.NEWOBJ_EX, pickle.PERSID, pickle.BINPERSID,
+                                 pickle.EXT1, pickle.EXT2, pickle.EXT4, pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER)
+    })
+
+    def load_build(self) -> None:
+        state = self.stack.pop()
+        if not isinstance(self.stack[-1], _Stub):
+            raise pickle.UnpicklingError("pickle BUILD on something other than a numpy array, dtype or scalar")
+        self.stack[-1].state = state
+
+    dispatch[pickle.BUILD[0]] = load_build
+
+    ALLOWED: dict[tuple[str, str], object] = {
+        **{(module, "_reconstruct"): _reconstruct for module in ("numpy.core.multiarray", "numpy._core.multiarray")},
+        **{(module, "scalar"): lambda dtype, data=None: _Stub("scalar", dtype, data)
+           for module in ("numpy.core.multiarray", "numpy._core.multiarray")},
+        ("numpy", "ndarray"): _NDARRAY,
+        ("numpy", "dtype"): lambda spec, align=False, copy=True: _Stub("dtype", spec),
+        ("_codecs", "encode"): _latin1,
+    }
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) in self.ALLOWED:
+            return self.ALLOWED[module, name]
+        raise _RefusedClass(f"refused to load {module}.{name} (only dicts, arrays and scalars are allowed)")
+
+
+def _materialise(obj: object, memo: dict[int, object] | None = None) -> object:
+    """The unpickled data with every :class:`_Stub` checked and made into its numpy object; ValueError
+    says what does not fit (a damaged or crafted file)."""
+    memo = {} if memo is None else memo
+    if id(obj) in memo:
+        return memo[id(obj)]
+    if isinstance(obj, dict):
+        made: object = {key: _materialise(value, memo) for key, value in obj.items()}
+    elif isinstance(obj, (list, tuple)):
+        made = type(obj)(_materialise(item, memo) for item in obj)
+    elif isinstance(obj, _Stub):
+        made = _make_dtype(obj) if obj.kind == "dtype" else _make_array(obj, memo) if obj.kind == "array" else _make_scalar(obj, memo)
+    else:
+        made = obj
+    memo[id(obj)] = made
+    return made
+
+
+def _make_dtype(stub: _Stub) -> np.dtype:
+    spec, state = stub.args[0], stub.state
+    if not isinstance(spec, str) or not _DTYPE_SPEC.fullmatch(spec):
+        raise ValueError(f"unexpected dtype {spec!r}")
+    if not (isinstance(state, tuple) and len(state) == 8 and state[1] in ("<", ">", "|", "=") and state[2:5] == (None,) * 3):
+        raise ValueError(f"unexpected state for dtype {spec}")
+    dtype = np.dtype(spec)
+    return dtype.newbyteorder(state[1]) if state[1] in ("<", ">") and dtype.itemsize > 1 and not dtype.hasobject else dtype
+
+
+def _make_array(stub: _Stub, memo: dict[int, object]) -> np.ndarray:
+    state = stub.state
+    if not (isinstance(state, tuple) and len(state) == 5):
+        raise ValueError("unexpected array state")
+    _, shape, dtype, fortran, data = state
+    if not (isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0 for n in shape)):
+        raise ValueError(f"unexpected array shape {shape!r}")
+    count = math.prod(shape)
+    if count > MAX_PIXELS:
+        raise ValueError(f"array of shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
+    dtype = _materialise(dtype, memo)
+    if not isinstance(dtype, np.dtype):
+        raise ValueError("array without a dtype")
+    order = "F" if fortran else "C"
+    if dtype.hasobject:
+        if not isinstance(data, list) or len(data) != count:
+            raise ValueError(f"object array of shape {shape} with {len(data) if isinstance(data, list) else 'no'} items")
+        flat = np.empty(count, dtype=object)
+        for i, item in enumerate(data):
+            flat[i] = _materialise(item, memo)
+        return flat.reshape(shape, order=order)
+    if not isinstance(data, (bytes, bytearray)) or len(data) != count * dtype.itemsize:
+        raise ValueError(f"array of shape {shape} {dtype} without its {count * dtype.itemsize:,} bytes of data")
+    return np.frombuffer(bytes(data), dtype, count).reshape(shape, order=order)  # read-only: read_depth copies it
+
+
+def _make_scalar(stub: _Stub, memo: dict[int, object]) -> object:
+    dtype, data = _materialise(stub.args[0], memo), stub.args[1]
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
+        raise ValueError("unexpected numpy scalar")
+    return np.frombuffer(bytes(data), dtype, 1)[0]
+
+
+def _not_real(dtype: np.dtype) -> str | None:
+    """Why depth of this type is refused, or None: depth is real numbers (complex ones would lose their
+    imaginary part unseen in :func:`to_unit`)."""
+    if dtype.kind in "biuf" and dtype.subdtype is None:
+        return None
+    return f"depth has {'complex' if dtype.kind == 'c' else 'non-numeric'} type {dtype}; expected real numbers"
+
+
+def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
+    """The array in a .npy stream of ``size`` bytes (a file, or a member of a .npz), or the object pickled in it.
+
+    A plain array's header is checked against ``MAX_PIXELS`` and ``size`` before any data is read, since
+    numpy allocates whatever the header claims first and finds out the data is missing afterwards.
+    """
+    try:
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
+    except Exception as exc:  # noqa: BLE001 - numpy parses the header as Python literals: damage raises many types
+        raise InputError(path, f"not a .npy file ({type(exc).__name__}: {first_line(exc)})") from None
+    if dtype.hasobject:
+        data = fh.read(_MAX_PICKLE + 1)  # from memory: a .npz member is inflated only this far
+        if len(data) > _MAX_PICKLE:
+            raise InputError(path, f"pickled depth of over {_MAX_PICKLE:,} bytes, more than a {MAX_PIXELS:,}-pixel depth map needs")
+        try:
+            obj = _materialise(_DepthUnpickler(io.BytesIO(data)).load())
+        except _RefusedClass as exc:
+            raise InputError(path, f"unsafe pickle: {first_line(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - a damaged pickle fails in many ways (TypeError, AttributeError, ...)
+            raise InputError(path, f"corrupt or truncated pickled depth ({first_line(exc)})") from None
+        return obj.item() if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1 else obj
+    if (problem := _not_real(dtype)) is not None:  # before numpy allocates a field of that type (a 1 GB string, say)
+        raise InputError(path, problem)
+    count = math.prod(shape)
+    if count > MAX_PIXELS:
+        raise InputError(path, f"header claims shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
+    expected, found = count * dtype.itemsize, size - fh.tell()
+    if found != expected:
+        problem = "truncated" if found < expected else "corrupt"
+        raise InputError(path, f"{problem} .npy: header claims {shape} {dtype} ({expected:,} bytes), data is {found:,} bytes")
+    try:  # the header is read and checked: the data follows it (read-only: read_depth copies it)
+        return np.frombuffer(fh.read(expected), dtype, count).reshape(shape, order="F" if fortran else "C")
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(path, f"corrupt .npy ({first_line(exc)})") from None
+
+
+def _depth_from_object(path: Path, obj: object) -> np.ndarray:
+    if isinstance(obj, dict):
+        if "normalized_depth" not in obj:
+            raise InputError(path, f"depth dict has no 'normalized_depth' (keys: {listed(obj)})")
+        obj = obj["normalized_depth"]
+    if not isinstance(obj, np.ndarray) or obj.dtype.hasobject:
+        raise InputError(path, f"holds a {type(obj).__name__}, not a depth array")
+    return obj
+
+
+def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read depth as ``H x W`` float32: VIDIT's pickled dict or a plain array (.npy), .npz, PNG or TIFF.
+
+    Integer rasters are scaled to [0, 1] by their type's range; float data is used as it is.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in DEPTH_EXTENSIONS:
+        raise InputError(path, f"unsupported depth type {suffix or '(none)'}; use one of {', '.join(DEPTH_EXTENSIONS)}")
+    check_input_file(path)
+    if suffix == ".npy":
+        try:
+            with path.open("rb") as fh:
+                array = _depth_from_object(path, _load_npy(path, fh, os.fstat(fh.fileno()).st_size))
+        except OSError as exc:
+            raise InputError(path, f"cannot read ({exc.strerror or first_line(exc)})") from None
+    elif suffix == ".npz":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = {name.removesuffix(".npy"): name for name in archive.namelist()}  # as np.load names them
+                names = list(members)
+                key = next((k for k in ("normalized_depth", "depth") if k in names), names[0] if len(names) == 1 else None)
+                if key is None:
+                    raise InputError(path, f"cannot tell which array is depth (arrays: {listed(names)})")
+                with archive.open(members[key]) as fh:
+                    array = _depth_from_object(path, _load_npy(path, fh, archive.getinfo(members[key]).file_size))
+        except InputError:
+            raise
+        # RuntimeError: an encrypted member; NotImplementedError: a compression zipfile cannot undo
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+            raise InputError(path, f"not a readable .npz file ({first_line(exc)})") from None
+    else:
+        array = read_pixels(path)
+    array = np.asarray(array)
+    if array.size == 0:
+        raise InputError(path, "depth array is empty")
+    if array.ndim == 3 and 1 in (array.shape[0], array.shape[-1]):
+        array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
+    if array.ndim != 2:
+        raise InputError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
+    if (problem := _not_real(array.dtype)) is not None:
+        raise InputError(path, problem)
+    depth = to_unit(array)
+    if not np.isfinite(depth).all():
+        raise InputError(path, f"depth holds {int((~np.isfinite(depth)).sum())} NaN or infinite values")
+    return np.ascontiguousarray(depth)
+
+
+def resize_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of ``H x W`` depth to ``size`` = (height, width)."""
+    if depth.shape == size:
+        return depth
+    resized = Image.fromarray(depth.astype(np.float32), mode="F").resize((size[1], size[0]), Image.BILINEAR)
+    return np.array(resized, dtype=np.float32)
+
+
+def write_depth_npy(path: str | os.PathLike[str], depth: np.ndarray, vidit: bool = True) -> Path:
+    """Write depth as VIDIT does (a pickled dict with ``normalized_depth``) or as a plain 2-D array."""
+    with atomic_output(path) as tmp:
+        if vidit:
+            record = {"normalized_depth": depth.astype(np.float32), "ref_center_dis": np.float32(1.0)}
+            np.save(tmp, np.array(record, dtype=object), allow_pickle=True)
+        else:
+            np.save(tmp, depth.astype(np.float32), allow_pickle=False)
+    return Path(path)
+
+
+__all__ = ["DEPTH_EXTENSIONS", "read_depth", "resize_depth", "write_depth_npy"]

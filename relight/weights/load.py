@@ -1,0 +1,202 @@
+"""From anything ``weights`` accepts to a checked file and a loaded model.
+
+``weights`` takes a registry name, a path to our ``.safetensors``, a path to the authors'
+``.pkl``/``.pth`` (converted on the fly) or an ``hf://`` address; every file with a recorded sha256
+is checked before it is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from relight.errors import Action, Part, RelightError, action
+from relight.weights.errors import WeightsRefused, WeightsUnavailable
+from relight.weights.hub import ByteProgress, OlderHubAddress, download, read_hf_address
+from relight.weights.registry import (
+    HubLocation,
+    ModelEntry,
+    PageLocation,
+    Registry,
+    availability,
+    list_weights_action,
+    load_registry,
+    sha256_file,
+)
+
+if TYPE_CHECKING:  # loading models needs torch; finding files does not
+    from relight.model.checkpoint import LoadedModel
+
+AUTHORS_SUFFIXES = (".pkl", ".pth", ".pt")
+WEIGHTS_SUFFIXES = (".safetensors", *AUTHORS_SUFFIXES)
+#: The illumination of the authors' checkpoint: NTIRE 2021 track 1 maps 6500 K from N to 4500 K from E.
+AUTHORS_ILLUMINATION = ("6500-N", "4500-E")
+#: Told one-line notes (an ``hf://`` address in the older form); without one they are Python warnings.
+Warn = Callable[[str], None]
+
+
+def _pass_path() -> Action:
+    return action("pass-weights", "pass a weights file's path instead", what="PATH")
+
+
+def _tell(note: str | None, warn: Warn | None) -> None:
+    if note is None:
+        return
+    if warn is not None:
+        warn(note)
+    else:
+        warnings.warn(note, OlderHubAddress, stacklevel=4)
+
+
+def _verify(path: Path, entry: ModelEntry | None, label: str, *, hash_it: bool) -> None:
+    if entry is None:
+        return
+    if entry.size_bytes is not None and path.stat().st_size != entry.size_bytes:
+        raise WeightsRefused(
+            f"{label}: {path} has {path.stat().st_size} bytes but the registry says {entry.size_bytes}; "
+            "refusing to load it (nothing was deleted)", path=path,
+        )
+    if hash_it and entry.sha256 is not None:
+        actual = sha256_file(path)
+        if actual != entry.sha256:
+            raise WeightsRefused(
+                f"{label}: sha256 mismatch: {path} is {actual}, the registry expects {entry.sha256}; "
+                "refusing to load it (nothing was deleted)", path=path,
+            )
+
+
+def _hashed(entry: ModelEntry) -> bool:
+    """Whether loading ``entry`` hashes its file: downloads and shipped files are; models relight
+    imported itself (into its own cache) are checked by size only."""
+    return isinstance(entry.location, HubLocation) or entry.imported_from is None
+
+
+def describe_verification(entry: ModelEntry | None) -> str:
+    """What :func:`locate_weights` checked of the file it returned for ``entry``, in a few words."""
+    if entry is None:
+        return "not in the registry: nothing to check it against"
+    if entry.sha256 is not None and _hashed(entry):
+        return "sha256 verified"
+    if entry.size_bytes is not None:
+        return "size checked" + ("" if entry.sha256 is None else " (imported by relight: not hashed on each load)")
+    return "no sha256 or size recorded to check"
+
+
+def _resolve_entry(entry: ModelEntry, progress: ByteProgress | None) -> Path:
+    loc = entry.location
+    if isinstance(loc, PageLocation):
+        url = loc.download_url or loc.page
+        python = f"call relight.weights.import_authors_checkpoint({loc.filename!r}, {entry.name!r}) on it"
+        raise WeightsUnavailable(
+            None, f"{entry.name}: relight cannot download it: get {loc.filename} from {url} (published at {loc.page}), then ",
+            action("import", python, file=loc.filename, name=entry.name), name=entry.name,
+        )
+    if isinstance(loc, HubLocation):
+        path = download(loc.hub, progress=progress, name=entry.name)
+    else:
+        path = loc.path
+        if not path.is_file():
+            raise WeightsUnavailable(
+                path, f"{entry.name}: not available here: {path} does not exist (", _pass_path(),
+                ", or pick another name from ", list_weights_action(), ")", name=entry.name,
+            )
+    _verify(path, entry, entry.name, hash_it=_hashed(entry))
+    return path
+
+
+def locate_weights(
+    spec: str | os.PathLike[str], *, registry: Registry | None = None, progress: ByteProgress | None = None,
+    warn: Warn | None = None,
+) -> tuple[Path, ModelEntry | None]:
+    """Like :func:`resolve_weights`, also returning the registry entry the file was checked against.
+
+    A ``weights`` value names a Hub file (``hf://``; checked against its entry if registered), a
+    registry entry, or a path. ``warn`` is told a note about the value (an ``hf://`` address in
+    relight's older form); without it the note is a :class:`~relight.weights.hub.OlderHubAddress` warning.
+    """
+    if isinstance(spec, str) and spec.startswith("hf://"):
+        hub, note = read_hf_address(spec)
+        _tell(note, warn)
+        entries = (registry or load_registry()).values()
+        entry = next((e for e in entries if isinstance(e.location, HubLocation) and e.location.hub == hub), None)
+        path = download(hub, progress=progress)
+        _verify(path, entry, hub.spec, hash_it=True)
+        return path, entry
+    path = Path(spec).expanduser() if isinstance(spec, str) else Path(spec)
+    if isinstance(spec, str) and not (
+        path.exists() or path.suffix.lower() in WEIGHTS_SUFFIXES or os.sep in spec or "/" in spec
+    ):  # a registry name
+        entry = (registry or load_registry()).entry(spec)
+        return _resolve_entry(entry, progress), entry
+    if not path.exists():
+        raise WeightsUnavailable(path, f"{spec}: no such weights file")
+    if not path.is_file():
+        raise WeightsRefused(f"{spec}: not a file (a weights file is a .safetensors or the authors' .pkl/.pth)", path=path)
+    return path, None
+
+
+def resolve_weights(
+    spec: str | os.PathLike[str], *, registry: Registry | None = None, progress: ByteProgress | None = None,
+    warn: Warn | None = None,
+) -> Path:
+    """The local file a ``weights`` value names, downloaded and verified first if it is on the Hub."""
+    return locate_weights(spec, registry=registry, progress=progress, warn=warn)[0]
+
+
+def load_weights(
+    spec: str | os.PathLike[str], *, registry: Registry | None = None, progress: ByteProgress | None = None,
+    warn: Warn | None = None,
+) -> LoadedModel:
+    """Load a model from anything ``weights`` accepts (see :func:`resolve_weights`)."""
+    from relight.model.authors import load_authors_checkpoint
+    from relight.model.checkpoint import LoadedModel, load_checkpoint
+
+    path, entry = locate_weights(spec, registry=registry, progress=progress, warn=warn)
+    if path.suffix.lower() in AUTHORS_SUFFIXES:
+        try:
+            model = load_authors_checkpoint(path).eval()
+        except RelightError as exc:
+            raise WeightsRefused(*naming(path, exc), path=path) from None
+        source, target = AUTHORS_ILLUMINATION
+        provenance = {"source": source, "target": target, "origin": "authors' checkpoint (converted on the fly)"}
+        loaded = LoadedModel(model, provenance, str(path))
+    else:
+        loaded = load_checkpoint(path)
+    if entry is not None:
+        if loaded.config != entry.config:
+            raise WeightsRefused(
+                f"{entry.name}: {path} holds {loaded.config.describe()} but the registry says {entry.config.describe()}",
+                path=path,
+            )
+        loaded.source = f"{entry.name} ({path})"
+    elif isinstance(spec, str) and spec.startswith("hf://"):
+        loaded.source = f"{spec} ({path})"
+    return loaded
+
+
+def naming(path: Path, exc: RelightError) -> tuple[Part, ...]:
+    """``exc``'s parts, prefixed with the file unless its message already names it."""
+    return exc.parts if str(path) in str(exc) else (f"{path}: ", *exc.parts)
+
+
+def default_weights(registry: Registry | None = None) -> str:
+    """The registry name to use when no ``weights`` is given: the registry's ``default``, if its file is here."""
+    registry = registry or load_registry()
+    name = registry.default
+    if name is not None and name in registry:
+        entry = registry[name]
+        found = availability(entry)
+        if found.ready:
+            return name
+        head = f"no model given and the default model {name} is not available ({entry.location.describe()}: {found.status}): "
+        where = found.path
+    else:
+        head, where = f"no model given and {registry.builtin_path} names no default model: ", registry.builtin_path
+    choose = action(
+        "pass-weights", "pass weights (a registry name, a path or an hf:// address)", what="NAME, PATH or hf://owner/repo/file"
+    )
+    raise WeightsUnavailable(where, head, choose, " (see ", list_weights_action(), ")")
+

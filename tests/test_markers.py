@@ -1,0 +1,40 @@
+"""The rule in conftest.py that marks tests ``subprocess``, ``gpu`` and ``slow``, so the fast part runs alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import conftest
+
+
+def _starts_python() -> None:
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+def _through_a_helper() -> None:
+    _starts_python()
+
+
+def _computes() -> int:
+    return sum(range(3))
+
+
+def test_a_process_started_directly_or_through_a_helper_of_the_module_is_found() -> None:
+    module = sys.modules[__name__]
+    assert conftest._spawns(_starts_python, module, set())
+    assert conftest._spawns(_through_a_helper, module, set())
+    assert not conftest._spawns(_computes, module, set())
+
+
+def test_this_test_starts_nothing_and_is_not_marked(request: pytest.FixtureRequest) -> None:
+    assert not {m.name for m in request.node.iter_markers()} & {"subprocess", "slow", "gpu"}
+
+
+def test_every_listed_slow_test_exists() -> None:
+    for entry in conftest.SLOW:
+        file, _, name = entry.partition("::")
+        source = (conftest.TESTS / file).read_text()
+        assert not name or f"def {name}(" in source, f"{entry} is listed as slow but does not exist"
