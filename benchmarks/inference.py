@@ -10,6 +10,10 @@ within one process, so a busy machine slows them alike:
   fusion convolutions; bf16/fp16 autocast on CUDA);
 * ``optimized+compile``: the same through ``torch.compile`` (``relight run --compile``).
 
+Beside each variant's one-to-one network, its conditioned (any-to-any) forms (``--conditioning``, default
+film and planes; identity-initialised from the same weights) run the optimised path in alternation with
+it, relighting to one target light: ``x one-to-one`` is the cost of conditioning (issue 13 allows 5 %).
+
 Warm-up calls (which include compiling) are excluded; the median of ``--repeats`` timed calls counts.
 Peak memory is measured per configuration in fresh subprocesses (CUDA: max allocated; CPU: peak RSS),
 so one path's allocations never pollute another's; the median of ``--memory-runs`` of them counts, since
@@ -30,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -40,10 +45,13 @@ from torch import nn
 from relight.cli import console, out_console, progress_bar
 from relight.inference import DeviceOutOfMemory, Relighter, cudnn_autotune, default_precision, is_out_of_memory, select_device
 from relight.io import write_json
+from relight.lighting import encode_lights
 from relight.model import MBNet, MBNetConfig
+from relight.model.condition import from_one_to_one
 
 VARIANTS = {"paper": MBNetConfig.paper, "narrow": MBNetConfig.narrow}
 PATHS = ("reference", "optimized", "optimized+compile")
+CONDITIONINGS = ("film", "planes")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     parser.add_argument("--precision", default=None, help="precision of the optimised paths (default: bf16/fp16 on CUDA, fp32 elsewhere)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--conditioning", default=",".join(CONDITIONINGS),
+                        help="conditioned forms timed beside each variant's one-to-one network, optimised path ('' for none)")
     parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the peak-memory subprocesses")
     parser.add_argument("--memory-runs", type=int, default=3,
                         help="fresh processes per configuration for peak memory, interleaved across paths (median reported)")
@@ -65,7 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.paths = [p.strip() for p in args.paths.split(",") if p.strip()]
-    for name, chosen, known in (("variant", args.variants, VARIANTS), ("path", args.paths, PATHS)):
+    args.conditioning = [c.strip() for c in args.conditioning.split(",") if c.strip()]
+    for name, chosen, known in (("variant", args.variants, VARIANTS), ("path", args.paths, PATHS),
+                                ("conditioning", args.conditioning, CONDITIONINGS)):
         unknown = set(chosen) - set(known)
         if unknown:
             parser.error(f"unknown {name} {', '.join(sorted(unknown))}; choose from {', '.join(known)}")
@@ -104,10 +116,11 @@ def sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def timed(relighter: Relighter, rgb: torch.Tensor, depth: torch.Tensor) -> tuple[float, torch.Tensor]:
+def timed(relighter: Relighter, rgb: torch.Tensor, depth: torch.Tensor,
+          light: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
     sync(relighter.device)
     start = time.perf_counter()
-    out = relighter.relight_tensor(rgb, depth)
+    out = relighter.relight_tensor(rgb, depth, light)
     sync(relighter.device)
     return time.perf_counter() - start, out
 
@@ -218,6 +231,50 @@ def bench_variant(args: argparse.Namespace, variant: str, device: torch.device, 
     return rows
 
 
+def bench_conditioning(args: argparse.Namespace, variant: str, device: torch.device, precision: str,
+                       progress: object, task: object) -> list[dict[str, object]]:
+    """The optimised path of ``variant`` one-to-one and in each conditioned form, in alternation, per size."""
+    base = build_model(variant)
+    models = {"none": base, **{c: from_one_to_one(replace(base.config, conditioning=c), base).eval() for c in args.conditioning}}
+    relighters = {c: make_relighter(m, "optimized", device, precision, inplace=c != "none") for c, m in models.items()}
+    rows = []
+    for size in args.sizes:
+        rgb, depth = inputs(size, device)
+        light = encode_lights(["2500-W"])
+        lights = {c: None if c == "none" else light for c in relighters}
+        times: dict[str, list[float]] = {c: [] for c in relighters}
+        outputs: dict[str, torch.Tensor] = {}
+        for round_ in range(args.warmup + args.repeats):
+            for c, relighter in relighters.items():
+                seconds, out = timed(relighter, rgb, depth, lights[c])
+                if round_ >= args.warmup:
+                    times[c].append(seconds)
+                outputs[c] = out.cpu()
+                progress.advance(task)  # type: ignore[attr-defined]
+        for c in relighters:
+            rows.append({
+                "variant": variant, "size": size, "conditioning": c, "precision": relighters[c].precision,
+                "ms_per_image": 1000 * statistics.median(times[c]), "ms_runs": [1000 * t for t in times[c]],
+                "x_one_to_one": statistics.median(t / r for t, r in zip(times[c], times["none"])),
+                "x_one_to_one_best": min(times[c]) / min(times["none"]),
+                "max_abs_diff_vs_one_to_one": float((outputs[c] - outputs["none"]).abs().max()),
+            })
+    return rows
+
+
+def print_conditioning(rows: list[dict[str, object]], device: torch.device) -> None:
+    table = Table(title=f"conditioned MBNet, optimised path on {device}: medians of the timed calls",
+                  caption="x one-to-one: median over rounds of this form's time / the one-to-one network's, back to back; "
+                          "best: fastest call / fastest call (robust to a busy machine)")
+    for column in ("variant", "size", "conditioning", "precision", "ms/image", "x one-to-one", "best x one-to-one", "max |diff|"):
+        table.add_column(column, justify="left" if column in ("variant", "conditioning", "precision") else "right")
+    for r in rows:
+        table.add_row(str(r["variant"]), str(r["size"]), str(r["conditioning"]), str(r["precision"]),
+                      f"{r['ms_per_image']:.1f}", f"{r['x_one_to_one']:.3f}x", f"{r['x_one_to_one_best']:.3f}x",
+                      f"{r['max_abs_diff_vs_one_to_one']:.1e}")
+    (out_console if out_console.is_terminal else Console(width=200)).print(table)
+
+
 def add_ratios(rows: list[dict[str, object]]) -> None:
     """Speed-up as the median of per-round ratios (each round times every path back to back, so a load
     change on the machine hits both sides of a ratio alike), and peak memory relative to the reference."""
@@ -271,10 +328,16 @@ def run(args: argparse.Namespace, device: torch.device, precision: str) -> int:
                   f"load average {load_before[0]:.1f}[/dim]")
     rows: list[dict[str, object]] = []
     steps = len(args.variants) * len(args.sizes) * len(args.paths) * (args.warmup + args.repeats)
+    conditioned: list[dict[str, object]] = []
     with progress_bar() as progress:
         task = progress.add_task("timing", total=steps, rate="")
         for variant in args.variants:
             rows += bench_variant(args, variant, device, precision, progress, task)
+        if args.conditioning:
+            steps = len(args.variants) * len(args.sizes) * (1 + len(args.conditioning)) * (args.warmup + args.repeats)
+            task = progress.add_task("conditioning", total=steps, rate="")
+            for variant in args.variants:
+                conditioned += bench_conditioning(args, variant, device, precision, progress, task)
         if args.memory:
             task = progress.add_task("peak memory", total=len(rows) * args.memory_runs, rate="")
             peaks: dict[int, list[float]] = {i: [] for i in range(len(rows))}
@@ -290,6 +353,8 @@ def run(args: argparse.Namespace, device: torch.device, precision: str) -> int:
     add_ratios(rows)
     memory_kind = "CUDA peak" if device.type == "cuda" else "peak RSS"
     print_table(rows, device, memory_kind)
+    if conditioned:
+        print_conditioning(conditioned, device)
     record: dict[str, object] = {
         "benchmark": "inference",
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -301,6 +366,7 @@ def run(args: argparse.Namespace, device: torch.device, precision: str) -> int:
         "load_average_before_after": [load_before[0], os.getloadavg()[0]],
         "memory_kind": memory_kind if args.memory else None,
         "rows": rows,
+        "conditioning_rows": conditioned,
     }
     if device.type == "cuda" and "paper" in args.variants:
         record["max_batch_1024_optimized"] = max_batch_that_fits(make_relighter(build_model("paper"), "optimized", device, precision, inplace=True))

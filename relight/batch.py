@@ -1,10 +1,14 @@
 """Relighting a folder: decode ahead and encode behind in worker threads while the model runs.
 
 Outputs that already exist are skipped (so an interrupted batch resumes), a bad pair is reported and
-skipped, and the rest go on. Every output is written atomically. Consecutive images of one size share
-a forward pass, as many as make up 512x512 pixels unless ``batch_size`` says otherwise; on CUDA their
-tensors are staged in pinned memory so the copy to the device does not block; on a CPU, small groups
-go through two forward passes at once (``streams``).
+skipped, and the rest go on. Every output is written atomically, so processes sharing one output folder
+never leave a partial file (:mod:`relight.shards` gives each its slice), and the temporaries a killed
+batch left are removed first. After :data:`DISK_FULL_LIMIT` full-disk errors the output folder is given
+up on: the outputs left are counted as not written instead of each failing alike.
+
+Consecutive images of one size share a forward pass, as many as make up 512x512 pixels unless
+``batch_size`` says otherwise; on CUDA their tensors are staged in pinned memory so the copy to the
+device does not block; on a CPU, small groups go through two forward passes at once (``streams``).
 """
 
 from __future__ import annotations
@@ -19,22 +23,35 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from relight.data.pairs import DecodedPair, InferencePair, load_pair, refuse_replacing_inputs
-from relight.errors import InvalidSetting, OutputFileError, RelightError, Setting
+from relight.errors import DiskFullError, InvalidSetting, OutputFileError, RelightError, Setting
 from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_tensor
-from relight.io import check_output_dir, write_image
+from relight.io import check_output_dir, remove_stale_temporaries, write_image
+from relight.io.depth import check_depth_kind
+from relight.io.images import DEFAULT_QUALITY, check_quality
+
+#: Full-disk errors after which a batch stops writing to its output folder (the next would fail alike).
+DISK_FULL_LIMIT = 3
 
 
 @dataclass
 class BatchSummary:
-    """What a batch did: outputs written, outputs already present, and failures with their errors."""
+    """What a batch did: outputs written, outputs already present, failures with their errors, outputs
+    not written once the disk was full, and the stale temporaries removed before the work."""
 
     done: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     #: Each failed input (or output) with the error that stopped it, for a caller that words it itself.
     failures: list[tuple[Path, RelightError]] = field(default_factory=list)
+    #: Outputs not tried (or whose full-disk errors were not listed) after :data:`DISK_FULL_LIMIT` of them.
+    unwritten: list[Path] = field(default_factory=list)
+    #: Temporaries that killed processes had left in the output folder, removed before the work.
+    removed: list[Path] = field(default_factory=list)
+    #: Images that had no depth file and were given depth estimated from the photo.
+    estimated: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -44,7 +61,12 @@ class BatchSummary:
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.unwritten
+
+    @property
+    def failed_count(self) -> int:
+        """Pairs that have no output for a reason: listed failures, and outputs given up on."""
+        return len(self.failures) + len(self.unwritten)
 
 
 @dataclass
@@ -60,8 +82,8 @@ class _Ready:
         return self.decoded.image.size
 
 
-def _decode(pair: InferencePair, pin: bool) -> _Ready:
-    item = load_pair(pair)
+def _decode(pair: InferencePair, pin: bool, depth_kind: str = "auto", estimate: Callable[[np.ndarray], np.ndarray] | None = None) -> _Ready:
+    item = load_pair(pair, depth_kind, estimate)
     rgb, depth = image_tensor(item.image.rgb), depth_tensor(item.depth)
     if pin:
         rgb, depth = rgb.pin_memory(), depth.pin_memory()
@@ -155,7 +177,7 @@ def finished(output: Path) -> bool:
     return output.is_file() and output.stat().st_size > 0
 
 
-def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit_depth: int = 8) -> None:
+def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit_depth: int | None = 8) -> None:
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
     cannot be, and one where an output would land on an input (the output folder set to the input
     folder; with ``overwrite`` the photos themselves would be replaced)."""
@@ -169,10 +191,10 @@ class _Pipeline:
     goes through the network (in a stream thread, or here when it is large), and its outputs to the
     writer threads; each pair's outcome goes into ``summary`` and to ``report``."""
 
-    def __init__(self, relighter: Relighter, out: tuple[Path, str, int], summary: BatchSummary, report: Callable[[str], None],
+    def __init__(self, relighter: Relighter, out: tuple[Path, str, Callable[..., Path]], summary: BatchSummary, report: Callable[[str], None],
                  pool: ThreadPoolExecutor, net: ThreadPoolExecutor | None, sizes: tuple[int | None, int, bool], workers: int) -> None:
         self.relighter, self.summary, self.report, self.pool, self.net, self.workers = relighter, summary, report, pool, net, workers
-        self.out_dir, self.ext, self.bit_depth = out
+        self.out_dir, self.ext, self.write = out  # write: write_image with the output options bound
         self.batch_size, self.streams, self.auto = sizes
         self.pin = relighter.device.type == "cuda"
         self.writes: deque[tuple[Path, Future[Path]]] = deque()
@@ -180,13 +202,31 @@ class _Pipeline:
         self.group: list[_Ready] = []
         # The group size for the last image's size, which sets how far ahead to decode (one until it is known).
         self.limit = self.batch_size or 1
+        self.disk_full = 0
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the output folder was given up on: :data:`DISK_FULL_LIMIT` full-disk errors so far."""
+        return self.disk_full >= DISK_FULL_LIMIT
 
     def ahead(self) -> int:
         """How many pairs to decode ahead of the network."""
         return 2 * self.workers + (self.streams + 1) * self.limit
 
     def fail(self, path: Path, error: RelightError) -> None:
+        """One pair's failure; once the folder is given up on, a full disk only counts it as not written."""
+        if isinstance(error, DiskFullError):
+            if self.stopped:
+                self.summary.unwritten.append(path)
+                self.report("failed")
+                return
+            self.disk_full += 1
         self.summary.failures.append((path, error))
+        self.report("failed")
+
+    def give_up(self, target: Path) -> None:
+        """An output not tried: the folder's disk is full."""
+        self.summary.unwritten.append(target)
         self.report("failed")
 
     def add(self, ready: _Ready) -> None:
@@ -221,8 +261,11 @@ class _Pipeline:
                 continue
             for i, ready in enumerate(members):
                 target = self.out_dir / f"{ready.decoded.pair.stem}{self.ext}"
+                if self.stopped:
+                    self.give_up(target)
+                    continue
                 rgb = out[i].permute(1, 2, 0).numpy()
-                self.writes.append((target, self.pool.submit(write_image, target, rgb, ready.decoded.image.alpha, self.bit_depth)))
+                self.writes.append((target, self.pool.submit(self.write, target, rgb, ready.decoded.image.alpha, meta=ready.decoded.image.meta)))
             self.collect(keep=2 * self.workers + self.limit)
 
     def flush(self) -> None:
@@ -278,13 +321,17 @@ def run_batch(
     pairs: list[InferencePair],
     out_dir: str | os.PathLike[str],
     ext: str = ".png",
-    bit_depth: int = 8,
+    bit_depth: int | None = None,
     overwrite: bool = False,
     workers: int = 2,
     batch_size: int | None = None,
     streams: int | None = None,
     on_item: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    quality: int = DEFAULT_QUALITY,
+    srgb: bool = False,
+    depth_kind: str = "auto",
+    estimate: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> BatchSummary:
     """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per pair (progress), with
     ``"done"``, ``"failed"`` or ``"skipped"`` (an output already there; an empty file is not one, since
@@ -295,6 +342,17 @@ def run_batch(
     at once (:func:`plan_streams`), the torch threads split between them; the outputs are the same
     either way. Decoding runs ahead and encoding behind in ``workers`` threads, so the model does not
     wait on files.
+
+    Before the work, the temporaries that killed relight processes left in ``out_dir`` are removed
+    (``summary.removed``; a live process's stay). After :data:`DISK_FULL_LIMIT` full-disk errors the
+    outputs left are not tried: they are ``summary.unwritten``, each reported to ``on_item`` as ``"failed"``.
+
+    Each output keeps its input's colour profile, EXIF and alpha, and, with ``bit_depth`` None, its bit
+    depth where the type holds it; ``quality`` and ``srgb`` are :func:`relight.io.write_image`'s.
+
+    Depth files are read as ``depth_kind`` says (:func:`relight.io.depth.to_normalised`); an image with
+    none gets ``estimate(rgb)`` (a :class:`relight.depth_estimation.DepthEstimator`; ``summary.estimated``
+    lists them), or fails without it.
     """
     if batch_size is not None and batch_size < 1:
         raise _at_least_one("batch_size", batch_size, "run_batch")
@@ -302,10 +360,12 @@ def run_batch(
         raise _at_least_one("workers", workers, "run_batch")
     out_dir = Path(out_dir)
     check_batch_outputs(pairs, out_dir, ext, bit_depth)
+    check_quality(quality, "run_batch")
+    depth_kind = check_depth_kind(depth_kind)
     auto = streams is None
     streams = plan_streams(relighter, streams)
     start = time.perf_counter()
-    summary = BatchSummary()
+    summary = BatchSummary(removed=remove_stale_temporaries(out_dir))
 
     def report(kind: str) -> None:
         if on_item:
@@ -322,8 +382,14 @@ def run_batch(
             net = stack.enter_context(ThreadPoolExecutor(streams, thread_name_prefix="relight-net", initializer=torch.set_num_threads,
                                                          initargs=(max(1, threads // streams),)))
             stack.callback(torch.set_num_threads, threads)  # the setting is also process-wide: restore it
-        pipeline = _Pipeline(relighter, (out_dir, ext, bit_depth), summary, report, pool, net, (batch_size, streams, auto), workers)
-        for pair, future in _prefetch(partial(_decode, pin=pipeline.pin), todo, pool, pipeline.ahead):
+        write = partial(write_image, bit_depth=bit_depth, quality=quality, srgb=srgb)
+        pipeline = _Pipeline(relighter, (out_dir, ext, write), summary, report, pool, net, (batch_size, streams, auto), workers)
+        consumed = 0
+        decode = partial(_decode, pin=pipeline.pin, depth_kind=depth_kind, estimate=estimate)
+        for pair, future in _prefetch(decode, todo, pool, pipeline.ahead):
+            if pipeline.stopped:
+                break
+            consumed += 1
             try:
                 ready = future.result()
             except RelightError as exc:
@@ -332,7 +398,11 @@ def run_batch(
             for warning in ready.decoded.warnings:
                 if on_warning:
                     on_warning(warning)
+            if ready.decoded.estimated:
+                summary.estimated.append(pair.image)
             pipeline.add(ready)
         pipeline.finish()
+        for pair in todo[consumed:]:  # the output folder was given up on
+            pipeline.give_up(out_dir / f"{pair.stem}{ext}")
     summary.seconds = time.perf_counter() - start
     return summary

@@ -10,9 +10,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from relight.data.vidit import TrainPair
 from relight.errors import InputFileError
 from relight.evaluate import evaluate, evaluation_pairs, identity_report
 from relight.inference import Relighter
+from relight.io import read_image, write_image
 from relight.paths import shipped
 from relight.score import ScoreReport, Scorer
 
@@ -45,4 +47,17 @@ def run_demo(
     pairs = found.pairs
     scorer = scorer or Scorer(relighter.device)
     model = evaluate(relighter, pairs, scorer, save_dir=out_dir, workers=0, left_out=found.skipped)
+    _keep_inputs_alpha(pairs, Path(out_dir), {failure.name for failure in model.failed})
     return DemoResult(model, identity_report(pairs, scorer), Path(out_dir))
+
+
+def _keep_inputs_alpha(pairs: list[TrainPair], out_dir: Path, failed: set[str]) -> None:
+    """Give each relit example its input's alpha channel and metadata back (the examples are RGBA, like
+    VIDIT; evaluation scores and writes RGB). The saved 8-bit levels are written again unchanged."""
+    for pair in pairs:
+        output = out_dir / f"{pair.name}.png"
+        if pair.name in failed or not output.is_file():
+            continue
+        source = read_image(pair.input)
+        if source.alpha is not None:
+            write_image(output, read_image(output).rgb, source.alpha, 8, source.meta)

@@ -169,3 +169,8 @@ def listed(items: Iterable[object], most: int = 3) -> str:
 class RelightWarning(RelightError, RuntimeWarning):
     """A warning made of parts like an error's (never raised: given to a ``warn`` callback or
     :func:`warnings.warn`), so that each audience reads the settings it names in its own terms."""
+
+
+class InvalidEnvironment(RelightError, ValueError):
+    """A launcher's environment variable (torchrun's ``RANK``, SLURM's ``SLURM_ARRAY_TASK_ID``) that
+    relight cannot use: ``name`` and ``value`` say which; the message names the variable, no flag."""

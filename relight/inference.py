@@ -15,14 +15,17 @@ import logging
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from relight.errors import DeviceOutOfMemory, InvalidSetting, Part, RelightError, RelightWarning, Setting, first_line
+from relight.errors import (
+    DeviceOutOfMemory, InvalidSetting, Part, RelightError, RelightWarning, Setting, action, first_line, listed,
+)
 from relight.io.images import MAX_PIXELS, to_unit
+from relight.lighting import Illumination, Light, LightLike, encode_lights
 from relight.model import STRIDE, MBNet
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
@@ -180,10 +183,14 @@ def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = T
         use_dynamic_conv(model, "unfold")
         return model.to(device, memory_format=torch.contiguous_format)
     model.requires_grad_(False)  # else autocast keeps a low-precision copy of every weight through the pass
+    # Channels-last copies before folding writes: weights read from a checkpoint are mapped from its
+    # file, and folding them where they lie faults in a private copy of every page (the paper model's
+    # 613 MB, a third of the preparation); the copies are fresh memory, folded where they lie.
+    model = model.to(memory_format=torch.channels_last)
     fold_batchnorm(model, inplace=True)
     use_dynamic_conv(model, "shift")
     model.tail_rows = TAIL_ROWS
-    model = model.to(device, memory_format=torch.channels_last)
+    model = model.to(device)
     if device.type == "cpu":
         # The fusion layers hold 120 of the paper model's 228 GFLOPs at 512 x 512, in 3x3 convolutions of
         # 512 to 2112 channels. The encoders' are smaller: Winograd gained them about 1 % of the time
@@ -242,6 +249,8 @@ class Relighter:
         net = loaded.model if inplace else copy.deepcopy(loaded.model)
         self.model = prepare_for_inference(net, self.device, optimize)
         self.loaded = LoadedModel(self.model, loaded.provenance, loaded.source)
+        #: What the model does to the light, as its checkpoint records it (one-to-one pair, or any-to-any).
+        self.illumination = Illumination.recorded(self.model.config.any_to_any, loaded.provenance)
         self._memory_format = torch.channels_last if optimize else torch.contiguous_format
         self._compiled: Callable[..., torch.Tensor] | None = None
         self._overflow_told = False
@@ -278,28 +287,32 @@ class Relighter:
         self._warn(f"torch.compile is not available here ({type(exc).__name__}: {first_line(exc)[:200]}); running eager instead")
         self._compiled = None
 
-    def _forward(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    def _forward(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
+        inputs = (rgb, depth) if light is None else (rgb, depth, light)
         if self._compiled is not None:
             try:
-                return self._compiled(rgb, depth)
+                return self._compiled(*inputs)
             except Exception as exc:  # noqa: BLE001 - a compiler failure: eager below gives the same result or the real error
-                if is_out_of_memory(exc):
+                if is_out_of_memory(exc) or isinstance(exc, RelightError):
                     raise
                 self._compile_failed(exc)
-        return self.model(rgb, depth)
+        return self.model(*inputs)
 
     @torch.inference_mode()
-    def relight_tensor(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    def relight_tensor(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         """``N x 3 x H x W`` RGB and ``N x 1 x H x W`` depth (any device) -> float32 on the model's device.
 
+        An any-to-any model also takes ``light``, the ``N x LIGHT_FEATURES`` rows of
+        :func:`relight.lighting.encode_lights` (or ``T`` rows for one image: its ``T`` relit versions).
         Host tensors in pinned memory are copied to CUDA without blocking, so the device never waits on them.
         """
         try:
-            out = self._relight(rgb, depth)
+            out = self._relight(rgb, depth, light)
         except RuntimeError as exc:
             if not is_out_of_memory(exc):
                 raise
-            raise self._out_of_memory(rgb.shape[0], (rgb.shape[-2], rgb.shape[-1])) from None
+            count = max(rgb.shape[0], 0 if light is None else light.shape[0])
+            raise self._out_of_memory(count, (rgb.shape[-2], rgb.shape[-1])) from None
         if self.precision == "fp16" and not self._overflow_told and not torch.isfinite(out).all():
             self._overflow_told = True
             self._warn(RelightWarning(
@@ -326,11 +339,13 @@ class Relighter:
             f"out of memory on {self.device} for {count} image(s) of {size[0]}x{size[1]}{at}; try ", *hints, lower=lower
         )
 
-    def _relight(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    def _relight(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         # Only to CUDA: a non-blocking copy to MPS from a non-contiguous host tensor can corrupt it.
         copy_async = self.device.type == "cuda"
         rgb = rgb.to(self.device, torch.float32, non_blocking=copy_async)
         depth = depth.to(self.device, torch.float32, non_blocking=copy_async)
+        if light is not None:
+            light = light.to(self.device, torch.float32, non_blocking=copy_async)
         h, w = rgb.shape[-2:]
         run = self.run_size((h, w))
         if run != (h, w):
@@ -340,27 +355,84 @@ class Relighter:
         rgb_p = rgb_p.contiguous(memory_format=self._memory_format)
         depth_p = depth_p.contiguous(memory_format=self._memory_format)
         with autocast(self.device, self.precision):
-            out = self._forward(rgb_p, depth_p)
+            out = self._forward(rgb_p, depth_p, light)
         out = out[..., :hh, :ww].float()
         return resize(out, (h, w)) if out.shape[-2:] != (h, w) else out
 
-    def relight(self, rgb: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    def lights(self, to: LightLike | None = None, source: LightLike | None = None) -> tuple[Light | None, Light | None]:
+        """The (target, source) a relight with these arguments applies, checked against the model (see
+        :meth:`relight`); a one-to-one model's refusal says where the any-to-any models are."""
+        try:
+            return self.illumination.resolve(to, source)
+        except InvalidSetting as exc:
+            if exc.facts.get("pair") is None:
+                raise
+            raise InvalidSetting(exc.setting, *exc.parts, *any_to_any_models(), pair=exc.facts["pair"]) from None
+
+    def mapping(self, to: LightLike | None = None, source: LightLike | None = None) -> str:
+        """The mapping a relight with these arguments applies, for a run to say: ``6500-N -> 2500-W``, or
+        ``? -> 2500-W`` when the source is not given (an any-to-any model then reads it from the image)."""
+        target, lit = self.lights(to, source)
+        return f"{lit or '?'} -> {target or '?'}"
+
+    def relight(self, rgb: np.ndarray, depth: np.ndarray, to: LightLike | None = None,
+                source: LightLike | None = None) -> np.ndarray:
         """``H x W x 3`` RGB and ``H x W`` depth -> ``H x W x 3`` float32 relit RGB.
 
+        ``to`` is the light to relight to (a :class:`~relight.lighting.Light` or text such as ``"2500-W"``)
+        and ``source`` the light of the input, if known. A one-to-one model applies its own pair (``to``
+        may name its target, nothing else); an any-to-any model needs ``to`` unless its checkpoint records
+        a default target, and without ``source`` reads the input's light from the image.
         Float arrays are taken as they are (RGB in [0, 1]); integer ones (uint8, uint16) are scaled by
         their type's range, as the file readers do. The depth must have the image's size
         (:func:`relight.io.resize_depth` makes it so).
         """
-        rgb, depth = np.asarray(rgb), np.asarray(depth)
-        if rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise RelightError(f"rgb must be an H x W x 3 array, not one of shape {rgb.shape}")
-        if depth.shape != rgb.shape[:2]:
-            raise RelightError(f"depth has shape {depth.shape} but the image is {rgb.shape[0]}x{rgb.shape[1]}; "
-                               "resize it with relight.io.resize_depth")
-        if rgb.size == 0:
-            raise RelightError(f"rgb has no pixels (shape {rgb.shape})")
-        for name, array in (("rgb", rgb), ("depth", depth)):
-            if array.dtype.kind == "f" and not np.isfinite(array).all():
-                raise RelightError(f"{name} holds {int((~np.isfinite(array)).sum())} NaN or infinite values")
-        out = self.relight_tensor(image_tensor(to_unit(rgb)), depth_tensor(to_unit(depth)))
-        return out[0].permute(1, 2, 0).cpu().numpy()
+        return self.relight_many(rgb, depth, [to], source)[0]
+
+    def relight_many(self, rgb: np.ndarray, depth: np.ndarray, to: Sequence[LightLike | None],
+                     source: LightLike | None = None, group: int = 8) -> list[np.ndarray]:
+        """One image relit to each light of ``to`` (see :meth:`relight`), ``group`` lights per pass; with
+        FiLM conditioning the encoders run once per pass for all of its lights."""
+        resolved = [self.lights(target, source) for target in to]
+        rgb_t, depth_t = checked_tensors(rgb, depth)
+        if not self.illumination.any_to_any:
+            out = self.relight_tensor(rgb_t, depth_t)[0].permute(1, 2, 0).cpu().numpy()
+            return [out for _ in resolved]
+        outs: list[np.ndarray] = []
+        for start in range(0, len(resolved), max(1, group)):
+            chunk = resolved[start : start + max(1, group)]
+            light = encode_lights([t for t, _ in chunk], [s for _, s in chunk])  # type: ignore[misc]
+            relit = self.relight_tensor(rgb_t, depth_t, light)
+            outs += list(relit.permute(0, 2, 3, 1).cpu().numpy())
+        return outs
+
+
+def checked_tensors(rgb: np.ndarray, depth: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """``H x W x 3`` RGB and ``H x W`` depth arrays, checked, as the network's ``1 x C x H x W`` inputs."""
+    rgb, depth = np.asarray(rgb), np.asarray(depth)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise RelightError(f"rgb must be an H x W x 3 array, not one of shape {rgb.shape}")
+    if depth.shape != rgb.shape[:2]:
+        raise RelightError(f"depth has shape {depth.shape} but the image is {rgb.shape[0]}x{rgb.shape[1]}; "
+                           "resize it with relight.io.resize_depth")
+    if rgb.size == 0:
+        raise RelightError(f"rgb has no pixels (shape {rgb.shape})")
+    for name, array in (("rgb", rgb), ("depth", depth)):
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise RelightError(f"{name} holds {int((~np.isfinite(array)).sum())} NaN or infinite values")
+    return image_tensor(to_unit(rgb)), depth_tensor(to_unit(depth))
+
+
+def any_to_any_models() -> tuple[Part, ...]:
+    """Message parts naming the registered any-to-any models (and how to use one), or that there is none."""
+    from relight.weights import load_registry
+    from relight.weights.registry import list_weights_action
+
+    try:
+        names = [name for name, entry in load_registry().items() if entry.config.any_to_any]
+    except RelightError:
+        names = []
+    if not names:
+        return ("; no any-to-any model is registered (see ", list_weights_action(), ")")
+    use = action("pass-weights", f"use Relighter.from_weights({names[0]!r})", what=names[0])
+    return (f"; any-to-any models: {listed(names)} (", use, ")")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from relight.data.pairs import unreadable
 from relight.errors import InputFileError, RelightError
 from relight.io import IMAGE_EXTENSIONS, InputError, json_text, read_image
 from relight.metrics import LPIPS, SSIM_WINDOW, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
@@ -181,11 +182,13 @@ def score_arrays(
 
 
 def _images_by_stem(folder: Path) -> dict[str, Path]:
+    """Every entry of ``folder`` named as an image (hidden ones left out), by stem: a folder, FIFO or
+    broken symlink too, so that it is reported as a file that cannot be read, not passed over."""
     if not folder.is_dir():
         raise InputFileError(folder, f"{folder}: not a folder")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in IMAGE_EXTENSIONS:
+        if path.name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
             continue
         if path.stem in found:
             raise InputError(path, f"two images with stem {path.stem!r} ({found[path.stem].name} too); keep one")
@@ -193,12 +196,32 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
     return found
 
 
+def _pair_paths(pred_dir: Path, gt_dir: Path) -> tuple[list[tuple[str, Path, Path]], dict[str, Path], dict[str, Path]]:
+    """Stems in both folders with both paths, then the ground truth and the predictions without a partner."""
+    preds, gts = _images_by_stem(pred_dir), _images_by_stem(gt_dir)
+    pairs = [(stem, preds[stem], gts[stem]) for stem in sorted(preds.keys() & gts.keys())]
+    return pairs, {s: gts[s] for s in sorted(gts.keys() - preds.keys())}, {s: preds[s] for s in sorted(preds.keys() - gts.keys())}
+
+
 def pair_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike[str]) -> tuple[list[tuple[str, Path, Path]], list[str], list[str]]:
     """``(stem, prediction, ground truth)`` for stems in both folders, then the GT stems without a
-    prediction and the prediction stems without GT."""
-    preds, gts = _images_by_stem(Path(pred_dir)), _images_by_stem(Path(gt_dir))
-    pairs = [(stem, preds[stem], gts[stem]) for stem in sorted(preds.keys() & gts.keys())]
-    return pairs, sorted(gts.keys() - preds.keys()), sorted(preds.keys() - gts.keys())
+    prediction and the prediction stems without GT (entries that are not readable files included)."""
+    pairs, lone_gt, lone_pred = _pair_paths(Path(pred_dir), Path(gt_dir))
+    return pairs, list(lone_gt), list(lone_pred)
+
+
+def _cannot_read(stem: str, files: Iterable[tuple[str, Path]]) -> Unscored | None:
+    """The failure for a stem whose prediction or ground truth is not a readable file (a symlink loop,
+    a dangling symlink, a FIFO, a folder), naming each such file; None when all can be read."""
+    reasons = [f"{path}: {role} cannot be read ({problem})" for role, path in files if (problem := unreadable(path)) is not None]
+    return Unscored(stem, "; ".join(reasons)) if reasons else None
+
+
+def _without_partner(lone: dict[str, Path], role: str) -> tuple[list[str], list[Unscored]]:
+    """Stems found on one side only: those that are files without a partner, and the failures of those
+    that cannot be read at all (a broken file is reported as one, whether or not it has a partner)."""
+    failures = {stem: failure for stem, path in lone.items() if (failure := _cannot_read(stem, [(role, path)])) is not None}
+    return [stem for stem in lone if stem not in failures], list(failures.values())
 
 
 def _read_pair(pred_path: Path, gt_path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -225,11 +248,12 @@ def score_folders(
 
     Alpha is dropped (RGB is scored). Images of different sizes are refused: resizing either would
     change the score. Stems present on one side only are listed in the report, not scored; a file
-    that cannot be read or a pair of different sizes is listed in ``report.failed``.
+    that cannot be read (on either side, paired or not: a symlink loop, a FIFO, a folder named as an
+    image) or a pair of different sizes is listed in ``report.failed``.
     ``on_start`` gets the number of pairs to score (for a progress bar), ``on_item`` each row; pass
     ``scorer`` to reuse a loaded LPIPS.
     """
-    pairs, missing_pred, missing_gt = pair_folders(pred_dir, gt_dir)
+    pairs, lone_gt, lone_pred = _pair_paths(Path(pred_dir), Path(gt_dir))
     if not pairs:
         raise InputFileError(pred_dir, f"{pred_dir}: no prediction has a ground-truth image of the same stem in {gt_dir}")
     scorer = scorer or Scorer(device, require_lpips)
@@ -238,13 +262,19 @@ def score_folders(
 
     def read() -> Iterator[tuple[str, np.ndarray, np.ndarray] | Unscored]:
         for stem, p, g in pairs:
+            failure = _cannot_read(stem, [("prediction", p), ("ground truth", g)])
+            if failure is not None:
+                yield failure
+                continue
             try:
                 yield (stem, *_read_pair(p, g))
             except RelightError as exc:
                 yield Unscored(stem, str(exc))
 
     report = score_arrays(read(), scorer=scorer, on_item=on_item)
-    report.missing_predictions, report.missing_ground_truth = missing_pred, missing_gt
+    report.missing_predictions, gt_failures = _without_partner(lone_gt, "ground truth")
+    report.missing_ground_truth, pred_failures = _without_partner(lone_pred, "prediction")
+    report.failed.extend(sorted(gt_failures + pred_failures, key=lambda f: f.name))
     return report
 
 

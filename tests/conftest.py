@@ -40,6 +40,10 @@ SLOW = {
     "test_train.py::test_best_checkpoint_is_kept_when_validation_gets_worse",
     "test_weights.py::test_import_then_run_by_name_matches_the_pkl",
     "test_weights.py::test_server_errors_and_missing_files_are_one_line",
+    "test_converted.py",
+    "test_startup.py",
+    "test_benchmarks.py::test_startup_benchmark",
+    "test_benchmarks.py::test_authors_loop_benchmark",
 }
 
 

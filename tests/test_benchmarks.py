@@ -35,3 +35,16 @@ def test_batch_benchmark(tmp_path: Path, streams: str, batch_size: str | None) -
     assert set(record["images_per_s"]) == ({"model only, 1 stream", "relight batch"} if streams == "1" else
                                            {"model only, 1 image at a time", "model only, 1 stream", "model only, 2 streams", "relight batch"})
     assert record["ratio"] > 0 and record["ratio_vs_one_stream"] > 0 and record["ratio_vs_one_image_at_a_time"] > 0
+
+
+def test_startup_benchmark(tmp_path: Path) -> None:
+    record = _run("startup.py", "--rounds", "1", "--size", "32", out=tmp_path / "startup.json")
+    assert set(record["seconds"]) == {"import torch", "relight run"} and all(len(v) == 1 for v in record["seconds"].values())
+    assert record["ratio"] > 0 and record["target"] == 1.4 and record["stats"]["relight run"]["median_cpu_s"] > 0
+
+
+def test_authors_loop_benchmark(tmp_path: Path) -> None:
+    record = _run("authors_loop.py", "--images", "1", "--size", "32", "--rounds", "1", out=tmp_path / "authors.json")
+    assert set(record["seconds"]) == {"authors' loop", "relight batch"} and record["relight_first_run_s"] > 0
+    assert record["ratio"] > 0 and record["target"] == 1.5
+    assert record["max_output_difference_8bit"] <= 1, "both loops run the same network on the same weights"

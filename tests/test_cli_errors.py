@@ -153,3 +153,11 @@ def test_only_the_command_line_imports_typer_or_rich():
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if p.relative_to(root).parts[0] != "cli"
                  and any(_imports(line, m) for line in p.read_text().splitlines() for m in ("typer", "rich"))]
     assert offenders == []
+
+
+def test_error_text_is_printed_as_given_without_emoji_codes(tmp_path):
+    # rich turned ":b:" in "pitch=a:b" into an emoji before the consoles were made with emoji=False
+    done = subprocess.run([sys.executable, "-m", "relight", "synth", str(tmp_path / "x"), "--vary", "pitch=a:b"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--vary pitch=a:b: expected" in done.stderr

@@ -17,6 +17,8 @@ from rich.markup import escape
 
 from relight.cli import batch, data, demo, run, score, synth, train, weights
 from relight.cli import eval as eval_command
+from relight.cli import depth as depth_command
+from relight.cli import ui as ui_command
 from relight.cli._console import console, out_console
 from relight.cli._console import state as _state
 from relight.cli._errors import is_click_error, message
@@ -32,6 +34,7 @@ app = typer.Typer(
 )
 app.command()(run.run)
 app.command()(batch.batch)
+app.command("depth")(depth_command.depth)
 app.command()(score.score)
 app.add_typer(data.app, name="data")
 app.command()(synth.synth)
@@ -39,6 +42,7 @@ app.command()(train.train)
 app.command("eval")(eval_command.evaluate)
 app.add_typer(weights.app, name="weights")
 app.command()(demo.demo)
+app.command("ui")(ui_command.ui)
 
 
 def _show_version(value: bool) -> None:

@@ -27,6 +27,7 @@ ACTIONS: dict[str, Callable[[Action], str]] = {
     "import": lambda a: f"run `relight weights import {a.arg('file')} --name {a.arg('name')}`",
     "list-weights": lambda a: "`relight weights list`",
     "pass-weights": lambda a: f"pass --weights {a.arg('what')}",
+    "give-depth": lambda a: "give a depth file",
 }
 
 

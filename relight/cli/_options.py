@@ -34,7 +34,9 @@ DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cuda:N, mps or cpu
 PrecisionOpt = Annotated[Optional[str], typer.Option(help="fp32, fp16 or bf16 (default: bf16 autocast on Ampere and newer CUDA cards, fp16 on older ones, fp32 elsewhere; "
                                                           "fp32 on CUDA lets cuDNN use TF32, as PyTorch does: NVIDIA_TF32_OVERRIDE=0 turns it off).")]
 SizeOpt = Annotated[Optional[str], typer.Option(help="Run at a fixed N or HxW resolution and resize the result back.")]
-BitDepthOpt = Annotated[int, typer.Option("--bit-depth", help="8 or 16 bits per channel for PNG/TIFF output.")]
+BitDepthOpt = Annotated[Optional[int], typer.Option("--bit-depth", help="8 or 16 bits per channel for PNG/TIFF output (default: the input's: 16 for a 16-bit or float input, else 8; JPEG and WebP are 8).")]
+QualityOpt = Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG and WebP quality, 1 to 100.")]
+SrgbOpt = Annotated[bool, typer.Option("--srgb", help="Write the result in sRGB, tagged so, instead of in the input's colour profile.")]
 CompileOpt = Annotated[bool, typer.Option("--compile", help="Run the network through torch.compile (slow first image; falls back to eager where unsupported).")]
 ExtOpt = Annotated[str, typer.Option(callback=_dotted, help="Output extension: .png, .tif, .npy, .jpg or .webp.")]
 DepthDirOpt = Annotated[Optional[Path], typer.Option("--depth-dir", help="Folder holding the depth files, if not beside the images.")]

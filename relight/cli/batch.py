@@ -9,9 +9,11 @@ import typer
 from rich.table import Table
 
 from relight.cli._console import console, out_console, warn
-from relight.cli._errors import cli_text
-from relight.cli._options import BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, PrecisionOpt, SizeOpt, WeightsOpt, make_relighter
+from relight.cli._errors import cli_text, cli_words
+from relight.cli._options import (BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt,
+                                  WeightsOpt, make_relighter)
 from relight.cli._progress import rate_text, tracked
+from relight.cli.depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.errors import InputFileError, Interrupted
 
 if TYPE_CHECKING:
@@ -26,55 +28,85 @@ def batch(
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
     size: SizeOpt = None,
-    bit_depth: BitDepthOpt = 8,
+    bit_depth: BitDepthOpt = None,
+    quality: QualityOpt = 95,
+    srgb: SrgbOpt = False,
     ext: ExtOpt = ".png",
     overwrite: Annotated[bool, typer.Option(help="Redo outputs that already exist (default: skip them, so a batch resumes).")] = False,
-    shard_spec: Annotated[Optional[str], typer.Option("--shard", help="Take the K-th of N slices, e.g. 2/4, to share a folder.")] = None,
+    shard_spec: Annotated[Optional[str], typer.Option("--shard", help="Take the K-th of N slices, e.g. 2/4, to share a folder (default: the slice torchrun's RANK/WORLD_SIZE or a SLURM array's task give, else all).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Background threads decoding and encoding files.")] = 2,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Images of the same size relit together in one forward pass (default: as many as make up 512x512 pixels, at most 8).")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: one per core), split between the streams.")] = None,
     streams: Annotated[Optional[int], typer.Option(min=1, help="Forward passes run at once (default: 2 on a CPU with 2+ threads for images up to 512x512, else 1; each holds its own activations).")] = None,
     compile: CompileOpt = False,
+    depth_kind: DepthKindOpt = "auto",
+    depth_model: DepthModelOpt = None,
 ) -> None:
-    """Relight every image + depth pair of a folder, resumably, with a progress bar and a summary."""
+    """Relight every image + depth pair of a folder, resumably, with a progress bar and a summary.
+
+    Under torchrun or a SLURM job array each process relights its own slice (and under torchrun on
+    CUDA, on the GPU of its LOCAL_RANK) unless --shard or --device say otherwise."""
     from relight.batch import check_batch_outputs, finished, run_batch
-    from relight.data.pairs import find_inference_pairs, shard
+    from relight.data.pairs import find_inference_pairs
+    from relight.shards import local_device, resolve_slice
 
     out_dir = output_dir or folder / "relit"
-    pairs = shard(find_inference_pairs(folder, depth_dir), shard_spec)
+    chosen = resolve_slice(shard_spec)
+    pairs = find_inference_pairs(folder, depth_dir)
     if not pairs:
         raise InputFileError(folder, f"{folder}: no images found")
+    total = len(pairs)
+    if chosen is not None:
+        pairs = chosen.take(pairs)
+        if not pairs:  # more processes than images: this one has nothing to do, which is no failure
+            out_console.print(f"{chosen.describe(cli_words)}: none of the {total} images", soft_wrap=True)
+            return
     check_batch_outputs(pairs, out_dir, ext, bit_depth)  # before the model loads (run_batch checks again, for API callers)
+    device = device or local_device()
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     relighter = make_relighter(weights, device, precision, size, compile)
+    needed = any(pair.depth is None and (overwrite or not finished(out_dir / f"{pair.stem}{ext}")) for pair in pairs)
+    estimate = batch_estimator(depth_model, device, needed)  # images without a depth file get estimated depth
     with tracked("relighting", total=len(pairs)) as counter:
         try:
             summary = run_batch(
-                relighter, pairs, out_dir, ext=ext, bit_depth=bit_depth, overwrite=overwrite, workers=workers,
+                relighter, pairs, out_dir, ext=ext, bit_depth=bit_depth, quality=quality, srgb=srgb, overwrite=overwrite, workers=workers,
                 batch_size=batch_size, streams=streams, on_item=lambda kind: counter.advance(kind == "done"),
-                on_warning=warn,
+                on_warning=warn, depth_kind=depth_kind, estimate=estimate,
             )
         except KeyboardInterrupt:
             there = sum(finished(out_dir / f"{pair.stem}{ext}") for pair in pairs)
             raise Interrupted(f"{there} of {len(pairs)} outputs are in {out_dir}; the same command resumes, "
                               "skipping them") from None
-    _print_summary(summary, out_dir)
+    _print_summary(summary, out_dir, chosen and f"{chosen.describe(cli_words)}: {len(pairs)} of the {total} images")
+    if summary.estimated:
+        out_console.print(f"estimated depth for {len(summary.estimated)} image(s) without a depth file, with {estimate.label}", soft_wrap=True)
     if not summary.ok:
         raise typer.Exit(1)
 
 
-def _print_summary(summary: BatchSummary, out_dir: Path) -> None:
-    """Each failure on its own line, then one table: relit, already there, failed, time, rate."""
+def _print_summary(summary: BatchSummary, out_dir: Path, slice_line: str | None) -> None:
+    """Stale temporaries removed, each failure on its own line, the outputs given up on, then one table
+    (relit, already there, failed, time, rate) and which slice of the folder this was."""
+    from relight.batch import DISK_FULL_LIMIT
+
+    if summary.removed:
+        console.print(f"[dim]removed {len(summary.removed)} stale temporary file(s) that killed processes left in {out_dir}[/dim]")
     for _path, error in summary.failures:
         console.print(f"[red]failed:[/red] {cli_text(error)}")
+    if summary.unwritten:
+        console.print(f"[red]not written:[/red] {len(summary.unwritten)} output(s): {out_dir} was given up on after "
+                      f"{DISK_FULL_LIMIT} full-disk errors; free some space and run the same command again", soft_wrap=True)
     table = Table(title=f"relight batch -> {out_dir}")
     for column in ("relit", "already there", "failed", "time", "rate"):
         table.add_column(column, justify="right")
     table.add_row(
-        str(len(summary.done)), str(len(summary.skipped)), f"[red]{len(summary.failures)}[/red]" if summary.failures else "0",
+        str(len(summary.done)), str(len(summary.skipped)), f"[red]{summary.failed_count}[/red]" if summary.failed_count else "0",
         f"{summary.seconds:.1f} s", rate_text(len(summary.done), summary.seconds),
     )
     out_console.print(table)
+    if slice_line:
+        out_console.print(slice_line, soft_wrap=True)

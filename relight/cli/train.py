@@ -136,7 +136,7 @@ def train(data: list[Path] | None = None, config_file: Path | None = None, resum
     if not is_main_process():
         run_training(config, resume=resume is not None)
         return
-    console.print(f"[dim]run {config.out}: {config.model_config().describe()}, {config.source} -> {config.target}[/dim]")
+    console.print(f"[dim]run {config.out}: {config.model_config().describe()}, {config.mapping()}[/dim]")
     try:
         with tracked("training") as counter:
             result = run_training(config, resume=resume is not None, monitor=ProgressMonitor(counter))

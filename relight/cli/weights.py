@@ -34,7 +34,13 @@ def _described(entry: ModelEntry) -> dict[str, Any]:
     from relight.weights import availability
 
     avail = availability(entry)
-    return {**entry.to_dict(), "status": avail.status, "path": avail.path and str(avail.path)}
+    return {**entry.to_dict(), "mapping": entry.mapping, "status": avail.status, "path": avail.path and str(avail.path)}
+
+
+def _illumination(entry: ModelEntry) -> str:
+    if entry.config.any_to_any:
+        return f"any-to-any: the target light (and, if known, the source) is an input ({entry.config.conditioning} conditioning)"
+    return f"one-to-one: {entry.source} -> {entry.target} only"
 
 
 @app.command("list")
@@ -47,7 +53,7 @@ def list_weights(json_out: JsonFlagOpt = False) -> None:
         emit_json([_described(entry) for entry in registry.values()])
         return
     # Two lines a row, so that names and paths stay whole in an 80-column terminal.
-    table = Table(title="relight weights")
+    table = Table(title="relight weights", caption="light: a one-to-one model's source->target, or any-to-any")
     table.add_column("name", overflow="fold")
     table.add_column("variant, light", overflow="fold")
     table.add_column("size", no_wrap=True, justify="right")
@@ -83,7 +89,7 @@ def info(
     for label, value in (
         ("description", entry.description),
         ("variant", f"{entry.config.describe()} ({entry.config.to_json()})"),
-        ("illumination", entry.illumination),
+        ("illumination", _illumination(entry)),
         ("where", entry.location.describe()),
         ("here", data["status"] + (f" ({data['path']})" if data["path"] else "")),
         ("sha256", entry.sha256 or "not recorded"),
@@ -106,7 +112,8 @@ def info(
 def download(
     name: Annotated[str, typer.Argument(help="A registry name, or hf://owner/repo/file[@revision].")],
 ) -> None:
-    """Fetch a model into the Hugging Face cache (and verify it against the registry), so later runs can work offline."""
+    """Fetch a model (or a depth model) into the Hugging Face cache (and verify it against the registry), so later runs can work offline."""
+    from relight.depth_estimation import fetch_depth_model, load_depth_registry
     from relight.weights import describe_verification, locate_weights
 
     with tracked(f"downloading {name}") as counter:  # the bar appears with the first byte: none for a cached file or an error
@@ -115,8 +122,13 @@ def download(
             speed = done / 1e6 / max(counter.elapsed(), 1e-6)
             counter.update(completed=done, total=total, rate=f"{done / 1e6:.1f} MB at {speed:.1f} MB/s")
 
-        path, entry = locate_weights(name, progress=on_bytes)
-    console.print(f"ready: {path} ({describe_verification(entry)})")
+        if name in load_depth_registry().entries:  # a depth model: a folder of files (relight.depth_estimation)
+            files = fetch_depth_model(name, progress=on_bytes)
+            path, verification = files.folder, files.verification
+        else:
+            path, entry = locate_weights(name, progress=on_bytes)
+            verification = describe_verification(entry)
+    console.print(f"ready: {path} ({verification})")
 
 
 @app.command("import")

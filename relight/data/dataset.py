@@ -2,7 +2,8 @@
 training and evaluation share (:func:`make_loader`, :func:`load_batches`).
 
 Each item is ``{"rgb": 3xHxW, "depth": 1xHxW, "target": 3xHxW (only when the pair has one), "name": str}``,
-float32, images in [0, 1]. Mirrored pairs are flipped here (image, depth and target together). Optional
+float32, images in [0, 1], and for an any-to-any :class:`~relight.data.anytoany.LitPair` also
+``"light"``: its row of :func:`relight.lighting.encode_lights` (LIGHT_FEATURES floats). Mirrored pairs are flipped here (image, depth and target together). Optional
 resizing and random cropping are off by default because the paper used neither. The crop position depends
 only on (seed, epoch, index), so a run is reproducible whatever the number of DataLoader workers.
 """
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
+from relight.data.anytoany import LitPair
 from relight.data.pairs import InferencePair, load_pair
 from relight.data.vidit import TrainPair
 from relight.errors import InvalidSetting, RelightError, Setting
@@ -115,6 +117,8 @@ class PairDataset(Dataset):
                 item[key] = item[key][:, top : top + self.crop[0], left : left + self.crop[1]]
         for key in arrays:
             item[key] = item[key].contiguous()
+        if isinstance(pair, LitPair):
+            item["light"] = torch.tensor(pair.light_vector(), dtype=torch.float32)
         item["name"] = pair.name
         return item
 

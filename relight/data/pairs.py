@@ -3,17 +3,21 @@ and reading a pair into memory (:func:`load_pair`), as every command does."""
 
 from __future__ import annotations
 
+import errno
+import os
 import re
-from collections.abc import Iterable
+import stat
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from relight.errors import InvalidSetting, Setting
-from relight.io.depth import DEPTH_EXTENSIONS, read_depth, resize_depth
+from relight.errors import RelightError, RelightWarning
+from relight.io.depth import DEPTH_EXTENSIONS, load_depth, resize_depth
 from relight.io.images import IMAGE_EXTENSIONS, InputError, LoadedImage, read_image
 from relight.io.output import OutputError
+from relight.shards import parse_shard
 
 #: Any-to-any VIDIT names: scene, colour temperature, light direction (``Image000_4500_E``).
 VIDIT_NAME = re.compile(r"^(?P<scene>.+?)_(?P<temp>\d{4})_(?P<dir>N|NE|E|SE|S|SW|W|NW)$")
@@ -30,24 +34,63 @@ class InferencePair:
 
 @dataclass
 class DecodedPair:
-    """A pair read into memory: the image, its depth (at the image's size), and warnings for the user."""
+    """A pair read into memory: the image, its depth (at the image's size), warnings for the user, and
+    whether the depth was estimated from the photo (it had no depth file)."""
 
     pair: InferencePair
     image: LoadedImage
     depth: np.ndarray
-    warnings: list[str]
+    warnings: list[str | RelightWarning]
+    estimated: bool = False
 
 
-def load_pair(pair: InferencePair) -> DecodedPair:
-    """Read an image and its depth, resizing the depth to the image (with a warning) when they differ;
-    depth outside the [0, 1] the network was trained on is warned about too."""
-    if pair.depth is None:
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"), (stat.S_ISSOCK, "a socket, not a regular file"),
+          (stat.S_ISCHR, "a device, not a regular file"), (stat.S_ISBLK, "a device, not a regular file"))
+
+
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` is not a regular file that can be read (a symlink loop, a dangling symlink, a folder,
+    a FIFO, ...), or None. Only ``stat`` looks at it: opening a FIFO would block until a writer came."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return f"a symlink to {os.readlink(path)}, which does not exist" if path.is_symlink() else "no such file"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop, which leads to no file"
+        return None  # no permission and the like: the reader says it in its own words
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder, not a file"
+    return next((text for test, text in _KINDS if test(info.st_mode)), None)
+
+
+def load_pair(pair: InferencePair, depth_kind: str = "auto", estimate: Callable[[np.ndarray], np.ndarray] | None = None) -> DecodedPair:
+    """Read an image and its depth (its values taken as ``depth_kind`` says, :func:`relight.io.depth.to_normalised`),
+    resizing the depth to the image (with a warning) when they differ; depth outside the [0, 1] the
+    network was trained on is warned about too. A pair without a depth file gets ``estimate(rgb)``
+    (a :class:`relight.depth_estimation.DepthEstimator`), or is refused when there is none. A path
+    that is not a regular file is refused before anything opens it."""
+    problem = unreadable(pair.image)
+    if problem is not None:
+        raise InputError(pair.image, problem)
+    if pair.depth is None and estimate is None:
         raise InputError(pair.image, f"no depth file with stem {pair.stem!r} found")
+    problem = unreadable(pair.depth) if pair.depth is not None else None
+    if problem is not None:
+        raise InputError(pair.depth, problem)
     image = read_image(pair.image)
-    depth = read_depth(pair.depth)
-    warnings = [f"{pair.image}: {note}" for note in image.notes]
+    warnings: list[str | RelightWarning] = [f"{pair.image}: {note}" for note in image.notes]
+    if pair.depth is None:
+        try:
+            return DecodedPair(pair, image, estimate(image.rgb), warnings, estimated=True)
+        except RelightError as exc:
+            raise InputError(pair.image, f"no depth file with stem {pair.stem!r} found and none could be estimated: ", *exc.parts) from None
+    found = load_depth(pair.depth, depth_kind)
+    depth = found.depth
     low, high = float(depth.min()), float(depth.max())
-    if low < 0 or high > 1:
+    if found.note:
+        warnings.append(RelightWarning(f"{pair.depth}: ", *found.note))
+    elif low < 0 or high > 1:
         warnings.append(f"{pair.depth}: depth runs from {low:.4g} to {high:.4g}, outside the [0, 1] the network was trained "
                         "on (VIDIT's normalized_depth); scale it to [0, 1] for results like the paper's")
     if depth.shape != image.size:
@@ -64,10 +107,10 @@ def _depth_candidates(stem: str) -> list[str]:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """The image files of ``folder`` (by extension, hidden files left out), sorted by name."""
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-    )
+    """The images of ``folder`` by name (by extension, hidden files left out), sorted: every such entry,
+    a folder, FIFO or broken symlink too, so that the caller reports it (:func:`unreadable`) instead of
+    passing over it in silence."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
 
 
 def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None) -> list[InferencePair]:
@@ -76,7 +119,8 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
     Depth is looked up in ``depth_dir`` (any depth format, PNG included) or else beside the image
     (``.npy``/``.npz``, since a PNG there is an image). Any-to-any names (``Image000_6500_N.png``) also
     find the scene's depth (``Image000.npy``). Pairs without depth are returned with ``depth=None`` so
-    the caller can report them.
+    the caller can report them. A depth entry that is there but not a readable file (a FIFO, a broken
+    symlink) is still its image's depth, for :func:`load_pair` to refuse by name.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -92,7 +136,7 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
                 candidate
                 for stem in _depth_candidates(image.stem)
                 for suffix in suffixes
-                if (candidate := lookup_dir / f"{stem}{suffix}").is_file() and candidate != image
+                if os.path.lexists(candidate := lookup_dir / f"{stem}{suffix}") and candidate != image
             ),
             None,
         )
@@ -103,22 +147,14 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
 def refuse_replacing_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None], instead: str) -> None:
     """Refuse, before any work, an output that would land on one of the inputs (``-o`` naming the photo,
     an output folder set to the data folder): the input would be lost. ``instead`` says what to change."""
-    originals = {path.resolve(): path for path in inputs if path is not None}
+    originals = {os.path.realpath(path): path for path in inputs if path is not None}  # Path.resolve raises on a symlink loop
     for output in outputs:
-        original = originals.get(Path(output).resolve())
+        original = originals.get(os.path.realpath(output))
         if original is not None:
             raise OutputError(output, f"would replace the input {original}; {instead}")
 
 
 def shard(items: list, spec: str | None) -> list:
-    """The K-th of N interleaved slices (``"K/N"``, K from 1), so N machines can share one folder."""
-    if not spec:
-        return items
-    setting = Setting("shard", spec, shown=repr(spec))
-    try:
-        k, n = (int(x) for x in spec.split("/"))
-    except ValueError:
-        raise InvalidSetting(setting, setting, ": expected K/N, e.g. 1/4") from None
-    if not 1 <= k <= n:
-        raise InvalidSetting(setting, setting, ": K must be between 1 and N")
-    return items[k - 1 :: n]
+    """The K-th of N interleaved slices (``"K/N"``, K from 1), so N machines can share one folder
+    (:mod:`relight.shards` also reads the slice from torchrun's or SLURM's variables)."""
+    return parse_shard(spec).take(items) if spec else items

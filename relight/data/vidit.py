@@ -22,11 +22,7 @@ from pathlib import Path
 from relight.data.pairs import VIDIT_NAME, find_inference_pairs, list_images
 from relight.errors import RelightError
 from relight.io.images import IMAGE_EXTENSIONS
-
-#: Light directions in compass order, clockwise seen from above (east is to the camera's right).
-DIRECTIONS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
-#: Colour temperatures of the light, in kelvin.
-TEMPERATURES = (2500, 3500, 4500, 5500, 6500)
+from relight.lighting import DEFAULT_SOURCE, DEFAULT_TARGET, DIRECTIONS, TEMPERATURES, Light, mirror, neighbours
 
 ANY_TO_ANY = "any-to-any"
 ONE_TO_ONE = "one-to-one"
@@ -34,71 +30,8 @@ VALIDATION = "validation"
 GENERIC = "generic"
 LAYOUTS = (ANY_TO_ANY, ONE_TO_ONE, VALIDATION, GENERIC)
 
-
-def _check_direction(direction: str) -> None:
-    if direction not in DIRECTIONS:
-        raise RelightError(f"unknown light direction {direction!r}; use one of {' '.join(DIRECTIONS)}")
-
-
-def mirror(direction: str) -> str:
-    """The direction a horizontal flip turns ``direction`` into: E<->W, NE<->NW, SE<->SW; N and S stay."""
-    _check_direction(direction)
-    return direction.translate(str.maketrans("EW", "WE"))
-
-
-def neighbours(direction: str) -> tuple[str, str]:
-    """The two directions 45 degrees either side of ``direction`` (clockwise one first): N -> (NE, NW)."""
-    _check_direction(direction)
-    i = DIRECTIONS.index(direction)
-    return DIRECTIONS[(i + 1) % 8], DIRECTIONS[(i - 1) % 8]
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One VIDIT illumination: colour temperature (K) and light direction; written ``6500-N``."""
-
-    temperature: int
-    direction: str
-
-    def __post_init__(self) -> None:
-        _check_direction(self.direction)
-        if self.temperature not in TEMPERATURES:
-            raise RelightError(
-                f"unknown colour temperature {self.temperature}; use one of {', '.join(map(str, TEMPERATURES))}"
-            )
-
-    @classmethod
-    def parse(cls, text: str) -> Setting:
-        """``"6500-N"`` (also ``6500_N``, ``6500K-n``) -> ``Setting(6500, "N")``."""
-        cleaned = text.strip().upper().replace("_", "-")
-        temp, sep, direction = cleaned.partition("-")
-        temp = temp.removesuffix("K")
-        if not sep or not temp.isdigit():
-            raise RelightError(f"setting {text!r}: expected TEMPERATURE-DIRECTION, e.g. 6500-N or 4500-E")
-        try:
-            return cls(int(temp), direction)
-        except RelightError as exc:
-            raise RelightError(f"setting {text!r}: {exc}") from None
-
-    def __str__(self) -> str:
-        return f"{self.temperature}-{self.direction}"
-
-    @property
-    def file_tag(self) -> str:
-        """How any-to-any file names spell the setting: ``6500_N``."""
-        return f"{self.temperature}_{self.direction}"
-
-    def mirrored(self) -> Setting:
-        return Setting(self.temperature, mirror(self.direction))
-
-    @classmethod
-    def all(cls) -> list[Setting]:
-        """The 40 settings of a VIDIT scene, temperature-major."""
-        return [cls(t, d) for t in TEMPERATURES for d in DIRECTIONS]
-
-
-DEFAULT_SOURCE = Setting(6500, "N")
-DEFAULT_TARGET = Setting(4500, "E")
+#: The light type moved to :mod:`relight.lighting`; ``Setting`` stays importable here under its old name.
+Setting = Light
 
 
 @dataclass(frozen=True)
@@ -318,19 +251,10 @@ def load_pairs(
     return PairSet(root, layout, pairs, skipped, notes)
 
 
-def split_scenes(
-    pairs: Sequence[TrainPair],
-    val: int | float | Sequence[str],
-    seed: int = 0,
-    val_direct_only: bool = True,
-) -> tuple[list[TrainPair], list[TrainPair]]:
-    """Split pairs into (train, validation) by scene, so no held-out scene leaks into training.
-
-    ``val`` is a number of scenes, a fraction of them (0 < f < 1), or the scene names themselves; which
-    scenes are held out depends only on ``seed`` and the scene names. Validation keeps only the direct
-    pairs by default: it should score the task itself, not the augmentations.
-    """
-    names = sorted({p.scene for p in pairs})
+def held_out_scenes(names: Sequence[str], val: int | float | Sequence[str], seed: int = 0) -> set[str]:
+    """The scenes of ``names`` held out for validation: ``val`` is a number of scenes, a fraction of
+    them (0 < f < 1), or the scene names themselves; which depends only on ``seed`` and the names."""
+    names = sorted(set(names))
     if isinstance(val, (str, bytes)):
         raise RelightError(f"validation scenes {val!r}: give a count, a fraction or a list of scene names")
     if isinstance(val, Sequence):
@@ -350,6 +274,20 @@ def split_scenes(
         held = set(shuffled[:count])
     if names and len(held) >= len(names):
         raise RelightError(f"validation split takes all {len(names)} scenes; nothing is left to train on")
+    return held
+
+
+def split_scenes(
+    pairs: Sequence[TrainPair],
+    val: int | float | Sequence[str],
+    seed: int = 0,
+    val_direct_only: bool = True,
+) -> tuple[list[TrainPair], list[TrainPair]]:
+    """Split pairs into (train, validation) by scene (:func:`held_out_scenes`), so no held-out scene
+    leaks into training. Validation keeps only the direct pairs by default: it should score the task
+    itself, not the augmentations.
+    """
+    held = held_out_scenes([p.scene for p in pairs], val, seed)
     train = [p for p in pairs if p.scene not in held]
     val_pairs = [p for p in pairs if p.scene in held and (p.origin == "direct" or not val_direct_only)]
     return train, val_pairs
@@ -372,6 +310,7 @@ __all__ = [
     "TrainPair",
     "build_pairs",
     "detect_layout",
+    "held_out_scenes",
     "load_pairs",
     "mirror",
     "neighbours",

@@ -4,6 +4,10 @@ A pickled depth file is read by a restricted unpickler (:class:`_DepthUnpickler`
 what a VIDIT depth file is made of and builds every numpy object itself after checking it, so a crafted
 file can neither run code nor crash numpy. Every size a header claims is checked against
 :data:`~relight.io.images.MAX_PIXELS` and the file's real size before anything is allocated.
+
+Whatever convention a file holds (``depth_kind``: :data:`DEPTH_KINDS`), it is read into relight's:
+VIDIT's normalised depth, ``H x W`` float32 in [0, 1], near small and far large, the camera at 0
+(:func:`to_normalised`).
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import pickletools
 import re
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 from PIL import Image
 
-from relight.errors import first_line, listed
+from relight.errors import InputFileError, InvalidSetting, Part, Setting, first_line, listed
 from relight.io.images import MAX_PIXELS, InputError, check_input_file, read_pixels, to_unit
 from relight.io.output import atomic_output
 
@@ -226,11 +231,120 @@ def _depth_from_object(path: Path, obj: object) -> np.ndarray:
     return obj
 
 
-def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read depth as ``H x W`` float32: VIDIT's pickled dict or a plain array (.npy), .npz, PNG or TIFF.
+#: The conventions depth is read in (``depth_kind``). ``normalised``: VIDIT's ``normalized_depth``,
+#: relight's own (8- and 16-bit rasters scaled by their type's range); ``metric``: distances from the
+#: camera in any unit; ``disparity``: inverse distances (larger is nearer); ``auto`` tells them apart
+#: (:func:`to_normalised`).
+DEPTH_KINDS = ("auto", "normalised", "metric", "disparity")
+#: VIDIT normalises distance by the farthest one but at most this many times the distance at the
+#: image centre (the central ray's hit), clipped to 1: a far sky does not squash the scene (relight's
+#: synthetic scenes are normalised alike, :func:`relight.data.synth.camera.normalised_depth`).
+FAR_LIMIT = 4.0
+#: ``auto`` takes float depth whose largest value is over this for distances, not normalised depth.
+METRIC_ABOVE = 2.0
+_FIXED_POINT = (np.dtype(np.uint8), np.dtype(np.uint16))  # integer depth rasters that hold [0, 1] by their range
 
-    Integer rasters are scaled to [0, 1] by their type's range; float data is used as it is.
+
+@dataclass(frozen=True)
+class DepthMap:
+    """Depth in relight's convention (``H x W`` float32 in [0, 1], near small, far large), the ``kind``
+    its values were taken as, and ``note``: the parts of a line for the user when ``auto`` chose for them."""
+
+    depth: np.ndarray
+    kind: str
+    note: tuple[Part, ...] = ()
+
+
+def check_depth_kind(kind: str) -> str:
+    """``kind`` if it is one of :data:`DEPTH_KINDS` (``normalized`` is ``normalised``), else a one-line error."""
+    kind = "normalised" if kind == "normalized" else kind
+    if kind not in DEPTH_KINDS:
+        setting = Setting("depth_kind", kind, shown=repr(kind))
+        raise InvalidSetting(setting, setting, f": expected {', '.join(DEPTH_KINDS[:-1])} or {DEPTH_KINDS[-1]}")
+    return kind
+
+
+def normalise_distance(distance: np.ndarray) -> np.ndarray:
+    """Distances from the camera (any unit, ``inf`` for what is infinitely far) as VIDIT's normalised depth:
+    over the farthest finite distance, but at most :data:`FAR_LIMIT` times the centre's, clipped to 1."""
+    distance = np.asarray(distance, dtype=np.float64)
+    finite = np.isfinite(distance)
+    if not finite.any():
+        return np.ones(distance.shape, np.float32)
+    far = float(distance[finite].max())
+    centre = float(distance[distance.shape[0] // 2, distance.shape[1] // 2])
+    if math.isfinite(centre) and centre > 0:
+        far = min(far, FAR_LIMIT * centre)
+    if far <= 0:
+        return np.where(finite, 0.0, 1.0).astype(np.float32)
+    return np.minimum(np.where(finite, distance, far) / far, 1.0).astype(np.float32)
+
+
+def _refused(path: Path | None, *parts: Part) -> InputFileError:
+    return InputError(path, *parts) if path is not None else InputFileError(None, *parts)
+
+
+def _guess_kind(array: np.ndarray, path: Path | None) -> tuple[str, tuple[Part, ...]]:
+    """What ``auto`` takes ``array`` for, and the note that says so when it is not normalised depth."""
+    if array.dtype.kind == "b" or array.dtype in _FIXED_POINT:
+        return "normalised", ()
+    low, high = float(array.min()), float(array.max())
+    integer = array.dtype.kind in "iu"
+    if low < 0 and (integer or high > METRIC_ABOVE):
+        raise _refused(path, f"{array.dtype} depth runs from {low:.4g} to {high:.4g}: negative distances, and not normalised depth "
+                             "in [0, 1]; give its kind (", Setting("depth_kind", "disparity"), " or ", Setting("depth_kind", "normalised"), ")")
+    if not integer and high <= METRIC_ABOVE:
+        return "normalised", ()
+    what = f"an {array.dtype} array" if integer else "depth"
+    note: tuple[Part, ...] = (
+        f"{what} runs from {low:.4g} to {high:.4g}, outside the [0, 1] the network was trained on (VIDIT's normalized_depth); "
+        f"read as distances and scaled into [0, 1] as VIDIT's depth is (over the farthest, at most {FAR_LIMIT:g} times the centre's); "
+        "if it is not distances, give its kind (", Setting("depth_kind", "disparity"), " or ", Setting("depth_kind", "normalised"), ")",
+    )
+    return "metric", note
+
+
+def to_normalised(array: np.ndarray, kind: str = "auto", *, path: Path | None = None) -> DepthMap:
+    """Depth of ``kind`` (:data:`DEPTH_KINDS`) in relight's convention: VIDIT's normalised depth.
+
+    ``normalised`` is used as it is (8/16-bit rasters by their type's range); ``metric`` and
+    ``disparity`` (inverted first: 1/disparity, none or negative ones infinitely far) are scaled by
+    :func:`normalise_distance`. ``auto`` takes 8/16-bit rasters and floats up to :data:`METRIC_ABOVE` for
+    normalised depth, larger floats and other integer arrays (int32, int64: their values, never their
+    type's range) for distances, and refuses negative distances. ``path`` names the file in errors.
     """
+    kind = check_depth_kind(kind)
+    array = np.asarray(array)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise _refused(path, f"depth holds {int((~np.isfinite(array)).sum())} NaN or infinite values")
+    note: tuple[Part, ...] = ()
+    if kind == "auto":
+        kind, note = _guess_kind(array, path)
+    if kind == "normalised":
+        if array.dtype.kind in "iu" and array.dtype not in _FIXED_POINT:
+            raise _refused(path, f"an {array.dtype} array cannot hold normalised depth in [0, 1] (integer depth rasters are 8- or "
+                                 "16-bit); give its kind (", Setting("depth_kind", "metric"), " or ", Setting("depth_kind", "disparity"), ")")
+        return DepthMap(np.ascontiguousarray(to_unit(array)), kind, note)
+    values = array.astype(np.float64)
+    if kind == "metric":
+        if (values < 0).any():
+            raise _refused(path, f"metric depth holds negative distances (down to {float(values.min()):.4g})")
+        return DepthMap(normalise_distance(values), kind, note)
+    if not (values > 0).any():
+        raise _refused(path, "disparity is nowhere above 0: no point has a distance")
+    with np.errstate(divide="ignore"):
+        distance = np.where(values > 0, 1.0 / values, np.inf)
+    return DepthMap(normalise_distance(distance), kind, note)
+
+
+def read_depth(path: str | os.PathLike[str], kind: str = "auto") -> np.ndarray:
+    """Read depth as ``H x W`` float32 in relight's convention: VIDIT's pickled dict or a plain array
+    (.npy), .npz, PNG or TIFF, its values taken as ``kind`` says (:func:`to_normalised`)."""
+    return load_depth(path, kind).depth
+
+
+def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
+    """Like :func:`read_depth`, also saying which convention the values were taken in, and why."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in DEPTH_EXTENSIONS:
@@ -268,10 +382,7 @@ def read_depth(path: str | os.PathLike[str]) -> np.ndarray:
         raise InputError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
     if (problem := _not_real(array.dtype)) is not None:
         raise InputError(path, problem)
-    depth = to_unit(array)
-    if not np.isfinite(depth).all():
-        raise InputError(path, f"depth holds {int((~np.isfinite(depth)).sum())} NaN or infinite values")
-    return np.ascontiguousarray(depth)
+    return to_normalised(array, kind, path=path)
 
 
 def resize_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -293,4 +404,14 @@ def write_depth_npy(path: str | os.PathLike[str], depth: np.ndarray, vidit: bool
     return Path(path)
 
 
-__all__ = ["DEPTH_EXTENSIONS", "read_depth", "resize_depth", "write_depth_npy"]
+def write_depth_png(path: str | os.PathLike[str], depth: np.ndarray) -> Path:
+    """Write normalised depth as a 16-bit grey PNG (0..65535 for [0, 1]: near dark, far light), which
+    opens in any viewer and reads back as depth."""
+    levels = np.round(np.clip(depth, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    with atomic_output(path) as tmp:
+        Image.fromarray(levels).save(tmp, format="PNG")
+    return Path(path)
+
+
+__all__ = ["DEPTH_EXTENSIONS", "DEPTH_KINDS", "DepthMap", "check_depth_kind", "load_depth", "normalise_distance", "read_depth",
+           "resize_depth", "to_normalised", "write_depth_npy", "write_depth_png"]

@@ -1,23 +1,29 @@
 """Reading and writing images: PNG, JPEG, TIFF and WebP, 8 or 16 bit, grey, RGB, with or without alpha.
 
-Images come back as ``H x W x 3`` float32 RGB in [0, 1], the alpha channel kept aside. A header that
+Images come back as ``H x W x 3`` float32 sRGB in [0, 1] as they display: EXIF orientation applied, a
+colour profile converted to sRGB (:mod:`relight.io.colour`), the alpha channel kept aside, and what the
+output keeps (profile, EXIF, bit depth) in an :class:`~relight.io.metadata.ImageMeta`. A header that
 claims more than :data:`MAX_PIXELS` is refused before anything is decoded (decompression bombs). Every
 writer goes through :func:`relight.io.output.atomic_output`, so a failed write leaves no partial file.
 """
+
 
 from __future__ import annotations
 
 import io
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import png
 import tifffile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
-from relight.errors import InputFileError, Part, first_line
+from relight.errors import InputFileError, InvalidSetting, Part, Setting, first_line
+from relight.io import colour
+from relight.io.metadata import ORIENTATION, ImageMeta, append_tiff_exif, exif_of, orient, output_exif, png_with_metadata, tiff_options
 from relight.io.output import OutputError, atomic_output, output_type_problem
 from relight.io.pngcodec import decode_png, encode_png
 
@@ -25,6 +31,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 
 #: Refuse images whose header claims more pixels than this before decoding anything (decompression bombs).
 MAX_PIXELS = 1 << 26  # 8192 x 8192
+
+#: JPEG and WebP quality when none is given: high enough that the relit photo loses no visible detail.
+DEFAULT_QUALITY = 95
+
+_HIGH_DEPTH_TYPES = (".png", ".tif", ".tiff")  # the outputs that hold 16 bits per channel
 
 
 class InputError(InputFileError):
@@ -36,17 +47,30 @@ class InputError(InputFileError):
 
 @dataclass
 class LoadedImage:
-    """An image ready for the network: RGB in [0, 1], the alpha channel kept aside for the output."""
+    """An image ready for the network: sRGB in [0, 1] as it displays, the alpha channel kept aside for the
+    output, and ``meta``: what the output keeps of the file (profile, EXIF, bit depth)."""
 
     rgb: np.ndarray
     alpha: np.ndarray | None = None
     bit_depth: int = 8
     notes: list[str] = field(default_factory=list)
+    meta: ImageMeta = field(default_factory=ImageMeta)
 
     @property
     def size(self) -> tuple[int, int]:
         """(height, width)."""
         return self.rgb.shape[0], self.rgb.shape[1]
+
+
+@dataclass
+class _Raw:
+    """Decoded pixels as stored, with the tags that say how to show them."""
+
+    pixels: np.ndarray
+    icc: bytes | None = None
+    exif: bytes | None = None
+    orientation: int = 1
+    notes: list[str] = field(default_factory=list)
 
 
 def check_input_file(path: Path) -> None:
@@ -77,38 +101,94 @@ def _read_png16(data: bytes) -> np.ndarray:
     )
 
 
-def read_pixels(path: Path) -> np.ndarray:
-    """Decode any supported raster into a numpy array of its native type (H x W or H x W x C)."""
+def _png_has_tags(data: bytes) -> bool:
+    """Whether a PNG holds a colour profile or EXIF (``iCCP``, ``eXIf``; the latter may follow the pixels)."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if kind in (b"iCCP", b"eXIf"):
+            return True
+        if kind == b"IEND":
+            return False
+        pos += 12 + length
+    return False
+
+
+def _tags_of(im: Image.Image, raw: _Raw) -> _Raw:
+    raw.icc = im.info.get("icc_profile") or None
+    raw.exif, raw.orientation = exif_of(im)
+    return raw
+
+
+def _read_tiff(path: Path, tags: bool) -> _Raw:
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        _check_pixels(path, page.shape[1] if len(page.shape) > 1 else 1, page.shape[0])
+        raw = _Raw(page.asarray())
+        if not tags:
+            return raw
+        icc = page.tags.get(34675)
+        raw.icc = bytes(icc.value) if icc is not None else None
+        orientation = page.tags.get(ORIENTATION)
+        raw.orientation = int(orientation.value) if orientation is not None and 1 <= int(orientation.value) <= 8 else 1
+    try:  # the EXIF as Pillow reads it, to write it again; Pillow opens most TIFFs' tags, not every TIFF
+        with Image.open(path) as im:
+            raw.exif = exif_of(im)[0]
+    except (UnidentifiedImageError, OSError, ValueError):
+        raw.notes.append("EXIF not kept (Pillow cannot read this TIFF's tags)")
+    return raw
+
+
+def _read_with_pillow(path: Path, data: bytes, tags: bool) -> _Raw:
+    with Image.open(io.BytesIO(data)) as im:
+        _check_pixels(path, *im.size)
+        raw = _tags_of(im, _Raw(np.zeros(0))) if tags else _Raw(np.zeros(0))
+        grey16 = im.mode == "I;16" and "transparency" not in im.info  # Pillow keeps all 16 bits of these
+        if im.format == "PNG" and len(data) > 24 and data[24] == 16 and not grey16:
+            raw.pixels = _read_png16(data)
+            return raw
+        im.load()
+        if im.mode == "CMYK" and raw.icc is not None and colour.colour_space(raw.icc) == "CMYK":
+            im = ImageCms.profileToProfile(im, io.BytesIO(raw.icc), ImageCms.createProfile("sRGB"), outputMode="RGB")
+            raw.icc = None
+            raw.notes.append("CMYK image: converted to sRGB through its colour profile, and written in sRGB")
+        if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
+            im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
+        raw.pixels = np.asarray(im)
+    return raw
+
+
+def _read(path: Path, tags: bool) -> _Raw:
+    """Decode any supported raster into a numpy array of its native type (H x W or H x W x C), as stored;
+    with ``tags``, also its colour profile, EXIF and orientation."""
     check_input_file(path)
     suffix = path.suffix.lower()
     try:
         if suffix in (".tif", ".tiff"):
-            with tifffile.TiffFile(path) as tif:
-                page = tif.pages[0]
-                _check_pixels(path, page.shape[1] if len(page.shape) > 1 else 1, page.shape[0])
-                return page.asarray()
+            return _read_tiff(path, tags)
         data = path.read_bytes()
         if suffix == ".png":  # relight's own PNGs (and others like them) without Pillow: see relight.io.pngcodec
             pixels = decode_png(data, check_size=lambda width, height: _check_pixels(path, width, height))
             if pixels is not None:
-                return pixels
-        with Image.open(io.BytesIO(data)) as im:
-            _check_pixels(path, *im.size)
-            grey16 = im.mode == "I;16" and "transparency" not in im.info  # Pillow keeps all 16 bits of these
-            if im.format == "PNG" and len(data) > 24 and data[24] == 16 and not grey16:
-                return _read_png16(data)
-            im.load()
-            if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
-                im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
-            return np.asarray(im)
+                if tags and _png_has_tags(data):
+                    with Image.open(io.BytesIO(data)) as im:
+                        return _tags_of(im, _Raw(pixels))
+                return _Raw(pixels)
+        return _read_with_pillow(path, data, tags)
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
         raise InputError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from exc
     except (UnidentifiedImageError, tifffile.TiffFileError):
         raise InputError(path, f"not a readable {suffix.lstrip('.').upper() or 'image'} file") from None
-    except (OSError, SyntaxError, ValueError, png.Error, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, png.Error, EOFError, ImageCms.PyCMSError) as exc:
         raise InputError(path, f"corrupt or truncated image ({first_line(exc)})") from exc
+
+
+def read_pixels(path: Path) -> np.ndarray:
+    """Decode any supported raster into a numpy array of its native type (H x W or H x W x C), as stored
+    (no orientation or colour profile applied: depth maps are read this way)."""
+    return _read(path, tags=False).pixels
 
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
@@ -119,32 +199,54 @@ def _check_pixels(path: Path, width: int, height: int) -> None:
 
 
 def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
-    """An image's (height, width) from its header, without decoding the pixels."""
+    """An image's (height, width) as it displays (EXIF orientation applied), from its header, without
+    decoding the pixels."""
     path = Path(path)
     check_input_file(path)
     try:
         with Image.open(path) as im:
             width, height = im.size
+            # Pillow turns TIFFs upright itself, size included
+            turned = im.format != "TIFF" and im.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(path, f"not a readable image ({first_line(exc)})") from None
-    return height, width
+    return (width, height) if turned else (height, width)
+
+
+def _to_srgb(path: Path, rgb: np.ndarray, icc: bytes | None, bit_depth: int, notes: list[str]) -> tuple[np.ndarray, bytes | None]:
+    """``rgb`` (floats in [0, 1]) converted from ``icc`` to sRGB, and the profile the output keeps."""
+    if icc is None or colour.is_srgb(icc):
+        return rgb, icc
+    if not colour.is_usable(icc):
+        notes.append(f"its {colour.colour_space(icc)} colour profile does not fit an RGB image: read as sRGB, written untagged")
+        return rgb, None
+    try:
+        if bit_depth == 8:  # exactly the stored bytes, through LittleCMS
+            return to_unit(colour.convert(_quantise(rgb, 8), icc, to_srgb=True)), icc
+        if colour.needs_8bit(icc):
+            notes.append("its colour profile has no matrix and curves: converted to sRGB at 8-bit precision")
+        return colour.convert(rgb, icc, to_srgb=True), icc
+    except ImageCms.PyCMSError as exc:
+        raise InputError(path, f"colour profile cannot be applied ({first_line(exc)})") from None
 
 
 def read_image(path: str | os.PathLike[str]) -> LoadedImage:
-    """Read PNG/JPEG/TIFF/WebP, 8 or 16 bit, grey, grey+alpha, RGB or RGBA."""
+    """Read PNG/JPEG/TIFF/WebP, 8 or 16 bit, grey, grey+alpha, RGB or RGBA, as it displays (EXIF
+    orientation applied) in sRGB (a colour profile converted); ``meta`` keeps what the output needs."""
     path = Path(path)
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         raise InputError(path, f"unsupported image type {path.suffix or '(none)'}; use one of {', '.join(IMAGE_EXTENSIONS)}")
-    pixels = read_pixels(path)
+    raw = _read(path, tags=True)
+    pixels = orient(raw.pixels, raw.orientation)
     bit_depth = 16 if pixels.dtype == np.uint16 else 8 if pixels.dtype == np.uint8 else 32
     array = to_unit(pixels)
-    notes: list[str] = []
+    notes = [*raw.notes]
     if array.ndim == 2:
         array = array[..., None]
     channels = array.shape[2]
     alpha = None
     if channels in (2, 4):
-        alpha = array[..., -1].copy()
+        alpha = np.ascontiguousarray(array[..., -1])
         array = array[..., :-1]
     if array.shape[2] == 1:
         notes.append("greyscale image: replicated to RGB")
@@ -155,10 +257,9 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
         if not np.isfinite(array).all():
             raise InputError(path, "image holds NaN or infinite values")
         array = np.clip(array, 0.0, 1.0)
-    return LoadedImage(np.ascontiguousarray(array), alpha, bit_depth, notes)
-
-
-_SAVE_OPTIONS: dict[str, dict[str, int]] = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+    array, icc = _to_srgb(path, array, raw.icc, bit_depth, notes)
+    meta = ImageMeta(icc, raw.exif, bit_depth, raw.orientation)
+    return LoadedImage(np.ascontiguousarray(array), alpha, bit_depth, notes, meta)
 
 
 def _clamp(array: np.ndarray, top: float = 1.0) -> np.ndarray:
@@ -177,45 +278,83 @@ def _quantise(array: np.ndarray, bit_depth: int) -> np.ndarray:
     return np.rint(unit, out=unit).astype(dtype)
 
 
+def output_bit_depth(suffix: str, bit_depth: int | None, meta: ImageMeta | None) -> int:
+    """The bit depth an output gets: ``bit_depth`` if given, else 16 for an input of more than 8 bits
+    where the format holds 16 (PNG, TIFF), else 8."""
+    if bit_depth is not None:
+        return bit_depth
+    deep = meta is not None and meta.bit_depth > 8
+    return 16 if deep and suffix.lower() in _HIGH_DEPTH_TYPES else 8
+
+
+def _encoded(rgb: np.ndarray, bit_depth: int, icc: bytes | None) -> np.ndarray:
+    """Quantised pixels, converted from sRGB into the profile ``icc`` unless it is None or sRGB."""
+    if icc is None or colour.is_srgb(icc):
+        return _quantise(rgb, bit_depth)
+    if colour.needs_8bit(icc):  # through LittleCMS, at 8 bits
+        return _quantise(to_unit(colour.convert(_quantise(rgb, 8), icc, to_srgb=False)), bit_depth)
+    return _quantise(colour.convert(_clamp(rgb), icc, to_srgb=False), bit_depth)  # in float, quantised once
+
+
+def check_quality(quality: int, owner: str) -> None:
+    """Refuse a JPEG/WebP quality outside 1 to 100 (before any work, for a caller that writes many)."""
+    if not 1 <= quality <= 100:
+        setting = Setting("quality", quality, owner=owner)
+        raise InvalidSetting(setting, setting, " must be between 1 and 100")
+
+
 def write_image(
-    path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None, bit_depth: int = 8
+    path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None, bit_depth: int | None = None,
+    meta: ImageMeta | None = None, quality: int = DEFAULT_QUALITY, srgb: bool = False,
 ) -> Path:
-    """Write ``H x W x 3`` RGB, with optional ``H x W`` alpha, atomically.
+    """Write ``H x W x 3`` sRGB, with optional ``H x W`` alpha, atomically, keeping what ``meta`` holds.
 
     Floats are taken as [0, 1] and clamped, NaN written as 0 (a black or transparent pixel, never noise
     from casting NaN); integer arrays are scaled by their type's range (:func:`to_unit`), as
     :func:`read_image` reads them. The format follows the extension: PNG and TIFF (8 or 16 bit, alpha
-    kept), JPEG and WebP (8 bit, no alpha), and ``.npy`` (float32 ``H x W x 3`` in [0, 1], not quantised).
+    kept), WebP (8 bit, alpha kept), JPEG (8 bit, no alpha) at ``quality``, and ``.npy`` (float32
+    ``H x W x 3`` sRGB in [0, 1], not quantised, no metadata). ``bit_depth`` None follows the input
+    (:func:`output_bit_depth`). With ``meta``, the output is converted into the input's colour profile
+    and tagged with it (or, with ``srgb``, left in sRGB and tagged so), and carries its EXIF.
     A wrong shape is the caller's bug, so it raises a plain ValueError rather than an OutputError.
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    bit_depth = output_bit_depth(suffix, bit_depth, meta)
     problem = output_type_problem(suffix, bit_depth)
     if problem is not None:
         raise OutputError(path, problem)
+    check_quality(quality, "write_image")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"{path}: write_image needs H x W x 3 RGB, got shape {rgb.shape}")
     if alpha is not None and alpha.shape != rgb.shape[:2]:
         raise ValueError(f"{path}: write_image needs alpha of shape {rgb.shape[:2]} (H x W of the RGB), got {alpha.shape}")
-    if suffix in (".jpg", ".jpeg", ".webp", ".npy"):
+    if suffix in (".jpg", ".jpeg", ".npy"):
         alpha = None
     rgb = to_unit(rgb) if rgb.dtype.kind in "iu" else rgb
-    if alpha is not None:
-        alpha = to_unit(alpha) if alpha.dtype.kind in "iu" else alpha
-    pixels = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=2)
+    meta = meta or ImageMeta()
+    icc = colour.srgb_icc() if srgb else meta.icc
+    exif = output_exif(meta.exif, *rgb.shape[:2]) if meta.exif is not None else None
     with atomic_output(path) as tmp:
         if suffix == ".npy":
             np.save(tmp, _clamp(rgb), allow_pickle=False)
-        elif suffix in (".tif", ".tiff"):
-            tifffile.imwrite(tmp, _quantise(pixels, bit_depth), photometric="rgb", compression="zlib")
+            return path
+        pixels = _encoded(rgb, bit_depth, icc)
+        if alpha is not None:
+            alpha = _quantise(to_unit(alpha) if alpha.dtype.kind in "iu" else alpha, bit_depth)
+            pixels = np.concatenate([pixels, alpha[..., None]], axis=2)
+        if suffix in (".tif", ".tiff"):
+            tifffile.imwrite(tmp, pixels, photometric="rgb", compression="zlib", iccprofile=icc, **tiff_options(exif))
+            append_tiff_exif(tmp, exif)
         elif suffix == ".png":
-            tmp.write_bytes(encode_png(_quantise(pixels, bit_depth)))
+            data = encode_png(pixels)
+            tmp.write_bytes(data if icc is None and exif is None else png_with_metadata(data, icc, exif))
         else:
-            image = Image.fromarray(_quantise(rgb, 8), mode="RGB")  # JPEG and WebP: alpha was dropped above
-            fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}[suffix]
-            image.save(tmp, format=fmt, **_SAVE_OPTIONS[fmt])
+            fmt = "WEBP" if suffix == ".webp" else "JPEG"
+            options = {"quality": quality, **({"icc_profile": icc} if icc else {}), **({"exif": exif} if exif else {})}
+            Image.fromarray(pixels, "RGBA" if alpha is not None else "RGB").save(tmp, format=fmt, **options)
     return path
 
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "InputError", "LoadedImage", "check_input_file", "image_size", "read_image",
-           "read_pixels", "to_unit", "write_image"]
+__all__ = ["DEFAULT_QUALITY", "IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageMeta", "InputError", "LoadedImage", "check_input_file", "check_quality",
+           "image_size", "output_bit_depth", "read_image", "read_pixels", "to_unit", "write_image"]

@@ -81,11 +81,14 @@ def check_output_folder(folder: str | os.PathLike[str]) -> None:
         raise OutputError(probe, "is not writable")
 
 
-def output_type_problem(suffix: str, bit_depth: int) -> str | None:
-    """Why :func:`relight.io.write_image` cannot write this type at this bit depth, or None if it can."""
+def output_type_problem(suffix: str, bit_depth: int | None) -> str | None:
+    """Why :func:`relight.io.write_image` cannot write this type at this bit depth (None: the input's,
+    which every type can take), or None if it can."""
     suffix = suffix.lower()
     if suffix not in OUTPUT_EXTENSIONS:
         return f"unsupported output type {suffix or '(none)'}; use one of {', '.join(OUTPUT_EXTENSIONS)}"
+    if bit_depth is None:
+        return None
     if bit_depth not in (8, 16):
         return f"bit depth must be 8 or 16, not {bit_depth}"
     if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
@@ -93,7 +96,7 @@ def output_type_problem(suffix: str, bit_depth: int) -> str | None:
     return None
 
 
-def check_output_ext(ext: str, bit_depth: int = 8) -> None:
+def check_output_ext(ext: str, bit_depth: int | None = 8) -> None:
     """Refuse an output extension (and bit depth) that :func:`relight.io.write_image` cannot write, before any work."""
     problem = output_type_problem(ext, bit_depth)
     if problem is not None:
@@ -101,7 +104,7 @@ def check_output_ext(ext: str, bit_depth: int = 8) -> None:
         raise InvalidSetting(setting, setting, f": {problem}", bit_depth=bit_depth)
 
 
-def check_output_dir(folder: str | os.PathLike[str], ext: str, bit_depth: int = 8) -> None:
+def check_output_dir(folder: str | os.PathLike[str], ext: str, bit_depth: int | None = 8) -> None:
     """Refuse, before any work, an extension or bit depth that cannot be written or a folder that
     cannot hold the outputs (:func:`check_output_ext`, :func:`check_output_folder`)."""
     check_output_ext(ext, bit_depth)
@@ -117,7 +120,7 @@ def check_output_path(path: str | os.PathLike[str]) -> None:
     check_output_folder(path.parent)
 
 
-def check_output_file(path: str | os.PathLike[str], bit_depth: int = 8) -> None:
+def check_output_file(path: str | os.PathLike[str], bit_depth: int | None = 8) -> None:
     """Everything :func:`relight.io.write_image` would refuse about ``path``, checked before the work that produces it."""
     path = Path(path)
     problem = output_type_problem(path.suffix, bit_depth)

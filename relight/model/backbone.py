@@ -1,7 +1,10 @@
 """ResNet encoders in torchvision's layout, split into MBNet's five stages (/2, /4, /8, /16, /32).
 
-The module names (``conv1``, ``bn1``, ``layer1`` ... ``layer4``) are torchvision's, so ImageNet weights
-from torchvision's weights API load into the RGB encoder as they are.
+The module names (``conv1``, ``bn1``, ``layer1`` ... ``layer4``, and inside each block ``conv1`` ...
+``bn3``, ``downsample``) are torchvision's, so ImageNet weights from torchvision's weights API load into
+the RGB encoder as they are. The blocks are built here rather than taken from torchvision: importing
+torchvision costs more than a second (it pulls in ``torch._dynamo``), which ``relight run`` on one image
+would pay for nothing; only ImageNet initialisation (:func:`imagenet_state`) needs it.
 """
 
 from __future__ import annotations
@@ -10,16 +13,71 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torchvision.models import resnet as tv_resnet
 
 from relight.errors import InvalidSetting, MissingWeightsError, Setting, listed
 from relight.model.config import MBNetConfig
 from relight.pretrained import load_cached_state_dict, torch_cache_file
 
 
+def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+
+
+def _conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions and a shortcut (ResNet-18/34): torchvision's module names, order and arithmetic.
+
+    Submodules are created in torchvision's order, so a seeded model draws the same initial weights.
+    """
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv1 = _conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = _conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + shortcut)
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3 (strided, as torchvision's "ResNet V1.5"), 1x1 expand by 4, and a shortcut (ResNet-50)."""
+
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv1 = _conv1x1(inplanes, planes)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = _conv3x3(planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = _conv1x1(planes, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + shortcut)
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
-    block: type[nn.Module]
+    block: type[BasicBlock | Bottleneck]
     layers: tuple[int, int, int, int]
     torchvision_weights: str | None  # name of the torchvision weights enum that fits, if any
     #: cache files read before ``torchvision_weights``' own when present (see :func:`torch_cache_file`)
@@ -29,10 +87,10 @@ class BackboneSpec:
 BACKBONE_SPECS: dict[str, BackboneSpec] = {
     # The authors initialised from resnet50-19c8e357.pth, the file torchvision before 0.13 downloaded;
     # newer releases download resnet50-0676ba61.pth for IMAGENET1K_V1. A cache holding the first uses it.
-    "resnet50": BackboneSpec(tv_resnet.Bottleneck, (3, 4, 6, 3), "ResNet50_Weights.IMAGENET1K_V1", ("resnet50-19c8e357.pth",)),
-    "resnet34": BackboneSpec(tv_resnet.BasicBlock, (3, 4, 6, 3), "ResNet34_Weights.IMAGENET1K_V1"),
-    "resnet18": BackboneSpec(tv_resnet.BasicBlock, (2, 2, 2, 2), "ResNet18_Weights.IMAGENET1K_V1"),
-    "narrow": BackboneSpec(tv_resnet.BasicBlock, (1, 1, 1, 1), None),
+    "resnet50": BackboneSpec(Bottleneck, (3, 4, 6, 3), "ResNet50_Weights.IMAGENET1K_V1", ("resnet50-19c8e357.pth",)),
+    "resnet34": BackboneSpec(BasicBlock, (3, 4, 6, 3), "ResNet34_Weights.IMAGENET1K_V1"),
+    "resnet18": BackboneSpec(BasicBlock, (2, 2, 2, 2), "ResNet18_Weights.IMAGENET1K_V1"),
+    "narrow": BackboneSpec(BasicBlock, (1, 1, 1, 1), None),
 }
 
 
@@ -53,10 +111,12 @@ class ResNetEncoder(nn.Module):
         expansion = spec.block.expansion
         self.channels: tuple[int, ...] = (width,) + tuple(width * 2**i * expansion for i in range(4))
         for m in self.modules():
-            if isinstance(m, nn.Conv2d):
+            # Built on the meta device (to load a checkpoint into), weights hold no values to draw; and
+            # torch's normal_ for meta tensors imports torch._dynamo, 1.5 s of a one-image run.
+            if isinstance(m, nn.Conv2d) and not m.weight.is_meta:
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
-    def _make_layer(self, block: type[nn.Module], planes: int, blocks: int, stride: int) -> nn.Sequential:
+    def _make_layer(self, block: type[BasicBlock | Bottleneck], planes: int, blocks: int, stride: int) -> nn.Sequential:
         expansion = block.expansion
         downsample = None
         if stride != 1 or self._inplanes != planes * expansion:

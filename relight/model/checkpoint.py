@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from relight.errors import InputFileError, Part, first_line
-from relight.io.output import atomic_output
+from relight.io.output import atomic_output, cannot_write
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
 
@@ -50,8 +51,12 @@ def save_checkpoint(
     path: str | os.PathLike[str],
     provenance: dict[str, Any] | None = None,
     dtype: torch.dtype = torch.float32,
+    shown_as: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Write ``model`` atomically; ``dtype=torch.float16`` halves the file (weights are cast back on load)."""
+    """Write ``model`` atomically; ``dtype=torch.float16`` halves the file (weights are cast back on load).
+
+    ``shown_as`` is the file a write error names, where ``path`` is a stage on the way to it (a run's
+    ``.last.step-N.safetensors`` becomes ``last.safetensors``): the user knows that name."""
     tensors = {
         k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
         for k, v in model.state_dict().items()
@@ -61,12 +66,27 @@ def save_checkpoint(
         "config": model.config.to_json(),
         "provenance": json.dumps(provenance or {}, sort_keys=True),
     }
-    with atomic_output(path) as tmp:
-        try:
-            save_file(tensors, str(tmp), metadata=metadata)
-        except SafetensorError as exc:  # its I/O errors (a full disk) are not OSErrors: make them one, for atomic_output
-            raise OSError(first_line(exc).removeprefix("Error while serializing: ")) from None
+    failure: OSError | None = None
+    try:
+        with atomic_output(path) as tmp:
+            try:
+                save_file(tensors, str(tmp), metadata=metadata)
+            except SafetensorError as exc:  # its I/O errors (a full disk) are not OSErrors: make them one, for atomic_output
+                failure = _os_error(exc)
+                raise failure from None
+    except OSError:
+        if failure is None or shown_as is None:
+            raise
+        raise cannot_write(Path(shown_as), failure) from None
     return Path(path)
+
+
+def _os_error(exc: SafetensorError) -> OSError:
+    """safetensors' I/O error as the OSError it wraps, its errno recovered from the text ("... (os error 28)"),
+    so that a full disk is a :class:`~relight.errors.DiskFullError`."""
+    text = first_line(exc).removeprefix("Error while serializing: ")
+    code = re.search(r"\(os error (\d+)\)", text)
+    return OSError(int(code[1]), text) if code is not None else OSError(text)
 
 
 def read_checkpoint_metadata(path: str | os.PathLike[str]) -> tuple[MBNetConfig, dict[str, Any]]:

@@ -13,9 +13,8 @@ import copy
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
-from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from relight.model.backbone import ResNetEncoder
+from relight.model.backbone import BasicBlock, Bottleneck, ResNetEncoder
 
 #: Modules whose ``forward`` applies ``bnK`` directly to the output of ``convK``.
 NAMED_PAIRS: dict[type[nn.Module], tuple[tuple[str, str], ...]] = {

@@ -1,4 +1,7 @@
-"""MBNet: two ResNet encoders (RGB and depth), dense fusion at /8, /16, /32, and a DDPM decoder."""
+"""MBNet: two ResNet encoders (RGB and depth), dense fusion at /8, /16, /32, and a DDPM decoder.
+
+With ``MBNetConfig.conditioning`` other than ``none`` the light is an input too (:mod:`relight.model.condition`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from relight.model.backbone import ResNetEncoder, imagenet_state, load_imagenet_weights
+from relight.lighting import LIGHT_FEATURES
 from relight.model.blocks import CBR, DDPM, DenseTransLayer, conv
+from relight.model.condition import FiLM, check_light, modulate, reset_planes_identity, with_planes
 from relight.model.config import MBNetConfig
 
 #: MBNet downsamples five times, so inputs must be a multiple of this (the Relighter pads to it).
@@ -37,11 +42,22 @@ def _upsample2_rows(x: torch.Tensor, first: int, last: int) -> torch.Tensor:
     return F.interpolate(rows, size=(last - first, 2 * w), mode="bilinear", align_corners=True)
 
 
+def _like(x: torch.Tensor, n: int) -> torch.Tensor:
+    """An empty tensor like ``x`` (dtype, device, memory format) but of ``n`` images."""
+    channels_last = x.stride(1) == 1 and x.shape[1] > 1
+    return x.new_empty((n, *x.shape[1:])).contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
 class MBNet(nn.Module):
     """Multi-modal Bifurcated Network (Yang et al., CVPRW 2021) for depth-guided relighting.
 
     ``forward(rgb, depth)`` takes ``N x 3 x H x W`` RGB in [0, 1] and ``N x 1 x H x W`` depth in [0, 1]
     (H, W multiples of 32) and returns the relit ``N x 3 x H x W`` image, unclamped above.
+
+    A conditioned model (any-to-any) also takes ``light``, the ``N x LIGHT_FEATURES`` rows of
+    :func:`relight.lighting.encode_lights`, and refuses to run without; a one-to-one model refuses one.
+    One image (N = 1) with ``T`` light rows gives its ``T`` relit versions; with FiLM the encoders and the
+    fusion then run once for all ``T``.
     """
 
     #: Rows of the full-resolution output computed at a time when no gradients are needed (None: all at
@@ -51,7 +67,10 @@ class MBNet(nn.Module):
     def __init__(self, config: MBNetConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or MBNetConfig()
-        self.rgb_encoder = ResNetEncoder(config, in_channels=3)
+        planes = config.conditioning == "planes"
+        self.rgb_encoder = ResNetEncoder(config, in_channels=3 + LIGHT_FEATURES if planes else 3)
+        if planes:
+            reset_planes_identity(self.rgb_encoder.conv1)
         self.depth_encoder = ResNetEncoder(config, in_channels=1)
         ch = self.rgb_encoder.channels
         dec = config.decoder_channels
@@ -64,30 +83,36 @@ class MBNet(nn.Module):
         self.up1 = CBR(dec // 2, dec // 2, 3)
         self.ddpm32, self.ddpm16, self.ddpm8 = (DDPM(dec, dec) for _ in range(3))
         self.head = conv(dec // 2, 3, 1)
+        self.condition = FiLM(dec) if config.conditioning == "film" else None
 
-    def forward(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    def forward(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
+        check_light(self.config, light, rgb.shape[0])
+        film = self.condition(light) if self.condition is not None else {}
         # Each scale's fusion runs where the decoder needs it and every feature is dropped once used, so
         # little is alive at once: at 1024 x 1024 the encoders' outputs alone hold about 250 MB.
         d8, d16, d32 = self.depth_encoder(depth)[2:]
-        r2, r4, r8, r16, r32 = self.rgb_encoder(rgb)
+        r2, r4, r8, r16, r32 = self.rgb_encoder(rgb if self.config.conditioning != "planes" else with_planes(rgb, light))
         skip4 = self.lat4(r4)
         del r4
         skip2 = self.lat2(r2)
         del r2
-        o = self.up32(self.lat32(r32))
-        o = self.up16(_add(self.ddpm32(o, self.fuse32(r32, d32)), self.lat16(r16)))
+        o = modulate(self.up32(self.lat32(r32)), film.get("up32"))
+        guide = modulate(self.fuse32(r32, d32), film.get("guide32"))
+        o = modulate(self.up16(_add(self.ddpm32(o, guide), self.lat16(r16))), film.get("up16"))
         del r32, d32
-        o = self.up8(_add(self.ddpm16(o, self.fuse16(r16, d16)), self.lat8(r8)))
+        guide = modulate(self.fuse16(r16, d16), film.get("guide16"))
+        o = modulate(self.up8(_add(self.ddpm16(o, guide), self.lat8(r8))), film.get("up8"))
         del r16, d16
-        o = self.up4(_add(self.ddpm8(o, self.fuse8(r8, d8)), skip4))
-        del r8, d8, skip4
-        o = self.up2(_add(o, skip2))
+        guide = modulate(self.fuse8(r8, d8), film.get("guide8"))
+        o = modulate(self.up4(_add(self.ddpm8(o, guide), skip4)), film.get("up4"))
+        del r8, d8, skip4, guide
+        o = modulate(self.up2(_add(o, skip2)), film.get("up2"))
         del skip2
         if self.tail_rows is None or torch.is_grad_enabled():
             return self._tail(F.interpolate(o, scale_factor=2, mode="bilinear", align_corners=True), rgb)
         # The full-resolution end in bands of rows, each with a one-row halo for the 3x3 convolution: the
         # same values without two full-resolution 32-channel tensors (268 MB at 1024 x 1024).
-        out = torch.empty_like(rgb)
+        out = torch.empty_like(rgb) if o.shape[0] == rgb.shape[0] else _like(rgb, o.shape[0])
         height = rgb.shape[2]
         for top in range(0, height, self.tail_rows):
             bottom = min(height, top + self.tail_rows)
@@ -101,7 +126,12 @@ class MBNet(nn.Module):
         return F.relu(rgb + residual) if self.config.residual else F.relu(residual)
 
     def init_from_imagenet(self) -> None:
-        """Initialise both encoders from torchvision's ImageNet weights (the depth stem stays fresh)."""
+        """Initialise both encoders from torchvision's ImageNet weights (the depth stem stays fresh; with
+        light planes, the RGB stem takes ImageNet's weights on its RGB channels and none on the planes)."""
         state = imagenet_state(self.config.backbone)  # read once (98 MB for ResNet-50), loaded into both
         load_imagenet_weights(self.rgb_encoder, self.config.backbone, state)
         load_imagenet_weights(self.depth_encoder, self.config.backbone, state)
+        if self.config.conditioning == "planes":
+            with torch.no_grad():
+                self.rgb_encoder.conv1.weight[:, :3].copy_(state["conv1.weight"])
+            reset_planes_identity(self.rgb_encoder.conv1)

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hin
 from relight.errors import InvalidSetting, Part, RelightError, Setting
 
 if TYPE_CHECKING:
-    from relight.data.vidit import Setting as Lighting
+    from relight.lighting import Light as Lighting
     from relight.model import MBNetConfig
 
 CONFIG_FILE = "config.toml"
 #: Settings that are paths: relative ones are taken from a TOML file's folder, or the working directory.
 PATH_FIELDS = ("data", "val_data", "val_gt_dir", "out")
+#: How an any-to-any model takes its lights unless ``conditioning`` says otherwise.
+DEFAULT_CONDITIONING = "film"
 #: Fewer batches an epoch than this and the default is no worker processes: they start anew each epoch.
 FEW_BATCHES = 10
 
@@ -54,7 +56,21 @@ class TrainConfig:
     target: str = field(default="4500-E", metadata=_help("Target setting (default: 4500-E)."))
     neighbours: bool = field(default=True, metadata=_help(
         "Extra data: inputs lit from the two directions next to the source (default: on)."))
-    mirror: bool = field(default=True, metadata=_help("Extra data: flipped pairs at the mirrored directions (default: on)."))
+    mirror: bool = field(default=True, metadata=_help(
+        "Extra data: flipped pairs at the mirrored directions; with --any-to-any, half the draws flipped (default: on)."))
+    any_to_any: bool = field(default=False, metadata=_help(
+        "Train one model for any source -> target light of any-to-any data (--source, --target and "
+        "--neighbours then do not apply) (default: off)."))
+    sources: str = field(default="all", metadata=_help(
+        "--any-to-any: source lights to draw, comma-separated (e.g. 6500-N,4500-E) or all (default: all)."))
+    targets: str = field(default="all", metadata=_help("--any-to-any: target lights to draw, as --sources (default: all)."))
+    pairs_per_epoch: int | None = field(default=None, metadata=_help(
+        "--any-to-any: (scene, source, target) pairs drawn per epoch (default: 4 per training scene)."))
+    withhold_source: float = field(default=0.5, metadata=_help(
+        "--any-to-any: probability that a pair hides its source light from the network, so that it "
+        "relights without being told it (default: 0.5)."))
+    val_pairs: int | None = field(default=None, metadata=_help(
+        "--any-to-any: size of the fixed, seeded validation sample of pairs (default: 4 per validation scene)."))
     val_data: str | None = field(default=None, metadata=_help("Validation folder (validation, one-to-one or any-to-any layout)."))
     val_gt_dir: str | None = field(default=None, metadata=_help("Ground truth of --val-data (default: its sibling FOLDER_gt)."))
     val_scenes: int | float | None = field(default=None, metadata=_help(
@@ -64,6 +80,11 @@ class TrainConfig:
     width: int = field(default=64, metadata=_help("Base width of the narrow backbone (default: 64)."))
     decoder_channels: int = field(default=64, metadata=_help("Width of the fusion/decoder path (default: 64)."))
     residual: bool = field(default=True, metadata=_help("Predict relu(input + residual), as the paper (default: on)."))
+    conditioning: str | None = field(default=None, metadata=_help(
+        "--any-to-any: how the lights enter the network: film or planes (default: film)."))
+    init: str | None = field(default=None, metadata=_help(
+        "--any-to-any: start from this one-to-one model (registry name, .safetensors or the authors' .pkl), "
+        "initialised to give its outputs exactly (default: off)."))
     imagenet: bool | None = field(default=None, metadata=_help(
         "Initialise ResNet encoders from ImageNet weights in the torch cache (default: on for resnets)."))
     charbonnier_weight: float = field(default=1.0, metadata=_help("Weight of the Charbonnier loss (default: 1.0)."))
@@ -98,18 +119,39 @@ class TrainConfig:
         from relight.model import MBNetConfig
 
         try:
-            return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual)
+            if not self.any_to_any:
+                return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual)
+            return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual,
+                               conditioning=self.conditioning or DEFAULT_CONDITIONING)
         except ValueError as exc:
             raise TrainError(f"model: {exc}") from None
 
     def use_imagenet(self) -> bool:
-        """ImageNet initialisation: on by default for the ResNet backbones; ``narrow`` has no such weights."""
+        """ImageNet initialisation: on by default for the ResNet backbones; ``narrow`` has no such weights,
+        and a run started from ``init`` takes its encoders from there."""
+        if self.init is not None:
+            return False
         return self.backbone != "narrow" if self.imagenet is None else self.imagenet
 
     def settings(self) -> tuple[Lighting, Lighting]:
-        from relight.data.vidit import Setting as Lighting
+        from relight.lighting import Light
 
-        return Lighting.parse(self.source), Lighting.parse(self.target)
+        return Light.parse(self.source), Light.parse(self.target)
+
+    def light_sets(self) -> tuple[tuple[Lighting, ...], tuple[Lighting, ...]]:
+        """The source and target lights any-to-any training draws from."""
+        from relight.data.anytoany import parse_lights
+
+        try:
+            return parse_lights(self.sources, "sources"), parse_lights(self.targets, "targets")
+        except InvalidSetting as exc:
+            raise TrainSettingError(exc.setting, *exc.parts) from None
+
+    def mapping(self) -> str:
+        """The illumination the run learns, in words: ``6500-N -> 4500-E`` or ``any-to-any (...)``."""
+        if not self.any_to_any:
+            return f"{self.source} -> {self.target}"
+        return f"any-to-any ({self.sources} -> {self.targets}, {self.conditioning or DEFAULT_CONDITIONING})"
 
     def loader_workers(self, batches_per_epoch: int) -> int:
         """``workers``, or when not set the default its help describes, for this machine and this data."""
@@ -125,6 +167,7 @@ class TrainConfig:
             run_dir = _setting("out", "RUN_DIR", "RUN_DIR")
             _refuse(run_dir, "no run folder: pass ", run_dir)
         self.settings()
+        self._check_any_to_any()
         self.model_config()
         if self.backbone == "narrow" and self.imagenet:
             _refuse(_setting("imagenet", True), _setting("imagenet", True),
@@ -138,6 +181,36 @@ class TrainConfig:
             _refuse(_setting("val_scenes"), "give either ", _setting("val_data"), " or ", _setting("val_scenes"), ", not both")
         if self.val_gt_dir is not None and self.val_data is None:
             _refuse(_setting("val_gt_dir"), _setting("val_gt_dir"), " needs ", _setting("val_data"))
+
+    def _check_any_to_any(self) -> None:
+        """The any-to-any settings: parseable lights, a conditioned model for any-to-any and only then."""
+        if not self.any_to_any:
+            for name, default in (("init", None), ("pairs_per_epoch", None), ("val_pairs", None), ("sources", "all"),
+                                  ("targets", "all"), ("withhold_source", 0.5)):
+                if getattr(self, name) != default:
+                    _refuse(_setting(name), _setting(name), " needs ", _setting("any_to_any", True))
+            if self.conditioning not in (None, "none"):
+                _refuse(_setting("conditioning", self.conditioning), _setting("conditioning", self.conditioning),
+                        ": a one-to-one model has no conditioning; train any-to-any with ", _setting("any_to_any", True))
+            return
+        self.light_sets()
+        for name, default in (("source", "6500-N"), ("target", "4500-E")):
+            if getattr(self, name) != default:
+                _refuse(_setting(name), _setting(name), " does not apply to ", _setting("any_to_any", True),
+                        ": it draws from ", _setting(f"{name}s"))
+        if self.val_gt_dir is not None:
+            _refuse(_setting("val_gt_dir"), _setting("val_gt_dir"), " does not apply to ", _setting("any_to_any", True),
+                    ": its validation data is any-to-any, with the ground truth beside the inputs")
+        if self.conditioning == "none":
+            _refuse(_setting("conditioning", "none"), _setting("conditioning", "none"),
+                    ": an any-to-any model needs the lights as an input; use film or planes")
+        if not 0 <= self.withhold_source <= 1:
+            _refuse(_setting("withhold_source", self.withhold_source), _setting("withhold_source"),
+                    f" must be in [0, 1], not {self.withhold_source}")
+        for name in ("pairs_per_epoch", "val_pairs"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                _refuse(_setting(name, value), _setting(name), f" must be at least 1, not {value}")
 
     def _check_ranges(self) -> None:
         positive = {"lr": self.lr, "batch_size": self.batch_size, "epochs": self.epochs, "val_every": self.val_every,

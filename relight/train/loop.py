@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from relight.data.anytoany import PairSampler
 from relight.data.dataset import PairDataset, make_loader
 from relight.data.vidit import TrainPair, load_pairs, split_scenes
 from relight.errors import RelightError, Setting, first_line
@@ -26,9 +27,10 @@ from relight.inference import check_precision, cudnn_autotune, default_precision
 from relight.model import MBNet
 from relight.model.checkpoint import load_checkpoint
 from relight.score import finite_or_none
+from relight.train.anytoany import gather_any_to_any, init_from_one_to_one
 from relight.train.config import TrainConfig, TrainError
 from relight.train.distributed import barrier, epoch_indices, gather, init_distributed, sync_buffers, wrap
-from relight.train.monitor import EpochRecord, TrainMonitor
+from relight.train.monitor import EpochRecord, TrainMonitor, no_validation
 from relight.train.state import TrainState, seed_everything
 from relight.train.step import Diverged, TrainStep
 from relight.train.store import LAST, RunStore, state_digest
@@ -84,7 +86,7 @@ def gather_pairs(config: TrainConfig, monitor: TrainMonitor) -> tuple[list[Train
             monitor.message(f"{config.val_data}: {len(found.skipped)} validation pair(s) left out, e.g. {found.skipped[0]}")
         val = found.pairs
     else:
-        monitor.message("no validation data (--val-data or --val-scenes): best.safetensors will not be kept")
+        monitor.message(no_validation())
     origins: dict[str, int] = {}
     for p in pairs:
         kind = p.origin.split()[0]
@@ -101,7 +103,10 @@ def _count(n: int, noun: str) -> str:
 
 
 def build_model(config: TrainConfig, resume: bool) -> MBNet:
-    """The network of ``config``, ImageNet-initialised for a fresh run where the config asks for it."""
+    """The network of ``config``: for a fresh run, started from the one-to-one model ``init`` when given,
+    else ImageNet-initialised where the config asks for it (a resumed run's weights come from its folder)."""
+    if config.init is not None and not resume:
+        return init_from_one_to_one(config)
     model = MBNet(config.model_config())
     if config.use_imagenet() and not resume:
         try:
@@ -152,15 +157,21 @@ class Trainer:
         barrier(self.where)  # every rank has checked the folder (and rank 0 recovered it) before anyone reads or writes
         self.precision = _precision(config, self.device)
         seed_everything(config.seed)
-        self.train_pairs, val_pairs, self.data_info = gather_pairs(config, self.monitor)
+        self.sampler: PairSampler | None = None
+        self.fixed: PairDataset | None = None
+        if config.any_to_any:
+            self.sampler, val_pairs, self.data_info = gather_any_to_any(config, self.monitor)
+        else:
+            train_pairs, val_pairs, self.data_info = gather_pairs(config, self.monitor)
+            self.fixed = PairDataset(train_pairs, config.size, config.crop, config.seed, require_target=True)
         self.model = build_model(config, resume).to(self.device)
         self.loss_fn = build_loss(config).to(self.device)
         self.state = TrainState(self.model.parameters(), config, self.device.type, self.precision == "fp16")
         if resume:
             self._resume()
         self.store.open(config.to_toml(), resume)  # on resume too: options changed on the command line hold from now on
-        self.dataset = PairDataset(self.train_pairs, config.size, config.crop, config.seed, require_target=True)
-        self.steps_per_epoch = math.ceil(len(epoch_indices(len(self.dataset), self.where, config.seed, 0)) / config.batch_size)
+        examples = len(self._dataset(0))  # the same every epoch
+        self.steps_per_epoch = math.ceil(len(epoch_indices(examples, self.where, config.seed, 0)) / config.batch_size)
         self.workers = config.loader_workers(self.steps_per_epoch)
         self.total_steps = config.epochs * self.steps_per_epoch
         if config.max_steps is not None:
@@ -178,10 +189,26 @@ class Trainer:
         self.state.load_state_dict(saved)
         self.monitor.message(f"resumed {self.store.dir} at epoch {self.state.epoch + 1}, step {self.state.step}")
 
+    def _dataset(self, epoch: int) -> PairDataset:
+        """The examples of ``epoch``: the fixed pairs, or any-to-any's draw for that epoch."""
+        if self.fixed is not None:
+            return self.fixed
+        assert self.sampler is not None
+        config = self.config
+        return PairDataset(self.sampler.draw(epoch), config.size, config.crop, config.seed, require_target=True)
+
+    def _mapping(self) -> dict[str, Any]:
+        """What the checkpoint relights: its one-to-one pair, or any-to-any with the lights it was trained on."""
+        config = self.config
+        if not config.any_to_any:
+            return {"mapping": "one-to-one", "source": config.source, "target": config.target}
+        sources, targets = config.light_sets()
+        return {"mapping": "any-to-any", "sources": [str(s) for s in sources], "targets": [str(t) for t in targets],
+                "withhold_source": config.withhold_source, "init": config.init}
+
     def _provenance(self) -> dict[str, Any]:
         return {
-            "source": self.config.source,
-            "target": self.config.target,
+            **self._mapping(),
             "training_data": self.data_info,
             "config": asdict(self.config),
             "loss": self.loss_fn.describe(),
@@ -215,9 +242,10 @@ class Trainer:
 
     def _batches(self) -> Iterator[dict[str, Any]]:
         state, config = self.state, self.config
-        indices = epoch_indices(len(self.dataset), self.where, config.seed, state.epoch)
-        self.dataset.set_epoch(state.epoch)
-        yield from make_loader(self.dataset, indices[state.epoch_step * config.batch_size :], config.batch_size,
+        dataset = self._dataset(state.epoch)
+        indices = epoch_indices(len(dataset), self.where, config.seed, state.epoch)
+        dataset.set_epoch(state.epoch)
+        yield from make_loader(dataset, indices[state.epoch_step * config.batch_size :], config.batch_size,
                                self.workers, pin_memory=self.device.type == "cuda")
 
     def _step(self, batch: dict[str, Any]) -> tuple[float, dict[str, float]]:

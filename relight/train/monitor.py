@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from relight.errors import RelightWarning, Setting
+
 
 @dataclass
 class EpochRecord:
@@ -28,6 +30,12 @@ class EpochRecord:
         return row
 
 
+def no_validation() -> RelightWarning:
+    """The note of a run without validation data."""
+    return RelightWarning("no validation data (", Setting("val_data"), " or ", Setting("val_scenes"),
+                          "): best.safetensors will not be kept")
+
+
 class TrainMonitor:
     """What the loop reports (only on rank 0); the base class reports nothing."""
 
@@ -40,5 +48,5 @@ class TrainMonitor:
     def epoch_end(self, record: EpochRecord) -> None:
         """Called after each checkpoint (end of epoch or a ``max_steps`` stop)."""
 
-    def message(self, text: str) -> None:
-        """A one-line note about the data, the model or the run."""
+    def message(self, text: str | RelightWarning) -> None:
+        """A one-line note about the data, the model or the run (a warning's settings worded per audience)."""

@@ -28,7 +28,8 @@ class TrainStep:
         self.device, self.precision, self.where = device, precision, where or Dist()
 
     def __call__(self, batch: dict[str, Any]) -> tuple[float, dict[str, float]]:
-        """Train on ``batch`` (``rgb``, ``depth``, ``target``); the loss and its parts, averaged over ranks."""
+        """Train on ``batch`` (``rgb``, ``depth``, ``target``, and ``light`` for a conditioned model); the loss
+        and its parts, averaged over ranks."""
         from relight.inference import autocast, pad_to_stride
 
         rgb = batch["rgb"].to(self.device, non_blocking=True)
@@ -36,8 +37,9 @@ class TrainStep:
         target = batch["target"].to(self.device, non_blocking=True)
         rgb_p, (h, w) = pad_to_stride(rgb)
         depth_p, _ = pad_to_stride(depth)
+        lights = () if "light" not in batch else (batch["light"].to(self.device, non_blocking=True),)
         with autocast(self.device, self.precision):
-            pred = self.net(rgb_p, depth_p)[..., :h, :w]
+            pred = self.net(rgb_p, depth_p, *lights)[..., :h, :w]
             loss, components = self.loss_fn(pred.float(), target)
         # every rank sees the same mean loss, so all stop together on NaN
         values = mean_over_ranks(torch.stack([loss.detach(), *components.values()]), self.where).tolist()

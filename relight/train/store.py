@@ -136,8 +136,8 @@ class RunStore:
         committed = False
         try:
             if best:
-                save_checkpoint(model, self.dir / files["best"], provenance)
-            save_checkpoint(model, self.dir / files["last"], provenance)
+                save_checkpoint(model, self.dir / files["best"], provenance, shown_as=self.dir / BEST)
+            save_checkpoint(model, self.dir / files["last"], provenance, shown_as=self.dir / LAST)
             metrics_bytes = self._append_metrics(metrics_row)
             self._write_state({**state, "files": {**files, "metrics_bytes": metrics_bytes}})
             committed = True

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from relight.data.anytoany import LitPair
 from relight.train.config import TrainError
 from relight.train.distributed import Dist, gather, sync_buffers
 
@@ -38,14 +39,20 @@ class Validator:
         from relight.evaluate import evaluate
         from relight.inference import Relighter
         from relight.score import ScoreReport, Scorer
+        from relight.train.anytoany import score_lit_pairs
 
         sync_buffers(model, self.where)
         if self.scorer is None:
             self.scorer = Scorer(self.device)
         # The reference form (optimize=False) on a copy, which the Relighter may prepare in place.
-        relighter = Relighter(inference_copy(model), self.device, self.precision, self.size, optimize=False, inplace=True)
         mine = self.pairs[self.where.rank :: self.where.world]
-        report = evaluate(relighter, mine, scorer=self.scorer, workers=self.workers) if mine else ScoreReport()
+        if not mine:
+            report = ScoreReport()
+        elif isinstance(mine[0], LitPair):  # any-to-any: each pair has its lights
+            report = score_lit_pairs(inference_copy(model), mine, self.device, self.precision, self.size, self.scorer, self.workers)
+        else:
+            relighter = Relighter(inference_copy(model), self.device, self.precision, self.size, optimize=False, inplace=True)
+            report = evaluate(relighter, mine, scorer=self.scorer, workers=self.workers)
         gathered = gather((report.rows, report.failed), self.where)  # every rank learns of every failure
         rows = [row for part, _ in gathered for row in part]
         failed = [failure for _, part in gathered for failure in part]

@@ -1,8 +1,8 @@
 """From anything ``weights`` accepts to a checked file and a loaded model.
 
 ``weights`` takes a registry name, a path to our ``.safetensors``, a path to the authors'
-``.pkl``/``.pth`` (converted on the fly) or an ``hf://`` address; every file with a recorded sha256
-is checked before it is loaded.
+``.pkl``/``.pth`` (converted once into relight's cache, :mod:`relight.weights.converted`) or an
+``hf://`` address; every file with a recorded sha256 is checked before it is loaded.
 """
 
 from __future__ import annotations
@@ -151,18 +151,19 @@ def load_weights(
     warn: Warn | None = None,
 ) -> LoadedModel:
     """Load a model from anything ``weights`` accepts (see :func:`resolve_weights`)."""
-    from relight.model.authors import load_authors_checkpoint
-    from relight.model.checkpoint import LoadedModel, load_checkpoint
+    from relight.model.checkpoint import load_checkpoint
+    from relight.weights.converted import load_converted
 
     path, entry = locate_weights(spec, registry=registry, progress=progress, warn=warn)
     if path.suffix.lower() in AUTHORS_SUFFIXES:
+        source, target = AUTHORS_ILLUMINATION
+        provenance = {"source": source, "target": target, "origin": "authors' checkpoint, converted once into relight's cache"}
         try:
-            model = load_authors_checkpoint(path).eval()
+            converted = load_converted(path, provenance)
         except RelightError as exc:
             raise WeightsRefused(*naming(path, exc), path=path) from None
-        source, target = AUTHORS_ILLUMINATION
-        provenance = {"source": source, "target": target, "origin": "authors' checkpoint (converted on the fly)"}
-        loaded = LoadedModel(model, provenance, str(path))
+        loaded = converted.loaded
+        loaded.source = f"{path} ({converted.note})"
     else:
         loaded = load_checkpoint(path)
     if entry is not None:

@@ -148,7 +148,14 @@ class ModelEntry:
 
     @property
     def illumination(self) -> str:
-        return f"{self.source}->{self.target}"
+        """The light it applies: its pair ``6500-N->4500-E`` (one-to-one), or ``any-to-any`` for a model
+        that takes the target light as an input (``config.conditioning``)."""
+        return "any-to-any" if self.config.any_to_any else f"{self.source}->{self.target}"
+
+    @property
+    def mapping(self) -> str:
+        """``one-to-one`` or ``any-to-any``."""
+        return "any-to-any" if self.config.any_to_any else "one-to-one"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description, for ``--json`` output: every field, in order (see :data:`_JSON`)."""

@@ -1,0 +1,173 @@
+"""Any-to-any pairs: every scene x (source, target) light with source != target, drawn per epoch.
+
+VIDIT's any-to-any layout holds each scene under all 40 lights, so a scene gives up to 40 x 39 pairs:
+far too many for one epoch. :class:`PairSampler` lists the possible pairs (limited to the ``sources``
+and ``targets`` asked for) and draws ``per_epoch`` of them for each epoch from a generator seeded by
+(seed, stream, epoch) alone, so a resumed run draws the same examples as one that never stopped, on any
+number of processes. Each draw is, with ``mirror``, flipped half of the time: the images lit from the
+mirrored lights, flipped with their depth, are a valid example of the drawn lights (a flip swaps east
+and west). With probability ``withhold_source`` the network is not told the source light (its part of
+the light vector is zero, flag 0), so that it learns to relight without knowing it.
+
+A drawn pair is a :class:`LitPair`: a :class:`~relight.data.vidit.TrainPair` that also says which
+lights the network sees (after the mirror) and whether the source is told.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from relight.data.vidit import ANY_TO_ANY, LeftOut, Scene, TrainPair, detect_layout, scan_any_to_any
+from relight.errors import InputFileError, InvalidSetting, RelightError, Setting
+from relight.lighting import ALL_LIGHTS, DEFAULT_TARGET, Light, UnknownLight, light_vector
+
+#: Pairs an epoch draws per scene unless told otherwise.
+PAIRS_PER_SCENE = 4
+#: Independent draws from one seed: training epochs, and the fixed validation sample.
+STREAMS = {"train": 0, "validation": 1}
+
+
+def parse_lights(text: str | Sequence[str], name: str = "sources", owner: str | None = "TrainConfig") -> tuple[Light, ...]:
+    """``"all"`` or comma-separated lights (``"6500-N,4500-E"``) as lights in the order given, repeats dropped."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    cleaned = [item.strip() for item in items if item.strip()]
+    if [item.lower() for item in cleaned] == ["all"]:
+        return ALL_LIGHTS
+    setting = Setting(name, text, owner=owner, shown=repr(text) if isinstance(text, str) else None)
+    if not cleaned:
+        raise InvalidSetting(setting, setting, ": expected all or lights separated by commas, e.g. 6500-N,4500-E")
+    lights: list[Light] = []
+    for item in cleaned:
+        try:
+            light = Light.parse(item)
+        except UnknownLight as exc:
+            reason = str(exc).removeprefix(f"setting {item!r}: ")
+            where = f" (in {item!r})" if len(cleaned) > 1 else ""
+            raise InvalidSetting(setting, setting, f": {reason}{where}") from None
+        if light not in lights:
+            lights.append(light)
+    return tuple(lights)
+
+
+def lights_text(lights: Sequence[Light]) -> str:
+    """``"all"`` for the 40 lights, else the lights separated by commas: the form :func:`parse_lights` reads."""
+    return "all" if set(lights) == set(ALL_LIGHTS) else ",".join(map(str, lights))
+
+
+@dataclass(frozen=True)
+class LitPair(TrainPair):
+    """A training example with its lights: the files are those of ``TrainPair`` (flipped with ``flip``),
+    ``source_light``/``target_light`` are the lights the network sees (mirrored already when flipped),
+    and ``source_known`` says whether the network is told the source."""
+
+    source_light: Light = DEFAULT_TARGET
+    target_light: Light = DEFAULT_TARGET
+    source_known: bool = True
+
+    def light_vector(self) -> list[float]:
+        """The pair's row of :func:`relight.lighting.encode_lights` (the source zeroed when withheld)."""
+        return light_vector(self.target_light, self.source_light if self.source_known else None)
+
+    @property
+    def mapping(self) -> str:
+        """``6500-N -> 2500-W``, or ``? -> 2500-W`` when the source is withheld."""
+        return f"{self.source_light if self.source_known else '?'} -> {self.target_light}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "source_light": str(self.source_light), "target_light": str(self.target_light),
+                "source_known": self.source_known}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible pair: a scene and the lights the network sees; ``mirrorable`` when the scene also
+    holds the images at the mirrored lights (so the flipped example exists)."""
+
+    scene: Scene
+    source: Light
+    target: Light
+    mirrorable: bool
+
+
+class PairSampler:
+    """The possible any-to-any pairs of ``scenes`` and a seeded draw of ``per_epoch`` of them per epoch.
+
+    ``per_epoch`` defaults to :data:`PAIRS_PER_SCENE` per scene. Draws are without replacement while an
+    epoch is no larger than the possible pairs. ``stream`` keeps the validation sample apart from the
+    training epochs of the same seed.
+    """
+
+    def __init__(self, scenes: Sequence[Scene], sources: Sequence[Light] = ALL_LIGHTS, targets: Sequence[Light] = ALL_LIGHTS,
+                 per_epoch: int | None = None, seed: int = 0, mirror: bool = True, withhold_source: float = 0.5,
+                 stream: str = "train") -> None:
+        self.scenes = [scene for scene in scenes if scene.depth is not None]
+        self.sources, self.targets = tuple(sources), tuple(targets)
+        self.seed, self.mirror, self.withhold_source, self.stream = seed, mirror, withhold_source, STREAMS[stream]
+        self.candidates = [
+            Candidate(scene, s, t, all(light in scene.images for light in (s.mirrored(), t.mirrored())))
+            for scene in self.scenes for s in self.sources if s in scene.images
+            for t in self.targets if t != s and t in scene.images
+        ]
+        self.per_epoch = PAIRS_PER_SCENE * len(self.scenes) if per_epoch is None else per_epoch
+        if not self.candidates:
+            raise RelightError(f"no any-to-any pairs with source != target in {len(self.scenes)} scene(s) "
+                               f"for sources {lights_text(self.sources)} and targets {lights_text(self.targets)}")
+
+    @property
+    def possible(self) -> int:
+        """How many (scene, source, target) pairs there are to draw from."""
+        return len(self.candidates)
+
+    def draw(self, epoch: int) -> list[LitPair]:
+        """The pairs of ``epoch``, in the order drawn: a function of (seed, stream, epoch) alone."""
+        rng = np.random.default_rng([self.seed, self.stream, epoch])
+        n = self.per_epoch
+        chosen = rng.choice(len(self.candidates), size=n, replace=n > len(self.candidates))
+        flips = rng.random(n) < 0.5
+        told = rng.random(n) >= self.withhold_source
+        return [self._pair(self.candidates[i], bool(flip and self.mirror), bool(known))
+                for i, flip, known in zip(chosen.tolist(), flips, told)]
+
+    @staticmethod
+    def _pair(candidate: Candidate, flip: bool, known: bool) -> LitPair:
+        scene, source, target = candidate.scene, candidate.source, candidate.target
+        flip = flip and candidate.mirrorable
+        files = (source.mirrored(), target.mirrored()) if flip else (source, target)
+        name = f"{scene.name}_{source.file_tag}-to-{target.file_tag}{'+mirror' if flip else ''}"
+        assert scene.depth is not None
+        return LitPair(name, scene.name, scene.images[files[0]], scene.depth, scene.images[files[1]], flip,
+                       "mirror" if flip else "direct", source, target, known)
+
+    def counts(self) -> dict[str, int]:
+        """Scenes, possible pairs and pairs per epoch, for reports."""
+        return {"scenes": len(self.scenes), "possible_pairs": self.possible, "pairs_per_epoch": self.per_epoch}
+
+
+def load_scenes(
+    folders: Sequence[str | os.PathLike[str]], depth_dir: str | os.PathLike[str] | None = None
+) -> tuple[list[Scene], list[LeftOut]]:
+    """The scenes of any-to-any folders (refusing a folder of another layout) and what was left out:
+    files with other names, and scenes without depth."""
+    scenes: list[Scene] = []
+    skipped: list[LeftOut] = []
+    for folder in folders:
+        layout = detect_layout(folder)
+        if layout != ANY_TO_ANY:
+            raise InputFileError(Path(folder), f"{folder}: any-to-any pairs need the any-to-any layout "
+                                 f"(Image000_6500_N.png ... with Image000.npy), not the {layout} layout")
+        found, ignored = scan_any_to_any(folder, depth_dir)
+        skipped += ignored
+        for name, scene in found.items():
+            if scene.depth is None:
+                skipped.append(LeftOut(name, f"{name}: no depth file ({name}.npy), scene left out"))
+            else:
+                scenes.append(scene)
+    return scenes, skipped
+
+
+__all__ = ["PAIRS_PER_SCENE", "Candidate", "LitPair", "PairSampler", "lights_text", "load_scenes", "parse_lights"]

@@ -1,0 +1,155 @@
+"""Any-to-any training's own pieces: the pairs drawn per epoch, the fixed validation sample, the scoring
+of a conditioned model on it, and the start from a one-to-one model (``init``).
+
+The epoch loop (:mod:`~relight.train.loop`) asks :func:`gather_any_to_any` for a
+:class:`~relight.data.anytoany.PairSampler` instead of a fixed pair list, and builds each epoch's dataset
+from its draw; everything else (state, step, store, resume) is the same as one-to-one training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+
+from relight.data.anytoany import PAIRS_PER_SCENE, LitPair, PairSampler, lights_text, load_scenes
+from relight.data.dataset import LoadFailure, PairDataset, load_batches
+from relight.data.vidit import Scene, held_out_scenes
+from relight.errors import RelightError, Setting
+from relight.train.config import TrainConfig, TrainError
+from relight.train.monitor import TrainMonitor, no_validation
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _split(config: TrainConfig, scenes: list[Scene], monitor: TrainMonitor) -> tuple[list[Scene], list[Scene]]:
+    """(training scenes, validation scenes) from ``val_scenes`` or ``val_data``."""
+    if config.val_scenes is not None:
+        try:
+            held = held_out_scenes([s.name for s in scenes], config.val_scenes, seed=config.seed)
+        except RelightError as exc:
+            raise TrainError(*exc.parts) from None
+        return [s for s in scenes if s.name not in held], [s for s in scenes if s.name in held]
+    if config.val_data is not None:
+        val, skipped = load_scenes([config.val_data])
+        if skipped:
+            monitor.message(f"{config.val_data}: {len(skipped)} file(s) or scene(s) left out, e.g. {skipped[0]}")
+        return scenes, val
+    monitor.message(no_validation())
+    return scenes, []
+
+
+def validation_sample(config: TrainConfig, scenes: Sequence[Scene]) -> list[LitPair]:
+    """The validation pairs: a seeded draw, the same at every validation and on resume, without mirrored
+    pairs (validation scores the task itself) and without repeats, the source withheld as in training."""
+    if not scenes:
+        return []
+    sources, targets = config.light_sets()
+    sampler = PairSampler(scenes, sources, targets, None, config.seed, mirror=False,
+                          withhold_source=config.withhold_source, stream="validation")
+    sampler.per_epoch = min(config.val_pairs or PAIRS_PER_SCENE * len(sampler.scenes), sampler.possible)
+    return sampler.draw(0)
+
+
+def gather_any_to_any(config: TrainConfig, monitor: TrainMonitor) -> tuple[PairSampler, list[LitPair], dict[str, Any]]:
+    """The training sampler, the validation pairs, and a description of them for the checkpoint's provenance."""
+    sources, targets = config.light_sets()
+    scenes, skipped = load_scenes(config.data)
+    if skipped:
+        monitor.message(f"{', '.join(config.data)}: {len(skipped)} file(s) or scene(s) left out, e.g. {skipped[0]}")
+    train_scenes, val_scenes = _split(config, scenes, monitor)
+    try:
+        sampler = PairSampler(train_scenes, sources, targets, config.pairs_per_epoch, config.seed, config.mirror,
+                              config.withhold_source)
+        val = validation_sample(config, val_scenes)
+    except TrainError:
+        raise
+    except RelightError as exc:
+        raise TrainError(f"{', '.join(config.data)}: ", *exc.parts) from None
+    counts = sampler.counts()
+    monitor.message(
+        f"any-to-any: {_count(counts['scenes'], 'training scene')}, {counts['possible_pairs']} possible pairs, "
+        f"{counts['pairs_per_epoch']} drawn per epoch; {_count(len(val), 'validation pair')}"
+    )
+    info = {"folders": [{"path": folder, "layout": "any-to-any"} for folder in config.data], **counts,
+            "sources": lights_text(sources), "targets": lights_text(targets), "val_pairs": len(val)}
+    return sampler, val, info
+
+
+def lit_relight(model: torch.nn.Module, batch: dict[str, Any], device: torch.device, precision: str,
+                size: tuple[int, int] | None) -> torch.Tensor:
+    """The conditioned network's output for a batch (``rgb``, ``depth``, ``light``), run at ``size`` when
+    given and resized back, as the Relighter runs; float32 in [0, 1]."""
+    from relight.inference import autocast, pad_to_stride
+    from relight.tensors import resize
+
+    rgb = batch["rgb"].to(device, torch.float32)
+    depth = batch["depth"].to(device, torch.float32)
+    light = batch["light"].to(device, torch.float32)
+    h, w = rgb.shape[-2:]
+    if size is not None and size != (h, w):
+        rgb, depth = resize(rgb, size), resize(depth, size)
+    rgb_p, (hh, ww) = pad_to_stride(rgb)
+    depth_p, _ = pad_to_stride(depth)
+    with torch.inference_mode(), autocast(device, precision):
+        out = model(rgb_p, depth_p, light)
+    out = out[..., :hh, :ww].float()
+    return (resize(out, (h, w)) if out.shape[-2:] != (h, w) else out).clamp(0, 1)
+
+
+def score_lit_pairs(model: torch.nn.Module, pairs: Sequence[LitPair], device: torch.device, precision: str,
+                    size: tuple[int, int] | None, scorer: Any, workers: int) -> Any:
+    """A :class:`~relight.score.ScoreReport` of ``model`` (in eval mode) on ``pairs``, its outputs rounded
+    to 8-bit levels as :func:`relight.evaluate.evaluate` scores them."""
+    from relight.score import Unscored, score_arrays
+
+    dataset = PairDataset(pairs, require_target=True)
+    model = model.to(device).eval()
+
+    def relit() -> Iterator[tuple[str, torch.Tensor, torch.Tensor] | Unscored]:
+        for pair, batch in zip(pairs, load_batches(dataset, range(len(dataset)), 1, workers)):
+            if isinstance(batch, LoadFailure):
+                yield Unscored(pair.name, batch.message)
+                continue
+            try:
+                out = lit_relight(model, batch, device, precision, size)[0].mul(255).round().div(255)
+            except RelightError as exc:
+                yield Unscored(pair.name, str(exc))
+                continue
+            yield pair.name, out, batch["target"][0]
+
+    return score_arrays(relit(), scorer=scorer)
+
+
+def _model_settings(config: Any) -> list[Setting]:
+    return [Setting(name, getattr(config, name), owner="TrainConfig") for name in ("backbone", "width", "decoder_channels", "residual")]
+
+
+def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
+    """The conditioned network of ``config``, started from the one-to-one model ``config.init`` so that it
+    gives that model's outputs for every light (:func:`relight.model.condition.from_one_to_one`)."""
+    from relight.model.condition import from_one_to_one
+    from relight.weights import load_weights
+
+    assert config.init is not None
+    loaded = load_weights(config.init)
+    wanted = config.model_config()
+    if getattr(loaded.config, "conditioning", "none") != "none":
+        raise TrainError(f"{config.init}: ", Setting("init", config.init, owner="TrainConfig", shown=config.init),
+                         f" takes a one-to-one model, but it holds an any-to-any one ({loaded.config.describe()})")
+    base = dataclasses.replace(wanted, conditioning="none")
+    if loaded.config != base:
+        differ = [s for s, mine in zip(_model_settings(loaded.config), _model_settings(base)) if s.value != mine.value]
+        parts: list[Any] = []
+        for setting in differ:
+            parts += [" ", setting] if parts else [setting]
+        raise TrainError(f"{config.init}: holds {loaded.config.describe()}, but the run asks for {base.describe()}; "
+                         "train it with ", *parts)
+    return from_one_to_one(wanted, loaded.model.state_dict())
+
+
+__all__ = ["gather_any_to_any", "init_from_one_to_one", "lit_relight", "score_lit_pairs", "validation_sample"]

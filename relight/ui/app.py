@@ -1,0 +1,214 @@
+"""The page of ``relight ui``, built with Gradio Blocks over a :class:`~relight.ui.service.Service`.
+
+The Relight button is the named API endpoint ``/relight``: (image file, depth file or None, target such
+as ``"2500-W"``) -> the relit image file, so scripts call it with ``gradio_client``; the page then fills
+the before/after slider, the depth map, the time and the download from that call's own result (a
+per-session ``gr.State``, hidden from the API). Every event runs in Gradio's queue, one at a time, since
+the service holds one model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from relight.errors import RelightError
+from relight.lighting import DEFAULT_TARGET, DIRECTIONS, TEMPERATURES, Light
+from relight.ui.service import MissingGradio, ModelInfo, Result, Service, page_message
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before Gradio loads: it would phone home
+
+try:
+    import gradio as gr  # noqa: E402 - after the setting above
+except ModuleNotFoundError as exc:
+    raise MissingGradio("relight's web page needs Gradio, the optional extra relight[ui]: pip install 'relight[ui]'") from exc
+
+#: The compass as laid out on the page, north up (east is to the camera's right); None is the middle.
+COMPASS = (("NW", "N", "NE"), ("W", None, "E"), ("SW", "S", "SE"))
+#: The largest upload Gradio accepts (bytes); the pixel limit is checked on the file's header after it.
+MAX_UPLOAD = "1gb"
+
+_log = logging.getLogger(__name__)
+
+
+def _guarded(call: Any, *paths: str | None) -> Any:
+    """``call()``, with a library error (or a bug) turned into a message on the page naming the uploads
+    by the names they were given; the server keeps serving."""
+    uploads = {path: Path(path).name for path in paths if path}
+    try:
+        return call()
+    except RelightError as exc:
+        raise gr.Error(page_message(exc, uploads), print_exception=False) from None
+    except Exception as exc:  # noqa: BLE001 - a bug: logged with its traceback on the server, one line on the page
+        _log.exception("relight ui: unexpected error")
+        raise gr.Error(page_message(exc, uploads), print_exception=False) from None
+
+
+def initial_target(info: ModelInfo) -> str:
+    """The light the picker starts on: the model's own target (one-to-one) or default, else 4500-E."""
+    target = info.illumination.target
+    if info.any_to_any:
+        return str(target or DEFAULT_TARGET)
+    return str(target) if target is not None else ""
+
+
+def light_note(info: ModelInfo) -> str:
+    """What the picker can do with this model."""
+    if info.any_to_any:
+        return "Any-to-any model: pick a direction and a temperature."
+    pair = f"{info.illumination.source or '?'} -> {info.illumination.target or '?'}"
+    return f"This model is one-to-one: it relights {pair} only, so the light is fixed at its single setting."
+
+
+def _parts(target: str) -> tuple[int | None, str | None]:
+    try:
+        light = Light.parse(target)
+    except RelightError:
+        return None, None
+    return light.temperature, light.direction
+
+
+def _compass_updates(target: str, interactive: bool | None = None) -> list[Any]:
+    """The eight direction buttons with the target's highlighted; ``interactive`` False locks them (a
+    one-to-one model), None leaves them as they are."""
+    _, direction = _parts(target)
+    return [gr.Button(variant="primary" if d == direction else "secondary", interactive=interactive) for d in DIRECTIONS]
+
+
+def _with_direction(target: str, direction: str) -> str:
+    temperature, _ = _parts(target)
+    return str(Light(temperature or DEFAULT_TARGET.temperature, direction))
+
+
+def _with_temperature(target: str, temperature: str) -> str:
+    _, direction = _parts(target)
+    return str(Light(int(temperature), direction or DEFAULT_TARGET.direction))
+
+
+def _result_updates(result: Result | None) -> list[Any]:
+    """The slider, depth map, time and download of one call's result (nothing before the first)."""
+    if result is None:
+        return [None, None, "", None]
+    height, width = result.size
+    source = "estimated (no depth file given)" if result.estimated else "from the depth file"
+    lines = [f"**{result.mapping}** · {width} x {height} · relit in {result.seconds:.2f} s (upload to result) · depth {source}",
+             *(f"- {note}" for note in result.notes)]
+    return [(str(result.before), str(result.after)), str(result.depth_view), "\n".join(lines), str(result.relit)]
+
+
+def _relight_call(service: Service) -> Any:
+    """The ``/relight`` endpoint's function: its parameter names are the API's."""
+
+    def relight(image: str | None, depth: str | None, target: str | None, weights: str | None) -> tuple[str, Result]:
+        if not image:
+            raise gr.Error("drop a photo first", print_exception=False)
+        done = _guarded(lambda: service.relight(image, depth, target, weights), image, depth)
+        return str(done.relit), done
+
+    return relight
+
+
+def _light_picker(info: ModelInfo) -> tuple[list[gr.Button], gr.Radio, gr.Textbox, gr.Markdown]:
+    """The compass of 8 directions, the 5 temperatures, the target they make, and what the model allows."""
+    target = initial_target(info)
+    temperature, direction = _parts(target)
+    buttons: dict[str, gr.Button] = {}
+    with gr.Group():
+        for row in COMPASS:
+            with gr.Row():
+                for d in row:
+                    if d is None:
+                        gr.Markdown("<div style='text-align:center'>☼</div>")
+                    else:
+                        buttons[d] = gr.Button(d, size="sm", min_width=40, elem_id=f"dir-{d}", interactive=info.any_to_any,
+                                               variant="primary" if d == direction else "secondary")
+    radio = gr.Radio([str(t) for t in TEMPERATURES], value=str(temperature) if temperature else None, label="Temperature (K)",
+                     interactive=info.any_to_any, elem_id="temperature")
+    text = gr.Textbox(target, label="Target light", interactive=False, elem_id="target")
+    note = gr.Markdown(light_note(info), elem_id="light-note")
+    return [buttons[d] for d in DIRECTIONS], radio, text, note
+
+
+def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
+    """The page over ``service``; ``examples`` is the folder of relight's bundled examples (None: the shipped one)."""
+    from relight.demo import EXAMPLES
+
+    info = service.describe()
+    with gr.Blocks(title="relight", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
+        model_state = gr.State(info.name)
+        result_state = gr.State(None)
+        gr.Markdown("# relight\nDrop a photo (and its depth map, if you have one), pick the light, press **Relight**.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = gr.File(label="Photo (PNG, JPEG, TIFF, WebP)", elem_id="image")
+                depth = gr.File(label="Depth map (optional: estimated when not given)", elem_id="depth")
+                model = gr.Dropdown(service.models(), value=info.name, label="Model", elem_id="model")
+                model_info = gr.Markdown(info.describe(), elem_id="model-info")
+                buttons, radio, target, note = _light_picker(info)
+                with gr.Row():
+                    relight = gr.Button("Relight", variant="primary", elem_id="relight")
+            with gr.Column(scale=2):
+                slider = gr.ImageSlider(label="Before / after", type="filepath", elem_id="slider")
+                result = gr.Image(label="Result", type="filepath", format="png", interactive=False, elem_id="result")
+                with gr.Row():
+                    depth_view = gr.Image(label="Depth (near dark, far light)", type="filepath", interactive=False, elem_id="depth-view")
+                    download = gr.File(label="Full-resolution result (metadata kept)", interactive=False, elem_id="download")
+                status = gr.Markdown(elem_id="status")
+        _examples(examples or EXAMPLES, image, depth, target)
+
+        relight.click(_relight_call(service), [image, depth, target, model_state], [result, result_state], api_name="relight",
+                      concurrency_id="model").success(
+            _result_updates, result_state, [slider, depth_view, status, download], api_visibility="private", queue=False)
+
+        def pick_model(name: str) -> list[Any]:
+            picked = _guarded(lambda: service.describe(name))
+            light = initial_target(picked)
+            return [picked.name, picked.describe(), *_compass_updates(light, picked.any_to_any),
+                    gr.Radio(value=str(_parts(light)[0] or "") or None, interactive=picked.any_to_any), light, light_note(picked)]
+
+        model.change(pick_model, model, [model_state, model_info, *buttons, radio, target, note], api_visibility="private",
+                     concurrency_id="model")
+        _wire_picker(buttons, radio, target)
+    return page
+
+
+def _wire_picker(buttons: list[gr.Button], radio: gr.Radio, target: gr.Textbox) -> None:
+    """Each compass button and the temperature set their part of the target light (no queue: no model runs)."""
+    for direction, button in zip(DIRECTIONS, buttons):
+        def pick(light: str, direction: str = direction) -> list[Any]:
+            chosen = _with_direction(light, direction)
+            return [chosen, *_compass_updates(chosen)]
+
+        button.click(pick, target, [target, *buttons], api_visibility="private", queue=False)
+    radio.change(lambda light, kelvin: _with_temperature(light, kelvin) if kelvin else light, [target, radio], target,
+                 api_visibility="private", queue=False)
+
+
+def _examples(folder: Path, image: gr.File, depth: gr.File, target: gr.Textbox) -> None:
+    """The bundled examples (each image with its depth), one click away."""
+    from relight.data.pairs import find_inference_pairs
+
+    try:
+        pairs = [pair for pair in find_inference_pairs(folder / "validation") if pair.depth is not None]
+    except RelightError:
+        pairs = []
+    if pairs:
+        gr.Examples([[str(pair.image), str(pair.depth)] for pair in pairs], [image, depth], label="Examples")
+
+
+def serve(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, examples: Path | None = None) -> str:
+    """Start ``page`` on ``host``:``port`` in the background (queued, no share link) and return its address."""
+    from relight.demo import EXAMPLES
+    from relight.errors import InvalidSetting, Setting, first_line
+
+    page.queue(default_concurrency_limit=1)
+    try:
+        _, url, _ = page.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
+                                ssr_mode=False, mcp_server=False, max_file_size=MAX_UPLOAD,
+                                allowed_paths=[str(examples or EXAMPLES)], show_error=True)
+    except OSError as exc:
+        setting = Setting("port", port, owner="serve")
+        raise InvalidSetting(setting, setting, f": cannot serve on {host}:{port} ({first_line(exc).split('. ')[0]})") from None
+    return url

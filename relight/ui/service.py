@@ -1,0 +1,243 @@
+"""What the web page does, in Python terms and without Gradio: one model in memory, relit files per call.
+
+A :class:`Service` is shared by every visitor of ``relight ui``. It holds one :class:`Relighter` at a
+time (a visitor who picks another model swaps it, under a lock, so a call never runs on a model that is
+being replaced) and writes each call's files into a folder of its own, so two visitors' results never
+share a path. :meth:`Service.relight` reads the upload the way ``relight run`` does (orientation, colour
+profile, metadata) and writes the full-resolution result as ``relight run -o NAME.png`` would.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from relight.errors import Action, InputFileError, RelightError, Setting
+
+if TYPE_CHECKING:
+    from relight.inference import Relighter
+    from relight.io.images import LoadedImage
+    from relight.lighting import Illumination
+
+#: Call folders kept on disk; older ones are removed (Gradio has copied their files into its cache by then).
+KEEP_CALLS = 64
+
+#: How the page names the settings a library message refers to (``Setting.name`` -> label).
+PAGE_LABELS = {"to": "target light", "source": "source light", "weights": "model", "size": "run size"}
+
+#: How the page words a suggested action, by kind; other kinds keep their Python wording.
+PAGE_ACTIONS: dict[str, Callable[[Action], str]] = {
+    "pass-weights": lambda a: f"pick {a.arg('what')} in the model list",
+    "download": lambda a: f"fetch it on the server with `relight weights download {a.arg('name')}`",
+    "list-weights": lambda a: "the model list",
+}
+
+
+class MissingGradio(RelightError, ImportError):
+    """Gradio (the extra ``relight[ui]``) is not installed, so the page cannot be built."""
+
+
+def page_words(part: Setting | Action) -> str:
+    """One :class:`Setting` or :class:`Action` of a library message, in the page's terms."""
+    if isinstance(part, Action):
+        wording = PAGE_ACTIONS.get(part.kind)
+        return wording(part) if wording is not None else part.python
+    label = PAGE_LABELS.get(part.name, part.name.replace("_", " "))
+    if not part.has_value:
+        return label
+    return f"{label} {part.shown if part.shown is not None else part.value}"
+
+
+def page_message(exc: BaseException, uploads: dict[str, str] | None = None) -> str:
+    """The one line the page shows for ``exc``: a library error in page terms, with each upload's
+    temporary path (``uploads``: path -> file name) replaced by the name the visitor gave it."""
+    if isinstance(exc, RelightError):
+        text = exc.render(page_words)
+    else:
+        text = f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+    for path, name in (uploads or {}).items():
+        text = text.replace(path, name)
+    return text
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model a call runs on: its name, architecture, what it does to the light, and where it runs."""
+
+    name: str
+    label: str
+    illumination: Illumination
+    device: str
+    precision: str
+
+    @property
+    def any_to_any(self) -> bool:
+        return self.illumination.any_to_any
+
+    def describe(self) -> str:
+        """``relight-synth-narrow: narrow-w16-d32, one-to-one 6500-N -> 4500-E, on cpu (fp32)``."""
+        return f"{self.name}: {self.label}, {self.illumination.describe()}, on {self.device} ({self.precision})"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One relit upload: the file as ``relight run`` writes it, the pictures the page shows, and facts."""
+
+    relit: Path
+    before: Path
+    after: Path
+    depth_view: Path
+    size: tuple[int, int]
+    mapping: str
+    seconds: float
+    estimated: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def check_upload(path: Path) -> None:
+    """Refuse an image over relight's pixel limit from its header, before anything decodes it."""
+    from PIL import Image
+
+    from relight.io.images import MAX_PIXELS, InputError, image_size
+
+    try:
+        height, width = image_size(path)
+    except Image.DecompressionBombError:  # Pillow's own limit, far above relight's, refuses it from the header
+        raise InputError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from None
+    if height * width > MAX_PIXELS:
+        raise InputError(path, f"image header claims {width} x {height} pixels, over the {MAX_PIXELS:,}-pixel limit")
+
+
+def depth_picture(depth: np.ndarray) -> np.ndarray:
+    """Depth as a grey ``H x W x 3`` picture in [0, 1], stretched to its own range (near dark, far light)."""
+    low, high = float(depth.min()), float(depth.max())
+    unit = (depth - low) / (high - low) if high > low else np.zeros_like(depth)
+    return np.repeat(unit.astype(np.float32)[..., None], 3, axis=2)
+
+
+class Service:
+    """The models and files behind the page; safe to call from several threads at once.
+
+    ``weights``/``device``/``precision`` are as for :meth:`Relighter.from_weights`; ``weights`` None is
+    the registry's default. ``estimate_depth`` turns a read image into depth when no depth file is given
+    (default: relight's depth estimation). ``warn`` is told what loading a model warns about.
+    """
+
+    def __init__(
+        self,
+        weights: str | None = None,
+        device: str | None = None,
+        precision: str | None = None,
+        estimate_depth: Callable[[LoadedImage], np.ndarray] | None = None,
+        warn: Callable[[object], None] | None = None,
+    ) -> None:
+        from relight.weights import default_weights
+
+        self.default = weights or default_weights()
+        self.device = device
+        self.precision = precision
+        self._estimate = estimate_depth or estimate_depth_here
+        self._warn = warn
+        self._lock = threading.Lock()
+        self._relighter: Relighter | None = None
+        self._name: str | None = None
+        self._root = Path(tempfile.mkdtemp(prefix="relight-ui-"))
+        self._calls: deque[Path] = deque()
+
+    def models(self) -> list[str]:
+        """The models the page offers: the one given first, then the registry's."""
+        from relight.weights import load_registry
+
+        try:
+            names = list(load_registry())
+        except RelightError:
+            names = []
+        return [self.default, *(name for name in names if name != self.default)]
+
+    def _relighter_for(self, weights: str | None) -> Relighter:
+        """The model called ``weights`` (None: the default), loaded in place of the one held; lock held."""
+        from relight.inference import Relighter
+
+        name = weights or self.default
+        if self._relighter is None or self._name != name:
+            self._relighter, self._name = None, None  # the old model's memory goes before the new one loads
+            self._relighter = Relighter.from_weights(name, device=self.device, precision=self.precision, warn=self._warn)
+            self._name = name
+        return self._relighter
+
+    def describe(self, weights: str | None = None) -> ModelInfo:
+        """What ``weights`` is and where it runs, loading it (a model that cannot load raises here)."""
+        with self._lock:
+            relighter = self._relighter_for(weights)
+            return ModelInfo(self._name or "", relighter.loaded.config.describe(), relighter.illumination,
+                             str(relighter.device), relighter.precision)
+
+    def _call_folder(self) -> Path:
+        """A fresh folder for one call's files; the oldest beyond :data:`KEEP_CALLS` are removed."""
+        with self._lock:
+            folder = Path(tempfile.mkdtemp(prefix="call-", dir=self._root))
+            self._calls.append(folder)
+            while len(self._calls) > KEEP_CALLS:
+                shutil.rmtree(self._calls.popleft(), ignore_errors=True)
+        return folder
+
+    def _inputs(self, image: Path, depth: Path | None) -> tuple[LoadedImage, np.ndarray, bool, list[str]]:
+        """The image and its depth as ``relight run`` reads them, or with estimated depth when none is given."""
+        from relight.data.pairs import InferencePair, load_pair
+        from relight.io import read_image
+
+        if depth is not None:
+            pair = load_pair(InferencePair(image.stem, image, depth))
+            return pair.image, pair.depth, False, pair.warnings
+        loaded = read_image(image)
+        return loaded, self._estimate(loaded), True, [f"{image}: {note}" for note in loaded.notes]
+
+    def relight(self, image: str | Path, depth: str | Path | None = None, target: str | None = None,
+                weights: str | None = None) -> Result:
+        """Relight ``image`` (with ``depth``, else estimated depth) to ``target`` (text such as ``2500-W``;
+        None or empty: the model's own target) with the model ``weights`` (None: the default)."""
+        from relight.io import write_image
+
+        start = time.perf_counter()
+        image = Path(image)
+        check_upload(image)
+        loaded, depth_map, estimated, notes = self._inputs(image, Path(depth) if depth else None)
+        to = target.strip() if target and target.strip() else None
+        with self._lock:
+            relighter = self._relighter_for(weights)
+            lit, _ = relighter.lights(to)
+            mapping = relighter.mapping(to)
+            rgb = relighter.relight(loaded.rgb, depth_map, to=to)
+        folder = self._call_folder()
+        name = f"{image.stem}_{lit.file_tag}.png" if lit is not None else f"{image.stem}_relit.png"
+        relit = write_image(folder / name, rgb, loaded.alpha, None, loaded.meta)  # as `relight run -o NAME.png`
+        seconds = time.perf_counter() - start
+        before = write_image(folder / "before.png", loaded.rgb, None, 8)
+        after = write_image(folder / "after.png", rgb, None, 8)
+        depth_view = write_image(folder / "depth.png", depth_picture(depth_map), None, 8)
+        return Result(relit, before, after, depth_view, loaded.size, mapping, seconds, estimated, notes)
+
+    def close(self) -> None:
+        """Drop the model and remove every file written."""
+        with self._lock:
+            self._relighter, self._name = None, None
+            self._calls.clear()
+            shutil.rmtree(self._root, ignore_errors=True)
+
+
+def estimate_depth_here(image: LoadedImage) -> np.ndarray:
+    """Depth for an image given without any, from relight's depth estimation where this relight has it."""
+    try:
+        from relight import depth_estimation
+    except ImportError:
+        raise InputFileError(None, "no depth file given, and this relight cannot estimate depth; give a depth file") from None
+    return depth_estimation.estimate_depth(image.rgb)

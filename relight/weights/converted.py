@@ -1,0 +1,108 @@
+"""The authors' checkpoints converted once: ``weight.pkl`` as relight's safetensors in :func:`user_home`.
+
+Passing the authors' ``.pkl``/``.pth`` as weights used to unpickle and map it on every run. The first
+load now writes the conversion to ``converted/<sha256 of the file>.safetensors`` (atomically); later
+loads read that instead, which needs no unpickling (safetensors runs no code) and no key mapping.
+
+Hashing the 613 MB checkpoint costs about as much as converting it (0.38 s against 0.5 s, measured on
+a 2-core AMD EPYC), so the file's sha256 is remembered in ``converted/index.json`` under its resolved
+path with its size, mtime, ctime and inode: a file seen before in the same state is not hashed again.
+A file replaced or changed in place changes its ctime (which no program can set back), so it is hashed
+again; a copy elsewhere hashes to the same name and reuses the conversion.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from relight.errors import RelightError, first_line
+from relight.weights.registry import sha256_file, user_home
+
+if TYPE_CHECKING:
+    from relight.model.checkpoint import LoadedModel
+
+FOLDER = "converted"
+INDEX = "index.json"
+
+
+def conversion_folder() -> Path:
+    """Where conversions live: ``converted/`` in :func:`user_home`."""
+    return user_home() / FOLDER
+
+
+def _state(path: Path) -> dict[str, int]:
+    info = path.stat()
+    return {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "ctime_ns": info.st_ctime_ns, "inode": info.st_ino}
+
+
+def _read_index(folder: Path) -> dict[str, Any]:
+    """The remembered hashes; an unreadable index is only a cache miss (everything is hashed again)."""
+    try:
+        data = json.loads((folder / INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(folder: Path, key: str, state: dict[str, int], sha256: str) -> None:
+    from relight.io import write_json
+
+    index = _read_index(folder)
+    index[key] = {**state, "sha256": sha256}
+    try:
+        write_json(folder / INDEX, index)
+    except (OSError, RelightError):
+        pass  # not remembered: the next load hashes the file again, and finds the same conversion
+
+
+def checkpoint_sha256(path: Path) -> str:
+    """``path``'s sha256, from the index when the file is as it was when last hashed."""
+    folder, key, state = conversion_folder(), str(path.resolve()), _state(path)
+    known = _read_index(folder).get(key)
+    if isinstance(known, dict) and {k: known.get(k) for k in state} == state and isinstance(known.get("sha256"), str):
+        return known["sha256"]
+    sha256 = sha256_file(path)
+    _remember(folder, key, state, sha256)
+    return sha256
+
+
+@dataclass
+class Converted:
+    """An authors' checkpoint loaded, and how: ``cache`` is its conversion, ``note`` says what happened to it."""
+
+    loaded: LoadedModel
+    cache: Path
+    note: str
+
+
+def load_converted(path: Path, provenance: dict[str, Any]) -> Converted:
+    """Load the authors' checkpoint at ``path`` from its conversion, converting (and keeping) it first if need be.
+
+    A conversion that cannot be read is converted again; one that cannot be written (a read-only or
+    full cache) is said in the note, and the checkpoint converted in memory is used as it is.
+    """
+    from relight.io import remove_stale_temporaries
+    from relight.model.authors import load_authors_checkpoint
+    from relight.model.checkpoint import CheckpointError, LoadedModel, load_checkpoint, save_checkpoint
+
+    cache = conversion_folder() / f"{checkpoint_sha256(path)}.safetensors"
+    redo = ""
+    if cache.is_file():
+        try:
+            return Converted(load_checkpoint(cache), cache, f"converted before: {cache}")
+        except CheckpointError as exc:
+            redo = f" (the earlier conversion was unreadable: {first_line(exc)})"
+    model = load_authors_checkpoint(path).eval()
+    remove_stale_temporaries(cache.parent)  # a conversion killed mid-write leaves a 600 MB temporary
+    try:
+        save_checkpoint(model, cache, provenance)
+    except (OSError, RelightError) as exc:
+        return Converted(LoadedModel(model, provenance), cache, f"converted in memory; not kept: {first_line(exc)}{redo}")
+    del model  # read back, so that the first run uses the very tensors every later run reads (0.1 s)
+    return Converted(load_checkpoint(cache), cache, f"converted once to {cache}{redo}")
+
+
+__all__ = ["FOLDER", "INDEX", "Converted", "checkpoint_sha256", "conversion_folder", "load_converted"]

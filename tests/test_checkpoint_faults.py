@@ -1,0 +1,51 @@
+"""A full disk while a checkpoint is written: a DiskFullError in one line, naming the file the user knows,
+on a real small tmpfs (safetensors reports the full disk in its own error type, the errno only in its text)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from relight.errors import DiskFullError
+from relight.model import MBNet, MBNetConfig
+from relight.model.checkpoint import save_checkpoint
+from relight.train.store import LAST, RunStore
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 512 KiB tmpfs (needs root, or the right to mount): smaller than the narrow model's 1.8 MB."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)], capture_output=True, text=True)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mount.stderr.strip() or 'mount failed'})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def _model() -> MBNet:
+    return MBNet(MBNetConfig.narrow(width=8, decoder_channels=16))
+
+
+def test_a_full_disk_while_saving_weights_is_a_disk_full_error(small_disk: Path) -> None:
+    target = small_disk / "w.safetensors"
+    with pytest.raises(DiskFullError) as err:
+        save_checkpoint(_model(), target)
+    assert str(err.value) == f"{target}: cannot write here (I/O error: No space left on device (os error 28))"
+    assert list(small_disk.iterdir()) == []
+
+
+def test_a_full_disk_in_a_training_save_names_last_safetensors(small_disk: Path) -> None:
+    """A DiskFullError naming RUN/last.safetensors, not an OutputError naming RUN/.last.step-6.safetensors."""
+    store = RunStore(small_disk / "run")
+    store.open("", resume=False)
+    with pytest.raises(DiskFullError) as err:
+        store.save(_model(), {}, {"step": 6}, {"epoch": 1, "step": 6}, best=False)
+    assert str(err.value) == f"{store.dir / LAST}: cannot write here (I/O error: No space left on device (os error 28))"
+    assert sorted(p.name for p in store.dir.iterdir()) == ["config.toml"]

@@ -1,0 +1,119 @@
+"""The authors' checkpoint is converted once into relight's cache and read from there afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_cli
+from reference import read_tsv
+from relight.weights import load_weights
+from relight.weights.converted import INDEX, checkpoint_sha256, conversion_folder
+
+
+def _authors_checkpoint(path: Path, scale: float = 1.0) -> Path:
+    """The paper model's keys in the authors' layout, each tensor one constant broadcast to its shape:
+    a 370 KB file that loads as the full 613 MB network."""
+    state = {}
+    for i, (key, shape) in enumerate(read_tsv()):
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.zeros(shape, dtype=torch.int64)
+        else:
+            state[key] = torch.full((1,) * len(shape), scale * 1e-3 * (i + 1)).expand(shape)
+    torch.save({"state_dict": state}, path)
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _refuse(what: str):
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"{what} was called")
+
+    return refuse
+
+
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_second_load_reads_the_conversion_without_unpickling_or_hashing(tmp_path, home, monkeypatch) -> None:
+    pkl = _authors_checkpoint(tmp_path / "weight.pkl")
+    sha = hashlib.sha256(pkl.read_bytes()).hexdigest()
+    first = load_weights(pkl)
+    cache = home / "converted" / f"{sha}.safetensors"
+    assert conversion_folder() == home / "converted" and cache.is_file()
+    assert first.source == f"{pkl} (converted once to {cache})"
+    assert first.provenance["source"] == "6500-N" and first.provenance["target"] == "4500-E"
+    assert {p.name for p in cache.parent.iterdir()} == {cache.name, INDEX}
+
+    with monkeypatch.context() as m:
+        m.setattr(torch, "load", _refuse("torch.load"))
+        m.setattr(hashlib, "file_digest", _refuse("hashing"))
+        second = load_weights(pkl)
+    assert second.source == f"{pkl} (converted before: {cache})"
+    assert second.provenance == first.provenance and second.config == first.config
+    assert _same_weights(first.model, second.model)
+
+
+def test_a_copy_is_hashed_and_reuses_the_conversion_and_a_changed_file_is_converted_anew(tmp_path, home) -> None:
+    pkl = _authors_checkpoint(tmp_path / "weight.pkl")
+    first = load_weights(pkl)
+    copy = tmp_path / "elsewhere" / "weight.pkl"
+    copy.parent.mkdir()
+    shutil.copyfile(pkl, copy)
+    again = load_weights(copy)
+    assert "converted before" in again.source and _same_weights(first.model, again.model)
+
+    _authors_checkpoint(pkl, scale=2.0)  # the same path, another content
+    changed = load_weights(pkl)
+    assert "converted once" in changed.source
+    assert checkpoint_sha256(pkl) == hashlib.sha256(pkl.read_bytes()).hexdigest()
+    assert torch.equal(changed.model.head.bias, 2 * first.model.head.bias)
+    assert len(list((home / "converted").glob("*.safetensors"))) == 2
+
+
+def test_an_unreadable_conversion_is_redone_and_an_unwritable_cache_still_loads(tmp_path, home, monkeypatch) -> None:
+    pkl = _authors_checkpoint(tmp_path / "weight.pkl")
+    first = load_weights(pkl)
+    cache = next((home / "converted").glob("*.safetensors"))
+    damaged = tmp_path / "damaged"
+    damaged.write_bytes(b"\0" * 100)
+    damaged.replace(cache)  # not in place: ``first``'s tensors may be mapped from the file
+    redone = load_weights(pkl)
+    assert redone.source.startswith(f"{pkl} (converted once to {cache} (the earlier conversion was unreadable: ")
+    assert _same_weights(first.model, redone.model) and cache.stat().st_size > 100
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("RELIGHT_HOME", str(blocked))  # the cache cannot be made
+    unkept = load_weights(pkl)
+    assert unkept.source.startswith(f"{pkl} (converted in memory; not kept: ") and _same_weights(first.model, unkept.model)
+
+
+def test_the_command_line_says_converted_once_then_reads_the_conversion(tmp_path, home, capsys, monkeypatch) -> None:
+    pkl = _authors_checkpoint(tmp_path / "weight.pkl")
+    rng = np.random.default_rng(0)
+    from relight.io import write_depth_npy, write_image
+
+    write_image(tmp_path / "scene.png", rng.random((64, 64, 3), dtype=np.float32))
+    write_depth_npy(tmp_path / "scene.npy", rng.random((64, 64), dtype=np.float32))
+    outputs = []
+    for run in ("first", "second"):
+        out = tmp_path / f"{run}.npy"
+        code, _, err = run_cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out), "-w", str(pkl)],
+                               capsys, monkeypatch)
+        assert code == 0, err
+        assert ("converted once to " if run == "first" else "converted before: ") + str(home / "converted") in err.replace("\n", "")
+        outputs.append(np.load(out))
+    assert np.array_equal(*outputs)

@@ -1,0 +1,223 @@
+"""Depth from the photo: a tiny randomly initialised Depth Anything built here (a test fixture, never
+offered as a model), loaded from its folder and fetched from a loopback Hub (download, cache, offline,
+checksum), and the commands that use it: ``relight depth`` (in a child process), ``run`` and ``batch``
+without depth files, ``weights download``. Nothing mocks huggingface_hub, transformers or relight."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import run_cli
+from relight.cli._errors import cli_words
+from relight.data.pairs import InferencePair, load_pair
+from relight.depth_estimation import (
+    DepthEstimator,
+    DepthModelUnavailable,
+    MissingDependency,
+    load_depth_registry,
+    locate_depth_model,
+    offline,
+)
+from relight.io import read_depth, read_image
+from relight.io.depth import to_normalised
+from relight.weights import USER_REGISTRY_FORMAT, WeightsRefused
+from test_weights import hub  # noqa: F401 - the loopback Hub fixture, its cache in tmp_path
+
+REPO = Path(__file__).resolve().parent.parent
+FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A Depth Anything of 2 transformer layers, 16 channels and 28-pixel inputs, random weights (its last
+    convolution scaled so that its output varies across the photo), saved as a transformers folder."""
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
+
+    backbone = Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, image_size=28,
+                            patch_size=14, out_features=["stage1", "stage2"], reshape_hidden_states=False)
+    config = DepthAnythingConfig(backbone_config=backbone, neck_hidden_sizes=[8, 16], reassemble_factors=[2, 1],
+                                 fusion_hidden_size=16, head_hidden_size=8, reassemble_hidden_size=16)
+    torch.manual_seed(0)
+    model = DepthAnythingForDepthEstimation(config)
+    with torch.no_grad():
+        model.head.conv3.weight.mul_(1e6)
+        model.head.conv3.bias.fill_(1.0)
+    folder = tmp_path_factory.mktemp("tiny-depth-anything")
+    model.save_pretrained(folder)
+    DPTImageProcessor(size={"height": 28, "width": 28}, keep_aspect_ratio=True, ensure_multiple_of=14, do_pad=False,
+                      image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]).save_pretrained(folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
+    return folder
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "photos" / "street.png"
+    path.parent.mkdir()
+    Image.fromarray(rng.integers(0, 256, (30, 44, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def _register(home: Path, name: str, repo: str, revision: str, hashes: dict[str, str]) -> None:
+    """``name`` as a depth model in the user's registry.json (as a user would add one)."""
+    path = home / "registry.json"
+    data = json.loads(path.read_text()) if path.exists() else {"format": USER_REGISTRY_FORMAT, "models": {}}
+    data.setdefault("depth_models", {})[name] = {"description": "test fixture", "location": {"hub": repo, "revision": revision},
+                                                 "sha256": hashes, "output": "disparity"}
+    home.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+@pytest.fixture
+def tiny_on_hub(hub, tiny_model, tmp_path):  # noqa: F811 - hub is the fixture imported above
+    """The tiny model's files committed to me/tiny-depth on the loopback Hub, registered as ``tiny-depth``."""
+    commit = ""
+    for name in FILES:
+        commit = hub.add_file("me/tiny-depth", name, (tiny_model / name).read_bytes())
+    hashes = {name: hashlib.sha256((tiny_model / name).read_bytes()).hexdigest() for name in FILES}
+    _register(tmp_path / "relight-home", "tiny-depth", "me/tiny-depth", commit, hashes)
+    return commit, hashes
+
+
+def test_a_local_folder_gives_depth_in_relights_convention(tiny_model, photo):
+    estimator = DepthEstimator.load(tiny_model, device="cpu")
+    assert estimator.output == "disparity" and estimator.files.verification == "a local folder: nothing to check it against"
+    rgb = read_image(photo).rgb
+    raw = estimator.raw(rgb)
+    depth = estimator(rgb)
+    assert depth.shape == (30, 44) and depth.dtype == np.float32 and raw.shape == (30, 44)
+    assert np.array_equal(depth, to_normalised(raw, "disparity").depth)
+    assert 0 < depth.min() < depth.max() == 1.0, "near small, the farthest at 1"
+    assert np.array_equal(np.argmax(depth), np.argmin(raw)), "the largest disparity is the nearest point"
+    item = load_pair(InferencePair("street", photo, None), estimate=estimator)
+    assert item.estimated and np.array_equal(item.depth, depth)
+    with pytest.raises(DepthModelUnavailable, match="is not a depth model folder"):
+        DepthEstimator.load(photo.parent)
+
+
+def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):  # noqa: F811
+    import huggingface_hub.constants as hf
+
+    commit, _ = tiny_on_hub
+    files = locate_depth_model("tiny-depth")
+    assert (hub.count("HEAD"), hub.count("GET")) == (3, 3)
+    assert files.folder.name == commit and Path(hf.HF_HUB_CACHE) in files.folder.parents
+    assert files.verification == "sha256 verified (3 files)" and sorted(p.name for p in files.folder.iterdir()) == sorted(FILES)
+    requests = len(hub.requests)
+    assert locate_depth_model("tiny-depth").folder == files.folder
+    assert len(hub.requests) == requests, "a pinned, cached model is used without the network"
+
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")
+    assert offline() and locate_depth_model("tiny-depth").folder == files.folder
+    for name, data in (("config.json", b"{}"),):
+        other = hub.add_file("me/other-depth", name, data)
+    _register(Path(os.environ["RELIGHT_HOME"]), "other-depth", "me/other-depth", other, {"config.json": hashlib.sha256(b"{}").hexdigest()})
+    with pytest.raises(DepthModelUnavailable) as err:
+        locate_depth_model("other-depth")
+    assert len(hub.requests) == requests, "offline mode must not touch the network"
+    assert str(err.value).endswith("offline mode is on (RELIGHT_OFFLINE or HF_HUB_OFFLINE): call "
+                                   "relight.depth_estimation.fetch_depth_model('other-depth') once online, or pass a depth map")
+    assert err.value.render(cli_words).endswith(": run `relight weights download other-depth` once online, or give a depth file")
+    monkeypatch.delenv("RELIGHT_OFFLINE")
+    monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)
+    with pytest.raises(DepthModelUnavailable, match="offline mode is on"):
+        locate_depth_model("other-depth")
+
+
+def test_checksum_mismatch_and_unpinned_entries(hub, tiny_on_hub, tmp_path):  # noqa: F811
+    commit, hashes = tiny_on_hub
+    home = tmp_path / "relight-home"
+    _register(home, "bad-depth", "me/tiny-depth", commit, {**hashes, "model.safetensors": "0" * 64})
+    with pytest.raises(WeightsRefused, match=r"^bad-depth: sha256 mismatch: .*model\.safetensors is [0-9a-f]{64}, the registry expects 0{64}; refusing"):
+        locate_depth_model("bad-depth")
+    _register(home, "loose-depth", "me/tiny-depth", "PLACEHOLDER", dict.fromkeys(FILES, "PLACEHOLDER"))
+    entry = load_depth_registry().entries["loose-depth"]
+    assert entry.revision is None and not entry.pinned
+    files = locate_depth_model("loose-depth")
+    assert files.folder.name == commit and files.verification == "not pinned: revision main, sha256 verified for 0 of 3 files"
+
+
+def test_the_shipped_entry_is_depth_anything_v2_small_and_not_yet_pinned():
+    registry = load_depth_registry(user=Path("/nonexistent/registry.json"))
+    assert registry.default == "depth-anything-v2-small" and list(registry.entries) == ["depth-anything-v2-small"]
+    entry = registry.entries["depth-anything-v2-small"]
+    assert entry.repo == "depth-anything/Depth-Anything-V2-Small-hf" and entry.licence == "Apache-2.0"
+    assert entry.output == "disparity" and set(entry.files) == set(FILES) and not entry.pinned
+
+
+def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkpoint, tmp_path, capsys, monkeypatch):  # noqa: F811
+    from relight.inference import Relighter
+    from relight.weights import load_weights
+
+    out = tmp_path / "relit.png"
+    code, _, err = run_cli(["run", str(photo), "-o", str(out), "--depth-model", str(tiny_model), "-w", str(narrow_checkpoint),
+                            "--device", "cpu"], capsys, monkeypatch)
+    assert code == 0 and f"used depth estimated by {tiny_model}" in err, err
+    depth = DepthEstimator.load(tiny_model, device="cpu")(read_image(photo).rgb)
+    expected = Relighter(load_weights(narrow_checkpoint), device="cpu").relight(read_image(photo).rgb, depth)
+    assert np.abs(np.asarray(Image.open(out)).astype(int) - np.round(expected * 255)).max() <= 1
+
+    np.save(photo.parent / "other.npy", np.full((30, 44), 0.5, np.float32))
+    Image.open(photo).save(photo.parent / "other.png")
+    args = ["batch", str(photo.parent), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--device", "cpu"]
+    code, stdout, err = run_cli(args, capsys, monkeypatch)  # the default depth model is not downloaded: no fetch in a batch
+    assert code == 1 and "street.png: no depth file with stem 'street' found and none could be estimated: depth-anything-v2-small" in err
+    assert "run `relight weights download depth-anything-v2-small` once, or give a depth file" in err, err
+    assert (tmp_path / "out" / "other.png").is_file() and not (tmp_path / "out" / "street.png").exists()
+    code, stdout, err = run_cli([*args, "--depth-model", str(tiny_model)], capsys, monkeypatch)
+    assert code == 0 and f"estimated depth for 1 image(s) without a depth file, with {tiny_model}" in stdout, stdout + err
+    assert (tmp_path / "out" / "street.png").is_file()
+
+
+def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")
+    code, _, err = run_cli(["run", str(photo), "-o", str(tmp_path / "o.png")], capsys, monkeypatch)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"error: {photo}: no depth file given and none can be estimated: depth-anything-v2-small: the depth model is not "
+                          "in the Hugging Face cache") and err.strip().endswith(
+        "run `relight weights download depth-anything-v2-small` once online, or give a depth file"), err
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if the depth extra were not installed
+    with pytest.raises(MissingDependency, match=r"needs the optional package transformers: install relight\[depth\]"):
+        DepthEstimator.load()
+    code, _, err = run_cli(["depth", str(photo), "-o", str(tmp_path / "d")], capsys, monkeypatch)
+    assert code == 2 and "pip install 'relight[depth]'" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_weights_download_fetches_a_depth_model(hub, tiny_on_hub, capsys, monkeypatch):  # noqa: F811
+    code, _, err = run_cli(["weights", "download", "tiny-depth"], capsys, monkeypatch)
+    assert code == 0 and "sha256 verified (3 files)" in err and tiny_on_hub[0] in err, err
+
+
+def test_relight_depth_writes_npy_and_a_16bit_png(tiny_model, photo, tmp_path):
+    env = {**os.environ, "COLUMNS": "200", "RELIGHT_HOME": str(tmp_path / "home")}
+    second = photo.parent / "second.png"
+    Image.open(photo).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(second)
+    done = subprocess.run([sys.executable, "-m", "relight", "depth", str(photo), str(second), "-o", str(tmp_path / "depth"),
+                           "--depth-model", str(tiny_model), "--device", "cpu"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    expected = DepthEstimator.load(tiny_model, device="cpu")(read_image(photo).rgb)
+    assert np.array_equal(read_depth(tmp_path / "depth" / "street.npy"), expected)
+    with Image.open(tmp_path / "depth" / "street.png") as im:
+        assert im.mode.startswith("I;16") and im.size == (44, 30)
+    assert np.abs(read_depth(tmp_path / "depth" / "street.png") - expected).max() <= 1 / 65535
+    assert (tmp_path / "depth" / "second.npy").is_file() and "wrote" in done.stderr
+
+    for output, message in ((tmp_path / "one.npy", "is one file, for 2 photos; give a folder"),
+                            (photo.parent, "would sit among the photos, where `relight batch` would take it for one")):
+        done = subprocess.run([sys.executable, "-m", "relight", "depth", str(photo), str(second), "-o", str(output),
+                               "--depth-model", str(tiny_model)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    done = subprocess.run([sys.executable, "-m", "relight", "depth", str(photo), "-o", str(tmp_path / "single.png"),
+                           "--depth-model", str(tiny_model), "--device", "cpu"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and (tmp_path / "single.npy").is_file() and (tmp_path / "single.png").is_file(), done.stderr

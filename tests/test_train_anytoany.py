@@ -1,0 +1,177 @@
+"""``relight train --any-to-any``: exact resume, ``--init`` from a one-to-one model (identity to 1e-5),
+the checkpoint saying any-to-any, the fixed validation sample, and the settings it refuses.
+
+Every run is a narrow MBNet (width 8) on 64 x 64 synthetic scenes.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import run_cli
+from safetensors.torch import load_file
+
+from relight.cli._errors import cli_words
+from relight.data.anytoany import load_scenes
+from relight.data.synth import write_dataset
+from relight.lighting import Light, encode_lights
+from relight.model import MBNet, MBNetConfig
+from relight.model.checkpoint import read_checkpoint_metadata, save_checkpoint
+from relight.train import TrainConfig, TrainError, state_digest
+from relight.train.anytoany import validation_sample
+from relight.train.loop import build_model
+
+TINY = ["--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0", "--workers", "0"]
+NARROW = MBNetConfig.narrow(width=8, decoder_channels=16)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four any-to-any scenes at 64 x 64."""
+    out = tmp_path_factory.mktemp("synth") / "train"
+    write_dataset(out, scenes=4, size=64, seed=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def one_to_one(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A narrow one-to-one model with random weights and BatchNorm statistics that are not the defaults."""
+    torch.manual_seed(1)
+    model = MBNet(NARROW)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    return save_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "one.safetensors", {"source": "6500-N", "target": "4500-E"})
+
+
+def _rows(run: Path) -> list[dict[str, str]]:
+    with (run / "metrics.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_resume_is_exact_in_any_to_any_mode(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    # 3 training scenes, 3 pairs an epoch, batch 2: 2 steps an epoch. Stopping at step 1 is mid-epoch; the
+    # resumed half crosses the epoch end (validation, a new draw, the lr milestone) into the second epoch.
+    common = [str(scenes), *TINY, "--any-to-any", "--pairs-per-epoch", "3", "--batch-size", "2", "--epochs", "2",
+              "--milestones", "1", "--lr", "1e-3", "--val-scenes", "1", "--val-pairs", "2"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)[0] == 0
+    assert run_cli(["train", *common, "--out", str(split), "--max-steps", "1"], capsys, monkeypatch)[0] == 0
+    halfway = load_file(split / "last.safetensors")
+    assert torch.load(split / "last.state.pt", weights_only=True)["epoch_step"] == 1
+    code, _, err = run_cli(["train", "--resume", str(split), "--max-steps", "4"], capsys, monkeypatch)
+    assert code == 0, err
+    a, b = load_file(straight / "last.safetensors"), load_file(split / "last.safetensors")
+    assert a.keys() == b.keys() and any(k.startswith("condition.") for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a) and state_digest(a) == state_digest(b)
+    assert not all(torch.equal(a[k], halfway[k]) for k in a)
+    rows_a, rows_b = {r["step"]: r for r in _rows(straight)}, {r["step"]: r for r in _rows(split)}
+    assert set(rows_a) == {"2", "4"} and set(rows_b) == {"1", "2", "4"}
+    for step in ("2", "4"):
+        assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
+    assert rows_a["4"]["loss"] == rows_b["4"]["loss"]  # the mean since the row before: both rows cover steps 3 and 4
+    config, provenance = read_checkpoint_metadata(straight / "last.safetensors")
+    assert config.conditioning == "film" and provenance["mapping"] == "any-to-any"
+    assert len(provenance["sources"]) == 40 and "source" not in provenance
+    assert provenance["training_data"]["pairs_per_epoch"] == 3 and provenance["training_data"]["val_pairs"] == 2
+    assert (straight / "best.safetensors").is_file()
+
+
+@pytest.mark.parametrize("conditioning", ["film", "planes"])
+def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning: str) -> None:
+    config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True,
+                         conditioning=conditioning, init=str(one_to_one))
+    config.validate()
+    model = build_model(config, resume=False).eval()
+    assert model.config.conditioning == conditioning
+    reference = MBNet(NARROW)
+    reference.load_state_dict(load_file(one_to_one))
+    reference.eval()
+    g = torch.Generator().manual_seed(0)
+    rgb, depth = torch.rand(3, 3, 64, 64, generator=g), torch.rand(3, 1, 64, 64, generator=g)
+    lights = encode_lights(["2500-W", "6500-E", "4500-N"], [None, "6500-N", "3500-SW"])
+    with torch.no_grad():
+        expected, got = reference(rgb, depth), model(rgb, depth, lights)
+    assert torch.allclose(got, expected, atol=1e-5, rtol=0)
+
+
+def test_init_through_the_command_line_and_a_mismatched_model(
+    scenes: Path, one_to_one: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    run = tmp_path / "run"
+    code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY, "--any-to-any", "--init", str(one_to_one),
+                            "--targets", "2500-W,2500-E", "--max-steps", "1"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "any-to-any (all -> 2500-W,2500-E, film)" in err
+    config, provenance = read_checkpoint_metadata(run / "last.safetensors")
+    assert config == MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film")
+    assert provenance["init"] == str(one_to_one) and provenance["targets"] == ["2500-W", "2500-E"]
+    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
+                            "--perceptual-weight", "0", "--workers", "0", "--max-steps", "1"], capsys, monkeypatch)
+    assert code == 2, err
+    assert (f"error: {one_to_one}: holds narrow-w8-d16, but the run asks for resnet50; train it with "
+            "--backbone narrow --width 8 --decoder-channels 16") in err
+    assert not (tmp_path / "r2" / "last.safetensors").exists()
+
+
+def test_validation_sample_is_fixed_unmirrored_and_without_repeats(scenes: Path) -> None:
+    val_scenes, _ = load_scenes([scenes])
+    config = TrainConfig(data=[str(scenes)], out="r", any_to_any=True, seed=4, val_pairs=10)
+    first = validation_sample(config, val_scenes)
+    assert len(first) == 10 and first == validation_sample(config, val_scenes)
+    assert not any(p.flip for p in first) and len({p.name for p in first}) == 10
+    few = TrainConfig(data=[str(scenes)], out="r", any_to_any=True, sources="6500-N", targets="4500-E", val_pairs=50)
+    assert len(validation_sample(few, val_scenes)) == 4  # one pair per scene is all there is
+
+
+@pytest.mark.parametrize(("changes", "cli"), [
+    ({"sources": "6500-N"}, "--sources needs --any-to-any"),
+    ({"init": "x.safetensors"}, "--init needs --any-to-any"),
+    ({"conditioning": "film"}, "--conditioning film: a one-to-one model has no conditioning; train any-to-any with --any-to-any"),
+    ({"any_to_any": True, "conditioning": "none"}, "--conditioning none: an any-to-any model needs the lights as an input"),
+    ({"any_to_any": True, "withhold_source": 1.5}, "--withhold-source must be in [0, 1], not 1.5"),
+    ({"any_to_any": True, "targets": "6500-Q"}, "--targets '6500-Q': unknown light direction 'Q'"),
+    ({"any_to_any": True, "pairs_per_epoch": 0}, "--pairs-per-epoch must be at least 1, not 0"),
+    ({"any_to_any": True, "val_data": "v", "val_gt_dir": "g"}, "--val-gt-dir does not apply to --any-to-any"),
+    ({"any_to_any": True, "target": "2500-W"}, "--target does not apply to --any-to-any: it draws from --targets"),
+])
+def test_any_to_any_refusals_name_their_settings(changes: dict, cli: str) -> None:
+    config = TrainConfig(data=["d"], out="r", backbone="narrow", **changes)
+    with pytest.raises(TrainError) as caught:
+        config.validate()
+    assert cli in caught.value.render(cli_words) and "--" not in str(caught.value)
+
+
+def test_a_one_to_one_run_still_records_its_pair() -> None:
+    config = TrainConfig(data=["d"], out="r", backbone="narrow")
+    config.validate()
+    assert config.model_config().conditioning == "none" and config.mapping() == "6500-N -> 4500-E"
+    assert TrainConfig(data=["d"], out="r", any_to_any=True).model_config().conditioning == "film"
+    assert Light.parse(TrainConfig().target) == Light(4500, "E")
+
+
+def test_two_process_gloo_any_to_any_training_keeps_replicas_identical(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    write_dataset(data, scenes=3, size=64, seed=11)
+    run = tmp_path / "run"
+    # 4 pairs an epoch: each rank gets 2 (the same draw on both, split by the sampler), one batch of 2.
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "relight", "train", str(data), "--out", str(run), *TINY, "--any-to-any", "--pairs-per-epoch", "4",
+               "--batch-size", "2", "--val-scenes", "1", "--val-pairs", "3", "--lr", "1e-3", "--epochs", "3", "--max-steps", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RELIGHT_DEBUG": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["step"] == 2 and summary["epoch"] == 2
+    assert len(set(summary["replica_digests"])) == 1
+    assert state_digest(load_file(run / "last.safetensors")) == summary["replica_digests"][0]
+    assert [r["step"] for r in _rows(run)] == ["1", "2"] and all(r["val_psnr"] for r in _rows(run))
