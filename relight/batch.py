@@ -17,9 +17,9 @@ import contextlib
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +32,8 @@ from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_ten
 from relight.io import check_output_dir, remove_stale_temporaries, write_image
 from relight.io.depth import check_depth_kind
 from relight.io.images import DEFAULT_QUALITY, check_quality
+from relight.lighting import LightLike, encode_lights
+from relight.naming import Output, plan_outputs
 
 #: Full-disk errors after which a batch stops writing to its output folder (the next would fail alike).
 DISK_FULL_LIMIT = 3
@@ -71,11 +73,13 @@ class BatchSummary:
 
 @dataclass
 class _Ready:
-    """A decoded pair as tensors for the network (in pinned memory when the model is on CUDA)."""
+    """A decoded pair as tensors for the network (in pinned memory when the model is on CUDA), and the
+    output (file name, target light) it is relit for, once it joins a group."""
 
     decoded: DecodedPair
     rgb: torch.Tensor
     depth: torch.Tensor
+    output: Output | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -154,11 +158,15 @@ def _at_least_one(name: str, value: int, owner: str) -> InvalidSetting:
     return InvalidSetting(Setting(name, value, owner=owner), Setting(name), f" must be at least 1, not {value}")
 
 
-def _relight_group(relighter: Relighter, members: list[_Ready], pin: bool) -> torch.Tensor:
-    """One forward pass over ``members``, the result on the host. Stacked here, on the thread that runs
-    the pass: on the calling thread's OpenMP team the copy would leave its threads spinning."""
+def _relight_group(relighter: Relighter, members: list[_Ready], pin: bool, source: LightLike | None = None) -> torch.Tensor:
+    """One forward pass over ``members``, the result on the host; an any-to-any model gets each member's
+    target light (and ``source``). Stacked here, on the thread that runs the pass: on the calling
+    thread's OpenMP team the copy would leave its threads spinning."""
     rgb, depth = _stack([r.rgb for r in members], pin), _stack([r.depth for r in members], pin)
-    return relighter.relight_tensor(rgb, depth).cpu()
+    light = None
+    if relighter.illumination.any_to_any:
+        light = encode_lights([r.output.target for r in members if r.output is not None], source)  # type: ignore[misc]
+    return relighter.relight_tensor(rgb, depth, light).cpu()
 
 
 def _run_here(fn: Callable[[], torch.Tensor]) -> Future[torch.Tensor]:
@@ -177,12 +185,15 @@ def finished(output: Path) -> bool:
     return output.is_file() and output.stat().st_size > 0
 
 
-def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit_depth: int | None = 8) -> None:
+def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit_depth: int | None = 8,
+                        names: Iterable[str] | None = None) -> None:
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
     cannot be, and one where an output would land on an input (the output folder set to the input
-    folder; with ``overwrite`` the photos themselves would be replaced)."""
+    folder; with ``overwrite`` the photos themselves would be replaced). ``names``: the output file
+    names (:func:`relight.naming.plan_outputs`), by default each pair's stem and ``ext``."""
     check_output_dir(out_dir, ext, bit_depth)
-    refuse_replacing_inputs((out_dir / f"{pair.stem}{ext}" for pair in pairs),
+    names = names if names is not None else (f"{pair.stem}{ext}" for pair in pairs)
+    refuse_replacing_inputs((out_dir / name for name in names),
                             (path for pair in pairs for path in (pair.image, pair.depth)), "choose another output folder")
 
 
@@ -192,8 +203,10 @@ class _Pipeline:
     writer threads; each pair's outcome goes into ``summary`` and to ``report``."""
 
     def __init__(self, relighter: Relighter, out: tuple[Path, str, Callable[..., Path]], summary: BatchSummary, report: Callable[[str], None],
-                 pool: ThreadPoolExecutor, net: ThreadPoolExecutor | None, sizes: tuple[int | None, int, bool], workers: int) -> None:
+                 pool: ThreadPoolExecutor, net: ThreadPoolExecutor | None, sizes: tuple[int | None, int, bool], workers: int,
+                 source: LightLike | None = None) -> None:
         self.relighter, self.summary, self.report, self.pool, self.net, self.workers = relighter, summary, report, pool, net, workers
+        self.source = source
         self.out_dir, self.ext, self.write = out  # write: write_image with the output options bound
         self.batch_size, self.streams, self.auto = sizes
         self.pin = relighter.device.type == "cuda"
@@ -213,8 +226,9 @@ class _Pipeline:
         """How many pairs to decode ahead of the network."""
         return 2 * self.workers + (self.streams + 1) * self.limit
 
-    def fail(self, path: Path, error: RelightError) -> None:
-        """One pair's failure; once the folder is given up on, a full disk only counts it as not written."""
+    def fail(self, path: Path, error: RelightError, outputs: int = 1) -> None:
+        """One pair's failure (``outputs``: how many of its outputs it stops, for progress); once the folder
+        is given up on, a full disk only counts it as not written."""
         if isinstance(error, DiskFullError):
             if self.stopped:
                 self.summary.unwritten.append(path)
@@ -222,21 +236,25 @@ class _Pipeline:
                 return
             self.disk_full += 1
         self.summary.failures.append((path, error))
-        self.report("failed")
+        for _ in range(outputs):
+            self.report("failed")
 
     def give_up(self, target: Path) -> None:
         """An output not tried: the folder's disk is full."""
         self.summary.unwritten.append(target)
         self.report("failed")
 
-    def add(self, ready: _Ready) -> None:
-        """One decoded pair joins the group of its size; a full group (or one of another size) is relit."""
-        if self.group and ready.size != self.group[0].size:
-            self.flush()
-        self.group.append(ready)
-        self.limit = self.batch_size or auto_batch_size(*self.relighter.run_size(ready.size))
-        if len(self.group) >= self.limit:
-            self.flush()
+    def add(self, decoded: _Ready, outputs: list[Output]) -> None:
+        """One decoded pair joins the group of its size, once per output; a full group (or one of another
+        size) is relit."""
+        for output in outputs:
+            ready = replace(decoded, output=output)
+            if self.group and ready.size != self.group[0].size:
+                self.flush()
+            self.group.append(ready)
+            self.limit = self.batch_size or auto_batch_size(*self.relighter.run_size(ready.size))
+            if len(self.group) >= self.limit:
+                self.flush()
 
     def collect(self, keep: int) -> None:
         """Wait for finished writes until at most ``keep`` are pending (bounds the memory they hold);
@@ -260,7 +278,8 @@ class _Pipeline:
                     self.fail(ready.decoded.pair.image, exc)
                 continue
             for i, ready in enumerate(members):
-                target = self.out_dir / f"{ready.decoded.pair.stem}{self.ext}"
+                assert ready.output is not None
+                target = self.out_dir / ready.output.name
                 if self.stopped:
                     self.give_up(target)
                     continue
@@ -274,7 +293,7 @@ class _Pipeline:
             return
         members = list(self.group)
         self.group.clear()
-        forward = partial(_relight_group, self.relighter, members, self.pin)
+        forward = partial(_relight_group, self.relighter, members, self.pin, self.source)
         height, width = self.relighter.run_size(members[0].size)
         if self.net is None or (self.auto and len(members) * height * width > GROUP_PIXELS):
             self.settle(keep=0)  # a large group runs alone, here, on every thread
@@ -291,29 +310,41 @@ class _Pipeline:
         self.collect(keep=0)
 
 
-def _to_do(pairs: list[InferencePair], out_dir: Path, ext: str, overwrite: bool, summary: BatchSummary,
-           report: Callable[[str], None]) -> list[InferencePair]:
-    """The pairs to relight: not those whose output is already finished (unless ``overwrite``), nor
-    those whose output is a folder or that of an earlier pair (failures)."""
+def _to_do(plan: list[list[Output]], out_dir: Path, overwrite: bool, summary: BatchSummary,
+           report: Callable[[str], None]) -> list[tuple[InferencePair, list[Output]]]:
+    """The pairs to relight, each with its outputs still to write: not those already finished (unless
+    ``overwrite``), nor those that are a folder or that of an earlier pair (failures)."""
     todo = []
     claimed: dict[Path, InferencePair] = {}
-    for pair in pairs:
-        target = out_dir / f"{pair.stem}{ext}"
-        if target in claimed:
-            summary.failures.append((pair.image, OutputFileError(
-                target, f"{pair.image}: its output {target} is also that of {claimed[target].image}; rename one of them")))
-            report("failed")
-            continue
-        claimed[target] = pair
-        if target.is_dir():
-            summary.failures.append((pair.image, OutputFileError(target, f"{target}: a folder is where this output goes; move it away")))
-            report("failed")
-        elif not overwrite and finished(target):
-            summary.skipped.append(target)
-            report("skipped")
-        else:
-            todo.append(pair)
+    for outputs in plan:
+        pending = []
+        for output in outputs:
+            pair, target = output.pair, out_dir / output.name
+            if target in claimed:
+                summary.failures.append((pair.image, OutputFileError(
+                    target, f"{pair.image}: its output {target} is also that of {claimed[target].image}; rename one of them")))
+                report("failed")
+                continue
+            claimed[target] = pair
+            if target.is_dir():
+                summary.failures.append((pair.image, OutputFileError(target, f"{target}: a folder is where this output goes; move it away")))
+                report("failed")
+            elif not overwrite and finished(target):
+                summary.skipped.append(target)
+                report("skipped")
+            else:
+                pending.append(output)
+        if pending:
+            todo.append((pending[0].pair, pending))
     return todo
+
+
+def batch_plan(relighter: Relighter, pairs: list[InferencePair], ext: str = ".png", to: Sequence[LightLike | None] | None = None,
+               source: LightLike | None = None, name: str | None = None) -> list[list[Output]]:
+    """Each pair's outputs for ``to`` (checked against the model: a one-to-one model refuses another
+    target) named by ``name`` (:func:`relight.naming.plan_outputs`); refused before any work."""
+    lights = list(dict.fromkeys(relighter.lights(target, source)[0] for target in (to or [None])))
+    return plan_outputs(pairs, lights, ext, name, source)
 
 
 def run_batch(
@@ -332,8 +363,11 @@ def run_batch(
     srgb: bool = False,
     depth_kind: str = "auto",
     estimate: Callable[[np.ndarray], np.ndarray] | None = None,
+    to: Sequence[LightLike | None] | None = None,
+    source: LightLike | None = None,
+    name: str | None = None,
 ) -> BatchSummary:
-    """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per pair (progress), with
+    """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per output (progress), with
     ``"done"``, ``"failed"`` or ``"skipped"`` (an output already there; an empty file is not one, since
     outputs are written whole, and is redone).
 
@@ -353,13 +387,18 @@ def run_batch(
     Depth files are read as ``depth_kind`` says (:func:`relight.io.depth.to_normalised`); an image with
     none gets ``estimate(rgb)`` (a :class:`relight.depth_estimation.DepthEstimator`; ``summary.estimated``
     lists them), or fails without it.
+
+    ``to`` lists the lights to relight to (an any-to-any model; default: the model's own target) and
+    ``source`` the inputs' light if known; each target is an output, named by the template ``name``
+    (:mod:`relight.naming`: one target keeps the stem, several append it).
     """
     if batch_size is not None and batch_size < 1:
         raise _at_least_one("batch_size", batch_size, "run_batch")
     if workers < 1:
         raise _at_least_one("workers", workers, "run_batch")
     out_dir = Path(out_dir)
-    check_batch_outputs(pairs, out_dir, ext, bit_depth)
+    plan = batch_plan(relighter, pairs, ext, to, source, name)
+    check_batch_outputs(pairs, out_dir, ext, bit_depth, [output.name for outputs in plan for output in outputs])
     check_quality(quality, "run_batch")
     depth_kind = check_depth_kind(depth_kind)
     auto = streams is None
@@ -371,7 +410,7 @@ def run_batch(
         if on_item:
             on_item(kind)
 
-    todo = _to_do(pairs, out_dir, ext, overwrite, summary, report)
+    todo = _to_do(plan, out_dir, overwrite, summary, report)
     threads = torch.get_num_threads()
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(ThreadPoolExecutor(workers, thread_name_prefix="relight-io"))
@@ -383,26 +422,27 @@ def run_batch(
                                                          initargs=(max(1, threads // streams),)))
             stack.callback(torch.set_num_threads, threads)  # the setting is also process-wide: restore it
         write = partial(write_image, bit_depth=bit_depth, quality=quality, srgb=srgb)
-        pipeline = _Pipeline(relighter, (out_dir, ext, write), summary, report, pool, net, (batch_size, streams, auto), workers)
+        pipeline = _Pipeline(relighter, (out_dir, ext, write), summary, report, pool, net, (batch_size, streams, auto), workers, source)
         consumed = 0
         decode = partial(_decode, pin=pipeline.pin, depth_kind=depth_kind, estimate=estimate)
-        for pair, future in _prefetch(decode, todo, pool, pipeline.ahead):
+        for (pair, future), (_, outputs) in zip(_prefetch(decode, [pair for pair, _ in todo], pool, pipeline.ahead), todo):
             if pipeline.stopped:
                 break
             consumed += 1
             try:
                 ready = future.result()
             except RelightError as exc:
-                pipeline.fail(pair.image, exc)
+                pipeline.fail(pair.image, exc, len(outputs))
                 continue
             for warning in ready.decoded.warnings:
                 if on_warning:
                     on_warning(warning)
             if ready.decoded.estimated:
                 summary.estimated.append(pair.image)
-            pipeline.add(ready)
+            pipeline.add(ready, outputs)
         pipeline.finish()
-        for pair in todo[consumed:]:  # the output folder was given up on
-            pipeline.give_up(out_dir / f"{pair.stem}{ext}")
+        for _, outputs in todo[consumed:]:  # the output folder was given up on
+            for output in outputs:
+                pipeline.give_up(out_dir / output.name)
     summary.seconds = time.perf_counter() - start
     return summary

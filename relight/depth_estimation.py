@@ -177,13 +177,14 @@ def _give_depth() -> Part:
     return action("give-depth", "pass a depth map")
 
 
-def _unavailable(entry: DepthModelEntry, why: str) -> DepthModelUnavailable:
+def _unavailable(entry: DepthModelEntry, why: str | None) -> DepthModelUnavailable:
+    """Not in the cache, and offline (``why`` says how) or not to be fetched here (``why`` None)."""
     from huggingface_hub import constants
 
     cache = Path(constants.HF_HUB_CACHE)
     return DepthModelUnavailable(
-        cache, f"{entry.name}: the depth model is not in the Hugging Face cache ({cache}) and {why}: ", _fetch_action(entry.name),
-        " once online, or ", _give_depth(), name=entry.name,
+        cache, f"{entry.name}: the depth model is not in the Hugging Face cache ({cache})", f" and {why}: " if why else ": ",
+        _fetch_action(entry.name), " once online, or " if why else " once, or ", _give_depth(), name=entry.name,
     )
 
 
@@ -222,9 +223,10 @@ def locate_depth_model(spec: str | os.PathLike[str] | None = None, *, fetch: boo
     Hugging Face cache or downloaded (when ``fetch`` and not offline) and verified; or a local folder."""
     if spec is not None and (not isinstance(spec, str) or os.sep in spec or "/" in spec or Path(spec).exists()):
         folder = Path(spec).expanduser()
+        if not folder.exists():
+            raise WeightsUnavailable(folder, f"{folder}: no such depth model folder")
         if not (folder / CONFIG_FILE).is_file():
-            problem = "does not exist" if not folder.exists() else f"is not a depth model folder (no {CONFIG_FILE})"
-            raise WeightsUnavailable(folder, f"{folder}: {problem}")
+            raise WeightsRefused(f"{folder}: not a depth model folder (no {CONFIG_FILE})", path=folder)
         return DepthModelFiles(folder, str(folder), "a local folder: nothing to check it against")
     registry = registry or load_depth_registry()
     name = spec or registry.default
@@ -236,7 +238,7 @@ def locate_depth_model(spec: str | os.PathLike[str] | None = None, *, fetch: boo
         if offline():
             raise _unavailable(entry, "offline mode is on (RELIGHT_OFFLINE or HF_HUB_OFFLINE)")
         if not fetch:
-            raise _unavailable(entry, "it is not downloaded")
+            raise _unavailable(entry, None)
         paths = _download(entry, progress)
     return DepthModelFiles(paths[CONFIG_FILE].parent, entry.name, _verify(entry, paths), entry.output)
 

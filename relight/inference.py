@@ -31,6 +31,7 @@ from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
 from relight.model.fastconv import use_fast_convs
 from relight.model.fold import fold_batchnorm
+from relight.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale, trained_at
 from relight.tensors import depth_tensor, image_tensor, resize, torch_version
 
 #: Rows of the full-resolution output the optimised path computes at a time (see ``MBNet.tail_rows``).
@@ -223,6 +224,12 @@ class Relighter:
     avoids a second copy of the weights (:meth:`from_weights` does this, since it owns what it loaded).
     ``compile=True`` runs the network through ``torch.compile``; where that fails, ``warn`` is told once
     and the eager model runs instead.
+
+    The network runs at the model's own scale (:mod:`relight.scale`): an image larger than the model's
+    training size is scaled down to about its pixel count, and the result brought back by ``upscale``
+    (``"change"`` or ``"result"``). ``size`` overrides it (``N``: the longer side, aspect ratio kept;
+    ``(height, width)``: exactly that), ``native=True`` runs at each image's own size. ``stages`` is told
+    each stage of a relight (scaling, relighting, bringing back), for a caller to show.
     """
 
     def __init__(
@@ -230,11 +237,14 @@ class Relighter:
         model: MBNet | LoadedModel,
         device: str | torch.device | None = None,
         precision: str | None = None,
-        size: tuple[int, int] | None = None,
+        size: tuple[int, int] | int | None = None,
         optimize: bool = True,
         compile: bool = False,
         inplace: bool = False,
         warn: Callable[[str | RelightWarning], None] | None = None,
+        native: bool = False,
+        upscale: str = DEFAULT_UPSCALE,
+        stages: StageCallback | None = None,
     ) -> None:
         loaded = model if isinstance(model, LoadedModel) else LoadedModel(model)
         self.device = device if isinstance(device, torch.device) else select_device(device)
@@ -242,9 +252,11 @@ class Relighter:
         check_precision(self.device, self.precision)
         if self.device.type == "cuda" and self.device.index is not None:
             torch.cuda.set_device(self.device)  # else pinned memory and cuDNN also set up a context on GPU 0
-        if size is not None and (len(size) != 2 or min(size) < 1):
-            raise InvalidSetting(Setting("size", size, owner="Relighter"), f"size must be (height, width) of at least one pixel each, not {size}")
+        #: How the run size follows from each image's (:class:`relight.scale.RunScale`).
+        self.scale: RunScale = run_scale(size, native, trained_at(loaded.provenance))
         self.size = size
+        self.upscale = check_upscale(upscale)
+        self.stages = stages
         self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))
         net = loaded.model if inplace else copy.deepcopy(loaded.model)
         self.model = prepare_for_inference(net, self.device, optimize)
@@ -274,9 +286,13 @@ class Relighter:
         return cls(load_weights(weights), **kwargs)  # type: ignore[arg-type]
 
     def run_size(self, size: tuple[int, int]) -> tuple[int, int]:
-        """The (height, width) the network runs at for an image of ``size``: the fixed ``size`` this
-        relighter was given (outputs are resized back), else the image's own."""
-        return self.size or (int(size[0]), int(size[1]))
+        """The (height, width) the network runs at for an image of ``size`` (see :attr:`scale`; outputs
+        are brought back to ``size``)."""
+        return self.scale.size_for(size)
+
+    def _stage(self, text: str) -> None:
+        if self.stages is not None:
+            self.stages(text)
 
     @property
     def compiled(self) -> bool:
@@ -348,16 +364,26 @@ class Relighter:
             light = light.to(self.device, torch.float32, non_blocking=copy_async)
         h, w = rgb.shape[-2:]
         run = self.run_size((h, w))
+        full = rgb
         if run != (h, w):
+            self._stage(f"scaling {h}x{w} to {run[0]}x{run[1]}")
             rgb, depth = resize(rgb, run), resize(depth, run)
         rgb_p, (hh, ww) = pad_to_stride(rgb)
         depth_p, _ = pad_to_stride(depth)
         rgb_p = rgb_p.contiguous(memory_format=self._memory_format)
         depth_p = depth_p.contiguous(memory_format=self._memory_format)
+        self._stage(f"relighting at {run[0]}x{run[1]}")
         with autocast(self.device, self.precision):
             out = self._forward(rgb_p, depth_p, light)
         out = out[..., :hh, :ww].float()
-        return resize(out, (h, w)) if out.shape[-2:] != (h, w) else out
+        if out.shape[-2:] == (h, w):
+            return out
+        self._stage(f"bringing the {self.upscale} back to {h}x{w}")
+        if self.upscale == "result":
+            return resize(out, (h, w))
+        # The change at run scale, resized and added to the photo: the photo keeps its own detail.
+        change = resize(out.sub_(rgb), (h, w))
+        return change.add_(full).clamp_(min=0)
 
     def lights(self, to: LightLike | None = None, source: LightLike | None = None) -> tuple[Light | None, Light | None]:
         """The (target, source) a relight with these arguments applies, checked against the model (see

@@ -2,8 +2,8 @@
 
 The weights are the paper's (section 3.4). The SSIM term is :func:`relight.metrics.ssim`, the same
 function that scores validation, so the number optimised is the number reported. The perceptual
-term needs ImageNet VGG-19 weights from the torch cache; when they are absent the loss refuses to
-be built rather than quietly training a different objective.
+term needs ImageNet VGG-19 weights from the torch cache (fetched there on first use, :mod:`relight.pretrained`);
+when they cannot be had the loss refuses to be built rather than quietly training a different objective.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class VGGPerceptualLoss(nn.Module):
     The paper's words are "conv3_3 features", so the term is taken at the convolution itself, before
     its ReLU (much perceptual-loss code takes relu3_3 instead; that would also drop differences in the
     negative responses). Inputs in [0, 1] are normalised with ImageNet's mean and std first. The
-    weights are frozen and read only from the torch cache (``vgg19-dcbb9e9d.pth``, ``weights_only=True``).
+    weights are frozen and read from the torch cache (``vgg19-dcbb9e9d.pth``, ``weights_only=True``).
     """
 
     def __init__(self) -> None:

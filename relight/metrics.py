@@ -4,8 +4,8 @@ Every metric takes ``N x 3 x H x W`` float tensors in [0, 1] on any device and r
 image (shape ``N``), so evaluation runs on the GPU next to the model instead of round-tripping to
 numpy. SSIM reproduces scikit-image's Gaussian SSIM exactly (it is what the NTIRE/AIM scoring used)
 and is differentiable, so the training loss uses the very same function. LPIPS is the ``lpips``
-package itself, fed AlexNet's ImageNet weights from the user's torch cache only: relight never
-downloads anything.
+package itself, fed AlexNet's ImageNet weights from the user's torch cache, where relight fetches them
+on first use (:mod:`relight.pretrained`; never through the lpips package or torchvision).
 """
 
 from __future__ import annotations
@@ -89,9 +89,10 @@ class LPIPS(nn.Module):
     """``lpips.LPIPS(net='alex', version='0.1')`` with AlexNet's ImageNet weights from the torch cache.
 
     The lpips package would download AlexNet through torchvision; here its trunk starts random and
-    is filled from ``alexnet-owt-7be5be79.pth`` in the cache (``weights_only=True``), and the linear
+    is filled from ``alexnet-owt-7be5be79.pth`` in the cache (``weights_only=True``; fetched there first
+    by :func:`relight.pretrained.load_cached_state_dict`), and the linear
     layers come from the file shipped inside the package. Raises :class:`LPIPSUnavailable` when the
-    AlexNet file is missing or unreadable.
+    AlexNet file is missing (offline, or not fetched) or unreadable.
     """
 
     def __init__(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,8 +99,9 @@ def test_train_options_come_from_the_config_fields():
     assert {f.name for f in dataclasses.fields(TrainConfig)} | {"config_file", "resume"} == set(params)
     for f in dataclasses.fields(TrainConfig):
         assert params[f.name].default is None  # "not given": the config file and the saved run fill it
-        if f.name != "data":
-            assert params[f.name].help == f.metadata["help"]
+        if f.name != "data":  # the help names other settings as {name}; the command line shows their flags
+            assert params[f.name].help == re.sub(r"\{(\w+)\}", lambda m: "--" + m.group(1).replace("_", "-"), f.metadata["help"])
+            assert "{" not in params[f.name].help
     assert (params["amp"].opts, params["amp"].secondary_opts) == (["--amp"], ["--no-amp"])
     assert params["out"].opts == ["--out", "-o"] and params["config_file"].opts == ["--config"]
     context = command.make_context("train", ["d", "--batch-size", "3", "--val-scenes", "0.5", "--milestones", "5,6", "--no-amp", "-o", "r"])
@@ -161,3 +163,10 @@ def test_error_text_is_printed_as_given_without_emoji_codes(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--vary pitch=a:b: expected" in done.stderr
+
+
+def test_a_flag_may_depend_on_whose_setting_it_is():
+    # Relighter.relight(source=...) is run's --from ("from" is a Python keyword); train's source stays --source
+    assert cli_words(Setting("source", "6500-N", owner="Relighter.relight")) == "--from 6500-N"
+    assert cli_words(Setting("source", "6500-N", owner="TrainConfig")) == "--source 6500-N"
+    assert cli_words(Setting("source")) == "--source"

@@ -167,6 +167,7 @@ def test_best_checkpoint_is_kept_when_validation_gets_worse(scenes: Path, tmp_pa
 
 def test_missing_vgg_weights_is_one_clear_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     run = tmp_path / "run"
     code, _, err = run_cli(["train", str(scenes), "--out", str(run), "--backbone", "narrow", "--workers", "0"], capsys, monkeypatch)
     line = _one_line_error(code, err)
@@ -177,6 +178,7 @@ def test_missing_vgg_weights_is_one_clear_line(scenes: Path, tmp_path: Path, cap
 
 def test_missing_imagenet_weights_is_one_clear_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     run = tmp_path / "run"
     code, _, err = run_cli(
         ["train", str(scenes), "--out", str(run), "--backbone", "resnet18", "--perceptual-weight", "0", "--workers", "0"],

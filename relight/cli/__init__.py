@@ -23,7 +23,9 @@ from relight.cli._console import console, out_console
 from relight.cli._console import state as _state
 from relight.cli._errors import is_click_error, message
 from relight.cli._progress import progress_bar, rate_text
+from relight.cli._stages import download_bar
 from relight.errors import Interrupted, RelightError
+from relight.pretrained import reporting_downloads
 
 app = typer.Typer(
     name="relight",
@@ -79,7 +81,8 @@ def main() -> None:
     only with --debug."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        code = app(standalone_mode=False, prog_name="relight")
+        with reporting_downloads(download_bar):  # a pretrained part fetched on first use draws its bar
+            code = app(standalone_mode=False, prog_name="relight")
     except (KeyboardInterrupt, Interrupted) as exc:
         _print_line(exc)
         sys.exit(130)

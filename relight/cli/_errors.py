@@ -3,8 +3,8 @@
 Library errors (:mod:`relight.errors`) carry their settings and suggested actions as parts; here each
 part is worded with the command line's own flags and commands, so the library never names a flag:
 
-* a :class:`~relight.errors.Setting` becomes its flag (``FLAGS`` where the flag is not
-  ``--name-with-dashes``), then ``--x``/``--no-x`` for a bool, the flag alone without a value, else the
+* a :class:`~relight.errors.Setting` becomes its flag (``FLAGS``, by ``owner.name`` or by name, where the
+  flag is not ``--name-with-dashes``), then ``--x``/``--no-x`` for a bool, the flag alone without a value, else the
   flag and ``shown`` (or the value);
 * an :class:`~relight.errors.Action` is worded by ``ACTIONS[kind]``; unknown kinds keep their Python wording.
 """
@@ -19,6 +19,7 @@ from relight.errors import Action, Interrupted, RelightError, Setting, first_lin
 FLAGS: dict[str, str] = {
     "data": "DATA",
     "config_file": "--config",
+    "Relighter.relight.source": "--from",  # ``from`` is a Python keyword; train's ``source`` stays --source
 }
 
 #: Action kind -> how the command line suggests it.
@@ -32,8 +33,10 @@ ACTIONS: dict[str, Callable[[Action], str]] = {
 
 
 def flag(setting: Setting) -> str:
-    """The command-line flag of ``setting``."""
-    return FLAGS.get(setting.name, "--" + setting.name.replace("_", "-"))
+    """The command-line flag of ``setting``: ``FLAGS`` by ``owner.name`` first (one name may be two commands'
+    flags), then by name, else ``--name-with-dashes``."""
+    owned = FLAGS.get(f"{setting.owner}.{setting.name}") if setting.owner else None
+    return owned or FLAGS.get(setting.name, "--" + setting.name.replace("_", "-"))
 
 
 def cli_words(part: Setting | Action) -> str:

@@ -33,7 +33,12 @@ WeightsOpt = Annotated[
 DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cuda:N, mps or cpu (default: best available).")]
 PrecisionOpt = Annotated[Optional[str], typer.Option(help="fp32, fp16 or bf16 (default: bf16 autocast on Ampere and newer CUDA cards, fp16 on older ones, fp32 elsewhere; "
                                                           "fp32 on CUDA lets cuDNN use TF32, as PyTorch does: NVIDIA_TF32_OVERRIDE=0 turns it off).")]
-SizeOpt = Annotated[Optional[str], typer.Option(help="Run at a fixed N or HxW resolution and resize the result back.")]
+SizeOpt = Annotated[Optional[str], typer.Option(help="Run the network with N pixels on the longer side (aspect ratio kept) or at HxW, "
+                                                    "instead of the model's training scale; the result comes back to the image's size (--upscale).")]
+NativeOpt = Annotated[bool, typer.Option("--native", help="Run the network at the image's own resolution, not scaled to the model's training size "
+                                                          "(slower on large photos, and a model relights best at the scale it learnt).")]
+UpscaleOpt = Annotated[Optional[str], typer.Option("--upscale", metavar="change|result", help="How a result run at a lower scale comes back: change (the default: "
+                                                                                              "the change the network made, resized and added to the full-resolution image, which keeps its detail) or result (the output resized).")]
 BitDepthOpt = Annotated[Optional[int], typer.Option("--bit-depth", help="8 or 16 bits per channel for PNG/TIFF output (default: the input's: 16 for a 16-bit or float input, else 8; JPEG and WebP are 8).")]
 QualityOpt = Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG and WebP quality, 1 to 100.")]
 SrgbOpt = Annotated[bool, typer.Option("--srgb", help="Write the result in sRGB, tagged so, instead of in the input's colour profile.")]
@@ -43,21 +48,30 @@ DepthDirOpt = Annotated[Optional[Path], typer.Option("--depth-dir", help="Folder
 GtDirOpt = Annotated[Optional[Path], typer.Option("--gt-dir", help="Ground-truth folder for validation data (default: the sibling DATA_gt if it exists).")]
 SourceOpt = Annotated[str, typer.Option(help="Input setting for any-to-any data, TEMPERATURE-DIRECTION.")]
 TargetOpt = Annotated[str, typer.Option(help="Target setting for any-to-any data.")]
+ToOpt = Annotated[Optional[list[str]], typer.Option("--to", metavar="LIGHT", help="Light to relight to, TEMPERATURE-DIRECTION (e.g. 2500-W): several separated by commas or the option repeated, or all (an any-to-any model; default: the model's own target).")]
+FromOpt = Annotated[Optional[str], typer.Option("--from", metavar="LIGHT", help="The input's light, if known (e.g. 6500-N); without it an any-to-any model reads it from the image.")]
 JsonFileOpt = Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Write the scores as JSON to FILE, or to stdout with -.")]
 CsvFileOpt = Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write per-image scores and the mean row as CSV to FILE, or to stdout with -.")]
 JsonFlagOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
 RequireLpipsOpt = Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")]
 
 
-def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False) -> Relighter:
-    """Load weights and place them, saying once which model is used."""
-    from relight.inference import Relighter, parse_size
+def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False,
+                   native: bool = False, upscale: str | None = None) -> Relighter:
+    """Load weights and place them, saying once which model is used (``size``, ``native`` and ``upscale``:
+    the scale it runs at, :mod:`relight.scale`)."""
+    from relight.inference import Relighter
+    from relight.scale import DEFAULT_UPSCALE, check_upscale, parse_run_size, run_scale
     from relight.weights import default_weights
+
+    run_size, upscale = parse_run_size(size), check_upscale(upscale or DEFAULT_UPSCALE)
+    run_scale(run_size, native, None)  # --native with --size is refused before the model loads
 
     if weights is None:
         weights = default_weights()
         console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
-    relighter = Relighter.from_weights(weights, device=device, precision=precision, size=parse_size(size), compile=compile, warn=warn)
+    relighter = Relighter.from_weights(weights, device=device, precision=precision, size=run_size, compile=compile, warn=warn,
+                                       native=native, upscale=upscale)
     console.print(
         f"[dim]model {relighter.loaded.config.describe()} from {relighter.loaded.source or weights} "
         f"on {relighter.device} ({relighter.precision}{', compiled' if relighter.compiled else ''})[/dim]"

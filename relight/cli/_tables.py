@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from relight.evaluate import AnyToAnyReport
     from relight.score import ScoreReport
 
 #: Column headings, with the direction that is better (the order of :data:`relight.score.METRICS`).
@@ -73,3 +74,25 @@ def print_gain_table(model: ScoreReport, identity: ScoreReport, console: Console
     table.add_row("identity", *(f"{theirs[m]:.4f}" for m in model.metrics))
     table.add_row("[bold]gain[/bold]", *(f"[bold]{ours[m] - theirs[m]:+.4f}[/bold]" for m in model.metrics))
     console.print(table)
+
+
+def print_light_tables(report: AnyToAnyReport, console: Console, title: str) -> None:
+    """An any-to-any evaluation: mean scores by target direction, then by target temperature, each with
+    the identity's PSNR and the gain over it, then what could not be scored."""
+    for heading, groups in (("target direction", report.by_direction()), ("target temperature (K)", report.by_temperature())):
+        table = Table(title=f"{title}: by {heading}")
+        table.add_column(heading.split(" (")[0])
+        for column in ("pairs", METRIC_LABELS["psnr"], METRIC_LABELS["ssim"], "identity PSNR", "gain (dB)"):
+            table.add_column(column, justify="right")
+        rows = [*groups.items(), ("[bold]all[/bold]", report.summary())]
+        for i, (key, values) in enumerate(rows):
+            if i == len(rows) - 1:
+                table.add_section()
+            table.add_row(key, str(values["count"]), score_text("psnr", values["psnr"]), score_text("ssim", values["ssim"]),
+                          score_text("psnr", values["identity_psnr"]),
+                          "-" if values["gain_psnr"] is None else f"{values['gain_psnr']:+.2f}")
+        console.print(table)
+    for failure in report.failed:
+        console.print(f"[red]not scored:[/red] {failure.reason}", soft_wrap=True)
+    if report.failed:
+        console.print(f"[red]{len(report.failed)} pair(s) could not be scored[/red] (not in the means)")

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from relight.cli._console import console, out_console, warn
 from relight.cli._errors import cli_text, cli_words
-from relight.cli._options import (BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt,
-                                  WeightsOpt, make_relighter)
+from relight.cli._options import (BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt,
+                                  ToOpt, WeightsOpt, make_relighter)
 from relight.cli._progress import rate_text, tracked
 from relight.cli.depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.errors import InputFileError, Interrupted
@@ -41,12 +41,20 @@ def batch(
     compile: CompileOpt = False,
     depth_kind: DepthKindOpt = "auto",
     depth_model: DepthModelOpt = None,
+    to: ToOpt = None,
+    source: FromOpt = None,
+    name: Annotated[Optional[str], typer.Option("--name", metavar="TEMPLATE", help="Output file names from {stem}, {scene}, {source}, {target} (VIDIT names give scene and source: '{scene}_4500_E' names outputs as VIDIT names its ground truth); default: the stem, with _TARGET appended for several --to lights.")] = None,
 ) -> None:
     """Relight every image + depth pair of a folder, resumably, with a progress bar and a summary.
 
+    Images without a depth file get depth estimated from the photo when the depth model is downloaded
+    (`relight weights download depth-anything-v2-small`) or --depth-model names one; the summary says how many.
+
     Under torchrun or a SLURM job array each process relights its own slice (and under torchrun on
     CUDA, on the GPU of its LOCAL_RANK) unless --shard or --device say otherwise."""
-    from relight.batch import check_batch_outputs, finished, run_batch
+    from relight.batch import batch_plan, check_batch_outputs, finished, run_batch
+    from relight.cli.run import parse_targets, resolve_lights
+    from relight.naming import template_fields
     from relight.data.pairs import find_inference_pairs
     from relight.shards import local_device, resolve_slice
 
@@ -61,25 +69,33 @@ def batch(
         if not pairs:  # more processes than images: this one has nothing to do, which is no failure
             out_console.print(f"{chosen.describe(cli_words)}: none of the {total} images", soft_wrap=True)
             return
-    check_batch_outputs(pairs, out_dir, ext, bit_depth)  # before the model loads (run_batch checks again, for API callers)
+    # Before the model loads (the names, once the model has checked the lights; run_batch checks again, for API callers)
+    check_batch_outputs(pairs, out_dir, ext, bit_depth, None if to is None and name is None else [])
+    if name is not None:
+        template_fields(name)
     device = device or local_device()
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     relighter = make_relighter(weights, device, precision, size, compile)
-    needed = any(pair.depth is None and (overwrite or not finished(out_dir / f"{pair.stem}{ext}")) for pair in pairs)
+    targets = resolve_lights(relighter, parse_targets(to), source)
+    plan = batch_plan(relighter, pairs, ext, targets, source, name)
+    check_batch_outputs(pairs, out_dir, ext, bit_depth, [output.name for outputs in plan for output in outputs])
+    needed = any(pair.depth is None and (overwrite or not all(finished(out_dir / o.name) for o in outputs))
+                 for pair, outputs in zip(pairs, plan))
     estimate = batch_estimator(depth_model, device, needed)  # images without a depth file get estimated depth
-    with tracked("relighting", total=len(pairs)) as counter:
+    with tracked("relighting", total=sum(len(outputs) for outputs in plan)) as counter:
         try:
             summary = run_batch(
                 relighter, pairs, out_dir, ext=ext, bit_depth=bit_depth, quality=quality, srgb=srgb, overwrite=overwrite, workers=workers,
                 batch_size=batch_size, streams=streams, on_item=lambda kind: counter.advance(kind == "done"),
-                on_warning=warn, depth_kind=depth_kind, estimate=estimate,
+                on_warning=warn, depth_kind=depth_kind, estimate=estimate, to=targets, source=source, name=name,
             )
         except KeyboardInterrupt:
-            there = sum(finished(out_dir / f"{pair.stem}{ext}") for pair in pairs)
-            raise Interrupted(f"{there} of {len(pairs)} outputs are in {out_dir}; the same command resumes, "
+            names = [output.name for outputs in plan for output in outputs]
+            there = sum(finished(out_dir / name) for name in names)
+            raise Interrupted(f"{there} of {len(names)} outputs are in {out_dir}; the same command resumes, "
                               "skipping them") from None
     _print_summary(summary, out_dir, chosen and f"{chosen.describe(cli_words)}: {len(pairs)} of the {total} images")
     if summary.estimated:
@@ -95,8 +111,8 @@ def _print_summary(summary: BatchSummary, out_dir: Path, slice_line: str | None)
 
     if summary.removed:
         console.print(f"[dim]removed {len(summary.removed)} stale temporary file(s) that killed processes left in {out_dir}[/dim]")
-    for _path, error in summary.failures:
-        console.print(f"[red]failed:[/red] {cli_text(error)}")
+    for line in dict.fromkeys(cli_text(error) for _path, error in summary.failures):  # an input's several outputs fail alike
+        console.print(f"[red]failed:[/red] {line}")
     if summary.unwritten:
         console.print(f"[red]not written:[/red] {len(summary.unwritten)} output(s): {out_dir} was given up on after "
                       f"{DISK_FULL_LIMIT} full-disk errors; free some space and run the same command again", soft_wrap=True)

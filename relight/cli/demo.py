@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from relight.cli._console import console
 from relight.cli._options import DeviceOpt, PrecisionOpt, WeightsOpt, check_report_outputs, emit_text, make_relighter, tables_console
 
 
@@ -26,8 +27,18 @@ def demo(
     relighter = make_relighter(weights, device, precision, None)
     result = run_demo(relighter, output_dir)
     tables = tables_console(json_out)
+    if result.mappings:
+        others = ", ".join(mapping.partition(" -> ")[2] for mapping in result.mappings[1:])
+        console.print(f"relighting {result.mappings[0]} (scored: the examples' ground truth)" + (f", and to {others}" if others else ""), soft_wrap=True)
     print_score_table(result.model, tables, title=f"relit examples -> {result.out_dir}")
     print_gain_table(result.model, result.identity, tables, "model vs identity baseline (input image taken as the answer)")
-    emit_text(json_text({"model": result.model.to_dict(), "identity": result.identity.to_dict()}), json_out)
+    if result.sheet is not None:
+        console.print(f"wrote {len(result.versions)} versions at other lights (no ground truth: for looking at) and the "
+                      f"contact sheet {result.sheet}", soft_wrap=True)
+    report = {"model": result.model.to_dict(), "identity": result.identity.to_dict()}
+    if result.mappings:
+        report |= {"mappings": result.mappings, "versions": [str(path) for path in result.versions],
+                   "sheet": str(result.sheet) if result.sheet else None}
+    emit_text(json_text(report), json_out)
     if result.model.failed:
         raise typer.Exit(1)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from relight.cli._console import console, warn
 from relight.cli.depth import DepthKindOpt, DepthModelOpt, load_estimator
-from relight.cli._options import BitDepthOpt, CompileOpt, DeviceOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, WeightsOpt, make_relighter
+from relight.cli._options import (BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt,
+                                  UpscaleOpt, WeightsOpt, make_relighter)
+from relight.cli._stages import say_scale, stages_shown
+
+if TYPE_CHECKING:
+    from relight.inference import Relighter
+    from relight.lighting import Light
 
 
 def run(
     image: Annotated[Path, typer.Argument(help="Input photo (PNG, JPEG, TIFF, WebP; 8/16-bit; grey, RGB, RGBA).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Result file: .png, .tif, .npy, .jpg or .webp.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Result file: .png, .tif, .npy, .jpg or .webp; with several --to lights, each file's name gets its light (relit_2500_W.png).")] = None,
     depth: Annotated[Optional[Path], typer.Argument(help="Depth map (.npy VIDIT dict or array, .npz, 8/16-bit PNG, TIFF); without one, depth is estimated from the photo (--depth-model).")] = None,
     depth_kind: DepthKindOpt = "auto",
     depth_model: DepthModelOpt = None,
@@ -22,27 +28,100 @@ def run(
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
     size: SizeOpt = None,
+    native: NativeOpt = False,
+    upscale: UpscaleOpt = None,
     bit_depth: BitDepthOpt = None,
     quality: QualityOpt = 95,
     srgb: SrgbOpt = False,
     compile: CompileOpt = False,
+    to: ToOpt = None,
+    source: FromOpt = None,
+    sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a labelled contact sheet of the relit versions (rows temperatures, columns directions; 5 x 8 with --to all).")] = None,
 ) -> None:
     """Relight one image with its depth map, or with depth estimated from the photo when none is given."""
     from relight.data.pairs import InferencePair, load_pair, refuse_replacing_inputs
     from relight.io import check_output_file, write_image
 
-    check_output_file(output, bit_depth)  # before the model loads: a bad -o is the user's to fix at once
-    refuse_replacing_inputs([output], [image, depth], "choose another output file")
+    targets = parse_targets(to)
+    outputs = output_files(output, targets, sheet)
+    for path in outputs:
+        check_output_file(path, bit_depth)  # before the model loads: a bad -o is the user's to fix at once
+    if sheet is not None:
+        check_output_file(sheet, 8)
+    refuse_replacing_inputs([*outputs, *([sheet] if sheet else [])], [image, depth], "choose another output file")
     estimate = None
     if depth is None:
-        console.print(f"[dim]no depth file given: estimating depth from {image}[/dim]")
         estimate = load_estimator(depth_model, device, image=image)
-    item = load_pair(InferencePair(image.stem, image, depth), depth_kind, estimate)
-    for warning in item.warnings:
-        warn(warning)
-    relighter = make_relighter(weights, device, precision, size, compile)
-    result = relighter.relight(item.image.rgb, item.depth)
-    write_image(output, result, item.image.alpha, bit_depth, item.image.meta, quality=quality, srgb=srgb)
-    console.print(f"wrote {output}")
+        console.print(f"[dim]no depth file given: estimating depth from {image} with {estimate.label}[/dim]")
+    with stages_shown() as stage:  # shown once the run takes more than a moment
+        stage("reading" if estimate is None else "reading and estimating depth")
+        item = load_pair(InferencePair(image.stem, image, depth), depth_kind, estimate)
+        for warning in item.warnings:
+            warn(warning)
+        stage("loading the model")
+        relighter = make_relighter(weights, device, precision, size, compile, native, upscale)
+        relighter.stages = stage
+        say_scale(relighter, item.image.size)
+        lights = resolve_lights(relighter, targets, source, placed=sheet is not None)
+        results = relighter.relight_many(item.image.rgb, item.depth, list(targets), source)
+        stage("writing")
+        for path, result in zip(outputs, results):
+            write_image(path, result, item.image.alpha, bit_depth, item.image.meta, quality=quality, srgb=srgb)
+            if len(outputs) <= 4:
+                console.print(f"wrote {path}")
+    if len(outputs) > 4:
+        console.print(f"wrote {len(outputs)} files in {outputs[0].parent}: {outputs[0].name} ... {outputs[-1].name}", soft_wrap=True)
+    if sheet is not None:
+        write_light_sheet(sheet, lights, results)
     if item.estimated:
         console.print(f"used depth estimated by {estimate.label} (`relight depth {image} -o DIR` writes it, to look at or correct)", soft_wrap=True)
+
+
+def parse_targets(to: list[str] | None) -> tuple[Light | None, ...]:
+    """``--to`` as lights (comma-separated, repeated, or ``all``); ``(None,)`` without it: the model's own target."""
+    from relight.data.anytoany import parse_lights
+
+    if not to:
+        return (None,)
+    return parse_lights(",".join(to), name="to", owner="Relighter.relight")
+
+
+def output_files(output: Path | None, targets: tuple[Light | None, ...], sheet: Path | None) -> list[Path]:
+    """The files ``-o`` stands for: itself for one target, ``STEM_<light><ext>`` beside it for each of several."""
+    from relight.errors import RelightError
+    from relight.naming import SEVERAL_TARGETS, output_name
+
+    if output is None:
+        if sheet is None:
+            raise RelightError("give the result file (-o OUT.png), a contact sheet (--sheet SHEET.png), or both")
+        return []
+    if len(targets) == 1:
+        return [output]
+    return [output.with_name(output_name(output.stem, target, SEVERAL_TARGETS) + output.suffix) for target in targets]
+
+
+def resolve_lights(relighter: Relighter, targets: tuple[Light | None, ...], source: str | None, placed: bool = False) -> list[Light | None]:
+    """Each target checked against the model (a one-to-one model refuses another target, naming the
+    any-to-any models), and the mapping the run applies said once: ``6500-N -> 2500-W``, ``? -> 2500-W``.
+    ``placed``: the results go on a contact sheet, which needs every target light known."""
+    from relight.errors import InvalidSetting, Setting, listed
+
+    resolved = [relighter.lights(target, source) for target in targets]
+    if placed and any(target is None for target, _ in resolved):
+        setting = Setting("to", owner="Relighter.relight")
+        raise InvalidSetting(setting, "a contact sheet places each version by its light, and this model's target is not "
+                             "recorded; name the lights with ", setting)
+    lit = resolved[0][1]
+    wanted = [str(target or "?") for target, _ in resolved]
+    shown = ", ".join(wanted) if len(wanted) <= 8 else f"{len(wanted)} lights: {listed(wanted, 4)}"
+    kind = "" if relighter.illumination.any_to_any else " (one-to-one model)"
+    console.print(f"relighting {lit or '?'} -> {shown}{kind}", soft_wrap=True)
+    return [target for target, _ in resolved]
+
+
+def write_light_sheet(path: Path, lights: list[Light | None], results: list[object]) -> None:
+    """The contact sheet of the relit versions, each at its light's row (temperature) and column (direction)."""
+    from relight.sheet import light_sheet, write_picture
+
+    write_picture(path, light_sheet(dict(zip(lights, results))))  # type: ignore[arg-type]
+    console.print(f"wrote {path} (contact sheet of {len(results)} lights)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ import typer
 from rich.table import Table
 
 from relight.cli._console import console, out_console
-from relight.cli._errors import cli_text
+from relight.cli._errors import cli_text, flag
 from relight.cli._progress import Counter, tracked
 from relight.errors import Interrupted, InvalidSetting, Setting
 from relight.train.config import PATH_FIELDS, TrainConfig
@@ -63,12 +64,21 @@ def _option_type(hint: Any) -> type:
     return str
 
 
+#: Short flags of training options.
+SHORT = {"out": ("-o",)}
+
+
+def _worded(help_text: str) -> str:
+    """A field's help with the settings it names (``{val_data}``) as their flags (``--val-data``)."""
+    return re.sub(r"\{(\w+)\}", lambda m: flag(Setting(m.group(1))), help_text)
+
+
 def _option(field: dataclasses.Field[Any], hint: Any) -> inspect.Parameter:
     """The ``typer`` parameter for one field: its flags, type and help, defaulting to "not given"."""
     kind = Path if field.name in PATH_FIELDS else _option_type(hint)
     dashed = field.name.replace("_", "-")
-    flags = field.metadata.get("flags") or ((f"--{dashed}/--no-{dashed}",) if kind is bool else (f"--{dashed}",))
-    info = typer.Option(*flags, help=field.metadata.get("help", field.name), show_default=False)
+    flags = (f"--{dashed}/--no-{dashed}",) if kind is bool else (f"--{dashed}", *SHORT.get(field.name, ()))
+    info = typer.Option(*flags, help=_worded(field.metadata.get("help", field.name)), show_default=False)
     return inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[Optional[kind], info])
 
 

@@ -10,6 +10,7 @@ import typer
 
 from relight.cli._console import console, warn
 from relight.cli._options import DeviceOpt, PrecisionOpt, WeightsOpt
+from relight.cli.depth import DepthModelOpt
 
 HostOpt = Annotated[str, typer.Option(help="Interface to serve on; 127.0.0.1 (the default) is this machine only, 0.0.0.0 every interface.")]
 PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")]
@@ -28,11 +29,12 @@ def ui(
     weights: WeightsOpt = None,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
+    depth_model: DepthModelOpt = None,
 ) -> None:
-    """Serve relight as a web page: drop a photo, pick the light, compare before and after (needs the ui extra: pip install 'relight\[ui]')."""
+    r"""Serve relight as a web page: drop a photo, pick the light, compare before and after (needs the ui extra: pip install 'relight\[ui]')."""
     from relight.ui import Service, build_app, serve
 
-    service = Service(weights, device, precision, warn=warn)
+    service = Service(weights, device, precision, depth_model=depth_model, warn=warn)
     try:
         info = service.describe()  # a model that cannot load fails here, before the server starts
         console.print(f"[dim]model {info.describe()}[/dim]")

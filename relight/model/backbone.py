@@ -139,9 +139,8 @@ class ResNetEncoder(nn.Module):
 
 
 def imagenet_state(backbone: str) -> dict[str, torch.Tensor]:
-    """torchvision's ImageNet weights for ``backbone`` from the user's torch cache, without the classifier.
-
-    Never downloads: relight runs where the network is closed, so a missing file is a clear error that
+    """torchvision's ImageNet weights for ``backbone`` from the user's torch cache (fetched there on first
+    use, :mod:`relight.pretrained`), without the classifier. Offline, a missing file is a clear error that
     says where torchvision looks and how to place the file there.
     """
     spec = BACKBONE_SPECS[backbone]

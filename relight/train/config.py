@@ -37,8 +37,9 @@ class TrainSettingError(TrainError, InvalidSetting):
     """A training setting that is malformed, out of range or at odds with another: ``setting`` names it."""
 
 
-def _help(text: str, *flags: str) -> dict[str, Any]:
-    return {"help": text, "flags": flags} if flags else {"help": text}
+def _help(text: str) -> dict[str, Any]:
+    """A field's help; other settings are named ``{name}``, which the command line words as its flags."""
+    return {"help": text}
 
 
 def _setting(name: str, value: Any = None, shown: str | None = None) -> Setting:
@@ -51,28 +52,28 @@ class TrainConfig:
 
     data: list[str] = field(default_factory=list, metadata=_help(
         "Training data: any-to-any VIDIT folders or one-to-one train folders (input/ + target/)."))
-    out: str = field(default="", metadata=_help("Run folder for checkpoints, metrics and the resolved config.", "--out", "-o"))
+    out: str = field(default="", metadata=_help("Run folder for checkpoints, metrics and the resolved config."))
     source: str = field(default="6500-N", metadata=_help("Input setting, TEMPERATURE-DIRECTION (default: 6500-N)."))
     target: str = field(default="4500-E", metadata=_help("Target setting (default: 4500-E)."))
     neighbours: bool = field(default=True, metadata=_help(
         "Extra data: inputs lit from the two directions next to the source (default: on)."))
     mirror: bool = field(default=True, metadata=_help(
-        "Extra data: flipped pairs at the mirrored directions; with --any-to-any, half the draws flipped (default: on)."))
+        "Extra data: flipped pairs at the mirrored directions; with {any_to_any}, half the draws flipped (default: on)."))
     any_to_any: bool = field(default=False, metadata=_help(
-        "Train one model for any source -> target light of any-to-any data (--source, --target and "
-        "--neighbours then do not apply) (default: off)."))
+        "Train one model for any source -> target light of any-to-any data ({source}, {target} and "
+        "{neighbours} then do not apply) (default: off)."))
     sources: str = field(default="all", metadata=_help(
-        "--any-to-any: source lights to draw, comma-separated (e.g. 6500-N,4500-E) or all (default: all)."))
-    targets: str = field(default="all", metadata=_help("--any-to-any: target lights to draw, as --sources (default: all)."))
+        "{any_to_any}: source lights to draw, comma-separated (e.g. 6500-N,4500-E) or all (default: all)."))
+    targets: str = field(default="all", metadata=_help("{any_to_any}: target lights to draw, as {sources} (default: all)."))
     pairs_per_epoch: int | None = field(default=None, metadata=_help(
-        "--any-to-any: (scene, source, target) pairs drawn per epoch (default: 4 per training scene)."))
+        "{any_to_any}: (scene, source, target) pairs drawn per epoch (default: 4 per training scene)."))
     withhold_source: float = field(default=0.5, metadata=_help(
-        "--any-to-any: probability that a pair hides its source light from the network, so that it "
+        "{any_to_any}: probability that a pair hides its source light from the network, so that it "
         "relights without being told it (default: 0.5)."))
     val_pairs: int | None = field(default=None, metadata=_help(
-        "--any-to-any: size of the fixed, seeded validation sample of pairs (default: 4 per validation scene)."))
+        "{any_to_any}: size of the fixed, seeded validation sample of pairs (default: 4 per validation scene)."))
     val_data: str | None = field(default=None, metadata=_help("Validation folder (validation, one-to-one or any-to-any layout)."))
-    val_gt_dir: str | None = field(default=None, metadata=_help("Ground truth of --val-data (default: its sibling FOLDER_gt)."))
+    val_gt_dir: str | None = field(default=None, metadata=_help("Ground truth of {val_data} (default: its sibling FOLDER_gt)."))
     val_scenes: int | float | None = field(default=None, metadata=_help(
         "Hold out this many scenes (or this fraction, < 1) of the training data for validation."))
     backbone: str = field(default="resnet50", metadata=_help(
@@ -81,9 +82,9 @@ class TrainConfig:
     decoder_channels: int = field(default=64, metadata=_help("Width of the fusion/decoder path (default: 64)."))
     residual: bool = field(default=True, metadata=_help("Predict relu(input + residual), as the paper (default: on)."))
     conditioning: str | None = field(default=None, metadata=_help(
-        "--any-to-any: how the lights enter the network: film or planes (default: film)."))
+        "{any_to_any}: how the lights enter the network: film or planes (default: film)."))
     init: str | None = field(default=None, metadata=_help(
-        "--any-to-any: start from this one-to-one model (registry name, .safetensors or the authors' .pkl), "
+        "{any_to_any}: start from this one-to-one model (registry name, .safetensors or the authors' .pkl), "
         "initialised to give its outputs exactly (default: off)."))
     imagenet: bool | None = field(default=None, metadata=_help(
         "Initialise ResNet encoders from ImageNet weights in the torch cache (default: on for resnets)."))
@@ -98,10 +99,10 @@ class TrainConfig:
     batch_size: int = field(default=3, metadata=_help("Examples per step (per process under torchrun) (default: 3)."))
     epochs: int = field(default=200, metadata=_help("Epochs (default: 200)."))
     milestones: list[int] = field(default_factory=lambda: [50], metadata=_help(
-        "Epochs after which the learning rate is multiplied by --lr-decay, comma-separated (default: 50)."))
+        "Epochs after which the learning rate is multiplied by {lr_decay}, comma-separated (default: 50)."))
     lr_decay: float = field(default=0.1, metadata=_help("Learning-rate factor at each milestone (default: 0.1)."))
     size: list[int] | None = field(default=None, metadata=_help("Resize every image to N or HxW (default: off)."))
-    crop: list[int] | None = field(default=None, metadata=_help("Random N or HxW crop, after --size (default: off)."))
+    crop: list[int] | None = field(default=None, metadata=_help("Random N or HxW crop, after {size} (default: off)."))
     workers: int | None = field(default=None, metadata=_help(
         "DataLoader worker processes (default: min(4, CPU cores - 1); none on 2 cores or fewer, "
         f"or when an epoch is under {FEW_BATCHES} batches, as workers start anew each epoch)."))

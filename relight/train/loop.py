@@ -26,6 +26,7 @@ from relight.errors import RelightError, Setting, first_line
 from relight.inference import check_precision, cudnn_autotune, default_precision
 from relight.model import MBNet
 from relight.model.checkpoint import load_checkpoint
+from relight.scale import TRAINED_AT, training_size
 from relight.score import finite_or_none
 from relight.train.anytoany import gather_any_to_any, init_from_one_to_one
 from relight.train.config import TrainConfig, TrainError
@@ -170,7 +171,10 @@ class Trainer:
         if resume:
             self._resume()
         self.store.open(config.to_toml(), resume)  # on resume too: options changed on the command line hold from now on
-        examples = len(self._dataset(0))  # the same every epoch
+        first = self._dataset(0)
+        examples = len(first)  # the same every epoch
+        #: The size its images are seen at, recorded in every checkpoint (:func:`relight.scale.training_size`).
+        self.trained_at = training_size(config.size, first.pairs[0].input if first.pairs else None)
         self.steps_per_epoch = math.ceil(len(epoch_indices(examples, self.where, config.seed, 0)) / config.batch_size)
         self.workers = config.loader_workers(self.steps_per_epoch)
         self.total_steps = config.epochs * self.steps_per_epoch
@@ -218,6 +222,7 @@ class Trainer:
             "world_size": self.where.world,
             "precision": self.precision,
             "command": self.command,
+            TRAINED_AT: self.trained_at,
         }
 
     @property

@@ -93,7 +93,8 @@ def _result_updates(result: Result | None) -> list[Any]:
         return [None, None, "", None]
     height, width = result.size
     source = "estimated (no depth file given)" if result.estimated else "from the depth file"
-    lines = [f"**{result.mapping}** · {width} x {height} · relit in {result.seconds:.2f} s (upload to result) · depth {source}",
+    ran = f" (the network ran at {result.run_size[1]} x {result.run_size[0]})" if result.run_size != result.size else ""
+    lines = [f"**{result.mapping}** · {width} x {height}{ran} · relit in {result.seconds:.2f} s (upload to result) · depth {source}",
              *(f"- {note}" for note in result.notes)]
     return [(str(result.before), str(result.after)), str(result.depth_view), "\n".join(lines), str(result.relit)]
 
@@ -108,6 +109,22 @@ def _relight_call(service: Service) -> Any:
         return str(done.relit), done
 
     return relight
+
+
+def _sheet_call(service: Service) -> Any:
+    """The ``/sheet`` endpoint's function: the upload relit to every light, as one labelled picture."""
+
+    def sheet(image: str | None, depth: str | None, weights: str | None) -> str:
+        if not image:
+            raise gr.Error("drop a photo first", print_exception=False)
+        return str(_guarded(lambda: service.sheet(image, depth, weights), image, depth))
+
+    return sheet
+
+
+def _model_label(name: str) -> str:
+    """A registry name as it is; a weights file by its file name (the full path is in the model line)."""
+    return Path(name).name if any(sep in name for sep in "/\\") else name
 
 
 def _light_picker(info: ModelInfo) -> tuple[list[gr.Button], gr.Radio, gr.Textbox, gr.Markdown]:
@@ -144,11 +161,13 @@ def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
             with gr.Column(scale=1):
                 image = gr.File(label="Photo (PNG, JPEG, TIFF, WebP)", elem_id="image")
                 depth = gr.File(label="Depth map (optional: estimated when not given)", elem_id="depth")
-                model = gr.Dropdown(service.models(), value=info.name, label="Model", elem_id="model")
+                model = gr.Dropdown([(_model_label(name), name) for name in service.models()], value=info.name, label="Model",
+                                    elem_id="model")
                 model_info = gr.Markdown(info.describe(), elem_id="model-info")
                 buttons, radio, target, note = _light_picker(info)
                 with gr.Row():
                     relight = gr.Button("Relight", variant="primary", elem_id="relight")
+                    all_lights = gr.Button("All 40", elem_id="all-40", interactive=info.any_to_any)
             with gr.Column(scale=2):
                 slider = gr.ImageSlider(label="Before / after", type="filepath", elem_id="slider")
                 result = gr.Image(label="Result", type="filepath", format="png", interactive=False, elem_id="result")
@@ -156,19 +175,22 @@ def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
                     depth_view = gr.Image(label="Depth (near dark, far light)", type="filepath", interactive=False, elem_id="depth-view")
                     download = gr.File(label="Full-resolution result (metadata kept)", interactive=False, elem_id="download")
                 status = gr.Markdown(elem_id="status")
+                sheet = gr.Image(label="All 40 lights (rows temperatures, columns directions)", type="filepath", format="png",
+                                 interactive=False, elem_id="sheet")
         _examples(examples or EXAMPLES, image, depth, target)
 
         relight.click(_relight_call(service), [image, depth, target, model_state], [result, result_state], api_name="relight",
                       concurrency_id="model").success(
             _result_updates, result_state, [slider, depth_view, status, download], api_visibility="private", queue=False)
+        all_lights.click(_sheet_call(service), [image, depth, model_state], sheet, api_name="sheet", concurrency_id="model")
 
         def pick_model(name: str) -> list[Any]:
             picked = _guarded(lambda: service.describe(name))
             light = initial_target(picked)
-            return [picked.name, picked.describe(), *_compass_updates(light, picked.any_to_any),
+            return [picked.name, picked.describe(), *_compass_updates(light, picked.any_to_any), gr.Button(interactive=picked.any_to_any),
                     gr.Radio(value=str(_parts(light)[0] or "") or None, interactive=picked.any_to_any), light, light_note(picked)]
 
-        model.change(pick_model, model, [model_state, model_info, *buttons, radio, target, note], api_visibility="private",
+        model.change(pick_model, model, [model_state, model_info, *buttons, all_lights, radio, target, note], api_visibility="private",
                      concurrency_id="model")
         _wire_picker(buttons, radio, target)
     return page

@@ -21,12 +21,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from relight.errors import Action, InputFileError, RelightError, Setting
+from relight.errors import Action, InvalidSetting, RelightError, Setting
 
 if TYPE_CHECKING:
+    from relight.data.pairs import DecodedPair
     from relight.inference import Relighter
-    from relight.io.images import LoadedImage
     from relight.lighting import Illumination
+
+#: Turns ``H x W x 3`` RGB into depth in relight's convention, for a photo given without a depth map.
+Estimate = Callable[[np.ndarray], np.ndarray]
 
 #: Call folders kept on disk; older ones are removed (Gradio has copied their files into its cache by then).
 KEEP_CALLS = 64
@@ -39,6 +42,7 @@ PAGE_ACTIONS: dict[str, Callable[[Action], str]] = {
     "pass-weights": lambda a: f"pick {a.arg('what')} in the model list",
     "download": lambda a: f"fetch it on the server with `relight weights download {a.arg('name')}`",
     "list-weights": lambda a: "the model list",
+    "give-depth": lambda a: "drop a depth map beside the photo",
 }
 
 
@@ -97,6 +101,7 @@ class Result:
     after: Path
     depth_view: Path
     size: tuple[int, int]
+    run_size: tuple[int, int]
     mapping: str
     seconds: float
     estimated: bool
@@ -104,16 +109,24 @@ class Result:
 
 
 def check_upload(path: Path) -> None:
-    """Refuse an image over relight's pixel limit from its header, before anything decodes it."""
-    from PIL import Image
+    """Refuse an image over relight's pixel limit from its header, before anything decodes it.
 
-    from relight.io.images import MAX_PIXELS, InputError, image_size
+    Only the stored width and height are read (orientation does not change the count); a file Pillow
+    cannot open is left to relight's readers, which refuse it, or read it, in their own words.
+    """
+    from PIL import Image, UnidentifiedImageError
 
+    from relight.io.images import MAX_PIXELS, InputError, check_input_file
+
+    check_input_file(path)
     try:
-        height, width = image_size(path)
+        with Image.open(path) as im:
+            width, height = im.size
     except Image.DecompressionBombError:  # Pillow's own limit, far above relight's, refuses it from the header
         raise InputError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from None
-    if height * width > MAX_PIXELS:
+    except (UnidentifiedImageError, OSError):
+        return
+    if width * height > MAX_PIXELS:
         raise InputError(path, f"image header claims {width} x {height} pixels, over the {MAX_PIXELS:,}-pixel limit")
 
 
@@ -128,8 +141,10 @@ class Service:
     """The models and files behind the page; safe to call from several threads at once.
 
     ``weights``/``device``/``precision`` are as for :meth:`Relighter.from_weights`; ``weights`` None is
-    the registry's default. ``estimate_depth`` turns a read image into depth when no depth file is given
-    (default: relight's depth estimation). ``warn`` is told what loading a model warns about.
+    the registry's default. ``estimate_depth`` gives depth for a photo without a depth file (default:
+    the depth model ``depth_model``, a name or folder, None the registry's default, as a
+    :class:`relight.depth_estimation.DepthEstimator` loaded on first need and fetched as ``relight run``
+    fetches it). ``warn`` is told what loading a model warns about.
     """
 
     def __init__(
@@ -137,7 +152,8 @@ class Service:
         weights: str | None = None,
         device: str | None = None,
         precision: str | None = None,
-        estimate_depth: Callable[[LoadedImage], np.ndarray] | None = None,
+        estimate_depth: Estimate | None = None,
+        depth_model: str | None = None,
         warn: Callable[[object], None] | None = None,
     ) -> None:
         from relight.weights import default_weights
@@ -145,7 +161,8 @@ class Service:
         self.default = weights or default_weights()
         self.device = device
         self.precision = precision
-        self._estimate = estimate_depth or estimate_depth_here
+        self._estimate = estimate_depth
+        self.depth_model = depth_model
         self._warn = warn
         self._lock = threading.Lock()
         self._relighter: Relighter | None = None
@@ -190,16 +207,25 @@ class Service:
                 shutil.rmtree(self._calls.popleft(), ignore_errors=True)
         return folder
 
-    def _inputs(self, image: Path, depth: Path | None) -> tuple[LoadedImage, np.ndarray, bool, list[str]]:
-        """The image and its depth as ``relight run`` reads them, or with estimated depth when none is given."""
-        from relight.data.pairs import InferencePair, load_pair
-        from relight.io import read_image
+    def _estimator(self, image: Path) -> Estimate:
+        """The depth model, loaded once; a failure (named after ``image``, which needed it) is not kept, so
+        a model fetched meanwhile is found by the next call."""
+        from relight.depth_estimation import DepthEstimator
+        from relight.io.images import InputError
 
-        if depth is not None:
-            pair = load_pair(InferencePair(image.stem, image, depth))
-            return pair.image, pair.depth, False, pair.warnings
-        loaded = read_image(image)
-        return loaded, self._estimate(loaded), True, [f"{image}: {note}" for note in loaded.notes]
+        with self._lock:
+            if self._estimate is None:
+                try:
+                    self._estimate = DepthEstimator.load(self.depth_model, device=self.device)
+                except RelightError as exc:
+                    raise InputError(image, "no depth file given and none can be estimated: ", *exc.parts) from None
+            return self._estimate
+
+    def _read(self, image: Path, depth: Path | None) -> DecodedPair:
+        """The image and its depth as ``relight run`` reads them, the depth estimated when none is given."""
+        from relight.data.pairs import InferencePair, load_pair
+
+        return load_pair(InferencePair(image.stem, image, depth), "auto", self._estimator(image) if depth is None else None)
 
     def relight(self, image: str | Path, depth: str | Path | None = None, target: str | None = None,
                 weights: str | None = None) -> Result:
@@ -210,21 +236,40 @@ class Service:
         start = time.perf_counter()
         image = Path(image)
         check_upload(image)
-        loaded, depth_map, estimated, notes = self._inputs(image, Path(depth) if depth else None)
+        item = self._read(image, Path(depth) if depth else None)
         to = target.strip() if target and target.strip() else None
         with self._lock:
             relighter = self._relighter_for(weights)
             lit, _ = relighter.lights(to)
             mapping = relighter.mapping(to)
-            rgb = relighter.relight(loaded.rgb, depth_map, to=to)
+            run_size = relighter.run_size(item.image.size)
+            rgb = relighter.relight(item.image.rgb, item.depth, to=to)
         folder = self._call_folder()
         name = f"{image.stem}_{lit.file_tag}.png" if lit is not None else f"{image.stem}_relit.png"
-        relit = write_image(folder / name, rgb, loaded.alpha, None, loaded.meta)  # as `relight run -o NAME.png`
+        relit = write_image(folder / name, rgb, item.image.alpha, None, item.image.meta)  # as `relight run -o NAME.png`
         seconds = time.perf_counter() - start
-        before = write_image(folder / "before.png", loaded.rgb, None, 8)
+        before = write_image(folder / "before.png", item.image.rgb, None, 8)
         after = write_image(folder / "after.png", rgb, None, 8)
-        depth_view = write_image(folder / "depth.png", depth_picture(depth_map), None, 8)
-        return Result(relit, before, after, depth_view, loaded.size, mapping, seconds, estimated, notes)
+        depth_view = write_image(folder / "depth.png", depth_picture(item.depth), None, 8)
+        notes = [note.render(page_words) if isinstance(note, RelightError) else str(note) for note in item.warnings]
+        return Result(relit, before, after, depth_view, item.image.size, run_size, mapping, seconds, item.estimated, notes)
+
+    def sheet(self, image: str | Path, depth: str | Path | None = None, weights: str | None = None) -> Path:
+        """The contact sheet of ``image`` relit to every light the model gives (an any-to-any model's 40)."""
+        from relight.inference import any_to_any_models
+        from relight.sheet import light_sheet, write_picture
+
+        image = Path(image)
+        check_upload(image)
+        item = self._read(image, Path(depth) if depth else None)
+        with self._lock:
+            relighter = self._relighter_for(weights)
+            if not relighter.illumination.any_to_any:
+                raise InvalidSetting(Setting("weights", self._name), f"{self._name} is one-to-one ({relighter.illumination.describe()}): "
+                                     "a contact sheet of all the lights needs an any-to-any model", *any_to_any_models())
+            lights = relighter.illumination.targets
+            versions = relighter.relight_many(item.image.rgb, item.depth, list(lights))
+        return write_picture(self._call_folder() / f"{image.stem}_sheet.png", light_sheet(dict(zip(lights, versions))))
 
     def close(self) -> None:
         """Drop the model and remove every file written."""
@@ -232,12 +277,3 @@ class Service:
             self._relighter, self._name = None, None
             self._calls.clear()
             shutil.rmtree(self._root, ignore_errors=True)
-
-
-def estimate_depth_here(image: LoadedImage) -> np.ndarray:
-    """Depth for an image given without any, from relight's depth estimation where this relight has it."""
-    try:
-        from relight import depth_estimation
-    except ImportError:
-        raise InputFileError(None, "no depth file given, and this relight cannot estimate depth; give a depth file") from None
-    return depth_estimation.estimate_depth(image.rgb)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from relight.errors import RelightError, Setting
+from relight.scale import AUTHORS_TRAINED_AT, TRAINED_AT
 from relight.weights.errors import InvalidWeightsSetting, WeightsRefused, WeightsUnavailable
 from relight.weights.load import AUTHORS_ILLUMINATION, naming
 from relight.weights.registry import NAME, USER_REGISTRY_FORMAT, ModelEntry, load_registry, read_builtin, read_user, sha256_file
@@ -88,6 +89,7 @@ def import_authors_checkpoint(
         "target": target,
         "origin": "authors' checkpoint, imported with `relight weights import`",
         "imported_from": imported_from,
+        TRAINED_AT: list(AUTHORS_TRAINED_AT),
     }
     save_checkpoint(model, dest, provenance, dtype=torch.float32)
     step("hashing the result")

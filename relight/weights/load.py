@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relight.errors import Action, Part, RelightError, action
+from relight.scale import AUTHORS_TRAINED_AT, TRAINED_AT
 from relight.weights.errors import WeightsRefused, WeightsUnavailable
 from relight.weights.hub import ByteProgress, OlderHubAddress, download, read_hf_address
 from relight.weights.registry import (
@@ -157,12 +158,14 @@ def load_weights(
     path, entry = locate_weights(spec, registry=registry, progress=progress, warn=warn)
     if path.suffix.lower() in AUTHORS_SUFFIXES:
         source, target = AUTHORS_ILLUMINATION
-        provenance = {"source": source, "target": target, "origin": "authors' checkpoint, converted once into relight's cache"}
+        provenance = {"source": source, "target": target, "origin": "authors' checkpoint, converted once into relight's cache",
+                      TRAINED_AT: list(AUTHORS_TRAINED_AT)}
         try:
             converted = load_converted(path, provenance)
         except RelightError as exc:
             raise WeightsRefused(*naming(path, exc), path=path) from None
         loaded = converted.loaded
+        loaded.provenance.setdefault(TRAINED_AT, list(AUTHORS_TRAINED_AT))  # a conversion kept by an older relight lacks it
         loaded.source = f"{path} ({converted.note})"
     else:
         loaded = load_checkpoint(path)
@@ -173,6 +176,8 @@ def load_weights(
                 path=path,
             )
         loaded.source = f"{entry.name} ({path})"
+        if entry.trained_at is not None:  # the checkpoint's own record wins (older ones have none)
+            loaded.provenance.setdefault(TRAINED_AT, list(entry.trained_at))
     elif isinstance(spec, str) and spec.startswith("hf://"):
         loaded.source = f"{spec} ({path})"
     return loaded

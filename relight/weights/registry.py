@@ -122,6 +122,7 @@ _JSON: dict[str, Callable[[Any], dict[str, Any]]] = {
     "config": _config_json,
     "location": lambda location: {"location": location.to_dict()},
     "placeholders": lambda names: {"placeholders": list(names)},
+    "trained_at": lambda size: {"trained_at": None if size is None else list(size)},
 }
 
 
@@ -140,6 +141,8 @@ class ModelEntry:
     licence: str | None = None
     training_data: str | None = None
     trained_with: str | None = None
+    #: (height, width) of its training images, for the scale it runs at (:mod:`relight.scale`).
+    trained_at: tuple[int, int] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     metrics_note: str | None = None
     imported_from: dict[str, Any] | None = None
@@ -248,6 +251,10 @@ def _parse_entry(name: str, raw: dict[str, Any], location: Location, origin: str
     size = _known(raw.get("size_bytes"))
     if size is not None and (not isinstance(size, int) or size < 0):
         raise RegistryError(f"{where}: size_bytes must be a whole number (got {size!r})")
+    trained_at = _known(raw.get("trained_at"))
+    if trained_at is not None and not (isinstance(trained_at, list) and len(trained_at) == 2
+                                       and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in trained_at)):
+        raise RegistryError(f"{where}: trained_at must be [height, width] in pixels (got {trained_at!r})")
     metrics = dict(raw.get("metrics") or {})
     placeholders = [k for k, v in raw.items() if v == PLACEHOLDER]
     placeholders += [f"metrics.{k}" for k, v in metrics.items() if v == PLACEHOLDER]
@@ -264,6 +271,7 @@ def _parse_entry(name: str, raw: dict[str, Any], location: Location, origin: str
         licence=_known(raw.get("licence")),
         training_data=_known(raw.get("training_data")),
         trained_with=_known(raw.get("trained_with")),
+        trained_at=None if trained_at is None else (trained_at[0], trained_at[1]),
         metrics={k: v for k, v in metrics.items() if v != PLACEHOLDER},
         metrics_note=_known(raw.get("metrics_note")),
         imported_from=raw.get("imported_from"),

@@ -1,0 +1,317 @@
+"""`relight ui`: the page's service in Python terms, and the `/relight` endpoint through gradio_client
+against a server the test starts on a loopback port (tiny random models the tests build)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from conftest import png_chunk, run_cli
+from test_depth_estimation import tiny_model  # noqa: F401 - the tiny Depth Anything fixture
+from test_weights import hub  # noqa: F401 - the loopback Hub fixture, its cache in tmp_path
+from relight.errors import InvalidSetting, RelightError, Setting, action
+from relight.io import read_image
+from relight.io.images import MAX_PIXELS
+from relight.lighting import ALL_LIGHTS
+from relight.model import MBNet, MBNetConfig
+from relight.model.checkpoint import save_checkpoint
+from relight.ui import Service, build_app, page_message, serve
+from relight.ui.app import _with_direction, _with_temperature, initial_target, light_note
+from relight.ui.service import ModelInfo, check_upload, depth_picture, page_words
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def any_to_any_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny FiLM-conditioned MBNet with random weights, its conditioning moved off the identity so that
+    targets differ (a test fixture, never offered as a model)."""
+    torch.manual_seed(3)
+    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film"))
+    with torch.no_grad():
+        torch.nn.init.normal_(model.condition.out.weight, std=0.5)
+    path = tmp_path_factory.mktemp("a2a") / "tiny-any-to-any.safetensors"
+    return save_checkpoint(model, path, {"note": "random test weights", "default_target": "4500-E"})
+
+
+def start_server(weights: Path) -> tuple[Service, object, str]:
+    """The page over ``weights`` on the CPU, served on a free loopback port: (service, page, address)."""
+    service = Service(str(weights), device="cpu")
+    page = build_app(service)
+    return service, page, serve(page, LOOPBACK, free_port())
+
+
+@pytest.fixture(scope="module")
+def one_to_one_url(narrow_checkpoint: Path) -> Iterator[str]:
+    service, page, url = start_server(narrow_checkpoint)
+    yield url
+    page.close()
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def any_to_any_url(any_to_any_checkpoint: Path) -> Iterator[str]:
+    service, page, url = start_server(any_to_any_checkpoint)
+    yield url
+    page.close()
+    service.close()
+
+
+def _relight(url: str, image: Path, depth: Path | None, target: str) -> Path:
+    client = Client(url, verbose=False)
+    return Path(client.predict(handle_file(str(image)), handle_file(str(depth)) if depth else None, target, api_name="/relight"))
+
+
+def test_the_endpoint_gives_what_relight_run_writes(tmp_path, sample_pair, narrow_checkpoint, one_to_one_url, capsys, monkeypatch):
+    image, depth = sample_pair
+    out = tmp_path / "run.png"
+    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    assert code == 0, err
+    served = _relight(one_to_one_url, image, depth, "")
+    assert served.name == "scene_relit.png"  # the model records no pair, so the name has no light
+    got, want = read_image(served), read_image(out)
+    assert got.size == want.size == (40, 56) and got.alpha is not None  # alpha and metadata kept, as run writes them
+    assert np.abs(got.rgb - want.rgb).max() <= 2 / 255
+
+
+def test_a_bad_upload_is_a_message_and_the_next_call_works(tmp_path, sample_pair, one_to_one_url):
+    image, depth = sample_pair
+    bad = tmp_path / "holiday.png"
+    bad.write_text("not a picture")
+    with pytest.raises(AppError) as caught:
+        _relight(one_to_one_url, bad, depth, "")
+    message = str(caught.value)
+    assert "holiday.png: " in message and "not a readable" in message
+    assert str(tmp_path) not in message and "Traceback" not in message  # the name given, not the server's path
+    assert read_image(_relight(one_to_one_url, image, depth, "")).size == (40, 56)
+
+
+def _header_only_png(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims ``width`` x ``height`` but whose data is a few bytes: decoding it would
+    fail as truncated, so a refusal that names the pixel limit came from the header alone."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 8)) + png_chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [9000, 20000])  # over relight's limit; the second also over Pillow's own
+def test_an_upload_over_the_pixel_limit_is_refused_before_decoding(tmp_path, sample_pair, one_to_one_url, side):
+    _, depth = sample_pair
+    huge = _header_only_png(tmp_path / "huge.png", side, side)
+    with pytest.raises(AppError, match=f"huge.png: image header claims .*over the {MAX_PIXELS:,}-pixel limit"):
+        _relight(one_to_one_url, huge, depth, "")
+
+
+def test_a_one_to_one_model_asked_for_another_light_says_so(sample_pair, one_to_one_url):
+    image, depth = sample_pair
+    with pytest.raises(AppError, match=r"target light 2500-W: this model is one-to-one \(\? -> \?\) and relights to its own target only"):
+        _relight(one_to_one_url, image, depth, "2500-W")
+
+
+def test_two_sessions_at_once_get_their_own_results(sample_pair, any_to_any_checkpoint, any_to_any_url):
+    from relight.inference import Relighter
+
+    image, depth = sample_pair
+    targets = ["2500-W", "6500-E"]
+    results: dict[str, Path] = {}
+    clients = [Client(any_to_any_url, verbose=False) for _ in targets]
+    jobs = [c.submit(handle_file(str(image)), handle_file(str(depth)), t, api_name="/relight") for c, t in zip(clients, targets)]
+    for target, job in zip(targets, jobs):
+        results[target] = Path(job.result(timeout=120))
+    relighter = Relighter.from_weights(any_to_any_checkpoint, device="cpu")
+    loaded = read_image(image)
+    depth_map = np.load(depth, allow_pickle=True).item()["normalized_depth"]
+    got = {t: read_image(p).rgb for t, p in results.items()}
+    for target in targets:
+        want = np.clip(relighter.relight(loaded.rgb, depth_map, to=target), 0, 1)
+        assert np.abs(got[target] - want).max() <= 2 / 255, target
+    assert np.abs(got["2500-W"] - got["6500-E"]).max() > 4 / 255  # the two targets differ, so a mix-up would show
+
+
+def test_concurrent_threads_on_one_service_swap_models_safely(sample_pair, narrow_checkpoint, any_to_any_checkpoint):
+    """One model in memory: calls for two models from two threads each run on their own model."""
+    image, depth = sample_pair
+    service = Service(str(narrow_checkpoint), device="cpu")
+    out: dict[str, np.ndarray] = {}
+
+    def call(weights: Path, target: str) -> None:
+        for _ in range(3):
+            out[f"{weights.name}"] = read_image(service.relight(image, depth, target, str(weights)).relit).rgb
+
+    threads = [threading.Thread(target=call, args=(narrow_checkpoint, "")), threading.Thread(target=call, args=(any_to_any_checkpoint, "2500-W"))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        alone = Service(str(any_to_any_checkpoint), device="cpu")
+        try:
+            assert np.array_equal(out[any_to_any_checkpoint.name], read_image(alone.relight(image, depth, "2500-W").relit).rgb)
+        finally:
+            alone.close()
+        assert service.describe().name == str(narrow_checkpoint)  # one model held: the last one asked for
+    finally:
+        service.close()
+
+
+def test_without_depth_the_estimate_is_used_and_shown(sample_pair, narrow_checkpoint):
+    image, _ = sample_pair
+    seen = []
+
+    def estimate(rgb):
+        seen.append(rgb.shape)
+        return np.linspace(0, 1, rgb.shape[0] * rgb.shape[1], dtype=np.float32).reshape(rgb.shape[:2])
+
+    service = Service(str(narrow_checkpoint), device="cpu", estimate_depth=estimate)
+    try:
+        result = service.relight(image)
+        assert seen == [(40, 56, 3)] and result.estimated and result.mapping == "? -> ?"
+        view = read_image(result.depth_view).rgb
+        assert view.shape == (40, 56, 3) and view[0, 0, 0] == 0 and view[-1, -1, 0] == 1  # near dark, far light
+        assert read_image(result.relit).size == (40, 56) and result.seconds > 0
+    finally:
+        service.close()
+
+
+def test_the_depth_model_estimates_depth_for_a_photo_without_any(sample_pair, narrow_checkpoint, tiny_model):
+    image, _ = sample_pair
+    service = Service(str(narrow_checkpoint), device="cpu", depth_model=str(tiny_model))
+    try:
+        result = service.relight(image)
+        assert result.estimated and read_image(result.relit).size == (40, 56)
+        assert np.ptp(read_image(result.depth_view).rgb) > 0.5  # the estimate varies across the photo, and is shown
+    finally:
+        service.close()
+
+
+def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one_url, hub, monkeypatch):  # noqa: F811
+    image, depth = sample_pair
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")
+    with pytest.raises(AppError) as caught:
+        _relight(one_to_one_url, image, None, "")
+    message = str(caught.value)
+    assert message.startswith("scene.png: no depth file given and none can be estimated: ") and "offline mode is on" in message
+    assert message.endswith("drop a depth map beside the photo") and "Traceback" not in message
+    assert read_image(_relight(one_to_one_url, image, depth, "")).size == (40, 56)  # and the server keeps serving
+
+
+def test_all_40_is_the_contact_sheet(sample_pair, any_to_any_checkpoint, narrow_checkpoint):
+    from relight.sheet import light_sheet
+
+    image, depth = sample_pair
+    service = Service(str(any_to_any_checkpoint), device="cpu")
+    try:
+        sheet = read_image(service.sheet(image, depth))
+        blank = light_sheet({light: np.zeros((40, 56, 3), np.float32) for light in ALL_LIGHTS})
+        assert sheet.size == blank.shape[:2]  # 5 rows of temperatures, 8 columns of directions, labelled
+        with pytest.raises(InvalidSetting, match="is one-to-one .*a contact sheet of all the lights needs an any-to-any model"):
+            service.sheet(image, depth, str(narrow_checkpoint))
+    finally:
+        service.close()
+
+
+def test_files_are_written_per_call(sample_pair, narrow_checkpoint):
+    image, depth = sample_pair
+    service = Service(str(narrow_checkpoint), device="cpu")
+    try:
+        first, second = service.relight(image, depth), service.relight(image, depth)
+        assert first.relit != second.relit and first.relit.parent != second.relit.parent
+        assert first.relit.is_file() and second.before.is_file() and second.after.is_file()
+        root = first.relit.parent.parent
+    finally:
+        service.close()
+    assert not root.exists()
+
+
+def test_check_upload_refuses_from_the_header(tmp_path):
+    with pytest.raises(RelightError, match="over the 67,108,864-pixel limit"):
+        check_upload(_header_only_png(tmp_path / "big.png", 8193, 8192))
+    check_upload(_header_only_png(tmp_path / "fine.png", 64, 64))  # a header under the limit passes (decoding is later)
+
+
+def test_page_words_name_page_controls_not_flags():
+    target = Setting("to", "2500-W", owner="Relighter.relight", shown="2500-W")
+    error = InvalidSetting(target, target, ": not this one; ", action("pass-weights", "use Relighter.from_weights('x')", what="x"))
+    assert page_message(error) == "target light 2500-W: not this one; pick x in the model list"
+    assert page_words(Setting("weights")) == "model" and page_words(Setting("batch_size", 4)) == "batch size 4"
+    assert page_message(RelightError("/tmp/abc/photo.png: damaged"), {"/tmp/abc/photo.png": "photo.png"}) == "photo.png: damaged"
+    assert page_message(ValueError("boom\nmore")) == "unexpected ValueError: boom"
+
+
+def test_the_light_picker():
+    from relight.lighting import Illumination, Light
+
+    a2a = ModelInfo("m", "narrow", Illumination(True), "cpu", "fp32")
+    pair = ModelInfo("m", "narrow", Illumination(False, Light(6500, "N"), Light(4500, "E"), ()), "cpu", "fp32")
+    assert initial_target(a2a) == "4500-E" and initial_target(pair) == "4500-E"
+    assert "one-to-one" in light_note(pair) and "6500-N -> 4500-E" in light_note(pair) and "Any-to-any" in light_note(a2a)
+    assert _with_direction("2500-E", "NW") == "2500-NW" and _with_direction("", "S") == "4500-S"
+    assert _with_temperature("2500-E", "6500") == "6500-E" and _with_temperature("", "3500") == "3500-E"
+    assert "on cpu (fp32)" in pair.describe()
+
+
+def test_depth_picture_stretches_and_survives_a_flat_map():
+    assert depth_picture(np.full((2, 3), 0.5, np.float32)).max() == 0
+    picture = depth_picture(np.array([[2.0, 4.0]], np.float32))
+    assert picture.shape == (1, 2, 3) and picture[0, 0, 0] == 0 and picture[0, 1, 0] == 1
+
+
+def test_a_port_in_use_is_one_line(narrow_checkpoint, capsys, monkeypatch):
+    with socket.socket() as busy:
+        busy.bind((LOOPBACK, 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run_cli(["ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    assert code == 2 and f"error: --port {port}: cannot serve on {LOOPBACK}:{port}" in err and "Traceback" not in err
+
+
+def test_unknown_weights_fail_before_serving(capsys, monkeypatch):
+    code, _, err = run_cli(["ui", "-w", "no-such-model", "--port", str(free_port())], capsys, monkeypatch)
+    assert code == 2 and "no-such-model" in err and "serving on" not in err
+
+
+def test_the_command_prints_its_address_serves_and_stops(narrow_checkpoint):
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "relight", "ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = []
+        for line in child.stdout:
+            lines.append(line)
+            if "serving on" in line:
+                break
+        assert f"relight ui: serving on http://{LOOPBACK}:{port}/" in "".join(lines), "".join(lines)
+        assert "narrow-w8-d16, one-to-one ? -> ?, on cpu (fp32)" in "".join(lines)
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/", timeout=30) as page:
+            assert page.status == 200 and b"relight" in page.read()
+        child.send_signal(signal.SIGTERM)
+        rest, _ = child.communicate(timeout=60)
+        assert child.returncode == 0 and "relight ui: stopped" in rest
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

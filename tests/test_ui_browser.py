@@ -1,0 +1,120 @@
+"""`relight ui` in a real browser: Debian's chromium, headless, driven by Selenium through chromedriver
+(`.ci/run` installs both when missing). The page is loaded from a server the test starts on a loopback
+port; a screenshot of the page is kept as a test artifact (``.artifacts/ui.png``)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import run_cli
+from test_ui import any_to_any_checkpoint, start_server  # noqa: F401 - the fixture is used here too
+from relight.demo import EXAMPLES
+from relight.io import read_image
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / ".artifacts"
+EXAMPLE = EXAMPLES / "validation" / "Image900.png"
+EXAMPLE_DEPTH = EXAMPLES / "validation" / "Image900.npy"
+
+#: The shown result image as the browser decoded it: its size, and the spread of its pixel values.
+RESULT_PIXELS = """
+const img = document.querySelector('#result img');
+if (!img || !img.complete || img.naturalWidth === 0) return null;
+const canvas = document.createElement('canvas');
+canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+const context = canvas.getContext('2d');
+context.drawImage(img, 0, 0);
+const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+let low = 255, high = 0, sum = 0;
+for (let i = 0; i < data.length; i += 4) {
+  for (let c = 0; c < 3; c++) { const v = data[i + c]; low = Math.min(low, v); high = Math.max(high, v); sum += v; }
+}
+return {width: canvas.width, height: canvas.height, low: low, high: high, mean: sum / (data.length / 4 * 3)};
+"""
+
+
+def chromium() -> WebDriver:
+    """Headless Debian chromium through its chromedriver, both from the PATH (no driver download)."""
+    browser, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+    if browser is None or driver is None:
+        pytest.fail("chromium and chromedriver are needed: apt-get install -y chromium chromium-driver (.ci/run does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1400"):
+        options.add_argument(argument)
+    return webdriver.Chrome(service=ChromeService(driver), options=options)
+
+
+@pytest.fixture(scope="module")
+def page_url(any_to_any_checkpoint: Path) -> Iterator[str]:  # noqa: F811 - the fixture imported above
+    service, page, url = start_server(any_to_any_checkpoint)
+    yield url
+    page.close()
+    service.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    driver = chromium()
+    yield driver
+    driver.quit()
+
+
+def _upload(browser: WebDriver, component: str, path: Path) -> None:
+    """Give ``path`` to the file input of the component ``component`` and wait for the upload to show."""
+    browser.find_element(By.CSS_SELECTOR, f"#{component} input[type=file]").send_keys(str(path))
+    shown = f'#{component} td.filename[aria-label="{path.name}"]'
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, shown))
+
+
+def test_the_page_relights_the_example(tmp_path, browser, page_url, any_to_any_checkpoint, capsys, monkeypatch):  # noqa: F811
+    browser.get(page_url)
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
+    _upload(browser, "image", EXAMPLE)
+    _upload(browser, "depth", EXAMPLE_DEPTH)
+    browser.find_element(By.ID, "dir-W").click()
+    WebDriverWait(browser, 30).until(lambda b: b.find_element(By.CSS_SELECTOR, "#target textarea, #target input").get_attribute("value") == "4500-W")
+    browser.find_element(By.ID, "relight").click()
+    started = time.perf_counter()
+    shown = WebDriverWait(browser, 120).until(lambda b: b.execute_script(RESULT_PIXELS))
+    WebDriverWait(browser, 60).until(lambda b: "4500-W" in b.find_element(By.ID, "status").text)
+    seconds = time.perf_counter() - started
+    screenshot = tmp_path / "ui.png"
+    browser.save_screenshot(str(screenshot))
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(screenshot, ARTIFACTS / "ui.png")
+
+    out = tmp_path / "run.png"
+    code, _, err = run_cli(["run", str(EXAMPLE), str(EXAMPLE_DEPTH), "-o", str(out), "-w", str(any_to_any_checkpoint),
+                            "--device", "cpu", "--to", "4500-W"], capsys, monkeypatch)
+    assert code == 0, err
+    height, width = read_image(out).size
+    assert (shown["width"], shown["height"]) == (width, height)
+    assert shown["high"] - shown["low"] > 16, shown  # not blank: the relit scene, not one flat colour
+    assert browser.find_elements(By.CSS_SELECTOR, "#slider img") and "relit in" in browser.find_element(By.ID, "status").text
+    assert read_image(screenshot).size[0] > 0 and seconds < 120
+
+
+def test_a_bad_file_is_a_message_on_the_page_and_the_page_keeps_working(tmp_path, browser, page_url):
+    broken = tmp_path / "broken.png"
+    broken.write_text("not a picture")
+    browser.get(page_url)
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
+    _upload(browser, "image", broken)
+    browser.find_element(By.ID, "relight").click()
+    WebDriverWait(browser, 60).until(lambda b: "broken.png: not a readable image" in b.find_element(By.TAG_NAME, "body").text)
+    assert "Traceback" not in browser.find_element(By.TAG_NAME, "body").text
+    browser.find_element(By.CSS_SELECTOR, "#image button[aria-label='Clear']").click()
+    _upload(browser, "image", EXAMPLE)
+    _upload(browser, "depth", EXAMPLE_DEPTH)
+    browser.find_element(By.ID, "relight").click()
+    assert WebDriverWait(browser, 120).until(lambda b: b.execute_script(RESULT_PIXELS))["width"] == 128
