@@ -15,8 +15,9 @@ Issue 13's targets for the bundled any-to-any model, measured on a folder of hel
   default relight-synth-narrow), with and without the source told.
 
 Outputs are rounded to 8-bit levels before scoring, as saved files (and ``relight eval``) hold them.
-Tables go to stderr with ``--json``, which prints the results as JSON on stdout. Run from the
-repository root:
+The network runs at the model's training scale unless ``--native`` (as ``relight run`` does). ``--json
+PATH`` also writes the results to PATH; ``--json`` alone prints them on stdout, the tables then on
+stderr. Run from the repository root:
 
     .venv/bin/python benchmarks/anytoany_heldout.py weights/relight-synth-any.safetensors /tmp/heldout --json
 """
@@ -24,7 +25,6 @@ repository root:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import sys
@@ -43,7 +43,7 @@ from relight.cli import console, out_console, progress_bar
 from relight.data.anytoany import load_scenes
 from relight.data.vidit import Scene
 from relight.inference import Relighter
-from relight.io import read_depth, read_image
+from relight.io import json_text, read_depth, read_image, write_json
 from relight.lighting import ALL_LIGHTS, DEFAULT_SOURCE, DEFAULT_TARGET, DIRECTIONS, TEMPERATURES, Light
 
 #: The direction across the scene from each direction (N <-> S, NE <-> SW, E <-> W, SE <-> NW).
@@ -60,7 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--baseline", default="relight-synth-narrow", help="one-to-one model for 6500-N -> 4500-E ('' for none)")
     parser.add_argument("--device", default="cpu", help="device to run on (default cpu)")
     parser.add_argument("--native", action="store_true", help="run the network at each image's own size, not at the model's training scale")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout (tables on stderr)")
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                        help="write the results as JSON to PATH, or print them on stdout (alone or '-': tables then go to stderr)")
     args = parser.parse_args(argv)
     if args.triples < 1:
         parser.error("--triples must be at least 1")
@@ -257,9 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         "one_to_one": pair,
         "triples": rows,
     }
-    print_tables(record, to_stderr=args.json)
-    if args.json:
-        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+    print_tables(record, to_stderr=args.json == "-")
+    if args.json == "-":
+        sys.stdout.write(json_text(record))
+    elif args.json:
+        write_json(Path(args.json), record)
+        console.print(f"wrote {args.json}")
     return 0
 
 

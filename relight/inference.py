@@ -254,7 +254,6 @@ class Relighter:
             torch.cuda.set_device(self.device)  # else pinned memory and cuDNN also set up a context on GPU 0
         #: How the run size follows from each image's (:class:`relight.scale.RunScale`).
         self.scale: RunScale = run_scale(size, native, trained_at(loaded.provenance))
-        self.size = size
         self.upscale = check_upscale(upscale)
         self.stages = stages
         self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))

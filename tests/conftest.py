@@ -92,6 +92,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.subprocess)
 
 
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches the network: pretrained files and depth models are fetched only by the tests of
+    fetching, which lift this for their loopback servers (monkeypatch.delenv("RELIGHT_OFFLINE"))."""
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")
+
+
 @pytest.fixture(scope="session")
 def narrow_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A narrow MBNet with random weights (not trained: only for plumbing tests)."""

@@ -196,3 +196,14 @@ def test_the_photo_benchmark_runs_and_writes_its_table(tmp_path: Path) -> None:
 
 def test_the_builtin_registry_stays_readable() -> None:
     assert BUILTIN_REGISTRY.is_file() and load_registry(BUILTIN_REGISTRY, Path("/nonexistent/user.json"))["relight-synth-narrow"]
+
+
+@pytest.mark.parametrize("command", ["batch", "eval"])
+def test_batch_and_eval_take_native_and_upscale_like_run(command: str, tmp_path: Path, narrow_checkpoint: Path, capsys, monkeypatch) -> None:
+    from relight.data.synth import write_dataset
+
+    write_dataset(tmp_path / "data", 1, 32)
+    code, _, err = run_cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--native", "--size", "64"], capsys, monkeypatch)
+    assert code == 2 and "--native and --size 64 contradict each other" in err  # refused before the model loads
+    code, _, err = run_cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--upscale", "sideways"], capsys, monkeypatch)
+    assert code == 2 and "--upscale" in err

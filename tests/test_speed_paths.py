@@ -231,9 +231,9 @@ def test_batch_groups_images_by_default_and_writes_the_same_outputs(tmp_path, na
     def record_groups(of: Relighter) -> None:
         relight_tensor = of.relight_tensor
 
-        def recorded(rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        def recorded(rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
             groups.append((rgb.shape[0], *rgb.shape[-2:]))
-            return relight_tensor(rgb, depth)
+            return relight_tensor(rgb, depth, light)
 
         monkeypatch.setattr(of, "relight_tensor", recorded)
 
@@ -277,9 +277,9 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
     calls: list[tuple[str, int, int]] = []
     relight_tensor = relighter.relight_tensor
 
-    def recorded(rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    def recorded(rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         calls.append((threading.current_thread().name, rgb.shape[-2] * rgb.shape[-1], torch.get_num_threads()))
-        return relight_tensor(rgb, depth)
+        return relight_tensor(rgb, depth, light)
 
     monkeypatch.setattr(relighter, "relight_tensor", recorded)
     monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 48 * 80)

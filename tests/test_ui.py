@@ -93,6 +93,27 @@ def test_the_endpoint_gives_what_relight_run_writes(tmp_path, sample_pair, narro
     got, want = read_image(served), read_image(out)
     assert got.size == want.size == (40, 56) and got.alpha is not None  # alpha and metadata kept, as run writes them
     assert np.abs(got.rgb - want.rgb).max() <= 2 / 255
+    assert served.read_bytes() == out.read_bytes()  # in fact the very file `relight run -o NAME.png` writes
+
+
+def test_a_photo_keeps_its_orientation_profile_and_metadata_as_run_keeps_them(tmp_path, narrow_checkpoint, one_to_one_url, capsys, monkeypatch):
+    from PIL import Image, ImageCms
+
+    photo = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F] = 6, "relight test camera"  # turned a quarter: shown 40 x 24 from 24 x 40 stored
+    pixels = np.random.default_rng(2).integers(0, 256, (40, 24, 3), dtype=np.uint8)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(pixels).save(photo, exif=exif, icc_profile=icc, quality=95)
+    depth = tmp_path / "turned.npy"
+    np.save(depth, np.random.default_rng(3).random((24, 40), dtype=np.float32))
+    out = tmp_path / "run.png"
+    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    assert code == 0, err
+    served = _relight(one_to_one_url, photo, depth, "")
+    assert served.read_bytes() == out.read_bytes()
+    kept = read_image(served)
+    assert kept.size == (24, 40) and kept.meta.icc == icc and b"relight test camera" in (kept.meta.exif or b"")
 
 
 def test_a_bad_upload_is_a_message_and_the_next_call_works(tmp_path, sample_pair, one_to_one_url):
@@ -211,7 +232,8 @@ def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one
     with pytest.raises(AppError) as caught:
         _relight(one_to_one_url, image, None, "")
     message = str(caught.value)
-    assert message.startswith("scene.png: no depth file given and none can be estimated: ") and "offline mode is on" in message
+    assert message.startswith("scene.png: no depth file with stem 'scene' found and none could be estimated: ")
+    assert "offline mode is on" in message
     assert message.endswith("drop a depth map beside the photo") and "Traceback" not in message
     assert read_image(_relight(one_to_one_url, image, depth, "")).size == (40, 56)  # and the server keeps serving
 
@@ -286,6 +308,13 @@ def test_a_port_in_use_is_one_line(narrow_checkpoint, capsys, monkeypatch):
     assert code == 2 and f"error: --port {port}: cannot serve on {LOOPBACK}:{port}" in err and "Traceback" not in err
 
 
+def test_only_loopback_hosts_pass_without_a_warning():
+    from relight.cli.ui import _is_loopback
+
+    assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
+    assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.4")
+
+
 def test_unknown_weights_fail_before_serving(capsys, monkeypatch):
     code, _, err = run_cli(["ui", "-w", "no-such-model", "--port", str(free_port())], capsys, monkeypatch)
     assert code == 2 and "no-such-model" in err and "serving on" not in err
@@ -315,3 +344,9 @@ def test_the_command_prints_its_address_serves_and_stops(narrow_checkpoint):
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_the_package_and_the_command_load_neither_gradio_nor_torch():
+    code = "import sys, relight.ui, relight.cli; assert not {'gradio', 'torch'} & set(sys.modules), sorted({'gradio', 'torch'} & set(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1000:]

@@ -280,6 +280,7 @@ def hub(tmp_path, monkeypatch):
     """A loopback Hub; huggingface_hub's endpoint, HF_HOME-derived paths and cache point at it and tmp_path."""
     import huggingface_hub.constants as hf
 
+    monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)  # the suite is offline (conftest); this Hub is loopback
     with HubServer() as server:
         home = str(tmp_path / "hf-home")
         old_home = hf.HF_HOME

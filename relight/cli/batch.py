@@ -10,8 +10,8 @@ from rich.table import Table
 
 from relight.cli._console import console, out_console, warn
 from relight.cli._errors import cli_text, cli_words
-from relight.cli._options import (BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt,
-                                  ToOpt, WeightsOpt, make_relighter)
+from relight.cli._options import (BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt,
+                                  SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, make_relighter)
 from relight.cli._progress import rate_text, tracked
 from relight.cli.depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.errors import InputFileError, Interrupted
@@ -28,6 +28,8 @@ def batch(
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
     size: SizeOpt = None,
+    native: NativeOpt = False,
+    upscale: UpscaleOpt = None,
     bit_depth: BitDepthOpt = None,
     quality: QualityOpt = 95,
     srgb: SrgbOpt = False,
@@ -78,7 +80,7 @@ def batch(
         import torch
 
         torch.set_num_threads(threads)
-    relighter = make_relighter(weights, device, precision, size, compile)
+    relighter = make_relighter(weights, device, precision, size, compile, native, upscale)
     targets = resolve_lights(relighter, parse_targets(to), source)
     plan = batch_plan(relighter, pairs, ext, targets, source, name)
     check_batch_outputs(pairs, out_dir, ext, bit_depth, [output.name for outputs in plan for output in outputs])

@@ -177,7 +177,7 @@ def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
                 status = gr.Markdown(elem_id="status")
                 sheet = gr.Image(label="All 40 lights (rows temperatures, columns directions)", type="filepath", format="png",
                                  interactive=False, elem_id="sheet")
-        _examples(examples or EXAMPLES, image, depth, target)
+        _examples(examples or EXAMPLES, image, depth)
 
         relight.click(_relight_call(service), [image, depth, target, model_state], [result, result_state], api_name="relight",
                       concurrency_id="model").success(
@@ -208,7 +208,7 @@ def _wire_picker(buttons: list[gr.Button], radio: gr.Radio, target: gr.Textbox) 
                  api_visibility="private", queue=False)
 
 
-def _examples(folder: Path, image: gr.File, depth: gr.File, target: gr.Textbox) -> None:
+def _examples(folder: Path, image: gr.File, depth: gr.File) -> None:
     """The bundled examples (each image with its depth), one click away."""
     from relight.data.pairs import find_inference_pairs
 

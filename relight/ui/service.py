@@ -207,25 +207,23 @@ class Service:
                 shutil.rmtree(self._calls.popleft(), ignore_errors=True)
         return folder
 
-    def _estimator(self, image: Path) -> Estimate:
-        """The depth model, loaded once; a failure (named after ``image``, which needed it) is not kept, so
+    def _estimate_depth(self, rgb: np.ndarray) -> np.ndarray:
+        """Depth for ``rgb`` from the depth model, loaded on first need; a failure to load is not kept, so
         a model fetched meanwhile is found by the next call."""
         from relight.depth_estimation import DepthEstimator
-        from relight.io.images import InputError
 
         with self._lock:
             if self._estimate is None:
-                try:
-                    self._estimate = DepthEstimator.load(self.depth_model, device=self.device)
-                except RelightError as exc:
-                    raise InputError(image, "no depth file given and none can be estimated: ", *exc.parts) from None
-            return self._estimate
+                self._estimate = DepthEstimator.load(self.depth_model, device=self.device)
+            estimate = self._estimate
+        return estimate(rgb)
 
     def _read(self, image: Path, depth: Path | None) -> DecodedPair:
-        """The image and its depth as ``relight run`` reads them, the depth estimated when none is given."""
+        """The image and its depth as ``relight run`` reads them, the depth estimated when none is given
+        (after the image has been read: a bad upload is told as such, without loading a depth model)."""
         from relight.data.pairs import InferencePair, load_pair
 
-        return load_pair(InferencePair(image.stem, image, depth), "auto", self._estimator(image) if depth is None else None)
+        return load_pair(InferencePair(image.stem, image, depth), "auto", self._estimate_depth if depth is None else None)
 
     def relight(self, image: str | Path, depth: str | Path | None = None, target: str | None = None,
                 weights: str | None = None) -> Result:
