@@ -318,3 +318,29 @@ def test_demo_outputs_keep_the_examples_alpha(tmp_path: Path) -> None:
     for name in ("Image900", "Image903"):
         alpha = read_image(tmp_path / "demo" / f"{name}.png").alpha
         assert alpha is not None and np.array_equal(alpha, read_image(Path(EXAMPLES) / "validation" / f"{name}.png").alpha)
+
+
+def test_image_size_reads_the_header_only_and_refuses_a_bomb_before_anything_else(tmp_path: Path, monkeypatch) -> None:
+    import struct
+    import zlib
+
+    from PIL import ImageFile
+
+    from relight.io.images import InputError
+    from tests.conftest import png_chunk
+
+    path = tmp_path / "upright.png"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (30, 20)).save(path, exif=exif.tobytes())
+    bomb = tmp_path / "bomb.png"
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"")) + png_chunk(b"IEND", b""))
+
+    def no_decoding(self):  # Pillow decoding pixels: what a header read must not do (a PNG's getexif did)
+        raise AssertionError("pixels decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    assert image_size(path) == (30, 20)  # stored 30 wide and 20 high; orientation 6 displays it 30 high
+    with pytest.raises(InputError, match="over the 67,108,864-pixel limit"):
+        image_size(bomb)

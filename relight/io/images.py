@@ -206,11 +206,27 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     try:
         with Image.open(path) as im:
             width, height = im.size
+            _check_pixels(path, width, height)  # before anything else is read
             # Pillow turns TIFFs upright itself, size included
-            turned = im.format != "TIFF" and im.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
-    except (UnidentifiedImageError, OSError) as exc:
+            turned = im.format != "TIFF" and _header_orientation(im) in (5, 6, 7, 8)
+    except InputError:
+        raise
+    except Image.DecompressionBombError:
+        raise InputError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(path, f"not a readable image ({first_line(exc)})") from None
     return (width, height) if turned else (height, width)
+
+
+def _header_orientation(im: Image.Image) -> int:
+    """The EXIF orientation an opened image's header holds. A PNG's ``getexif`` would decode every pixel
+    to look for an ``eXIf`` chunk after the image data, so only the chunks before it are read there."""
+    if im.format == "PNG":
+        exif = Image.Exif()
+        if im.info.get("exif"):
+            exif.load(im.info["exif"])
+        return exif.get(ORIENTATION, 1)
+    return im.getexif().get(ORIENTATION, 1)
 
 
 def _to_srgb(path: Path, rgb: np.ndarray, icc: bytes | None, bit_depth: int, notes: list[str]) -> tuple[np.ndarray, bytes | None]:
