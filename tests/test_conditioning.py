@@ -210,13 +210,13 @@ def test_a_one_to_one_relighter_applies_its_pair_and_names_it_when_asked_for_ano
     assert err.value.setting.name == "to"
     assert err.value.render(cli_words) == (
         "--to 2500-W: this model is one-to-one (6500-N -> 4500-E) and relights to 4500-E only; "
-        "no any-to-any model is registered (see `relight weights list`)"
+        "any-to-any models: relight-synth-any (pass --weights relight-synth-any)"
     )
     _register_any_to_any(tmp_path / "home", tmp_path)
     with pytest.raises(InvalidSetting) as err:
         relighter.relight(image, depth_map, to="2500-W")
-    assert err.value.render(cli_words).endswith("; any-to-any models: my-any (pass --weights my-any)")
-    assert str(err.value).endswith("; any-to-any models: my-any (use Relighter.from_weights('my-any'))")
+    assert err.value.render(cli_words).endswith("; any-to-any models: relight-synth-any, my-any (pass --weights relight-synth-any)")
+    assert str(err.value).endswith("; any-to-any models: relight-synth-any, my-any (use Relighter.from_weights('relight-synth-any'))")
 
 
 def test_an_any_to_any_relighter_needs_to_unless_the_checkpoint_records_a_default(inputs) -> None:

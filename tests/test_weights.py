@@ -491,7 +491,7 @@ def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys
     assert code == 2 and "already imported" in err and "--force" in err
     again = import_authors_checkpoint(prefixed, "mbnet-ntire21", force=True)
     assert again.imported_from["sha256"] == prefixed_sha and again.location.path == file
-    assert again.sha256 == sha256_file(file) and list(load_registry()) == [DEFAULT_MODEL, "mbnet-ntire21"]
+    assert again.sha256 == sha256_file(file) and list(load_registry()) == [DEFAULT_MODEL, "relight-synth-any", "mbnet-ntire21"]
 
 
 def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
@@ -525,3 +525,12 @@ def test_a_file_of_another_architecture_than_its_entry_is_refused(tmp_path):
     save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), builtin.parent / "relight-synth-narrow.safetensors")
     with pytest.raises(WeightsError, match="holds narrow-w8-d16 but the registry says narrow-w16-d32"):
         load_weights(DEFAULT_MODEL, registry=registry)
+
+
+def test_without_weights_a_light_the_default_cannot_give_picks_the_any_to_any_default():
+    from relight.lighting import Light
+    from relight.weights import default_weights
+
+    assert default_weights() == "relight-synth-narrow"  # one-to-one, and better at its own pair
+    assert default_weights(targets=[Light.parse("4500-E")]) == "relight-synth-narrow"
+    assert default_weights(targets=["2500-W"]) == default_weights(targets=[Light.parse("4500-E"), "6500-N"]) == "relight-synth-any"

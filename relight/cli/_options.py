@@ -7,6 +7,8 @@ and written after it (:func:`emit_text`, :func:`emit_report`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -57,7 +59,7 @@ RequireLpipsOpt = Annotated[bool, typer.Option("--require-lpips", help="Fail ins
 
 
 def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False,
-                   native: bool = False, upscale: str | None = None) -> Relighter:
+                   native: bool = False, upscale: str | None = None, targets: Sequence[object] = ()) -> Relighter:
     """Load weights and place them, saying once which model is used (``size``, ``native`` and ``upscale``:
     the scale it runs at, :mod:`relight.scale`)."""
     from relight.inference import Relighter
@@ -68,7 +70,7 @@ def make_relighter(weights: str | None, device: str | None, precision: str | Non
     run_scale(run_size, native, None)  # --native with --size is refused before the model loads
 
     if weights is None:
-        weights = default_weights()
+        weights = default_weights(targets=targets)
         console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
     relighter = Relighter.from_weights(weights, device=device, precision=precision, size=run_size, compile=compile, warn=warn,
                                        native=native, upscale=upscale)

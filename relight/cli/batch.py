@@ -80,8 +80,9 @@ def batch(
         import torch
 
         torch.set_num_threads(threads)
-    relighter = make_relighter(weights, device, precision, size, compile, native, upscale)
-    targets = resolve_lights(relighter, parse_targets(to), source)
+    wanted = parse_targets(to)
+    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted)
+    targets = resolve_lights(relighter, wanted, source)
     plan = batch_plan(relighter, pairs, ext, targets, source, name)
     check_batch_outputs(pairs, out_dir, ext, bit_depth, [output.name for outputs in plan for output in outputs])
     needed = any(pair.depth is None and (overwrite or not all(finished(out_dir / o.name) for o in outputs))

@@ -59,7 +59,7 @@ def run(
         for warning in item.warnings:
             warn(warning)
         stage("loading the model")
-        relighter = make_relighter(weights, device, precision, size, compile, native, upscale)
+        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, targets)
         relighter.stages = stage
         say_scale(relighter, item.image.size)
         lights = resolve_lights(relighter, targets, source, placed=sheet is not None)

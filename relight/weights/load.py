@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from relight.weights.registry import (
     Registry,
     availability,
     list_weights_action,
+    shipped_default_any_to_any,
     load_registry,
     sha256_file,
 )
@@ -188,10 +189,15 @@ def naming(path: Path, exc: RelightError) -> tuple[Part, ...]:
     return exc.parts if str(path) in str(exc) else (f"{path}: ", *exc.parts)
 
 
-def default_weights(registry: Registry | None = None) -> str:
-    """The registry name to use when no ``weights`` is given: the registry's ``default``, if its file is here."""
+def default_weights(registry: Registry | None = None, targets: Sequence[object] = ()) -> str:
+    """The registry name to use when no ``weights`` is given: the registry's ``default``, if its file is
+    here, or its ``default_any_to_any`` when ``targets`` (lights or their text) holds one the default
+    model does not relight to (the default is one-to-one and better at its own pair)."""
     registry = registry or load_registry()
     name = registry.default
+    wanted = {str(target) for target in targets if target is not None}
+    if name in registry and wanted and not registry[name].config.any_to_any and wanted != {registry[name].target}:
+        name = shipped_default_any_to_any() or name
     if name is not None and name in registry:
         entry = registry[name]
         found = availability(entry)

@@ -289,9 +289,21 @@ def read_builtin(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{path}: not valid TOML ({exc})", path=path) from None
     models, default = dict(data.get("models", {})), data.get("default")
-    if default is not None and (not isinstance(default, str) or default not in models):
-        raise RegistryError(f"{path}: default = {default!r} names none of its models", path=path)
+    for key in ("default", "default_any_to_any"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or value not in models):
+            raise RegistryError(f"{path}: {key} = {value!r} names none of its models", path=path)
     return models, default
+
+
+@functools.cache
+def shipped_default_any_to_any() -> str | None:
+    """The model the shipped registry names for targets the default model does not relight to."""
+    try:
+        with BUILTIN_REGISTRY.open("rb") as fh:
+            return tomllib.load(fh).get("default_any_to_any")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
 
 
 @functools.cache
