@@ -27,9 +27,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from statistics import median
 
-from wholeprocess import Timings, alternate, machine, spread, time_process
+from wholeprocess import Timings, alternate, machine, process_stats, time_process, timings_table, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.5
@@ -111,19 +110,13 @@ def compare(authors: Path, relit: Path) -> int:
 def report(args: argparse.Namespace, timings: Timings, first: float, worst: int) -> dict[str, object]:
     """Print the table; return the JSON record."""
     from rich.console import Console
-    from rich.table import Table
 
     times = timings.wall
-    stats = {name: {**spread(values), "median_cpu_s": median(timings.cpu[name])} for name, values in times.items()}
+    stats = process_stats(timings)
     ratio = stats["authors' loop"]["median_s"] / stats["relight batch"]["median_s"]
     rounds = [a / r for a, r in zip(times["authors' loop"], times["relight batch"])]
-    table = Table(title=f"{args.images} images of {args.size}x{args.size}, paper MBNet, authors' weight.pkl, CPU ({args.rounds} rounds)")
-    for column in ("process", "median s", "best s", "worst s", "CPU s (median)", "runs (s)"):
-        table.add_column(column, justify="left" if column == "process" else "right")
-    for name, values in times.items():
-        s = stats[name]
-        table.add_row(name, f"{s['median_s']:.2f}", f"{s['best_s']:.2f}", f"{s['worst_s']:.2f}", f"{s['median_cpu_s']:.2f}",
-                      ", ".join(f"{v:.2f}" for v in values))
+    table = timings_table(f"{args.images} images of {args.size}x{args.size}, paper MBNet, authors' weight.pkl, CPU ({args.rounds} rounds)",
+                          timings, stats)
     table.add_row("relight batch, first run", f"{first:.2f}", "", "", "", "converting weight.pkl into the cache")
     table.add_row("[bold]ratio[/bold]", f"[bold]{ratio:.2f}x[/bold]", f"{max(rounds):.2f}x", f"{min(rounds):.2f}x", "",
                   f"per round: {', '.join(f'{r:.2f}' for r in rounds)}; target at least {TARGET}x")
@@ -161,12 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         timings = alternate(commands, args.rounds, env,
                           on_run=lambda name, r, s: console.print(f"[dim]round {r + 1}: {name} {s:.2f} s[/dim]"))
         worst = compare(root / "authors", root / "relight")
-    record = report(args, timings, first, worst)
-    if args.json:
-        from relight.io import write_json
-
-        write_json(args.json, record)
-        console.print(f"wrote {args.json}")
+    write_record(args.json, report(args, timings, first, worst), console)
     return 0
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -44,9 +43,10 @@ from relight.batch import auto_batch_size, plan_streams, run_batch
 from relight.cli import console, out_console, progress_bar
 from relight.data.pairs import find_inference_pairs
 from relight.inference import Relighter
-from relight.io import write_json, write_depth_npy, write_image
+from relight.io import write_depth_npy, write_image
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
+from wholeprocess import machine, write_record
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -213,35 +213,30 @@ def main(argv: list[str] | None = None) -> int:
     if group > 1:
         table.add_row("ratio, 1 at a time", f"{ratio_single:.2f}x", "", f"median of per-round relight batch / {one_at_a_time}")
     (out_console if out_console.is_terminal else Console(width=160)).print(table)
-    if args.json:
-        record = {
-            "benchmark": "batch",
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "variant": config.describe(),
-            "size": args.size,
-            "images": args.images,
-            "content": args.content,
-            "pillow_inputs": args.pillow_inputs,
-            "batch_size": group,
-            "workers": args.workers,
-            "streams": streams,
-            "device": str(relighter.device),
-            "precision": relighter.precision,
-            "compiled": relighter.compiled,
-            "torch_threads_model_only_1_stream": default_threads,
-            "torch_threads_batch": batch_threads,
-            "load_average_after": os.getloadavg()[0],
-            "cpus": os.cpu_count(),
-            "machine": platform.processor() or platform.machine(),
-            "torch": torch.__version__,
-            "images_per_s": rates,
-            "median_images_per_s": medians,
-            "ratio": ratio,
-            "ratio_vs_one_stream": ratio_one,
-            "ratio_vs_one_image_at_a_time": ratio_single,
-        }
-        write_json(args.json, record)
-        console.print(f"wrote {args.json}")
+    record = {
+        "benchmark": "batch",
+        "variant": config.describe(),
+        "size": args.size,
+        "images": args.images,
+        "content": args.content,
+        "pillow_inputs": args.pillow_inputs,
+        "batch_size": group,
+        "workers": args.workers,
+        "streams": streams,
+        "device": str(relighter.device),
+        "precision": relighter.precision,
+        "compiled": relighter.compiled,
+        "torch_threads_model_only_1_stream": default_threads,
+        "torch_threads_batch": batch_threads,
+        **machine(),
+        "torch": torch.__version__,
+        "images_per_s": rates,
+        "median_images_per_s": medians,
+        "ratio": ratio,
+        "ratio_vs_one_stream": ratio_one,
+        "ratio_vs_one_image_at_a_time": ratio_single,
+    }
+    write_record(args.json, record, console)
     return 0
 
 

@@ -35,10 +35,10 @@ from rich.table import Table
 
 from relight.cli import console, out_console, progress_bar
 from relight.data.synth import generate_scene
-from relight.io import write_json
 from relight.lighting import ALL_LIGHTS, DIRECTIONS, Light, encode_lights
 from relight.model import MBNet, MBNetConfig
 from relight.model.condition import from_one_to_one
+from wholeprocess import write_record
 
 DESIGNS = ("none", "film", "planes")
 OPPOSITE = {d: DIRECTIONS[(i + 4) % 8] for i, d in enumerate(DIRECTIONS)}
@@ -201,9 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.processor() or platform.machine(), "wall_s": time.perf_counter() - started,
         "rows": rows,
     }
-    if args.json:
-        write_json(args.json, record)
-        console.print(f"wrote {args.json}")
+    write_record(args.json, record, console)
     return 0
 
 

@@ -44,10 +44,10 @@ from torch import nn
 
 from relight.cli import console, out_console, progress_bar
 from relight.inference import DeviceOutOfMemory, Relighter, cudnn_autotune, default_precision, is_out_of_memory, select_device
-from relight.io import write_json
 from relight.lighting import encode_lights
 from relight.model import MBNet, MBNetConfig
 from relight.model.condition import from_one_to_one
+from wholeprocess import write_record
 
 VARIANTS = {"paper": MBNetConfig.paper, "narrow": MBNetConfig.narrow}
 PATHS = ("reference", "optimized", "optimized+compile")
@@ -371,9 +371,7 @@ def run(args: argparse.Namespace, device: torch.device, precision: str) -> int:
     if device.type == "cuda" and "paper" in args.variants:
         record["max_batch_1024_optimized"] = max_batch_that_fits(make_relighter(build_model("paper"), "optimized", device, precision, inplace=True))
         console.print(f"largest batch of 1024x1024 images that fits (paper, optimized): {record['max_batch_1024_optimized']}")
-    if args.json:
-        write_json(args.json, record)
-        console.print(f"wrote {args.json}")
+    write_record(args.json, record, console)
     return 0
 
 

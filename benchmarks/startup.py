@@ -15,14 +15,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from statistics import median
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
-from relight.io import write_depth_npy, write_image, write_json
-from wholeprocess import alternate, machine, spread
+from relight.io import write_depth_npy, write_image
+from wholeprocess import alternate, machine, process_stats, timings_table, write_record
 
 TARGET = 1.4
 
@@ -60,34 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         timings = alternate(commands, args.rounds, env,
                             on_run=lambda name, r, s: console.print(f"[dim]round {r + 1}: {name} {s:.2f} s[/dim]"))
     times = timings.wall
-    stats = {name: {**spread(values), "median_cpu_s": median(timings.cpu[name])} for name, values in times.items()}
+    stats = process_stats(timings)
     ratio = stats["relight run"]["median_s"] / stats["import torch"]["median_s"]
     best_ratio = stats["relight run"]["best_s"] / stats["import torch"]["best_s"]
-    table = Table(title=f"start-up: relight run on a {args.size}x{args.size} pair vs import torch ({args.rounds} rounds)")
-    for column in ("process", "median s", "best s", "worst s", "CPU s (median)", "runs (s)"):
-        table.add_column(column, justify="left" if column == "process" else "right")
-    for name, values in times.items():
-        s = stats[name]
-        table.add_row(name, f"{s['median_s']:.2f}", f"{s['best_s']:.2f}", f"{s['worst_s']:.2f}", f"{s['median_cpu_s']:.2f}",
-                      ", ".join(f"{v:.2f}" for v in values))
+    table = timings_table(f"start-up: relight run on a {args.size}x{args.size} pair vs import torch ({args.rounds} rounds)", timings, stats)
     table.add_row("[bold]ratio[/bold]", f"[bold]{ratio:.2f}x[/bold]", f"{best_ratio:.2f}x", "", "", f"target at most {TARGET}x")
     Console(width=160).print(table)
-    if args.json:
-        record = {
-            "benchmark": "startup",
-            "size": args.size,
-            "weights": args.weights or "bundled default",
-            "rounds": args.rounds,
-            "seconds": times,
-            "cpu_seconds": timings.cpu,
-            "stats": stats,
-            "ratio": ratio,
-            "ratio_best": best_ratio,
-            "target": TARGET,
-            **machine(),
-        }
-        write_json(args.json, record)
-        console.print(f"wrote {args.json}")
+    write_record(args.json, {
+        "benchmark": "startup", "size": args.size, "weights": args.weights or "bundled default", "rounds": args.rounds,
+        "seconds": times, "cpu_seconds": timings.cpu, "stats": stats, "ratio": ratio, "ratio_best": best_ratio,
+        "target": TARGET, **machine(),
+    }, console)
     return 0
 
 

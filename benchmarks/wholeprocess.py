@@ -1,8 +1,9 @@
-"""Timing whole processes side by side: what the start-up and authors'-loop benchmarks share.
+"""Timing whole processes side by side: what the start-up and authors'-loop benchmarks share (and the
+machine description and JSON record writing that every benchmark shares).
 
 Each command runs as its own process (so imports, loading and warm-up all count), the commands take
 turns within a round and the order flips every round, so that a change of load on a shared machine
-hits them alike. Only the standard library here: the benchmark process itself imports nothing heavy.
+hits them alike. Only the standard library at import time: the benchmark process itself imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 
 def time_process(command: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[float, float]:
@@ -61,6 +68,25 @@ def spread(values: Sequence[float]) -> dict[str, float]:
     return {"median_s": statistics.median(values), "best_s": min(values), "worst_s": max(values)}
 
 
+def process_stats(timings: Timings) -> dict[str, dict[str, float]]:
+    """Per command, the spread of its wall times and its median CPU time."""
+    return {name: {**spread(values), "median_cpu_s": statistics.median(timings.cpu[name])} for name, values in timings.wall.items()}
+
+
+def timings_table(title: str, timings: Timings, stats: Mapping[str, Mapping[str, float]]) -> Table:
+    """A rich table of one row per command (median, best, worst, median CPU, every run); the caller adds its ratio rows."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("process", "median s", "best s", "worst s", "CPU s (median)", "runs (s)"):
+        table.add_column(column, justify="left" if column == "process" else "right")
+    for name, values in timings.wall.items():
+        s = stats[name]
+        table.add_row(name, f"{s['median_s']:.2f}", f"{s['best_s']:.2f}", f"{s['worst_s']:.2f}", f"{s['median_cpu_s']:.2f}",
+                      ", ".join(f"{v:.2f}" for v in values))
+    return table
+
+
 def machine() -> dict[str, object]:
     """Where the timings were taken: enough to tell two machines (and a busy one) apart."""
     return {
@@ -70,3 +96,13 @@ def machine() -> dict[str, object]:
         "load_average_after": os.getloadavg()[0],
         "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
     }
+
+
+def write_record(path: Path | None, record: Mapping[str, object], console: Console) -> None:
+    """Write a benchmark's JSON record to ``path`` (nothing when it is None) and say so."""
+    if path is None:
+        return
+    from relight.io import write_json
+
+    write_json(path, record)
+    console.print(f"wrote {path}")

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import threading
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from relight.errors import Part, RelightError, action, first_line, listed
 from relight.io.depth import to_normalised
 from relight.weights.errors import RegistryError, UnknownWeights, WeightsRefused, WeightsUnavailable
 from relight.weights.hub import ByteProgress, HubFile, download
-from relight.weights.registry import BUILTIN_REGISTRY, NAME, PLACEHOLDER, USER_REGISTRY, read_user, sha256_file, user_home
+from relight.weights.registry import BUILTIN_REGISTRY, NAME, PLACEHOLDER, USER_REGISTRY, read_toml, read_user, sha256_file, user_home
 
 if TYPE_CHECKING:
     import torch
@@ -109,13 +108,9 @@ def _parse_entry(name: str, raw: Any, where: str, origin: str) -> DepthModelEntr
 
 
 def _builtin_tables(path: Path) -> tuple[dict[str, Any], str | None]:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
+    data = read_toml(path)
+    if data is None:
         return {}, None
-    except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"{path}: not valid TOML ({exc})", path=path) from None
     return dict(data.get("depth_models", {})), data.get("default_depth_model")
 
 

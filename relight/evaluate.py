@@ -7,8 +7,6 @@ the scoring code of ``relight score``.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +25,7 @@ from relight.errors import InputFileError, InvalidSetting, RelightError, Setting
 from relight.inference import Relighter, any_to_any_models, cudnn_autotune
 from relight.io import check_output_dir, json_text, read_image, write_image
 from relight.lighting import DIRECTIONS, TEMPERATURES, Light, LightLike, encode_lights
-from relight.score import ScoreReport, ScoreRow, Scorer, Unscored, finite_or_none, score_arrays
+from relight.score import ScoreReport, ScoreRow, Scorer, Unscored, csv_text, finite_or_none, score_arrays
 
 def check_save_dir(pairs: Sequence[TrainPair], save_dir: str | os.PathLike[str], ext: str = ".png") -> None:
     """Refuse, before any work, a ``save_dir`` that cannot hold the outputs, or where an output would
@@ -209,15 +207,12 @@ class AnyToAnyReport:
 
     def to_csv(self) -> str:
         """One row per group (``all``, each target direction, each target temperature) with its means."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["group", "key", "count", *_SCORES])
         groups = [("all", "all", self.summary())]
         groups += [("target_direction", key, value) for key, value in self.by_direction().items()]
         groups += [("target_temperature", key, value) for key, value in self.by_temperature().items()]
-        for group, key, value in groups:
-            writer.writerow([group, key, value["count"], *("" if value[k] is None else repr(value[k]) for k in _SCORES)])
-        return buffer.getvalue()
+        return csv_text(["group", "key", "count", *_SCORES],
+                        ([group, key, value["count"], *("" if value[k] is None else repr(value[k]) for k in _SCORES)]
+                         for group, key, value in groups))
 
 
 def any_to_any_sample(data: str | os.PathLike[str], pairs: int = ANY_TO_ANY_PAIRS, seed: int = 0,

@@ -88,14 +88,19 @@ class ScoreReport:
 
     def to_csv(self) -> str:
         """One row per image, then a ``mean`` row; PSNR of identical images is written as ``inf``."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["name", *self.metrics])
-        for row in self.rows:
-            writer.writerow([row.name, *(repr(float(getattr(row, m))) for m in self.metrics)])
+        rows = [[row.name, *(repr(float(getattr(row, m))) for m in self.metrics)] for row in self.rows]
         if self.rows:
-            writer.writerow(["mean", *(repr(self.means[m]) for m in self.metrics)])
-        return buffer.getvalue()
+            rows.append(["mean", *(repr(self.means[m]) for m in self.metrics)])
+        return csv_text(["name", *self.metrics], rows)
+
+
+def csv_text(header: list[str], rows: Iterable[list[object]]) -> str:
+    """A CSV document (``\\n`` line ends) of ``header`` and then ``rows``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def finite_or_none(value: float | None) -> float | None:

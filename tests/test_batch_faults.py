@@ -19,6 +19,7 @@ from PIL import Image
 
 from conftest import run_cli
 from relight.io import read_image
+from tmpfs import small_tmpfs
 
 
 def _folder(tmp_path: Path, n: int, size: tuple[int, int] = (40, 56)) -> Path:
@@ -78,15 +79,7 @@ def test_odd_files_are_reported_by_name_and_counted_and_a_fifo_never_blocks(tmp_
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 256 KiB tmpfs (needs root, or the right to mount): a disk that fills up as disks do."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True, text=True)
-    if mount.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({mount.stderr.strip() or 'mount failed'})")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
+    yield from small_tmpfs(tmp_path, "256k")
 
 
 def test_a_full_output_disk_is_given_up_on_after_a_few_errors(tmp_path: Path, small_disk: Path, narrow_checkpoint: Path,

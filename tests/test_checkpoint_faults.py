@@ -3,7 +3,6 @@ on a real small tmpfs (safetensors reports the full disk in its own error type, 
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,20 +12,13 @@ from relight.errors import DiskFullError
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
 from relight.train.store import LAST, RunStore
+from tmpfs import small_tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 512 KiB tmpfs (needs root, or the right to mount): smaller than the narrow model's 1.8 MB."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)], capture_output=True, text=True)
-    if mount.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({mount.stderr.strip() or 'mount failed'})")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
+    yield from small_tmpfs(tmp_path, "512k")
 
 
 def _model() -> MBNet:

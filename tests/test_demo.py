@@ -27,7 +27,11 @@ def test_demo_beats_the_identity_baseline(tmp_path, capsys, monkeypatch) -> None
     assert model["psnr"] > identity["psnr"] + 3.0
     assert model["ssim"] > identity["ssim"]
     # The scored outputs (an any-to-any default also writes lights/: the other lights and a contact sheet).
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir() if p.name != "lights") == [f"Image90{i}.png" for i in range(4)]
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir() if p.name not in ("lights", "any-to-any")) == [f"Image90{i}.png" for i in range(4)]
+    # The one-to-one default is followed by the any-to-any model choosing the light: scored at 4500-E, other lights shown.
+    chooser = report["any_to_any"]
+    assert chooser["model"]["mean"]["psnr"] > identity["psnr"] + 3.0 and len(chooser["mappings"]) > 1
+    assert (tmp_path / "demo" / "any-to-any" / "lights" / "sheet.png").is_file()
     assert "gain" in out
     code, out, err = run_cli(["demo", "-o", str(tmp_path / "demo"), "--json", "-"], capsys, monkeypatch)
     assert code == 0 and json.loads(out) == report and "gain" in err and not (Path.cwd() / "-").exists()

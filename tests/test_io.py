@@ -34,6 +34,7 @@ from relight.io import (
     write_image,
     write_json,
 )
+from tmpfs import small_tmpfs
 
 RNG = np.random.default_rng(1)
 
@@ -546,15 +547,7 @@ def test_a_depth_dict_of_many_keys_lists_a_few(tmp_path: Path) -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB tmpfs (needs root, or the right to mount): a disk that fills up as disks do."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True)
-    if mount.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({mount.stderr.strip() or 'mount failed'}); the ENOSPC tests cover the rest")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
+    yield from small_tmpfs(tmp_path, "1m", "; the ENOSPC tests cover the rest")
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".png", ".tif"])

@@ -55,27 +55,26 @@ def any_to_any_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_checkpoint(model, path, {"note": "random test weights", "default_target": "4500-E"})
 
 
-def start_server(weights: Path) -> tuple[Service, object, str]:
-    """The page over ``weights`` on the CPU, served on a free loopback port: (service, page, address)."""
+def served(weights: Path) -> Iterator[str]:
+    """The page over ``weights`` on the CPU, served on a free loopback port: its address, for a fixture to
+    ``yield from``; page and service are closed after."""
     service = Service(str(weights), device="cpu")
     page = build_app(service)
-    return service, page, serve(page, LOOPBACK, free_port())
+    try:
+        yield serve(page, LOOPBACK, free_port())
+    finally:
+        page.close()
+        service.close()
 
 
 @pytest.fixture(scope="module")
 def one_to_one_url(narrow_checkpoint: Path) -> Iterator[str]:
-    service, page, url = start_server(narrow_checkpoint)
-    yield url
-    page.close()
-    service.close()
+    yield from served(narrow_checkpoint)
 
 
 @pytest.fixture(scope="module")
 def any_to_any_url(any_to_any_checkpoint: Path) -> Iterator[str]:
-    service, page, url = start_server(any_to_any_checkpoint)
-    yield url
-    page.close()
-    service.close()
+    yield from served(any_to_any_checkpoint)
 
 
 def _relight(url: str, image: Path, depth: Path | None, target: str) -> Path:

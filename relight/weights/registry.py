@@ -279,15 +279,22 @@ def _parse_entry(name: str, raw: dict[str, Any], location: Location, origin: str
     )
 
 
-def read_builtin(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """The models of a shipped-style registry file and the default it names (None when it names none)."""
+def read_toml(path: Path) -> dict[str, Any] | None:
+    """The tables of a TOML registry file, None when it is absent; :class:`RegistryError` when it is not TOML."""
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
-        return {}, None
+        return None
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{path}: not valid TOML ({exc})", path=path) from None
+
+
+def read_builtin(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The models of a shipped-style registry file and the default it names (None when it names none)."""
+    data = read_toml(path)
+    if data is None:
+        return {}, None
     models, default = dict(data.get("models", {})), data.get("default")
     for key in ("default", "default_any_to_any"):
         value = data.get(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from relight.data.vidit import TEMPERATURES
+from relight.data.vidit import DIRECTIONS, TEMPERATURES, Setting
 
 
 def _cie_cmf(wavelength_nm: np.ndarray) -> np.ndarray:
@@ -69,3 +69,17 @@ def sky(directions: np.ndarray) -> np.ndarray:
     """The dim sky gradient by ray elevation that both renderers show where a ray hits nothing."""
     elevation = np.clip(directions[:, 1], 0.0, 1.0)[:, None]
     return SKY_HORIZON + (SKY_ZENITH - SKY_HORIZON) * np.sqrt(elevation)
+
+
+def compose_images(dirs: np.ndarray, hit: np.ndarray, shades: dict[str, np.ndarray], size: int) -> dict[Setting, np.ndarray]:
+    """The 8-bit image of every lighting: ``shades[direction]`` (linear, per hit pixel) in each light colour, sky elsewhere."""
+    background = sky(dirs[~hit])
+    images = {}
+    for temperature in TEMPERATURES:
+        color = LIGHT_RGB[temperature]
+        for direction in DIRECTIONS:
+            linear = np.empty_like(dirs)
+            linear[hit] = shades[direction] * color * EXPOSURE
+            linear[~hit] = background
+            images[Setting(temperature, direction)] = to_uint8(linear).reshape(size, size, 3)
+    return images

@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from relight.data.synth.camera import camera_basis, camera_rays, central_hit, light_positions, normalised_depth, reference_irradiance
-from relight.data.synth.colour import EXPOSURE, LIGHT_RGB, sky, to_uint8
+from relight.data.synth.colour import compose_images
 from relight.data.synth.mesh import Mesh, scene_mesh, segments_for
 from relight.data.synth.shapes import Plane, SynthScene, dot
 from relight.data.synth.textures import Texture
-from relight.data.vidit import DIRECTIONS, TEMPERATURES, Setting
+from relight.data.vidit import DIRECTIONS
 from relight.errors import RelightError
 
 #: Shadow-map texels per image pixel along each side (odd map sizes keep a texel centred on the nadir).
@@ -345,14 +345,6 @@ def _raster(scene: SynthScene, size: int) -> dict[str, object]:
         halfway /= np.sqrt(dot(halfway, halfway))[:, None]
         diffuse[direction] = irradiance * _oren_nayar(n, ldir, view, cos_i)
         highlight[direction] = gloss * np.maximum(dot(n, halfway), 0.0) ** SHININESS * reference / dist2 * seen * facing
-    background = sky(dirs[~hit])
-    images = {}
-    for temperature in TEMPERATURES:
-        color = LIGHT_RGB[temperature]
-        for direction in DIRECTIONS:
-            linear = np.empty_like(dirs)
-            shade = albedo * (ambient + diffuse[direction])[:, None] + highlight[direction][:, None]
-            linear[hit] = shade * color * EXPOSURE
-            linear[~hit] = background
-            images[Setting(temperature, direction)] = to_uint8(linear).reshape(size, size, 3)
+    shades = {d: albedo * (ambient + diffuse[d])[:, None] + highlight[d][:, None] for d in DIRECTIONS}
+    images = compose_images(dirs, hit, shades, size)
     return {"images": images, "depth": normalised_depth(distance, hit, central, size)}

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from relight.data.synth.camera import camera_rays, central_hit, light_positions, normalised_depth, reference_irradiance
-from relight.data.synth.colour import EXPOSURE, LIGHT_RGB, sky, to_uint8
+from relight.data.synth.colour import compose_images
 from relight.data.synth.shapes import Plane, Primitive, SynthScene, dot, first_hit, occluded
-from relight.data.vidit import DIRECTIONS, TEMPERATURES, Setting
+from relight.data.vidit import DIRECTIONS
 from relight.errors import RelightError
 
 #: Rings and samples per ring of the disc light's sampling pattern.
@@ -143,14 +143,6 @@ def _render(scene: SynthScene, size: int) -> dict[str, object]:
             shadow[facing] = occluded(scene.primitives, start[facing], ldir[facing], dist[facing])
             irradiance[direction] = np.where(shadow, 0.0, cosine * reference / dist2)
 
-    background = sky(dirs[~hit])
-    images = {}
-    for temperature in TEMPERATURES:
-        color = LIGHT_RGB[temperature]
-        for direction in DIRECTIONS:
-            linear = np.empty_like(dirs)
-            linear[hit] = albedo * (scene.ambient + irradiance[direction])[:, None] * color * EXPOSURE
-            linear[~hit] = background
-            images[Setting(temperature, direction)] = to_uint8(linear).reshape(size, size, 3)
+    images = compose_images(dirs, hit, {d: albedo * (scene.ambient + irradiance[d])[:, None] for d in DIRECTIONS}, size)
     depth = normalised_depth(np.where(hit, t, np.inf), hit, central, size)
     return {"images": images, "depth": depth}

@@ -8,6 +8,7 @@ coordinates), and a mirrored scene renders as the exact horizontal flip of the o
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Self
 
 import numpy as np
 
@@ -47,6 +48,25 @@ def _upright_bound(center: tuple[float, float], radius: float, cap: float, lengt
     """The bounding sphere of an upright object of ``radius`` from y = 0 to ``length + 2 * cap``."""
     half = cap + length / 2
     return np.array([center[0], half, center[1]]), float(np.hypot(radius, length / 2) + cap)
+
+
+class _Upright:
+    """Texture coordinates, bound and mirror image shared by the upright objects standing at ``center`` (x, z)."""
+
+    center: tuple[float, float]
+    radius: float
+    height: float
+    handed: float
+
+    def local(self, p: np.ndarray) -> np.ndarray:
+        return _upright_local(p, self.center, self.handed)
+
+    def bound(self) -> tuple[np.ndarray, float]:
+        return _upright_bound(self.center, self.radius, 0.0, self.height)
+
+    def mirrored(self) -> Self:
+        cx, cz = self.center
+        return replace(self, center=(-cx, cz), handed=-self.handed)  # type: ignore[type-var]
 
 
 @dataclass(frozen=True)
@@ -119,7 +139,7 @@ class Box:
 
 
 @dataclass(frozen=True)
-class Cylinder:
+class Cylinder(_Upright):
     """An upright cylinder standing on the ground (y = 0), with a top cap."""
 
     center: tuple[float, float]
@@ -150,19 +170,9 @@ class Cylinder:
         normal = np.where((t_cap < t_side)[:, None], np.array([0.0, 1.0, 0.0]), side_n)
         return t, normal
 
-    def local(self, p: np.ndarray) -> np.ndarray:
-        return _upright_local(p, self.center, self.handed)
-
-    def bound(self) -> tuple[np.ndarray, float]:
-        return _upright_bound(self.center, self.radius, 0.0, self.height)
-
-    def mirrored(self) -> Cylinder:
-        cx, cz = self.center
-        return replace(self, center=(-cx, cz), handed=-self.handed)
-
 
 @dataclass(frozen=True)
-class Cone:
+class Cone(_Upright):
     """An upright cone standing on the ground: base ``radius`` at y = 0, apex at ``height``."""
 
     center: tuple[float, float]
@@ -193,19 +203,9 @@ class Cone:
         normal /= np.sqrt(dot(normal, normal))[:, None]
         return best, normal
 
-    def local(self, p: np.ndarray) -> np.ndarray:
-        return _upright_local(p, self.center, self.handed)
-
-    def bound(self) -> tuple[np.ndarray, float]:
-        return _upright_bound(self.center, self.radius, 0.0, self.height)
-
-    def mirrored(self) -> Cone:
-        cx, cz = self.center
-        return replace(self, center=(-cx, cz), handed=-self.handed)
-
 
 @dataclass(frozen=True)
-class Capsule:
+class Capsule(_Upright):
     """An upright capsule standing on the ground: a cylinder of ``length`` between two hemispheres."""
 
     center: tuple[float, float]
@@ -233,15 +233,8 @@ class Capsule:
         closer = t_side < t
         return np.where(closer, t_side, t), np.where(closer[:, None], side_n, normal)
 
-    def local(self, p: np.ndarray) -> np.ndarray:
-        return _upright_local(p, self.center, self.handed)
-
     def bound(self) -> tuple[np.ndarray, float]:
         return _upright_bound(self.center, self.radius, self.radius, self.length)
-
-    def mirrored(self) -> Capsule:
-        cx, cz = self.center
-        return replace(self, center=(-cx, cz), handed=-self.handed)
 
 
 @dataclass(frozen=True)
