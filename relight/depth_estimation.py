@@ -27,7 +27,7 @@ import numpy as np
 from relight.errors import Part, RelightError, action, first_line, listed
 from relight.io.depth import to_normalised
 from relight.weights.errors import RegistryError, UnknownWeights, WeightsRefused, WeightsUnavailable
-from relight.weights.hub import ByteProgress, HubFile, download
+from relight.weights.hub import ByteProgress, HubFile, download, offline
 from relight.weights.registry import BUILTIN_REGISTRY, NAME, PLACEHOLDER, USER_REGISTRY, read_toml, read_user, sha256_file, user_home
 
 if TYPE_CHECKING:
@@ -147,13 +147,6 @@ def load_depth_registry(builtin: Path = BUILTIN_REGISTRY, user: Path | None = No
     if default is not None and default not in entries:
         raise RegistryError(f"{builtin}: default_depth_model = {default!r} names none of its depth models", path=builtin)
     return DepthRegistry(entries, default)
-
-
-def offline() -> bool:
-    """Whether downloads are off: ``RELIGHT_OFFLINE`` or huggingface_hub's ``HF_HUB_OFFLINE``."""
-    from huggingface_hub import constants
-
-    return os.environ.get("RELIGHT_OFFLINE", "") not in ("", "0") or bool(constants.HF_HUB_OFFLINE)
 
 
 def _cached(entry: DepthModelEntry) -> dict[str, Path] | None:

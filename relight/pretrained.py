@@ -104,12 +104,6 @@ def torch_cache_file(weights_name: str, preferred: tuple[str, ...] = ()) -> tupl
     return folder / name, base_url() + name
 
 
-def _offline() -> bool:
-    from relight.depth_estimation import offline
-
-    return offline()
-
-
 def fetch_pretrained(
     path: Path, url: str, what: str, alternative: tuple[Part, ...] = (), error: type[MissingWeightsError] = MissingWeightsError,
 ) -> Path:
@@ -118,10 +112,12 @@ def fetch_pretrained(
     The download goes through ``torch.hub.download_url_to_file``: into a temporary file beside ``path``,
     checked against the sha256 prefix in the file's name, then renamed; a failed check leaves nothing.
     """
+    from relight.weights.hub import offline
+
     with _fetching:  # two threads asking for one file fetch it once
         if path.is_file():
             return path
-        if _offline():
+        if offline():
             raise missing_cached(path, url, "not found", what, alternative, error)
         prefix = _HASH_PREFIX.search(path.name)
         try:

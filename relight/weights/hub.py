@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,14 @@ _EXAMPLE = "expected hf://owner/repo/file or hf://owner/repo@revision/file, e.g.
 class OlderHubAddress(FutureWarning):
     """An ``hf://`` address in relight's older form (revision after the file); the message gives the standard form."""
 
+
+
+def offline() -> bool:
+    """Whether downloads are off (the one switch for every download relight makes): ``RELIGHT_OFFLINE``
+    or huggingface_hub's ``HF_HUB_OFFLINE``."""
+    from huggingface_hub import constants
+
+    return os.environ.get("RELIGHT_OFFLINE", "") not in ("", "0") or bool(constants.HF_HUB_OFFLINE)
 
 @dataclass(frozen=True)
 class HubFile:
