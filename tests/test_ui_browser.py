@@ -17,7 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import run_cli
-from test_ui import any_to_any_checkpoint, start_server  # noqa: F401 - the fixture is used here too
+from test_ui import any_to_any_checkpoint, served  # noqa: F401 - the fixture is used here too
 from relight.demo import EXAMPLES
 from relight.io import read_image
 
@@ -56,10 +56,7 @@ def chromium() -> WebDriver:
 
 @pytest.fixture(scope="module")
 def page_url(any_to_any_checkpoint: Path) -> Iterator[str]:  # noqa: F811 - the fixture imported above
-    service, page, url = start_server(any_to_any_checkpoint)
-    yield url
-    page.close()
-    service.close()
+    yield from served(any_to_any_checkpoint)
 
 
 @pytest.fixture
