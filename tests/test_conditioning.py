@@ -265,10 +265,11 @@ def test_weights_list_and_info_say_one_to_one_or_any_to_any(tmp_path: Path, caps
     assert code == 0 and "one-to-one: 6500-N -> 4500-E only" in out, out
 
 
-def test_the_conditioning_benchmark_runs_and_writes_its_table(tmp_path: Path) -> None:
+def test_the_conditioning_benchmark_runs_and_writes_its_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """benchmarks/conditioning.py end to end on a tiny budget (its numbers are not checked, only their kind)."""
     import importlib.util
 
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))  # as when run: its sibling wholeprocess.py
     spec = importlib.util.spec_from_file_location("conditioning_benchmark", Path(__file__).parents[1] / "benchmarks" / "conditioning.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

@@ -130,6 +130,8 @@ def test_cudnn_autotunes_only_inside_many_image_work_on_cuda(monkeypatch: pytest
 
 
 def _benchmark_module():
+    if str(ROOT / "benchmarks") not in sys.path:  # a script's folder is on its path when run: its sibling wholeprocess.py
+        sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location("bench_inference", ROOT / "benchmarks" / "inference.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
