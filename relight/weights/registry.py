@@ -306,11 +306,8 @@ def read_builtin(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
 @functools.cache
 def shipped_default_any_to_any() -> str | None:
     """The model the shipped registry names for targets the default model does not relight to."""
-    try:
-        with BUILTIN_REGISTRY.open("rb") as fh:
-            return tomllib.load(fh).get("default_any_to_any")
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
+    data = read_toml(BUILTIN_REGISTRY)  # read_builtin has checked that it names one of the models
+    return None if data is None else data.get("default_any_to_any")
 
 
 @functools.cache
