@@ -19,11 +19,8 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +28,7 @@ from rich.table import Table
 
 from relight.cli import console, out_console
 from relight.io import write_json
+from wholeprocess import peak_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,22 +82,6 @@ def photo_only(image: Path, out: Path) -> None:
     write_image(out, photo.rgb, photo.alpha, None, photo.meta)
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stderr's last line of ``command`` run in a fresh process."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
-                                 env={**os.environ, "COLUMNS": "200"})
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        lines = [line for line in err.read().splitlines() if line.strip()]
-    if child.returncode != 0:
-        sys.exit(f"error: {' '.join(command)} failed: {lines[-1] if lines else child.returncode}")
-    return seconds, usage.ru_maxrss / 1024, next((line for line in lines if "running the network at" in line), "")
-
-
 def measure(args: argparse.Namespace, folder: Path) -> dict:
     console.print(f"[dim]making a {args.width}x{args.height} photo in {folder}[/dim]")
     image, depth = make_photo(folder, args.height, args.width)
@@ -114,7 +96,8 @@ def measure(args: argparse.Namespace, folder: Path) -> dict:
             runs.append(("bundled --native", [*relight, "-o", str(folder / "native.png"), "--native"]))
     rows = []
     for label, command in runs:
-        seconds, peak, said = timed(command)
+        seconds, peak, lines = peak_process(command, cwd=ROOT)
+        said = next((line for line in lines if "running the network at" in line), "")
         run_at = said.split("running the network at ", 1)[1].split(" ", 1)[0] if said else f"{args.height}x{args.width}"
         rows.append({"run": label, "network_at": "-" if label == "photo only" else run_at, "seconds": round(seconds, 2),
                      "peak_rss_mb": round(peak, 1)})

@@ -8,6 +8,7 @@ the scoring code of ``relight score``.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from relight.data.dataset import LoadFailure, PairDataset, load_batches
 from relight.data.pairs import refuse_replacing_inputs
 from relight.data.vidit import LeftOut, PairSet, TrainPair, load_pairs
 from relight.data.vidit import Setting as Lighting
-from relight.errors import InputFileError, InvalidSetting, RelightError, Setting
+from relight.errors import InputFileError, InvalidSetting, RelightError, RelightWarning, Setting
 from relight.inference import Relighter, any_to_any_models, cudnn_autotune
 from relight.io import check_output_dir, json_text, read_image, write_image
 from relight.lighting import DIRECTIONS, TEMPERATURES, Light, LightLike, encode_lights
@@ -47,6 +48,8 @@ def evaluate(
     left_out: Sequence[LeftOut] = (),
     to: LightLike | None = None,
     source: LightLike | None = None,
+    depth_kind: str = "auto",
+    on_warning: Callable[[str | RelightWarning], None] | None = None,
 ) -> ScoreReport:
     """Relight every pair, score it against its target, and write ``save_dir/<name><ext>`` when asked.
 
@@ -60,12 +63,14 @@ def evaluate(
     same numbers, as the challenge scored submitted PNGs. A pair that cannot be loaded, relit, saved
     or scored is listed in ``report.failed``, and the others are still done; so is each input the
     pairing ``left_out`` (``PairSet.skipped``: one line each, naming it), so that none goes unnoticed.
+    Depth files are read as ``depth_kind`` says; what reading a pair had to say (a depth converted or
+    resized) goes to ``on_warning`` (default: :func:`warnings.warn`).
     """
     if save_dir is not None:
         check_save_dir(pairs, save_dir, ext)
     target, lit = relighter.lights(to, source)
     light = encode_lights(target, lit) if relighter.illumination.any_to_any else None
-    dataset = PairDataset(pairs, require_target=True)
+    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind)
     pin = relighter.device.type == "cuda"
 
     def relight_one(pair: TrainPair, batch: dict[str, Any]) -> torch.Tensor:
@@ -81,6 +86,7 @@ def evaluate(
             if isinstance(batch, LoadFailure):
                 yield Unscored(pair.name, batch.message)
                 continue
+            _say(batch["notes"], on_warning)
             try:
                 yield pair.name, relight_one(pair, batch), batch["target"][0]
             except RelightError as exc:  # out of memory, or an output that cannot be written
@@ -92,6 +98,14 @@ def evaluate(
     return report
 
 
+def _say(notes: Sequence[str | RelightWarning], on_warning: Callable[[str | RelightWarning], None] | None) -> None:
+    for note in notes:
+        if on_warning is not None:
+            on_warning(note)
+        else:
+            warnings.warn(note if isinstance(note, RelightWarning) else RelightWarning(note), stacklevel=3)
+
+
 def _save(pair: TrainPair, path: Path, out: torch.Tensor) -> None:
     """Write one relit output with its input's alpha (flipped with a mirrored pair) and metadata."""
     source = read_image(pair.input)
@@ -100,9 +114,9 @@ def _save(pair: TrainPair, path: Path, out: torch.Tensor) -> None:
     write_image(path, out.permute(1, 2, 0).cpu().numpy(), alpha, bit_depth, source.meta)
 
 
-def identity_report(pairs: Sequence[TrainPair], scorer: Scorer) -> ScoreReport:
+def identity_report(pairs: Sequence[TrainPair], scorer: Scorer, depth_kind: str = "auto") -> ScoreReport:
     """The input image itself scored as the prediction: what "no relighting" gets, the baseline to beat."""
-    dataset = PairDataset(pairs, require_target=True)
+    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind)
     items = ((item["name"], item["rgb"], item["target"]) for item in (dataset[i] for i in range(len(dataset))))
     return score_arrays(items, scorer=scorer)
 
@@ -242,18 +256,21 @@ def evaluate_any_to_any(
     on_item: Callable[[LitScore | None], None] | None = None,
     left_out: Sequence[LeftOut] = (),
     sampled: tuple[int, int, int] | None = None,
+    depth_kind: str = "auto",
+    on_warning: Callable[[str | RelightWarning], None] | None = None,
 ) -> AnyToAnyReport:
     """Relight each pair to its target (the source withheld, as the pairs say), and score the output,
     rounded to 8-bit levels, and the input itself (identity) against the target. Refused for a one-to-one
     model. A pair that cannot be loaded, relit or scored is in ``report.failed``, as is each of ``left_out``.
-    ``sampled``: (seed, pairs asked for, pairs possible) of :func:`any_to_any_sample`, for the report."""
+    ``sampled``: (seed, pairs asked for, pairs possible) of :func:`any_to_any_sample`, for the report.
+    ``depth_kind`` and ``on_warning`` are :func:`evaluate`'s."""
     _refuse_one_to_one(relighter)
     for target in dict.fromkeys(pair.target_light for pair in pairs):
         relighter.lights(target)  # a model trained for some targets only refuses the others
     scorer = scorer or Scorer(relighter.device)
     seed, requested, possible = sampled or (0, len(pairs), len(pairs))
     report = AnyToAnyReport(seed=seed, requested=requested, possible=possible)
-    dataset = PairDataset(pairs, require_target=True)
+    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind)
     batches = load_batches(dataset, range(len(dataset)), 1, workers, pin_memory=relighter.device.type == "cuda")
     with cudnn_autotune(relighter.device):
         for pair, batch in zip(pairs, batches):
@@ -261,6 +278,7 @@ def evaluate_any_to_any(
             try:
                 if isinstance(batch, LoadFailure):
                     raise batch.error
+                _say(batch["notes"], on_warning)
                 out = relighter.relight_tensor(batch["rgb"], batch["depth"], batch["light"])[0].clamp(0, 1)
                 model = scorer.score(pair.name, out.mul(255).round().div(255), batch["target"][0])
                 identity = scorer.score(pair.name, batch["rgb"][0], batch["target"][0])

@@ -233,7 +233,8 @@ class Illumination:
                 others: Sequence[Part] = ()) -> tuple[Light | None, Light | None]:
         """The (target, source) a relight applies, checked against the model; ``others`` is told after a
         one-to-one model's refusal (where any-to-any models are). A one-to-one model's own pair needs no
-        ``to``; it refuses another target, or a source other than its own."""
+        ``to``; it refuses another target, or a source other than its own, or any source when its own is
+        not recorded (it could not be checked, and would change nothing)."""
         target = self._parse("to", to) if to is not None else self.target
         lit = self._parse("source", source) if source is not None else None
         if not self.any_to_any:
@@ -242,7 +243,10 @@ class Illumination:
                 raise InvalidSetting(_setting("to", target), _setting("to", target),
                                      f": this model is one-to-one ({pair}) and relights to {self.target or 'its own target'} only",
                                      *others, pair=pair)
-            if lit is not None and self.source is not None and lit != self.source:
+            if lit is not None and self.source is None:
+                raise InvalidSetting(_setting("source", lit), _setting("source", lit), ": this model is one-to-one and does not record the "
+                                     "light of its inputs, so this cannot be checked and would change nothing; leave it out")
+            if lit is not None and lit != self.source:
                 raise InvalidSetting(_setting("source", lit),
                                      f"this model is one-to-one ({self.source} -> {self.target or '?'}): its input must be lit {self.source}, not {lit}")
             return target, lit or self.source

@@ -41,13 +41,14 @@ class HubServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def add_file(self, repo: str, filename: str, data: bytes, *, branch: str = "main") -> str:
-        """Commit ``data`` as ``filename`` on ``branch`` (keeping the branch's other files); returns the commit."""
+    def add_file(self, repo: str, filename: str, data: bytes, *, branch: str = "main", commit: str | None = None) -> str:
+        """Commit ``data`` as ``filename`` on ``branch`` (keeping the branch's other files) as ``commit``
+        (default: a new hash; naming one lets a test stand in for a real repository's pinned commit)."""
         with self._lock:
             r = self.repos.setdefault(repo, _Repo())
             files = dict(r.commits.get(r.branches.get(branch, ""), {}))
             files[filename] = data
-            commit = hashlib.sha1(f"{repo}@{len(r.commits)}".encode()).hexdigest()
+            commit = commit or hashlib.sha1(f"{repo}@{len(r.commits)}".encode()).hexdigest()
             r.commits[commit] = files
             r.branches[branch] = commit
             return commit

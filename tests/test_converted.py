@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ import torch
 from conftest import run_cli
 from reference import read_tsv
 from relight.weights import load_weights
-from relight.weights.converted import INDEX, checkpoint_sha256, conversion_folder
+from relight.weights.converted import GRACE_SECONDS, INDEX, checkpoint_sha256, conversion_folder, prune_conversions
 
 
 def _authors_checkpoint(path: Path, scale: float = 1.0) -> Path:
@@ -80,7 +83,39 @@ def test_a_copy_is_hashed_and_reuses_the_conversion_and_a_changed_file_is_conver
     assert "converted once" in changed.source
     assert checkpoint_sha256(pkl) == hashlib.sha256(pkl.read_bytes()).hexdigest()
     assert torch.equal(changed.model.head.bias, 2 * first.model.head.bias)
-    assert len(list((home / "converted").glob("*.safetensors"))) == 2
+    assert len(list((home / "converted").glob("*.safetensors"))) == 2, "the copy still holds the first version"
+
+    copy.unlink()
+    for conversion in (home / "converted").glob("*.safetensors"):
+        os.utime(conversion, (time.time() - 2 * GRACE_SECONDS,) * 2)
+    _authors_checkpoint(pkl, scale=3.0)
+    third = load_weights(pkl)  # before, every version stayed: 600 MB each
+    size = third.source.split("; removed 2 earlier conversions (")[1].split(" MB)")[0]
+    assert third.source.endswith(" MB) of checkpoints no longer there)") and int(size.replace(",", "")) > 0
+    assert [p.name for p in (home / "converted").glob("*.safetensors")] == [f"{checkpoint_sha256(pkl)}.safetensors"]
+
+
+def test_pruning_keeps_the_conversions_of_files_still_there_and_young_ones(tmp_path, home) -> None:
+    """Each conversion removes those no remembered file holds any more (changed or deleted since), once
+    they are older than the grace period (a young one may be another process's, its index entry lost)."""
+    folder = home / "converted"
+    folder.mkdir(parents=True)
+    kept, changed, gone = (tmp_path / f"{name}.pkl" for name in ("kept", "changed", "gone"))
+    for path in (kept, changed, gone):
+        path.write_bytes(path.name.encode())
+    index = {str(p.resolve()): {"size": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns, "ctime_ns": p.stat().st_ctime_ns,
+                                "inode": p.stat().st_ino, "sha256": p.stem * 8} for p in (kept, changed, gone)}
+    (folder / INDEX).write_text(json.dumps(index))
+    changed.write_bytes(b"another version")
+    gone.unlink()
+    names = ["kept" * 8, "changed" * 8, "gone" * 8, "young", "new"]
+    for name in names:
+        (folder / f"{name}.safetensors").write_bytes(b"x" * 1000)
+        if name not in ("young", "new"):
+            os.utime(folder / f"{name}.safetensors", (time.time() - 2 * GRACE_SECONDS,) * 2)
+    assert prune_conversions(folder / "new.safetensors") == (2, 2000)
+    assert sorted(p.stem for p in folder.glob("*.safetensors")) == sorted(["kept" * 8, "young", "new"])
+    assert list(json.loads((folder / INDEX).read_text())) == [str(kept.resolve())], "the files no longer there are forgotten"
 
 
 def test_an_unreadable_conversion_is_redone_and_an_unwritable_cache_still_loads(tmp_path, home, monkeypatch) -> None:

@@ -147,12 +147,28 @@ def test_checksum_mismatch_and_unpinned_entries(hub, tiny_on_hub, tmp_path):  # 
     assert files.folder.name == commit and files.verification == "not pinned: revision main, sha256 verified for 0 of 3 files"
 
 
-def test_the_shipped_entry_is_depth_anything_v2_small_and_not_yet_pinned():
+def test_the_shipped_entry_is_depth_anything_v2_small_pinned_to_one_commit():
     registry = load_depth_registry(user=Path("/nonexistent/registry.json"))
     assert registry.default == "depth-anything-v2-small" and list(registry.entries) == ["depth-anything-v2-small"]
     entry = registry.entries["depth-anything-v2-small"]
     assert entry.repo == "depth-anything/Depth-Anything-V2-Small-hf" and entry.licence == "Apache-2.0"
-    assert entry.output == "disparity" and set(entry.files) == set(FILES) and not entry.pinned
+    assert entry.output == "disparity" and set(entry.files) == set(FILES)
+    assert entry.pinned and entry.revision == "5426e4f0f36572d16453bbda7a8389317b1bef99"
+    assert entry.files["model.safetensors"] == "3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70"
+
+
+def test_the_shipped_pin_is_what_is_asked_for_and_checked(hub, tiny_model):  # noqa: F811
+    """A repository that holds other files at the pinned commit (here the tiny model's) is refused by
+    the shipped sha256, and a commit other than the pinned one is never asked for."""
+    entry = load_depth_registry(user=Path("/nonexistent/registry.json")).entries["depth-anything-v2-small"]
+    hub.add_file(entry.repo, "config.json", b"{}")  # main moves on: a later commit the pin must not follow
+    for name in FILES:
+        hub.add_file(entry.repo, name, (tiny_model / name).read_bytes(), branch="pinned", commit=entry.revision)
+    with pytest.raises(WeightsRefused, match=r"^depth-anything-v2-small: sha256 mismatch: .*config\.json is [0-9a-f]{64}, "
+                                             r"the registry expects c56698d3643dde1f"):
+        locate_depth_model("depth-anything-v2-small")
+    asked = [path for method, path in hub.requests if method == "GET" and "/resolve/" in path]
+    assert asked and all(f"/resolve/{entry.revision}/" in path for path in asked), asked
 
 
 def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkpoint, tmp_path, capsys, monkeypatch):  # noqa: F811

@@ -138,3 +138,41 @@ def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_d
     with pytest.raises(RelightError, match="would replace the input"):
         run_demo(relighter, examples / "validation_gt", examples=examples)
     assert {p: p.read_bytes() for p in examples.rglob("*") if p.is_file()} == before
+
+
+def test_eval_reads_depth_of_another_kind_as_told_and_says_so(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Depth given as distances scores as the normalised depth VIDIT's rule makes of them with --depth-kind
+    metric (and with auto, which says per pair that it took them for distances); read as normalised it is
+    warned about and scores differently (the bundled model, which learnt to use depth); an unknown kind is
+    one line before anything runs."""
+    import numpy as np
+
+    from relight.io.depth import normalise_distance, read_depth
+
+    data, metric = tmp_path / "data", tmp_path / "metric"
+    assert run_cli(["synth", str(data), "--scenes", "2", "--size", "64", "--seed", "3"], capsys, monkeypatch)[0] == 0
+    shutil.copytree(data, metric)
+    for depth in sorted(data.glob("*.npy")):
+        distances = (read_depth(depth) * np.float32(7.25)).astype(np.float32)
+        np.save(metric / depth.name, distances)
+        np.save(depth, normalise_distance(distances))
+
+    def scores(folder: Path, *extra: str) -> tuple[dict, str]:
+        report = tmp_path / f"{folder.name}{''.join(extra)}.json"
+        code, out, err = run_cli(["eval", str(folder), "--workers", "0", "--json", str(report), *extra], capsys, monkeypatch)
+        assert code == 0 and "Traceback" not in err, err
+        return json.loads(report.read_text())["mean"], err
+
+    reference, said = scores(data)
+    assert ".npy" not in said, said
+    for kind in ("metric", "auto"):
+        mean, said = scores(metric, "--depth-kind", kind)
+        assert mean["psnr"] == pytest.approx(reference["psnr"], abs=1e-3) and mean["ssim"] == pytest.approx(reference["ssim"], abs=1e-5)
+        noted = [line for line in said.splitlines() if ".npy" in line]
+        assert len(noted) == (2 if kind == "auto" else 0), said
+        assert all("--depth-kind" in line for line in noted), noted
+    mean, said = scores(metric, "--depth-kind", "normalised")
+    assert sum("outside the [0, 1]" in line for line in said.splitlines()) == 2, said
+    assert abs(mean["psnr"] - reference["psnr"]) > 0.01
+    code, out, err = run_cli(["eval", str(data), "--depth-kind", "feet"], capsys, monkeypatch)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--depth-kind 'feet'" in err, err

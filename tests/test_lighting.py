@@ -126,6 +126,10 @@ def test_a_one_to_one_model_applies_its_own_pair_only() -> None:
     assert unknown.describe() == "one-to-one ? -> ?" and unknown.mapping() == "? -> ?"
     with pytest.raises(InvalidSetting, match="relights to its own target only"):
         unknown.resolve("4500-E")
+    with pytest.raises(InvalidSetting) as err:  # was taken, printed as "6500-N -> ?", and changed nothing
+        unknown.resolve(source="6500-N")
+    assert _cli(err.value) == ("--from 6500-N: this model is one-to-one and does not record the light of its inputs, so this "
+                               "cannot be checked and would change nothing; leave it out")
 
 
 def test_an_any_to_any_model_needs_a_target_unless_one_is_recorded() -> None:

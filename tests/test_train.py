@@ -6,6 +6,7 @@ Every run is a narrow MBNet (width 8) on 64 x 64 synthetic scenes, one to three 
 from __future__ import annotations
 
 import csv
+import shutil
 import json
 import os
 import tomllib
@@ -224,3 +225,21 @@ def test_a_stopped_run_says_how_to_resume_and_resumes(scenes: Path, tmp_path: Pa
     done = subprocess.run([sys.executable, "-m", "relight", "train", "--resume", str(run), "--max-steps", "1"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0 and "resumed" in done.stderr, done.stderr
+
+
+def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    """Depth files of distances are converted as ``auto`` reads them (as run, batch and eval do) and each
+    file's note is said once, not every epoch nor every validation; before, training dropped them silently."""
+    import numpy as np
+
+    from relight.io.depth import read_depth
+
+    data = tmp_path / "metric"
+    shutil.copytree(scenes, data)
+    for depth in sorted(data.glob("*.npy")):
+        np.save(depth, (read_depth(depth) * np.float32(9.5)).astype(np.float32))
+    common = [*TINY, "--no-neighbours", "--no-mirror", "--batch-size", "3", "--val-scenes", "1", "--epochs", "2"]
+    code, out, err = run_cli(["train", str(data), "--out", str(tmp_path / "run"), *common], capsys, monkeypatch)
+    assert code == 0, err
+    noted = [line for line in (out + err).splitlines() if "read as distances" in line]
+    assert sorted(line.split(".npy")[0].rsplit("/", 1)[1] for line in noted) == [d.stem for d in sorted(data.glob("*.npy"))], noted

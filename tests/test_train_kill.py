@@ -1,6 +1,7 @@
 """A checkpoint save is all-or-nothing: a training process SIGKILLed at any instant resumes to the same weights.
 
-Each run is a real process (forked, so torch is imported once) that an audit hook kills at its Nth
+Each run is a real process (forked from a fork server that has imported torch and never run autograd,
+so torch is imported once and it does not matter what this test process ran before) that an audit hook kills at its Nth
 file-system operation inside the run folder: before each open for writing, rename, removal or
 truncation, and "torn" variants that first cut the temporary about to be renamed into place to half its
 length (a kill inside its write) or leave half a row in the metrics log. After the kill, the user's next step is
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from relight.data.synth import write_dataset
 from relight.train import TrainConfig, resolve_config, resumable, train
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess,
-              pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="needs os.fork (Linux)")]
+              pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin",
+                                 reason="needs a fork server (Linux)")]
 
 _WATCHED = ("open", "os.rename", "os.remove", "os.truncate")
 
@@ -41,21 +43,47 @@ def _config(data: Path, out: Path) -> TrainConfig:
     )
 
 
-def _in_child(work: Callable[[], None]) -> int:
-    """Run ``work`` in a forked process; its exit status (-9 when SIGKILLed)."""
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            torch.set_num_threads(1)
-            work()
-        except BaseException:  # noqa: BLE001 - reported to the parent through the exit code
-            traceback.print_exc()
-            code = 1
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+_SERVER = multiprocessing.get_context("forkserver") if "forkserver" in multiprocessing.get_all_start_methods() else None
+if _SERVER is not None:
+    # All a run imports (its first run in a process imports over a thousand modules, 2 s), and this
+    # module, so that each child starts training at once.
+    _SERVER.set_forkserver_preload(["torch", "torch._dynamo", "torchvision", "huggingface_hub", "relight.train", "relight.evaluate",
+                                    "relight.losses", "relight.weights.load", "relight.data.synth", "safetensors.torch", __name__])
+
+
+def _run(work: Callable[..., object], args: tuple) -> None:
+    torch.set_num_threads(1)
+    work(*args)
+
+
+def _in_child(work: Callable[..., object], *args: object) -> int:
+    """``work(*args)`` in a process forked from the fork server; its exit status (-9 when SIGKILLed,
+    1 with the traceback printed when it raised)."""
+    assert _SERVER is not None
+    child = _SERVER.Process(target=_run, args=(work, args))
+    child.start()
+    child.join()
+    assert child.exitcode is not None
+    return child.exitcode
+
+
+def _reference(scenes: Path, run: Path, log: Path) -> None:
+    """The uninterrupted run, logging each watched operation."""
+    _kill_at(run, at=-1, torn=False, log=os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND))
+    train(_config(scenes, run))
+
+
+def _killed(scenes: Path, run: Path, at: int, torn: bool) -> None:
+    _kill_at(run, at, torn)
+    train(_config(scenes, run))
+
+
+def _fresh(scenes: Path, run: Path) -> None:
+    train(_config(scenes, run))
+
+
+def _resume(run: Path) -> None:
+    train(resolve_config(resume=run), resume=True)
 
 
 def _writes(event: str, args: tuple) -> bool:
@@ -123,14 +151,7 @@ def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_run_killed_at_any_instant_resumes_to_the_uninterrupted_weights(scenes: Path, tmp_path: Path) -> None:
     reference = tmp_path / "reference"
     log = tmp_path / "operations.log"
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-
-    def counted() -> None:
-        _kill_at(reference, at=-1, torn=False, log=fd)
-        train(_config(scenes, reference))
-
-    assert _in_child(counted) == 0
-    os.close(fd)
+    assert _in_child(_reference, scenes, reference, log) == 0
     expected = _outcome(reference)
     operations = log.read_text().splitlines()
     assert len(operations) > 10, operations
@@ -141,11 +162,8 @@ def test_a_run_killed_at_any_instant_resumes_to_the_uninterrupted_weights(scenes
                              or ("metrics.csv" in operation and "a" in operation.split()[-1])):
                 continue
             run = tmp_path / f"run-{at}-{'torn' if torn else 'kill'}"
-            assert _in_child(lambda: (_kill_at(run, at, torn), train(_config(scenes, run)))) == -signal.SIGKILL, operation
-            if resumable(run):
-                status = _in_child(lambda: train(resolve_config(resume=run), resume=True))
-            else:
-                status = _in_child(lambda: train(_config(scenes, run)))
+            assert _in_child(_killed, scenes, run, at, torn) == -signal.SIGKILL, operation
+            status = _in_child(_resume, run) if resumable(run) else _in_child(_fresh, scenes, run)
             outcome = "resume failed" if status != 0 else ", ".join(_same(_outcome(run), expected))
             if outcome:
                 failures.append(f"killed at {at} ({operation}{', torn' if torn else ''}): {outcome}")

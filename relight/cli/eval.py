@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from relight.cli._console import console
+from relight.cli._console import console, warn
 from relight.cli._options import (
     CsvFileOpt, DepthDirOpt, DeviceOpt, ExtOpt, GtDirOpt, JsonFileOpt, NativeOpt, PrecisionOpt, RequireLpipsOpt, SizeOpt, SourceOpt,
     TargetOpt, UpscaleOpt, WeightsOpt, check_report_outputs, emit_report, emit_text, make_relighter, tables_console,
 )
 from relight.cli._progress import tracked
+from relight.cli.depth import DepthKindOpt
 from relight.errors import RelightError
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def evaluate(
     ext: ExtOpt = ".png",
     gt_dir: GtDirOpt = None,
     depth_dir: DepthDirOpt = None,
+    depth_kind: DepthKindOpt = "auto",
     source: SourceOpt = "6500-N",
     target: TargetOpt = "4500-E",
     json_out: JsonFileOpt = None,
@@ -45,14 +47,16 @@ def evaluate(
 ) -> None:
     """Run a model over a validation set and score it exactly as `relight score` does."""
     from relight.evaluate import check_save_dir, evaluate, evaluation_pairs
+    from relight.io.depth import check_depth_kind
     from relight.score import Scorer
     from relight.weights import default_weights
 
     check_report_outputs(json_out, csv_out)
+    depth_kind = check_depth_kind(depth_kind)
     title = f"relight eval {weights or default_weights()} on {data}"  # as given: the model line has the path
     if any_to_any:
-        _any_to_any(data, weights, (device, precision, size, False, native, upscale), (json_out, csv_out, plot), pairs, seed, depth_dir, workers,
-                    require_lpips, save_dir, title)
+        _any_to_any(data, weights, (device, precision, size, False, native, upscale), (json_out, csv_out, plot), pairs, seed,
+                    (depth_dir, depth_kind), workers, require_lpips, save_dir, title)
         return
     if plot is not None:
         raise RelightError("--plot draws the any-to-any grid: use it with --any-to-any")
@@ -65,7 +69,8 @@ def evaluate(
     scorer = Scorer(relighter.device, require_lpips)
     with tracked("evaluating", total=len(pairs_found)) as counter:
         report = evaluate(relighter, pairs_found, scorer=scorer, save_dir=save_dir, ext=ext, workers=workers,
-                          on_item=lambda _row: counter.advance(), left_out=found.skipped, **lights)
+                          on_item=lambda _row: counter.advance(), left_out=found.skipped, depth_kind=depth_kind,
+                          on_warning=warn, **lights)
     emit_report(report, json_out, csv_out, title=title)
     if save_dir is not None:
         console.print(f"wrote {len(report.rows)} images to {save_dir}")
@@ -83,8 +88,8 @@ def _lights(relighter: Relighter, source: str, target: str) -> dict[str, str]:
 
 
 def _any_to_any(data: Path, weights: str | None, placed: tuple[str | None, str | None, str | None],
-                outputs: tuple[str | None, str | None, Path | None], pairs: int, seed: int, depth_dir: Path | None,
-                workers: int, require_lpips: bool, save_dir: Path | None, title: str) -> None:
+                outputs: tuple[str | None, str | None, Path | None], pairs: int, seed: int,
+                depth: tuple[Path | None, str], workers: int, require_lpips: bool, save_dir: Path | None, title: str) -> None:
     """``relight eval --any-to-any``: the sample, scored, as tables by target light, JSON/CSV, and the grid picture."""
     from relight.cli._tables import print_light_tables
     from relight.evaluate import any_to_any_sample, evaluate_any_to_any
@@ -94,6 +99,7 @@ def _any_to_any(data: Path, weights: str | None, placed: tuple[str | None, str |
     from relight.sheet import heat_map, write_picture
 
     json_out, csv_out, plot = outputs
+    depth_dir, depth_kind = depth
     if save_dir is not None:
         raise RelightError("--save-dir is for one-to-one evaluation: --any-to-any writes no images")
     if plot is not None:
@@ -105,7 +111,7 @@ def _any_to_any(data: Path, weights: str | None, placed: tuple[str | None, str |
                   soft_wrap=True)
     with tracked("evaluating", total=len(sample)) as counter:
         report = evaluate_any_to_any(relighter, sample, scorer, workers, on_item=lambda _row: counter.advance(), left_out=left_out,
-                                     sampled=(seed, pairs, possible))
+                                     sampled=(seed, pairs, possible), depth_kind=depth_kind, on_warning=warn)
     print_light_tables(report, tables_console(json_out, csv_out), title)
     emit_text(report.to_json(), json_out)
     if csv_out:

@@ -1,9 +1,12 @@
 """A torch ``Dataset`` over :class:`~relight.data.vidit.TrainPair` lists, and the loaders over it that
 training and evaluation share (:func:`make_loader`, :func:`load_batches`).
 
-Each item is ``{"rgb": 3xHxW, "depth": 1xHxW, "target": 3xHxW (only when the pair has one), "name": str}``,
-float32, images in [0, 1], and for an any-to-any :class:`~relight.data.anytoany.LitPair` also
-``"light"``: its row of :func:`relight.lighting.encode_lights` (LIGHT_FEATURES floats). Mirrored pairs are flipped here (image, depth and target together). Optional
+Each item is ``{"rgb": 3xHxW, "depth": 1xHxW, "target": 3xHxW (only when the pair has one), "name": str,
+"notes": [...]}``, float32, images in [0, 1], and for an any-to-any :class:`~relight.data.anytoany.LitPair`
+also ``"light"``: its row of :func:`relight.lighting.encode_lights` (LIGHT_FEATURES floats). ``notes`` are
+what reading the pair had to say (depth converted from another convention, resized, outside [0, 1]:
+:func:`relight.data.pairs.load_pair`'s warnings); a batch holds its items' notes in one flat list, for the
+caller to say. Mirrored pairs are flipped here (image, depth and target together). Optional
 resizing and random cropping are off by default because the paper used neither. The crop position depends
 only on (seed, epoch, index), so a run is reproducible whatever the number of DataLoader workers.
 """
@@ -22,6 +25,7 @@ from relight.data.anytoany import LitPair
 from relight.data.pairs import InferencePair, load_pair
 from relight.data.vidit import TrainPair
 from relight.errors import InvalidSetting, RelightError, Setting
+from relight.io.depth import check_depth_kind
 from relight.io.images import read_image
 from relight.tensors import image_tensor, resize
 
@@ -45,6 +49,7 @@ class PairDataset(Dataset):
     """Loads pairs from disk on demand (so it works with any number of DataLoader workers).
 
     ``size`` resizes every image (N or (H, W)); ``crop`` takes a random N or (H, W) window after resizing.
+    ``depth_kind`` says what the depth files hold (:data:`relight.io.depth.DEPTH_KINDS`).
     Call :meth:`set_epoch` at the start of each epoch to draw new crops; the epoch lives in shared memory,
     so persistent workers see it too.
     """
@@ -56,8 +61,10 @@ class PairDataset(Dataset):
         crop: int | tuple[int, int] | None = None,
         seed: int = 0,
         require_target: bool = False,
+        depth_kind: str = "auto",
     ) -> None:
         self.pairs = list(pairs)
+        self.depth_kind = check_depth_kind(depth_kind)
         self.size = _size_pair(size, "size")
         self.crop = _size_pair(crop, "crop")
         self.seed = seed
@@ -90,7 +97,7 @@ class PairDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
         pair = self.pairs[index]
-        decoded = load_pair(InferencePair(pair.name, pair.input, pair.depth))
+        decoded = load_pair(InferencePair(pair.name, pair.input, pair.depth), self.depth_kind)
         rgb = decoded.image.rgb
         depth = decoded.depth
         arrays = {"rgb": rgb, "depth": depth[..., None]}
@@ -120,6 +127,7 @@ class PairDataset(Dataset):
         if isinstance(pair, LitPair):
             item["light"] = torch.tensor(pair.light_vector(), dtype=torch.float32)
         item["name"] = pair.name
+        item["notes"] = list(decoded.warnings)
         return item
 
 
@@ -155,12 +163,15 @@ def _collate(items: list[Any]) -> Any:
     failed = next((item for item in items if isinstance(item, LoadFailure)), None)
     if failed is not None:
         return failed
+    notes = [note for item in items for note in item.pop("notes", ())]
     sizes = {tuple(item["rgb"].shape[-2:]) for item in items}
     if len(sizes) > 1:
         shown = ", ".join(f"{item['name']} ({item['rgb'].shape[-2]}x{item['rgb'].shape[-1]})" for item in items)
         return LoadFailure(RelightError(f"images of different sizes in one batch: {shown}; train with ",
                                         Setting("size", owner="TrainConfig"), " or ", Setting("crop", owner="TrainConfig")))
-    return default_collate(items)
+    batch = default_collate(items)
+    batch["notes"] = notes
+    return batch
 
 
 def load_batches(

@@ -9,7 +9,7 @@ from its draw; everything else (state, step, store, resume) is the same as one-t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -102,9 +102,10 @@ def lit_relight(model: torch.nn.Module, batch: dict[str, Any], device: torch.dev
 
 
 def score_lit_pairs(model: torch.nn.Module, pairs: Sequence[LitPair], device: torch.device, precision: str,
-                    size: tuple[int, int] | None, scorer: Any, workers: int) -> Any:
+                    size: tuple[int, int] | None, scorer: Any, workers: int, on_warning: Callable[[Any], None] | None = None) -> Any:
     """A :class:`~relight.score.ScoreReport` of ``model`` (in eval mode) on ``pairs``, its outputs rounded
-    to 8-bit levels as :func:`relight.evaluate.evaluate` scores them."""
+    to 8-bit levels as :func:`relight.evaluate.evaluate` scores them; what reading a pair had to say
+    goes to ``on_warning``."""
     from relight.score import Unscored, score_arrays
 
     dataset = PairDataset(pairs, require_target=True)
@@ -115,6 +116,9 @@ def score_lit_pairs(model: torch.nn.Module, pairs: Sequence[LitPair], device: to
             if isinstance(batch, LoadFailure):
                 yield Unscored(pair.name, batch.message)
                 continue
+            if on_warning is not None:
+                for note in batch["notes"]:
+                    on_warning(note)
             try:
                 out = lit_relight(model, batch, device, precision, size)[0].mul(255).round().div(255)
             except RelightError as exc:

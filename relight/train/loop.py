@@ -22,7 +22,7 @@ import torch.distributed as dist
 from relight.data.anytoany import PairSampler
 from relight.data.dataset import PairDataset, make_loader
 from relight.data.vidit import TrainPair, load_pairs, split_scenes
-from relight.errors import RelightError, Setting, first_line
+from relight.errors import RelightError, RelightWarning, Setting, first_line
 from relight.inference import check_precision, cudnn_autotune, default_precision
 from relight.model import MBNet
 from relight.model.checkpoint import load_checkpoint
@@ -183,7 +183,8 @@ class Trainer:
         self.step_fn = TrainStep(wrap(self.model, self.device, self.where), self.loss_fn, self.state.optimizer,
                                  self.state.scaler, self.device, self.precision, self.where)
         size = (config.size[0], config.size[1]) if config.size else None
-        self.validator = Validator(val_pairs, self.device, self.precision, size, min(self.workers, 2), self.where)
+        self._noted: set[str] = set()
+        self.validator = Validator(val_pairs, self.device, self.precision, size, min(self.workers, 2), self.where, self._note)
         self.tb = _tensorboard(self.store.dir) if self.where.main else None
 
     def _resume(self) -> None:
@@ -253,6 +254,12 @@ class Trainer:
         yield from make_loader(dataset, indices[state.epoch_step * config.batch_size :], config.batch_size,
                                self.workers, pin_memory=self.device.type == "cuda")
 
+    def _note(self, note: str | RelightWarning) -> None:
+        """What reading a pair had to say (its depth converted or resized), said once per run, not every epoch."""
+        if str(note) not in self._noted:
+            self._noted.add(str(note))
+            self.monitor.message(note)
+
     def _step(self, batch: dict[str, Any]) -> tuple[float, dict[str, float]]:
         try:
             return self.step_fn(batch)
@@ -279,6 +286,8 @@ class Trainer:
             losses: list[float] = []
             parts: dict[str, list[float]] = {}
             for batch in self._batches():
+                for note in batch["notes"]:
+                    self._note(note)
                 loss, components = self._step(batch)
                 state.step += 1
                 state.epoch_step += 1

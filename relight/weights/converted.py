@@ -9,11 +9,17 @@ a 2-core AMD EPYC), so the file's sha256 is remembered in ``converted/index.json
 path with its size, mtime, ctime and inode: a file seen before in the same state is not hashed again.
 A file replaced or changed in place changes its ctime (which no program can set back), so it is hashed
 again; a copy elsewhere hashes to the same name and reuses the conversion.
+
+Each new conversion removes the earlier ones no remembered file still holds (a checkpoint changed,
+replaced or deleted since): the cache keeps one 600 MB conversion per checkpoint there is, not one per
+version there was. A conversion younger than :data:`GRACE_SECONDS` is never removed, so that another
+process that has just written one (and whose index entry a concurrent write may have lost) keeps it.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
 
 FOLDER = "converted"
 INDEX = "index.json"
+#: A conversion this young is kept even when no remembered file holds it.
+GRACE_SECONDS = 3600
 
 
 def conversion_folder() -> Path:
@@ -56,6 +64,46 @@ def _remember(folder: Path, key: str, state: dict[str, int], sha256: str) -> Non
         write_json(folder / INDEX, index)
     except (OSError, RelightError):
         pass  # not remembered: the next load hashes the file again, and finds the same conversion
+
+
+def _held(index: dict[str, Any]) -> dict[str, Any]:
+    """The index entries whose file is still there as it was when hashed."""
+    held = {}
+    for key, known in index.items():
+        try:
+            state = _state(Path(key))
+        except OSError:
+            continue
+        if isinstance(known, dict) and {k: known.get(k) for k in state} == state:
+            held[key] = known
+    return held
+
+
+def prune_conversions(keep: Path) -> tuple[int, int]:
+    """Remove the conversions beside ``keep`` that no remembered file holds any more (and are older than
+    :data:`GRACE_SECONDS`), and forget those files; how many were removed and their bytes."""
+    from relight.io import write_json
+
+    folder = keep.parent
+    index = _read_index(folder)
+    held = _held(index)
+    wanted = {keep.name} | {f"{known.get('sha256')}.safetensors" for known in held.values()}
+    removed = freed = 0
+    for conversion in folder.glob("*.safetensors"):
+        try:
+            info = conversion.stat()
+            if conversion.name in wanted or time.time() - info.st_mtime < GRACE_SECONDS:
+                continue
+            conversion.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove: left as it is
+        removed, freed = removed + 1, freed + info.st_size
+    if len(held) < len(index):
+        try:
+            write_json(folder / INDEX, held)
+        except (OSError, RelightError):
+            pass
+    return removed, freed
 
 
 def checkpoint_sha256(path: Path) -> str:
@@ -102,7 +150,9 @@ def load_converted(path: Path, provenance: dict[str, Any]) -> Converted:
     except (OSError, RelightError) as exc:
         return Converted(LoadedModel(model, provenance), cache, f"converted in memory; not kept: {first_line(exc)}{redo}")
     del model  # read back, so that the first run uses the very tensors every later run reads (0.1 s)
-    return Converted(load_checkpoint(cache), cache, f"converted once to {cache}{redo}")
+    removed, freed = prune_conversions(cache)
+    pruned = f"; removed {removed} earlier conversion{'s' * (removed != 1)} ({freed / 1e6:,.0f} MB) of checkpoints no longer there" if removed else ""
+    return Converted(load_checkpoint(cache), cache, f"converted once to {cache}{redo}{pruned}")
 
 
-__all__ = ["FOLDER", "INDEX", "Converted", "checkpoint_sha256", "conversion_folder", "load_converted"]
+__all__ = ["FOLDER", "GRACE_SECONDS", "INDEX", "Converted", "checkpoint_sha256", "conversion_folder", "load_converted", "prune_conversions"]
