@@ -64,10 +64,17 @@ class DepthModelEntry:
     output: str = "disparity"
     licence: str | None = None
     origin: str = "built-in"
+    size_bytes: int | None = None  # all its files together
 
     @property
     def pinned(self) -> bool:
         return self.revision is not None and all(self.files.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON data (``kind`` tells it from a relighting model's)."""
+        return {"kind": "depth", "name": self.name, "description": self.description, "repo": self.repo, "revision": self.revision,
+                "pinned": self.pinned, "files": dict(self.files), "size_bytes": self.size_bytes, "output": self.output,
+                "licence": self.licence, "origin": self.origin}
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,11 @@ def _parse_entry(name: str, raw: Any, where: str, origin: str) -> DepthModelEntr
     output = str(raw.get("output", "disparity"))
     if output not in OUTPUTS:
         raise RegistryError(f"{where}: output must be {' or '.join(OUTPUTS)} (got {output!r})")
+    size = _known(raw.get("size_bytes"))
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
+        raise RegistryError(f"{where}: size_bytes must be a positive whole number of bytes or {PLACEHOLDER!r} (got {size!r})")
     return DepthModelEntry(name, str(raw.get("description", "")), str(location["hub"]), revision, files, output,
-                           _known(raw.get("licence")), origin)
+                           _known(raw.get("licence")), origin, size)
 
 
 def _builtin_tables(path: Path) -> tuple[dict[str, Any], str | None]:
@@ -155,6 +165,13 @@ def _cached(entry: DepthModelEntry) -> dict[str, Path] | None:
 
     found = {f: try_to_load_from_cache(entry.repo, f, revision=entry.revision or "main") for f in entry.files}
     return {f: Path(p) for f, p in found.items()} if all(isinstance(p, str) for p in found.values()) else None
+
+
+def depth_model_status(entry: DepthModelEntry) -> tuple[str, Path | None]:
+    """``ready`` and its folder when all of ``entry``'s files are in the Hugging Face cache (no network
+    asked), else ``not downloaded``."""
+    paths = _cached(entry)
+    return ("ready", paths[CONFIG_FILE].parent) if paths is not None else ("not downloaded", None)
 
 
 def _fetch_action(name: str) -> Part:
@@ -353,6 +370,7 @@ __all__ = [
     "DepthModelUnavailable",
     "DepthRegistry",
     "MissingDependency",
+    "depth_model_status",
     "estimate_depth",
     "fetch_depth_model",
     "load_depth_registry",

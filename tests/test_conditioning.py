@@ -257,7 +257,7 @@ def test_weights_list_and_info_say_one_to_one_or_any_to_any(tmp_path: Path, caps
     code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
     assert code == 0 and "any-to-any" in out and "narrow-w8-d16-film" in out and "6500-N->4500-E" in out, out
     code, out, _ = run_cli(["weights", "list", "--json"], capsys, monkeypatch)
-    mappings = {item["name"]: item["mapping"] for item in json.loads(out)}
+    mappings = {item["name"]: item["mapping"] for item in json.loads(out) if item["kind"] == "relighting"}
     assert mappings["my-any"] == "any-to-any" and mappings["relight-synth-narrow"] == "one-to-one"
     code, out, _ = run_cli(["weights", "info", "my-any"], capsys, monkeypatch)
     assert code == 0 and "any-to-any: the target light" in out and "film conditioning" in out, out

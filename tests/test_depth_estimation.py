@@ -134,6 +134,32 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):  # noq
         locate_depth_model("other-depth")
 
 
+def test_weights_list_and_info_show_depth_models_and_whether_they_are_here(hub, tiny_on_hub, capsys, monkeypatch):  # noqa: F811
+    """Before, `weights list` and `info` knew only relighting models: the depth model a photo needs was
+    not listed, and `info depth-anything-v2-small` was an error."""
+    commit, hashes = tiny_on_hub
+
+    def listed() -> dict[str, dict]:
+        code, out, err = run_cli(["weights", "list", "--json"], capsys, monkeypatch)
+        assert code == 0, err
+        return {row["name"]: row for row in json.loads(out) if row["kind"] == "depth"}
+
+    before = listed()
+    assert before["tiny-depth"]["status"] == "not downloaded" and before["tiny-depth"]["path"] is None
+    assert before["depth-anything-v2-small"]["revision"] == "5426e4f0f36572d16453bbda7a8389317b1bef99"
+    assert before["depth-anything-v2-small"]["size_bytes"] == 99_175_385 and before["depth-anything-v2-small"]["pinned"]
+    assert run_cli(["weights", "download", "tiny-depth"], capsys, monkeypatch)[0] == 0
+    after = listed()["tiny-depth"]
+    assert after["status"] == "ready" and Path(after["path"]).name == commit and after["files"] == hashes
+    code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
+    assert code == 0 and "depth models" in out and "tiny-depth" in out and "depth-anything-v2-small" in out, out
+    code, out, _ = run_cli(["weights", "info", "tiny-depth"], capsys, monkeypatch)
+    assert code == 0 and "hf://me/tiny-depth at" in out and commit in out and "ready" in out, out
+    assert all(f"sha256 {name}" in out and hashes[name][:30] in out for name in FILES), out
+    code, out, _ = run_cli(["weights", "info", "depth-anything-v2-small", "--json"], capsys, monkeypatch)
+    assert code == 0 and json.loads(out)["files"]["config.json"].startswith("c56698d3")
+
+
 def test_checksum_mismatch_and_unpinned_entries(hub, tiny_on_hub, tmp_path):  # noqa: F811
     commit, hashes = tiny_on_hub
     home = tmp_path / "relight-home"

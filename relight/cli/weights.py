@@ -14,6 +14,7 @@ from relight.cli._options import JsonFlagOpt, emit_json
 from relight.cli._progress import tracked
 
 if TYPE_CHECKING:
+    from relight.depth_estimation import DepthModelEntry
     from relight.weights import ModelEntry
 
 app = typer.Typer(
@@ -34,7 +35,15 @@ def _described(entry: ModelEntry) -> dict[str, Any]:
     from relight.weights import availability
 
     avail = availability(entry)
-    return {**entry.to_dict(), "mapping": entry.mapping, "status": avail.status, "path": avail.path and str(avail.path)}
+    return {"kind": "relighting", **entry.to_dict(), "mapping": entry.mapping, "status": avail.status, "path": avail.path and str(avail.path)}
+
+
+def _depth_described(entry: DepthModelEntry) -> dict[str, Any]:
+    """A depth model as JSON data, with whether (and where) it is in the Hugging Face cache."""
+    from relight.depth_estimation import depth_model_status
+
+    status, folder = depth_model_status(entry)
+    return {**entry.to_dict(), "status": status, "path": folder and str(folder)}
 
 
 def _illumination(entry: ModelEntry) -> str:
@@ -45,12 +54,14 @@ def _illumination(entry: ModelEntry) -> str:
 
 @app.command("list")
 def list_weights(json_out: JsonFlagOpt = False) -> None:
-    """Every model the registry knows (shipped with relight and imported by you) and whether it is here."""
+    """Every model the registry knows (shipped with relight and imported by you), and the depth models
+    for photos without depth, and whether each is here."""
+    from relight.depth_estimation import load_depth_registry
     from relight.weights import availability, load_registry
 
-    registry = load_registry()
+    registry, depth_models = load_registry(), load_depth_registry().entries.values()
     if json_out:
-        emit_json([_described(entry) for entry in registry.values()])
+        emit_json([_described(entry) for entry in registry.values()] + [_depth_described(entry) for entry in depth_models])
         return
     # Two lines a row, so that names and paths stay whole in an 80-column terminal.
     table = Table(title="relight weights", caption="light: a one-to-one model's source->target, or any-to-any")
@@ -64,6 +75,16 @@ def list_weights(json_out: JsonFlagOpt = False) -> None:
         table.add_row(entry.name, f"{entry.config.describe()}\n{entry.illumination}", _megabytes(entry.size_bytes),
                       f"[{colours.get(status, 'yellow')}]{status}[/]\n[dim]{escape(entry.location.short())}[/dim]")
     out_console.print(table)
+    depth = Table(title="depth models (for photos without a depth file)")
+    for column, options in (("name", {"no_wrap": True}), ("Hub repository, commit", {}), ("size", {"no_wrap": True, "justify": "right"}),
+                            ("here, where", {"min_width": len("not downloaded")})):
+        depth.add_column(column, overflow="fold", **options)
+    for entry in depth_models:
+        described = _depth_described(entry)
+        revision = entry.revision[:12] if entry.revision else "not pinned"
+        depth.add_row(entry.name, f"{entry.repo}\n{revision}", _megabytes(entry.size_bytes),
+                      f"[{colours.get(described['status'], 'yellow')}]{described['status']}[/]\n[dim]{escape(described['path'] or 'Hugging Face cache')}[/dim]")
+    out_console.print(depth)
     console.print(f"[dim]registries: {registry.builtin_path} and {registry.user_path}[/dim]")
 
 
@@ -72,12 +93,17 @@ def info(
     name: Annotated[str, typer.Argument(help="A name from `relight weights list`.")],
     json_out: JsonFlagOpt = False,
 ) -> None:
-    """Everything the registry records about one model: where it lives, checksum, licence, data, metrics."""
+    """Everything the registry records about one model (or depth model): where it lives, checksums, licence, data, metrics."""
     import json
 
+    from relight.depth_estimation import load_depth_registry
     from relight.weights import load_registry
 
-    entry = load_registry().entry(name)
+    registry, depth_models = load_registry(), load_depth_registry().entries
+    if name not in registry and name in depth_models:
+        _depth_info(depth_models[name], json_out)
+        return
+    entry = registry.entry(name)
     data = _described(entry)
     if json_out:
         emit_json(data)
@@ -105,6 +131,24 @@ def info(
         table.add_row(label, str(value))
     if entry.placeholders:
         table.add_row("[yellow]not filled in yet[/yellow]", ", ".join(entry.placeholders))
+    out_console.print(table)
+
+
+def _depth_info(entry: DepthModelEntry, json_out: bool) -> None:
+    data = _depth_described(entry)
+    if json_out:
+        emit_json(data)
+        return
+    table = Table(title=f"relight weights info {entry.name}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows = [("description", entry.description), ("kind", f"depth model: its output is {entry.output}, turned into relight's depth"),
+            ("where", f"hf://{entry.repo} at {entry.revision or 'main (not pinned)'}"),
+            ("here", data["status"] + (f" ({data['path']})" if data["path"] else "")),
+            ("size", f"{_megabytes(entry.size_bytes)} ({entry.size_bytes} bytes)" if entry.size_bytes is not None else "not recorded")]
+    rows += [(f"sha256 {file}", sha or "not recorded") for file, sha in entry.files.items()]
+    for label, value in (*rows, ("licence", entry.licence or "-"), ("registry", entry.origin)):
+        table.add_row(label, str(value))
     out_console.print(table)
 
 
