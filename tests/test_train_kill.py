@@ -1,12 +1,13 @@
 """A checkpoint save is all-or-nothing: a training process SIGKILLed at any instant resumes to the same weights.
 
-Each run is a real process (forked from a fork server that has imported torch and never run autograd,
-so torch is imported once and it does not matter what this test process ran before) that an audit hook kills at its Nth
-file-system operation inside the run folder: before each open for writing, rename, removal or
-truncation, and "torn" variants that first cut the temporary about to be renamed into place to half its
-length (a kill inside its write) or leave half a row in the metrics log. After the kill, the user's next step is
-taken: ``resume`` where :func:`relight.train.resumable` says so, else the same fresh command. Every
-such run must end as the uninterrupted run does, bit for bit, with the same metrics and files.
+Each run is a real process, forked from a fork server that has imported torch and never run autograd
+(so torch is imported once, and whatever this test process ran before does not matter). An audit hook
+kills it at its Nth file-system operation inside the run folder: before each open for writing, rename,
+removal or truncation, and "torn" variants that first cut the temporary about to be renamed into place
+to half its length (a kill inside its write) or leave half a row in the metrics log. After the kill,
+the user's next step is taken: ``resume`` where :func:`relight.train.resumable` says so, else the same
+fresh command. Every such run must end as the uninterrupted run does, bit for bit, with the same
+metrics and files.
 """
 
 from __future__ import annotations
