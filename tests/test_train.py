@@ -229,7 +229,8 @@ def test_a_stopped_run_says_how_to_resume_and_resumes(scenes: Path, tmp_path: Pa
 
 def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     """Depth files of distances are converted as ``auto`` reads them (as run, batch and eval do) and each
-    file's note is said once, not every epoch nor every validation; before, training dropped them silently."""
+    file's note is said once, not every epoch nor every validation; before, training dropped them silently.
+    Told ``--depth-kind metric``, it trains to the same weights and has nothing to say."""
     import numpy as np
 
     from relight.io.depth import read_depth
@@ -243,3 +244,9 @@ def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Pa
     assert code == 0, err
     noted = [line for line in (out + err).splitlines() if "read as distances" in line]
     assert sorted(line.split(".npy")[0].rsplit("/", 1)[1] for line in noted) == [d.stem for d in sorted(data.glob("*.npy"))], noted
+    code, out, err = run_cli(["train", str(data), "--out", str(tmp_path / "told"), *common, "--depth-kind", "metric"], capsys, monkeypatch)
+    assert code == 0 and ".npy" not in out + err, out + err
+    told, auto = load_file(tmp_path / "told" / "last.safetensors"), load_file(tmp_path / "run" / "last.safetensors")
+    assert told.keys() == auto.keys() and all(torch.equal(told[k], auto[k]) for k in told)
+    code, _, err = run_cli(["train", str(data), "--out", str(tmp_path / "bad"), *common, "--depth-kind", "feet"], capsys, monkeypatch)
+    assert "--depth-kind 'feet': expected auto, normalised, metric or disparity" in _one_line_error(code, err)

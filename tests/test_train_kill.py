@@ -1,13 +1,17 @@
 """A checkpoint save is all-or-nothing: a training process SIGKILLed at any instant resumes to the same weights.
 
-Each run is a real process, forked from a fork server that has imported torch and never run autograd
-(so torch is imported once, and whatever this test process ran before does not matter). An audit hook
-kills it at its Nth file-system operation inside the run folder: before each open for writing, rename,
+The instants are the run's file-system operations inside its folder: each open for writing, rename,
 removal or truncation, and "torn" variants that first cut the temporary about to be renamed into place
-to half its length (a kill inside its write) or leave half a row in the metrics log. After the kill,
-the user's next step is taken: ``resume`` where :func:`relight.train.resumable` says so, else the same
-fresh command. Every such run must end as the uninterrupted run does, bit for bit, with the same
-metrics and files.
+to half its length (a kill inside its write) or leave half a row in the metrics log. An audit hook in
+the uninterrupted run leaves, before each of them, a copy of the run folder: what a SIGKILL at that
+instant leaves on disk (a killed process's unflushed buffers are lost, and a copy does not see them
+either). A few instants are also killed for real, in their own process, as a check on the copies.
+After each, the user's next step is taken: ``resume`` where :func:`relight.train.resumable` says so,
+else the same fresh command. Every such run must end as the uninterrupted run does, bit for bit, with
+the same metrics and files.
+
+Every run is a real process, forked from a fork server that has imported torch and never run autograd
+(so torch is imported once, and whatever this test process ran before does not matter).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import csv
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -68,10 +73,47 @@ def _in_child(work: Callable[..., object], *args: object) -> int:
     return child.exitcode
 
 
-def _reference(scenes: Path, run: Path, log: Path) -> None:
-    """The uninterrupted run, logging each watched operation."""
-    _kill_at(run, at=-1, torn=False, log=os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND))
+def _reference(scenes: Path, run: Path, instants: Path) -> None:
+    """The uninterrupted run, leaving ``instants/N-kill`` (and ``N-torn``) before its Nth watched operation:
+    an ``operation`` file naming it and, once the run folder exists, ``run``, the folder as a kill leaves it."""
+    prefix, seen, busy = str(run), [0], [False]
+
+    def hook(event: str, args: tuple) -> None:
+        if busy[0] or event not in _WATCHED or not isinstance(args[0], (str, os.PathLike)):
+            return
+        path = os.fspath(args[0])
+        if not path.startswith(prefix) or not _writes(event, args):
+            return
+        busy[0] = True  # the copying below opens files too
+        try:
+            operation = f"{event} {os.path.basename(path)} {args[1] if event == 'open' else ''}"
+            for variant in ("kill", "torn") if _tearable(operation) else ("kill",):
+                left = instants / f"{seen[0]}-{variant}"
+                left.mkdir(parents=True)
+                (left / "operation").write_text(operation)
+                if run.exists():
+                    shutil.copytree(run, left / "run")
+                    if variant == "torn":
+                        _tear(event, left / "run" / os.path.relpath(path, run))
+            seen[0] += 1
+        finally:
+            busy[0] = False
+
+    sys.addaudithook(hook)
     train(_config(scenes, run))
+
+
+def _tearable(operation: str) -> bool:
+    """A rename of a temporary into place (killed inside its write), or the metrics log opened to append."""
+    return (operation.startswith("os.rename") and ".tmp" in operation) or ("metrics.csv" in operation and "a" in operation.split()[-1])
+
+
+def _tear(event: str, path: Path) -> None:
+    if event == "os.rename":
+        os.truncate(path, os.path.getsize(path) // 2)  # killed while this file was being written
+    elif path.is_file():
+        with open(path, "a") as fh:  # killed halfway through appending a row
+            fh.write("1.5,4,0.00")
 
 
 def _killed(scenes: Path, run: Path, at: int, torn: bool) -> None:
@@ -94,8 +136,8 @@ def _writes(event: str, args: tuple) -> bool:
     return (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(flags & (os.O_WRONLY | os.O_RDWR))
 
 
-def _kill_at(run: Path, at: int, torn: bool, log: int | None = None) -> None:
-    """Install the hook: log each watched operation inside ``run`` (to fd ``log``), SIGKILL at number ``at``."""
+def _kill_at(run: Path, at: int, torn: bool) -> None:
+    """Install the hook: SIGKILL at the watched operation number ``at`` inside ``run`` (torn first, if asked)."""
     prefix, seen, dying = str(run), [0], [False]
 
     def hook(event: str, args: tuple) -> None:
@@ -106,16 +148,11 @@ def _kill_at(run: Path, at: int, torn: bool, log: int | None = None) -> None:
             return
         n = seen[0]
         seen[0] += 1
-        if log is not None:
-            os.write(log, f"{event} {os.path.basename(path)} {args[1] if event == 'open' else ''}\n".encode())
         if n != at:
             return
         dying[0] = True
-        if torn and event == "os.rename" and ".tmp" in os.path.basename(path):
-            os.truncate(path, os.path.getsize(path) // 2)  # killed while this file was being written
-        elif torn and event == "open" and path.endswith(".csv") and os.path.isfile(path):
-            with open(path, "a") as fh:  # killed halfway through appending a row
-                fh.write("1.5,4,0.00")
+        if torn:
+            _tear(event, Path(path))
         os.kill(os.getpid(), signal.SIGKILL)
 
     sys.addaudithook(hook)
@@ -149,23 +186,31 @@ def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _finish(scenes: Path, run: Path) -> int:
+    """The user's next step after a kill: resume a committed save, else the same command afresh."""
+    return _in_child(_resume, run) if resumable(run) else _in_child(_fresh, scenes, run)
+
+
 def test_a_run_killed_at_any_instant_resumes_to_the_uninterrupted_weights(scenes: Path, tmp_path: Path) -> None:
-    reference = tmp_path / "reference"
-    log = tmp_path / "operations.log"
-    assert _in_child(_reference, scenes, reference, log) == 0
+    reference, instants = tmp_path / "reference", tmp_path / "instants"
+    assert _in_child(_reference, scenes, reference, instants) == 0
     expected = _outcome(reference)
-    operations = log.read_text().splitlines()
-    assert len(operations) > 10, operations
+    left = sorted(instants.iterdir(), key=lambda p: (int(p.name.split("-")[0]), p.name))
+    assert len({p.name.split("-")[0] for p in left}) > 20 and any(p.name.endswith("torn") for p in left), left
     failures = []
-    for at, operation in enumerate(operations):
-        for torn in (False, True):
-            if torn and not ((operation.startswith("os.rename") and ".tmp" in operation)
-                             or ("metrics.csv" in operation and "a" in operation.split()[-1])):
-                continue
-            run = tmp_path / f"run-{at}-{'torn' if torn else 'kill'}"
-            assert _in_child(_killed, scenes, run, at, torn) == -signal.SIGKILL, operation
-            status = _in_child(_resume, run) if resumable(run) else _in_child(_fresh, scenes, run)
-            outcome = "resume failed" if status != 0 else ", ".join(_same(_outcome(run), expected))
-            if outcome:
-                failures.append(f"killed at {at} ({operation}{', torn' if torn else ''}): {outcome}")
+    for instant in left:
+        run = instant / "run"
+        outcome = "resume failed" if _finish(scenes, run) != 0 else ", ".join(_same(_outcome(run), expected))
+        if outcome:
+            failures.append(f"killed at {instant.name} ({(instant / 'operation').read_text()}): {outcome}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(("at", "torn"), [(0, False), (6, True), (17, False)])
+def test_a_real_kill_leaves_what_the_copies_say(scenes: Path, tmp_path: Path, at: int, torn: bool) -> None:
+    """A real SIGKILL at a few instants (before the first save, inside a write, during the second epoch's
+    save), each followed by the user's next step, ends as the uninterrupted run does."""
+    reference, run = tmp_path / "reference", tmp_path / "killed"
+    assert _in_child(_fresh, scenes, reference) == 0
+    assert _in_child(_killed, scenes, run, at, torn) == -signal.SIGKILL
+    assert _finish(scenes, run) == 0 and _same(_outcome(run), _outcome(reference)) == []

@@ -102,13 +102,14 @@ def lit_relight(model: torch.nn.Module, batch: dict[str, Any], device: torch.dev
 
 
 def score_lit_pairs(model: torch.nn.Module, pairs: Sequence[LitPair], device: torch.device, precision: str,
-                    size: tuple[int, int] | None, scorer: Any, workers: int, on_warning: Callable[[Any], None] | None = None) -> Any:
+                    size: tuple[int, int] | None, scorer: Any, workers: int, on_warning: Callable[[Any], None] | None = None,
+                    depth_kind: str = "auto") -> Any:
     """A :class:`~relight.score.ScoreReport` of ``model`` (in eval mode) on ``pairs``, its outputs rounded
-    to 8-bit levels as :func:`relight.evaluate.evaluate` scores them; what reading a pair had to say
-    goes to ``on_warning``."""
+    to 8-bit levels as :func:`relight.evaluate.evaluate` scores them; depth read as ``depth_kind`` says,
+    and what reading a pair had to say goes to ``on_warning``."""
     from relight.score import Unscored, score_arrays
 
-    dataset = PairDataset(pairs, require_target=True)
+    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind)
     model = model.to(device).eval()
 
     def relit() -> Iterator[tuple[str, torch.Tensor, torch.Tensor] | Unscored]:

@@ -74,6 +74,9 @@ class TrainConfig:
         "{any_to_any}: size of the fixed, seeded validation sample of pairs (default: 4 per validation scene)."))
     val_data: str | None = field(default=None, metadata=_help("Validation folder (validation, one-to-one or any-to-any layout)."))
     val_gt_dir: str | None = field(default=None, metadata=_help("Ground truth of {val_data} (default: its sibling FOLDER_gt)."))
+    depth_kind: str = field(default="auto", metadata=_help(
+        "What the depth files hold: auto, normalised (VIDIT's), metric (distances) or disparity, as for run and eval "
+        "(default: auto)."))
     val_scenes: int | float | None = field(default=None, metadata=_help(
         "Hold out this many scenes (or this fraction, < 1) of the training data for validation."))
     backbone: str = field(default="resnet50", metadata=_help(
@@ -182,6 +185,15 @@ class TrainConfig:
             _refuse(_setting("val_scenes"), "give either ", _setting("val_data"), " or ", _setting("val_scenes"), ", not both")
         if self.val_gt_dir is not None and self.val_data is None:
             _refuse(_setting("val_gt_dir"), _setting("val_gt_dir"), " needs ", _setting("val_data"))
+        self._check_depth_kind()
+
+    def _check_depth_kind(self) -> None:
+        from relight.io.depth import DEPTH_KINDS  # here, not at import: `relight train --help` loads no numpy
+
+        self.depth_kind = "normalised" if self.depth_kind == "normalized" else self.depth_kind
+        if self.depth_kind not in DEPTH_KINDS:
+            kind = _setting("depth_kind", self.depth_kind, repr(self.depth_kind))
+            _refuse(kind, kind, f": expected {', '.join(DEPTH_KINDS[:-1])} or {DEPTH_KINDS[-1]}")
 
     def _check_any_to_any(self) -> None:
         """The any-to-any settings: parseable lights, a conditioned model for any-to-any and only then."""

@@ -164,7 +164,7 @@ class Trainer:
             self.sampler, val_pairs, self.data_info = gather_any_to_any(config, self.monitor)
         else:
             train_pairs, val_pairs, self.data_info = gather_pairs(config, self.monitor)
-            self.fixed = PairDataset(train_pairs, config.size, config.crop, config.seed, require_target=True)
+            self.fixed = PairDataset(train_pairs, config.size, config.crop, config.seed, require_target=True, depth_kind=config.depth_kind)
         self.model = build_model(config, resume).to(self.device)
         self.loss_fn = build_loss(config).to(self.device)
         self.state = TrainState(self.model.parameters(), config, self.device.type, self.precision == "fp16")
@@ -184,7 +184,8 @@ class Trainer:
                                  self.state.scaler, self.device, self.precision, self.where)
         size = (config.size[0], config.size[1]) if config.size else None
         self._noted: set[str] = set()
-        self.validator = Validator(val_pairs, self.device, self.precision, size, min(self.workers, 2), self.where, self._note)
+        self.validator = Validator(val_pairs, self.device, self.precision, size, min(self.workers, 2), self.where, self._note,
+                                   config.depth_kind)
         self.tb = _tensorboard(self.store.dir) if self.where.main else None
 
     def _resume(self) -> None:
@@ -200,7 +201,8 @@ class Trainer:
             return self.fixed
         assert self.sampler is not None
         config = self.config
-        return PairDataset(self.sampler.draw(epoch), config.size, config.crop, config.seed, require_target=True)
+        return PairDataset(self.sampler.draw(epoch), config.size, config.crop, config.seed, require_target=True,
+                           depth_kind=config.depth_kind)
 
     def _mapping(self) -> dict[str, Any]:
         """What the checkpoint relights: its one-to-one pair, or any-to-any with the lights it was trained on."""

@@ -28,12 +28,14 @@ def inference_copy(model: torch.nn.Module) -> torch.nn.Module:
 
 class Validator:
     """Scores a model on ``pairs``, sharded over the ranks of ``where``; every rank gets the same means.
-    What reading a pair has to say (a depth converted or resized) goes to ``on_warning``."""
+    Depth files are read as ``depth_kind`` says; what reading a pair has to say (a depth converted or
+    resized) goes to ``on_warning``."""
 
     def __init__(self, pairs: Sequence[Any], device: torch.device, precision: str, size: tuple[int, int] | None,
-                 workers: int, where: Dist | None = None, on_warning: Callable[[Any], None] | None = None) -> None:
+                 workers: int, where: Dist | None = None, on_warning: Callable[[Any], None] | None = None,
+                 depth_kind: str = "auto") -> None:
         self.pairs, self.device, self.precision, self.size = list(pairs), device, precision, size
-        self.workers, self.where, self.on_warning = workers, where or Dist(), on_warning
+        self.workers, self.where, self.on_warning, self.depth_kind = workers, where or Dist(), on_warning, depth_kind
         self.scorer: Any = None
 
     def __call__(self, model: torch.nn.Module) -> dict[str, float]:
@@ -51,10 +53,11 @@ class Validator:
             report = ScoreReport()
         elif isinstance(mine[0], LitPair):  # any-to-any: each pair has its lights
             report = score_lit_pairs(inference_copy(model), mine, self.device, self.precision, self.size, self.scorer, self.workers,
-                                     self.on_warning)
+                                     self.on_warning, self.depth_kind)
         else:
             relighter = Relighter(inference_copy(model), self.device, self.precision, self.size, optimize=False, inplace=True)
-            report = evaluate(relighter, mine, scorer=self.scorer, workers=self.workers, on_warning=self.on_warning)
+            report = evaluate(relighter, mine, scorer=self.scorer, workers=self.workers, on_warning=self.on_warning,
+                              depth_kind=self.depth_kind)
         gathered = gather((report.rows, report.failed), self.where)  # every rank learns of every failure
         rows = [row for part, _ in gathered for row in part]
         failed = [failure for _, part in gathered for failure in part]
