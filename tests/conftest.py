@@ -90,10 +90,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         functions = [getattr(item, "function", None), *_fixture_functions(item)]
         if any(f is not None and _spawns(f, sys.modules.get(f.__module__, module), seen) for f in functions):
             item.add_marker(pytest.mark.subprocess)
-    # Longest first, so that the workers of `pytest -n` finish together instead of one waiting on a slow
-    # test handed out last: the slow tests, then those that start processes, then the rest (each group
-    # in file order).
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, item.get_closest_marker("subprocess") is None))
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,15 @@ def read_tsv(path: Path = TSV) -> list[tuple[str, tuple[int, ...]]]:
     return out
 
 
+def constant_state_dict(keys_and_shapes: list[tuple[str, tuple[int, ...]]], scale: float = 1.0) -> dict[str, torch.Tensor]:
+    """Each tensor one constant broadcast to its shape (the Nth is ``scale * 1e-3 * N``): saved with
+    ``torch.save``, a file of some 400 KB that loads as the whole 613 MB paper network, for tests of
+    loading and converting that need no real values."""
+    return {key: torch.zeros(shape, dtype=torch.int64) if key.endswith("num_batches_tracked")
+            else torch.full((1,) * len(shape), scale * 1e-3 * (i + 1)).expand(shape)
+            for i, (key, shape) in enumerate(keys_and_shapes)}
+
+
 def reference_state_dict(keys_and_shapes: list[tuple[str, tuple[int, ...]]]) -> dict[str, torch.Tensor]:
     """One seeded generator per tensor, in file order, exactly as the spec's reference_weights.py."""
     sd = {}

@@ -14,21 +14,14 @@ import pytest
 import torch
 
 from conftest import run_cli
-from reference import read_tsv
+from reference import constant_state_dict, read_tsv
 from relight.weights import load_weights
 from relight.weights.converted import GRACE_SECONDS, INDEX, checkpoint_sha256, conversion_folder, prune_conversions
 
 
 def _authors_checkpoint(path: Path, scale: float = 1.0) -> Path:
-    """The paper model's keys in the authors' layout, each tensor one constant broadcast to its shape:
-    a 370 KB file that loads as the full 613 MB network."""
-    state = {}
-    for i, (key, shape) in enumerate(read_tsv()):
-        if key.endswith("num_batches_tracked"):
-            state[key] = torch.zeros(shape, dtype=torch.int64)
-        else:
-            state[key] = torch.full((1,) * len(shape), scale * 1e-3 * (i + 1)).expand(shape)
-    torch.save({"state_dict": state}, path)
+    """The paper model's keys in the authors' layout, a constant each: a small file that loads as the full network."""
+    torch.save({"state_dict": constant_state_dict(read_tsv(), scale)}, path)
     return path
 
 

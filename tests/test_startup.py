@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reference import read_tsv
+from reference import constant_state_dict, read_tsv
 from relight.io import write_depth_npy, write_image
 
 #: Runs the command line in a fresh interpreter, then lists which of the heavy modules it imported.
@@ -43,9 +43,7 @@ def test_run_imports_neither_torchvision_nor_dynamo(tmp_path: Path) -> None:
     pair = [str(tmp_path / "scene.png"), str(tmp_path / "scene.npy")]
     assert _probe(["run", *pair, "-o", str(tmp_path / "bundled.png")], tmp_path / "home") == {"code": 0, "loaded": []}
 
-    state = {key: torch.zeros(shape, dtype=torch.int64) if key.endswith("num_batches_tracked") else
-             torch.full((1,) * len(shape), 1e-3).expand(shape) for key, shape in read_tsv()}
-    torch.save({"state_dict": state}, tmp_path / "weight.pkl")
+    torch.save({"state_dict": constant_state_dict(read_tsv())}, tmp_path / "weight.pkl")
     for _ in range(2):  # converting the authors' checkpoint, then reading its conversion
         got = _probe(["run", *pair, "-o", str(tmp_path / "authors.png"), "-w", str(tmp_path / "weight.pkl")], tmp_path / "home")
         assert got == {"code": 0, "loaded": []}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import re
@@ -24,10 +23,10 @@ from safetensors import safe_open
 
 from conftest import run_cli
 from hubserver import HubServer
-from reference import read_tsv
+from reference import constant_state_dict, read_tsv
 from relight.model import MBNet, MBNetConfig
 from relight.errors import MissingWeightsError, RelightError
-from relight.model.authors import CheckpointMismatchError, authors_key_to_ours, read_authors_checkpoint
+from relight.model.authors import CheckpointMismatchError, read_authors_checkpoint
 from relight.model.checkpoint import load_checkpoint, save_checkpoint
 from relight.weights import (
     BUILTIN_REGISTRY,
@@ -441,21 +440,14 @@ def test_environment_variables_reach_huggingface_hub(tmp_path, narrow_checkpoint
 
 @pytest.fixture(scope="module")
 def authors_files(tmp_path_factory):
-    """A random-weight paper MBNet under the authors' key names: weight.pkl, and a copy with DataParallel's prefix.
-
-    Returns the two paths and their sha256 (hashed from memory, saving a 600 MB re-read).
-    """
+    """The paper MBNet under the authors' key names, a constant each (a small file that loads as the
+    whole network): weight.pkl, and a copy with DataParallel's prefix; their paths and sha256."""
     folder = tmp_path_factory.mktemp("authors")
-    torch.manual_seed(0)
-    ours = MBNet(MBNetConfig.paper()).state_dict()
-    to_authors = {authors_key_to_ours(key): key for key, _ in read_tsv()}
-    state = {to_authors[k]: v for k, v in ours.items()}
+    state = constant_state_dict(read_tsv())
     files = []
     for name, prefix in (("weight.pkl", ""), ("weight-dp.pth", "module.")):
-        buffer = io.BytesIO()
-        torch.save({"state_dict": {prefix + k: v for k, v in state.items()}}, buffer)
-        (folder / name).write_bytes(buffer.getbuffer())
-        files.append((folder / name, hashlib.sha256(buffer.getbuffer()).hexdigest()))
+        torch.save({"state_dict": {prefix + k: v for k, v in state.items()}}, folder / name)
+        files.append((folder / name, hashlib.sha256((folder / name).read_bytes()).hexdigest()))
     return files
 
 
