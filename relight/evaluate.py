@@ -8,7 +8,6 @@ the scoring code of ``relight score``.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import torch
 
 from relight.data.anytoany import LitPair, PairSampler, load_scenes
-from relight.data.dataset import LoadFailure, PairDataset, load_batches
+from relight.data.dataset import LoadFailure, PairDataset, load_batches, say_notes
 from relight.data.pairs import refuse_replacing_inputs
 from relight.data.vidit import LeftOut, PairSet, TrainPair, load_pairs
 from relight.data.vidit import Setting as Lighting
@@ -70,7 +69,7 @@ def evaluate(
         check_save_dir(pairs, save_dir, ext)
     target, lit = relighter.lights(to, source)
     light = encode_lights(target, lit) if relighter.illumination.any_to_any else None
-    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind)
+    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind, notes=True)
     pin = relighter.device.type == "cuda"
 
     def relight_one(pair: TrainPair, batch: dict[str, Any]) -> torch.Tensor:
@@ -86,7 +85,7 @@ def evaluate(
             if isinstance(batch, LoadFailure):
                 yield Unscored(pair.name, batch.message)
                 continue
-            _say(batch["notes"], on_warning)
+            say_notes(batch["notes"], on_warning)
             try:
                 yield pair.name, relight_one(pair, batch), batch["target"][0]
             except RelightError as exc:  # out of memory, or an output that cannot be written
@@ -96,14 +95,6 @@ def evaluate(
         report = score_arrays(relit(), scorer=scorer or Scorer(relighter.device), on_item=on_item)
     report.failed += [Unscored(line.name, str(line)) for line in left_out]
     return report
-
-
-def _say(notes: Sequence[str | RelightWarning], on_warning: Callable[[str | RelightWarning], None] | None) -> None:
-    for note in notes:
-        if on_warning is not None:
-            on_warning(note)
-        else:
-            warnings.warn(note if isinstance(note, RelightWarning) else RelightWarning(note), stacklevel=3)
 
 
 def _save(pair: TrainPair, path: Path, out: torch.Tensor) -> None:
@@ -270,7 +261,7 @@ def evaluate_any_to_any(
     scorer = scorer or Scorer(relighter.device)
     seed, requested, possible = sampled or (0, len(pairs), len(pairs))
     report = AnyToAnyReport(seed=seed, requested=requested, possible=possible)
-    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind)
+    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind, notes=True)
     batches = load_batches(dataset, range(len(dataset)), 1, workers, pin_memory=relighter.device.type == "cuda")
     with cudnn_autotune(relighter.device):
         for pair, batch in zip(pairs, batches):
@@ -278,7 +269,7 @@ def evaluate_any_to_any(
             try:
                 if isinstance(batch, LoadFailure):
                     raise batch.error
-                _say(batch["notes"], on_warning)
+                say_notes(batch["notes"], on_warning)
                 out = relighter.relight_tensor(batch["rgb"], batch["depth"], batch["light"])[0].clamp(0, 1)
                 model = scorer.score(pair.name, out.mul(255).round().div(255), batch["target"][0])
                 identity = scorer.score(pair.name, batch["rgb"][0], batch["target"][0])

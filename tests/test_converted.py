@@ -84,31 +84,37 @@ def test_a_copy_is_hashed_and_reuses_the_conversion_and_a_changed_file_is_conver
     _authors_checkpoint(pkl, scale=3.0)
     third = load_weights(pkl)  # before, every version stayed: 600 MB each
     size = third.source.split("; removed 2 earlier conversions (")[1].split(" MB)")[0]
-    assert third.source.endswith(" MB) of checkpoints no longer there)") and int(size.replace(",", "")) > 0
+    assert third.source.endswith(" MB) of checkpoints changed or gone)") and int(size.replace(",", "")) > 0
     assert [p.name for p in (home / "converted").glob("*.safetensors")] == [f"{checkpoint_sha256(pkl)}.safetensors"]
 
 
 def test_pruning_keeps_the_conversions_of_files_still_there_and_young_ones(tmp_path, home) -> None:
     """Each conversion removes those no remembered file holds any more (changed or deleted since), once
-    they are older than the grace period (a young one may be another process's, its index entry lost)."""
+    they are older than the grace period (a young one may be another process's, its index entry lost);
+    temporaries are not conversions, and the index is left as it is."""
     folder = home / "converted"
     folder.mkdir(parents=True)
     kept, changed, gone = (tmp_path / f"{name}.pkl" for name in ("kept", "changed", "gone"))
     for path in (kept, changed, gone):
         path.write_bytes(path.name.encode())
     index = {str(p.resolve()): {"size": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns, "ctime_ns": p.stat().st_ctime_ns,
-                                "inode": p.stat().st_ino, "sha256": p.stem * 8} for p in (kept, changed, gone)}
-    (folder / INDEX).write_text(json.dumps(index))
+                                "inode": p.stat().st_ino} for p in (kept, changed, gone)}
     changed.write_bytes(b"another version")
     gone.unlink()
-    names = ["kept" * 8, "changed" * 8, "gone" * 8, "young", "new"]
-    for name in names:
+    sha = {name: hashlib.sha256(name.encode()).hexdigest() for name in ("kept", "changed", "gone", "young", "new")}
+    for path in (kept, changed, gone):
+        index[str(path.resolve())]["sha256"] = sha[path.stem]
+    (folder / INDEX).write_text(json.dumps(index))
+    temporary = folder / f".{sha['gone']}.otherhost-12-abcd.tmp.safetensors"  # another machine's conversion, being written
+    for name in [*sha.values(), temporary.name[:-len(".safetensors")]]:
         (folder / f"{name}.safetensors").write_bytes(b"x" * 1000)
-        if name not in ("young", "new"):
+        if name not in (sha["young"], sha["new"]):
             os.utime(folder / f"{name}.safetensors", (time.time() - 2 * GRACE_SECONDS,) * 2)
-    assert prune_conversions(folder / "new.safetensors") == (2, 2000)
-    assert sorted(p.stem for p in folder.glob("*.safetensors")) == sorted(["kept" * 8, "young", "new"])
-    assert list(json.loads((folder / INDEX).read_text())) == [str(kept.resolve())], "the files no longer there are forgotten"
+    before = (folder / INDEX).read_bytes()
+    assert prune_conversions(folder / f"{sha['new']}.safetensors") == (2, 2000)
+    left = {p.name for p in folder.glob("*.safetensors")}
+    assert left == {f"{sha[n]}.safetensors" for n in ("kept", "young", "new")} | {temporary.name}
+    assert (folder / INDEX).read_bytes() == before, "the index is only read (a concurrent entry is never lost)"
 
 
 def test_an_unreadable_conversion_is_redone_and_an_unwritable_cache_still_loads(tmp_path, home, monkeypatch) -> None:

@@ -176,3 +176,24 @@ def test_eval_reads_depth_of_another_kind_as_told_and_says_so(tmp_path: Path, ca
     assert abs(mean["psnr"] - reference["psnr"]) > 0.01
     code, out, err = run_cli(["eval", str(data), "--depth-kind", "feet"], capsys, monkeypatch)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--depth-kind 'feet'" in err, err
+
+
+def test_a_pair_dataset_batches_with_torch_s_own_collate_and_gives_notes_when_asked(tmp_path: Path) -> None:
+    """``notes`` are opt-in: a plain ``DataLoader`` over a PairDataset still batches pairs of which only
+    some have something to say, and with ``notes=True`` the package's loaders gather them."""
+    import numpy as np
+    from torch.utils.data import DataLoader
+
+    from relight.data.dataset import PairDataset, load_batches
+    from relight.data.synth import write_dataset
+    from relight.evaluate import evaluation_pairs
+    from relight.io.depth import read_depth
+
+    write_dataset(tmp_path / "data", scenes=2, size=64, seed=1)
+    first = sorted((tmp_path / "data").glob("*.npy"))[0]
+    np.save(first, read_depth(first) * np.float32(5))  # distances: auto converts them, and says so
+    pairs = evaluation_pairs(tmp_path / "data").pairs
+    batch = next(iter(DataLoader(PairDataset(pairs, require_target=True), batch_size=2)))
+    assert "notes" not in batch and batch["rgb"].shape[0] == 2
+    gathered = next(load_batches(PairDataset(pairs, require_target=True, notes=True), range(len(pairs)), 2, 0))
+    assert len(gathered["notes"]) == 1 and first.name in str(gathered["notes"][0])

@@ -1,19 +1,21 @@
 """A torch ``Dataset`` over :class:`~relight.data.vidit.TrainPair` lists, and the loaders over it that
 training and evaluation share (:func:`make_loader`, :func:`load_batches`).
 
-Each item is ``{"rgb": 3xHxW, "depth": 1xHxW, "target": 3xHxW (only when the pair has one), "name": str,
-"notes": [...]}``, float32, images in [0, 1], and for an any-to-any :class:`~relight.data.anytoany.LitPair`
-also ``"light"``: its row of :func:`relight.lighting.encode_lights` (LIGHT_FEATURES floats). ``notes`` are
-what reading the pair had to say (depth converted from another convention, resized, outside [0, 1]:
-:func:`relight.data.pairs.load_pair`'s warnings); a batch holds its items' notes in one flat list, for the
-caller to say. Mirrored pairs are flipped here (image, depth and target together). Optional
+Each item is ``{"rgb": 3xHxW, "depth": 1xHxW, "target": 3xHxW (only when the pair has one), "name": str}``,
+float32, images in [0, 1], and for an any-to-any :class:`~relight.data.anytoany.LitPair` also ``"light"``:
+its row of :func:`relight.lighting.encode_lights` (LIGHT_FEATURES floats). With ``notes=True`` an item also
+holds ``"notes"``, what reading the pair had to say (depth converted from another convention, resized,
+outside [0, 1]: :func:`relight.data.pairs.load_pair`'s warnings); the loaders here gather a batch's notes
+into one flat list for the caller to say (:func:`say_notes`); torch's own ``default_collate`` cannot
+batch such lists. Mirrored pairs are flipped here (image, depth and target together). Optional
 resizing and random cropping are off by default because the paper used neither. The crop position depends
 only on (seed, epoch, index), so a run is reproducible whatever the number of DataLoader workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from relight.data.anytoany import LitPair
 from relight.data.pairs import InferencePair, load_pair
 from relight.data.vidit import TrainPair
-from relight.errors import InvalidSetting, RelightError, Setting
+from relight.errors import InvalidSetting, RelightError, RelightWarning, Setting
 from relight.io.depth import check_depth_kind
 from relight.io.images import read_image
 from relight.tensors import image_tensor, resize
@@ -62,9 +64,10 @@ class PairDataset(Dataset):
         seed: int = 0,
         require_target: bool = False,
         depth_kind: str = "auto",
+        notes: bool = False,
     ) -> None:
         self.pairs = list(pairs)
-        self.depth_kind = check_depth_kind(depth_kind)
+        self.depth_kind, self.notes = check_depth_kind(depth_kind), notes
         self.size = _size_pair(size, "size")
         self.crop = _size_pair(crop, "crop")
         self.seed = seed
@@ -127,7 +130,8 @@ class PairDataset(Dataset):
         if isinstance(pair, LitPair):
             item["light"] = torch.tensor(pair.light_vector(), dtype=torch.float32)
         item["name"] = pair.name
-        item["notes"] = list(decoded.warnings)
+        if self.notes:
+            item["notes"] = list(decoded.warnings)
         return item
 
 
@@ -163,15 +167,25 @@ def _collate(items: list[Any]) -> Any:
     failed = next((item for item in items if isinstance(item, LoadFailure)), None)
     if failed is not None:
         return failed
-    notes = [note for item in items for note in item.pop("notes", ())]
+    notes = [note for item in items for note in item.pop("notes", ())] if "notes" in items[0] else None
     sizes = {tuple(item["rgb"].shape[-2:]) for item in items}
     if len(sizes) > 1:
         shown = ", ".join(f"{item['name']} ({item['rgb'].shape[-2]}x{item['rgb'].shape[-1]})" for item in items)
         return LoadFailure(RelightError(f"images of different sizes in one batch: {shown}; train with ",
                                         Setting("size", owner="TrainConfig"), " or ", Setting("crop", owner="TrainConfig")))
     batch = default_collate(items)
-    batch["notes"] = notes
+    if notes is not None:
+        batch["notes"] = notes
     return batch
+
+
+def say_notes(notes: Sequence[str | RelightWarning], on_warning: Callable[[str | RelightWarning], None] | None) -> None:
+    """Each of a batch's notes to ``on_warning`` (default: :func:`warnings.warn`, never dropped)."""
+    for note in notes:
+        if on_warning is not None:
+            on_warning(note)
+        else:
+            warnings.warn(note if isinstance(note, RelightWarning) else RelightWarning(note), stacklevel=3)
 
 
 def load_batches(
@@ -195,4 +209,4 @@ def make_loader(
         yield batch
 
 
-__all__ = ["LoadFailure", "PairDataset", "load_batches", "make_loader"]
+__all__ = ["LoadFailure", "PairDataset", "load_batches", "make_loader", "say_notes"]

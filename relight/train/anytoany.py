@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from relight.data.anytoany import PAIRS_PER_SCENE, LitPair, PairSampler, lights_text, load_scenes
-from relight.data.dataset import LoadFailure, PairDataset, load_batches
+from relight.data.dataset import LoadFailure, PairDataset, load_batches, say_notes
 from relight.data.vidit import Scene, held_out_scenes
 from relight.errors import RelightError, Setting
 from relight.train.config import TrainConfig, TrainError
@@ -109,7 +109,7 @@ def score_lit_pairs(model: torch.nn.Module, pairs: Sequence[LitPair], device: to
     and what reading a pair had to say goes to ``on_warning``."""
     from relight.score import Unscored, score_arrays
 
-    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind)
+    dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind, notes=True)
     model = model.to(device).eval()
 
     def relit() -> Iterator[tuple[str, torch.Tensor, torch.Tensor] | Unscored]:
@@ -117,9 +117,7 @@ def score_lit_pairs(model: torch.nn.Module, pairs: Sequence[LitPair], device: to
             if isinstance(batch, LoadFailure):
                 yield Unscored(pair.name, batch.message)
                 continue
-            if on_warning is not None:
-                for note in batch["notes"]:
-                    on_warning(note)
+            say_notes(batch["notes"], on_warning)
             try:
                 out = lit_relight(model, batch, device, precision, size)[0].mul(255).round().div(255)
             except RelightError as exc:

@@ -164,7 +164,8 @@ class Trainer:
             self.sampler, val_pairs, self.data_info = gather_any_to_any(config, self.monitor)
         else:
             train_pairs, val_pairs, self.data_info = gather_pairs(config, self.monitor)
-            self.fixed = PairDataset(train_pairs, config.size, config.crop, config.seed, require_target=True, depth_kind=config.depth_kind)
+            self.fixed = PairDataset(train_pairs, config.size, config.crop, config.seed, require_target=True,
+                                     depth_kind=config.depth_kind, notes=True)
         self.model = build_model(config, resume).to(self.device)
         self.loss_fn = build_loss(config).to(self.device)
         self.state = TrainState(self.model.parameters(), config, self.device.type, self.precision == "fp16")
@@ -202,7 +203,7 @@ class Trainer:
         assert self.sampler is not None
         config = self.config
         return PairDataset(self.sampler.draw(epoch), config.size, config.crop, config.seed, require_target=True,
-                           depth_kind=config.depth_kind)
+                           depth_kind=config.depth_kind, notes=True)
 
     def _mapping(self) -> dict[str, Any]:
         """What the checkpoint relights: its one-to-one pair, or any-to-any with the lights it was trained on."""

@@ -19,6 +19,7 @@ process that has just written one (and whose index entry a concurrent write may 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ FOLDER = "converted"
 INDEX = "index.json"
 #: A conversion this young is kept even when no remembered file holds it.
 GRACE_SECONDS = 3600
+_CONVERSION = re.compile(r"[0-9a-f]{64}\.safetensors")
 
 
 def conversion_folder() -> Path:
@@ -63,46 +65,47 @@ def _remember(folder: Path, key: str, state: dict[str, int], sha256: str) -> Non
     try:
         write_json(folder / INDEX, index)
     except (OSError, RelightError):
-        pass  # not remembered: the next load hashes the file again, and finds the same conversion
+        pass  # not remembered: the next load hashes the file again and finds the same conversion, if no
+        # conversion since has pruned it (an hour after it was written): then it is converted again
 
 
-def _held(index: dict[str, Any]) -> dict[str, Any]:
-    """The index entries whose file is still there as it was when hashed."""
-    held = {}
+def _held(index: dict[str, Any]) -> set[str]:
+    """The sha256 of the remembered files still there as they were when hashed, and of those that cannot
+    be looked at now (an unmounted disk: kept, not judged)."""
+    held = set()
     for key, known in index.items():
+        if not isinstance(known, dict):
+            continue
         try:
             state = _state(Path(key))
-        except OSError:
+        except FileNotFoundError:
             continue
-        if isinstance(known, dict) and {k: known.get(k) for k in state} == state:
-            held[key] = known
+        except OSError:
+            state = {k: known.get(k) for k in ("size", "mtime_ns", "ctime_ns", "inode")}
+        if {k: known.get(k) for k in state} == state:
+            held.add(str(known.get("sha256")))
     return held
 
 
 def prune_conversions(keep: Path) -> tuple[int, int]:
-    """Remove the conversions beside ``keep`` that no remembered file holds any more (and are older than
-    :data:`GRACE_SECONDS`), and forget those files; how many were removed and their bytes."""
-    from relight.io import write_json
-
+    """Remove the conversions beside ``keep`` that no remembered file holds any more and that are older
+    than :data:`GRACE_SECONDS`; how many were removed and their bytes. Only ``<sha256>.safetensors``
+    files are conversions (temporaries, another process's among them, are left alone); the index is
+    only read, so that no entry another process writes meanwhile is lost."""
     folder = keep.parent
-    index = _read_index(folder)
-    held = _held(index)
-    wanted = {keep.name} | {f"{known.get('sha256')}.safetensors" for known in held.values()}
+    wanted = {keep.name} | {f"{sha}.safetensors" for sha in _held(_read_index(folder))}
     removed = freed = 0
     for conversion in folder.glob("*.safetensors"):
+        if not _CONVERSION.fullmatch(conversion.name) or conversion.name in wanted:
+            continue
         try:
             info = conversion.stat()
-            if conversion.name in wanted or time.time() - info.st_mtime < GRACE_SECONDS:
+            if time.time() - info.st_mtime < GRACE_SECONDS:
                 continue
             conversion.unlink()
         except OSError:
             continue  # gone already, or not ours to remove: left as it is
         removed, freed = removed + 1, freed + info.st_size
-    if len(held) < len(index):
-        try:
-            write_json(folder / INDEX, held)
-        except (OSError, RelightError):
-            pass
     return removed, freed
 
 
@@ -151,7 +154,7 @@ def load_converted(path: Path, provenance: dict[str, Any]) -> Converted:
         return Converted(LoadedModel(model, provenance), cache, f"converted in memory; not kept: {first_line(exc)}{redo}")
     del model  # read back, so that the first run uses the very tensors every later run reads (0.1 s)
     removed, freed = prune_conversions(cache)
-    pruned = f"; removed {removed} earlier conversion{'s' * (removed != 1)} ({freed / 1e6:,.0f} MB) of checkpoints no longer there" if removed else ""
+    pruned = f"; removed {removed} earlier conversion{'s' * (removed != 1)} ({freed / 1e6:,.0f} MB) of checkpoints changed or gone" if removed else ""
     return Converted(load_checkpoint(cache), cache, f"converted once to {cache}{redo}{pruned}")
 
 
