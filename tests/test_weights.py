@@ -410,7 +410,8 @@ def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
 
     for args, message in (
         (["weights", "download", "hf://me/tiny/missing.safetensors"], "has no file 'missing.safetensors'"),
-        (["weights", "info", "nope"], "nope: not a weights file and not a registry name"),
+        (["weights", "info", "nope"], "nope: no model of that name in the registry (models: relight-synth-narrow, "
+                                      "relight-synth-any, mbnet-ntire21, tiny-hub; depth models: depth-anything-v2-small)"),
         (["weights", "download", "mbnet-ntire21"], "relight cannot download it"),
     ):
         code, out, err = run_cli(args, capsys, monkeypatch)

@@ -97,12 +97,15 @@ def info(
     import json
 
     from relight.depth_estimation import load_depth_registry
-    from relight.weights import load_registry
+    from relight.weights import UnknownWeights, load_registry
 
     registry, depth_models = load_registry(), load_depth_registry().entries
     if name not in registry and name in depth_models:
         _depth_info(depth_models[name], json_out)
         return
+    if name not in registry:
+        raise UnknownWeights(f"{name}: no model of that name in the registry (models: {', '.join(registry) or 'none'}; "
+                             f"depth models: {', '.join(depth_models) or 'none'})", name=name)
     entry = registry.entry(name)
     data = _described(entry)
     if json_out:
