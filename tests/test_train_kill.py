@@ -73,9 +73,9 @@ def _in_child(work: Callable[..., object], *args: object) -> int:
     return child.exitcode
 
 
-def _reference(scenes: Path, run: Path, instants: Path) -> None:
-    """The uninterrupted run, leaving ``instants/N-kill`` (and ``N-torn``) before its Nth watched operation:
-    an ``operation`` file naming it and, once the run folder exists, ``run``, the folder as a kill leaves it."""
+def _watch(run: Path, act: Callable[[int, str, str, tuple], None]) -> None:
+    """Install an audit hook calling ``act(n, event, path, args)`` before the Nth watched operation
+    inside ``run``; the operations ``act`` does itself are not watched."""
     prefix, seen, busy = str(run), [0], [False]
 
     def hook(event: str, args: tuple) -> None:
@@ -84,22 +84,32 @@ def _reference(scenes: Path, run: Path, instants: Path) -> None:
         path = os.fspath(args[0])
         if not path.startswith(prefix) or not _writes(event, args):
             return
-        busy[0] = True  # the copying below opens files too
+        busy[0] = True
         try:
-            operation = f"{event} {os.path.basename(path)} {args[1] if event == 'open' else ''}"
-            for variant in ("kill", "torn") if _tearable(operation) else ("kill",):
-                left = instants / f"{seen[0]}-{variant}"
-                left.mkdir(parents=True)
-                (left / "operation").write_text(operation)
-                if run.exists():
-                    shutil.copytree(run, left / "run")
-                    if variant == "torn":
-                        _tear(event, left / "run" / os.path.relpath(path, run))
-            seen[0] += 1
+            act(seen[0], event, path, args)
         finally:
+            seen[0] += 1
             busy[0] = False
 
     sys.addaudithook(hook)
+
+
+def _reference(scenes: Path, run: Path, instants: Path) -> None:
+    """The uninterrupted run, leaving ``instants/N-kill`` (and ``N-torn``) before its Nth watched operation:
+    an ``operation`` file naming it and, once the run folder exists, ``run``, the folder as a kill leaves it."""
+
+    def leave(n: int, event: str, path: str, args: tuple) -> None:
+        operation = f"{event} {os.path.basename(path)} {args[1] if event == 'open' else ''}"
+        for variant in ("kill", "torn") if _tearable(operation) else ("kill",):
+            left = instants / f"{n}-{variant}"
+            left.mkdir(parents=True)
+            (left / "operation").write_text(operation)
+            if run.exists():
+                shutil.copytree(run, left / "run")
+                if variant == "torn":
+                    _tear(event, left / "run" / os.path.relpath(path, run))
+
+    _watch(run, leave)
     train(_config(scenes, run))
 
 
@@ -138,24 +148,14 @@ def _writes(event: str, args: tuple) -> bool:
 
 def _kill_at(run: Path, at: int, torn: bool) -> None:
     """Install the hook: SIGKILL at the watched operation number ``at`` inside ``run`` (torn first, if asked)."""
-    prefix, seen, dying = str(run), [0], [False]
 
-    def hook(event: str, args: tuple) -> None:
-        if dying[0] or event not in _WATCHED or not isinstance(args[0], (str, os.PathLike)):
-            return
-        path = os.fspath(args[0])
-        if not path.startswith(prefix) or not _writes(event, args):
-            return
-        n = seen[0]
-        seen[0] += 1
-        if n != at:
-            return
-        dying[0] = True
-        if torn:
-            _tear(event, Path(path))
-        os.kill(os.getpid(), signal.SIGKILL)
+    def kill(n: int, event: str, path: str, args: tuple) -> None:
+        if n == at:
+            if torn:
+                _tear(event, Path(path))
+            os.kill(os.getpid(), signal.SIGKILL)
 
-    sys.addaudithook(hook)
+    _watch(run, kill)
 
 
 def _outcome(run: Path) -> dict[str, object]:

@@ -108,21 +108,15 @@ def info(
                              f"depth models: {', '.join(depth_models) or 'none'})", name=name)
     entry = registry.entry(name)
     data = _described(entry)
-    if json_out:
-        emit_json(data)
-        return
-    table = Table(title=f"relight weights info {name}", show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
     metrics = ", ".join(f"{k} {v}" for k, v in entry.metrics.items()) or "-"
-    for label, value in (
+    rows = [
         ("description", entry.description),
         ("variant", f"{entry.config.describe()} ({entry.config.to_json()})"),
         ("illumination", _illumination(entry)),
         ("where", entry.location.describe()),
-        ("here", data["status"] + (f" ({data['path']})" if data["path"] else "")),
+        ("here", _here(data)),
         ("sha256", entry.sha256 or "not recorded"),
-        ("size", f"{_megabytes(entry.size_bytes)} ({entry.size_bytes} bytes)" if entry.size_bytes is not None else "not recorded"),
+        ("size", _size(entry.size_bytes)),
         ("licence", entry.licence or "-"),
         ("training data", entry.training_data or "-"),
         ("trained with", entry.trained_with or "-"),
@@ -130,27 +124,39 @@ def info(
         ("metrics note", entry.metrics_note or "-"),
         ("imported from", json.dumps(entry.imported_from) if entry.imported_from else "-"),
         ("registry", entry.origin),
-    ):
-        table.add_row(label, str(value))
+    ]
     if entry.placeholders:
-        table.add_row("[yellow]not filled in yet[/yellow]", ", ".join(entry.placeholders))
-    out_console.print(table)
+        rows.append(("[yellow]not filled in yet[/yellow]", ", ".join(entry.placeholders)))
+    _print_info(name, data, rows, json_out)
 
 
 def _depth_info(entry: DepthModelEntry, json_out: bool) -> None:
     data = _depth_described(entry)
+    rows = [("description", entry.description), ("kind", f"depth model: its output is {entry.output}, turned into relight's depth"),
+            ("where", f"hf://{entry.repo} at {entry.revision or 'main (not pinned)'}"), ("here", _here(data)),
+            ("size", _size(entry.size_bytes))]
+    rows += [(f"sha256 {file}", sha or "not recorded") for file, sha in entry.files.items()]
+    _print_info(entry.name, data, [*rows, ("licence", entry.licence or "-"), ("registry", entry.origin)], json_out)
+
+
+def _here(data: dict[str, Any]) -> str:
+    """Whether (and where) a described model is on this machine."""
+    return data["status"] + (f" ({data['path']})" if data["path"] else "")
+
+
+def _size(size: int | None) -> str:
+    return f"{_megabytes(size)} ({size} bytes)" if size is not None else "not recorded"
+
+
+def _print_info(name: str, data: dict[str, Any], rows: list[tuple[str, Any]], json_out: bool) -> None:
+    """``relight weights info``'s answer: ``data`` as JSON, or ``rows`` as a two-column table."""
     if json_out:
         emit_json(data)
         return
-    table = Table(title=f"relight weights info {entry.name}", show_header=False)
+    table = Table(title=f"relight weights info {name}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
-    rows = [("description", entry.description), ("kind", f"depth model: its output is {entry.output}, turned into relight's depth"),
-            ("where", f"hf://{entry.repo} at {entry.revision or 'main (not pinned)'}"),
-            ("here", data["status"] + (f" ({data['path']})" if data["path"] else "")),
-            ("size", f"{_megabytes(entry.size_bytes)} ({entry.size_bytes} bytes)" if entry.size_bytes is not None else "not recorded")]
-    rows += [(f"sha256 {file}", sha or "not recorded") for file, sha in entry.files.items()]
-    for label, value in (*rows, ("licence", entry.licence or "-"), ("registry", entry.origin)):
+    for label, value in rows:
         table.add_row(label, str(value))
     out_console.print(table)
 

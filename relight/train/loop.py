@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 
 from relight.data.anytoany import PairSampler
-from relight.data.dataset import PairDataset, make_loader
+from relight.data.dataset import PairDataset, make_loader, say_notes
 from relight.data.vidit import TrainPair, load_pairs, split_scenes
 from relight.errors import RelightError, RelightWarning, Setting, first_line
 from relight.inference import check_precision, cudnn_autotune, default_precision
@@ -289,8 +289,7 @@ class Trainer:
             losses: list[float] = []
             parts: dict[str, list[float]] = {}
             for batch in self._batches():
-                for note in batch["notes"]:
-                    self._note(note)
+                say_notes(batch["notes"], self._note)
                 loss, components = self._step(batch)
                 state.step += 1
                 state.epoch_step += 1

@@ -77,14 +77,18 @@ def _held(index: dict[str, Any]) -> set[str]:
         if not isinstance(known, dict):
             continue
         try:
-            state = _state(Path(key))
+            if _unchanged(known, _state(Path(key))):
+                held.add(str(known.get("sha256")))
         except FileNotFoundError:
             continue
-        except OSError:
-            state = {k: known.get(k) for k in ("size", "mtime_ns", "ctime_ns", "inode")}
-        if {k: known.get(k) for k in state} == state:
+        except OSError:  # cannot be looked at now: kept
             held.add(str(known.get("sha256")))
     return held
+
+
+def _unchanged(known: dict[str, Any], state: dict[str, int]) -> bool:
+    """Whether a remembered entry was taken of the file as it is now (``state``: :func:`_state`)."""
+    return {k: known.get(k) for k in state} == state
 
 
 def prune_conversions(keep: Path) -> tuple[int, int]:
@@ -113,7 +117,7 @@ def checkpoint_sha256(path: Path) -> str:
     """``path``'s sha256, from the index when the file is as it was when last hashed."""
     folder, key, state = conversion_folder(), str(path.resolve()), _state(path)
     known = _read_index(folder).get(key)
-    if isinstance(known, dict) and {k: known.get(k) for k in state} == state and isinstance(known.get("sha256"), str):
+    if isinstance(known, dict) and _unchanged(known, state) and isinstance(known.get("sha256"), str):
         return known["sha256"]
     sha256 = sha256_file(path)
     _remember(folder, key, state, sha256)
