@@ -15,14 +15,35 @@ from relight.data.synth import write_dataset
 from relight.train import state_digest
 
 
+# Each rank runs the command line as ``python -m relight`` would, with the collector off, then says what is
+# left of the job. DDP's wrapper is a reference cycle: if train() left it to the collector, it would be freed
+# at interpreter exit, where tearing down gloo's threads can abort the process (once seen in CI as
+# "terminate called without an active exception", exit -6).
+RANK = """
+import gc, os, sys
+gc.disable()
+from relight.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+left = sum(isinstance(o, DistributedDataParallel) for o in gc.get_objects())
+print(f"rank {os.environ['RANK']}: {left} DDP left, group {'open' if dist.is_initialized() else 'closed'}")
+sys.exit(code)
+"""
+
+
 def test_two_process_gloo_training_keeps_replicas_identical(tmp_path: Path) -> None:
+    (tmp_path / "rank.py").write_text(RANK)
     data = tmp_path / "data"
     write_dataset(data, scenes=3, size=64, seed=11)
     run = tmp_path / "run"
     # 2 training scenes x (direct + mirror) = 4 pairs: each rank gets 2 an epoch, one batch of 2.
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "relight", "train", str(data), "--out", str(run), "--backbone", "narrow", "--width", "8",
+        str(tmp_path / "rank.py"), "train", str(data), "--out", str(run), "--backbone", "narrow", "--width", "8",
         "--decoder-channels", "16", "--perceptual-weight", "0", "--batch-size", "2", "--workers", "0",
         "--no-neighbours", "--val-scenes", "1", "--lr", "1e-3", "--epochs", "3", "--max-steps", "2",
     ]
@@ -46,3 +67,7 @@ def test_two_process_gloo_training_keeps_replicas_identical(tmp_path: Path) -> N
         "best.safetensors", "config.toml", "last.safetensors", "last.state.pt", "metrics.csv", "summary.json",
     ]
     assert done.stdout.count("relight train ->") == 1
+    # train() let go of the job itself: no DDP wrapper waits for the collector, the group is closed.
+    assert sorted(line for line in done.stdout.splitlines() if line.startswith("rank ")) == [
+        "rank 0: 0 DDP left, group closed", "rank 1: 0 DDP left, group closed",
+    ]

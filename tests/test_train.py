@@ -250,3 +250,28 @@ def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Pa
     assert told.keys() == auto.keys() and all(torch.equal(told[k], auto[k]) for k in told)
     code, _, err = run_cli(["train", str(data), "--out", str(tmp_path / "bad"), *common, "--depth-kind", "feet"], capsys, monkeypatch)
     assert "--depth-kind 'feet': expected auto, normalised, metric or disparity" in _one_line_error(code, err)
+
+
+def test_nothing_of_a_run_outlives_train_without_a_collection(scenes: Path, tmp_path: Path) -> None:
+    """Once ``train()`` returns, its Trainer and model are freed by reference counting alone: a library user
+    training in a loop gets the memory back at once, not at some later collection. Before, the Validator
+    held a bound method of the Trainer, a cycle that kept the model alive. The first run in a process is
+    not measured: modules it imports lazily call ``torch.fx.wrap``, whose frame holds itself in a local, a
+    cycle that keeps the importing frames (and so their callers' locals) until a collection."""
+    import gc
+
+    from relight.model import MBNet
+    from relight.train import TrainConfig, Trainer, train
+
+    config = TrainConfig(data=[str(scenes)], out=str(tmp_path / "run"), backbone="narrow", width=8, decoder_channels=16,
+                         perceptual_weight=0, workers=0, neighbours=False, val_scenes=1, max_steps=1)
+    train(config, command=["test"])
+    config.out = str(tmp_path / "again")
+    gc.collect()
+    gc.disable()
+    try:
+        train(config, command=["test"])
+        alive = [type(o).__name__ for o in gc.get_objects() if isinstance(o, (Trainer, MBNet))]
+    finally:
+        gc.enable()
+    assert alive == []

@@ -6,6 +6,7 @@ Resuming is exact: the order of examples depends only on (seed, epoch) and rando
 
 from __future__ import annotations
 
+import gc
 import math
 import shlex
 import sys
@@ -144,6 +145,23 @@ def _precision(config: TrainConfig, device: torch.device) -> str:
     return precision
 
 
+class _SayOnce:
+    """Says what reading a pair had to say (its depth converted or resized) once per run, not every epoch.
+
+    An object of its own, not a Trainer method: the Validator holds it, and a bound method would make the
+    two a reference cycle that keeps the model (and its GPU memory) alive after training until a collection.
+    """
+
+    def __init__(self, monitor: TrainMonitor) -> None:
+        self.monitor = monitor
+        self.said: set[str] = set()
+
+    def __call__(self, note: str | RelightWarning) -> None:
+        if str(note) not in self.said:
+            self.said.add(str(note))
+            self.monitor.message(note)
+
+
 class Trainer:
     """One training process: the pieces built from the config, and the epoch loop over them."""
 
@@ -184,7 +202,7 @@ class Trainer:
         self.step_fn = TrainStep(wrap(self.model, self.device, self.where), self.loss_fn, self.state.optimizer,
                                  self.state.scaler, self.device, self.precision, self.where)
         size = (config.size[0], config.size[1]) if config.size else None
-        self._noted: set[str] = set()
+        self._note = _SayOnce(self.monitor)
         self.validator = Validator(val_pairs, self.device, self.precision, size, min(self.workers, 2), self.where, self._note,
                                    config.depth_kind)
         self.tb = _tensorboard(self.store.dir) if self.where.main else None
@@ -257,11 +275,18 @@ class Trainer:
         yield from make_loader(dataset, indices[state.epoch_step * config.batch_size :], config.batch_size,
                                self.workers, pin_memory=self.device.type == "cuda")
 
-    def _note(self, note: str | RelightWarning) -> None:
-        """What reading a pair had to say (its depth converted or resized), said once per run, not every epoch."""
-        if str(note) not in self._noted:
-            self._noted.add(str(note))
-            self.monitor.message(note)
+    def close(self) -> None:
+        """Let go of the event file and of the DDP wrapper, which holds the process group.
+
+        DDP's wrapper is a reference cycle: left to the collector it may be freed at interpreter exit, after
+        the group was destroyed, where tearing down gloo's threads can abort the process (seen once in CI as
+        ``terminate called without an active exception``).
+        """
+        if self.tb is not None:
+            self.tb.close()
+        del self.step_fn
+        if self.where.active:
+            gc.collect()
 
     def _step(self, batch: dict[str, Any]) -> tuple[float, dict[str, float]]:
         try:
@@ -317,6 +342,7 @@ class Trainer:
         result = TrainResult(self.store.dir, state.step, self.epochs_run, stopped, state.best_psnr, state.last_val,
                              self.where.world, list(digests), time.perf_counter() - started)
         self.store.write_summary(result.to_dict())
+        barrier(self.where)  # no rank returns (and tears the group down) before the summary is written
         if len(set(digests)) > 1:
             raise TrainError(f"{self.store.dir}: replicas ended with different weights ({', '.join(d[:12] for d in digests)})")
         return result
@@ -337,8 +363,8 @@ def train(
         with cudnn_autotune(trainer.device):  # every step has the same input size
             return trainer.run()
     finally:
-        if trainer is not None and trainer.tb is not None:
-            trainer.tb.close()
+        if trainer is not None:
+            trainer.close()
         if not caller_group and dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
 
