@@ -255,11 +255,12 @@ class DepthMap:
     note: tuple[Part, ...] = ()
 
 
-def check_depth_kind(kind: str) -> str:
-    """``kind`` if it is one of :data:`DEPTH_KINDS` (``normalized`` is ``normalised``), else a one-line error."""
+def check_depth_kind(kind: str, owner: str | None = None) -> str:
+    """``kind`` if it is one of :data:`DEPTH_KINDS` (``normalized`` is ``normalised``), else a one-line error
+    naming ``depth_kind`` (of ``owner``, as ``TrainConfig``, when it is given)."""
     kind = "normalised" if kind == "normalized" else kind
     if kind not in DEPTH_KINDS:
-        setting = Setting("depth_kind", kind, shown=repr(kind))
+        setting = Setting("depth_kind", kind, owner=owner, shown=repr(kind))
         raise InvalidSetting(setting, setting, f": expected {', '.join(DEPTH_KINDS[:-1])} or {DEPTH_KINDS[-1]}")
     return kind
 

@@ -188,12 +188,12 @@ class TrainConfig:
         self._check_depth_kind()
 
     def _check_depth_kind(self) -> None:
-        from relight.io.depth import DEPTH_KINDS  # here, not at import: `relight train --help` loads no numpy
+        from relight.io.depth import check_depth_kind  # here, not at import: `relight train --help` loads no numpy
 
-        self.depth_kind = "normalised" if self.depth_kind == "normalized" else self.depth_kind
-        if self.depth_kind not in DEPTH_KINDS:
-            kind = _setting("depth_kind", self.depth_kind, repr(self.depth_kind))
-            _refuse(kind, kind, f": expected {', '.join(DEPTH_KINDS[:-1])} or {DEPTH_KINDS[-1]}")
+        try:
+            self.depth_kind = check_depth_kind(self.depth_kind, owner="TrainConfig")
+        except InvalidSetting as exc:
+            raise TrainSettingError(exc.setting, *exc.parts) from None
 
     def _check_any_to_any(self) -> None:
         """The any-to-any settings: parseable lights, a conditioned model for any-to-any and only then."""
