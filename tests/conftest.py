@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _pytest.pathlib import LOCK_TIMEOUT, cleanup_numbered_dir
 from PIL import Image
 
 from relight.model import MBNet, MBNetConfig
@@ -45,6 +46,22 @@ SLOW = {
     "test_benchmarks.py::test_startup_benchmark",
     "test_benchmarks.py::test_authors_loop_benchmark",
 }
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Remove the earlier runs' temporary folders before this run writes its own, not only after it.
+
+    pytest prunes them at exit, beyond ``tmp_path_retention_count``; a run that kept every folder
+    (before ``tmp_path_retention_policy = "failed"``) could leave 6 GB there, and CI once ran out of
+    disk with earlier runs' folders still in place. The rule is pytest's own, so a folder another live
+    session holds (its lock file) is kept.
+    """
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.basetemp:
+        return  # an xdist worker writes under its controller's folder; a --basetemp is cleared by pytest
+    basetemp = config._tmp_path_factory.getbasetemp()
+    keep = int(config.getini("tmp_path_retention_count"))
+    cleanup_numbered_dir(basetemp.parent, "pytest-", keep, basetemp.stat().st_mtime - LOCK_TIMEOUT)
 
 
 def _source(obj: object) -> str:

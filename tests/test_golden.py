@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +41,11 @@ def test_every_authors_tensor_maps_to_one_of_ours_with_its_shape(authors_layout,
 @pytest.fixture(scope="module")
 def imported_model(tmp_path_factory: pytest.TempPathFactory, reference_weights) -> MBNet:
     """The reference weights written as the authors' weight.pkl and read back through our importer."""
-    ckpt = tmp_path_factory.mktemp("authors") / "weight.pkl"
-    torch.save({"state_dict": reference_weights}, ckpt)
-    return load_authors_checkpoint(ckpt).eval()
+    folder = tmp_path_factory.mktemp("authors")
+    torch.save({"state_dict": reference_weights}, folder / "weight.pkl")
+    model = load_authors_checkpoint(folder / "weight.pkl").eval()
+    shutil.rmtree(folder)  # 586 MB the rest of the session need not hold: the model is in memory
+    return model
 
 
 @pytest.mark.parametrize("size", ["64x64", "96x64"])

@@ -9,6 +9,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from conftest import png_chunk, run_cli
+from tmpfs import small_tmpfs
 from test_depth_estimation import tiny_model  # noqa: F401 - the tiny Depth Anything fixture
 from test_weights import hub  # noqa: F401 - the loopback Hub fixture, its cache in tmp_path
 from relight.errors import InvalidSetting, RelightError, Setting, action
@@ -305,6 +307,27 @@ def test_a_port_in_use_is_one_line(narrow_checkpoint, capsys, monkeypatch):
         port = busy.getsockname()[1]
         code, _, err = run_cli(["ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
     assert code == 2 and f"error: --port {port}: cannot serve on {LOOPBACK}:{port}" in err and "Traceback" not in err
+
+
+@pytest.fixture(params=["full", "a file"])
+def unusable_tempdir(request, tmp_path) -> Iterator[tuple[Path, str]]:
+    """A system temporary folder where nothing can be made: a full disk (a tmpfs with no inode left), or
+    a file in the folder's place; with the reason the error gives."""
+    if request.param == "full":
+        for disk in small_tmpfs(tmp_path, "64k", "; the other case covers the wording", inodes=1):
+            yield disk, "No space left on device"
+    else:
+        (tmp_path / "tmp").write_text("a file where the temporary folder should be")
+        yield tmp_path / "tmp", "Not a directory"
+
+
+def test_a_temporary_folder_that_cannot_be_made_is_one_line_naming_it(unusable_tempdir, narrow_checkpoint, capsys, monkeypatch):
+    """The page keeps each call's files in a folder under the system's temporary folder; a full or
+    unwritable one is said as such before serving (CI once met a full /tmp: "unexpected OSError")."""
+    folder, reason = unusable_tempdir
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    code, _, err = run_cli(["ui", "--port", str(free_port()), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    assert code == 2 and err.strip() == f"error: {folder}: cannot write here ({reason})", err
 
 
 def test_only_loopback_hosts_pass_without_a_warning():

@@ -480,6 +480,7 @@ def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys
     scene = np.asarray(Image.open(tmp_path / "scene.png"), dtype=np.float32) / 255
     assert np.abs(by_name - scene).max() > 0.01, "the network must have changed the image"
 
+    shutil.rmtree(home / "converted")  # the direct run's 613 MB conversion, before the re-import writes a second copy
     code, _, err = run_cli(["weights", "import", str(prefixed), "--name", "mbnet-ntire21"], capsys, monkeypatch)
     assert code == 2 and "already imported" in err and "--force" in err
     again = import_authors_checkpoint(prefixed, "mbnet-ntire21", force=True)

@@ -167,7 +167,7 @@ class Service:
         self._lock = threading.Lock()
         self._relighter: Relighter | None = None
         self._name: str | None = None
-        self._root = Path(tempfile.mkdtemp(prefix="relight-ui-"))
+        self._root = _new_folder("relight-ui-", None)
         self._calls: deque[Path] = deque()
 
     def models(self) -> list[str]:
@@ -201,7 +201,7 @@ class Service:
     def _call_folder(self) -> Path:
         """A fresh folder for one call's files; the oldest beyond :data:`KEEP_CALLS` are removed."""
         with self._lock:
-            folder = Path(tempfile.mkdtemp(prefix="call-", dir=self._root))
+            folder = _new_folder("call-", self._root)
             self._calls.append(folder)
             while len(self._calls) > KEEP_CALLS:
                 shutil.rmtree(self._calls.popleft(), ignore_errors=True)
@@ -275,3 +275,14 @@ class Service:
             self._relighter, self._name = None, None
             self._calls.clear()
             shutil.rmtree(self._root, ignore_errors=True)
+
+
+def _new_folder(prefix: str, parent: Path | None) -> Path:
+    """A new private folder in ``parent`` (None: the system's temporary folder); a full disk or a folder
+    that cannot be written is an :class:`~relight.io.output.OutputError` naming where, not a bare OSError."""
+    from relight.io.output import cannot_write
+
+    try:
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    except OSError as exc:
+        raise cannot_write(parent or Path(tempfile.gettempdir()), exc) from exc

@@ -1,0 +1,34 @@
+"""The suite's own housekeeping: what earlier runs left in pytest's temporary folders goes before this
+run writes (CI once ran out of disk with them still in place), and a passing run leaves nothing there."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import conftest
+
+PROBE = '''
+def test_probe(tmp_path):
+    left = sorted(p.name for p in tmp_path.parents[1].iterdir() if p.name[len("pytest-"):].isdigit())
+    assert left == [tmp_path.parent.name], left
+    (tmp_path / "written").write_bytes(bytes(1000))
+'''
+
+
+def test_earlier_runs_folders_are_removed_before_the_run_and_a_passing_run_leaves_none(tmp_path: Path) -> None:
+    system_tmp = tmp_path / "tmp"
+    earlier = system_tmp / f"pytest-of-{getpass.getuser()}"
+    for number in (3, 4):
+        (earlier / f"pytest-{number}" / "test_x0").mkdir(parents=True)
+        (earlier / f"pytest-{number}" / "test_x0" / "big").write_bytes(bytes(100_000))
+    (tmp_path / "test_probe.py").write_text(PROBE)
+    env = {**os.environ, "TMPDIR": str(system_tmp), "PYTHONPATH": str(conftest.TESTS), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-p", "no:cacheprovider",
+                          "-c", str(conftest.TESTS.parent / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path / "test_probe.py")],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert list(earlier.iterdir()) == [], "a passing run keeps nothing"
