@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from conftest import run_cli
+from tmpfs import small_tmpfs
 from reference import constant_state_dict, read_tsv
 from relight.weights import load_weights
 from relight.weights.converted import GRACE_SECONDS, INDEX, checkpoint_sha256, conversion_folder, prune_conversions
@@ -86,6 +88,25 @@ def test_a_copy_is_hashed_and_reuses_the_conversion_and_a_changed_file_is_conver
     size = third.source.split("; removed 2 earlier conversions (")[1].split(" MB)")[0]
     assert third.source.endswith(" MB) of checkpoints changed or gone)") and int(size.replace(",", "")) > 0
     assert [p.name for p in (home / "converted").glob("*.safetensors")] == [f"{checkpoint_sha256(pkl)}.safetensors"]
+
+
+@pytest.fixture
+def small_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """relight's home on a disk with room for one conversion of the paper network (613 MB), not two."""
+    for disk in small_tmpfs(tmp_path, "900m"):
+        monkeypatch.setenv("RELIGHT_HOME", str(disk / "home"))
+        yield disk / "home"
+
+
+def test_a_conversion_first_makes_room_by_removing_those_of_checkpoints_changed(tmp_path, small_home) -> None:
+    pkl = _authors_checkpoint(tmp_path / "weight.pkl")
+    load_weights(pkl)
+    for conversion in (small_home / "converted").glob("*.safetensors"):
+        os.utime(conversion, (time.time() - 2 * GRACE_SECONDS,) * 2)
+    _authors_checkpoint(pkl, scale=2.0)
+    changed = load_weights(pkl)  # before, it wrote first and pruned after: no room, "converted in memory; not kept"
+    assert changed.source.startswith(f"{pkl} (converted once to ") and "; removed 1 earlier conversion (" in changed.source
+    assert [p.name for p in (small_home / "converted").glob("*.safetensors")] == [f"{checkpoint_sha256(pkl)}.safetensors"]
 
 
 def test_pruning_keeps_the_conversions_of_files_still_there_and_young_ones(tmp_path, home) -> None:

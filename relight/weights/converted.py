@@ -151,14 +151,16 @@ def load_converted(path: Path, provenance: dict[str, Any]) -> Converted:
         except CheckpointError as exc:
             redo = f" (the earlier conversion was unreadable: {first_line(exc)})"
     model = load_authors_checkpoint(path).eval()
-    remove_stale_temporaries(cache.parent)  # a conversion killed mid-write leaves a 600 MB temporary
+    # Room first: a conversion killed mid-write leaves a 600 MB temporary, and those of checkpoints
+    # changed or gone 600 MB each, which a disk with space for one more conversion may need.
+    remove_stale_temporaries(cache.parent)
+    removed, freed = prune_conversions(cache)
+    pruned = f"; removed {removed} earlier conversion{'s' * (removed != 1)} ({freed / 1e6:,.0f} MB) of checkpoints changed or gone" if removed else ""
     try:
         save_checkpoint(model, cache, provenance)
     except (OSError, RelightError) as exc:
-        return Converted(LoadedModel(model, provenance), cache, f"converted in memory; not kept: {first_line(exc)}{redo}")
+        return Converted(LoadedModel(model, provenance), cache, f"converted in memory; not kept: {first_line(exc)}{redo}{pruned}")
     del model  # read back, so that the first run uses the very tensors every later run reads (0.1 s)
-    removed, freed = prune_conversions(cache)
-    pruned = f"; removed {removed} earlier conversion{'s' * (removed != 1)} ({freed / 1e6:,.0f} MB) of checkpoints changed or gone" if removed else ""
     return Converted(load_checkpoint(cache), cache, f"converted once to {cache}{redo}{pruned}")
 
 
