@@ -48,3 +48,13 @@ def test_authors_loop_benchmark(tmp_path: Path) -> None:
     assert set(record["seconds"]) == {"authors' loop", "relight batch"} and record["relight_first_run_s"] > 0
     assert record["ratio"] > 0 and record["target"] == 1.5
     assert record["max_output_difference_8bit"] <= 1, "both loops run the same network on the same weights"
+
+
+def test_suite_disk_benchmark(tmp_path: Path) -> None:
+    probe = tmp_path / "test_probe.py"
+    probe.write_text("def test_writes(tmp_path):\n    (tmp_path / 'two-mb').write_bytes(bytes(2_000_000))\n")
+    record = _run("suite_disk.py", str(probe), "--serial", "--every", "0.05", out=tmp_path / "disk.json")
+    configured, defaults = record["results"]["as configured"], record["results"]["pytest's defaults"]
+    assert configured["exit_code"] == defaults["exit_code"] == 0 and "1 passed" in configured["pytest"]
+    assert configured["left_bytes"] < 1_000_000 < 2_000_000 <= defaults["left_bytes"] <= defaults["peak_bytes"]
+    assert record["ratio"] > 0
