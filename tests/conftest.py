@@ -9,6 +9,7 @@ fixture's, or a helper's of its module) starts another process, ``gpu`` to the t
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import struct
 import sys
@@ -46,6 +47,17 @@ SLOW = {
     "test_benchmarks.py::test_startup_benchmark",
     "test_benchmarks.py::test_authors_loop_benchmark",
 }
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own, which makes the temporary folder's factory
+def pytest_configure(config: pytest.Config) -> None:
+    """torch.compile's cache goes in this run's temporary folder, removed with it, and without the 158 MB
+    precompiled header Inductor writes per environment in /tmp whatever its cache folder: both piled up
+    in the system's /tmp run after run. Set before the xdist workers start, so they inherit it."""
+    if hasattr(config, "workerinput"):
+        return
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(config._tmp_path_factory.getbasetemp() / "torchinductor"))
+    os.environ.setdefault("TORCHINDUCTOR_CPP_CACHE_PRECOMPILE_HEADERS", "0")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
