@@ -1,5 +1,6 @@
 """The suite's own housekeeping: what earlier runs left in pytest's temporary folders goes before this
-run writes (CI once ran out of disk with them still in place), and a passing run leaves nothing there."""
+run writes (CI once ran out of disk with them still in place), a passing run leaves nothing there, and
+torch.compile's cache is in the run's folder."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from pathlib import Path
 import conftest
 
 PROBE = '''
+import os
+
+
 def test_probe(tmp_path):
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path.parent / "torchinductor")
+    assert os.environ["TORCHINDUCTOR_CPP_CACHE_PRECOMPILE_HEADERS"] == "0"
     left = sorted(p.name for p in tmp_path.parents[1].iterdir() if p.name[len("pytest-"):].isdigit())
     assert left == [tmp_path.parent.name], left
     (tmp_path / "written").write_bytes(bytes(1000))
@@ -26,7 +32,8 @@ def test_earlier_runs_folders_are_removed_before_the_run_and_a_passing_run_leave
         (earlier / f"pytest-{number}" / "test_x0").mkdir(parents=True)
         (earlier / f"pytest-{number}" / "test_x0" / "big").write_bytes(bytes(100_000))
     (tmp_path / "test_probe.py").write_text(PROBE)
-    env = {**os.environ, "TMPDIR": str(system_tmp), "PYTHONPATH": str(conftest.TESTS), "OMP_NUM_THREADS": "1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHINDUCTOR_")}  # as a shell starting pytest has it
+    env.update(TMPDIR=str(system_tmp), PYTHONPATH=str(conftest.TESTS), OMP_NUM_THREADS="1")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-p", "no:cacheprovider",
                           "-c", str(conftest.TESTS.parent / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path / "test_probe.py")],
                          capture_output=True, text=True, env=env, cwd=tmp_path)
