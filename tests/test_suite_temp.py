@@ -1,6 +1,6 @@
 """The suite's own housekeeping: what earlier runs left in pytest's temporary folders goes before this
 run writes (CI once ran out of disk with them still in place), a passing run leaves nothing there, and
-torch.compile's cache is in the run's folder."""
+torch.compile writes no precompiled header."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import os
 
 
 def test_probe(tmp_path):
-    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path.parent / "torchinductor")
     assert os.environ["TORCHINDUCTOR_CPP_CACHE_PRECOMPILE_HEADERS"] == "0"
     left = sorted(p.name for p in tmp_path.parents[1].iterdir() if p.name[len("pytest-"):].isdigit())
     assert left == [tmp_path.parent.name], left
