@@ -14,6 +14,7 @@ import re
 import struct
 import sys
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +124,20 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reaches the network: pretrained files and depth models are fetched only by the tests of
     fetching, which lift this for their loopback servers (monkeypatch.delenv("RELIGHT_OFFLINE"))."""
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _gradio_cache_per_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test process keeps Gradio's cache in its own run folder, not in the machine's /tmp/gradio: a
+    page that stops deletes the files it cached there, which another worker's page may hold too (the
+    examples, an upload of the same file), as a browser test whose page never showed its result found."""
+    before = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    yield
+    if before is None:
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+    else:
+        os.environ["GRADIO_TEMP_DIR"] = before
 
 
 @pytest.fixture(scope="session")

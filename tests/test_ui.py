@@ -31,7 +31,7 @@ from relight.io.images import MAX_PIXELS
 from relight.lighting import ALL_LIGHTS
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
-from relight.ui import Service, build_app, page_message, serve
+from relight.ui import Service, build_app, page_message, private_cache, serve
 from relight.ui.app import _with_direction, _with_temperature, initial_target, light_note
 from relight.ui.service import ModelInfo, check_upload, depth_picture, page_words
 
@@ -321,6 +321,25 @@ def unusable_tempdir(request, tmp_path) -> Iterator[tuple[Path, str]]:
         yield tmp_path / "tmp", "Not a directory"
 
 
+@pytest.mark.parametrize("chosen", [False, True], ids=["system temporary folder", "GRADIO_TEMP_DIR"])
+def test_the_private_cache_is_the_services_own_and_the_variable_comes_back(chosen, tmp_path, narrow_checkpoint, monkeypatch):
+    """In ``$GRADIO_TEMP_DIR`` (made when missing) when that is set, else in the service's own folder."""
+    chosen_folder = tmp_path / "chosen" / "gradio"
+    if chosen:
+        monkeypatch.setenv("GRADIO_TEMP_DIR", str(chosen_folder))
+    else:
+        monkeypatch.delenv("GRADIO_TEMP_DIR")
+    before = os.environ.get("GRADIO_TEMP_DIR")
+    service = Service(str(narrow_checkpoint), device="cpu")
+    with private_cache(service) as folder:
+        assert os.environ["GRADIO_TEMP_DIR"] == str(folder) and folder.is_dir() and folder.name.startswith("relight-ui-")
+        expected = chosen_folder if chosen else Path(tempfile.gettempdir()) / folder.parent.name  # the service's folder
+        assert folder.parent == expected and folder.parent.name.startswith("relight-ui-") != chosen
+    assert os.environ.get("GRADIO_TEMP_DIR") == before
+    service.close()
+    assert not folder.exists()
+
+
 def test_a_temporary_folder_that_cannot_be_made_is_one_line_naming_it(unusable_tempdir, narrow_checkpoint, capsys, monkeypatch):
     """The page keeps each call's files in a folder under the system's temporary folder; a full or
     unwritable one is said as such before serving (CI once met a full /tmp: "unexpected OSError")."""
@@ -342,7 +361,13 @@ def test_unknown_weights_fail_before_serving(capsys, monkeypatch):
     assert code == 2 and "no-such-model" in err and "serving on" not in err
 
 
-def test_the_command_prints_its_address_serves_and_stops(narrow_checkpoint):
+def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_files(narrow_checkpoint, one_to_one_url):
+    """Stopping, ``relight ui`` deletes only its own files. Gradio names cached files by their content in one
+    folder per machine, so the child's examples are those this process's page cached, and Gradio deletes
+    what a server cached when it stops: before relight ui kept its cache apart, the child took them along."""
+    shared = Path(os.environ["GRADIO_TEMP_DIR"])
+    cached = sorted(shared.rglob("Image90*"))
+    assert cached, "the page of one_to_one_url cached the examples"
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "relight", "ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"]
@@ -359,9 +384,12 @@ def test_the_command_prints_its_address_serves_and_stops(narrow_checkpoint):
 
         with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/", timeout=30) as page:
             assert page.status == 200 and b"relight" in page.read()
+        assert [folder.name for folder in shared.glob("relight-ui-*")], "the child's own cache folder"
         child.send_signal(signal.SIGTERM)
         rest, _ = child.communicate(timeout=60)
         assert child.returncode == 0 and "relight ui: stopped" in rest
+        assert [path.name for path in cached if not path.exists()] == []
+        assert not list(shared.glob("relight-ui-*")), "the child's cache folder went with it"
     finally:
         if child.poll() is None:
             child.kill()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -73,6 +74,14 @@ def _upload(browser: WebDriver, component: str, path: Path) -> None:
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, shown))
 
 
+def _result(browser: WebDriver, seconds: float = 120) -> dict:
+    """The shown result's pixels, once there; a page that shows none in time fails with what it does show."""
+    try:
+        return WebDriverWait(browser, seconds).until(lambda b: b.execute_script(RESULT_PIXELS))
+    except TimeoutException:
+        pytest.fail(f"no result on the page after {seconds} s; it shows: {browser.find_element(By.TAG_NAME, 'body').text[-2000:]!r}")
+
+
 def test_the_page_relights_the_example(tmp_path, browser, page_url, any_to_any_checkpoint, capsys, monkeypatch):  # noqa: F811
     browser.get(page_url)
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
@@ -82,7 +91,7 @@ def test_the_page_relights_the_example(tmp_path, browser, page_url, any_to_any_c
     WebDriverWait(browser, 30).until(lambda b: b.find_element(By.CSS_SELECTOR, "#target textarea, #target input").get_attribute("value") == "4500-W")
     browser.find_element(By.ID, "relight").click()
     started = time.perf_counter()
-    shown = WebDriverWait(browser, 120).until(lambda b: b.execute_script(RESULT_PIXELS))
+    shown = _result(browser)
     WebDriverWait(browser, 60).until(lambda b: "4500-W" in b.find_element(By.ID, "status").text)
     seconds = time.perf_counter() - started
     screenshot = tmp_path / "ui.png"
@@ -114,4 +123,4 @@ def test_a_bad_file_is_a_message_on_the_page_and_the_page_keeps_working(tmp_path
     _upload(browser, "image", EXAMPLE)
     _upload(browser, "depth", EXAMPLE_DEPTH)
     browser.find_element(By.ID, "relight").click()
-    assert WebDriverWait(browser, 120).until(lambda b: b.execute_script(RESULT_PIXELS))["width"] == 128
+    assert _result(browser)["width"] == 128

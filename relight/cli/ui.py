@@ -32,22 +32,23 @@ def ui(
     depth_model: DepthModelOpt = None,
 ) -> None:
     r"""Serve relight as a web page: drop a photo, pick the light, compare before and after (needs the ui extra: pip install 'relight\[ui]')."""
-    from relight.ui import Service, build_app, serve
+    from relight.ui import Service, build_app, private_cache, serve
 
     service = Service(weights, device, precision, depth_model=depth_model, warn=warn)
     try:
         info = service.describe()  # a model that cannot load fails here, before the server starts
         console.print(f"[dim]model {info.describe()}[/dim]")
-        page = build_app(service)
-        url = serve(page, host, port)
-        if not _is_loopback(host):
-            console.print(f"[yellow]warning:[/yellow] --host {host}: the page is open to the network, without a password")
-        console.print(f"relight ui: serving on {url} (Ctrl-C stops)")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            console.print("relight ui: stopped")
-        finally:
-            page.close()
+        with private_cache(service):  # another page on this machine stopping cannot delete this one's files
+            page = build_app(service)
+            url = serve(page, host, port)
+            if not _is_loopback(host):
+                console.print(f"[yellow]warning:[/yellow] --host {host}: the page is open to the network, without a password")
+            console.print(f"relight ui: serving on {url} (Ctrl-C stops)")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                console.print("relight ui: stopped")
+            finally:
+                page.close()
     finally:
         service.close()

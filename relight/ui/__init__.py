@@ -11,7 +11,7 @@ from relight.lazy import lazy_attributes
 
 _HOMES = {
     **dict.fromkeys(("Service", "ModelInfo", "Result", "page_message"), "relight.ui.service"),
-    **dict.fromkeys(("build_app", "serve"), "relight.ui.app"),
+    **dict.fromkeys(("build_app", "private_cache", "serve"), "relight.ui.app"),
 }
 
 __getattr__ = lazy_attributes(__name__, _HOMES)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +220,29 @@ def _examples(folder: Path, image: gr.File, depth: gr.File) -> None:
         pairs = []
     if pairs:
         gr.Examples([[str(pair.image), str(pair.depth)] for pair in pairs], [image, depth], label="Examples")
+
+
+@contextmanager
+def private_cache(service: Service) -> Iterator[Path]:
+    """Gradio's cache, for a page built and served inside, in a folder of ``service``'s own.
+
+    Gradio keeps uploads, examples and results in one folder per machine (``$GRADIO_TEMP_DIR``, else
+    ``/tmp/gradio``), each file named by its content, and a server that stops deletes every file it put
+    there: another page holding the same example or upload loses it in the middle of a call (in the
+    tests, a page that never showed its result). Gradio reads that folder from the environment, when a
+    page is built and while it serves, so this sets it for the whole process: for one page per process,
+    as ``relight ui`` serves. The variable is restored on the way out; ``service.close()`` removes the folder.
+    """
+    folder = service.cache_folder()
+    before = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = before
 
 
 def serve(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, examples: Path | None = None) -> str:

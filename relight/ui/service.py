@@ -9,6 +9,7 @@ profile, metadata) and writes the full-resolution result as ``relight run -o NAM
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -169,6 +170,7 @@ class Service:
         self._name: str | None = None
         self._root = _new_folder("relight-ui-", None)
         self._calls: deque[Path] = deque()
+        self._caches: list[Path] = []
 
     def models(self) -> list[str]:
         """The models the page offers: the one given first, then the registry's."""
@@ -197,6 +199,17 @@ class Service:
             relighter = self._relighter_for(weights)
             return ModelInfo(self._name or "", relighter.loaded.config.describe(), relighter.illumination,
                              str(relighter.device), relighter.precision)
+
+    def cache_folder(self) -> Path:
+        """A new folder of this service's own for the page's cached files (:func:`relight.ui.app.private_cache`):
+        in ``$GRADIO_TEMP_DIR`` when that is set (the disk chosen for Gradio's files), else in the service's
+        folder; :meth:`close` removes it."""
+        chosen = os.environ.get("GRADIO_TEMP_DIR")
+        parent = Path(chosen) if chosen else self._root
+        with self._lock:
+            folder = _new_folder("relight-ui-", parent, make_parent=True)
+            self._caches.append(folder)
+        return folder
 
     def _call_folder(self) -> Path:
         """A fresh folder for one call's files; the oldest beyond :data:`KEEP_CALLS` are removed."""
@@ -274,15 +287,20 @@ class Service:
         with self._lock:
             self._relighter, self._name = None, None
             self._calls.clear()
-            shutil.rmtree(self._root, ignore_errors=True)
+            for folder in (*self._caches, self._root):
+                shutil.rmtree(folder, ignore_errors=True)
+            self._caches.clear()
 
 
-def _new_folder(prefix: str, parent: Path | None) -> Path:
-    """A new private folder in ``parent`` (None: the system's temporary folder); a full disk or a folder
-    that cannot be written is an :class:`~relight.io.output.OutputError` naming where, not a bare OSError."""
+def _new_folder(prefix: str, parent: Path | None, make_parent: bool = False) -> Path:
+    """A new private folder in ``parent`` (None: the system's temporary folder; ``make_parent``: made when
+    missing); a full disk or a folder that cannot be written is an :class:`~relight.io.output.OutputError`
+    naming where, not a bare OSError."""
     from relight.io.output import cannot_write
 
     try:
+        if make_parent and parent is not None:
+            parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     except OSError as exc:
         raise cannot_write(parent or Path(tempfile.gettempdir()), exc) from exc
