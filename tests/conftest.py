@@ -131,13 +131,9 @@ def _gradio_cache_per_process(tmp_path_factory: pytest.TempPathFactory) -> Itera
     """Each test process keeps Gradio's cache in its own run folder, not in the machine's /tmp/gradio: a
     page that stops deletes the files it cached there, which another worker's page may hold too (the
     examples, an upload of the same file), as a browser test whose page never showed its result found."""
-    before = os.environ.get("GRADIO_TEMP_DIR")
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
-    yield
-    if before is None:
-        os.environ.pop("GRADIO_TEMP_DIR", None)
-    else:
-        os.environ["GRADIO_TEMP_DIR"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
+        yield
 
 
 @pytest.fixture(scope="session")
