@@ -10,7 +10,7 @@ row filters, which send them back to Pillow to decode. Then it alternates, ``--r
 * model only, one stream on every thread (for reference: how much the streams themselves gain);
 * model only, one image at a time on every thread, as ``relight run`` and a plain loop over
   :meth:`Relighter.relight` go (when relight batch groups images: how much the groups gain);
-* end to end: :func:`relight.batch.run_batch` over the folder, exactly as ``relight batch`` calls it
+* end to end: :func:`relight.inference.batch.run_batch` over the folder, exactly as ``relight batch`` calls it
   (decode, network, encode and atomic writes, with ``--overwrite``).
 
 The ratio that counts is the median over rounds of (end-to-end rate / model-only rate with the same
@@ -39,7 +39,7 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-from relight.batch import auto_batch_size, plan_streams, run_batch
+from relight.inference.batch import auto_batch_size, plan_streams, run_batch
 from relight.cli import console, out_console, progress_bar
 from relight.data.pairs import find_inference_pairs
 from relight.inference import Relighter

@@ -1,7 +1,7 @@
 """Which conditioning makes the better any-to-any MBNet? FiLM against light planes, on the same data and budget.
 
 Every design starts from the same one-to-one network (one seed; the conditioned ones through
-:func:`relight.model.condition.from_one_to_one`, so their shared weights start equal and their
+:func:`relight.model.MBNet.from_one_to_one`, so their shared weights start equal and their
 conditioning as the identity) and trains for the same steps on the same draws of (scene, source, target)
 from ``relight synth`` scenes (64 px by default): source != target, the source withheld from the light
 vector half of the time, mirrored (flipped image and depth, mirrored lights) half of the time. ``none``,
@@ -37,7 +37,6 @@ from relight.cli import console, out_console, progress_bar
 from relight.data.synth import generate_scene
 from relight.lighting import ALL_LIGHTS, DIRECTIONS, Light, encode_lights
 from relight.model import MBNet, MBNetConfig
-from relight.model.condition import from_one_to_one
 from wholeprocess import write_record
 
 DESIGNS = ("none", "film", "planes")
@@ -109,7 +108,7 @@ def batch(data: tuple[torch.Tensor, torch.Tensor], rng: np.random.Generator, siz
 
 
 def build(design: str, base: MBNet) -> MBNet:
-    model = MBNet(base.config) if design == "none" else from_one_to_one(replace(base.config, conditioning=design), base)
+    model = MBNet(base.config) if design == "none" else MBNet.from_one_to_one(replace(base.config, conditioning=design), base)
     if design == "none":
         model.load_state_dict(base.state_dict())
     return model

@@ -5,7 +5,7 @@ For each variant (the paper's ResNet-50 MBNet, the narrow one) and size, with th
 within one process, so a busy machine slows them alike:
 
 * ``reference``: eager float32, the authors' unfold DDPM, BatchNorm as is, contiguous tensors;
-* ``optimized``: :class:`~relight.inference.Relighter`'s default path (folded BatchNorm, shift DDPM,
+* ``optimized``: :class:`~relight.inference.relighter.Relighter`'s default path (folded BatchNorm, shift DDPM,
   channels-last, inference mode, the banded full-resolution tail; on the CPU Winograd and GEMM-lowered
   fusion convolutions; bf16/fp16 autocast on CUDA);
 * ``optimized+compile``: the same through ``torch.compile`` (``relight run --compile``).
@@ -43,10 +43,11 @@ from rich.table import Table
 from torch import nn
 
 from relight.cli import console, out_console, progress_bar
-from relight.inference import DeviceOutOfMemory, Relighter, cudnn_autotune, default_precision, is_out_of_memory, select_device
+from relight.device import cudnn_autotune, default_precision, is_out_of_memory, select_device
+from relight.errors import DeviceOutOfMemory
+from relight.inference import Relighter
 from relight.lighting import encode_lights
 from relight.model import MBNet, MBNetConfig
-from relight.model.condition import from_one_to_one
 from wholeprocess import write_record
 
 VARIANTS = {"paper": MBNetConfig.paper, "narrow": MBNetConfig.narrow}
@@ -235,7 +236,7 @@ def bench_conditioning(args: argparse.Namespace, variant: str, device: torch.dev
                        progress: object, task: object) -> list[dict[str, object]]:
     """The optimised path of ``variant`` one-to-one and in each conditioned form, in alternation, per size."""
     base = build_model(variant)
-    models = {"none": base, **{c: from_one_to_one(replace(base.config, conditioning=c), base).eval() for c in args.conditioning}}
+    models = {"none": base, **{c: MBNet.from_one_to_one(replace(base.config, conditioning=c), base).eval() for c in args.conditioning}}
     relighters = {c: make_relighter(m, "optimized", device, precision, inplace=c != "none") for c, m in models.items()}
     rows = []
     for size in args.sizes:

@@ -67,7 +67,7 @@ def paper_checkpoint(folder: Path) -> Path:
 
     from relight.model import MBNet, MBNetConfig
     from relight.model.checkpoint import save_checkpoint
-    from relight.scale import AUTHORS_TRAINED_AT, TRAINED_AT
+    from relight.model.provenance import AUTHORS_TRAINED_AT, TRAINED_AT
 
     torch.manual_seed(0)
     provenance = {"note": "random weights in the paper's architecture, for timing only", TRAINED_AT: list(AUTHORS_TRAINED_AT)}

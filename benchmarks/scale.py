@@ -35,8 +35,8 @@ from relight.cli import console, out_console
 from relight.data.pairs import InferencePair, load_pair
 from relight.inference import Relighter
 from relight.io import read_image, write_json
-from relight.metrics import psnr, ssim
-from relight.scale import DEFAULT_UPSCALE, UPSCALES
+from relight.evaluation.metrics import psnr, ssim
+from relight.inference.scale import DEFAULT_UPSCALE, UPSCALES
 from relight.weights import default_weights, load_weights
 
 WAYS = ("identity", "native", *UPSCALES)

@@ -33,11 +33,11 @@ from relight.cli._progress import tracked
 from relight.cli.train import ProgressMonitor
 from relight.data.synth import write_dataset
 from relight.errors import RelightError
-from relight.evaluate import evaluate, evaluation_pairs, identity_report
+from relight.evaluation.evaluate import evaluate, evaluation_pairs, identity_report
 from relight.inference import Relighter
 from relight.io import write_json
 from relight.model.checkpoint import load_checkpoint
-from relight.score import Scorer
+from relight.evaluation.score import Scorer
 from relight.train import LAST, METRICS_FILE, TrainConfig, train
 
 #: The paper's Table 1 (VIDIT validation, 1024 x 1024, ResNet-50 MBNet, 200 epochs): PSNR, SSIM.

@@ -16,13 +16,13 @@ from pathlib import Path
 from relight.data.pairs import InferencePair, load_pair
 from relight.data.vidit import TrainPair
 from relight.errors import InputFileError
-from relight.evaluate import evaluate, evaluation_pairs, identity_report
-from relight.inference import Relighter
+from relight.evaluation.evaluate import evaluate, evaluation_pairs, identity_report
+from relight.inference.relighter import Relighter
 from relight.io import write_image
 from relight.lighting import DEFAULT_SOURCE, DEFAULT_TARGET, Light, as_light
-from relight.naming import SEVERAL_TARGETS, output_name
+from relight.inference.naming import SEVERAL_TARGETS, output_name
 from relight.paths import shipped
-from relight.score import ScoreReport, Scorer
+from relight.evaluation.score import ScoreReport, Scorer
 
 #: The examples ship beside the package in a checkout: ``examples/validation`` (inputs, 6500 K from the
 #: north, with depth) and ``examples/validation_gt`` (the same scenes lit at 4500 K from the east).
@@ -60,7 +60,7 @@ def run_demo(
     examples = Path(examples)
     inputs, gt = examples / "validation", examples / "validation_gt"
     if not inputs.is_dir() or not gt.is_dir():
-        raise InputFileError(examples, f"{examples}: the bundled examples are missing (expected validation/ and validation_gt/)")
+        raise InputFileError(examples, f"the bundled examples are missing (expected validation/ and validation_gt/)")
     found = evaluation_pairs(inputs, gt_dir=gt)
     pairs = found.pairs
     scorer = scorer or Scorer(relighter.device)
@@ -80,7 +80,7 @@ def run_demo(
 def _versions(relighter: Relighter, pairs: list[TrainPair], shown: list[Light], result: DemoResult) -> None:
     """Each example relit to every light of ``shown``: the ones after the first written to ``lights/``, all
     of them (with the input) on the contact sheet."""
-    from relight.sheet import grid_sheet, write_picture
+    from relight.evaluation.sheet import grid_sheet, write_picture
 
     folder = result.out_dir / LIGHTS_DIR
     cells = {}

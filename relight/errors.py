@@ -110,11 +110,17 @@ class InvalidSetting(RelightError, ValueError):
         super().__init__(*parts, setting=setting, **facts)
 
 
+def _about(path: str | Path | None, parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    """A file's message starts with the file (``photo.png: no such file``), so one line says which and what."""
+    return parts if path is None else (f"{path}: ", *parts)
+
+
 class InputFileError(RelightError, ValueError):
-    """An input file (or folder) that is missing, unreadable, damaged or of an unsupported kind: ``path``."""
+    """An input file (or folder) that is missing, unreadable, damaged or of an unsupported kind: ``path``,
+    which the message starts with."""
 
     def __init__(self, path: str | Path | None, *parts: Part, **facts: Any) -> None:
-        super().__init__(*parts, path=path, **facts)
+        super().__init__(*_about(path, parts), path=None if path is None else Path(path), **facts)
 
 
 class UnsafeFileError(InputFileError):
@@ -122,10 +128,10 @@ class UnsafeFileError(InputFileError):
 
 
 class OutputFileError(RelightError, OSError):
-    """An output that cannot be written where it was asked for: ``path``."""
+    """An output that cannot be written where it was asked for: ``path``, which the message starts with."""
 
     def __init__(self, path: str | Path | None, *parts: Part, **facts: Any) -> None:
-        RelightError.__init__(self, *parts, path=path, **facts)
+        RelightError.__init__(self, *_about(path, parts), path=None if path is None else Path(path), **facts)
 
 
 class DiskFullError(OutputFileError):

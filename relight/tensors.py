@@ -1,5 +1,5 @@
-"""Arrays to tensors and tensor resizing, shared by inference and the data loaders (below both, so that
-neither imports the other)."""
+"""Arrays to tensors, resizing and padding to the network's stride, shared by inference, training and
+the data loaders (below all of them, so that none imports another for them)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def torch_version() -> tuple[int, int]:
-    """The running torch's (major, minor), for features newer than the oldest torch relight supports."""
-    major, minor = torch.__version__.split(".")[:2]
-    return int(major), int(minor)
+from relight.device import torch_version
+from relight.model.config import STRIDE
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -31,4 +28,14 @@ def depth_tensor(depth: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32))[None, None]
 
 
-__all__ = ["depth_tensor", "image_tensor", "resize", "torch_version"]
+def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad the bottom and right of ``x`` to a multiple of ``stride``; returns the original size."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % stride, (-w) % stride
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+__all__ = ["depth_tensor", "image_tensor", "pad_to_stride", "resize"]

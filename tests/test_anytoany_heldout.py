@@ -16,7 +16,6 @@ from relight.data.synth import write_dataset
 from relight.lighting import ALL_LIGHTS, Light
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
-from relight.model.condition import from_one_to_one
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "anytoany_heldout.py"
 
@@ -43,7 +42,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("models")
     base = MBNet(MBNetConfig.narrow(width=4, decoder_channels=8))
-    anyone = from_one_to_one(MBNetConfig.narrow(width=4, decoder_channels=8, conditioning="film"), base)
+    anyone = MBNet.from_one_to_one(MBNetConfig.narrow(width=4, decoder_channels=8, conditioning="film"), base)
     with torch.no_grad():  # a conditioning that is not the identity, so the lights change the output
         anyone.condition.out.weight.normal_(0, 0.5)
     save_checkpoint(base, folder / "one.safetensors", provenance={"source": "6500-N", "target": "4500-E"})

@@ -25,8 +25,8 @@ from relight.io import read_image
 from relight.lighting import ALL_LIGHTS, DIRECTIONS, TEMPERATURES, Light
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
-from relight.naming import name_fields, plan_outputs
-from relight.sheet import LABEL_HEIGHT, PAD, cell_size, grid_sheet, layout, light_sheet
+from relight.inference.naming import name_fields, plan_outputs
+from relight.evaluation.sheet import LABEL_HEIGHT, PAD, cell_size, grid_sheet, layout, light_sheet
 from relight.weights import load_weights
 
 
@@ -267,7 +267,7 @@ def test_demo_with_an_any_to_any_model_scores_4500_e_and_writes_the_other_lights
 
 
 def test_evaluate_saves_outputs_with_the_inputs_alpha_at_the_levels_scored(tmp_path, narrow_checkpoint):
-    from relight.evaluate import evaluate, evaluation_pairs
+    from relight.evaluation.evaluate import evaluate, evaluation_pairs
 
     rng = np.random.default_rng(2)
     (tmp_path / "val").mkdir()
@@ -280,7 +280,7 @@ def test_evaluate_saves_outputs_with_the_inputs_alpha_at_the_levels_scored(tmp_p
     report = evaluate(relighter, evaluation_pairs(tmp_path / "val").pairs, save_dir=tmp_path / "out", workers=0)
     saved = read_image(tmp_path / "out" / "a.png")
     assert saved.alpha is not None and np.array_equal(np.rint(saved.alpha * 255), rgba[..., 3]) and saved.bit_depth == 8
-    from relight.score import score_folders
+    from relight.evaluation.score import score_folders
 
     again = score_folders(tmp_path / "out", tmp_path / "val_gt", device="cpu")
     assert again.rows[0].psnr == pytest.approx(report.rows[0].psnr, abs=1e-4)

@@ -70,14 +70,14 @@ def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing(tmp_path: Path,
     from safetensors import SafetensorError
 
     import relight.model.checkpoint as checkpoint
-    from relight.io import OutputError
+    from relight.errors import OutputFileError
 
     def disk_full(tensors: object, filename: str, metadata: object = None) -> None:
         Path(filename).write_bytes(b"partial")
         raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
 
     monkeypatch.setattr(checkpoint, "save_file", disk_full)
-    with pytest.raises(OutputError) as err:
+    with pytest.raises(OutputFileError) as err:
         save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "m.safetensors")
     assert str(err.value) == f"{tmp_path / 'm.safetensors'}: cannot write here (I/O error: No space left on device (os error 28))"
     assert list(tmp_path.iterdir()) == []

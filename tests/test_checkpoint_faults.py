@@ -34,7 +34,7 @@ def test_a_full_disk_while_saving_weights_is_a_disk_full_error(small_disk: Path)
 
 
 def test_a_full_disk_in_a_training_save_names_last_safetensors(small_disk: Path) -> None:
-    """A DiskFullError naming RUN/last.safetensors, not an OutputError naming RUN/.last.step-6.safetensors."""
+    """A DiskFullError naming RUN/last.safetensors, not an OutputFileError naming RUN/.last.step-6.safetensors."""
     store = RunStore(small_disk / "run")
     store.open("", resume=False)
     with pytest.raises(DiskFullError) as err:

@@ -54,7 +54,7 @@ def test_an_action_is_worded_by_its_kind_and_unknown_kinds_keep_the_python_wordi
 
 
 def test_messages_of_each_kind():
-    assert message(InputFileError("a.png", "a.png: not an image")) == "error: a.png: not an image"
+    assert message(InputFileError("a.png", "not an image")) == "error: a.png: not an image"
     assert message(Interrupted("3 of 4 done")) == "interrupted: 3 of 4 done"
     assert message(KeyboardInterrupt()) == "interrupted"
     assert message(ZeroDivisionError("division by zero\nsecond line")) == (
@@ -64,7 +64,7 @@ def test_messages_of_each_kind():
 
 
 def test_library_limits_name_settings_in_each_audiences_words():
-    from relight.batch import _at_least_one
+    from relight.inference.batch import _at_least_one
 
     error = _at_least_one("batch_size", 0, "run_batch")
     assert isinstance(error, ValueError) and error.setting == Setting("batch_size", 0, owner="run_batch")
@@ -76,7 +76,7 @@ def test_evaluation_without_ground_truth_points_at_the_gt_folder_setting(tmp_pat
     import numpy as np
     from PIL import Image
 
-    from relight.evaluate import evaluation_pairs
+    from relight.evaluation.evaluate import evaluation_pairs
 
     folder = tmp_path / "validation"
     folder.mkdir()

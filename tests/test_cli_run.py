@@ -146,11 +146,11 @@ def test_run_refuses_an_output_it_cannot_write_before_loading_the_model(
 
 def test_debug_shows_the_traceback(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
     from relight import cli
-    from relight.io import InputError
+    from relight.errors import InputFileError
 
     image, _ = sample_pair
     monkeypatch.setattr("sys.argv", ["relight", "--debug", "run", str(image), str(tmp_path / "none.npy"), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint)])
-    with pytest.raises(InputError):
+    with pytest.raises(InputFileError):
         cli.main()
     monkeypatch.setitem(cli._state, "debug", False)
 
@@ -264,7 +264,7 @@ def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monk
     """A device out of memory on one (large) image is reported for it; the other images are still done."""
     import torch
 
-    from relight.batch import run_batch
+    from relight.inference.batch import run_batch
     from relight.data.pairs import find_inference_pairs
     from relight.model import MBNet, MBNetConfig
 

@@ -18,7 +18,7 @@ from relight.inference import Relighter
 from relight.lighting import ALL_LIGHTS, LIGHT_FEATURES, Light, encode_lights
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import FORMAT, LoadedModel, load_checkpoint, save_checkpoint
-from relight.model.condition import FILM_SITES, ConditioningError, from_one_to_one
+from relight.model.condition import FILM_SITES, ConditioningError
 from relight.weights.registry import USER_REGISTRY_FORMAT, load_registry
 
 DESIGNS = ("film", "planes")
@@ -109,7 +109,7 @@ def test_the_light_argument_is_checked(one_to_one, inputs) -> None:
 def test_identity_initialisation_reproduces_the_one_to_one_model(design: str, one_to_one, inputs) -> None:
     """Plain forward, for several lights with and without a source, and one image relit to many lights."""
     rgb, depth = inputs
-    model = from_one_to_one(_tiny(design), one_to_one.state_dict()).eval()
+    model = MBNet.from_one_to_one(_tiny(design), one_to_one.state_dict()).eval()
     with torch.no_grad():
         reference = one_to_one(rgb, depth)
         for target in LIGHTS:
@@ -126,7 +126,7 @@ def test_identity_initialisation_through_the_optimised_inference_path(design: st
     """Folded BatchNorm, shift convolution, channels-last and the banded tail run the conditioned model too."""
     rgb, depth = inputs
     reference = Relighter(LoadedModel(one_to_one, dict(PAIR)), "cpu").relight_tensor(rgb, depth)
-    relighter = Relighter(from_one_to_one(_tiny(design), one_to_one).eval(), "cpu")
+    relighter = Relighter(MBNet.from_one_to_one(_tiny(design), one_to_one).eval(), "cpu")
     assert relighter.model.tail_rows is not None  # the optimised path
     for target in LIGHTS:
         out = relighter.relight_tensor(rgb, depth, encode_lights([target, target], [None, "6500-N"]))
@@ -167,24 +167,21 @@ def test_film_modulates_the_decoder_and_the_ddpm_guides() -> None:
 
 def test_from_one_to_one_refuses_what_does_not_fit(one_to_one) -> None:
     with pytest.raises(ConditioningError, match="needs a conditioned config"):
-        from_one_to_one(_tiny(), one_to_one)
+        MBNet.from_one_to_one(_tiny(), one_to_one)
     with pytest.raises(ConditioningError, match="do not fit narrow-w16-d32"):
-        from_one_to_one(MBNetConfig.narrow(conditioning="film"), one_to_one)
+        MBNet.from_one_to_one(MBNetConfig.narrow(conditioning="film"), one_to_one)
     with pytest.raises(ConditioningError, match="already conditioned"):
-        from_one_to_one(_tiny("film"), MBNet(_tiny("film")).state_dict())
+        MBNet.from_one_to_one(_tiny("film"), MBNet(_tiny("film")).state_dict())
     with pytest.raises(ConditioningError, match=r"rgb_encoder.conv1.weight has shape \(8, 10, 7, 7\), expected \(8, 3, 7, 7\)"):
-        from_one_to_one(_tiny("planes"), MBNet(_tiny("planes")).state_dict())
+        MBNet.from_one_to_one(_tiny("planes"), MBNet(_tiny("planes")).state_dict())
 
 
-def test_planes_take_imagenet_on_the_rgb_channels_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_planes_take_imagenet_on_the_rgb_channels_only() -> None:
     import torchvision
 
-    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
-    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     reference = torchvision.models.resnet18()
-    torch.save(reference.state_dict(), tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth")
     model = MBNet(MBNetConfig(backbone="resnet18", conditioning="planes"))
-    model.init_from_imagenet()
+    model.init_from_imagenet({k: v for k, v in reference.state_dict().items() if not k.startswith("fc.")})
     stem = model.rgb_encoder.conv1.weight
     assert stem.shape[1] == 3 + LIGHT_FEATURES
     assert torch.equal(stem[:, :3], reference.conv1.weight) and not stem[:, 3:].any()

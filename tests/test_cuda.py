@@ -15,9 +15,10 @@ import pytest
 import torch
 from PIL import Image
 
-from relight.batch import run_batch
+from relight.inference.batch import run_batch
 from relight.data.pairs import find_inference_pairs
-from relight.inference import Relighter, cuda_precision, default_precision
+from relight.device import cuda_precision, default_precision
+from relight.inference import Relighter
 from relight.model import MBNet, MBNetConfig
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (CI has none)")

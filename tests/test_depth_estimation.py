@@ -20,14 +20,9 @@ from PIL import Image
 from conftest import run_cli
 from relight.cli._errors import cli_words
 from relight.data.pairs import InferencePair, load_pair
-from relight.depth_estimation import (
-    DepthEstimator,
-    DepthModelUnavailable,
-    MissingDependency,
-    load_depth_registry,
-    locate_depth_model,
-    offline,
-)
+from relight.depth.estimation import DepthEstimator, MissingDependency
+from relight.weights.hub import offline
+from relight.depth.registry import DepthModelUnavailable, load_depth_registry, locate_depth_model
 from relight.io import read_depth, read_image
 from relight.io.depth import to_normalised
 from relight.weights import USER_REGISTRY_FORMAT, WeightsRefused
@@ -126,7 +121,7 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):  # noq
         locate_depth_model("other-depth")
     assert len(hub.requests) == requests, "offline mode must not touch the network"
     assert str(err.value).endswith("offline mode is on (RELIGHT_OFFLINE or HF_HUB_OFFLINE): call "
-                                   "relight.depth_estimation.fetch_depth_model('other-depth') once online, or pass a depth map")
+                                   "relight.depth.fetch_depth_model('other-depth') once online, or pass a depth map")
     assert err.value.render(cli_words).endswith(": run `relight weights download other-depth` once online, or give a depth file")
     monkeypatch.delenv("RELIGHT_OFFLINE")
     monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)

@@ -13,7 +13,9 @@ import pytest
 import torch
 
 from relight.errors import RelightError
-from relight.inference import DeviceOutOfMemory, Relighter, check_precision, cuda_precision, cudnn_autotune, is_out_of_memory
+from relight.device import check_precision, cuda_precision, cudnn_autotune, is_out_of_memory
+from relight.errors import DeviceOutOfMemory
+from relight.inference import Relighter
 from relight.model import MBNet, MBNetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +164,8 @@ def test_size_and_device_refusals_name_their_setting_in_python_terms() -> None:
     """``str()`` speaks to a Python caller; the command line words the same setting as its flag."""
     from relight.cli._errors import cli_words
     from relight.errors import InvalidSetting
-    from relight.inference import parse_size, select_device
+    from relight.device import select_device
+    from relight.inference.scale import parse_size
 
     with pytest.raises(InvalidSetting) as err:
         parse_size("7x")

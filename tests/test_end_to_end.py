@@ -89,7 +89,7 @@ def test_eval_keeps_going_past_a_pair_the_device_cannot_take(tmp_path: Path, cap
     """Running out of memory on one pair is that pair's failure; an --ext it cannot write is refused
     before the model loads."""
     from relight.data.synth import write_dataset
-    from relight.evaluate import evaluate, evaluation_pairs
+    from relight.evaluation.evaluate import evaluate, evaluation_pairs
     from relight.inference import Relighter
     from relight.model import MBNet, MBNetConfig
 
@@ -186,7 +186,7 @@ def test_a_pair_dataset_batches_with_torch_s_own_collate_and_gives_notes_when_as
 
     from relight.data.dataset import PairDataset, load_batches
     from relight.data.synth import write_dataset
-    from relight.evaluate import evaluation_pairs
+    from relight.evaluation.evaluate import evaluation_pairs
     from relight.io.depth import read_depth
 
     write_dataset(tmp_path / "data", scenes=2, size=64, seed=1)

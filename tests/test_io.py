@@ -23,17 +23,8 @@ import tifffile
 from PIL import Image
 
 from conftest import png_chunk
-from relight.io import (
-    InputError,
-    OutputError,
-    atomic_output,
-    read_depth,
-    read_image,
-    resize_depth,
-    write_depth_npy,
-    write_image,
-    write_json,
-)
+from relight.io import atomic_output, read_depth, read_image, resize_depth, write_depth_npy, write_image, write_json
+from relight.errors import InputFileError, OutputFileError
 from tmpfs import small_tmpfs
 
 RNG = np.random.default_rng(1)
@@ -96,7 +87,7 @@ def test_npy_output_is_float32_hwc(tmp_path: Path) -> None:
 def test_writer_clamps_and_refuses_16bit_jpeg(tmp_path: Path) -> None:
     write_image(tmp_path / "o.png", np.full((2, 2, 3), 1.7, np.float32))
     assert read_image(tmp_path / "o.png").rgb.max() == 1.0
-    with pytest.raises(OutputError, match="16-bit output needs PNG or TIFF"):
+    with pytest.raises(OutputFileError, match="16-bit output needs PNG or TIFF"):
         write_image(tmp_path / "o.jpg", np.zeros((2, 2, 3), np.float32), bit_depth=16)
 
 
@@ -133,12 +124,12 @@ def test_malicious_depth_pickle_is_refused_and_never_run(tmp_path: Path) -> None
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.npy"
     np.save(path, np.array({"normalized_depth": _Payload(marker)}, dtype=object), allow_pickle=True)
-    with pytest.raises(InputError, match="unsafe pickle: refused to load pathlib"):
+    with pytest.raises(InputFileError, match="unsafe pickle: refused to load pathlib"):
         read_depth(path)
     assert not marker.exists()
     # A raw pickle renamed to .npy is not even opened as a pickle.
     (tmp_path / "raw.npy").write_bytes(pickle.dumps(_Payload(marker)))
-    with pytest.raises(InputError, match="not a .npy file"):
+    with pytest.raises(InputFileError, match="not a .npy file"):
         read_depth(tmp_path / "raw.npy")
     assert not marker.exists()
 
@@ -178,7 +169,7 @@ def _cut(path: Path, keep: float) -> None:
 def test_bad_depth(tmp_path: Path, make, problem: str) -> None:
     path = tmp_path / "d.npy"
     make(path)
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputFileError) as err:
         read_depth(path)
     assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
 
@@ -210,7 +201,7 @@ def _bomb_png(path: Path) -> None:
 def test_bad_images(tmp_path: Path, make, problem: str) -> None:
     path = tmp_path / "x.png"
     make(path)
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputFileError) as err:
         read_image(path)
     assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
 
@@ -232,7 +223,7 @@ def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
 def test_an_npz_with_several_arrays_names_them_once(tmp_path: Path) -> None:
     path = tmp_path / "two.npz"
     np.savez(path, a=np.zeros((4, 4), np.float32), b=np.ones((4, 4), np.float32))
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputFileError) as err:
         read_depth(path)
     assert str(err.value) == f"{path}: cannot tell which array is depth (arrays: a, b)"
 
@@ -275,7 +266,7 @@ _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
 )
 def test_crafted_pickled_depth_is_checked_before_numpy_sees_it(tmp_path: Path, payload: object, problem: str) -> None:
     path = _pickled_depth(tmp_path / "d.npy", payload, protocol=5)
-    with pytest.raises(InputError, match="corrupt or truncated pickled depth") as err:
+    with pytest.raises(InputFileError, match="corrupt or truncated pickled depth") as err:
         read_depth(path)
     assert problem in str(err.value)
 
@@ -290,7 +281,7 @@ def test_pickle_build_cannot_touch_the_admitted_functions(tmp_path: Path) -> Non
     with path.open("wb") as fh:
         np.lib.format.write_array_header_1_0(fh, np.lib.format.header_data_from_array_1_0(np.empty((), object)))
         fh.write(crafted)
-    with pytest.raises(InputError, match="BUILD on something other than a numpy array"):
+    with pytest.raises(InputFileError, match="BUILD on something other than a numpy array"):
         read_depth(path)
     assert relight_io._latin1.__doc__ != "pwned"
 
@@ -301,7 +292,7 @@ def test_pickled_depth_is_read_only_as_far_as_a_depth_map_can_need(tmp_path: Pat
 
     monkeypatch.setattr(relight_io, "_MAX_PICKLE", 1000)
     write_depth_npy(tmp_path / "d.npy", np.ones((50, 60), np.float32))
-    with pytest.raises(InputError, match="pickled depth of over 1,000 bytes"):
+    with pytest.raises(InputFileError, match="pickled depth of over 1,000 bytes"):
         read_depth(tmp_path / "d.npy")
 
 
@@ -318,7 +309,7 @@ def test_an_npz_whose_compression_zipfile_cannot_undo_is_one_line(tmp_path: Path
         at = data.index(signature) + offset
         data[at : at + 2] = struct.pack("<H", 97)
     (tmp_path / "d.npz").write_bytes(bytes(data))
-    with pytest.raises(InputError, match="not a readable .npz file"):
+    with pytest.raises(InputFileError, match="not a readable .npz file"):
         read_depth(tmp_path / "d.npz")
 
 
@@ -336,7 +327,7 @@ def test_vidit_depth_reads_back_from_every_pickle_protocol_numpy_has_used(tmp_pa
 
 
 def test_damaged_vidit_depth_is_refused_in_one_line_never_crashes(tmp_path: Path) -> None:
-    """Single-byte damage anywhere in a VIDIT depth file: read, or refused as an InputError (before the
+    """Single-byte damage anywhere in a VIDIT depth file: read, or refused as an InputFileError (before the
     stubs, one such file in 1,500 crashed the interpreter inside numpy)."""
     rng = np.random.default_rng(1)
     good = tmp_path / "good.npy"
@@ -348,7 +339,7 @@ def test_damaged_vidit_depth_is_refused_in_one_line_never_crashes(tmp_path: Path
         damaged.write_bytes(bytes(changed))
         try:
             read_depth(damaged)
-        except InputError as exc:
+        except InputFileError as exc:
             assert "\n" not in str(exc)
 
 
@@ -356,7 +347,7 @@ def test_a_complex_tiff_depth_is_refused_without_a_warning(tmp_path: Path) -> No
     tifffile.imwrite(tmp_path / "c.tif", np.ones((3, 4), np.complex64))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(InputError, match="complex type complex64"):
+        with pytest.raises(InputFileError, match="complex type complex64"):
             read_depth(tmp_path / "c.tif")
 
 
@@ -371,14 +362,14 @@ def test_an_npz_member_header_is_checked_before_reading(tmp_path: Path, member: 
     path = tmp_path / "d.npz"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("depth.npy", member)
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputFileError) as err:
         read_depth(path)
     assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_disk_full_inside_atomic_output_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "o.png"
-    with pytest.raises(OutputError) as err:
+    with pytest.raises(OutputFileError) as err:
         with atomic_output(target) as tmp:
             tmp.write_bytes(b"partial")
             raise OSError(errno.ENOSPC, "No space left on device")
@@ -391,7 +382,7 @@ def test_a_writer_reports_a_full_quota_naming_the_final_file(tmp_path: Path, mon
         raise OSError(errno.EDQUOT, "Disk quota exceeded")
 
     monkeypatch.setattr(Path, "write_text", over_quota)
-    with pytest.raises(OutputError, match=r"r\.json: cannot write here \(Disk quota exceeded\)$"):
+    with pytest.raises(OutputFileError, match=r"r\.json: cannot write here \(Disk quota exceeded\)$"):
         write_json(tmp_path / "r.json", {"a": 1})
     assert list(tmp_path.iterdir()) == []
 
@@ -482,7 +473,7 @@ def test_output_safety_loads_no_image_library_and_the_network_no_image_io() -> N
         "import relight.io.output\n"
         "print(sorted(m for m in ('PIL', 'numpy', 'tifffile', 'png', 'relight.io.images') if m in sys.modules))\n"
         "import relight.model.checkpoint\n"
-        "print(sorted(m for m in ('relight.io.images', 'relight.io.depth', 'relight.inference') if m in sys.modules))\n"
+        "print(sorted(m for m in ('relight.io.images', 'relight.io.depth', 'relight.inference.relighter') if m in sys.modules))\n"
     )
     assert _run_python(code).stdout.split("\n")[:2] == ["[]", "[]"]
 
@@ -490,25 +481,26 @@ def test_output_safety_loads_no_image_library_and_the_network_no_image_io() -> N
 def test_every_name_relight_io_had_is_still_importable_from_it() -> None:
     import relight.io
 
-    names = ["DEPTH_EXTENSIONS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "OUTPUT_EXTENSIONS", "InputError", "LoadedImage",
-             "OutputError", "atomic_output", "check_output_dir", "check_output_ext", "check_output_file",
+    names = ["DEPTH_EXTENSIONS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "OUTPUT_EXTENSIONS", "LoadedImage", "atomic_output", "check_output_dir", "check_output_ext", "check_output_file",
              "check_output_folder", "check_output_path", "image_size", "json_text", "read_depth", "read_image",
              "resize_depth", "to_unit", "write_depth_npy", "write_image", "write_json", "write_text"]
     assert all(callable(getattr(relight.io, name)) or name.isupper() for name in names)
     assert set(names) <= set(relight.io.__all__)
     with pytest.raises(AttributeError):
         relight.io.no_such_name  # noqa: B018
+    with pytest.raises(AttributeError):  # the error types have one home, relight.errors
+        relight.io.InputFileError  # noqa: B018
 
 
 def test_file_errors_are_the_typed_errors_and_cross_processes_intact(tmp_path: Path) -> None:
     from relight.errors import InputFileError, OutputFileError
 
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputFileError) as err:
         read_image(tmp_path / "missing.png")
     assert isinstance(err.value, InputFileError) and isinstance(err.value, ValueError) and err.value.path == tmp_path / "missing.png"
     back = pickle.loads(pickle.dumps(err.value))
-    assert type(back) is InputError and str(back) == str(err.value) == f"{tmp_path / 'missing.png'}: no such file"
-    with pytest.raises(OutputError) as out:
+    assert type(back) is InputFileError and str(back) == str(err.value) == f"{tmp_path / 'missing.png'}: no such file"
+    with pytest.raises(OutputFileError) as out:
         write_image(tmp_path / "o.jpg", np.zeros((2, 2, 3), np.float32), bit_depth=16)
     assert isinstance(out.value, OutputFileError) and isinstance(out.value, OSError)
 
@@ -531,7 +523,7 @@ def test_an_npz_of_many_arrays_lists_a_few_in_one_short_line(tmp_path: Path) -> 
     with zipfile.ZipFile(path, "w") as archive:
         for i in range(20_000):
             archive.writestr(f"a{i}.npy", b"")
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputFileError) as err:
         read_depth(path)
     assert str(err.value) == f"{path}: cannot tell which array is depth (arrays: a0, a1, a2 and 19997 more)"
 
@@ -539,7 +531,7 @@ def test_an_npz_of_many_arrays_lists_a_few_in_one_short_line(tmp_path: Path) -> 
 def test_a_depth_dict_of_many_keys_lists_a_few(tmp_path: Path) -> None:
     path = tmp_path / "d.npy"
     np.save(path, np.array({f"k{i}": 1 for i in range(500)}, dtype=object), allow_pickle=True)
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputFileError) as err:
         read_depth(path)
     assert str(err.value) == f"{path}: depth dict has no 'normalized_depth' (keys: k0, k1, k2 and 497 more)"
 
@@ -560,7 +552,7 @@ def test_a_full_disk_says_so_in_one_line_and_leaves_nothing(small_disk: Path, su
         write_image(target, rgb, bit_depth=16 if suffix != ".npy" else 8)
     assert str(err.value) in (f"{target}: cannot write here (no space left on the device)",
                               f"{target}: cannot write here (No space left on device)")
-    assert isinstance(err.value, OutputError) and list(small_disk.iterdir()) == []
+    assert isinstance(err.value, OutputFileError) and list(small_disk.iterdir()) == []
 
 
 def test_a_short_write_without_an_errno_is_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

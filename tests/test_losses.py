@@ -13,7 +13,7 @@ from torchvision.models.vgg import cfgs, make_layers
 
 from relight.cli._errors import cli_words
 from relight.errors import InvalidSetting, MissingWeightsError, RelightError
-from relight.losses import IMAGENET_MEAN, IMAGENET_STD, RelightLoss, VGGPerceptualLoss, charbonnier, ssim_loss
+from relight.train.losses import IMAGENET_MEAN, IMAGENET_STD, RelightLoss, VGGPerceptualLoss, charbonnier, ssim_loss
 
 VGG_FILE = "vgg19-dcbb9e9d.pth"
 

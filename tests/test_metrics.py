@@ -19,9 +19,9 @@ from conftest import run_cli
 from relight.cli import app
 from relight.errors import RelightError
 from relight.io import write_image
-from relight.metrics import LPIPS, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
-from relight.pretrained import torch_cache_file
-from relight.score import Scorer, score_arrays, score_folders
+from relight.evaluation.metrics import LPIPS, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
+from relight.weights.pretrained import torch_cache_file
+from relight.evaluation.score import Scorer, score_arrays, score_folders
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
 

@@ -9,7 +9,7 @@ import torch
 import torchvision
 
 from relight.model import MBNet, MBNetConfig
-from relight.model.backbone import imagenet_state, load_imagenet_weights
+from relight.weights.pretrained import imagenet_state
 
 
 def test_residual_ablation_changes_only_the_output_rule() -> None:
@@ -45,13 +45,13 @@ def test_imagenet_init_reads_the_torch_cache_only(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     model = MBNet(MBNetConfig(backbone="resnet18"))
     with pytest.raises(FileNotFoundError, match=r"resnet18-f37072fd.pth: ImageNet weights for resnet18 not found; download https://\S+ to that path"):
-        model.init_from_imagenet()
+        imagenet_state("resnet18")
     torch.manual_seed(3)
     reference = torchvision.models.resnet18()
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     torch.save(reference.state_dict(), tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth")
     depth_stem_before = model.depth_encoder.conv1.weight.clone()
-    model.init_from_imagenet()
+    model.init_from_imagenet(imagenet_state("resnet18"))
     assert torch.equal(model.rgb_encoder.layer3[1].conv2.weight, reference.layer3[1].conv2.weight)
     assert torch.equal(model.rgb_encoder.conv1.weight, reference.conv1.weight)
     assert torch.equal(model.depth_encoder.layer4[0].bn1.running_var, reference.layer4[0].bn1.running_var)
@@ -76,4 +76,10 @@ def test_resnet50_prefers_the_file_the_authors_initialised_from(tmp_path: Path, 
 
 def test_narrow_has_no_imagenet_weights() -> None:
     with pytest.raises(ValueError, match="no ImageNet weights"):
-        load_imagenet_weights(MBNet(MBNetConfig.narrow()).rgb_encoder, "narrow")
+        imagenet_state("narrow")
+
+
+def test_imagenet_weights_of_another_backbone_are_refused() -> None:
+    other = {k: v for k, v in torchvision.models.resnet34().state_dict().items() if not k.startswith("fc.")}
+    with pytest.raises(ValueError, match="these ImageNet weights do not fit a resnet18 encoder: missing .*, unexpected layer1.2"):
+        MBNet(MBNetConfig(backbone="resnet18")).init_from_imagenet(other)

@@ -297,7 +297,7 @@ def test_batch_output_keeps_orientation_profile_exif_and_webp_alpha(tmp_path, na
 
 
 def test_score_reads_ground_truth_as_it_displays(tmp_path: Path) -> None:
-    from relight.score import score_folders
+    from relight.evaluation.score import score_folders
 
     (tmp_path / "pred").mkdir()
     (tmp_path / "gt").mkdir()
@@ -326,7 +326,7 @@ def test_image_size_reads_the_header_only_and_refuses_a_bomb_before_anything_els
 
     from PIL import ImageFile
 
-    from relight.io.images import InputError
+    from relight.errors import InputFileError
     from tests.conftest import png_chunk
 
     path = tmp_path / "upright.png"
@@ -342,5 +342,5 @@ def test_image_size_reads_the_header_only_and_refuses_a_bomb_before_anything_els
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
     assert image_size(path) == (30, 20)  # stored 30 wide and 20 high; orientation 6 displays it 30 high
-    with pytest.raises(InputError, match="over the 67,108,864-pixel limit"):
+    with pytest.raises(InputFileError, match="over the 67,108,864-pixel limit"):
         image_size(bomb)

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from conftest import png_chunk
-from relight.io import InputError, read_image
+from relight.io import read_image
+from relight.errors import InputFileError
 from relight.io.pngcodec import SIGNATURE, decode_png, encode_png
 
 COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type
@@ -134,7 +135,7 @@ def _damaged(kind: str) -> bytes:
 def test_damaged_files_get_one_line_naming_the_problem(tmp_path: Path, kind: str, problem: str) -> None:
     path = tmp_path / "bad.png"
     path.write_bytes(_damaged(kind))
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputFileError) as err:
         read_image(path)
     message = str(err.value)
     assert str(path) in message and "corrupt or truncated image" in message and problem in message and "\n" not in message

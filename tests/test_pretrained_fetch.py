@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from relight.errors import MissingWeightsError
-from relight.losses import VGG19_WEIGHTS, RelightLoss
-from relight.pretrained import base_url, fetch_pretrained, load_cached_state_dict, reporting_downloads, torch_cache_file
+from relight.train.losses import VGG19_WEIGHTS, RelightLoss
+from relight.weights.pretrained import base_url, fetch_pretrained, load_cached_state_dict, reporting_downloads, torch_cache_file
 from relight.weights.registry import USER_REGISTRY, USER_REGISTRY_FORMAT
 
 

@@ -17,10 +17,13 @@ from rich.console import Console
 from relight.cli._errors import message
 from relight.cli._stages import StageDisplay
 from relight.errors import InvalidSetting
-from relight.inference import Relighter, parse_size
+from relight.inference import Relighter
+from relight.inference.scale import parse_size
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
-from relight.scale import RunScale, parse_run_size, run_scale, scaled_to_longer, scaled_to_pixels, trained_at, training_size
+from relight.inference.scale import RunScale, parse_run_size, run_scale, scaled_to_longer, scaled_to_pixels
+from relight.model.provenance import trained_at
+from relight.train.loop import training_size
 from relight.tensors import resize
 from relight.weights import load_registry, load_weights
 from relight.weights.errors import RegistryError

@@ -16,7 +16,7 @@ from PIL import Image
 
 from relight.cli._errors import cli_text, cli_words
 from relight.errors import InvalidEnvironment, InvalidSetting
-from relight.shards import Slice, environment_slice, local_device, parse_shard, resolve_slice
+from relight.inference.shards import Slice, environment_slice, local_device, parse_shard, resolve_slice
 
 SLURM = {"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_STEP": "1"}
 

@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 from conftest import run_cli
-from relight.batch import run_batch
+from relight.inference.batch import run_batch
 from relight.cli._errors import cli_words
 from relight.data.pairs import find_inference_pairs
 from relight.errors import RelightError
@@ -207,7 +207,7 @@ def test_batch_size_two_writes_the_same_outputs_as_one(tmp_path, narrow_checkpoi
 
 
 def test_auto_batch_size_fills_the_pixel_budget() -> None:
-    from relight.batch import GROUP_PIXELS, MAX_AUTO_BATCH, auto_batch_size
+    from relight.inference.batch import GROUP_PIXELS, MAX_AUTO_BATCH, auto_batch_size
 
     assert GROUP_PIXELS == 512 * 512 and MAX_AUTO_BATCH == 8
     assert auto_batch_size(256, 256) == 4
@@ -219,7 +219,7 @@ def test_auto_batch_size_fills_the_pixel_budget() -> None:
 def test_batch_groups_images_by_default_and_writes_the_same_outputs(tmp_path, narrow_checkpoint, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without --batch-size, runs of one size go through the network in groups of auto_batch_size; a
     size change or the end of the folder closes a group. The outputs are those of one at a time."""
-    import relight.batch
+    import relight.inference.batch
 
     folder = tmp_path / "in"
     _write_folder(folder, [(48, 80)] * 3 + [(64, 64)] * 7)
@@ -238,17 +238,17 @@ def test_batch_groups_images_by_default_and_writes_the_same_outputs(tmp_path, na
         monkeypatch.setattr(of, "relight_tensor", recorded)
 
     record_groups(relighter)
-    monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 2 * 48 * 80)  # two 48x80 images, one 64x64
+    monkeypatch.setattr(relight.inference.batch, "GROUP_PIXELS", 2 * 48 * 80)  # two 48x80 images, one 64x64
     summary = run_batch(relighter, pairs, tmp_path / "budget", ext=".npy")
     assert groups == [(2, 48, 80), (1, 48, 80)] + [(1, 64, 64)] * 7
-    monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 512 * 512)
-    monkeypatch.setattr(relight.batch, "MAX_AUTO_BATCH", 4)
+    monkeypatch.setattr(relight.inference.batch, "GROUP_PIXELS", 512 * 512)
+    monkeypatch.setattr(relight.inference.batch, "MAX_AUTO_BATCH", 4)
     groups.clear()
     run_batch(relighter, pairs, tmp_path / "capped", ext=".npy")
     assert groups == [(3, 48, 80), (4, 64, 64), (3, 64, 64)]
     sized = Relighter(load_weights(narrow_checkpoint), "cpu", size=(32, 32))  # the budget counts the network's pixels
     record_groups(sized)
-    monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 2 * 32 * 32)
+    monkeypatch.setattr(relight.inference.batch, "GROUP_PIXELS", 2 * 32 * 32)
     groups.clear()
     run_batch(sized, pairs, tmp_path / "sized", ext=".npy")
     assert groups == [(2, 48, 80), (1, 48, 80), (2, 64, 64), (2, 64, 64), (2, 64, 64), (1, 64, 64)]
@@ -266,7 +266,7 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    import relight.batch
+    import relight.inference.batch
 
     folder = tmp_path / "in"
     _write_folder(folder, [(64, 64), (48, 80), (48, 80), (64, 64), (48, 80), (48, 80)])
@@ -282,10 +282,10 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
         return relight_tensor(rgb, depth, light)
 
     monkeypatch.setattr(relighter, "relight_tensor", recorded)
-    monkeypatch.setattr(relight.batch, "GROUP_PIXELS", 48 * 80)
+    monkeypatch.setattr(relight.inference.batch, "GROUP_PIXELS", 48 * 80)
     torch.set_num_threads(2)
     try:
-        assert relight.batch.plan_streams(relighter) == 2
+        assert relight.inference.batch.plan_streams(relighter) == 2
         seen: list[str] = []
         summary = run_batch(relighter, pairs, tmp_path / "two", ext=".npy", on_item=seen.append)
         with ThreadPoolExecutor(1) as fresh:  # a new thread starts from the process-wide setting: restored
@@ -301,7 +301,7 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
 
 
 def test_stream_count_follows_device_threads_and_compile(narrow: MBNet) -> None:
-    from relight.batch import plan_streams
+    from relight.inference.batch import plan_streams
 
     eager = Relighter(narrow, "cpu")
     assert plan_streams(eager) == 1  # this module runs torch on one thread

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from relight.data.dataset import LoadFailure, PairDataset, make_loader
-from relight.data.pairs import shard
 from relight.data.vidit import TrainPair
 from relight.errors import InputFileError, InvalidSetting, RelightError
 from relight.io import write_depth_npy, write_image
+from relight.inference.shards import parse_shard
 from relight.tensors import depth_tensor, image_tensor, resize
 
 
@@ -29,16 +29,17 @@ def test_tensor_helpers_keep_layout_and_share_memory() -> None:
 
 
 def test_the_data_loaders_do_not_import_inference() -> None:
-    code = "import sys, relight.data.dataset\nprint('relight.inference' in sys.modules, 'relight.io.output' in sys.modules)"
+    code = "import sys, relight.data.dataset\nprint('relight.inference.relighter' in sys.modules, 'relight.io.output' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
     assert out.split() == ["False", "True"]
 
 
 def test_a_shard_is_refused_as_a_setting() -> None:
     with pytest.raises(InvalidSetting) as err:
-        shard([1, 2], "3/2")
-    assert str(err.value) == "shard='3/2': K must be between 1 and N" and err.value.setting.name == "shard"
-    assert shard([1, 2, 3], "2/2") == [2]
+        parse_shard("3/2")
+    assert str(err.value) == "shard='3/2': K must be between 1 and N"
+    assert err.value.setting.name == "shard"
+    assert parse_shard("2/2").take([1, 2, 3]) == [2]
 
 
 def _pair(folder: Path, name: str, size: tuple[int, int]) -> TrainPair:

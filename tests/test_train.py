@@ -158,7 +158,7 @@ def test_best_checkpoint_is_kept_when_validation_gets_worse(scenes: Path, tmp_pa
     assert best["val"]["psnr"] == pytest.approx(max(psnrs), abs=1e-5)
     # The file holds the weights that scored that PSNR: evaluate them again.
     from relight.data.vidit import load_pairs, split_scenes
-    from relight.evaluate import evaluate
+    from relight.evaluation.evaluate import evaluate
     from relight.inference import Relighter
 
     _, val_pairs = split_scenes(load_pairs(scenes, use_neighbours=False, use_mirror=False).pairs, 1, seed=0)

@@ -53,8 +53,8 @@ _SERVER = multiprocessing.get_context("forkserver") if "forkserver" in multiproc
 if _SERVER is not None:
     # All a run imports (its first run in a process imports over a thousand modules, 2 s), and this
     # module, so that each child starts training at once.
-    _SERVER.set_forkserver_preload(["torch", "torch._dynamo", "torchvision", "huggingface_hub", "relight.train", "relight.evaluate",
-                                    "relight.losses", "relight.weights.load", "relight.data.synth", "safetensors.torch", __name__])
+    _SERVER.set_forkserver_preload(["torch", "torch._dynamo", "torchvision", "huggingface_hub", "relight.train", "relight.evaluation.evaluate",
+                                    "relight.train.losses", "relight.weights.load", "relight.data.synth", "safetensors.torch", __name__])
 
 
 def _run(work: Callable[..., object], args: tuple) -> None:

@@ -11,7 +11,7 @@ import torch
 
 from relight.data.synth import write_dataset
 from relight.data.vidit import load_pairs
-from relight.losses import RelightLoss
+from relight.train.losses import RelightLoss
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import DynamicDilatedBranch
 from relight.train import Diverged, TrainConfig, TrainState, TrainStep, Validator

@@ -240,7 +240,7 @@ def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one
 
 
 def test_all_40_is_the_contact_sheet(sample_pair, any_to_any_checkpoint, narrow_checkpoint):
-    from relight.sheet import light_sheet
+    from relight.evaluation.sheet import light_sheet
 
     image, depth = sample_pair
     service = Service(str(any_to_any_checkpoint), device="cpu")

@@ -25,7 +25,7 @@ from relight.cli._errors import is_click_error, message
 from relight.cli._progress import progress_bar, rate_text
 from relight.cli._stages import download_bar
 from relight.errors import Interrupted, RelightError
-from relight.pretrained import reporting_downloads
+from relight.weights.pretrained import reporting_downloads
 
 app = typer.Typer(
     name="relight",

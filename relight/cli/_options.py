@@ -19,8 +19,8 @@ from relight.cli._console import console, out_console, warn
 from relight.errors import RelightError
 
 if TYPE_CHECKING:  # the commands import what they use when they run, so that the CLI starts fast
-    from relight.inference import Relighter
-    from relight.score import ScoreReport
+    from relight.inference.relighter import Relighter
+    from relight.evaluation.score import ScoreReport
 
 
 def _dotted(ext: str) -> str:
@@ -61,9 +61,9 @@ RequireLpipsOpt = Annotated[bool, typer.Option("--require-lpips", help="Fail ins
 def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False,
                    native: bool = False, upscale: str | None = None, targets: Sequence[object] = ()) -> Relighter:
     """Load weights and place them, saying once which model is used (``size``, ``native`` and ``upscale``:
-    the scale it runs at, :mod:`relight.scale`)."""
-    from relight.inference import Relighter
-    from relight.scale import DEFAULT_UPSCALE, check_upscale, parse_run_size, run_scale
+    the scale it runs at, :mod:`relight.inference.scale`)."""
+    from relight.inference.relighter import Relighter
+    from relight.inference.scale import DEFAULT_UPSCALE, check_upscale, parse_run_size, run_scale
     from relight.weights import default_weights
 
     run_size, upscale = parse_run_size(size), check_upscale(upscale or DEFAULT_UPSCALE)

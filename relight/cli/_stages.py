@@ -16,8 +16,8 @@ from relight.cli._console import console
 from relight.cli._progress import tracked
 
 if TYPE_CHECKING:
-    from relight.inference import Relighter
-    from relight.scale import StageCallback
+    from relight.inference.relighter import Relighter
+    from relight.inference.scale import StageCallback
     from relight.weights.hub import ByteProgress
 
 #: Seconds a run works before its stages are shown.
@@ -28,7 +28,7 @@ class StageDisplay:
     """A spinner, the current stage and the elapsed time, drawn from :data:`SHOW_AFTER` seconds on, on a
     terminal (a log or a pipe gets only the run's own lines).
 
-    Called with a stage's name (the library's :data:`relight.scale.StageCallback`); :meth:`close`
+    Called with a stage's name (the library's :data:`relight.inference.scale.StageCallback`); :meth:`close`
     leaves the last line (``done``, with the total time) where the display was shown.
     """
 
@@ -90,7 +90,7 @@ def say_scale(relighter: Relighter, size: tuple[int, int]) -> None:
 
 @contextmanager
 def download_bar(label: str) -> Iterator[ByteProgress]:
-    """A progress bar for one download (:func:`relight.pretrained.reporting_downloads`), told its bytes."""
+    """A progress bar for one download (:func:`relight.weights.pretrained.reporting_downloads`), told its bytes."""
     with tracked(f"downloading {label}", unit="B") as counter:
 
         def on_bytes(done: int, total: int | None) -> None:

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from relight.evaluate import AnyToAnyReport
-    from relight.score import ScoreReport
+    from relight.evaluation.evaluate import AnyToAnyReport
+    from relight.evaluation.score import ScoreReport
 
-#: Column headings, with the direction that is better (the order of :data:`relight.score.METRICS`).
+#: Column headings, with the direction that is better (the order of :data:`relight.evaluation.score.METRICS`).
 METRIC_LABELS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "mps": "MPS ↑"}
 
 

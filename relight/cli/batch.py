@@ -17,7 +17,7 @@ from relight.cli.depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.errors import InputFileError, Interrupted
 
 if TYPE_CHECKING:
-    from relight.batch import BatchSummary
+    from relight.inference.batch import BatchSummary
 
 
 def batch(
@@ -54,17 +54,17 @@ def batch(
 
     Under torchrun or a SLURM job array each process relights its own slice (and under torchrun on
     CUDA, on the GPU of its LOCAL_RANK) unless --shard or --device say otherwise."""
-    from relight.batch import batch_plan, check_batch_outputs, finished, run_batch
+    from relight.inference.batch import batch_plan, check_batch_outputs, finished, run_batch
     from relight.cli.run import parse_targets, resolve_lights
-    from relight.naming import template_fields
+    from relight.inference.naming import template_fields
     from relight.data.pairs import find_inference_pairs
-    from relight.shards import local_device, resolve_slice
+    from relight.inference.shards import local_device, resolve_slice
 
     out_dir = output_dir or folder / "relit"
     chosen = resolve_slice(shard_spec)
     pairs = find_inference_pairs(folder, depth_dir)
     if not pairs:
-        raise InputFileError(folder, f"{folder}: no images found")
+        raise InputFileError(folder, f"no images found")
     total = len(pairs)
     if chosen is not None:
         pairs = chosen.take(pairs)
@@ -110,7 +110,7 @@ def batch(
 def _print_summary(summary: BatchSummary, out_dir: Path, slice_line: str | None) -> None:
     """Stale temporaries removed, each failure on its own line, the outputs given up on, then one table
     (relit, already there, failed, time, rate) and which slice of the folder this was."""
-    from relight.batch import DISK_FULL_LIMIT
+    from relight.inference.batch import DISK_FULL_LIMIT
 
     if summary.removed:
         console.print(f"[dim]removed {len(summary.removed)} stale temporary file(s) that killed processes left in {out_dir}[/dim]")

@@ -11,7 +11,7 @@ from relight.cli._console import console
 from relight.cli._options import DeviceOpt, PrecisionOpt, WeightsOpt, check_report_outputs, emit_text, make_relighter, tables_console
 
 if TYPE_CHECKING:
-    from relight.inference import Relighter
+    from relight.inference.relighter import Relighter
 
 
 def demo(

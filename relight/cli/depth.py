@@ -17,7 +17,7 @@ from relight.cli._progress import Counter, tracked
 from relight.errors import RelightError
 
 if TYPE_CHECKING:
-    from relight.depth_estimation import DepthEstimator
+    from relight.depth.estimation import DepthEstimator
 
 DepthKindOpt = Annotated[str, typer.Option(
     "--depth-kind", metavar="KIND",
@@ -45,8 +45,9 @@ def _byte_report(counter: Counter) -> Callable[[int, Any], None]:
 def load_estimator(depth_model: str | None, device: str | None, *, fetch: bool = True, image: Path | None = None) -> DepthEstimator:
     """The depth model, downloaded first (with a bar) if ``fetch`` allows it, and a line saying which it is;
     when it cannot be had for ``image``, the error names the image first."""
-    from relight.depth_estimation import DepthEstimator, DepthModelUnavailable, MissingDependency
-    from relight.io import InputError
+    from relight.depth.estimation import DepthEstimator, MissingDependency
+    from relight.depth.registry import DepthModelUnavailable
+    from relight.errors import InputFileError
 
     try:
         with tracked(f"downloading depth model {depth_model or ''}".rstrip()) as counter:  # drawn with the first byte only
@@ -54,7 +55,7 @@ def load_estimator(depth_model: str | None, device: str | None, *, fetch: bool =
     except (DepthModelUnavailable, MissingDependency) as exc:
         if image is None:
             raise
-        raise InputError(image, "no depth file given and none can be estimated: ", *exc.parts) from None
+        raise InputFileError(image, "no depth file given and none can be estimated: ", *exc.parts) from None
     console.print(f"[dim]depth model {estimator.label} ({estimator.files.verification}) on {estimator.device}[/dim]")
     return estimator
 
@@ -63,7 +64,8 @@ def batch_estimator(depth_model: str | None, device: str | None, needed: bool) -
     """What ``batch`` estimates missing depth with: nothing when every image has depth; the depth model
     when it is given or already downloaded (a batch fetches only the model it is told to); else a
     stand-in that fails each image without depth with the reason, the others done."""
-    from relight.depth_estimation import DepthModelUnavailable, MissingDependency, unavailable_estimator
+    from relight.depth.estimation import MissingDependency, unavailable_estimator
+    from relight.depth.registry import DepthModelUnavailable
 
     if not needed:
         return None
@@ -76,12 +78,12 @@ def batch_estimator(depth_model: str | None, device: str | None, needed: bool) -
 def _targets(images: list[Path], output: Path) -> list[tuple[Path, Path, Path]]:
     """(photo, .npy, .png) for each photo: ``output`` a file for one photo (the other type beside it),
     else a folder of STEM.npy and STEM.png; refused before any work when they cannot all be written."""
-    from relight.data.pairs import refuse_replacing_inputs
-    from relight.io import OutputError, check_output_folder, check_output_path
+    from relight.io import check_output_folder, check_output_path, refuse_replacing_inputs
+    from relight.errors import OutputFileError
 
     if output.suffix.lower() in (".npy", ".png"):
         if len(images) > 1:
-            raise OutputError(output, f"is one file, for {len(images)} photos; give a folder")
+            raise OutputFileError(output, f"is one file, for {len(images)} photos; give a folder")
         targets = [(images[0], output.with_suffix(".npy"), output.with_suffix(".png"))]
     else:
         check_output_folder(output)
@@ -90,12 +92,12 @@ def _targets(images: list[Path], output: Path) -> list[tuple[Path, Path, Path]]:
     photos = {os.path.realpath(image.parent) for image in images}
     for image, npy, png in targets:
         if npy in seen:
-            raise OutputError(npy, f"is where both {seen[npy]} and {image} would go; rename one of them")
+            raise OutputFileError(npy, f"is where both {seen[npy]} and {image} would go; rename one of them")
         seen[npy] = image
         check_output_path(npy)
         check_output_path(png)
         if os.path.realpath(png.parent) in photos:
-            raise OutputError(png, "would sit among the photos, where `relight batch` would take it for one; write the depth "
+            raise OutputFileError(png, "would sit among the photos, where `relight batch` would take it for one; write the depth "
                                    "to another folder (and pass it to --depth-dir)")
     refuse_replacing_inputs([path for _, npy, png in targets for path in (npy, png)], images, "choose another output")
     return targets

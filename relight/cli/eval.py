@@ -18,7 +18,7 @@ from relight.cli.depth import DepthKindOpt
 from relight.errors import RelightError
 
 if TYPE_CHECKING:
-    from relight.inference import Relighter
+    from relight.inference.relighter import Relighter
 
 
 def evaluate(
@@ -46,9 +46,9 @@ def evaluate(
     plot: Annotated[Optional[Path], typer.Option("--plot", help="With --any-to-any: also draw the PSNR gain over identity per (source direction, target direction) as an 8 x 8 picture.")] = None,
 ) -> None:
     """Run a model over a validation set and score it exactly as `relight score` does."""
-    from relight.evaluate import check_save_dir, evaluate, evaluation_pairs
+    from relight.evaluation.evaluate import check_save_dir, evaluate, evaluation_pairs
     from relight.io.depth import check_depth_kind
-    from relight.score import Scorer
+    from relight.evaluation.score import Scorer
     from relight.weights import default_weights
 
     check_report_outputs(json_out, csv_out)
@@ -92,11 +92,11 @@ def _any_to_any(data: Path, weights: str | None, placed: tuple[str | None, str |
                 depth: tuple[Path | None, str], workers: int, require_lpips: bool, save_dir: Path | None, title: str) -> None:
     """``relight eval --any-to-any``: the sample, scored, as tables by target light, JSON/CSV, and the grid picture."""
     from relight.cli._tables import print_light_tables
-    from relight.evaluate import any_to_any_sample, evaluate_any_to_any
+    from relight.evaluation.evaluate import any_to_any_sample, evaluate_any_to_any
     from relight.io import check_output_file
     from relight.lighting import DIRECTIONS
-    from relight.score import Scorer
-    from relight.sheet import heat_map, write_picture
+    from relight.evaluation.score import Scorer
+    from relight.evaluation.sheet import heat_map, write_picture
 
     json_out, csv_out, plot = outputs
     depth_dir, depth_kind = depth

@@ -14,7 +14,7 @@ from relight.cli._options import (BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, N
 from relight.cli._stages import say_scale, stages_shown
 
 if TYPE_CHECKING:
-    from relight.inference import Relighter
+    from relight.inference.relighter import Relighter
     from relight.lighting import Light
 
 
@@ -39,8 +39,8 @@ def run(
     sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a labelled contact sheet of the relit versions (rows temperatures, columns directions; 5 x 8 with --to all).")] = None,
 ) -> None:
     """Relight one image with its depth map, or with depth estimated from the photo when none is given."""
-    from relight.data.pairs import InferencePair, load_pair, refuse_replacing_inputs
-    from relight.io import check_output_file, write_image
+    from relight.data.pairs import InferencePair, load_pair
+    from relight.io import check_output_file, refuse_replacing_inputs, write_image
 
     targets = parse_targets(to)
     outputs = output_files(output, targets, sheet)
@@ -89,7 +89,7 @@ def parse_targets(to: list[str] | None) -> tuple[Light | None, ...]:
 def output_files(output: Path | None, targets: tuple[Light | None, ...], sheet: Path | None) -> list[Path]:
     """The files ``-o`` stands for: itself for one target, ``STEM_<light><ext>`` beside it for each of several."""
     from relight.errors import RelightError
-    from relight.naming import SEVERAL_TARGETS, output_name
+    from relight.inference.naming import SEVERAL_TARGETS, output_name
 
     if output is None:
         if sheet is None:
@@ -121,7 +121,7 @@ def resolve_lights(relighter: Relighter, targets: tuple[Light | None, ...], sour
 
 def write_light_sheet(path: Path, lights: list[Light | None], results: list[object]) -> None:
     """The contact sheet of the relit versions, each at its light's row (temperature) and column (direction)."""
-    from relight.sheet import light_sheet, write_picture
+    from relight.evaluation.sheet import light_sheet, write_picture
 
     write_picture(path, light_sheet(dict(zip(lights, results))))  # type: ignore[arg-type]
     console.print(f"wrote {path} (contact sheet of {len(results)} lights)")

@@ -21,7 +21,7 @@ def score(
 ) -> None:
     """PSNR, SSIM, LPIPS and MPS per image and on average; exits 1 if ground-truth images lack a prediction
     or an image could not be scored (the others are still scored)."""
-    from relight.score import Scorer, score_folders
+    from relight.evaluation.score import Scorer, score_folders
 
     check_report_outputs(json_out, csv_out)
     scorer = Scorer(device, require_lpips)

@@ -14,7 +14,7 @@ from relight.cli._options import JsonFlagOpt, emit_json
 from relight.cli._progress import tracked
 
 if TYPE_CHECKING:
-    from relight.depth_estimation import DepthModelEntry
+    from relight.depth.registry import DepthModelEntry
     from relight.weights import ModelEntry
 
 app = typer.Typer(
@@ -40,7 +40,7 @@ def _described(entry: ModelEntry) -> dict[str, Any]:
 
 def _depth_described(entry: DepthModelEntry) -> dict[str, Any]:
     """A depth model as JSON data, with whether (and where) it is in the Hugging Face cache."""
-    from relight.depth_estimation import depth_model_status
+    from relight.depth.registry import depth_model_status
 
     status, folder = depth_model_status(entry)
     return {**entry.to_dict(), "status": status, "path": folder and str(folder)}
@@ -56,7 +56,7 @@ def _illumination(entry: ModelEntry) -> str:
 def list_weights(json_out: JsonFlagOpt = False) -> None:
     """Every model the registry knows (shipped with relight and imported by you), and the depth models
     for photos without depth, and whether each is here."""
-    from relight.depth_estimation import load_depth_registry
+    from relight.depth.registry import load_depth_registry
     from relight.weights import availability, load_registry
 
     registry, depth_models = load_registry(), load_depth_registry().entries.values()
@@ -96,7 +96,7 @@ def info(
     """Everything the registry records about one model (or depth model): where it lives, checksums, licence, data, metrics."""
     import json
 
-    from relight.depth_estimation import load_depth_registry
+    from relight.depth.registry import load_depth_registry
     from relight.weights import UnknownWeights, load_registry
 
     registry, depth_models = load_registry(), load_depth_registry().entries
@@ -166,7 +166,7 @@ def download(
     name: Annotated[str, typer.Argument(help="A registry name, or hf://owner/repo/file[@revision].")],
 ) -> None:
     """Fetch a model (or a depth model) into the Hugging Face cache (and verify it against the registry), so later runs can work offline."""
-    from relight.depth_estimation import fetch_depth_model, load_depth_registry
+    from relight.depth.registry import fetch_depth_model, load_depth_registry
     from relight.weights import describe_verification, locate_weights
 
     with tracked(f"downloading {name}") as counter:  # the bar appears with the first byte: none for a cached file or an error
@@ -175,7 +175,7 @@ def download(
             speed = done / 1e6 / max(counter.elapsed(), 1e-6)
             counter.update(completed=done, total=total, rate=f"{done / 1e6:.1f} MB at {speed:.1f} MB/s")
 
-        if name in load_depth_registry().entries:  # a depth model: a folder of files (relight.depth_estimation)
+        if name in load_depth_registry().entries:  # a depth model: a folder of files (relight.depth.registry)
             files = fetch_depth_model(name, progress=on_bytes)
             path, verification = files.folder, files.verification
         else:

@@ -3,7 +3,7 @@
 ``relight.data.dataset`` (torch) and ``relight.data.synth`` (the renderer) are imported on their own.
 """
 
-from relight.data.pairs import InferencePair, find_inference_pairs, shard
+from relight.data.pairs import InferencePair, find_inference_pairs
 from relight.data.vidit import PairSet, Setting, TrainPair, detect_layout, load_pairs, split_scenes
 
 __all__ = [
@@ -14,6 +14,5 @@ __all__ = [
     "detect_layout",
     "find_inference_pairs",
     "load_pairs",
-    "shard",
     "split_scenes",
 ]

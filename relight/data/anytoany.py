@@ -158,7 +158,7 @@ def load_scenes(
     for folder in folders:
         layout = detect_layout(folder)
         if layout != ANY_TO_ANY:
-            raise InputFileError(Path(folder), f"{folder}: any-to-any pairs need the any-to-any layout "
+            raise InputFileError(Path(folder), f"any-to-any pairs need the any-to-any layout "
                                  f"(Image000_6500_N.png ... with Image000.npy), not the {layout} layout")
         found, ignored = scan_any_to_any(folder, depth_dir)
         skipped += ignored

@@ -1,23 +1,20 @@
 """Pairing images with their depth maps by file stem, as ``relight batch`` and ``relight eval`` need,
-and reading a pair into memory (:func:`load_pair`), as every command does."""
+and reading a pair into memory (:func:`load_pair`), as every command does: the one data module that
+run, batch, train and eval share."""
 
 from __future__ import annotations
 
-import errno
 import os
 import re
-import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from relight.errors import RelightError, RelightWarning
+from relight.errors import InputFileError, RelightError, RelightWarning
 from relight.io.depth import DEPTH_EXTENSIONS, load_depth, resize_depth
-from relight.io.images import IMAGE_EXTENSIONS, InputError, LoadedImage, read_image
-from relight.io.output import OutputError
-from relight.shards import parse_shard
+from relight.io.images import IMAGE_EXTENSIONS, LoadedImage, read_image, unreadable
 
 #: Any-to-any VIDIT names: scene, colour temperature, light direction (``Image000_4500_E``).
 VIDIT_NAME = re.compile(r"^(?P<scene>.+?)_(?P<temp>\d{4})_(?P<dir>N|NE|E|SE|S|SW|W|NW)$")
@@ -44,47 +41,27 @@ class DecodedPair:
     estimated: bool = False
 
 
-_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"), (stat.S_ISSOCK, "a socket, not a regular file"),
-          (stat.S_ISCHR, "a device, not a regular file"), (stat.S_ISBLK, "a device, not a regular file"))
-
-
-def unreadable(path: Path) -> str | None:
-    """Why ``path`` is not a regular file that can be read (a symlink loop, a dangling symlink, a folder,
-    a FIFO, ...), or None. Only ``stat`` looks at it: opening a FIFO would block until a writer came."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return f"a symlink to {os.readlink(path)}, which does not exist" if path.is_symlink() else "no such file"
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "a symlink loop, which leads to no file"
-        return None  # no permission and the like: the reader says it in its own words
-    if stat.S_ISDIR(info.st_mode):
-        return "a folder, not a file"
-    return next((text for test, text in _KINDS if test(info.st_mode)), None)
-
-
 def load_pair(pair: InferencePair, depth_kind: str = "auto", estimate: Callable[[np.ndarray], np.ndarray] | None = None) -> DecodedPair:
     """Read an image and its depth (its values taken as ``depth_kind`` says, :func:`relight.io.depth.to_normalised`),
     resizing the depth to the image (with a warning) when they differ; depth outside the [0, 1] the
     network was trained on is warned about too. A pair without a depth file gets ``estimate(rgb)``
-    (a :class:`relight.depth_estimation.DepthEstimator`), or is refused when there is none. A path
+    (a :class:`relight.depth.estimation.DepthEstimator`), or is refused when there is none. A path
     that is not a regular file is refused before anything opens it."""
     problem = unreadable(pair.image)
     if problem is not None:
-        raise InputError(pair.image, problem)
+        raise InputFileError(pair.image, problem)
     if pair.depth is None and estimate is None:
-        raise InputError(pair.image, f"no depth file with stem {pair.stem!r} found")
+        raise InputFileError(pair.image, f"no depth file with stem {pair.stem!r} found")
     problem = unreadable(pair.depth) if pair.depth is not None else None
     if problem is not None:
-        raise InputError(pair.depth, problem)
+        raise InputFileError(pair.depth, problem)
     image = read_image(pair.image)
     warnings: list[str | RelightWarning] = [f"{pair.image}: {note}" for note in image.notes]
     if pair.depth is None:
         try:
             return DecodedPair(pair, image, estimate(image.rgb), warnings, estimated=True)
         except RelightError as exc:
-            raise InputError(pair.image, f"no depth file with stem {pair.stem!r} found and none could be estimated: ", *exc.parts) from None
+            raise InputFileError(pair.image, f"no depth file with stem {pair.stem!r} found and none could be estimated: ", *exc.parts) from None
     found = load_depth(pair.depth, depth_kind)
     depth = found.depth
     low, high = float(depth.min()), float(depth.max())
@@ -124,10 +101,10 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError(folder, "not a folder")
+        raise InputFileError(folder, "not a folder")
     lookup_dir = Path(depth_dir) if depth_dir is not None else folder
     if not lookup_dir.is_dir():
-        raise InputError(lookup_dir, f"depth folder {'is a file, not a folder' if lookup_dir.exists() else 'does not exist'}")
+        raise InputFileError(lookup_dir, f"depth folder {'is a file, not a folder' if lookup_dir.exists() else 'does not exist'}")
     suffixes = DEPTH_EXTENSIONS if depth_dir is not None else (".npy", ".npz")
     pairs = []
     for image in list_images(folder):
@@ -142,19 +119,3 @@ def find_inference_pairs(folder: str | Path, depth_dir: str | Path | None = None
         )
         pairs.append(InferencePair(image.stem, image, depth))
     return pairs
-
-
-def refuse_replacing_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None], instead: str) -> None:
-    """Refuse, before any work, an output that would land on one of the inputs (``-o`` naming the photo,
-    an output folder set to the data folder): the input would be lost. ``instead`` says what to change."""
-    originals = {os.path.realpath(path): path for path in inputs if path is not None}  # Path.resolve raises on a symlink loop
-    for output in outputs:
-        original = originals.get(os.path.realpath(output))
-        if original is not None:
-            raise OutputError(output, f"would replace the input {original}; {instead}")
-
-
-def shard(items: list, spec: str | None) -> list:
-    """The K-th of N interleaved slices (``"K/N"``, K from 1), so N machines can share one folder
-    (:mod:`relight.shards` also reads the slice from torchrun's or SLURM's variables)."""
-    return parse_shard(spec).take(items) if spec else items

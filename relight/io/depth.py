@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from relight.errors import InputFileError, InvalidSetting, Part, Setting, first_line, listed
-from relight.io.images import MAX_PIXELS, InputError, check_input_file, read_pixels, to_unit
+from relight.io.images import MAX_PIXELS, check_input_file, read_pixels, to_unit
 from relight.io.output import atomic_output
 
 DEPTH_EXTENSIONS = (".npy", ".npz", ".png", ".tif", ".tiff")
@@ -194,40 +194,40 @@ def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran, dtype = read_header(fh)
     except Exception as exc:  # noqa: BLE001 - numpy parses the header as Python literals: damage raises many types
-        raise InputError(path, f"not a .npy file ({type(exc).__name__}: {first_line(exc)})") from None
+        raise InputFileError(path, f"not a .npy file ({type(exc).__name__}: {first_line(exc)})") from None
     if dtype.hasobject:
         data = fh.read(_MAX_PICKLE + 1)  # from memory: a .npz member is inflated only this far
         if len(data) > _MAX_PICKLE:
-            raise InputError(path, f"pickled depth of over {_MAX_PICKLE:,} bytes, more than a {MAX_PIXELS:,}-pixel depth map needs")
+            raise InputFileError(path, f"pickled depth of over {_MAX_PICKLE:,} bytes, more than a {MAX_PIXELS:,}-pixel depth map needs")
         try:
             obj = _materialise(_DepthUnpickler(io.BytesIO(data)).load())
         except _RefusedClass as exc:
-            raise InputError(path, f"unsafe pickle: {first_line(exc)}") from None
+            raise InputFileError(path, f"unsafe pickle: {first_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - a damaged pickle fails in many ways (TypeError, AttributeError, ...)
-            raise InputError(path, f"corrupt or truncated pickled depth ({first_line(exc)})") from None
+            raise InputFileError(path, f"corrupt or truncated pickled depth ({first_line(exc)})") from None
         return obj.item() if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1 else obj
     if (problem := _not_real(dtype)) is not None:  # before numpy allocates a field of that type (a 1 GB string, say)
-        raise InputError(path, problem)
+        raise InputFileError(path, problem)
     count = math.prod(shape)
     if count > MAX_PIXELS:
-        raise InputError(path, f"header claims shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
+        raise InputFileError(path, f"header claims shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
     expected, found = count * dtype.itemsize, size - fh.tell()
     if found != expected:
         problem = "truncated" if found < expected else "corrupt"
-        raise InputError(path, f"{problem} .npy: header claims {shape} {dtype} ({expected:,} bytes), data is {found:,} bytes")
+        raise InputFileError(path, f"{problem} .npy: header claims {shape} {dtype} ({expected:,} bytes), data is {found:,} bytes")
     try:  # the header is read and checked: the data follows it (read-only: read_depth copies it)
         return np.frombuffer(fh.read(expected), dtype, count).reshape(shape, order="F" if fortran else "C")
     except (ValueError, OSError, EOFError) as exc:
-        raise InputError(path, f"corrupt .npy ({first_line(exc)})") from None
+        raise InputFileError(path, f"corrupt .npy ({first_line(exc)})") from None
 
 
 def _depth_from_object(path: Path, obj: object) -> np.ndarray:
     if isinstance(obj, dict):
         if "normalized_depth" not in obj:
-            raise InputError(path, f"depth dict has no 'normalized_depth' (keys: {listed(obj)})")
+            raise InputFileError(path, f"depth dict has no 'normalized_depth' (keys: {listed(obj)})")
         obj = obj["normalized_depth"]
     if not isinstance(obj, np.ndarray) or obj.dtype.hasobject:
-        raise InputError(path, f"holds a {type(obj).__name__}, not a depth array")
+        raise InputFileError(path, f"holds a {type(obj).__name__}, not a depth array")
     return obj
 
 
@@ -282,7 +282,7 @@ def normalise_distance(distance: np.ndarray) -> np.ndarray:
 
 
 def _refused(path: Path | None, *parts: Part) -> InputFileError:
-    return InputError(path, *parts) if path is not None else InputFileError(None, *parts)
+    return InputFileError(path, *parts) if path is not None else InputFileError(None, *parts)
 
 
 def _guess_kind(array: np.ndarray, path: Path | None) -> tuple[str, tuple[Part, ...]]:
@@ -349,14 +349,14 @@ def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in DEPTH_EXTENSIONS:
-        raise InputError(path, f"unsupported depth type {suffix or '(none)'}; use one of {', '.join(DEPTH_EXTENSIONS)}")
+        raise InputFileError(path, f"unsupported depth type {suffix or '(none)'}; use one of {', '.join(DEPTH_EXTENSIONS)}")
     check_input_file(path)
     if suffix == ".npy":
         try:
             with path.open("rb") as fh:
                 array = _depth_from_object(path, _load_npy(path, fh, os.fstat(fh.fileno()).st_size))
         except OSError as exc:
-            raise InputError(path, f"cannot read ({exc.strerror or first_line(exc)})") from None
+            raise InputFileError(path, f"cannot read ({exc.strerror or first_line(exc)})") from None
     elif suffix == ".npz":
         try:
             with zipfile.ZipFile(path) as archive:
@@ -364,25 +364,25 @@ def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
                 names = list(members)
                 key = next((k for k in ("normalized_depth", "depth") if k in names), names[0] if len(names) == 1 else None)
                 if key is None:
-                    raise InputError(path, f"cannot tell which array is depth (arrays: {listed(names)})")
+                    raise InputFileError(path, f"cannot tell which array is depth (arrays: {listed(names)})")
                 with archive.open(members[key]) as fh:
                     array = _depth_from_object(path, _load_npy(path, fh, archive.getinfo(members[key]).file_size))
-        except InputError:
+        except InputFileError:
             raise
         # RuntimeError: an encrypted member; NotImplementedError: a compression zipfile cannot undo
         except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
-            raise InputError(path, f"not a readable .npz file ({first_line(exc)})") from None
+            raise InputFileError(path, f"not a readable .npz file ({first_line(exc)})") from None
     else:
         array = read_pixels(path)
     array = np.asarray(array)
     if array.size == 0:
-        raise InputError(path, "depth array is empty")
+        raise InputFileError(path, "depth array is empty")
     if array.ndim == 3 and 1 in (array.shape[0], array.shape[-1]):
         array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
     if array.ndim != 2:
-        raise InputError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
+        raise InputFileError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
     if (problem := _not_real(array.dtype)) is not None:
-        raise InputError(path, problem)
+        raise InputFileError(path, problem)
     return to_normalised(array, kind, path=path)
 
 

@@ -10,8 +10,11 @@ writer goes through :func:`relight.io.output.atomic_output`, so a failed write l
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +24,11 @@ import png
 import tifffile
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from relight.errors import InputFileError, InvalidSetting, Part, Setting, first_line
+from relight.errors import InputFileError, InvalidSetting, Setting, first_line
 from relight.io import colour
 from relight.io.metadata import ORIENTATION, ImageMeta, append_tiff_exif, exif_of, orient, output_exif, png_with_metadata, tiff_options
-from relight.io.output import OutputError, atomic_output, output_type_problem
+from relight.io.output import atomic_output, output_type_problem
+from relight.errors import OutputFileError
 from relight.io.pngcodec import decode_png, encode_png
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
@@ -36,13 +40,6 @@ MAX_PIXELS = 1 << 26  # 8192 x 8192
 DEFAULT_QUALITY = 95
 
 _HIGH_DEPTH_TYPES = (".png", ".tif", ".tiff")  # the outputs that hold 16 bits per channel
-
-
-class InputError(InputFileError):
-    """A file relight cannot use. ``str(err)`` is one line naming the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike[str], *parts: Part, **facts: object) -> None:
-        super().__init__(Path(path), f"{path}: ", *parts, **facts)
 
 
 @dataclass
@@ -73,14 +70,34 @@ class _Raw:
     notes: list[str] = field(default_factory=list)
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"), (stat.S_ISSOCK, "a socket, not a regular file"),
+          (stat.S_ISCHR, "a device, not a regular file"), (stat.S_ISBLK, "a device, not a regular file"))
+
+
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` is not a regular file that can be read (a symlink loop, a dangling symlink, a folder,
+    a FIFO, ...), or None. Only ``stat`` looks at it: opening a FIFO would block until a writer came."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return f"a symlink to {os.readlink(path)}, which does not exist" if path.is_symlink() else "no such file"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop, which leads to no file"
+        return None  # no permission and the like: the reader says it in its own words
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder, not a file"
+    return next((text for test, text in _KINDS if test(info.st_mode)), None)
+
+
 def check_input_file(path: Path) -> None:
-    """Refuse a missing, irregular or empty file before any reader opens it."""
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if not path.is_file():
-        raise InputError(path, "not a regular file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "file is empty (0 bytes)")
+    """Refuse a missing, irregular (:func:`unreadable`) or empty file before any reader opens it."""
+    problem = unreadable(path)
+    if problem is not None:
+        raise InputFileError(path, problem)
+    with contextlib.suppress(OSError):  # no permission and the like: the reader says it
+        if path.stat().st_size == 0:
+            raise InputFileError(path, "file is empty (0 bytes)")
 
 
 def to_unit(array: np.ndarray) -> np.ndarray:
@@ -175,14 +192,14 @@ def _read(path: Path, tags: bool) -> _Raw:
                         return _tags_of(im, _Raw(pixels))
                 return _Raw(pixels)
         return _read_with_pillow(path, data, tags)
-    except InputError:
+    except InputFileError:
         raise
     except Image.DecompressionBombError as exc:
-        raise InputError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from exc
+        raise InputFileError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from exc
     except (UnidentifiedImageError, tifffile.TiffFileError):
-        raise InputError(path, f"not a readable {suffix.lstrip('.').upper() or 'image'} file") from None
+        raise InputFileError(path, f"not a readable {suffix.lstrip('.').upper() or 'image'} file") from None
     except (OSError, SyntaxError, ValueError, png.Error, EOFError, ImageCms.PyCMSError) as exc:
-        raise InputError(path, f"corrupt or truncated image ({first_line(exc)})") from exc
+        raise InputFileError(path, f"corrupt or truncated image ({first_line(exc)})") from exc
 
 
 def read_pixels(path: Path) -> np.ndarray:
@@ -193,9 +210,9 @@ def read_pixels(path: Path) -> np.ndarray:
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
-        raise InputError(path, f"image header claims {width} x {height} pixels, over the {MAX_PIXELS:,}-pixel limit")
+        raise InputFileError(path, f"image header claims {width} x {height} pixels, over the {MAX_PIXELS:,}-pixel limit")
     if width == 0 or height == 0:
-        raise InputError(path, "image has no pixels")
+        raise InputFileError(path, "image has no pixels")
 
 
 def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -209,12 +226,12 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
             _check_pixels(path, width, height)  # before anything else is read
             # Pillow turns TIFFs upright itself, size included
             turned = im.format != "TIFF" and _header_orientation(im) in (5, 6, 7, 8)
-    except InputError:
+    except InputFileError:
         raise
     except Image.DecompressionBombError:
-        raise InputError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from None
+        raise InputFileError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(path, f"not a readable image ({first_line(exc)})") from None
+        raise InputFileError(path, f"not a readable image ({first_line(exc)})") from None
     return (width, height) if turned else (height, width)
 
 
@@ -243,7 +260,7 @@ def _to_srgb(path: Path, rgb: np.ndarray, icc: bytes | None, bit_depth: int, not
             notes.append("its colour profile has no matrix and curves: converted to sRGB at 8-bit precision")
         return colour.convert(rgb, icc, to_srgb=True), icc
     except ImageCms.PyCMSError as exc:
-        raise InputError(path, f"colour profile cannot be applied ({first_line(exc)})") from None
+        raise InputFileError(path, f"colour profile cannot be applied ({first_line(exc)})") from None
 
 
 def read_image(path: str | os.PathLike[str]) -> LoadedImage:
@@ -251,7 +268,7 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
     orientation applied) in sRGB (a colour profile converted); ``meta`` keeps what the output needs."""
     path = Path(path)
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
-        raise InputError(path, f"unsupported image type {path.suffix or '(none)'}; use one of {', '.join(IMAGE_EXTENSIONS)}")
+        raise InputFileError(path, f"unsupported image type {path.suffix or '(none)'}; use one of {', '.join(IMAGE_EXTENSIONS)}")
     raw = _read(path, tags=True)
     pixels = orient(raw.pixels, raw.orientation)
     bit_depth = 16 if pixels.dtype == np.uint16 else 8 if pixels.dtype == np.uint8 else 32
@@ -268,10 +285,10 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
         notes.append("greyscale image: replicated to RGB")
         array = np.repeat(array, 3, axis=2)
     elif array.shape[2] != 3:
-        raise InputError(path, f"image has {channels} channels; expected grey, RGB or RGBA")
+        raise InputFileError(path, f"image has {channels} channels; expected grey, RGB or RGBA")
     if bit_depth == 32:  # integer pixels are in [0, 1] already
         if not np.isfinite(array).all():
-            raise InputError(path, "image holds NaN or infinite values")
+            raise InputFileError(path, "image holds NaN or infinite values")
         array = np.clip(array, 0.0, 1.0)
     array, icc = _to_srgb(path, array, raw.icc, bit_depth, notes)
     meta = ImageMeta(icc, raw.exif, bit_depth, raw.orientation)
@@ -332,14 +349,14 @@ def write_image(
     ``H x W x 3`` sRGB in [0, 1], not quantised, no metadata). ``bit_depth`` None follows the input
     (:func:`output_bit_depth`). With ``meta``, the output is converted into the input's colour profile
     and tagged with it (or, with ``srgb``, left in sRGB and tagged so), and carries its EXIF.
-    A wrong shape is the caller's bug, so it raises a plain ValueError rather than an OutputError.
+    A wrong shape is the caller's bug, so it raises a plain ValueError rather than an OutputFileError.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     bit_depth = output_bit_depth(suffix, bit_depth, meta)
     problem = output_type_problem(suffix, bit_depth)
     if problem is not None:
-        raise OutputError(path, problem)
+        raise OutputFileError(path, problem)
     check_quality(quality, "write_image")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"{path}: write_image needs H x W x 3 RGB, got shape {rgb.shape}")
@@ -372,5 +389,5 @@ def write_image(
     return path
 
 
-__all__ = ["DEFAULT_QUALITY", "IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageMeta", "InputError", "LoadedImage", "check_input_file", "check_quality",
+__all__ = ["DEFAULT_QUALITY", "IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageMeta", "InputFileError", "LoadedImage", "check_input_file", "check_quality", "unreadable",
            "image_size", "output_bit_depth", "read_image", "read_pixels", "to_unit", "write_image"]

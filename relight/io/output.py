@@ -20,10 +20,10 @@ import re
 import socket
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from relight.errors import DiskFullError, InvalidSetting, OutputFileError, Part, Setting, first_line
+from relight.errors import DiskFullError, InvalidSetting, OutputFileError, Setting, first_line
 
 #: What :func:`relight.io.write_image` writes, by extension.
 OUTPUT_EXTENSIONS = (".png", ".tif", ".tiff", ".npy", ".jpg", ".jpeg", ".webp")
@@ -39,13 +39,6 @@ _SHORT_WRITE = re.compile(r"^\d+ requested and \d+ written$")
 #: Seconds of doubt in comparing a process's start (whole seconds at boot) with a file's time.
 _CLOCK_SLACK = 2.0
 _TEMPORARY = re.compile(r"^\..*\.(?P<host>[A-Za-z0-9_]*)-(?P<pid>\d+)-[A-Za-z0-9_]{8}\.tmp(\.[^.]*)?$")
-
-
-class OutputError(OutputFileError):
-    """A result that cannot be written where it was asked to go; the message starts with the path."""
-
-    def __init__(self, path: str | os.PathLike[str], *parts: Part, **facts: object) -> None:
-        super().__init__(Path(path), f"{path}: ", *parts, **facts)
 
 
 def file_mode() -> int:
@@ -76,9 +69,9 @@ def check_output_folder(folder: str | os.PathLike[str]) -> None:
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
     if not probe.is_dir():
-        raise OutputError(probe, "is a file, not a folder, so nothing can be written inside it")
+        raise OutputFileError(probe, "is a file, not a folder, so nothing can be written inside it")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(probe, "is not writable")
+        raise OutputFileError(probe, "is not writable")
 
 
 def output_type_problem(suffix: str, bit_depth: int | None) -> str | None:
@@ -116,7 +109,7 @@ def check_output_path(path: str | os.PathLike[str]) -> None:
     its place, a file on its path, no permission (any file: an image, JSON, CSV, a checkpoint)."""
     path = Path(path)
     if path.is_dir():
-        raise OutputError(path, "is a folder; give a file name")
+        raise OutputFileError(path, "is a folder; give a file name")
     check_output_folder(path.parent)
 
 
@@ -125,30 +118,26 @@ def check_output_file(path: str | os.PathLike[str], bit_depth: int | None = 8) -
     path = Path(path)
     problem = output_type_problem(path.suffix, bit_depth)
     if problem is not None:
-        raise OutputError(path, problem)
+        raise OutputFileError(path, problem)
     check_output_path(path)
 
 
-class DiskFull(OutputError, DiskFullError):
-    """The disk or quota filled up while writing ``path``; the temporary was removed."""
-
-
-def cannot_write(path: Path, exc: OSError) -> OutputError:
+def cannot_write(path: Path, exc: OSError) -> OutputFileError:
     """The one-line error for any OSError on the way to ``path`` (making the folder, writing, renaming);
-    a full disk or quota, however the writer reported it, is a :class:`DiskFull`."""
+    a full disk or quota, however the writer reported it, is a :class:`DiskFullError`."""
     if exc.errno in _DISK_FULL:
-        return DiskFull(path, f"cannot write here ({exc.strerror or 'no space left on the device'})")
+        return DiskFullError(path, f"cannot write here ({exc.strerror or 'no space left on the device'})")
     if exc.errno is None and _SHORT_WRITE.match(first_line(exc)):
-        return DiskFull(path, "cannot write here (no space left on the device)")
-    return OutputError(path, f"cannot write here ({exc.strerror or first_line(exc)})")
+        return DiskFullError(path, "cannot write here (no space left on the device)")
+    return OutputFileError(path, f"cannot write here ({exc.strerror or first_line(exc)})")
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
-    An OSError from the block (disk full, quota, I/O error) becomes an :class:`OutputError` naming
-    ``path`` (:class:`DiskFull` for a full disk), so every writer reports it in one line.
+    An OSError from the block (disk full, quota, I/O error) becomes an :class:`OutputFileError` naming
+    ``path`` (:class:`DiskFullError` for a full disk), so every writer reports it in one line.
     """
     path = Path(path)
     check_output_path(path)
@@ -228,6 +217,16 @@ def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
     return sorted(removed)
 
 
+def refuse_replacing_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None], instead: str) -> None:
+    """Refuse, before any work, an output that would land on one of the inputs (``-o`` naming the photo,
+    an output folder set to the data folder): the input would be lost. ``instead`` says what to change."""
+    originals = {os.path.realpath(path): path for path in inputs if path is not None}  # Path.resolve raises on a symlink loop
+    for output in outputs:
+        original = originals.get(os.path.realpath(output))
+        if original is not None:
+            raise OutputFileError(output, f"would replace the input {original}; {instead}")
+
+
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write a text file (JSON, CSV, TOML) atomically, as UTF-8."""
     with atomic_output(path) as tmp:
@@ -248,8 +247,8 @@ def write_json(path: str | os.PathLike[str], data: object) -> Path:
 __all__ = [
     "FALLBACK_MODE",
     "OUTPUT_EXTENSIONS",
-    "DiskFull",
-    "OutputError",
+    "DiskFullError",
+    "OutputFileError",
     "atomic_output",
     "cannot_write",
     "check_output_dir",

@@ -12,8 +12,8 @@ from relight.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from relight.model.authors import CheckpointMismatchError, convert_authors_state_dict, load_authors_checkpoint
-    from relight.model.config import MBNetConfig
-    from relight.model.mbnet import STRIDE, MBNet
+    from relight.model.config import STRIDE, MBNetConfig
+    from relight.model.mbnet import MBNet
 
 __all__ = [
     "STRIDE",
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 __getattr__ = lazy_attributes(__name__, {
-    "STRIDE": "relight.model.mbnet",
+    "STRIDE": "relight.model.config",
     "MBNet": "relight.model.mbnet",
     "MBNetConfig": "relight.model.config",
     "CheckpointMismatchError": "relight.model.authors",

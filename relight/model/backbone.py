@@ -4,7 +4,7 @@ The module names (``conv1``, ``bn1``, ``layer1`` ... ``layer4``, and inside each
 ``bn3``, ``downsample``) are torchvision's, so ImageNet weights from torchvision's weights API load into
 the RGB encoder as they are. The blocks are built here rather than taken from torchvision: importing
 torchvision costs more than a second (it pulls in ``torch._dynamo``), which ``relight run`` on one image
-would pay for nothing; only ImageNet initialisation (:func:`imagenet_state`) needs it.
+would pay for nothing; only fetching ImageNet weights (:mod:`relight.weights.pretrained`) needs it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from relight.errors import InvalidSetting, MissingWeightsError, Setting, listed
+from relight.errors import RelightError, listed
 from relight.model.config import MBNetConfig
-from relight.pretrained import load_cached_state_dict, torch_cache_file
 
 
 def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -73,6 +72,10 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         return self.relu(out + shortcut)
+
+
+class ImageNetMismatch(RelightError, ValueError):
+    """ImageNet weights that do not fit the encoder they are loaded into: ``backbone`` names it."""
 
 
 @dataclass(frozen=True)
@@ -138,30 +141,14 @@ class ResNetEncoder(nn.Module):
         return [f2, f4, f8, f16, f32]
 
 
-def imagenet_state(backbone: str) -> dict[str, torch.Tensor]:
-    """torchvision's ImageNet weights for ``backbone`` from the user's torch cache (fetched there on first
-    use, :mod:`relight.pretrained`), without the classifier. Offline, a missing file is a clear error that
-    says where torchvision looks and how to place the file there.
-    """
-    spec = BACKBONE_SPECS[backbone]
-    if spec.torchvision_weights is None:
-        setting = Setting("backbone", backbone, owner="MBNetConfig", shown=repr(backbone))
-        raise InvalidSetting(setting, f"backbone {backbone!r} has no ImageNet weights; train it from scratch")
-    without = ("or train without ImageNet initialisation (", Setting("imagenet", False, owner="TrainConfig"), ")")
-    state = load_cached_state_dict(
-        spec.torchvision_weights, f"ImageNet weights for {backbone}", without, preferred=spec.preferred_files,
-    )
-    return {k: v for k, v in state.items() if not k.startswith("fc.")}
-
-
-def load_imagenet_weights(encoder: ResNetEncoder, backbone: str, state: dict[str, torch.Tensor] | None = None) -> None:
-    """Initialise ``encoder`` from :func:`imagenet_state` (read here unless ``state`` already holds it)."""
-    spec = BACKBONE_SPECS[backbone]
-    state = dict(imagenet_state(backbone) if state is None else state)
+def load_imagenet_weights(encoder: ResNetEncoder, backbone: str, state: dict[str, torch.Tensor]) -> None:
+    """Initialise ``encoder`` from ``state``, torchvision's ImageNet weights for ``backbone`` (without the
+    classifier; :func:`relight.weights.pretrained.imagenet_state` reads them). A stem of another channel
+    count (the depth encoder's, 1 channel) stays freshly initialised."""
+    state = dict(state)
     if encoder.conv1.weight.shape[1] != state["conv1.weight"].shape[1]:
-        state.pop("conv1.weight")  # the depth encoder's 1-channel stem stays freshly initialised
+        state.pop("conv1.weight")
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if unexpected or set(missing) - {"conv1.weight"}:
-        path, _ = torch_cache_file(spec.torchvision_weights, spec.preferred_files)
         problem = f"missing {listed(missing) or 'none'}, unexpected {listed(unexpected) or 'none'}"
-        raise MissingWeightsError(path, f"{path} does not fit a {backbone} encoder: {problem}")
+        raise ImageNetMismatch(f"these ImageNet weights do not fit a {backbone} encoder: {problem}", backbone=backbone)

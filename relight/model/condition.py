@@ -10,13 +10,12 @@ The light vector is :func:`relight.lighting.encode_lights`' ``(N, LIGHT_FEATURES
   RGB encoder's input (its stem convolution takes ``3 + LIGHT_FEATURES`` channels).
 
 Both start as the identity on the one-to-one network (FiLM's last layer zero: scale 1, shift 0; zero stem
-weights on the light planes), so :func:`from_one_to_one` gives exactly the one-to-one model's outputs
+weights on the light planes), so :meth:`relight.model.MBNet.from_one_to_one` gives exactly the one-to-one model's outputs
 for every light, and training then learns what the lights change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 
 import torch
@@ -121,51 +120,12 @@ def one_to_one_config(config: MBNetConfig) -> MBNetConfig:
     return replace(config, conditioning="none")
 
 
-@torch.no_grad()
-def from_one_to_one(config: MBNetConfig, one_to_one: Mapping[str, torch.Tensor] | nn.Module) -> nn.Module:
-    """A conditioned MBNet of ``config`` holding a one-to-one model's weights, its conditioning the identity.
-
-    ``one_to_one`` is the one-to-one model (or its ``state_dict``) of the same backbone and widths; every
-    tensor of it is copied (for ``planes``, into the RGB channels of the stem), so the result gives that
-    model's outputs for every light until trained. Refused when the state does not fit.
-    """
-    from relight.model.mbnet import MBNet
-
-    if not config.any_to_any:
-        raise ConditioningError(f"from_one_to_one needs a conditioned config (film or planes), not {config.describe()}")
-    state = one_to_one.state_dict() if isinstance(one_to_one, nn.Module) else dict(one_to_one)
-    if any(key.startswith("condition.") for key in state):
-        raise ConditioningError("these weights are already conditioned (film); from_one_to_one takes a one-to-one model's")
-    model = MBNet(config)
-    ours = model.state_dict()
-    base = one_to_one_config(config).describe()
-    missing = sorted(k for k in ours if k not in state and not k.startswith("condition."))
-    extra = sorted(k for k in state if k not in ours)
-    if missing or extra:
-        raise ConditioningError(
-            f"the one-to-one weights do not fit {base} ({len(missing)} missing, {len(extra)} unexpected, "
-            f"e.g. {(missing + extra)[0]})"
-        )
-    for key, tensor in state.items():
-        target = ours[key]
-        if key == PLANES_KEY and config.conditioning == "planes":  # the RGB channels of the stem
-            target = target[:, :3]
-        if tensor.shape != target.shape:
-            raise ConditioningError(f"the one-to-one weights do not fit {base}: {key} has shape {tuple(tensor.shape)}, expected {tuple(target.shape)}")
-        target.copy_(tensor)
-    if config.conditioning == "planes":
-        reset_planes_identity(model.rgb_encoder.conv1)
-    else:
-        model.condition.reset_identity()
-    return model
-
-
 __all__ = [
     "FILM_SITES",
     "ConditioningError",
     "FiLM",
+    "PLANES_KEY",
     "check_light",
-    "from_one_to_one",
     "modulate",
     "one_to_one_config",
     "with_planes",

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+#: MBNet downsamples five times, so its inputs are a multiple of this (inference pads them to it).
+STRIDE = 32
 BACKBONES = ("resnet50", "resnet34", "resnet18", "narrow")
 #: How the light enters the network: not at all (the paper's one-to-one MBNet), or see :mod:`relight.model.condition`.
 CONDITIONINGS = ("none", "film", "planes")

@@ -5,19 +5,18 @@ With ``MBNetConfig.conditioning`` other than ``none`` the light is an input too 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relight.model.backbone import ResNetEncoder, imagenet_state, load_imagenet_weights
+from relight.model.backbone import ResNetEncoder, load_imagenet_weights
 from relight.lighting import LIGHT_FEATURES
 from relight.model.blocks import CBR, DDPM, DenseTransLayer, conv
-from relight.model.condition import FiLM, check_light, modulate, reset_planes_identity, with_planes
+from relight.model.condition import (PLANES_KEY, ConditioningError, FiLM, check_light, modulate, one_to_one_config, reset_planes_identity,
+                                     with_planes)
 from relight.model.config import MBNetConfig
-
-#: MBNet downsamples five times, so inputs must be a multiple of this (the Relighter pads to it).
-STRIDE = 32
-
 
 def _add(coarse: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
     # In place on the upsampled tensor: its backward needs neither it nor ``fine``.
@@ -85,6 +84,43 @@ class MBNet(nn.Module):
         self.head = conv(dec // 2, 3, 1)
         self.condition = FiLM(dec) if config.conditioning == "film" else None
 
+    @classmethod
+    @torch.no_grad()
+    def from_one_to_one(cls, config: MBNetConfig, one_to_one: Mapping[str, torch.Tensor] | nn.Module) -> MBNet:
+        """A conditioned MBNet of ``config`` holding a one-to-one model's weights, its conditioning the identity.
+
+        ``one_to_one`` is the one-to-one model (or its ``state_dict``) of the same backbone and widths; every
+        tensor of it is copied (for ``planes``, into the RGB channels of the stem), so the result gives that
+        model's outputs for every light until trained. Refused when the state does not fit.
+        """
+        if not config.any_to_any:
+            raise ConditioningError(f"from_one_to_one needs a conditioned config (film or planes), not {config.describe()}")
+        state = one_to_one.state_dict() if isinstance(one_to_one, nn.Module) else dict(one_to_one)
+        if any(key.startswith("condition.") for key in state):
+            raise ConditioningError("these weights are already conditioned (film); from_one_to_one takes a one-to-one model's")
+        model = cls(config)
+        ours = model.state_dict()
+        base = one_to_one_config(config).describe()
+        missing = sorted(k for k in ours if k not in state and not k.startswith("condition."))
+        extra = sorted(k for k in state if k not in ours)
+        if missing or extra:
+            raise ConditioningError(
+                f"the one-to-one weights do not fit {base} ({len(missing)} missing, {len(extra)} unexpected, "
+                f"e.g. {(missing + extra)[0]})"
+            )
+        for key, tensor in state.items():
+            target = ours[key]
+            if key == PLANES_KEY and config.conditioning == "planes":  # the RGB channels of the stem
+                target = target[:, :3]
+            if tensor.shape != target.shape:
+                raise ConditioningError(f"the one-to-one weights do not fit {base}: {key} has shape {tuple(tensor.shape)}, expected {tuple(target.shape)}")
+            target.copy_(tensor)
+        if config.conditioning == "planes":
+            reset_planes_identity(model.rgb_encoder.conv1)
+        else:
+            model.condition.reset_identity()
+        return model
+
     def forward(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         check_light(self.config, light, rgb.shape[0])
         film = self.condition(light) if self.condition is not None else {}
@@ -125,10 +161,10 @@ class MBNet(nn.Module):
         residual = self.head(self.up1(o))
         return F.relu(rgb + residual) if self.config.residual else F.relu(residual)
 
-    def init_from_imagenet(self) -> None:
-        """Initialise both encoders from torchvision's ImageNet weights (the depth stem stays fresh; with
-        light planes, the RGB stem takes ImageNet's weights on its RGB channels and none on the planes)."""
-        state = imagenet_state(self.config.backbone)  # read once (98 MB for ResNet-50), loaded into both
+    def init_from_imagenet(self, state: dict[str, torch.Tensor]) -> None:
+        """Initialise both encoders from torchvision's ImageNet weights for this backbone
+        (:func:`relight.weights.pretrained.imagenet_state`): the depth stem stays fresh; with light
+        planes, the RGB stem takes ImageNet's weights on its RGB channels and none on the planes."""
         load_imagenet_weights(self.rgb_encoder, self.config.backbone, state)
         load_imagenet_weights(self.depth_encoder, self.config.backbone, state)
         if self.config.conditioning == "planes":

@@ -18,6 +18,7 @@ from relight.data.anytoany import PAIRS_PER_SCENE, LitPair, PairSampler, lights_
 from relight.data.dataset import LoadFailure, PairDataset, load_batches, say_notes
 from relight.data.vidit import Scene, held_out_scenes
 from relight.errors import RelightError, Setting
+from relight.model import MBNet
 from relight.train.config import TrainConfig, TrainError
 from relight.train.monitor import TrainMonitor, no_validation
 
@@ -84,8 +85,8 @@ def lit_relight(model: torch.nn.Module, batch: dict[str, Any], device: torch.dev
                 size: tuple[int, int] | None) -> torch.Tensor:
     """The conditioned network's output for a batch (``rgb``, ``depth``, ``light``), run at ``size`` when
     given and resized back, as the Relighter runs; float32 in [0, 1]."""
-    from relight.inference import autocast, pad_to_stride
-    from relight.tensors import resize
+    from relight.device import autocast
+    from relight.tensors import pad_to_stride, resize
 
     rgb = batch["rgb"].to(device, torch.float32)
     depth = batch["depth"].to(device, torch.float32)
@@ -104,10 +105,10 @@ def lit_relight(model: torch.nn.Module, batch: dict[str, Any], device: torch.dev
 def score_lit_pairs(model: torch.nn.Module, pairs: Sequence[LitPair], device: torch.device, precision: str,
                     size: tuple[int, int] | None, scorer: Any, workers: int, on_warning: Callable[[Any], None] | None = None,
                     depth_kind: str = "auto") -> Any:
-    """A :class:`~relight.score.ScoreReport` of ``model`` (in eval mode) on ``pairs``, its outputs rounded
-    to 8-bit levels as :func:`relight.evaluate.evaluate` scores them; depth read as ``depth_kind`` says,
+    """A :class:`~relight.evaluation.score.ScoreReport` of ``model`` (in eval mode) on ``pairs``, its outputs rounded
+    to 8-bit levels as :func:`relight.evaluation.evaluate.evaluate` scores them; depth read as ``depth_kind`` says,
     and what reading a pair had to say goes to ``on_warning``."""
-    from relight.score import Unscored, score_arrays
+    from relight.evaluation.score import Unscored, score_arrays
 
     dataset = PairDataset(pairs, require_target=True, depth_kind=depth_kind, notes=True)
     model = model.to(device).eval()
@@ -134,8 +135,7 @@ def _model_settings(config: Any) -> list[Setting]:
 
 def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
     """The conditioned network of ``config``, started from the one-to-one model ``config.init`` so that it
-    gives that model's outputs for every light (:func:`relight.model.condition.from_one_to_one`)."""
-    from relight.model.condition import from_one_to_one
+    gives that model's outputs for every light (:meth:`relight.model.MBNet.from_one_to_one`)."""
     from relight.weights import load_weights
 
     assert config.init is not None
@@ -152,7 +152,7 @@ def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
             parts += [" ", setting] if parts else [setting]
         raise TrainError(f"{config.init}: holds {loaded.config.describe()}, but the run asks for {base.describe()}; "
                          "train it with ", *parts)
-    return from_one_to_one(wanted, loaded.model.state_dict())
+    return MBNet.from_one_to_one(wanted, loaded.model.state_dict())
 
 
 __all__ = ["gather_any_to_any", "init_from_one_to_one", "lit_relight", "score_lit_pairs", "validation_sample"]

@@ -367,7 +367,7 @@ def resolve_config(
 
 def size_setting(text: str | None, name: str = "size") -> list[int] | None:
     """The ``size``/``crop`` text (``N`` or ``HxW``) as ``[H, W]``; a refusal names the setting ``name``."""
-    from relight.inference import parse_size
+    from relight.inference.scale import parse_size
 
     if text is None:
         return None

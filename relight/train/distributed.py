@@ -38,7 +38,7 @@ def is_main_process() -> bool:
 
 def init_distributed(device_name: str | None) -> tuple[Dist, torch.device]:
     """This process's place in the job and its device; joins the process group under torchrun."""
-    from relight.inference import select_device
+    from relight.device import select_device
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import shlex
 import sys
 import time
@@ -24,11 +25,13 @@ from relight.data.anytoany import PairSampler
 from relight.data.dataset import PairDataset, make_loader, say_notes
 from relight.data.vidit import TrainPair, load_pairs, split_scenes
 from relight.errors import RelightError, RelightWarning, Setting, first_line
-from relight.inference import check_precision, cudnn_autotune, default_precision
+from relight.device import check_precision, cudnn_autotune, default_precision
 from relight.model import MBNet
+from relight.io.images import image_size
 from relight.model.checkpoint import load_checkpoint
-from relight.scale import TRAINED_AT, training_size
-from relight.score import finite_or_none
+from relight.model.provenance import TRAINED_AT
+from relight.evaluation.score import finite_or_none
+from relight.weights.pretrained import imagenet_state
 from relight.train.anytoany import gather_any_to_any, init_from_one_to_one
 from relight.train.config import TrainConfig, TrainError
 from relight.train.distributed import barrier, epoch_indices, gather, init_distributed, sync_buffers, wrap
@@ -64,7 +67,7 @@ class TrainResult:
 
 def gather_pairs(config: TrainConfig, monitor: TrainMonitor) -> tuple[list[TrainPair], list[TrainPair], dict[str, Any]]:
     """Training and validation pairs, and a description of them for the checkpoint's provenance."""
-    from relight.evaluate import evaluation_pairs
+    from relight.evaluation.evaluate import evaluation_pairs
 
     source, target = config.settings()
     pairs: list[TrainPair] = []
@@ -104,6 +107,16 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def training_size(size: Sequence[int] | None, first_image: str | os.PathLike[str] | None) -> list[int] | None:
+    """What a training run records as its ``trained_at``: the size its images were resized to, else the
+    size of its images as they are (crops do not change the scale the network sees)."""
+    if size:
+        return [int(size[0]), int(size[1])]
+    if first_image is None:
+        return None
+    return list(image_size(first_image))
+
+
 def build_model(config: TrainConfig, resume: bool) -> MBNet:
     """The network of ``config``: for a fresh run, started from the one-to-one model ``init`` when given,
     else ImageNet-initialised where the config asks for it (a resumed run's weights come from its folder)."""
@@ -112,7 +125,7 @@ def build_model(config: TrainConfig, resume: bool) -> MBNet:
     model = MBNet(config.model_config())
     if config.use_imagenet() and not resume:
         try:
-            model.init_from_imagenet()
+            model.init_from_imagenet(imagenet_state(config.model_config().backbone))
         except RelightError:
             raise  # its parts word the settings for each audience
         except FileNotFoundError as exc:
@@ -123,7 +136,7 @@ def build_model(config: TrainConfig, resume: bool) -> MBNet:
 
 
 def build_loss(config: TrainConfig) -> torch.nn.Module:
-    from relight.losses import RelightLoss
+    from relight.train.losses import RelightLoss
 
     return RelightLoss(config.charbonnier_weight, config.ssim_weight, config.perceptual_weight, config.charbonnier_eps)
 
@@ -192,7 +205,7 @@ class Trainer:
         self.store.open(config.to_toml(), resume)  # on resume too: options changed on the command line hold from now on
         first = self._dataset(0)
         examples = len(first)  # the same every epoch
-        #: The size its images are seen at, recorded in every checkpoint (:func:`relight.scale.training_size`).
+        #: The size its images are seen at, recorded in every checkpoint (:func:`training_size`).
         self.trained_at = training_size(config.size, first.pairs[0].input if first.pairs else None)
         self.steps_per_epoch = math.ceil(len(epoch_indices(examples, self.where, config.seed, 0)) / config.batch_size)
         self.workers = config.loader_workers(self.steps_per_epoch)

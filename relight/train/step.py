@@ -30,7 +30,8 @@ class TrainStep:
     def __call__(self, batch: dict[str, Any]) -> tuple[float, dict[str, float]]:
         """Train on ``batch`` (``rgb``, ``depth``, ``target``, and ``light`` for a conditioned model); the loss
         and its parts, averaged over ranks."""
-        from relight.inference import autocast, pad_to_stride
+        from relight.device import autocast
+        from relight.tensors import pad_to_stride
 
         rgb = batch["rgb"].to(self.device, non_blocking=True)
         depth = batch["depth"].to(self.device, non_blocking=True)

@@ -39,9 +39,9 @@ class Validator:
         self.scorer: Any = None
 
     def __call__(self, model: torch.nn.Module) -> dict[str, float]:
-        from relight.evaluate import evaluate
-        from relight.inference import Relighter
-        from relight.score import ScoreReport, Scorer
+        from relight.evaluation.evaluate import evaluate
+        from relight.inference.relighter import Relighter
+        from relight.evaluation.score import ScoreReport, Scorer
         from relight.train.anytoany import score_lit_pairs
 
         sync_buffers(model, self.where)

@@ -26,7 +26,7 @@ from relight.errors import Action, InvalidSetting, RelightError, Setting
 
 if TYPE_CHECKING:
     from relight.data.pairs import DecodedPair
-    from relight.inference import Relighter
+    from relight.inference.relighter import Relighter
     from relight.lighting import Illumination
 
 #: Turns ``H x W x 3`` RGB into depth in relight's convention, for a photo given without a depth map.
@@ -117,18 +117,19 @@ def check_upload(path: Path) -> None:
     """
     from PIL import Image, UnidentifiedImageError
 
-    from relight.io.images import MAX_PIXELS, InputError, check_input_file
+    from relight.io.images import MAX_PIXELS, check_input_file
+    from relight.errors import InputFileError
 
     check_input_file(path)
     try:
         with Image.open(path) as im:
             width, height = im.size
     except Image.DecompressionBombError:  # Pillow's own limit, far above relight's, refuses it from the header
-        raise InputError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from None
+        raise InputFileError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from None
     except (UnidentifiedImageError, OSError):
         return
     if width * height > MAX_PIXELS:
-        raise InputError(path, f"image header claims {width} x {height} pixels, over the {MAX_PIXELS:,}-pixel limit")
+        raise InputFileError(path, f"image header claims {width} x {height} pixels, over the {MAX_PIXELS:,}-pixel limit")
 
 
 def depth_picture(depth: np.ndarray) -> np.ndarray:
@@ -144,7 +145,7 @@ class Service:
     ``weights``/``device``/``precision`` are as for :meth:`Relighter.from_weights`; ``weights`` None is
     the registry's default. ``estimate_depth`` gives depth for a photo without a depth file (default:
     the depth model ``depth_model``, a name or folder, None the registry's default, as a
-    :class:`relight.depth_estimation.DepthEstimator` loaded on first need and fetched as ``relight run``
+    :class:`relight.depth.estimation.DepthEstimator` loaded on first need and fetched as ``relight run``
     fetches it). ``warn`` is told what loading a model warns about.
     """
 
@@ -184,7 +185,7 @@ class Service:
 
     def _relighter_for(self, weights: str | None) -> Relighter:
         """The model called ``weights`` (None: the default), loaded in place of the one held; lock held."""
-        from relight.inference import Relighter
+        from relight.inference.relighter import Relighter
 
         name = weights or self.default
         if self._relighter is None or self._name != name:
@@ -223,7 +224,7 @@ class Service:
     def _estimate_depth(self, rgb: np.ndarray) -> np.ndarray:
         """Depth for ``rgb`` from the depth model, loaded on first need; a failure to load is not kept, so
         a model fetched meanwhile is found by the next call."""
-        from relight.depth_estimation import DepthEstimator
+        from relight.depth.estimation import DepthEstimator
 
         with self._lock:
             if self._estimate is None:
@@ -267,8 +268,8 @@ class Service:
 
     def sheet(self, image: str | Path, depth: str | Path | None = None, weights: str | None = None) -> Path:
         """The contact sheet of ``image`` relit to every light the model gives (an any-to-any model's 40)."""
-        from relight.inference import any_to_any_models
-        from relight.sheet import light_sheet, write_picture
+        from relight.weights.registry import any_to_any_models
+        from relight.evaluation.sheet import light_sheet, write_picture
 
         image = Path(image)
         check_upload(image)
@@ -294,7 +295,7 @@ class Service:
 
 def _new_folder(prefix: str, parent: Path | None, make_parent: bool = False) -> Path:
     """A new private folder in ``parent`` (None: the system's temporary folder; ``make_parent``: made when
-    missing); a full disk or a folder that cannot be written is an :class:`~relight.io.output.OutputError`
+    missing); a full disk or a folder that cannot be written is an :class:`~relight.io.output.OutputFileError`
     naming where, not a bare OSError."""
     from relight.io.output import cannot_write
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from relight.errors import RelightError, Setting
-from relight.scale import AUTHORS_TRAINED_AT, TRAINED_AT
+from relight.model.provenance import AUTHORS_TRAINED_AT, TRAINED_AT
 from relight.weights.errors import InvalidWeightsSetting, WeightsRefused, WeightsUnavailable
 from relight.weights.load import AUTHORS_ILLUMINATION, naming
 from relight.weights.registry import NAME, USER_REGISTRY_FORMAT, ModelEntry, load_registry, read_builtin, read_user, sha256_file

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relight.errors import Action, Part, RelightError, action
-from relight.scale import AUTHORS_TRAINED_AT, TRAINED_AT
+from relight.model.provenance import AUTHORS_TRAINED_AT, TRAINED_AT
 from relight.weights.errors import WeightsRefused, WeightsUnavailable
 from relight.weights.hub import ByteProgress, OlderHubAddress, download, read_hf_address
 from relight.weights.registry import (

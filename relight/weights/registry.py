@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from relight.errors import Action, action
+from relight.errors import Action, Part, RelightError, action, listed
 from relight.model.config import MBNetConfig
 from relight.paths import shipped
 from relight.weights.errors import RegistryError, UnknownWeights
@@ -141,7 +141,7 @@ class ModelEntry:
     licence: str | None = None
     training_data: str | None = None
     trained_with: str | None = None
-    #: (height, width) of its training images, for the scale it runs at (:mod:`relight.scale`).
+    #: (height, width) of its training images, for the scale it runs at (:mod:`relight.inference.scale`).
     trained_at: tuple[int, int] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     metrics_note: str | None = None
@@ -360,3 +360,15 @@ def availability(entry: ModelEntry) -> Availability:
         cached = try_to_load_from_cache(loc.hub.repo, loc.hub.filename, revision=loc.hub.revision)
         return Availability("ready", Path(cached)) if isinstance(cached, str) else Availability("not downloaded")
     return Availability("import needed")
+
+
+def any_to_any_models() -> tuple[Part, ...]:
+    """Message parts naming the registered any-to-any models (and how to use one), or that there is none."""
+    try:
+        names = [name for name, entry in load_registry().items() if entry.config.any_to_any]
+    except RelightError:
+        names = []
+    if not names:
+        return ("; no any-to-any model is registered (see ", list_weights_action(), ")")
+    use = action("pass-weights", f"use Relighter.from_weights({names[0]!r})", what=names[0])
+    return (f"; any-to-any models: {listed(names)} (", use, ")")

@@ -17,7 +17,7 @@ from relight.errors import InvalidSetting
 from relight.errors import Setting as Param  # beside relight.data.vidit's Setting, an illumination
 from relight.io.depth import write_depth_npy
 from relight.io.images import image_size, write_image
-from relight.io.output import OutputError
+from relight.errors import OutputFileError
 
 #: The largest image side :func:`write_dataset` renders: a scene took 0.55 GB and 7 s at 1024 x 1024
 #: (measured on 2 cores), so 2048 takes about 2 GB; past that a typo would run the machine out of memory.
@@ -49,7 +49,7 @@ def check_dataset_options(
         raise InvalidSetting(size_setting, size_setting, f": use 8 to {MAX_SIZE} pixels (VIDIT's images are 1024x1024)")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise OutputError(out, "exists and is not a folder")
+        raise OutputFileError(out, "exists and is not a folder")
     earlier = next(out.glob("Image*_*_*.png"), None) if out.is_dir() else None
     height, width = image_size(earlier) if earlier is not None else (size, size)
     if (height, width) != (size, size):

@@ -1,37 +1,24 @@
-"""Depth from the photo: a monocular depth model for photos that come without a depth map.
+"""The depth models relight knows, and their files: registry entries, the Hugging Face cache, downloads.
 
-The model (Depth Anything V2 Small by default, Apache-2.0) runs through transformers'
-``AutoModelForDepthEstimation`` and ``AutoImageProcessor``, the optional extra ``relight[depth]``. It is
-fetched like relight's own weights: a ``[depth_models.NAME]`` entry of ``weights/registry.toml`` (or of
-the user's ``registry.json``) names its Hub repository, revision and each file's sha256; the files go
-into huggingface_hub's cache, which later runs use without the network, and offline mode
-(``HF_HUB_OFFLINE`` or ``RELIGHT_OFFLINE``) uses only. A local folder (as ``save_pretrained`` writes it)
-works too. The model's relative inverse depth (disparity) becomes relight's convention, VIDIT's
-normalised depth (:func:`relight.io.depth.to_normalised`: near small, far large, in [0, 1]).
+A ``[depth_models.NAME]`` entry of ``weights/registry.toml`` (or of the user's ``registry.json``) names a
+model's Hub repository, revision and each file's sha256; the files go into huggingface_hub's cache, which
+later runs use without the network, and offline mode (``HF_HUB_OFFLINE`` or ``RELIGHT_OFFLINE``) uses
+only. A local folder (as ``save_pretrained`` writes it) works too.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from relight.errors import Part, RelightError, action, first_line, listed
-from relight.io.depth import to_normalised
+from relight.errors import Part, action, listed
 from relight.weights.errors import RegistryError, UnknownWeights, WeightsRefused, WeightsUnavailable
 from relight.weights.hub import ByteProgress, HubFile, download, offline
 from relight.weights.registry import BUILTIN_REGISTRY, NAME, PLACEHOLDER, USER_REGISTRY, read_toml, read_user, sha256_file, user_home
-
-if TYPE_CHECKING:
-    import torch
 
 #: The file that makes a folder a transformers model folder (every registry entry lists it).
 CONFIG_FILE = "config.json"
@@ -39,12 +26,6 @@ CONFIG_FILE = "config.json"
 OUTPUTS = ("disparity", "metric")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-#: Model types whose output relight knows how to read: the relative ones give disparity.
-_MODEL_TYPES = {"depth_anything": "disparity", "dpt": "disparity", "zoedepth": "metric"}
-
-
-class MissingDependency(RelightError, ImportError):
-    """An optional package relight needs for this (``package``) is not installed."""
 
 
 class DepthModelUnavailable(WeightsUnavailable):
@@ -175,10 +156,10 @@ def depth_model_status(entry: DepthModelEntry) -> tuple[str, Path | None]:
 
 
 def _fetch_action(name: str) -> Part:
-    return action("download", f"call relight.depth_estimation.fetch_depth_model({name!r})", name=name)
+    return action("download", f"call relight.depth.fetch_depth_model({name!r})", name=name)
 
 
-def _give_depth() -> Part:
+def give_depth() -> Part:
     return action("give-depth", "pass a depth map")
 
 
@@ -189,7 +170,7 @@ def _unavailable(entry: DepthModelEntry, why: str | None) -> DepthModelUnavailab
     cache = Path(constants.HF_HUB_CACHE)
     return DepthModelUnavailable(
         cache, f"{entry.name}: the depth model is not in the Hugging Face cache ({cache})", f" and {why}: " if why else ": ",
-        _fetch_action(entry.name), " once online, or " if why else " once, or ", _give_depth(), name=entry.name,
+        _fetch_action(entry.name), " once online, or " if why else " once, or ", give_depth(), name=entry.name,
     )
 
 
@@ -253,128 +234,7 @@ def fetch_depth_model(name: str | None = None, *, progress: ByteProgress | None 
     return locate_depth_model(name, progress=progress)
 
 
-def _transformers(load: bool = True) -> Any:
-    """transformers, imported (``load``) or only looked for (its import takes seconds)."""
-    try:
-        if not load:
-            if importlib.util.find_spec("transformers") is None:
-                raise ImportError("transformers")
-            return None
-        import transformers
-    except ImportError:
-        raise MissingDependency(
-            "depth estimation needs the optional package transformers: install relight[depth] "
-            "(pip install 'relight[depth]'), or ", _give_depth(), package="transformers",
-        ) from None
-    return transformers
-
-
-def _output_kind(config: Any, files: DepthModelFiles) -> str:
-    """What the model in ``files`` outputs: the registry says, else its config (relative ones: disparity)."""
-    if files.output is not None:
-        return files.output
-    kind = _MODEL_TYPES.get(getattr(config, "model_type", ""))
-    if kind is None:
-        raise WeightsRefused(f"{files.folder}: a {getattr(config, 'model_type', 'unknown')} model; relight reads the "
-                             f"output of {', '.join(sorted(_MODEL_TYPES))} depth models", path=files.folder)
-    return "metric" if getattr(config, "depth_estimation_type", "relative") == "metric" else kind
-
-
-class DepthEstimator:
-    """A monocular depth model in memory: a photo in, depth in relight's convention out, at the photo's size.
-
-    Calls are serialised (batch decodes in several threads; one model forward at a time is enough).
-    """
-
-    def __init__(self, model: Any, processor: Any, output: str, files: DepthModelFiles, device: torch.device) -> None:
-        self.model, self.processor, self.output, self.files, self.device = model, processor, output, files, device
-        self._lock = threading.Lock()
-
-    @classmethod
-    def load(cls, spec: str | os.PathLike[str] | None = None, *, device: str | None = None, fetch: bool = True,
-             progress: ByteProgress | None = None) -> DepthEstimator:
-        """Find (:func:`locate_depth_model`) and load a depth model onto ``device`` (default: the best there is)."""
-        from relight.inference import select_device
-
-        _transformers(load=False)  # before a download that could not be used
-        files = locate_depth_model(spec, fetch=fetch, progress=progress)
-        transformers = _transformers()
-        place = select_device(device)
-        logging, bars = transformers.utils.logging, transformers.utils.logging.is_progress_bar_enabled()
-        verbosity = logging.get_verbosity()
-        logging.set_verbosity_error()  # its loading report and bars would bury relight's one line
-        logging.disable_progress_bar()
-        try:
-            model = transformers.AutoModelForDepthEstimation.from_pretrained(files.folder, local_files_only=True)
-            processor = transformers.AutoImageProcessor.from_pretrained(files.folder, local_files_only=True)
-        except (OSError, ValueError, KeyError) as exc:
-            raise WeightsRefused(f"{files.label}: transformers cannot load it ({first_line(exc)})", path=files.folder) from None
-        finally:
-            logging.set_verbosity(verbosity)
-            if bars:
-                logging.enable_progress_bar()
-        return cls(model.to(place).eval(), processor, _output_kind(model.config, files), files, place)
-
-    @property
-    def label(self) -> str:
-        return self.files.label
-
-    def raw(self, rgb: np.ndarray) -> np.ndarray:
-        """The model's own output (disparity or distances) for ``rgb`` (``H x W x 3`` in [0, 1]), at its size."""
-        import torch
-
-        if rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise RelightError(f"rgb must be an H x W x 3 array, not one of shape {tuple(rgb.shape)}")
-        pixels = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
-        with self._lock, torch.inference_mode():
-            inputs = self.processor(images=pixels, return_tensors="pt")
-            predicted = self.model(pixel_values=inputs["pixel_values"].to(self.device)).predicted_depth
-            full = torch.nn.functional.interpolate(predicted[:, None].float(), size=rgb.shape[:2], mode="bilinear", align_corners=False)
-        return full[0, 0].cpu().numpy().astype(np.float64)
-
-    def estimate(self, rgb: np.ndarray) -> np.ndarray:
-        """Depth for ``rgb`` in relight's convention (VIDIT's normalised depth), ``H x W`` float32."""
-        try:
-            return to_normalised(self.raw(rgb), self.output).depth
-        except RelightError as exc:
-            raise RelightError(f"{self.label}: its estimate cannot be used: ", *exc.parts) from None
-
-    __call__ = estimate
-
-
-@functools.lru_cache(maxsize=1)
-def _shared(spec: str | None, device: str | None) -> DepthEstimator:
-    return DepthEstimator.load(spec, device=device)
-
-
-def estimate_depth(rgb: np.ndarray, model: str | None = None, device: str | None = None) -> np.ndarray:
-    """Depth for ``rgb`` (``H x W x 3`` in [0, 1]) in relight's convention, from the depth model
-    ``model`` (a registry name or folder; None: the default), loaded once and kept for later calls."""
-    return _shared(None if model is None else str(model), device).estimate(rgb)
-
-
-def unavailable_estimator(error: RelightError) -> Any:
-    """A stand-in for a :class:`DepthEstimator` that cannot be had: each call raises ``error`` (so a
-    batch reports every image without depth with the reason, and does the others)."""
-
-    def estimate(rgb: np.ndarray) -> np.ndarray:
-        raise error
-
-    return estimate
-
-
 __all__ = [
-    "DepthEstimator",
-    "DepthModelEntry",
-    "DepthModelFiles",
-    "DepthModelUnavailable",
-    "DepthRegistry",
-    "MissingDependency",
-    "depth_model_status",
-    "estimate_depth",
-    "fetch_depth_model",
-    "load_depth_registry",
-    "locate_depth_model",
-    "offline",
-    "unavailable_estimator",
+    "CONFIG_FILE", "OUTPUTS", "DepthModelEntry", "DepthModelFiles", "DepthModelUnavailable", "DepthRegistry", "depth_model_status",
+    "fetch_depth_model", "give_depth", "load_depth_registry", "locate_depth_model",
 ]

@@ -5,7 +5,7 @@ image (shape ``N``), so evaluation runs on the GPU next to the model instead of 
 numpy. SSIM reproduces scikit-image's Gaussian SSIM exactly (it is what the NTIRE/AIM scoring used)
 and is differentiable, so the training loss uses the very same function. LPIPS is the ``lpips``
 package itself, fed AlexNet's ImageNet weights from the user's torch cache, where relight fetches them
-on first use (:mod:`relight.pretrained`; never through the lpips package or torchvision).
+on first use (:mod:`relight.weights.pretrained`; never through the lpips package or torchvision).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from relight.errors import MissingWeightsError
-from relight.pretrained import load_cached_state_dict, missing_cached, torch_cache_file
+from relight.weights.pretrained import load_cached_state_dict, missing_cached, torch_cache_file
 
 #: scikit-image's Gaussian SSIM: sigma 1.5 truncated at 3.5 sigma, an 11 x 11 window (Wang et al. 2004).
 SSIM_SIGMA = 1.5
@@ -90,7 +90,7 @@ class LPIPS(nn.Module):
 
     The lpips package would download AlexNet through torchvision; here its trunk starts random and
     is filled from ``alexnet-owt-7be5be79.pth`` in the cache (``weights_only=True``; fetched there first
-    by :func:`relight.pretrained.load_cached_state_dict`), and the linear
+    by :func:`relight.weights.pretrained.load_cached_state_dict`), and the linear
     layers come from the file shipped inside the package. Raises :class:`LPIPSUnavailable` when the
     AlexNet file is missing (offline, or not fetched) or unreadable.
     """

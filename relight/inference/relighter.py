@@ -1,4 +1,4 @@
-"""Running a trained MBNet: device and precision choice, padding to the network's stride, resizing.
+"""Running a trained MBNet: padding to the network's stride, the optimised path, the scale it runs at.
 
 :class:`Relighter` is what ``relight run``, ``relight batch``, ``relight eval`` and Python callers use.
 By default it runs the optimised path of :func:`prepare_for_inference` (BatchNorm folded, channels-last,
@@ -8,163 +8,32 @@ the shift-based dynamic convolution, ``torch.inference_mode``, autocast on CUDA,
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import importlib
 import logging
-import math
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from relight.errors import (
-    DeviceOutOfMemory, InvalidSetting, Part, RelightError, RelightWarning, Setting, action, first_line, listed,
-)
-from relight.io.images import MAX_PIXELS, to_unit
+from relight.device import autocast, bf16_runs_on, check_precision, default_precision, is_out_of_memory, select_device
+from relight.errors import DeviceOutOfMemory, InvalidSetting, Part, RelightError, RelightWarning, Setting, first_line
+from relight.io.images import to_unit
 from relight.lighting import Illumination, Light, LightLike, encode_lights
-from relight.model import STRIDE, MBNet
+from relight.model import MBNet
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
+from relight.model.provenance import trained_at
 from relight.model.fastconv import use_fast_convs
 from relight.model.fold import fold_batchnorm
-from relight.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale, trained_at
-from relight.tensors import depth_tensor, image_tensor, resize, torch_version
+from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale
+from relight.weights.registry import any_to_any_models
+from relight.tensors import depth_tensor, image_tensor, pad_to_stride, resize
 
 #: Rows of the full-resolution output the optimised path computes at a time (see ``MBNet.tail_rows``).
 TAIL_ROWS = 64
-
-PRECISIONS = ("fp32", "fp16", "bf16")
-_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def select_device(name: str | None = None) -> torch.device:
-    """``None``/``"auto"`` picks cuda, then mps, then cpu; anything else is checked to exist."""
-    if name in (None, "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    setting = Setting("device", name, owner="Relighter", shown=repr(name))
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InvalidSetting(setting, f"unknown device {name!r}; use cuda, cuda:N, mps or cpu") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidSetting(setting, f"device {name!r} requested but CUDA is not available here")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise InvalidSetting(setting, f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise InvalidSetting(setting, f"device {name!r} requested but MPS is not available here")
-    return device
-
-
-def cuda_precision(capability: tuple[int, int], rocm: bool = False) -> str:
-    """bf16 from compute capability 8.0 (Ampere) on, and on ROCm; fp16 on older cards.
-
-    Older cards have no bf16 convolutions in cuDNN, though ``torch.cuda.is_bf16_supported()`` says
-    yes there (it counts emulation).
-    """
-    return "bf16" if rocm or capability >= (8, 0) else "fp16"
-
-
-def default_precision(device: torch.device) -> str:
-    """Autocast on CUDA (see :func:`cuda_precision`), fp32 everywhere else."""
-    if device.type == "cuda":
-        return cuda_precision(torch.cuda.get_device_capability(device), rocm=torch.version.hip is not None)
-    return "fp32"
-
-
-#: The first torch whose autocast runs each precision on MPS (older ones raise, or quietly run fp32).
-MPS_AUTOCAST = {"fp16": (2, 5), "bf16": (2, 6)}
-
-
-def check_precision(device: torch.device, precision: str) -> None:
-    """Refuse a precision ``device`` cannot run here, rather than let autocast fail mid-run or quietly use fp32."""
-    setting = Setting("precision", precision, owner="Relighter", shown=precision)
-    if precision not in PRECISIONS:
-        raise InvalidSetting(setting, f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-    if precision == "fp16" and device.type == "cpu":
-        raise InvalidSetting(setting, "fp16 is not supported on the CPU; use fp32 or bf16")
-    if device.type == "mps" and precision in MPS_AUTOCAST and torch_version() < MPS_AUTOCAST[precision]:
-        major, minor = MPS_AUTOCAST[precision]
-        raise InvalidSetting(setting, f"{precision} on MPS needs torch {major}.{minor} or newer (this is {torch.__version__}); use fp32")
-
-
-def _bf16_runs_on(device: torch.device) -> bool:
-    try:
-        check_precision(device, "bf16")
-    except RelightError:
-        return False
-    return True
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is a device running out of memory: CUDA raises ``OutOfMemoryError``, MPS and the
-    CPU allocator a plain ``RuntimeError`` that says so."""
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    return isinstance(exc, RuntimeError) and any(text in str(exc) for text in ("out of memory", "can't allocate memory"))
-
-
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[object]:
-    """Mixed precision for ``precision`` (fp16 or bf16 autocast) on ``device``; nothing for fp32."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=_DTYPES[precision])
-
-
-@contextlib.contextmanager
-def cudnn_autotune(device: torch.device) -> Iterator[None]:
-    """On CUDA, let cuDNN time its algorithms for each new input size and keep the fastest, then put the
-    setting back. Worth it where many images of one size follow (a folder, an evaluation, a benchmark);
-    for a single image the tuning would cost more than it saves, so ``relight run`` does without."""
-    if device.type != "cuda":
-        yield
-        return
-    before = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = True
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = before
-
-
-def parse_size(text: str | None, name: str = "size", owner: str | None = "Relighter") -> tuple[int, int] | None:
-    """``"512"`` -> (512, 512); ``"768x1024"`` -> (768, 1024) as height x width.
-
-    A refusal names the setting ``name`` of ``owner`` the text was given for (``size`` of a Relighter;
-    ``crop`` of a TrainConfig, say).
-    """
-    if not text:
-        return None
-    setting = Setting(name, text, owner=owner, shown=repr(text))
-    try:
-        dims = tuple(int(p) for p in text.lower().split("x"))
-    except ValueError:
-        raise InvalidSetting(setting, setting, ": expected N or HxW, e.g. 1024 or 768x1024") from None
-    if len(dims) == 1:
-        dims = dims * 2
-    if len(dims) != 2 or min(dims) < STRIDE:
-        raise InvalidSetting(setting, setting, f": expected N or HxW with each side at least {STRIDE}")
-    if dims[0] * dims[1] > MAX_PIXELS:
-        side = math.isqrt(MAX_PIXELS)
-        raise InvalidSetting(setting, setting, f": at most {MAX_PIXELS:,} pixels ({side}x{side}), as for input images")
-    return dims[0], dims[1]
-
-
-def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Reflect-pad the bottom and right of ``x`` to a multiple of ``stride``; returns the original size."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % stride, (-w) % stride
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, (h, w)
 
 
 def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = True) -> MBNet:
@@ -225,7 +94,7 @@ class Relighter:
     ``compile=True`` runs the network through ``torch.compile``; where that fails, ``warn`` is told once
     and the eager model runs instead.
 
-    The network runs at the model's own scale (:mod:`relight.scale`): an image larger than the model's
+    The network runs at the model's own scale (:mod:`relight.inference.scale`): an image larger than the model's
     training size is scaled down to about its pixel count, and the result brought back by ``upscale``
     (``"change"`` or ``"result"``). ``size`` overrides it (``N``: the longer side, aspect ratio kept;
     ``(height, width)``: exactly that), ``native=True`` runs at each image's own size. ``stages`` is told
@@ -252,7 +121,7 @@ class Relighter:
         check_precision(self.device, self.precision)
         if self.device.type == "cuda" and self.device.index is not None:
             torch.cuda.set_device(self.device)  # else pinned memory and cuDNN also set up a context on GPU 0
-        #: How the run size follows from each image's (:class:`relight.scale.RunScale`).
+        #: How the run size follows from each image's (:class:`relight.inference.scale.RunScale`).
         self.scale: RunScale = run_scale(size, native, trained_at(loaded.provenance))
         self.upscale = check_upscale(upscale)
         self.stages = stages
@@ -341,7 +210,7 @@ class Relighter:
         lower = [Setting("size", owner="Relighter")]
         if count > 1:
             lower.insert(0, Setting("batch_size"))
-        if self.precision == "fp32" and self.device.type != "cpu" and _bf16_runs_on(self.device):
+        if self.precision == "fp32" and self.device.type != "cpu" and bf16_runs_on(self.device):
             lower.append(Setting("precision", "bf16", owner="Relighter"))
         hints: list[Part] = []
         for setting in lower:  # "a smaller --batch-size or a smaller --size or --precision bf16"
@@ -446,18 +315,3 @@ def checked_tensors(rgb: np.ndarray, depth: np.ndarray) -> tuple[torch.Tensor, t
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise RelightError(f"{name} holds {int((~np.isfinite(array)).sum())} NaN or infinite values")
     return image_tensor(to_unit(rgb)), depth_tensor(to_unit(depth))
-
-
-def any_to_any_models() -> tuple[Part, ...]:
-    """Message parts naming the registered any-to-any models (and how to use one), or that there is none."""
-    from relight.weights import load_registry
-    from relight.weights.registry import list_weights_action
-
-    try:
-        names = [name for name, entry in load_registry().items() if entry.config.any_to_any]
-    except RelightError:
-        names = []
-    if not names:
-        return ("; no any-to-any model is registered (see ", list_weights_action(), ")")
-    use = action("pass-weights", f"use Relighter.from_weights({names[0]!r})", what=names[0])
-    return (f"; any-to-any models: {listed(names)} (", use, ")")

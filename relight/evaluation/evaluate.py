@@ -18,14 +18,15 @@ import torch
 
 from relight.data.anytoany import LitPair, PairSampler, load_scenes
 from relight.data.dataset import LoadFailure, PairDataset, load_batches, say_notes
-from relight.data.pairs import refuse_replacing_inputs
 from relight.data.vidit import LeftOut, PairSet, TrainPair, load_pairs
 from relight.data.vidit import Setting as Lighting
 from relight.errors import InputFileError, InvalidSetting, RelightError, RelightWarning, Setting
-from relight.inference import Relighter, any_to_any_models, cudnn_autotune
-from relight.io import check_output_dir, json_text, read_image, write_image
+from relight.device import cudnn_autotune
+from relight.inference.relighter import Relighter
+from relight.weights.registry import any_to_any_models
+from relight.io import check_output_dir, json_text, read_image, refuse_replacing_inputs, write_image
 from relight.lighting import DIRECTIONS, TEMPERATURES, Light, LightLike, encode_lights
-from relight.score import ScoreReport, ScoreRow, Scorer, Unscored, csv_text, finite_or_none, score_arrays
+from relight.evaluation.score import ScoreReport, ScoreRow, Scorer, Unscored, csv_text, finite_or_none, score_arrays
 
 def check_save_dir(pairs: Sequence[TrainPair], save_dir: str | os.PathLike[str], ext: str = ".png") -> None:
     """Refuse, before any work, a ``save_dir`` that cannot hold the outputs, or where an output would
@@ -124,10 +125,10 @@ def evaluation_pairs(
     found = load_pairs(data, Lighting.parse(source), Lighting.parse(target), False, False, gt_dir=gt_dir, depth_dir=depth_dir)
     if not found.pairs:
         reason = f" ({found.skipped[0]})" if found.skipped else ""
-        raise InputFileError(data, f"{data}: no pairs to evaluate{reason}")
+        raise InputFileError(data, f"no pairs to evaluate{reason}")
     without = [p for p in found.pairs if p.target is None]
     if without:
-        raise InputFileError(without[0].input, f"{without[0].input}: no ground truth to score against "
+        raise InputFileError(without[0].input, f"no ground truth to score against "
                              f"({len(without)} inputs lack one; see ", Setting("gt_dir"), ")")
     return found
 

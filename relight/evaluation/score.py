@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from relight.data.pairs import unreadable
 from relight.errors import InputFileError, RelightError
-from relight.io import IMAGE_EXTENSIONS, InputError, json_text, read_image
-from relight.metrics import LPIPS, SSIM_WINDOW, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
+from relight.io import IMAGE_EXTENSIONS, json_text, read_image, unreadable
+from relight.evaluation.metrics import LPIPS, SSIM_WINDOW, LPIPSUnavailable, mean_perceptual_score, psnr, ssim
 
 METRICS = ("psnr", "ssim", "lpips", "mps")
 
@@ -112,7 +111,7 @@ class Scorer:
     """Metrics on one device, with LPIPS loaded once; ``lpips_skipped`` says why when it could not be."""
 
     def __init__(self, device: str | torch.device | None = None, require_lpips: bool = False) -> None:
-        from relight.inference import select_device
+        from relight.device import select_device
 
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.lpips: LPIPS | None = None
@@ -190,13 +189,13 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
     """Every entry of ``folder`` named as an image (hidden ones left out), by stem: a folder, FIFO or
     broken symlink too, so that it is reported as a file that cannot be read, not passed over."""
     if not folder.is_dir():
-        raise InputFileError(folder, f"{folder}: not a folder")
+        raise InputFileError(folder, f"not a folder")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
             continue
         if path.stem in found:
-            raise InputError(path, f"two images with stem {path.stem!r} ({found[path.stem].name} too); keep one")
+            raise InputFileError(path, f"two images with stem {path.stem!r} ({found[path.stem].name} too); keep one")
         found[path.stem] = path
     return found
 
@@ -234,9 +233,9 @@ def _read_pair(pred_path: Path, gt_path: Path) -> tuple[np.ndarray, np.ndarray]:
     pred, gt = read_image(pred_path).rgb, read_image(gt_path).rgb
     (ph, pw), (gh, gw) = pred.shape[:2], gt.shape[:2]
     if (ph, pw) != (gh, gw):
-        raise InputError(pred_path, f"size {ph}x{pw} differs from its ground truth {gt_path} ({gh}x{gw}); predictions must have the ground truth's size")
+        raise InputFileError(pred_path, f"size {ph}x{pw} differs from its ground truth {gt_path} ({gh}x{gw}); predictions must have the ground truth's size")
     if min(ph, pw) < SSIM_WINDOW:
-        raise InputError(pred_path, f"{ph}x{pw} is too small to score (SSIM needs at least {SSIM_WINDOW}x{SSIM_WINDOW})")
+        raise InputFileError(pred_path, f"{ph}x{pw} is too small to score (SSIM needs at least {SSIM_WINDOW}x{SSIM_WINDOW})")
     return pred, gt
 
 
@@ -260,7 +259,7 @@ def score_folders(
     """
     pairs, lone_gt, lone_pred = _pair_paths(Path(pred_dir), Path(gt_dir))
     if not pairs:
-        raise InputFileError(pred_dir, f"{pred_dir}: no prediction has a ground-truth image of the same stem in {gt_dir}")
+        raise InputFileError(pred_dir, f"no prediction has a ground-truth image of the same stem in {gt_dir}")
     scorer = scorer or Scorer(device, require_lpips)
     if on_start is not None:
         on_start(len(pairs))

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from relight.errors import MissingWeightsError, Part, first_line
+from relight.errors import InvalidSetting, MissingWeightsError, Part, Setting, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from relight.weights.hub import ByteProgress
 
 __all__ = [
-    "MissingWeightsError", "base_url", "fetch_pretrained", "load_cached_state_dict", "missing_cached", "reporting_downloads",
-    "torch_cache_file",
+    "MissingWeightsError", "base_url", "fetch_pretrained", "imagenet_state", "load_cached_state_dict", "missing_cached",
+    "reporting_downloads", "torch_cache_file",
 ]
 
 #: Where torchvision's weights are published, if the registry data names no other place.
@@ -167,3 +167,21 @@ def load_cached_state_dict(
     if not isinstance(state, dict):
         raise missing_cached(path, url, f"are a {type(state).__name__}, not a state dict", what, alternative, error)
     return state
+
+
+def imagenet_state(backbone: str) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet weights for ``backbone`` from the user's torch cache (fetched there on first
+    use), without the classifier, for :meth:`relight.model.MBNet.init_from_imagenet`. Offline, a missing
+    file is a clear error that says where torchvision looks and how to place the file there.
+    """
+    from relight.model.backbone import BACKBONE_SPECS
+
+    spec = BACKBONE_SPECS[backbone]
+    if spec.torchvision_weights is None:
+        setting = Setting("backbone", backbone, owner="MBNetConfig", shown=repr(backbone))
+        raise InvalidSetting(setting, f"backbone {backbone!r} has no ImageNet weights; train it from scratch")
+    without = ("or train without ImageNet initialisation (", Setting("imagenet", False, owner="TrainConfig"), ")")
+    state = load_cached_state_dict(
+        spec.torchvision_weights, f"ImageNet weights for {backbone}", without, preferred=spec.preferred_files,
+    )
+    return {k: v for k, v in state.items() if not k.startswith("fc.")}

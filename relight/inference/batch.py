@@ -2,7 +2,7 @@
 
 Outputs that already exist are skipped (so an interrupted batch resumes), a bad pair is reported and
 skipped, and the rest go on. Every output is written atomically, so processes sharing one output folder
-never leave a partial file (:mod:`relight.shards` gives each its slice), and the temporaries a killed
+never leave a partial file (:mod:`relight.inference.shards` gives each its slice), and the temporaries a killed
 batch left are removed first. After :data:`DISK_FULL_LIMIT` full-disk errors the output folder is given
 up on: the outputs left are counted as not written instead of each failing alike.
 
@@ -26,14 +26,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from relight.data.pairs import DecodedPair, InferencePair, load_pair, refuse_replacing_inputs
+from relight.data.pairs import DecodedPair, InferencePair, load_pair
 from relight.errors import DiskFullError, InvalidSetting, OutputFileError, RelightError, Setting
-from relight.inference import Relighter, cudnn_autotune, depth_tensor, image_tensor
-from relight.io import check_output_dir, remove_stale_temporaries, write_image
+from relight.device import cudnn_autotune
+from relight.inference.relighter import Relighter
+from relight.tensors import depth_tensor, image_tensor
+from relight.io import check_output_dir, refuse_replacing_inputs, remove_stale_temporaries, write_image
 from relight.io.depth import check_depth_kind
 from relight.io.images import DEFAULT_QUALITY, check_quality
 from relight.lighting import LightLike, encode_lights
-from relight.naming import Output, plan_outputs
+from relight.inference.naming import Output, plan_outputs
 
 #: Full-disk errors after which a batch stops writing to its output folder (the next would fail alike).
 DISK_FULL_LIMIT = 3
@@ -190,7 +192,7 @@ def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
     cannot be, and one where an output would land on an input (the output folder set to the input
     folder; with ``overwrite`` the photos themselves would be replaced). ``names``: the output file
-    names (:func:`relight.naming.plan_outputs`), by default each pair's stem and ``ext``."""
+    names (:func:`relight.inference.naming.plan_outputs`), by default each pair's stem and ``ext``."""
     check_output_dir(out_dir, ext, bit_depth)
     names = names if names is not None else (f"{pair.stem}{ext}" for pair in pairs)
     refuse_replacing_inputs((out_dir / name for name in names),
@@ -327,7 +329,7 @@ def _to_do(plan: list[list[Output]], out_dir: Path, overwrite: bool, summary: Ba
                 continue
             claimed[target] = pair
             if target.is_dir():
-                summary.failures.append((pair.image, OutputFileError(target, f"{target}: a folder is where this output goes; move it away")))
+                summary.failures.append((pair.image, OutputFileError(target, f"a folder is where this output goes; move it away")))
                 report("failed")
             elif not overwrite and finished(target):
                 summary.skipped.append(target)
@@ -342,7 +344,7 @@ def _to_do(plan: list[list[Output]], out_dir: Path, overwrite: bool, summary: Ba
 def batch_plan(relighter: Relighter, pairs: list[InferencePair], ext: str = ".png", to: Sequence[LightLike | None] | None = None,
                source: LightLike | None = None, name: str | None = None) -> list[list[Output]]:
     """Each pair's outputs for ``to`` (checked against the model: a one-to-one model refuses another
-    target) named by ``name`` (:func:`relight.naming.plan_outputs`); refused before any work."""
+    target) named by ``name`` (:func:`relight.inference.naming.plan_outputs`); refused before any work."""
     lights = list(dict.fromkeys(relighter.lights(target, source)[0] for target in (to or [None])))
     return plan_outputs(pairs, lights, ext, name, source)
 
@@ -385,12 +387,12 @@ def run_batch(
     depth where the type holds it; ``quality`` and ``srgb`` are :func:`relight.io.write_image`'s.
 
     Depth files are read as ``depth_kind`` says (:func:`relight.io.depth.to_normalised`); an image with
-    none gets ``estimate(rgb)`` (a :class:`relight.depth_estimation.DepthEstimator`; ``summary.estimated``
+    none gets ``estimate(rgb)`` (a :class:`relight.depth.estimation.DepthEstimator`; ``summary.estimated``
     lists them), or fails without it.
 
     ``to`` lists the lights to relight to (an any-to-any model; default: the model's own target) and
     ``source`` the inputs' light if known; each target is an output, named by the template ``name``
-    (:mod:`relight.naming`: one target keeps the stem, several append it).
+    (:mod:`relight.inference.naming`: one target keeps the stem, several append it).
     """
     if batch_size is not None and batch_size < 1:
         raise _at_least_one("batch_size", batch_size, "run_batch")

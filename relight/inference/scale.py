@@ -2,7 +2,7 @@
 
 A network sees the world at the scale it was trained at: the bundled model learnt shadows and shading
 from 128 x 128 scenes, and run on a 1024 x 1024 photo it barely relights. So every checkpoint records
-its training size (``trained_at`` in its provenance, :func:`trained_at`) and by default the photo is
+its training size (``trained_at`` in its provenance, :func:`relight.model.provenance.trained_at`) and by default the photo is
 scaled *down* (never up) to about that many pixels, aspect ratio kept and sides rounded to the stride;
 the result is then brought back to full resolution (:data:`UPSCALES`). ``size`` or ``native`` override.
 """
@@ -10,47 +10,21 @@ the result is then brought back to full resolution (:data:`UPSCALES`). ``size`` 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from relight.errors import InvalidSetting, Setting
+from relight.io.images import MAX_PIXELS
+from relight.model.config import STRIDE
 
-#: The network's total stride (MBNet's /32 stage; :data:`relight.model.STRIDE`, kept here without torch).
-STRIDE = 32
 #: How a result run at a lower scale comes back: ``change`` resizes the change the network made (output
 #: minus its input at run scale) and adds it to the full-resolution photo, which keeps the photo's own
 #: detail; ``result`` resizes the network's output itself. ``change`` measured better (benchmarks/scale.py).
 UPSCALES = ("change", "result")
 DEFAULT_UPSCALE = "change"
-#: The training size of the authors' checkpoint (the paper trains at 1024 x 1024, section 3.4).
-AUTHORS_TRAINED_AT = (1024, 1024)
-#: The provenance key that records a checkpoint's training size, ``[height, width]``.
-TRAINED_AT = "trained_at"
 
 #: Told the stage a run has reached (``"relighting at 128x128"``); the command line draws it.
 StageCallback = Callable[[str], None]
-
-
-def trained_at(provenance: Mapping[str, Any]) -> tuple[int, int] | None:
-    """The (height, width) a checkpoint was trained at, as its provenance records it; None when it does not."""
-    value = provenance.get(TRAINED_AT)
-    if isinstance(value, Sequence) and len(value) == 2 and all(isinstance(v, int) and v > 0 for v in value):
-        return int(value[0]), int(value[1])
-    return None
-
-
-def training_size(size: Sequence[int] | None, first_image: str | os.PathLike[str] | None) -> list[int] | None:
-    """What a training run records as its ``trained_at``: the size its images were resized to, else the
-    size of its images as they are (crops do not change the scale the network sees)."""
-    if size:
-        return [int(size[0]), int(size[1])]
-    if first_image is None:
-        return None
-    from relight.io.images import image_size
-
-    return list(image_size(first_image))
 
 
 def _to_stride(side: float, limit: int) -> int:
@@ -135,11 +109,33 @@ def check_upscale(upscale: str) -> str:
     return upscale
 
 
+def parse_size(text: str | None, name: str = "size", owner: str | None = "Relighter") -> tuple[int, int] | None:
+    """``"512"`` -> (512, 512); ``"768x1024"`` -> (768, 1024) as height x width.
+
+    A refusal names the setting ``name`` of ``owner`` the text was given for (``size`` of a Relighter;
+    ``crop`` of a TrainConfig, say).
+    """
+    if not text:
+        return None
+    setting = Setting(name, text, owner=owner, shown=repr(text))
+    try:
+        dims = tuple(int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise InvalidSetting(setting, setting, ": expected N or HxW, e.g. 1024 or 768x1024") from None
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2 or min(dims) < STRIDE:
+        raise InvalidSetting(setting, setting, f": expected N or HxW with each side at least {STRIDE}")
+    if dims[0] * dims[1] > MAX_PIXELS:
+        side = math.isqrt(MAX_PIXELS)
+        raise InvalidSetting(setting, setting, f": at most {MAX_PIXELS:,} pixels ({side}x{side}), as for input images")
+    return dims[0], dims[1]
+
+
+
 def parse_run_size(text: str | None) -> tuple[int, int] | int | None:
     """A run size as text: ``"512"`` -> 512 (the longer side, aspect ratio kept); ``"768x1024"`` ->
-    (768, 1024) as height x width; refusals as :func:`relight.inference.parse_size` words them."""
-    from relight.inference import parse_size
-
+    (768, 1024) as height x width; refusals as :func:`parse_size` words them."""
     dims = parse_size(text)
     if dims is None or text is None:
         return None
@@ -147,6 +143,6 @@ def parse_run_size(text: str | None) -> tuple[int, int] | int | None:
 
 
 __all__ = [
-    "AUTHORS_TRAINED_AT", "DEFAULT_UPSCALE", "RunScale", "StageCallback", "TRAINED_AT", "UPSCALES", "check_upscale",
-    "parse_run_size", "run_scale", "scaled_to_longer", "scaled_to_pixels", "trained_at", "training_size",
+    "DEFAULT_UPSCALE", "RunScale", "StageCallback", "UPSCALES", "check_upscale", "parse_run_size", "parse_size",
+    "run_scale", "scaled_to_longer", "scaled_to_pixels",
 ]

@@ -1,8 +1,8 @@
 """MBNet's training loss: 1.0 * Charbonnier + 1.1 * (-SSIM) + 0.1 * L1 between VGG-19 conv3_3 features.
 
-The weights are the paper's (section 3.4). The SSIM term is :func:`relight.metrics.ssim`, the same
+The weights are the paper's (section 3.4). The SSIM term is :func:`relight.evaluation.metrics.ssim`, the same
 function that scores validation, so the number optimised is the number reported. The perceptual
-term needs ImageNet VGG-19 weights from the torch cache (fetched there on first use, :mod:`relight.pretrained`);
+term needs ImageNet VGG-19 weights from the torch cache (fetched there on first use, :mod:`relight.weights.pretrained`);
 when they cannot be had the loss refuses to be built rather than quietly training a different objective.
 """
 
@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from relight.errors import InvalidSetting, Setting
-from relight.metrics import ssim
-from relight.pretrained import load_cached_state_dict, missing_cached, torch_cache_file
+from relight.evaluation.metrics import ssim
+from relight.weights.pretrained import load_cached_state_dict, missing_cached, torch_cache_file
 
 VGG19_WEIGHTS = "VGG19_Weights.IMAGENET1K_V1"
 #: ``vgg19.features[:15]`` ends with conv3_3 (module 14), before its ReLU; see :class:`VGGPerceptualLoss`.
