@@ -39,11 +39,11 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-from relight.inference.batch import auto_batch_size, plan_streams, run_batch
+from relight.inference.batch import BatchOptions, auto_batch_size, plan_streams, run_batch
 from relight.cli import console, out_console, progress_bar
 from relight.data.pairs import find_inference_pairs
 from relight.inference import Relighter
-from relight.io import write_depth_npy, write_image
+from relight.io import OutputOptions, write_depth_npy, write_image
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
 from wholeprocess import machine, write_record
@@ -167,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def end_to_end() -> float:
             with torch_threads(batch_threads):
-                summary = run_batch(relighter, pairs, out_dir, ext=args.ext, overwrite=True, workers=args.workers,
-                                    batch_size=args.batch_size, streams=args.streams, on_item=lambda _: progress.advance(task))
+                summary = run_batch(relighter, pairs, out_dir, output=OutputOptions(args.ext), overwrite=True,
+                                    options=BatchOptions(args.batch_size, args.streams, args.workers),
+                                    on_item=lambda _: progress.advance(task))
             if summary.failed:
                 raise SystemExit(f"batch failed: {summary.failed[0][1]}")
             return len(summary.done) / summary.seconds

@@ -99,8 +99,8 @@ def build_model(variant: str) -> MBNet:
 def make_relighter(model: MBNet, path: str, device: torch.device, precision: str, inplace: bool) -> Relighter:
     """The relighter for one path; ``inplace`` when the caller no longer needs ``model`` as it is."""
     if path == "reference":
-        return Relighter(model, device, "fp32", optimize=False, inplace=inplace)
-    return Relighter(model, device, precision, compile=path == "optimized+compile", inplace=inplace,
+        return Relighter(model, device, precision="fp32", optimize=False, inplace=inplace)
+    return Relighter(model, device, precision=precision, compile=path == "optimized+compile", inplace=inplace,
                      warn=lambda m: console.print(f"[yellow]warning:[/yellow] {m}"))
 
 

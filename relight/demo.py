@@ -49,6 +49,7 @@ class DemoResult:
 def run_demo(
     relighter: Relighter,
     out_dir: str | os.PathLike[str],
+    *,
     examples: str | os.PathLike[str] = EXAMPLES,
     scorer: Scorer | None = None,
     targets: tuple[Light | str, ...] = DEMO_TARGETS,
@@ -66,7 +67,7 @@ def run_demo(
     scorer = scorer or Scorer(relighter.device)
     any_to_any = relighter.illumination.any_to_any
     lights = dict(to=DEFAULT_TARGET, source=DEFAULT_SOURCE) if any_to_any else {}
-    model = evaluate(relighter, pairs, scorer, save_dir=out_dir, workers=0, left_out=found.skipped, **lights)
+    model = evaluate(relighter, pairs, scorer=scorer, save_dir=out_dir, workers=0, left_out=found.skipped, **lights)
     result = DemoResult(model, identity_report(pairs, scorer), Path(out_dir))
     if any_to_any:
         known = [light for light in map(as_light, targets) if light in relighter.illumination.targets]

@@ -1,17 +1,18 @@
 """relight's exceptions: each type carries the facts a caller needs, and words itself in Python terms.
 
 A message is made of parts: plain text, :class:`Setting` references and suggested :class:`Action` s. ``str(error)`` words a setting
-as a Python caller would write it (``Relighter(size='7x')``, ``imagenet=False``); the command line words
-the same parts with its own flags (``--size 7x``, ``--no-imagenet``) through :meth:`RelightError.render`,
-so the library never names a command-line flag and both audiences read the same facts.
+as a Python caller would write it (``Relighter(size='7x')``, ``imagenet=False``); the command line and
+the web page word the same parts in their own terms (``--size 7x``, ``--no-imagenet``; ``run size 7x``)
+through a :class:`Wording` of theirs and :meth:`RelightError.render`, so the library never names a flag
+or a control and every audience reads the same facts.
 
 Each type also inherits the builtin a Python caller would catch (``ValueError``, ``OSError``, ...).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,49 @@ def action(kind: str, python: str, **args: Any) -> Action:
 
 
 Part = str | Setting | Action
-#: Words one :class:`Setting` or :class:`Action`; :func:`python_words` for Python callers, the CLI has its own.
-Wording = Callable[[Setting | Action], str]
 
 
-def python_words(part: Setting | Action) -> str:
-    return part.python() if isinstance(part, Setting) else part.python
+@dataclass(frozen=True)
+class Wording:
+    """How one audience reads the settings and actions of a message: Python callers (:data:`python_words`),
+    the command line (its flags) and the web page (its controls) each have one.
+
+    ``setting`` words a whole :class:`Setting` (see :func:`labelled` for "label value"); ``actions`` word
+    suggested actions by kind, and an action of another kind keeps its Python wording.
+    """
+
+    setting: Callable[[Setting], str]
+    actions: Mapping[str, Callable[[Action], str]] = field(default_factory=dict)
+
+    def __call__(self, part: Setting | Action) -> str:
+        if isinstance(part, Setting):
+            return self.setting(part)
+        wording = self.actions.get(part.kind)
+        return wording(part) if wording is not None else part.python
+
+    def text(self, message: object) -> str:
+        """A message (a plain string, or an error or warning made of parts) in this audience's terms."""
+        return message.render(self) if isinstance(message, RelightError) else str(message)
+
+
+def labelled(label: Callable[[Setting], str], negated: Callable[[str], str] | None = None) -> Callable[[Setting], str]:
+    """A :class:`Wording`'s ``setting`` that names a setting by ``label`` and then gives its value
+    (``shown`` when set); a setting without a value is its label alone, and with ``negated`` a boolean
+    is its label when true and ``negated(label)`` when false (``--imagenet``, ``--no-imagenet``)."""
+
+    def word(setting: Setting) -> str:
+        name = label(setting)
+        if not setting.has_value:
+            return name
+        if negated is not None and isinstance(setting.value, bool):
+            return name if setting.value else negated(name)
+        return f"{name} {setting.shown if setting.shown is not None else setting.value}"
+
+    return word
+
+
+#: How ``str(error)`` words a message: as a Python caller writes settings (``Relighter(size='7x')``).
+python_words = Wording(Setting.python)
 
 
 class RelightError(Exception):

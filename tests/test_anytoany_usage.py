@@ -287,7 +287,7 @@ def test_evaluate_saves_outputs_with_the_inputs_alpha_at_the_levels_scored(tmp_p
 
 
 def test_all_lights_is_the_40(film_checkpoint):
-    from relight.cli.run import parse_targets
+    from relight.cli._lights import parse_targets
 
     assert parse_targets(["all"]) == ALL_LIGHTS and parse_targets(None) == (None,)
     assert parse_targets(["2500-W,4500-E", "2500_w"]) == (Light(2500, "W"), Light(4500, "E"))

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from relight.inference.batch import run_batch
+from relight.io import OutputOptions
 from relight.data.pairs import find_inference_pairs
 from relight.device import cuda_precision, default_precision
 from relight.inference import Relighter
@@ -47,15 +48,15 @@ def test_default_precision_follows_the_card() -> None:
 def test_fp32_on_cuda_matches_the_cpu(model: MBNet, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # fp32 proper, for the 1e-4 bound
     rgb, depth = _inputs()
-    expected = Relighter(model, "cpu", "fp32", optimize=False).relight_tensor(rgb, depth)
-    got = Relighter(model, "cuda", "fp32").relight_tensor(rgb, depth)
+    expected = Relighter(model, "cpu", precision="fp32", optimize=False).relight_tensor(rgb, depth)
+    got = Relighter(model, "cuda", precision="fp32").relight_tensor(rgb, depth)
     assert got.device.type == "cuda" and got.dtype == torch.float32
     assert (got.cpu() - expected).abs().max().item() <= 1e-4
 
 
 def test_default_precision_on_cuda_stays_within_tolerance(model: MBNet) -> None:
     rgb, depth = _inputs()
-    expected = Relighter(model, "cpu", "fp32", optimize=False).relight_tensor(rgb, depth)
+    expected = Relighter(model, "cpu", precision="fp32", optimize=False).relight_tensor(rgb, depth)
     relighter = Relighter(model, "cuda")
     got = relighter.relight_tensor(rgb.pin_memory(), depth.pin_memory())
     assert relighter.precision in ("bf16", "fp16") and got.dtype == torch.float32
@@ -71,8 +72,8 @@ def test_batch_on_cuda_writes_what_the_cpu_writes(tmp_path: Path, model: MBNet) 
         Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(folder / f"img{i}.png")
         np.save(folder / f"img{i}.npy", rng.random((64, 96), dtype=np.float32))
     pairs = find_inference_pairs(folder)
-    cpu = run_batch(Relighter(model, "cpu", "fp32"), pairs, tmp_path / "cpu", ext=".npy")
-    gpu = run_batch(Relighter(model, "cuda", "fp32"), pairs, tmp_path / "gpu", ext=".npy")
+    cpu = run_batch(Relighter(model, "cpu", precision="fp32"), pairs, tmp_path / "cpu", output=OutputOptions(".npy"))
+    gpu = run_batch(Relighter(model, "cuda", precision="fp32"), pairs, tmp_path / "gpu", output=OutputOptions(".npy"))
     assert len(cpu.done) == len(gpu.done) == 5 and not gpu.failed
     for path in cpu.done:
         assert np.abs(np.load(path) - np.load(tmp_path / "gpu" / path.name)).max() <= 2e-3  # TF32 allowed here

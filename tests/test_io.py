@@ -24,7 +24,7 @@ from PIL import Image
 
 from conftest import png_chunk
 from relight.io import atomic_output, read_depth, read_image, resize_depth, write_depth_npy, write_image, write_json
-from relight.errors import InputFileError, OutputFileError
+from relight.errors import InputFileError, OutputFileError, UnsafeFileError
 from tmpfs import small_tmpfs
 
 RNG = np.random.default_rng(1)
@@ -124,7 +124,7 @@ def test_malicious_depth_pickle_is_refused_and_never_run(tmp_path: Path) -> None
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.npy"
     np.save(path, np.array({"normalized_depth": _Payload(marker)}, dtype=object), allow_pickle=True)
-    with pytest.raises(InputFileError, match="unsafe pickle: refused to load pathlib"):
+    with pytest.raises(UnsafeFileError, match="unsafe pickle: refused to load pathlib"):
         read_depth(path)
     assert not marker.exists()
     # A raw pickle renamed to .npy is not even opened as a pickle.

@@ -17,7 +17,8 @@ from PIL import Image
 from torch import nn
 
 from conftest import run_cli
-from relight.inference.batch import run_batch
+from relight.inference.batch import BatchOptions, run_batch
+from relight.io import OutputOptions
 from relight.cli._errors import cli_words
 from relight.data.pairs import find_inference_pairs
 from relight.errors import RelightError
@@ -122,8 +123,8 @@ def test_shift_dynamic_conv_accepts_channels_last() -> None:
 @pytest.mark.parametrize(("h", "w"), [(64, 64), (40, 56)])
 def test_optimised_relighter_matches_the_reference_in_fp32(narrow: MBNet, h: int, w: int) -> None:
     rgb, depth = _inputs(2, h, w)
-    reference = Relighter(narrow, "cpu", "fp32", optimize=False)
-    fast = Relighter(narrow, "cpu", "fp32")
+    reference = Relighter(narrow, "cpu", precision="fp32", optimize=False)
+    fast = Relighter(narrow, "cpu", precision="fp32")
     assert {m.impl for m in reference.model.modules() if isinstance(m, DynamicDilatedBranch)} == {"unfold"}
     assert _batchnorms(fast.model) == 0
     assert fast.model.head.weight.is_contiguous(memory_format=torch.channels_last)
@@ -139,21 +140,21 @@ def test_optimised_paper_model_matches_the_reference_in_fp32() -> None:
     torch.manual_seed(0)
     paper = _randomise_batchnorm(MBNet(MBNetConfig.paper()))
     rgb, depth = _inputs(1, 96, 64)
-    expected = Relighter(paper, "cpu", "fp32", optimize=False).relight_tensor(rgb, depth)
-    fast = Relighter(paper, "cpu", "fp32", inplace=True)
+    expected = Relighter(paper, "cpu", precision="fp32", optimize=False).relight_tensor(rgb, depth)
+    fast = Relighter(paper, "cpu", precision="fp32", inplace=True)
     kinds = {type(m) for m in fast.model.modules()}
     assert {WinogradConv2d, GemmConv2d} <= kinds and fast.model.tail_rows < 96
     got = fast.relight_tensor(rgb, depth)
     assert (got - expected).abs().max() <= 1e-4
     # Under bf16 autocast the fast convolutions compute in their weights' float32; the rest in bf16.
-    bf16 = Relighter(fast.model, "cpu", "bf16", inplace=True).relight_tensor(rgb, depth)
+    bf16 = Relighter(fast.model, "cpu", precision="bf16", inplace=True).relight_tensor(rgb, depth)
     assert 0 < (bf16 - expected).abs().max() <= BF16_TOLERANCE
 
 
 def test_bf16_autocast_on_cpu_stays_within_tolerance(narrow: MBNet) -> None:
     rgb, depth = _inputs(1, 32, 32)
-    expected = Relighter(narrow, "cpu", "fp32", optimize=False).relight_tensor(rgb, depth)
-    got = Relighter(narrow, "cpu", "bf16").relight_tensor(rgb, depth)
+    expected = Relighter(narrow, "cpu", precision="fp32", optimize=False).relight_tensor(rgb, depth)
+    got = Relighter(narrow, "cpu", precision="bf16").relight_tensor(rgb, depth)
     assert got.dtype == torch.float32
     diff = (got - expected).abs().max().item()
     assert 0 < diff <= BF16_TOLERANCE  # non-zero: bf16 really ran
@@ -168,10 +169,10 @@ def test_compile_failure_warns_once_and_runs_eager(narrow: MBNet, monkeypatch: p
 
     monkeypatch.setattr(torch, "compile", lambda model, **kwargs: broken_compiled)
     warnings: list[str] = []
-    relighter = Relighter(narrow, "cpu", "fp32", compile=True, warn=warnings.append)
+    relighter = Relighter(narrow, "cpu", precision="fp32", compile=True, warn=warnings.append)
     assert relighter.compiled
     rgb, depth = _inputs(1, 32, 32)
-    expected = Relighter(narrow, "cpu", "fp32").relight_tensor(rgb, depth)
+    expected = Relighter(narrow, "cpu", precision="fp32").relight_tensor(rgb, depth)
     for _ in range(2):
         assert torch.allclose(relighter.relight_tensor(rgb, depth), expected, atol=1e-6)
     assert calls["n"] == 1 and not relighter.compiled
@@ -195,7 +196,7 @@ def test_batch_size_two_writes_the_same_outputs_as_one(tmp_path, narrow_checkpoi
     results = {}
     for batch_size in (1, 2):
         seen: list[str] = []
-        summary = run_batch(relighter, pairs, tmp_path / f"b{batch_size}", ext=".npy", batch_size=batch_size,
+        summary = run_batch(relighter, pairs, tmp_path / f"b{batch_size}", output=OutputOptions(".npy"), options=BatchOptions(batch_size=batch_size),
                             on_item=seen.append)
         assert len(seen) == len(pairs)
         assert [p.name for p, _ in summary.failed] == ["img2.png"] and "img2.npy" in summary.failed[0][1]
@@ -225,7 +226,7 @@ def test_batch_groups_images_by_default_and_writes_the_same_outputs(tmp_path, na
     _write_folder(folder, [(48, 80)] * 3 + [(64, 64)] * 7)
     pairs = find_inference_pairs(folder)
     relighter = Relighter(load_weights(narrow_checkpoint), "cpu")
-    single = run_batch(relighter, pairs, tmp_path / "one", ext=".npy", batch_size=1)
+    single = run_batch(relighter, pairs, tmp_path / "one", output=OutputOptions(".npy"), options=BatchOptions(batch_size=1))
     groups: list[tuple[int, int, int]] = []
 
     def record_groups(of: Relighter) -> None:
@@ -239,18 +240,18 @@ def test_batch_groups_images_by_default_and_writes_the_same_outputs(tmp_path, na
 
     record_groups(relighter)
     monkeypatch.setattr(relight.inference.batch, "GROUP_PIXELS", 2 * 48 * 80)  # two 48x80 images, one 64x64
-    summary = run_batch(relighter, pairs, tmp_path / "budget", ext=".npy")
+    summary = run_batch(relighter, pairs, tmp_path / "budget", output=OutputOptions(".npy"))
     assert groups == [(2, 48, 80), (1, 48, 80)] + [(1, 64, 64)] * 7
     monkeypatch.setattr(relight.inference.batch, "GROUP_PIXELS", 512 * 512)
     monkeypatch.setattr(relight.inference.batch, "MAX_AUTO_BATCH", 4)
     groups.clear()
-    run_batch(relighter, pairs, tmp_path / "capped", ext=".npy")
+    run_batch(relighter, pairs, tmp_path / "capped", output=OutputOptions(".npy"))
     assert groups == [(3, 48, 80), (4, 64, 64), (3, 64, 64)]
     sized = Relighter(load_weights(narrow_checkpoint), "cpu", size=(32, 32))  # the budget counts the network's pixels
     record_groups(sized)
     monkeypatch.setattr(relight.inference.batch, "GROUP_PIXELS", 2 * 32 * 32)
     groups.clear()
-    run_batch(sized, pairs, tmp_path / "sized", ext=".npy")
+    run_batch(sized, pairs, tmp_path / "sized", output=OutputOptions(".npy"))
     assert groups == [(2, 48, 80), (1, 48, 80), (2, 64, 64), (2, 64, 64), (2, 64, 64), (1, 64, 64)]
     assert len(summary.done) == len(single.done) == 10
     for path in single.done:
@@ -273,7 +274,7 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
     (folder / "img2.npy").write_bytes(b"not a depth file")
     pairs = find_inference_pairs(folder)
     relighter = Relighter(load_weights(narrow_checkpoint), "cpu")
-    single = run_batch(relighter, pairs, tmp_path / "one", ext=".npy", streams=1)
+    single = run_batch(relighter, pairs, tmp_path / "one", output=OutputOptions(".npy"), options=BatchOptions(streams=1))
     calls: list[tuple[str, int, int]] = []
     relight_tensor = relighter.relight_tensor
 
@@ -287,7 +288,7 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
     try:
         assert relight.inference.batch.plan_streams(relighter) == 2
         seen: list[str] = []
-        summary = run_batch(relighter, pairs, tmp_path / "two", ext=".npy", on_item=seen.append)
+        summary = run_batch(relighter, pairs, tmp_path / "two", output=OutputOptions(".npy"), on_item=seen.append)
         with ThreadPoolExecutor(1) as fresh:  # a new thread starts from the process-wide setting: restored
             assert fresh.submit(torch.get_num_threads).result() == 2
     finally:
@@ -373,9 +374,10 @@ def test_cli_compile_falls_back_with_one_warning(
     assert stderr.count("torch.compile is not available here") == 1 and "Traceback" not in stderr
 
 
-def test_run_batch_refuses_no_io_workers(tmp_path, narrow_checkpoint) -> None:
-    folder = tmp_path / "in"
-    _write_folder(folder, [(32, 32)])
+@pytest.mark.parametrize("name", ["batch_size", "streams", "workers"])
+def test_batch_options_refuse_counts_below_one(name: str) -> None:
     with pytest.raises(RelightError) as err:
-        run_batch(Relighter(load_weights(narrow_checkpoint), "cpu"), find_inference_pairs(folder), tmp_path / "out", workers=0)
-    assert err.value.render(cli_words) == "--workers must be at least 1, not 0"
+        BatchOptions(**{name: 0})
+    assert err.value.render(cli_words) == f"--{name.replace('_', '-')} must be at least 1, not 0"
+    assert str(err.value) == f"{name} must be at least 1, not 0"
+    assert err.value.setting.python() == f"BatchOptions({name}=0)"

@@ -16,8 +16,8 @@ import typer
 from rich.markup import escape
 
 from relight.cli import batch, data, demo, run, score, synth, train, weights
-from relight.cli import eval as eval_command
 from relight.cli import depth as depth_command
+from relight.cli import eval as eval_command
 from relight.cli import ui as ui_command
 from relight.cli._console import console, out_console
 from relight.cli._console import state as _state

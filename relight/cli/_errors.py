@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from relight.errors import Action, Interrupted, RelightError, Setting, first_line
+from relight.errors import Action, Interrupted, RelightError, Setting, Wording, first_line, labelled
 
 #: Setting name -> its command-line flag, where the flag is not ``--`` + the name with dashes.
 FLAGS: dict[str, str] = {
@@ -39,26 +39,14 @@ def flag(setting: Setting) -> str:
     return owned or FLAGS.get(setting.name, "--" + setting.name.replace("_", "-"))
 
 
-def cli_words(part: Setting | Action) -> str:
-    """One :class:`Setting` or :class:`Action` in command-line terms (the rules above; ``owner`` is ignored)."""
-    if isinstance(part, Action):
-        wording = ACTIONS.get(part.kind)
-        return wording(part) if wording is not None else part.python
-    name = flag(part)
-    if not part.has_value:
-        return name
-    if isinstance(part.value, bool):
-        return name if part.value else _negated(name)
-    return f"{name} {part.shown if part.shown is not None else part.value}"
-
-
-def cli_text(text: object) -> str:
-    """A message (a plain string, or an error or warning made of parts) in command-line terms."""
-    return text.render(cli_words) if isinstance(text, RelightError) else str(text)
-
-
 def _negated(name: str) -> str:
     return "--no-" + name.removeprefix("--")
+
+
+#: Settings and actions in command-line terms (the rules above).
+cli_words = Wording(labelled(flag, negated=_negated), ACTIONS)
+#: A message (a plain string, or an error or warning made of parts) in command-line terms.
+cli_text = cli_words.text
 
 
 def is_click_error(exc: BaseException, name: str) -> bool:

@@ -8,7 +8,6 @@ and written after it (:func:`emit_text`, :func:`emit_report`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -19,8 +18,8 @@ from relight.cli._console import console, out_console, warn
 from relight.errors import RelightError
 
 if TYPE_CHECKING:  # the commands import what they use when they run, so that the CLI starts fast
-    from relight.inference.relighter import Relighter
     from relight.evaluation.score import ScoreReport
+    from relight.inference.relighter import Relighter
 
 
 def _dotted(ext: str) -> str:

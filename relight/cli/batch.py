@@ -9,11 +9,12 @@ import typer
 from rich.table import Table
 
 from relight.cli._console import console, out_console, warn
+from relight.cli._depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.cli._errors import cli_text, cli_words
+from relight.cli._lights import parse_targets, resolve_lights
 from relight.cli._options import (BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt,
                                   SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, make_relighter)
 from relight.cli._progress import rate_text, tracked
-from relight.cli.depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.errors import InputFileError, Interrupted
 
 if TYPE_CHECKING:
@@ -54,11 +55,11 @@ def batch(
 
     Under torchrun or a SLURM job array each process relights its own slice (and under torchrun on
     CUDA, on the GPU of its LOCAL_RANK) unless --shard or --device say otherwise."""
-    from relight.inference.batch import batch_plan, check_batch_outputs, finished, run_batch
-    from relight.cli.run import parse_targets, resolve_lights
-    from relight.inference.naming import template_fields
     from relight.data.pairs import find_inference_pairs
+    from relight.inference.batch import BatchOptions, batch_plan, check_batch_outputs, finished, run_batch
+    from relight.inference.naming import template_fields
     from relight.inference.shards import local_device, resolve_slice
+    from relight.io import OutputOptions
 
     out_dir = output_dir or folder / "relit"
     chosen = resolve_slice(shard_spec)
@@ -72,7 +73,9 @@ def batch(
             out_console.print(f"{chosen.describe(cli_words)}: none of the {total} images", soft_wrap=True)
             return
     # Before the model loads (the names, once the model has checked the lights; run_batch checks again, for API callers)
-    check_batch_outputs(pairs, out_dir, ext, bit_depth, None if to is None and name is None else [])
+    output = OutputOptions(ext, bit_depth, quality, srgb)
+    options = BatchOptions(batch_size, streams, workers)
+    check_batch_outputs(pairs, out_dir, output, None if to is None and name is None else [])
     if name is not None:
         template_fields(name)
     device = device or local_device()
@@ -83,20 +86,19 @@ def batch(
     wanted = parse_targets(to)
     relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted)
     targets = resolve_lights(relighter, wanted, source)
-    plan = batch_plan(relighter, pairs, ext, targets, source, name)
-    check_batch_outputs(pairs, out_dir, ext, bit_depth, [output.name for outputs in plan for output in outputs])
+    plan = batch_plan(relighter, pairs, ext=output.ext, to=targets, source=source, name=name)
+    check_batch_outputs(pairs, out_dir, output, [planned.name for outputs in plan for planned in outputs])
     needed = any(pair.depth is None and (overwrite or not all(finished(out_dir / o.name) for o in outputs))
                  for pair, outputs in zip(pairs, plan))
     estimate = batch_estimator(depth_model, device, needed)  # images without a depth file get estimated depth
     with tracked("relighting", total=sum(len(outputs) for outputs in plan)) as counter:
         try:
             summary = run_batch(
-                relighter, pairs, out_dir, ext=ext, bit_depth=bit_depth, quality=quality, srgb=srgb, overwrite=overwrite, workers=workers,
-                batch_size=batch_size, streams=streams, on_item=lambda kind: counter.advance(kind == "done"),
-                on_warning=warn, depth_kind=depth_kind, estimate=estimate, to=targets, source=source, name=name,
+                relighter, pairs, out_dir, output=output, options=options, overwrite=overwrite, to=targets, source=source, name=name,
+                depth_kind=depth_kind, estimate=estimate, on_item=lambda kind: counter.advance(kind == "done"), on_warning=warn,
             )
         except KeyboardInterrupt:
-            names = [output.name for outputs in plan for output in outputs]
+            names = [planned.name for outputs in plan for planned in outputs]
             there = sum(finished(out_dir / name) for name in names)
             raise Interrupted(f"{there} of {len(names)} outputs are in {out_dir}; the same command resumes, "
                               "skipping them") from None

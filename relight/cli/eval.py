@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from relight.cli._console import console, warn
-from relight.cli._options import (
-    CsvFileOpt, DepthDirOpt, DeviceOpt, ExtOpt, GtDirOpt, JsonFileOpt, NativeOpt, PrecisionOpt, RequireLpipsOpt, SizeOpt, SourceOpt,
-    TargetOpt, UpscaleOpt, WeightsOpt, check_report_outputs, emit_report, emit_text, make_relighter, tables_console,
-)
+from relight.cli._depth import DepthKindOpt
+from relight.cli._options import (CsvFileOpt, DepthDirOpt, DeviceOpt, ExtOpt, GtDirOpt, JsonFileOpt, NativeOpt, PrecisionOpt, RequireLpipsOpt,
+                                  SizeOpt, SourceOpt, TargetOpt, UpscaleOpt, WeightsOpt, check_report_outputs, emit_report, emit_text, make_relighter,
+                                  tables_console)
 from relight.cli._progress import tracked
-from relight.cli.depth import DepthKindOpt
 from relight.errors import RelightError
 
 if TYPE_CHECKING:
@@ -47,8 +46,8 @@ def evaluate(
 ) -> None:
     """Run a model over a validation set and score it exactly as `relight score` does."""
     from relight.evaluation.evaluate import check_save_dir, evaluate, evaluation_pairs
-    from relight.io.depth import check_depth_kind
     from relight.evaluation.score import Scorer
+    from relight.io.depth import check_depth_kind
     from relight.weights import default_weights
 
     check_report_outputs(json_out, csv_out)
@@ -93,10 +92,10 @@ def _any_to_any(data: Path, weights: str | None, placed: tuple[str | None, str |
     """``relight eval --any-to-any``: the sample, scored, as tables by target light, JSON/CSV, and the grid picture."""
     from relight.cli._tables import print_light_tables
     from relight.evaluation.evaluate import any_to_any_sample, evaluate_any_to_any
-    from relight.io import check_output_file
-    from relight.lighting import DIRECTIONS
     from relight.evaluation.score import Scorer
     from relight.evaluation.sheet import heat_map, write_picture
+    from relight.io import check_output_file
+    from relight.lighting import DIRECTIONS
 
     json_out, csv_out, plot = outputs
     depth_dir, depth_kind = depth
@@ -110,7 +109,7 @@ def _any_to_any(data: Path, weights: str | None, placed: tuple[str | None, str |
     console.print(f"relighting ? -> each pair's target: {len(sample)} of {possible} possible pairs (seed {seed}), the source not told",
                   soft_wrap=True)
     with tracked("evaluating", total=len(sample)) as counter:
-        report = evaluate_any_to_any(relighter, sample, scorer, workers, on_item=lambda _row: counter.advance(), left_out=left_out,
+        report = evaluate_any_to_any(relighter, sample, scorer=scorer, workers=workers, on_item=lambda _row: counter.advance(), left_out=left_out,
                                      sampled=(seed, pairs, possible), depth_kind=depth_kind, on_warning=warn)
     print_light_tables(report, tables_console(json_out, csv_out), title)
     emit_text(report.to_json(), json_out)

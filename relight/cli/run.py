@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from relight.cli._console import console, warn
-from relight.cli.depth import DepthKindOpt, DepthModelOpt, load_estimator
+from relight.cli._depth import DepthKindOpt, DepthModelOpt, load_estimator
+from relight.cli._lights import parse_targets, resolve_lights
 from relight.cli._options import (BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt,
                                   UpscaleOpt, WeightsOpt, make_relighter)
 from relight.cli._stages import say_scale, stages_shown
 
 if TYPE_CHECKING:
-    from relight.inference.relighter import Relighter
     from relight.lighting import Light
 
 
@@ -40,8 +40,9 @@ def run(
 ) -> None:
     """Relight one image with its depth map, or with depth estimated from the photo when none is given."""
     from relight.data.pairs import InferencePair, load_pair
-    from relight.io import check_output_file, refuse_replacing_inputs, write_image
+    from relight.io import OutputOptions, check_output_file, refuse_replacing_inputs
 
+    written = OutputOptions(bit_depth=bit_depth, quality=quality, srgb=srgb)
     targets = parse_targets(to)
     outputs = output_files(output, targets, sheet)
     for path in outputs:
@@ -66,7 +67,7 @@ def run(
         results = relighter.relight_many(item.image.rgb, item.depth, list(targets), source)
         stage("writing")
         for path, result in zip(outputs, results):
-            write_image(path, result, item.image.alpha, bit_depth, item.image.meta, quality=quality, srgb=srgb)
+            written.write(path, result, item.image.alpha, item.image.meta)
             if len(outputs) <= 4:
                 console.print(f"wrote {path}")
     if len(outputs) > 4:
@@ -75,15 +76,6 @@ def run(
         write_light_sheet(sheet, lights, results)
     if item.estimated:
         console.print(f"used depth estimated by {estimate.label} (`relight depth {image} -o DIR` writes it, to look at or correct)", soft_wrap=True)
-
-
-def parse_targets(to: list[str] | None) -> tuple[Light | None, ...]:
-    """``--to`` as lights (comma-separated, repeated, or ``all``); ``(None,)`` without it: the model's own target."""
-    from relight.data.anytoany import parse_lights
-
-    if not to:
-        return (None,)
-    return parse_lights(",".join(to), name="to", owner="Relighter.relight")
 
 
 def output_files(output: Path | None, targets: tuple[Light | None, ...], sheet: Path | None) -> list[Path]:
@@ -98,25 +90,6 @@ def output_files(output: Path | None, targets: tuple[Light | None, ...], sheet: 
     if len(targets) == 1:
         return [output]
     return [output.with_name(output_name(output.stem, target, SEVERAL_TARGETS) + output.suffix) for target in targets]
-
-
-def resolve_lights(relighter: Relighter, targets: tuple[Light | None, ...], source: str | None, placed: bool = False) -> list[Light | None]:
-    """Each target checked against the model (a one-to-one model refuses another target, naming the
-    any-to-any models), and the mapping the run applies said once: ``6500-N -> 2500-W``, ``? -> 2500-W``.
-    ``placed``: the results go on a contact sheet, which needs every target light known."""
-    from relight.errors import InvalidSetting, Setting, listed
-
-    resolved = [relighter.lights(target, source) for target in targets]
-    if placed and any(target is None for target, _ in resolved):
-        setting = Setting("to", owner="Relighter.relight")
-        raise InvalidSetting(setting, "a contact sheet places each version by its light, and this model's target is not "
-                             "recorded; name the lights with ", setting)
-    lit = resolved[0][1]
-    wanted = [str(target or "?") for target, _ in resolved]
-    shown = ", ".join(wanted) if len(wanted) <= 8 else f"{len(wanted)} lights: {listed(wanted, 4)}"
-    kind = "" if relighter.illumination.any_to_any else " (one-to-one model)"
-    console.print(f"relighting {lit or '?'} -> {shown}{kind}", soft_wrap=True)
-    return [target for target, _ in resolved]
 
 
 def write_light_sheet(path: Path, lights: list[Light | None], results: list[object]) -> None:

@@ -40,6 +40,7 @@ def check_save_dir(pairs: Sequence[TrainPair], save_dir: str | os.PathLike[str],
 def evaluate(
     relighter: Relighter,
     pairs: Sequence[TrainPair],
+    *,
     scorer: Scorer | None = None,
     save_dir: str | os.PathLike[str] | None = None,
     ext: str = ".png",
@@ -243,6 +244,7 @@ def _refuse_one_to_one(relighter: Relighter) -> None:
 def evaluate_any_to_any(
     relighter: Relighter,
     pairs: Sequence[LitPair],
+    *,
     scorer: Scorer | None = None,
     workers: int = 2,
     on_item: Callable[[LitScore | None], None] | None = None,

@@ -158,6 +158,7 @@ def _size(t: torch.Tensor) -> str:
 def score_arrays(
     items: Iterable[tuple[str, np.ndarray | torch.Tensor, np.ndarray | torch.Tensor] | Unscored],
     device: str | torch.device | None = None,
+    *,
     require_lpips: bool = False,
     scorer: Scorer | None = None,
     on_item: Callable[[ScoreRow | None], None] | None = None,
@@ -242,6 +243,7 @@ def _read_pair(pred_path: Path, gt_path: Path) -> tuple[np.ndarray, np.ndarray]:
 def score_folders(
     pred_dir: str | os.PathLike[str],
     gt_dir: str | os.PathLike[str],
+    *,
     device: str | torch.device | None = None,
     require_lpips: bool = False,
     scorer: Scorer | None = None,

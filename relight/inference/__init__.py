@@ -14,7 +14,7 @@ from relight.lazy import lazy_attributes
 _HOMES = {
     **dict.fromkeys(("Relighter", "checked_tensors", "prepare_for_inference"), "relight.inference.relighter"),
     **dict.fromkeys(("DEFAULT_UPSCALE", "UPSCALES", "RunScale", "parse_run_size", "parse_size", "run_scale"), "relight.inference.scale"),
-    **dict.fromkeys(("BatchSummary", "batch_plan", "run_batch"), "relight.inference.batch"),
+    **dict.fromkeys(("BatchOptions", "BatchSummary", "batch_plan", "run_batch"), "relight.inference.batch"),
     **dict.fromkeys(("Output", "output_name", "plan_outputs"), "relight.inference.naming"),
     **dict.fromkeys(("Slice", "resolve_slice"), "relight.inference.shards"),
 }

@@ -31,9 +31,9 @@ from relight.errors import DiskFullError, InvalidSetting, OutputFileError, Relig
 from relight.device import cudnn_autotune
 from relight.inference.relighter import Relighter
 from relight.tensors import depth_tensor, image_tensor
-from relight.io import check_output_dir, refuse_replacing_inputs, remove_stale_temporaries, write_image
+from relight.io import check_output_dir, refuse_replacing_inputs, remove_stale_temporaries
 from relight.io.depth import check_depth_kind
-from relight.io.images import DEFAULT_QUALITY, check_quality
+from relight.io.images import OutputOptions
 from relight.lighting import LightLike, encode_lights
 from relight.inference.naming import Output, plan_outputs
 
@@ -123,15 +123,30 @@ GROUP_PIXELS = 512 * 512
 MAX_AUTO_BATCH = 8
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch uses the machine; the outputs are the same whatever they are. ``batch_size``: images of
+    one size per forward pass (None: :func:`auto_batch_size`); ``streams``: forward passes at once (None:
+    :func:`plan_streams`); ``workers``: threads decoding inputs ahead and encoding outputs behind."""
+
+    batch_size: int | None = None
+    streams: int | None = None
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "streams", "workers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise _at_least_one(name, value, "BatchOptions")
+
+
 def auto_batch_size(height: int, width: int) -> int:
     """How many ``height x width`` images share a forward pass when no ``batch_size`` is given:
     as many as fit in :data:`GROUP_PIXELS` pixels, at least 1 and at most :data:`MAX_AUTO_BATCH`.
 
     Every operation of the network has a fixed cost, and the deep layers of a small image are too small
-    to keep the cores busy; a group spreads both over more images. On two CPU cores the bundled narrow
-    model alone, in two streams, relit 256x256 images at 77 to 78 images/s in groups of 4, against 52
-    to 60 one at a time (``benchmarks/batch.py``). The pixel budget bounds the activations a group
-    holds: a quarter of one 1024x1024 image's.
+    to keep the cores busy; a group spreads both over more images (``benchmarks/batch.py`` measures it).
+    The pixel budget bounds the activations a group holds: a quarter of one 1024x1024 image's.
     """
     return max(1, min(MAX_AUTO_BATCH, GROUP_PIXELS // max(1, height * width)))
 
@@ -140,9 +155,9 @@ def plan_streams(relighter: Relighter, streams: int | None = None) -> int:
     """How many forward passes run at once: ``streams`` if given, else 2 on a CPU with 2+ threads, else 1.
 
     One forward pass of a small network uses two CPU cores badly: many of its operations are too small
-    to split, and the threads wait for each other at every one. Two single-threaded passes side by side
-    ran the bundled narrow model 1.2x as fast at 256x256 and at 512x512. Each stream holds its own
-    activations, so by default only groups of up to :data:`GROUP_PIXELS` pixels share the cores.
+    to split, and the threads wait for each other at every one, so single-threaded passes side by side
+    get more done (``benchmarks/batch.py``). Each stream holds its own activations, so by default only
+    groups of up to :data:`GROUP_PIXELS` pixels share the cores.
     A ``torch.compile`` model keeps one stream unless asked: it was compiled for the thread count of the
     call that compiled it.
     """
@@ -187,14 +202,14 @@ def finished(output: Path) -> bool:
     return output.is_file() and output.stat().st_size > 0
 
 
-def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, ext: str, bit_depth: int | None = 8,
+def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, output: OutputOptions,
                         names: Iterable[str] | None = None) -> None:
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
     cannot be, and one where an output would land on an input (the output folder set to the input
     folder; with ``overwrite`` the photos themselves would be replaced). ``names``: the output file
-    names (:func:`relight.inference.naming.plan_outputs`), by default each pair's stem and ``ext``."""
-    check_output_dir(out_dir, ext, bit_depth)
-    names = names if names is not None else (f"{pair.stem}{ext}" for pair in pairs)
+    names (:func:`relight.inference.naming.plan_outputs`), by default each pair's stem and ``output.ext``."""
+    check_output_dir(out_dir, output.ext, output.bit_depth)
+    names = names if names is not None else (f"{pair.stem}{output.ext}" for pair in pairs)
     refuse_replacing_inputs((out_dir / name for name in names),
                             (path for pair in pairs for path in (pair.image, pair.depth)), "choose another output folder")
 
@@ -204,13 +219,13 @@ class _Pipeline:
     goes through the network (in a stream thread, or here when it is large), and its outputs to the
     writer threads; each pair's outcome goes into ``summary`` and to ``report``."""
 
-    def __init__(self, relighter: Relighter, out: tuple[Path, str, Callable[..., Path]], summary: BatchSummary, report: Callable[[str], None],
-                 pool: ThreadPoolExecutor, net: ThreadPoolExecutor | None, sizes: tuple[int | None, int, bool], workers: int,
+    def __init__(self, relighter: Relighter, out_dir: Path, output: OutputOptions, options: BatchOptions, streams: int,
+                 summary: BatchSummary, report: Callable[[str], None], pool: ThreadPoolExecutor, net: ThreadPoolExecutor | None,
                  source: LightLike | None = None) -> None:
-        self.relighter, self.summary, self.report, self.pool, self.net, self.workers = relighter, summary, report, pool, net, workers
-        self.source = source
-        self.out_dir, self.ext, self.write = out  # write: write_image with the output options bound
-        self.batch_size, self.streams, self.auto = sizes
+        self.relighter, self.out_dir, self.output, self.summary, self.report = relighter, out_dir, output, summary, report
+        self.pool, self.net, self.source = pool, net, source
+        self.batch_size, self.workers, self.streams = options.batch_size, options.workers, streams
+        self.auto = options.streams is None  # the default streams: a large group runs alone
         self.pin = relighter.device.type == "cuda"
         self.writes: deque[tuple[Path, Future[Path]]] = deque()
         self.forwards: deque[tuple[list[_Ready], Future[torch.Tensor]]] = deque()
@@ -286,7 +301,7 @@ class _Pipeline:
                     self.give_up(target)
                     continue
                 rgb = out[i].permute(1, 2, 0).numpy()
-                self.writes.append((target, self.pool.submit(self.write, target, rgb, ready.decoded.image.alpha, meta=ready.decoded.image.meta)))
+                self.writes.append((target, self.pool.submit(self.output.write, target, rgb, ready.decoded.image.alpha, ready.decoded.image.meta)))
             self.collect(keep=2 * self.workers + self.limit)
 
     def flush(self) -> None:
@@ -341,7 +356,7 @@ def _to_do(plan: list[list[Output]], out_dir: Path, overwrite: bool, summary: Ba
     return todo
 
 
-def batch_plan(relighter: Relighter, pairs: list[InferencePair], ext: str = ".png", to: Sequence[LightLike | None] | None = None,
+def batch_plan(relighter: Relighter, pairs: list[InferencePair], *, ext: str = ".png", to: Sequence[LightLike | None] | None = None,
                source: LightLike | None = None, name: str | None = None) -> list[list[Output]]:
     """Each pair's outputs for ``to`` (checked against the model: a one-to-one model refuses another
     target) named by ``name`` (:func:`relight.inference.naming.plan_outputs`); refused before any work."""
@@ -353,38 +368,35 @@ def run_batch(
     relighter: Relighter,
     pairs: list[InferencePair],
     out_dir: str | os.PathLike[str],
-    ext: str = ".png",
-    bit_depth: int | None = None,
+    *,
+    output: OutputOptions = OutputOptions(),
+    options: BatchOptions = BatchOptions(),
     overwrite: bool = False,
-    workers: int = 2,
-    batch_size: int | None = None,
-    streams: int | None = None,
-    on_item: Callable[[str], None] | None = None,
-    on_warning: Callable[[str], None] | None = None,
-    quality: int = DEFAULT_QUALITY,
-    srgb: bool = False,
-    depth_kind: str = "auto",
-    estimate: Callable[[np.ndarray], np.ndarray] | None = None,
     to: Sequence[LightLike | None] | None = None,
     source: LightLike | None = None,
     name: str | None = None,
+    depth_kind: str = "auto",
+    estimate: Callable[[np.ndarray], np.ndarray] | None = None,
+    on_item: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> BatchSummary:
-    """Relight ``pairs`` into ``out_dir/<stem><ext>``; ``on_item`` is called once per output (progress), with
+    """Relight ``pairs`` into ``out_dir/<stem><output.ext>``; ``on_item`` is called once per output (progress), with
     ``"done"``, ``"failed"`` or ``"skipped"`` (an output already there; an empty file is not one, since
     outputs are written whole, and is redone).
 
-    Up to ``batch_size`` consecutive images of the same size go through the network together (by
-    default :func:`auto_batch_size` of the size the network runs at), and up to ``streams`` such groups
-    at once (:func:`plan_streams`), the torch threads split between them; the outputs are the same
-    either way. Decoding runs ahead and encoding behind in ``workers`` threads, so the model does not
-    wait on files.
+    Up to ``options.batch_size`` consecutive images of the same size go through the network together (by
+    default :func:`auto_batch_size` of the size the network runs at), and up to ``options.streams`` such
+    groups at once (:func:`plan_streams`), the torch threads split between them; the outputs are the
+    same either way. Decoding runs ahead and encoding behind in ``options.workers`` threads, so the model
+    does not wait on files.
 
     Before the work, the temporaries that killed relight processes left in ``out_dir`` are removed
     (``summary.removed``; a live process's stay). After :data:`DISK_FULL_LIMIT` full-disk errors the
     outputs left are not tried: they are ``summary.unwritten``, each reported to ``on_item`` as ``"failed"``.
 
-    Each output keeps its input's colour profile, EXIF and alpha, and, with ``bit_depth`` None, its bit
-    depth where the type holds it; ``quality`` and ``srgb`` are :func:`relight.io.write_image`'s.
+    Each output is written as ``output`` says (:class:`relight.io.OutputOptions`) and keeps its input's
+    colour profile, EXIF and alpha, and, with ``output.bit_depth`` None, its bit depth where the type
+    holds it.
 
     Depth files are read as ``depth_kind`` says (:func:`relight.io.depth.to_normalised`); an image with
     none gets ``estimate(rgb)`` (a :class:`relight.depth.estimation.DepthEstimator`; ``summary.estimated``
@@ -394,17 +406,11 @@ def run_batch(
     ``source`` the inputs' light if known; each target is an output, named by the template ``name``
     (:mod:`relight.inference.naming`: one target keeps the stem, several append it).
     """
-    if batch_size is not None and batch_size < 1:
-        raise _at_least_one("batch_size", batch_size, "run_batch")
-    if workers < 1:
-        raise _at_least_one("workers", workers, "run_batch")
     out_dir = Path(out_dir)
-    plan = batch_plan(relighter, pairs, ext, to, source, name)
-    check_batch_outputs(pairs, out_dir, ext, bit_depth, [output.name for outputs in plan for output in outputs])
-    check_quality(quality, "run_batch")
+    plan = batch_plan(relighter, pairs, ext=output.ext, to=to, source=source, name=name)
+    check_batch_outputs(pairs, out_dir, output, [planned.name for outputs in plan for planned in outputs])
     depth_kind = check_depth_kind(depth_kind)
-    auto = streams is None
-    streams = plan_streams(relighter, streams)
+    streams = plan_streams(relighter, options.streams)
     start = time.perf_counter()
     summary = BatchSummary(removed=remove_stale_temporaries(out_dir))
 
@@ -415,7 +421,7 @@ def run_batch(
     todo = _to_do(plan, out_dir, overwrite, summary, report)
     threads = torch.get_num_threads()
     with contextlib.ExitStack() as stack:
-        pool = stack.enter_context(ThreadPoolExecutor(workers, thread_name_prefix="relight-io"))
+        pool = stack.enter_context(ThreadPoolExecutor(options.workers, thread_name_prefix="relight-io"))
         stack.enter_context(cudnn_autotune(relighter.device))
         net = None
         if streams > 1:
@@ -423,8 +429,7 @@ def run_batch(
             net = stack.enter_context(ThreadPoolExecutor(streams, thread_name_prefix="relight-net", initializer=torch.set_num_threads,
                                                          initargs=(max(1, threads // streams),)))
             stack.callback(torch.set_num_threads, threads)  # the setting is also process-wide: restore it
-        write = partial(write_image, bit_depth=bit_depth, quality=quality, srgb=srgb)
-        pipeline = _Pipeline(relighter, (out_dir, ext, write), summary, report, pool, net, (batch_size, streams, auto), workers, source)
+        pipeline = _Pipeline(relighter, out_dir, output, options, streams, summary, report, pool, net, source)
         consumed = 0
         decode = partial(_decode, pin=pipeline.pin, depth_kind=depth_kind, estimate=estimate)
         for (pair, future), (_, outputs) in zip(_prefetch(decode, [pair for pair, _ in todo], pool, pipeline.ahead), todo):
@@ -444,7 +449,11 @@ def run_batch(
             pipeline.add(ready, outputs)
         pipeline.finish()
         for _, outputs in todo[consumed:]:  # the output folder was given up on
-            for output in outputs:
-                pipeline.give_up(out_dir / output.name)
+            for planned in outputs:
+                pipeline.give_up(out_dir / planned.name)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+__all__ = ["DISK_FULL_LIMIT", "GROUP_PIXELS", "BatchOptions", "BatchSummary", "auto_batch_size", "batch_plan", "check_batch_outputs",
+           "finished", "plan_streams", "run_batch"]

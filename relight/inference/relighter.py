@@ -62,9 +62,9 @@ def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = T
     model.tail_rows = TAIL_ROWS
     model = model.to(device)
     if device.type == "cpu":
-        # The fusion layers hold 120 of the paper model's 228 GFLOPs at 512 x 512, in 3x3 convolutions of
-        # 512 to 2112 channels. The encoders' are smaller: Winograd gained them about 1 % of the time
-        # for 46 MB more weights.
+        # The fusion layers hold over half of the paper model's work, in 3x3 convolutions of 512 to 2112
+        # channels; the encoders' are smaller, where Winograd's extra weights cost more than it gains
+        # (docs/performance.md).
         for fusion in (model.fuse8, model.fuse16, model.fuse32):
             use_fast_convs(fusion)
     return model
@@ -105,6 +105,7 @@ class Relighter:
         self,
         model: MBNet | LoadedModel,
         device: str | torch.device | None = None,
+        *,
         precision: str | None = None,
         size: tuple[int, int] | int | None = None,
         optimize: bool = True,
@@ -136,7 +137,7 @@ class Relighter:
         self._overflow_told = False
         if compile:
             # Freezing lets Inductor treat the weights as constants: oneDNN prepacks them and fuses
-            # conv + ReLU on the CPU (measured about 5% faster there, at no extra peak memory).
+            # conv + ReLU on the CPU, at no extra peak memory.
             options = {"freezing": True} if self.device.type == "cpu" else None
             if self.device.type != "cuda":
                 _import_cpp_extension_quietly()

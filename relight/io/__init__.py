@@ -11,7 +11,7 @@ from __future__ import annotations
 from relight.lazy import lazy_attributes
 
 _HOMES = {
-    **dict.fromkeys(("IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageMeta", "LoadedImage", "image_size", "read_image",
+    **dict.fromkeys(("IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageMeta", "LoadedImage", "OutputOptions", "image_size", "read_image",
                      "to_unit", "unreadable", "write_image"), "relight.io.images"),
     **dict.fromkeys(("DEPTH_EXTENSIONS", "read_depth", "resize_depth", "write_depth_npy"), "relight.io.depth"),
     **dict.fromkeys(("OUTPUT_EXTENSIONS", "atomic_output", "check_output_dir",

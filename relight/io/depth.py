@@ -27,7 +27,7 @@ from typing import IO
 import numpy as np
 from PIL import Image
 
-from relight.errors import InputFileError, InvalidSetting, Part, Setting, first_line, listed
+from relight.errors import InputFileError, InvalidSetting, Part, Setting, UnsafeFileError, first_line, listed
 from relight.io.images import MAX_PIXELS, check_input_file, read_pixels, to_unit
 from relight.io.output import atomic_output
 
@@ -202,7 +202,7 @@ def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
         try:
             obj = _materialise(_DepthUnpickler(io.BytesIO(data)).load())
         except _RefusedClass as exc:
-            raise InputFileError(path, f"unsafe pickle: {first_line(exc)}") from None
+            raise UnsafeFileError(path, f"unsafe pickle: {first_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - a damaged pickle fails in many ways (TypeError, AttributeError, ...)
             raise InputFileError(path, f"corrupt or truncated pickled depth ({first_line(exc)})") from None
         return obj.item() if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1 else obj

@@ -336,6 +336,29 @@ def check_quality(quality: int, owner: str) -> None:
         raise InvalidSetting(setting, setting, " must be between 1 and 100")
 
 
+@dataclass(frozen=True)
+class OutputOptions:
+    """How relit images are written, as ``relight run``, ``relight batch`` and the page share it: the
+    file type ``ext`` (where the caller names the files), the ``bit_depth`` (None: the input's, see
+    :func:`output_bit_depth`), the JPEG and WebP ``quality``, and ``srgb`` (write sRGB, tagged so,
+    instead of the input's colour profile)."""
+
+    ext: str = ".png"
+    bit_depth: int | None = None
+    quality: int = DEFAULT_QUALITY
+    srgb: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.ext.startswith("."):
+            object.__setattr__(self, "ext", f".{self.ext}")
+        check_quality(self.quality, "OutputOptions")
+
+    def write(self, path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None,
+              meta: ImageMeta | None = None) -> Path:
+        """:func:`write_image` with these options."""
+        return write_image(path, rgb, alpha, self.bit_depth, meta, quality=self.quality, srgb=self.srgb)
+
+
 def write_image(
     path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None, bit_depth: int | None = None,
     meta: ImageMeta | None = None, quality: int = DEFAULT_QUALITY, srgb: bool = False,
@@ -389,5 +412,5 @@ def write_image(
     return path
 
 
-__all__ = ["DEFAULT_QUALITY", "IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageMeta", "InputFileError", "LoadedImage", "check_input_file", "check_quality", "unreadable",
+__all__ = ["DEFAULT_QUALITY", "IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageMeta", "LoadedImage", "OutputOptions", "check_input_file", "check_quality", "unreadable",
            "image_size", "output_bit_depth", "read_image", "read_pixels", "to_unit", "write_image"]

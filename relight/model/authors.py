@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from relight.errors import RelightError, Setting, first_line, listed
+from relight.errors import RelightError, Setting, UnsafeFileError, first_line, listed
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
 
@@ -88,14 +88,14 @@ def convert_authors_state_dict(
     return converted
 
 
-def _load_failure(exc: Exception) -> str:
-    """Why ``torch.load(weights_only=True)`` failed, in a few words. Its own message advises loading
-    with ``weights_only=False``, which would run whatever code the file holds: not repeated here."""
+def _refusal(exc: Exception) -> str | None:
+    """What ``torch.load(weights_only=True)`` refused to run, in a few words, or None when it failed for
+    another reason. Its own message advises loading with ``weights_only=False``, which would run whatever
+    code the file holds: not repeated here."""
     text = str(exc)
-    if "WeightsUnpickler error:" in text:
-        detail = " ".join(text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation", 1)[0].split())
-        return f"a safe load refused it: {detail}; relight never runs code from a checkpoint"
-    return f"{type(exc).__name__}: {first_line(exc)}"
+    if "WeightsUnpickler error:" not in text:
+        return None
+    return " ".join(text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation", 1)[0].split())
 
 
 def read_authors_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
@@ -115,7 +115,10 @@ def read_authors_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
             warnings.simplefilter("ignore", UserWarning)  # torch's notes on pickle protocols: noise for a user
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or unsafe files
-        raise CheckpointMismatchError(f"cannot read {path} as a torch checkpoint ({_load_failure(exc)})") from exc
+        refused = _refusal(exc)
+        if refused is not None:
+            raise UnsafeFileError(path, f"a safe load refused it: {refused}; relight never runs code from a checkpoint") from None
+        raise CheckpointMismatchError(f"cannot read {path} as a torch checkpoint ({type(exc).__name__}: {first_line(exc)})") from exc
     if isinstance(obj, Mapping) and "state_dict" in obj:
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

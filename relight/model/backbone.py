@@ -115,7 +115,7 @@ class ResNetEncoder(nn.Module):
         self.channels: tuple[int, ...] = (width,) + tuple(width * 2**i * expansion for i in range(4))
         for m in self.modules():
             # Built on the meta device (to load a checkpoint into), weights hold no values to draw; and
-            # torch's normal_ for meta tensors imports torch._dynamo, 1.5 s of a one-image run.
+            # torch's normal_ for meta tensors imports torch._dynamo, a large part of a one-image run.
             if isinstance(m, nn.Conv2d) and not m.weight.is_meta:
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 

@@ -111,7 +111,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
     if not path.is_file():
         raise CheckpointError(path, "no such file")
     config, provenance = read_checkpoint_metadata(path)
-    with torch.device("meta"):  # every tensor comes from the file: no random initialisation first (1 s for the paper model)
+    with torch.device("meta"):  # every tensor comes from the file: no random initialisation first
         model = MBNet(config)
     expected = model.state_dict()  # names, shapes and dtypes
     with safe_open(str(path), framework="pt") as fh:

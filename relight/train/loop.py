@@ -292,8 +292,8 @@ class Trainer:
         """Let go of the event file and of the DDP wrapper, which holds the process group.
 
         DDP's wrapper is a reference cycle: left to the collector it may be freed at interpreter exit, after
-        the group was destroyed, where tearing down gloo's threads can abort the process (seen once in CI as
-        ``terminate called without an active exception``).
+        the group is destroyed, where tearing down gloo's threads can abort the process (``terminate called
+        without an active exception``).
         """
         if self.tb is not None:
             self.tb.close()

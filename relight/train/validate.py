@@ -55,7 +55,7 @@ class Validator:
             report = score_lit_pairs(inference_copy(model), mine, self.device, self.precision, self.size, self.scorer, self.workers,
                                      self.on_warning, self.depth_kind)
         else:
-            relighter = Relighter(inference_copy(model), self.device, self.precision, self.size, optimize=False, inplace=True)
+            relighter = Relighter(inference_copy(model), self.device, precision=self.precision, size=self.size, optimize=False, inplace=True)
             report = evaluate(relighter, mine, scorer=self.scorer, workers=self.workers, on_warning=self.on_warning,
                               depth_kind=self.depth_kind)
         gathered = gather((report.rows, report.failed), self.where)  # every rank learns of every failure

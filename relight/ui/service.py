@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from relight.errors import Action, InvalidSetting, RelightError, Setting
+from relight.errors import Action, InvalidSetting, RelightError, Setting, Wording, labelled
 
 if TYPE_CHECKING:
     from relight.data.pairs import DecodedPair
+    from relight.io.images import OutputOptions
     from relight.inference.relighter import Relighter
     from relight.lighting import Illumination
 
@@ -51,22 +52,15 @@ class MissingGradio(RelightError, ImportError):
     """Gradio (the extra ``relight[ui]``) is not installed, so the page cannot be built."""
 
 
-def page_words(part: Setting | Action) -> str:
-    """One :class:`Setting` or :class:`Action` of a library message, in the page's terms."""
-    if isinstance(part, Action):
-        wording = PAGE_ACTIONS.get(part.kind)
-        return wording(part) if wording is not None else part.python
-    label = PAGE_LABELS.get(part.name, part.name.replace("_", " "))
-    if not part.has_value:
-        return label
-    return f"{label} {part.shown if part.shown is not None else part.value}"
+#: Settings and actions of a library message in the page's terms: its controls' labels.
+page_words = Wording(labelled(lambda setting: PAGE_LABELS.get(setting.name, setting.name.replace("_", " "))), PAGE_ACTIONS)
 
 
 def page_message(exc: BaseException, uploads: dict[str, str] | None = None) -> str:
     """The one line the page shows for ``exc``: a library error in page terms, with each upload's
     temporary path (``uploads``: path -> file name) replaced by the name the visitor gave it."""
     if isinstance(exc, RelightError):
-        text = exc.render(page_words)
+        text = page_words.text(exc)
     else:
         text = f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
     for path, name in (uploads or {}).items():
@@ -146,18 +140,22 @@ class Service:
     the registry's default. ``estimate_depth`` gives depth for a photo without a depth file (default:
     the depth model ``depth_model``, a name or folder, None the registry's default, as a
     :class:`relight.depth.estimation.DepthEstimator` loaded on first need and fetched as ``relight run``
-    fetches it). ``warn`` is told what loading a model warns about.
+    fetches it). ``warn`` is told what loading a model warns about. ``output`` says how the relit files
+    are written (by default PNG at the input's bit depth, as ``relight run -o NAME.png``).
     """
 
     def __init__(
         self,
         weights: str | None = None,
         device: str | None = None,
+        *,
         precision: str | None = None,
         estimate_depth: Estimate | None = None,
         depth_model: str | None = None,
         warn: Callable[[object], None] | None = None,
+        output: OutputOptions | None = None,
     ) -> None:
+        from relight.io import OutputOptions
         from relight.weights import default_weights
 
         self.default = weights or default_weights()
@@ -166,6 +164,7 @@ class Service:
         self._estimate = estimate_depth
         self.depth_model = depth_model
         self._warn = warn
+        self.output = output or OutputOptions()
         self._lock = threading.Lock()
         self._relighter: Relighter | None = None
         self._name: str | None = None
@@ -257,13 +256,13 @@ class Service:
             run_size = relighter.run_size(item.image.size)
             rgb = relighter.relight(item.image.rgb, item.depth, to=to)
         folder = self._call_folder()
-        name = f"{image.stem}_{lit.file_tag}.png" if lit is not None else f"{image.stem}_relit.png"
-        relit = write_image(folder / name, rgb, item.image.alpha, None, item.image.meta)  # as `relight run -o NAME.png`
+        name = f"{image.stem}_{lit.file_tag if lit is not None else 'relit'}{self.output.ext}"
+        relit = self.output.write(folder / name, rgb, item.image.alpha, item.image.meta)
         seconds = time.perf_counter() - start
         before = write_image(folder / "before.png", item.image.rgb, None, 8)
         after = write_image(folder / "after.png", rgb, None, 8)
         depth_view = write_image(folder / "depth.png", depth_picture(item.depth), None, 8)
-        notes = [note.render(page_words) if isinstance(note, RelightError) else str(note) for note in item.warnings]
+        notes = [page_words.text(note) for note in item.warnings]
         return Result(relit, before, after, depth_view, item.image.size, run_size, mapping, seconds, item.estimated, notes)
 
     def sheet(self, image: str | Path, depth: str | Path | None = None, weights: str | None = None) -> Path:

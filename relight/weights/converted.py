@@ -1,12 +1,12 @@
 """The authors' checkpoints converted once: ``weight.pkl`` as relight's safetensors in :func:`user_home`.
 
-Passing the authors' ``.pkl``/``.pth`` as weights used to unpickle and map it on every run. The first
-load now writes the conversion to ``converted/<sha256 of the file>.safetensors`` (atomically); later
-loads read that instead, which needs no unpickling (safetensors runs no code) and no key mapping.
+The first load of the authors' ``.pkl``/``.pth`` writes its conversion to ``converted/<sha256 of the
+file>.safetensors`` (atomically); later loads read that instead, which needs no unpickling (safetensors
+runs no code) and no key mapping.
 
-Hashing the 613 MB checkpoint costs about as much as converting it (0.38 s against 0.5 s, measured on
-a 2-core AMD EPYC), so the file's sha256 is remembered in ``converted/index.json`` under its resolved
-path with its size, mtime, ctime and inode: a file seen before in the same state is not hashed again.
+Hashing the 613 MB checkpoint costs about as much as converting it (``docs/performance.md``), so the
+file's sha256 is remembered in ``converted/index.json`` under its resolved path with its size, mtime,
+ctime and inode: a file seen before in the same state is not hashed again.
 A file replaced or changed in place changes its ctime (which no program can set back), so it is hashed
 again; a copy elsewhere hashes to the same name and reuses the conversion.
 
