@@ -1,6 +1,6 @@
 """VIDIT lighting settings, folder layouts, and the (input, depth, target) pairs that training and evaluation use.
 
-Four layouts are read (see the VIDIT format notes in the README):
+Four layouts are read (described in docs/data.md, "Layouts"):
 
 * **any-to-any**: ``Image000_6500_N.png`` ... with one ``Image000.npy`` depth per scene; pairs are built for a
   chosen source -> target setting, optionally with the paper's extra data (section 3.3, generalised):

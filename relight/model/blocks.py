@@ -1,4 +1,4 @@
-"""MBNet's building blocks, one small module each (see docs/architecture in the README).
+"""MBNet's building blocks, one small module each (described in docs/training.md, "The network").
 
 Module names are ours; :mod:`relight.model.authors` maps them to the authors' checkpoint keys.
 """
