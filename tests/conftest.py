@@ -14,7 +14,7 @@ import re
 import struct
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -137,11 +137,17 @@ def _gradio_cache_per_process(tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.fixture(scope="session")
-def narrow_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_config() -> MBNetConfig:
+    """The narrowest MBNet the tests build (random weights, a test fixture only: never offered to users)."""
+    return MBNetConfig.narrow(width=8, decoder_channels=16)
+
+
+@pytest.fixture(scope="session")
+def narrow_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBNetConfig) -> Path:
     """A narrow MBNet with random weights (not trained: only for plumbing tests)."""
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "narrow-random.safetensors"
-    return save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), path, {"note": "random test weights"})
+    return save_checkpoint(MBNet(tiny_config), path, {"note": "random test weights"})
 
 
 @pytest.fixture
@@ -171,6 +177,12 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: py
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], tuple[int, str, str]]:
+    """The real console entry point, run in-process: ``code, out, err = cli(["run", ...])``."""
+    return lambda args: run_cli(args, capsys, monkeypatch)
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
