@@ -161,4 +161,4 @@ def test_cli_data_pairs_any_to_any(root: Path, capsys: pytest.CaptureFixture[str
     assert "6500-N -> 2500-W" in out or "6500-N -> 2500-E" in out or "? -> 2500-" in out
     code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "6500-N"],
                              capsys, monkeypatch)
-    assert code == 2 and out == "" and err.strip().startswith("error: no any-to-any pairs with source != target")
+    assert code == 1 and out == "" and err.strip().startswith("error: no any-to-any pairs with source != target")

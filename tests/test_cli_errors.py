@@ -170,3 +170,17 @@ def test_a_flag_may_depend_on_whose_setting_it_is():
     assert cli_words(Setting("source", "6500-N", owner="Relighter.relight")) == "--from 6500-N"
     assert cli_words(Setting("source", "6500-N", owner="TrainConfig")) == "--source 6500-N"
     assert cli_words(Setting("source")) == "--source"
+
+
+def test_exit_codes_tell_a_failure_from_a_wrong_command(cli, tmp_path: Path, sample_pair: tuple[Path, Path]) -> None:
+    """1: the work failed (a missing photo); 2: the command line is wrong (an unknown option, a refused value)."""
+    missing = tmp_path / "no-such-photo.png"
+    image, depth = sample_pair
+    code, _, err = cli(["run", str(missing), str(tmp_path / "d.npy"), "-o", str(tmp_path / "out.png")])
+    assert code == 1, err
+    assert err.startswith(f"error: {missing}: no such file")
+    code, _, err = cli(["run", str(missing), "--no-such-flag"])
+    assert code == 2, err
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "out.png"), "--size", "7x"])
+    assert code == 2, err
+    assert "--size '7x'" in err

@@ -138,7 +138,7 @@ def test_run_refuses_an_output_it_cannot_write_before_loading_the_model(
     code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / output), "-w", str(narrow_checkpoint), *options],
                         capsys, monkeypatch)
     lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
+    assert code == 1 and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder.png", "scene.npy", "scene.png"]
     assert not any((tmp_path / "folder.png").iterdir())
     assert (image.read_bytes(), depth.read_bytes()) == inputs
@@ -197,17 +197,17 @@ def test_batch_resumes_reports_bad_pairs_and_counts_both(tmp_path, sample_pair, 
 
 
 @pytest.mark.parametrize(
-    ("options", "problem"),
+    ("options", "problem", "expected"),  # 2: a setting refused; 1: a folder that cannot be used
     [
-        (["--ext", ".bmp"], "--ext .bmp: unsupported output type .bmp"),
-        (["--ext", ".jpg", "--bit-depth", "16"], "16-bit output needs PNG or TIFF"),
-        (["-o", "{tmp}/a-file"], "a-file: is a file, not a folder"),
-        (["-o", "{folder}"], "would replace the input"),
-        (["-o", "{folder}", "--overwrite"], "would replace the input"),
+        (["--ext", ".bmp"], "--ext .bmp: unsupported output type .bmp", 2),
+        (["--ext", ".jpg", "--bit-depth", "16"], "16-bit output needs PNG or TIFF", 2),
+        (["-o", "{tmp}/a-file"], "a-file: is a file, not a folder", 1),
+        (["-o", "{folder}"], "would replace the input", 1),
+        (["-o", "{folder}", "--overwrite"], "would replace the input", 1),
     ],
 )
 def test_batch_refuses_outputs_it_cannot_write_or_that_would_replace_inputs(
-    tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, options, problem
+    tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch, options, problem, expected
 ):
     """Refused in one line before any image is relit: a bad --ext, an output folder that is a file, and
     an output folder where the outputs would land on the inputs (with --overwrite they would replace them)."""
@@ -217,7 +217,7 @@ def test_batch_refuses_outputs_it_cannot_write_or_that_would_replace_inputs(
     args = [a.format(tmp=tmp_path, folder=folder) for a in options]
     code, stdout, err = _run(["batch", str(folder), "-w", str(narrow_checkpoint), *args], capsys, monkeypatch)
     lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
+    assert code == expected and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before and (tmp_path / "a-file").read_text() == "x"
 
 
@@ -257,7 +257,7 @@ def test_batch_with_a_depth_folder_and_vidit_names(tmp_path, sample_pair, narrow
     assert code == 0, err
     assert (tmp_path / "img" / "relit" / "Image007_6500_N.png").is_file()
     code, _, err = _run(["batch", str(tmp_path / "img"), "--depth-dir", str(tmp_path / "dep" / "Image007.png")], capsys, monkeypatch)
-    assert code == 2 and "Image007.png: depth folder is a file, not a folder" in err
+    assert code == 1 and "Image007.png: depth folder is a file, not a folder" in err
 
 
 def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monkeypatch):
@@ -317,7 +317,7 @@ def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, 
                             capsys, monkeypatch)
         assert code == 2 and err.strip().splitlines()[-1] == refusal and not (tmp_path / "o.png").exists()
     code, _, err = _run(["score", str(tmp_path / "nosuch"), str(tmp_path)], capsys, monkeypatch)
-    assert code == 2 and err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"
+    assert code == 1 and err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"
     # Usage errors are one line too, naming the help to read; the bare command shows the help.
     for args, line in ((["batch"], "error: Missing argument 'folder'. (see relight batch --help)"),
                        (["batch", str(tmp_path), "--batch-size", "0"],
@@ -387,7 +387,7 @@ def test_batch_stopped_by_sigterm_cleans_up_says_how_to_resume_and_resumes(tmp_p
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert proc.returncode == 143 and "Traceback" not in err, err
     line = next(line for line in err.splitlines() if line.startswith("interrupted"))
     written = sorted(p.name for p in out.iterdir())
     assert 0 < len(written) < 120 and all(name.endswith(".png") and not name.startswith(".") for name in written)
@@ -401,4 +401,4 @@ def test_an_error_found_before_any_progress_is_the_first_line(tmp_path, capsys, 
     (tmp_path / "pred").mkdir()
     (tmp_path / "gt").mkdir()
     code, _, err = _run(["score", str(tmp_path / "pred"), str(tmp_path / "gt")], capsys, monkeypatch)
-    assert code == 2 and err.startswith("error:") and len(err.splitlines()) == 1, repr(err)
+    assert code == 1 and err.startswith("error:") and len(err.splitlines()) == 1, repr(err)

@@ -345,5 +345,5 @@ def test_cli_data_pairs_table_and_bad_setting(
         "direct", "neighbour NE", "neighbour NW", "mirror",
     ]
     code, out, err = run_cli(["data", "pairs", str(root), "--target", "4500-X"], capsys, monkeypatch)
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""
     assert err.strip().splitlines() == ["error: setting '4500-X': unknown light direction 'X'; use one of N NE E SE S SW W NW"]

@@ -219,7 +219,7 @@ def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkp
 def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys, monkeypatch):  # noqa: F811
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")
     code, _, err = run_cli(["run", str(photo), "-o", str(tmp_path / "o.png")], capsys, monkeypatch)
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert err.startswith(f"error: {photo}: no depth file given and none can be estimated: depth-anything-v2-small: the depth model is not "
                           "in the Hugging Face cache") and err.strip().endswith(
         "run `relight weights download depth-anything-v2-small` once online, or give a depth file"), err
@@ -227,7 +227,7 @@ def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys,
     with pytest.raises(MissingDependency, match=r"needs the optional package transformers: install relight\[depth\]"):
         DepthEstimator.load()
     code, _, err = run_cli(["depth", str(photo), "-o", str(tmp_path / "d")], capsys, monkeypatch)
-    assert code == 2 and "pip install 'relight[depth]'" in err and len(err.strip().splitlines()) == 1, err
+    assert code == 1 and "pip install 'relight[depth]'" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_weights_download_fetches_a_depth_model(hub, tiny_on_hub, capsys, monkeypatch):  # noqa: F811
@@ -252,7 +252,7 @@ def test_relight_depth_writes_npy_and_a_16bit_png(tiny_model, photo, tmp_path, c
     for output, message in ((tmp_path / "one.npy", "is one file, for 2 photos; give a folder"),
                             (photo.parent, "would sit among the photos, where `relight batch` would take it for one")):
         code, _, err = run_cli(["depth", str(photo), str(second), "-o", str(output), "--depth-model", str(tiny_model)], capsys, monkeypatch)
-        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+        assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
     code, _, err = run_cli(["depth", str(photo), "-o", str(tmp_path / "single.png"), "--depth-model", str(tiny_model), "--device", "cpu"],
                            capsys, monkeypatch)
     assert code == 0 and np.array_equal(read_depth(tmp_path / "single.npy"), expected) and (tmp_path / "single.png").is_file(), err

@@ -133,7 +133,7 @@ def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_d
     assert [f["name"] for f in json.loads((tmp_path / "eval.json").read_text())["failed"]] == ["Image901"]
 
     code, _, err = run_cli(["eval", str(examples / "validation"), "--save-dir", str(examples / "validation")], capsys, monkeypatch)
-    assert code == 2 and "would replace the input" in err and len(err.strip().splitlines()) == 1, err
+    assert code == 1 and "would replace the input" in err and len(err.strip().splitlines()) == 1, err
     relighter = Relighter(load_weights("relight-synth-narrow"), "cpu")
     with pytest.raises(RelightError, match="would replace the input"):
         run_demo(relighter, examples / "validation_gt", examples=examples)

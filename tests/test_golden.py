@@ -103,7 +103,7 @@ def test_a_pickle_a_safe_load_refuses_is_one_line_without_torchs_unsafe_advice(t
     path = tmp_path / "plain.pkl"
     path.write_bytes(pickle.dumps({"a": 1}, protocol=4))
     code, _, err = run_cli(["weights", "import", str(path), "--name", "plain"], capsys, monkeypatch)
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert "a safe load refused it" in err and "weights_only" not in err and "Warning" not in err
 
 

@@ -254,7 +254,7 @@ def test_score_cli_checks_its_report_files_before_scoring(tmp_path, empty_cache,
                              (["--csv", str(pred_dir / "img0.png" / "s.csv")], "is a file, not a folder"),
                              (["--json", "-", "--csv", "-"], "only one of them can go to stdout")):
         code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), *options], capsys, monkeypatch)
-        assert code == 2 and out == "" and err.startswith("error:") and problem in err and len(err.splitlines()) == 1, err
+        assert code == 1 and out == "" and err.startswith("error:") and problem in err and len(err.splitlines()) == 1, err
 
 
 def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(tmp_path, empty_cache, capsys, monkeypatch):
@@ -267,7 +267,7 @@ def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(t
     assert data["metrics"] == ["psnr", "ssim"] and "lpips" not in data["images"][0] and ALEXNET_FILE in data["lpips_skipped"]
 
     code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), "--require-lpips", "--json", str(tmp_path / "r.json")], capsys, monkeypatch)
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""
     assert err.startswith("error:") and ALEXNET_FILE in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r.json").exists()
 

@@ -178,7 +178,7 @@ def test_mirror_pair_from_files_is_the_mirrored_scene(tmp_path: Path) -> None:
 def test_synth_names_an_unreadable_earlier_image_in_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
     (tmp_path / "Image000_6500_N.png").write_text("not a png")
     code, _, stderr = run_cli(["synth", str(tmp_path), "--scenes", "1", "--size", "32"], capsys, monkeypatch)
-    assert code == 2 and stderr.strip().startswith(f"error: {tmp_path / 'Image000_6500_N.png'}: not a readable image")
+    assert code == 1 and stderr.strip().startswith(f"error: {tmp_path / 'Image000_6500_N.png'}: not a readable image")
     assert len(stderr.strip().splitlines()) == 1
 
 

@@ -37,8 +37,9 @@ def _rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _one_line_error(code: int, err: str) -> str:
-    assert code == 2, err
+def _one_line_error(code: int, err: str, expected: int) -> str:
+    """The one error line of a run that exits ``expected``: 2 for a setting refused, 1 for work that failed."""
+    assert code == expected, err
     lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "Traceback" not in err, err
     return lines[0]
@@ -74,21 +75,21 @@ def test_config_precedence_cli_over_toml_over_defaults(scenes: Path, tmp_path: P
     assert resolve_config({"out": str(tmp_path / "again")}, run / "config.toml").lr == 0.003
     # A second run into the same folder is refused instead of overwriting it.
     code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY], capsys, monkeypatch)
-    assert "already holds a run" in _one_line_error(code, err)
+    assert "already holds a run" in _one_line_error(code, err, 1)
 
 
 def test_bad_config_file_is_one_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("learning_rate = 0.1\n")
     code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
-    line = _one_line_error(code, err)
+    line = _one_line_error(code, err, 2)
     assert str(bad) in line and "unknown setting 'learning_rate'" in line
     bad.write_text('epochs = "many"\n')
     code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
-    assert "epochs = 'many' should be int" in _one_line_error(code, err)
+    assert "epochs = 'many' should be int" in _one_line_error(code, err, 2)
     code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), *TINY, "--crop", "128", "--size", "64"],
                            capsys, monkeypatch)
-    assert "--crop 128x128 is larger than --size 64x64" in _one_line_error(code, err)
+    assert "--crop 128x128 is larger than --size 64x64" in _one_line_error(code, err, 2)
     assert not (tmp_path / "r").exists()
 
 
@@ -128,7 +129,7 @@ def test_nan_loss_stops_with_last_checkpoint_intact(scenes: Path, tmp_path: Path
         ["train", str(scenes), "--out", str(run), *TINY, "--no-neighbours", "--no-mirror", "--batch-size", "4",
          "--epochs", "3", "--lr", "1e30"], capsys, monkeypatch,
     )
-    line = _one_line_error(code, err)
+    line = _one_line_error(code, err, 1)
     assert "loss became nan at step 2" in line and f"{run / 'last.safetensors'} (step 1) kept" in line
     assert sorted(p.name for p in run.iterdir()) == ["config.toml", "last.safetensors", "last.state.pt", "metrics.csv"]
     loaded = load_checkpoint(run / "last.safetensors")
@@ -171,7 +172,7 @@ def test_missing_vgg_weights_is_one_clear_line(scenes: Path, tmp_path: Path, cap
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     run = tmp_path / "run"
     code, _, err = run_cli(["train", str(scenes), "--out", str(run), "--backbone", "narrow", "--workers", "0"], capsys, monkeypatch)
-    line = _one_line_error(code, err)
+    line = _one_line_error(code, err, 1)
     assert "vgg19-dcbb9e9d.pth" in line and "VGG-19" in line and "--perceptual-weight 0" in line
     assert str(tmp_path / "empty-cache") in line
     assert not run.exists()
@@ -185,19 +186,19 @@ def test_missing_imagenet_weights_is_one_clear_line(scenes: Path, tmp_path: Path
         ["train", str(scenes), "--out", str(run), "--backbone", "resnet18", "--perceptual-weight", "0", "--workers", "0"],
         capsys, monkeypatch,
     )
-    line = _one_line_error(code, err)
+    line = _one_line_error(code, err, 1)
     assert "ImageNet weights for resnet18 not found" in line and "resnet18-f37072fd.pth" in line
     assert line.count("--no-imagenet") == 1
     assert not run.exists()
     code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY, "--imagenet"], capsys, monkeypatch)
-    assert "narrow backbone has no ImageNet weights" in _one_line_error(code, err)
+    assert "narrow backbone has no ImageNet weights" in _one_line_error(code, err, 2)
 
 
 def test_a_run_folder_that_cannot_be_made_is_one_line_before_any_work(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     (tmp_path / "a-file").write_text("x")
     for out, problem in ((tmp_path / "a-file", "is a file, not a folder"), (tmp_path / "a-file" / "run", "is a file, not a folder")):
         code, _, err = run_cli(["train", str(scenes), "--out", str(out), *TINY, "--max-steps", "1"], capsys, monkeypatch)
-        line = _one_line_error(code, err)
+        line = _one_line_error(code, err, 1)
         assert str(tmp_path / "a-file") in line and problem in line
     assert (tmp_path / "a-file").read_text() == "x"
 
@@ -219,7 +220,7 @@ def test_a_stopped_run_says_how_to_resume_and_resumes(scenes: Path, tmp_path: Pa
         time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert proc.returncode == 143 and "Traceback" not in err, err
     assert f"interrupted: --resume {run} continues from the last checkpoint" in err
     assert not [p for p in run.iterdir() if p.name.startswith(".")], "temporary files left behind"
     done = subprocess.run([sys.executable, "-m", "relight", "train", "--resume", str(run), "--max-steps", "1"],
@@ -249,7 +250,7 @@ def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Pa
     told, auto = load_file(tmp_path / "told" / "last.safetensors"), load_file(tmp_path / "run" / "last.safetensors")
     assert told.keys() == auto.keys() and all(torch.equal(told[k], auto[k]) for k in told)
     code, _, err = run_cli(["train", str(data), "--out", str(tmp_path / "bad"), *common, "--depth-kind", "feet"], capsys, monkeypatch)
-    assert "--depth-kind 'feet': expected auto, normalised, metric or disparity" in _one_line_error(code, err)
+    assert "--depth-kind 'feet': expected auto, normalised, metric or disparity" in _one_line_error(code, err, 2)
 
 
 def test_nothing_of_a_run_outlives_train_without_a_collection(scenes: Path, tmp_path: Path) -> None:

@@ -348,7 +348,7 @@ def test_a_temporary_folder_that_cannot_be_made_is_one_line_naming_it(unusable_t
     folder, reason = unusable_tempdir
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     code, _, err = run_cli(["ui", "--port", str(free_port()), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
-    assert code == 2 and err.strip() == f"error: {folder}: cannot write here ({reason})", err
+    assert code == 1 and err.strip() == f"error: {folder}: cannot write here ({reason})", err
 
 
 def test_only_loopback_hosts_pass_without_a_warning():
@@ -360,7 +360,7 @@ def test_only_loopback_hosts_pass_without_a_warning():
 
 def test_unknown_weights_fail_before_serving(capsys, monkeypatch):
     code, _, err = run_cli(["ui", "-w", "no-such-model", "--port", str(free_port())], capsys, monkeypatch)
-    assert code == 2 and "no-such-model" in err and "serving on" not in err
+    assert code == 1 and "no-such-model" in err and "serving on" not in err
 
 
 def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_files(narrow_checkpoint, one_to_one_url):

@@ -415,7 +415,7 @@ def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
         (["weights", "download", "mbnet-ntire21"], "relight cannot download it"),
     ):
         code, out, err = run_cli(args, capsys, monkeypatch)
-        assert code == 2 and message in err and "Traceback" not in err, err
+        assert code == 1 and message in err and "Traceback" not in err, err
         assert len(err.strip().splitlines()) == 1, err
 
 
@@ -496,17 +496,17 @@ def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
     ours = save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "ours.safetensors")
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint\n")
-    for args, message in (
+    for args, message, expected in (  # 1: the file cannot be imported; 2: a name refused
         (["weights", "import", str(ours), "--name", "mine"], "ours.safetensors is a safetensors file, relight's own format, "
-                                                            f"not the authors' checkpoint: pass it as --weights {ours}"),
-        (["weights", "import", str(text), "--name", "mine"], "notes.pth is not a torch checkpoint (neither a zip archive nor a pickle)"),
-        (["weights", "import", str(not_mbnet), "--name", "mine"], "other.pkl: not an MBNet (ResNet-50) checkpoint: 1182 missing"),
-        (["weights", "import", str(tmp_path / "absent.pkl"), "--name", "mine"], "absent.pkl: no such file"),
-        (["weights", "import", str(not_mbnet), "--name", DEFAULT_MODEL], "shipped with relight; choose another name"),
-        (["weights", "import", str(not_mbnet), "--name", "../evil"], "--name '../evil': use letters"),
+                                                            f"not the authors' checkpoint: pass it as --weights {ours}", 1),
+        (["weights", "import", str(text), "--name", "mine"], "notes.pth is not a torch checkpoint (neither a zip archive nor a pickle)", 1),
+        (["weights", "import", str(not_mbnet), "--name", "mine"], "other.pkl: not an MBNet (ResNet-50) checkpoint: 1182 missing", 1),
+        (["weights", "import", str(tmp_path / "absent.pkl"), "--name", "mine"], "absent.pkl: no such file", 1),
+        (["weights", "import", str(not_mbnet), "--name", DEFAULT_MODEL], "shipped with relight; choose another name", 2),
+        (["weights", "import", str(not_mbnet), "--name", "../evil"], "--name '../evil': use letters", 2),
     ):
         code, _, err = run_cli(args, capsys, monkeypatch)
-        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+        assert code == expected and message in err and len(err.strip().splitlines()) == 1, err
     assert not home.exists() or not any(home.rglob("*")), "a refused import writes nothing"
 
 

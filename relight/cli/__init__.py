@@ -24,7 +24,7 @@ from relight.cli._console import state as _state
 from relight.cli._errors import is_click_error, message
 from relight.cli._progress import progress_bar, rate_text
 from relight.cli._stages import download_bar
-from relight.errors import Interrupted, RelightError
+from relight.errors import Interrupted, InvalidSetting, RelightError
 from relight.weights.pretrained import reporting_downloads
 
 app = typer.Typer(
@@ -64,10 +64,21 @@ def _main(
         _state["debug"] = True
 
 
+#: Exit codes: the work failed (a missing or damaged file, an unreachable Hub, a full disk, a batch with
+#: failures); the command line is wrong (an unknown option, a missing argument, a value refused).
+FAILED, USAGE = 1, 2
+
+
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM as Ctrl-C: temporary files are removed and the summary printed, rather than the process
-    vanishing mid-write (a scheduler's or ``timeout``'s stop)."""
+    vanishing mid-write (a scheduler's or ``timeout``'s stop); the exit code still says which signal."""
+    _state["signal"] = signum
     raise KeyboardInterrupt
+
+
+def _interrupted_code() -> int:
+    """128 + the signal, as a shell reports a process a signal stopped: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + int(_state.get("signal") or signal.SIGINT)
 
 
 def _print_line(exc: BaseException) -> None:
@@ -85,23 +96,23 @@ def main() -> None:
             code = app(standalone_mode=False, prog_name="relight")
     except (KeyboardInterrupt, Interrupted) as exc:
         _print_line(exc)
-        sys.exit(130)
+        sys.exit(_interrupted_code())
     except RelightError as exc:
         if _state["debug"]:
             raise
         _print_line(exc)
-        sys.exit(2)
+        sys.exit(USAGE if isinstance(exc, InvalidSetting) else FAILED)
     except Exception as exc:  # noqa: BLE001 - a bug: say so in one line unless debugging
         if is_click_error(exc, "NoArgsIsHelpError"):  # `relight` or `relight weights` alone: the help
             exc.ctx.get_help()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if is_click_error(exc, "UsageError") or is_click_error(exc, "Abort"):
             _print_line(exc)
-            sys.exit(getattr(exc, "exit_code", 1))
+            sys.exit(getattr(exc, "exit_code", FAILED))
         if _state["debug"]:
             raise
         _print_line(exc)
-        sys.exit(1)
+        sys.exit(FAILED)
     sys.exit(code if isinstance(code, int) else 0)  # a command's typer.Exit(n) comes back as n
 
 
