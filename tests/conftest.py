@@ -136,6 +136,16 @@ def _gradio_cache_per_process(tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _relight_home_per_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test process keeps relight's cache (the ONNX exports of the models the tests run, the user
+    registry) in its run folder, not in the user's: the tests of one process share the exports of the
+    same weights, and nothing is left in ~/.cache. Tests of the cache itself set their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RELIGHT_HOME", str(tmp_path_factory.mktemp("relight-home")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_config() -> MBNetConfig:
     """The narrowest MBNet the tests build (random weights, a test fixture only: never offered to users)."""

@@ -291,7 +291,7 @@ def test_the_light_picker():
     assert "one-to-one" in light_note(pair) and "6500-N -> 4500-E" in light_note(pair) and "Any-to-any" in light_note(a2a)
     assert _with_direction("2500-E", "NW") == "2500-NW" and _with_direction("", "S") == "4500-S"
     assert _with_temperature("2500-E", "6500") == "6500-E" and _with_temperature("", "3500") == "3500-E"
-    assert "on cpu (fp32)" in pair.describe()
+    assert "on cpu (fp32, " in pair.describe()
 
 
 def test_depth_picture_stretches_and_survives_a_flat_map():
@@ -381,7 +381,7 @@ def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_fil
             if "serving on" in line:
                 break
         assert f"relight ui: serving on http://{LOOPBACK}:{port}/" in "".join(lines), "".join(lines)
-        assert "narrow-w8-d16, one-to-one ? -> ?, on cpu (fp32)" in "".join(lines)
+        assert "narrow-w8-d16, one-to-one ? -> ?, on cpu (fp32, onnxruntime)" in "".join(lines)
         import urllib.request
 
         with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/", timeout=30) as page:

@@ -16,6 +16,7 @@ import typer
 from rich.markup import escape
 
 from relight.cli import batch, data, demo, run, score, synth, train, weights
+from relight.cli import export as export_command
 from relight.cli import depth as depth_command
 from relight.cli import eval as eval_command
 from relight.cli import ui as ui_command
@@ -43,6 +44,7 @@ app.command()(synth.synth)
 app.command()(train.train)
 app.command("eval")(eval_command.evaluate)
 app.add_typer(weights.app, name="weights")
+app.command("export")(export_command.export)
 app.command()(demo.demo)
 app.command("ui")(ui_command.ui)
 

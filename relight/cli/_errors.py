@@ -29,6 +29,7 @@ ACTIONS: dict[str, Callable[[Action], str]] = {
     "list-weights": lambda a: "`relight weights list`",
     "pass-weights": lambda a: f"pass --weights {a.arg('what')}",
     "give-depth": lambda a: "give a depth file",
+    "export": lambda a: "export the weights with `relight export WEIGHTS -o FILE.onnx`",
 }
 
 

@@ -29,7 +29,7 @@ def _dotted(ext: str) -> str:
 
 WeightsOpt = Annotated[
     Optional[str],
-    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, or hf://owner/repo/file[@rev]."),
+    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, hf://owner/repo/file[@rev], or an .onnx file `relight export` wrote."),
 ]
 DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cuda:N, mps or cpu (default: best available).")]
 PrecisionOpt = Annotated[Optional[str], typer.Option(help="fp32, fp16 or bf16 (default: bf16 autocast on Ampere and newer CUDA cards, fp16 on older ones, fp32 elsewhere; "
@@ -43,6 +43,9 @@ UpscaleOpt = Annotated[Optional[str], typer.Option("--upscale", metavar="change|
 BitDepthOpt = Annotated[Optional[int], typer.Option("--bit-depth", help="8 or 16 bits per channel for PNG/TIFF output (default: the input's: 16 for a 16-bit or float input, else 8; JPEG and WebP are 8).")]
 QualityOpt = Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG and WebP quality, 1 to 100.")]
 SrgbOpt = Annotated[bool, typer.Option("--srgb", help="Write the result in sRGB, tagged so, instead of in the input's colour profile.")]
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", metavar="auto|torch|onnxruntime", help="What runs the network: onnxruntime "
+                                                    "(an ONNX export of the model, made once into relight's cache), torch, or auto (the default: onnxruntime on the CPU, "
+                                                    "torch on CUDA and MPS; torch where a model does not export). The run says which.")]
 CompileOpt = Annotated[bool, typer.Option("--compile", help="Run the network through torch.compile (slow first image; falls back to eager where unsupported).")]
 ExtOpt = Annotated[str, typer.Option(callback=_dotted, help="Output extension: .png, .tif, .npy, .jpg or .webp.")]
 DepthDirOpt = Annotated[Optional[Path], typer.Option("--depth-dir", help="Folder holding the depth files, if not beside the images.")]
@@ -58,9 +61,11 @@ RequireLpipsOpt = Annotated[bool, typer.Option("--require-lpips", help="Fail ins
 
 
 def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False,
-                   native: bool = False, upscale: str | None = None, targets: Sequence[object] = ()) -> Relighter:
-    """Load weights and place them, saying once which model is used (``size``, ``native`` and ``upscale``:
-    the scale it runs at, :mod:`relight.inference.scale`)."""
+                   native: bool = False, upscale: str | None = None, targets: Sequence[object] = (), backend: str | None = None) -> Relighter:
+    """Load weights and place them, saying once which model is used and what runs it (``size``, ``native``
+    and ``upscale``: the scale it runs at, :mod:`relight.inference.scale`; ``backend``:
+    :mod:`relight.inference.backend`), and each step of a first export to ONNX."""
+    from relight.inference.backend import check_backend
     from relight.inference.relighter import Relighter
     from relight.inference.scale import DEFAULT_UPSCALE, check_upscale, parse_run_size, run_scale
     from relight.weights import default_weights
@@ -71,11 +76,15 @@ def make_relighter(weights: str | None, device: str | None, precision: str | Non
     if weights is None:
         weights = default_weights(targets=targets)
         console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
+    check_backend(backend)
     relighter = Relighter.from_weights(weights, device=device, precision=precision, size=run_size, compile=compile, warn=warn,
-                                       native=native, upscale=upscale)
+                                       native=native, upscale=upscale, backend=backend,
+                                       stages=lambda stage: console.print(f"[dim]{stage}[/dim]", soft_wrap=True))
+    relighter.stages = None  # the export's steps only: a command shows its relights' stages itself
     console.print(
         f"[dim]model {relighter.loaded.config.describe()} from {relighter.loaded.source or weights} "
-        f"on {relighter.device} ({relighter.precision}{', compiled' if relighter.compiled else ''})[/dim]"
+        f"on {relighter.device} ({relighter.precision}{', compiled' if relighter.compiled else ''}), "
+        f"backend {relighter.choice.describe()}[/dim]", soft_wrap=True,
     )
     return relighter
 

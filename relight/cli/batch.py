@@ -12,7 +12,7 @@ from relight.cli._console import console, out_console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.cli._errors import cli_text, cli_words
 from relight.cli._lights import parse_targets, resolve_lights
-from relight.cli._options import (BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt,
+from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt,
                                   SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, make_relighter)
 from relight.cli._progress import rate_text, tracked
 from relight.errors import InputFileError, Interrupted
@@ -42,6 +42,7 @@ def batch(
     threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the network (default: one per core), split between the streams.")] = None,
     streams: Annotated[Optional[int], typer.Option(min=1, help="Forward passes run at once (default: 2 on a CPU with 2+ threads for images up to 512x512, else 1; each holds its own activations).")] = None,
     compile: CompileOpt = False,
+    backend: BackendOpt = None,
     depth_kind: DepthKindOpt = "auto",
     depth_model: DepthModelOpt = None,
     to: ToOpt = None,
@@ -84,7 +85,7 @@ def batch(
 
         torch.set_num_threads(threads)
     wanted = parse_targets(to)
-    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted)
+    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted, backend)
     targets = resolve_lights(relighter, wanted, source)
     plan = batch_plan(relighter, pairs, ext=output.ext, to=targets, source=source, name=name)
     check_batch_outputs(pairs, out_dir, output, [planned.name for outputs in plan for planned in outputs])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from relight.cli._console import console
-from relight.cli._options import DeviceOpt, PrecisionOpt, WeightsOpt, check_report_outputs, emit_text, make_relighter, tables_console
+from relight.cli._options import BackendOpt, DeviceOpt, PrecisionOpt, WeightsOpt, check_report_outputs, emit_text, make_relighter, tables_console
 
 if TYPE_CHECKING:
     from relight.inference.relighter import Relighter
@@ -19,13 +19,14 @@ def demo(
     weights: WeightsOpt = None,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
+    backend: BackendOpt = None,
     json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Also write both reports as JSON to FILE, or to stdout with -.")] = None,
 ) -> None:
     """Relight the bundled example scenes with the bundled models and score them next to the identity baseline."""
     from relight.io import json_text
 
     check_report_outputs(json_out)
-    relighter = make_relighter(weights, device, precision, None)
+    relighter = make_relighter(weights, device, precision, None, backend=backend)
     report = _show(relighter, output_dir, json_out, "")
     failed = bool(report["model"]["failed"])
     if weights is None and not relighter.illumination.any_to_any:  # the bundled default is one-to-one: show choosing the light too
@@ -34,7 +35,7 @@ def demo(
         name = shipped_default_any_to_any()
         if name is not None:
             console.print(f"and the any-to-any model {name}, which chooses the light (--to):", soft_wrap=True)
-            report["any_to_any"] = _show(make_relighter(name, device, precision, None), output_dir / "any-to-any", json_out, f" ({name})")
+            report["any_to_any"] = _show(make_relighter(name, device, precision, None, backend=backend), output_dir / "any-to-any", json_out, f" ({name})")
             failed = failed or bool(report["any_to_any"]["model"]["failed"])
     emit_text(json_text(report), json_out)
     if failed:

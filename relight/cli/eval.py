@@ -10,7 +10,7 @@ import typer
 
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthKindOpt
-from relight.cli._options import (CsvFileOpt, DepthDirOpt, DeviceOpt, ExtOpt, GtDirOpt, JsonFileOpt, NativeOpt, PrecisionOpt, RequireLpipsOpt,
+from relight.cli._options import (BackendOpt, CsvFileOpt, DepthDirOpt, DeviceOpt, ExtOpt, GtDirOpt, JsonFileOpt, NativeOpt, PrecisionOpt, RequireLpipsOpt,
                                   SizeOpt, SourceOpt, TargetOpt, UpscaleOpt, WeightsOpt, check_report_outputs, emit_report, emit_text, make_relighter,
                                   tables_console)
 from relight.cli._progress import tracked
@@ -38,6 +38,7 @@ def evaluate(
     size: SizeOpt = None,
     native: NativeOpt = False,
     upscale: UpscaleOpt = None,
+    backend: BackendOpt = None,
     workers: Annotated[int, typer.Option(help="DataLoader worker processes decoding files.")] = 2,
     any_to_any: Annotated[bool, typer.Option("--any-to-any", help="Score an any-to-any model on a seeded sample of (source, target) pairs of any-to-any data, by target direction and temperature (the source not told).")] = False,
     pairs: Annotated[int, typer.Option("--pairs", min=1, help="With --any-to-any: how many (scene, source, target) pairs to draw (at most all there are).")] = 200,
@@ -54,7 +55,7 @@ def evaluate(
     depth_kind = check_depth_kind(depth_kind)
     title = f"relight eval {weights or default_weights()} on {data}"  # as given: the model line has the path
     if any_to_any:
-        _any_to_any(data, weights, (device, precision, size, False, native, upscale), (json_out, csv_out, plot), pairs, seed,
+        _any_to_any(data, weights, (device, precision, size, False, native, upscale, (), backend), (json_out, csv_out, plot), pairs, seed,
                     (depth_dir, depth_kind), workers, require_lpips, save_dir, title)
         return
     if plot is not None:
@@ -63,7 +64,7 @@ def evaluate(
     pairs_found = found.pairs
     if save_dir is not None:  # before the model loads (evaluate checks again, for callers of the API)
         check_save_dir(pairs_found, save_dir, ext)
-    relighter = make_relighter(weights, device, precision, size, False, native, upscale)
+    relighter = make_relighter(weights, device, precision, size, False, native, upscale, backend=backend)
     lights = _lights(relighter, source, target)
     scorer = Scorer(relighter.device, require_lpips)
     with tracked("evaluating", total=len(pairs_found)) as counter:
@@ -86,7 +87,7 @@ def _lights(relighter: Relighter, source: str, target: str) -> dict[str, str]:
     return lights
 
 
-def _any_to_any(data: Path, weights: str | None, placed: tuple[str | None, str | None, str | None],
+def _any_to_any(data: Path, weights: str | None, placed: tuple[object, ...],
                 outputs: tuple[str | None, str | None, Path | None], pairs: int, seed: int,
                 depth: tuple[Path | None, str], workers: int, require_lpips: bool, save_dir: Path | None, title: str) -> None:
     """``relight eval --any-to-any``: the sample, scored, as tables by target light, JSON/CSV, and the grid picture."""

@@ -10,7 +10,7 @@ import typer
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, load_estimator
 from relight.cli._lights import parse_targets, resolve_lights
-from relight.cli._options import (BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt,
+from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt,
                                   UpscaleOpt, WeightsOpt, make_relighter)
 from relight.cli._stages import say_scale, stages_shown
 
@@ -34,6 +34,7 @@ def run(
     quality: QualityOpt = 95,
     srgb: SrgbOpt = False,
     compile: CompileOpt = False,
+    backend: BackendOpt = None,
     to: ToOpt = None,
     source: FromOpt = None,
     sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a labelled contact sheet of the relit versions (rows temperatures, columns directions; 5 x 8 with --to all).")] = None,
@@ -60,7 +61,7 @@ def run(
         for warning in item.warnings:
             warn(warning)
         stage("loading the model")
-        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, targets)
+        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, targets, backend)
         relighter.stages = stage
         say_scale(relighter, item.image.size)
         lights = resolve_lights(relighter, targets, source, placed=sheet is not None)

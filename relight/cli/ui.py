@@ -10,7 +10,7 @@ import typer
 
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthModelOpt
-from relight.cli._options import DeviceOpt, PrecisionOpt, WeightsOpt
+from relight.cli._options import BackendOpt, DeviceOpt, PrecisionOpt, WeightsOpt
 
 HostOpt = Annotated[str, typer.Option(help="Interface to serve on; 127.0.0.1 (the default) is this machine only, 0.0.0.0 every interface.")]
 PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")]
@@ -29,12 +29,13 @@ def ui(
     weights: WeightsOpt = None,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
+    backend: BackendOpt = None,
     depth_model: DepthModelOpt = None,
 ) -> None:
     r"""Serve relight as a web page: drop a photo, pick the light, compare before and after (needs the ui extra: pip install 'relight\[ui]')."""
     from relight.ui import Service, build_app, private_cache, serve
 
-    service = Service(weights, device, precision=precision, depth_model=depth_model, warn=warn)
+    service = Service(weights, device, precision=precision, backend=backend, depth_model=depth_model, warn=warn)
     try:
         info = service.describe()  # a model that cannot load fails here, before the server starts
         console.print(f"[dim]model {info.describe()}[/dim]")

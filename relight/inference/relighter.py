@@ -1,9 +1,11 @@
-"""Running a trained MBNet: padding to the network's stride, the optimised path, the scale it runs at.
+"""Running a trained MBNet: padding to the network's stride, the backend, the scale it runs at.
 
 :class:`Relighter` is what ``relight run``, ``relight batch``, ``relight eval`` and Python callers use.
-By default it runs the optimised path of :func:`prepare_for_inference` (BatchNorm folded, channels-last,
-the shift-based dynamic convolution, ``torch.inference_mode``, autocast on CUDA, optionally
-``torch.compile``); ``optimize=False`` runs the authors' formulation as it is, for benchmarks and tests.
+The network runs on the backend :mod:`relight.inference.backend` chooses: ONNX Runtime on an export of
+the model (:mod:`relight.inference.export`), or torch's optimised path of :func:`prepare_for_inference`
+(BatchNorm folded, channels-last, the shift-based dynamic convolution, ``torch.inference_mode``,
+autocast on CUDA, optionally ``torch.compile``); ``optimize=False`` runs the authors' formulation in
+torch as it is, for benchmarks and tests. Everything around the network call is the same on both.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,8 +29,9 @@ from relight.model import MBNet
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
 from relight.model.provenance import trained_at
-from relight.model.fastconv import use_fast_convs
 from relight.model.fold import fold_batchnorm
+from relight.inference.backend import Choice, OnnxNetwork, choose
+from relight.inference.export import ExportedModel, ExportError, cached_export, model_name, read_exported, weights_sha256
 from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale
 from relight.weights.registry import any_to_any_models
 from relight.tensors import depth_tensor, image_tensor, pad_to_stride, resize
@@ -40,12 +44,10 @@ def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = T
     """Put ``model`` in eval mode on ``device``, changing it **in place**, and return it.
 
     ``optimize=True`` turns gradients off, folds BatchNorm into the convolutions, switches the dynamic
-    convolution to the shift-based form, stores weights channels-last, computes the full-resolution end
-    in bands of :data:`TAIL_ROWS` rows, and on the CPU runs the fusion layers' 3x3 convolutions as
-    Winograd or GEMM (:mod:`relight.model.fastconv`; on CUDA, cuDNN picks its own algorithms, see
-    :func:`cudnn_autotune`): the same function with fewer FLOPs, passes over memory and bytes alive at
-    once. ``optimize=False`` gives the reference: the authors' unfold formulation, contiguous weights,
-    BatchNorm as it is.
+    convolution to the shift-based form, stores weights channels-last and computes the full-resolution
+    end in bands of :data:`TAIL_ROWS` rows: the same function with fewer passes over memory and fewer
+    bytes alive at once. ``optimize=False`` gives the reference: the authors' unfold formulation,
+    contiguous weights, BatchNorm as it is.
     """
     model.eval()
     if not optimize:
@@ -60,14 +62,7 @@ def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = T
     fold_batchnorm(model, inplace=True)
     use_dynamic_conv(model, "shift")
     model.tail_rows = TAIL_ROWS
-    model = model.to(device)
-    if device.type == "cpu":
-        # The fusion layers hold over half of the paper model's work, in 3x3 convolutions of 512 to 2112
-        # channels; the encoders' are smaller, where Winograd's extra weights cost more than it gains
-        # (docs/performance.md).
-        for fusion in (model.fuse8, model.fuse16, model.fuse32):
-            use_fast_convs(fusion)
-    return model
+    return model.to(device)
 
 
 def _import_cpp_extension_quietly() -> None:
@@ -88,11 +83,17 @@ def _import_cpp_extension_quietly() -> None:
 class Relighter:
     """A model placed on a device with a precision, turning (image, depth) pairs into relit images.
 
-    The model is prepared by :func:`prepare_for_inference` on a copy, so the caller's model (a training
-    run's, say) keeps its BatchNorm layers; ``inplace=True`` prepares the model itself instead, which
-    avoids a second copy of the weights (:meth:`from_weights` does this, since it owns what it loaded).
-    ``compile=True`` runs the network through ``torch.compile``; where that fails, ``warn`` is told once
-    and the eager model runs instead.
+    ``backend`` (``auto``, ``torch`` or ``onnxruntime``; :mod:`relight.inference.backend`) says what runs
+    the network; :attr:`choice` says what was chosen and why. On ONNX Runtime the model's export is made
+    once into relight's cache and loaded from it later (``stages`` is told while it is made); a model
+    that does not export runs on torch under ``auto``, and ``warn`` is told so. An
+    :class:`~relight.inference.export.ExportedModel` (an ONNX file relight exported) runs on ONNX Runtime.
+
+    On torch the model is prepared by :func:`prepare_for_inference` on a copy, so the caller's model (a
+    training run's, say) keeps its BatchNorm layers; ``inplace=True`` prepares the model itself
+    instead, which avoids a second copy of the weights (:meth:`from_weights` does this, since it owns
+    what it loaded). ``compile=True`` runs the network through ``torch.compile``; where that fails,
+    ``warn`` is told once and the eager model runs instead.
 
     The network runs at the model's own scale (:mod:`relight.inference.scale`): an image larger than the model's
     training size is scaled down to about its pixel count, and the result brought back by ``upscale``
@@ -103,9 +104,10 @@ class Relighter:
 
     def __init__(
         self,
-        model: MBNet | LoadedModel,
+        model: MBNet | LoadedModel | ExportedModel,
         device: str | torch.device | None = None,
         *,
+        backend: str | None = None,
         precision: str | None = None,
         size: tuple[int, int] | int | None = None,
         optimize: bool = True,
@@ -116,7 +118,7 @@ class Relighter:
         upscale: str = DEFAULT_UPSCALE,
         stages: StageCallback | None = None,
     ) -> None:
-        loaded = model if isinstance(model, LoadedModel) else LoadedModel(model)
+        loaded = model if isinstance(model, (LoadedModel, ExportedModel)) else LoadedModel(model)
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.precision = precision or default_precision(self.device)
         check_precision(self.device, self.precision)
@@ -127,14 +129,30 @@ class Relighter:
         self.upscale = check_upscale(upscale)
         self.stages = stages
         self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))
-        net = loaded.model if inplace else copy.deepcopy(loaded.model)
-        self.model = prepare_for_inference(net, self.device, optimize)
-        self.loaded = LoadedModel(self.model, loaded.provenance, loaded.source)
+        #: What runs the network, and why (:func:`relight.inference.backend.choose`).
+        self.choice: Choice = choose(backend, self.device, self.precision, compile=compile, optimize=optimize,
+                                     exported=isinstance(loaded, ExportedModel))
         #: What the model does to the light, as its checkpoint records it (one-to-one pair, or any-to-any).
-        self.illumination = Illumination.recorded(self.model.config.any_to_any, loaded.provenance)
-        self._memory_format = torch.channels_last if optimize else torch.contiguous_format
+        self.illumination = Illumination.recorded(loaded.config.any_to_any, loaded.provenance)
         self._compiled: Callable[..., torch.Tensor] | None = None
         self._overflow_told = False
+        #: The torch network (None on ONNX Runtime) and the ONNX Runtime session (None on torch).
+        self.model: MBNet | None = None
+        self.network: OnnxNetwork | None = None
+        exported = loaded if isinstance(loaded, ExportedModel) else None
+        if exported is None and self.choice.backend == "onnxruntime":
+            if not inplace:
+                loaded = LoadedModel(copy.deepcopy(loaded.model), loaded.provenance, loaded.source, loaded.file, loaded.sha256)
+            exported = self._export(loaded)
+        if exported is not None:
+            self.network = OnnxNetwork(exported.path, self.device)
+            self.loaded: LoadedModel | ExportedModel = exported
+            self._memory_format = torch.contiguous_format
+            return
+        net = loaded.model if inplace else copy.deepcopy(loaded.model)
+        self.model = prepare_for_inference(net, self.device, optimize)
+        self.loaded = LoadedModel(self.model, loaded.provenance, loaded.source, loaded.file, loaded.sha256)
+        self._memory_format = torch.channels_last if optimize else torch.contiguous_format
         if compile:
             # Freezing lets Inductor treat the weights as constants: oneDNN prepacks them and fuses
             # conv + ReLU on the CPU, at no extra peak memory.
@@ -146,12 +164,29 @@ class Relighter:
             except Exception as exc:  # noqa: BLE001 - unsupported platform or Python: run eager
                 self._compile_failed(exc)
 
+    def _export(self, loaded: LoadedModel) -> ExportedModel | None:
+        """``loaded``'s export from the cache (made now if need be); None, said once, where it does not
+        export and ``auto`` chose ONNX Runtime, so that torch runs it."""
+        try:
+            path = cached_export(loaded, self.precision, stage=self._stage)
+        except ExportError as exc:
+            if self.choice.reason == "asked for":
+                raise
+            self._warn(f"running on torch: this model does not export to ONNX ({first_line(exc)})")
+            self.choice = Choice("torch", "auto: the model does not export to ONNX")
+            return None
+        return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), weights_sha256(loaded), self.precision,
+                             loaded.source)
+
     @classmethod
     def from_weights(cls, weights: str | os.PathLike[str], **kwargs: object) -> "Relighter":
-        """Load weights by name, path or ``hf://`` address (see :func:`relight.weights.load_weights`)."""
+        """Load weights by name, path or ``hf://`` address (see :func:`relight.weights.load_weights`), or
+        an ONNX file relight exported (:func:`relight.inference.export.read_exported`)."""
         from relight.weights import load_weights
 
         kwargs.setdefault("inplace", True)
+        if Path(weights).suffix.lower() == ".onnx":
+            return cls(read_exported(weights), **kwargs)  # type: ignore[arg-type]
         return cls(load_weights(weights), **kwargs)  # type: ignore[arg-type]
 
     def run_size(self, size: tuple[int, int]) -> tuple[int, int]:
@@ -164,6 +199,11 @@ class Relighter:
             self.stages(text)
 
     @property
+    def backend(self) -> str:
+        """``torch`` or ``onnxruntime``: what runs the network."""
+        return self.choice.backend
+
+    @property
     def compiled(self) -> bool:
         """Whether ``torch.compile`` is in use (false when not asked for, or after it failed)."""
         return self._compiled is not None
@@ -174,6 +214,8 @@ class Relighter:
 
     def _forward(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         inputs = (rgb, depth) if light is None else (rgb, depth, light)
+        if self.network is not None:
+            return self.network(*inputs)
         if self._compiled is not None:
             try:
                 return self._compiled(*inputs)
@@ -226,11 +268,12 @@ class Relighter:
 
     def _relight(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         # Only to CUDA: a non-blocking copy to MPS from a non-contiguous host tensor can corrupt it.
-        copy_async = self.device.type == "cuda"
-        rgb = rgb.to(self.device, torch.float32, non_blocking=copy_async)
-        depth = depth.to(self.device, torch.float32, non_blocking=copy_async)
+        copy_async = self.device.type == "cuda" and self.network is None
+        device = self.device if self.network is None else torch.device("cpu")  # ONNX Runtime takes host arrays
+        rgb = rgb.to(device, torch.float32, non_blocking=copy_async)
+        depth = depth.to(device, torch.float32, non_blocking=copy_async)
         if light is not None:
-            light = light.to(self.device, torch.float32, non_blocking=copy_async)
+            light = light.to(device, torch.float32, non_blocking=copy_async)
         h, w = rgb.shape[-2:]
         run = self.run_size((h, w))
         full = rgb
@@ -242,7 +285,7 @@ class Relighter:
         rgb_p = rgb_p.contiguous(memory_format=self._memory_format)
         depth_p = depth_p.contiguous(memory_format=self._memory_format)
         self._stage(f"relighting at {run[0]}x{run[1]}")
-        with autocast(self.device, self.precision):
+        with autocast(self.device, self.precision if self.network is None else "fp32"):
             out = self._forward(rgb_p, depth_p, light)
         out = out[..., :hh, :ww].float()
         if out.shape[-2:] == (h, w):

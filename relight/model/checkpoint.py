@@ -40,6 +40,10 @@ class LoadedModel:
     model: MBNet
     provenance: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    #: The weights file it was read from, if any, and that file's sha256 where it is known already:
+    #: what names the model's ONNX exports (:mod:`relight.inference.export`).
+    file: Path | None = None
+    sha256: str | None = None
 
     @property
     def config(self) -> MBNetConfig:
@@ -124,4 +128,4 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
         if tensor.shape != expected[key].shape:
             raise CheckpointError(path, f"{key} has shape {tuple(tensor.shape)}, expected {tuple(expected[key].shape)}")
     model.load_state_dict(state, assign=True)
-    return LoadedModel(model.eval(), provenance, str(path))
+    return LoadedModel(model.eval(), provenance, str(path), file=path)

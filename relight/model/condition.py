@@ -102,7 +102,7 @@ def modulate(x: torch.Tensor, film: tuple[torch.Tensor, torch.Tensor] | None) ->
 
 def with_planes(rgb: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
     """RGB with the light vector appended as constant planes (one image is repeated for T lights)."""
-    n = max(rgb.shape[0], light.shape[0])
+    n = light.shape[0]  # check_light allows rgb of one image or of as many as the lights: either way, this many (and a trace keeps it a shape)
     planes = light.to(rgb.dtype)[:, :, None, None].expand(n, -1, *rgb.shape[-2:])
     out = torch.cat([rgb.expand(n, -1, -1, -1), planes], dim=1)
     channels_last = rgb.stride(1) == 1 and rgb.shape[1] > 1  # as the optimised inference path passes it

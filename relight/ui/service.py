@@ -77,14 +77,16 @@ class ModelInfo:
     illumination: Illumination
     device: str
     precision: str
+    #: What runs the network (``torch`` or ``onnxruntime``, :mod:`relight.inference.backend`).
+    backend: str = "torch"
 
     @property
     def any_to_any(self) -> bool:
         return self.illumination.any_to_any
 
     def describe(self) -> str:
-        """``relight-synth-narrow: narrow-w16-d32, one-to-one 6500-N -> 4500-E, on cpu (fp32)``."""
-        return f"{self.name}: {self.label}, {self.illumination.describe()}, on {self.device} ({self.precision})"
+        """``relight-synth-narrow: narrow-w16-d32, one-to-one 6500-N -> 4500-E, on cpu (fp32, onnxruntime)``."""
+        return f"{self.name}: {self.label}, {self.illumination.describe()}, on {self.device} ({self.precision}, {self.backend})"
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def depth_picture(depth: np.ndarray) -> np.ndarray:
 class Service:
     """The models and files behind the page; safe to call from several threads at once.
 
-    ``weights``/``device``/``precision`` are as for :meth:`Relighter.from_weights`; ``weights`` None is
+    ``weights``/``device``/``precision``/``backend`` are as for :meth:`Relighter.from_weights`; ``weights`` None is
     the registry's default. ``estimate_depth`` gives depth for a photo without a depth file (default:
     the depth model ``depth_model``, a name or folder, None the registry's default, as a
     :class:`relight.depth.estimation.DepthEstimator` loaded on first need and fetched as ``relight run``
@@ -150,6 +152,7 @@ class Service:
         device: str | None = None,
         *,
         precision: str | None = None,
+        backend: str | None = None,
         estimate_depth: Estimate | None = None,
         depth_model: str | None = None,
         warn: Callable[[object], None] | None = None,
@@ -161,6 +164,7 @@ class Service:
         self.default = weights or default_weights()
         self.device = device
         self.precision = precision
+        self.backend = backend
         self._estimate = estimate_depth
         self.depth_model = depth_model
         self._warn = warn
@@ -189,7 +193,7 @@ class Service:
         name = weights or self.default
         if self._relighter is None or self._name != name:
             self._relighter, self._name = None, None  # the old model's memory goes before the new one loads
-            self._relighter = Relighter.from_weights(name, device=self.device, precision=self.precision, warn=self._warn)
+            self._relighter = Relighter.from_weights(name, device=self.device, precision=self.precision, backend=self.backend, warn=self._warn)
             self._name = name
         return self._relighter
 
@@ -198,7 +202,7 @@ class Service:
         with self._lock:
             relighter = self._relighter_for(weights)
             return ModelInfo(self._name or "", relighter.loaded.config.describe(), relighter.illumination,
-                             str(relighter.device), relighter.precision)
+                             str(relighter.device), relighter.precision, relighter.backend)
 
     def cache_folder(self) -> Path:
         """A new folder of this service's own for the page's cached files (:func:`relight.ui.app.private_cache`):

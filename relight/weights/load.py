@@ -166,6 +166,7 @@ def load_weights(
         except RelightError as exc:
             raise WeightsRefused(*naming(path, exc), path=path) from None
         loaded = converted.loaded
+        loaded.file, loaded.sha256 = path, converted.cache.stem  # the conversion is named by the sha256 of the authors' file
         loaded.provenance.setdefault(TRAINED_AT, list(AUTHORS_TRAINED_AT))  # a conversion kept by an older relight lacks it
         loaded.source = f"{path} ({converted.note})"
     else:
@@ -177,6 +178,8 @@ def load_weights(
                 path=path,
             )
         loaded.source = f"{entry.name} ({path})"
+        if entry.sha256 is not None and _hashed(entry):  # checked above: no need to hash it again
+            loaded.sha256 = entry.sha256
         if entry.trained_at is not None:  # the checkpoint's own record wins (older ones have none)
             loaded.provenance.setdefault(TRAINED_AT, list(entry.trained_at))
     elif isinstance(spec, str) and spec.startswith("hf://"):

@@ -1,0 +1,168 @@
+"""Which engine runs the network, decided in one place: torch, or ONNX Runtime on an export of the model.
+
+``auto`` (the default) picks ONNX Runtime on the CPU, where it is faster than relight's torch path
+(``benchmarks/backends.py``, docs/performance.md), when it is installed and the settings are ones it
+runs (fp32, no ``torch.compile``, the optimised path); on CUDA it follows :data:`CUDA_MEASURED`, the
+backend ``benchmarks/device_check.sh`` measured faster there (torch until a measurement is recorded);
+on MPS it is torch. A model that does not export runs on torch instead, and the run says so once
+(:func:`relight.inference.export.cached_export` remembers it). :class:`Choice` says what was chosen and why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from relight.errors import InvalidSetting, RelightError, Setting, first_line
+
+#: The values ``backend`` takes.
+BACKENDS = ("auto", "torch", "onnxruntime")
+#: The backend ``auto`` picks on CUDA: the one ``benchmarks/device_check.sh`` measured faster on a CUDA
+#: card (its ``backends-cuda.json``; docs/performance.md, CUDA). None while no measurement is recorded:
+#: then torch, the path whose CUDA behaviour the tests check.
+CUDA_MEASURED: str | None = None
+
+
+def check_backend(name: str | None) -> str:
+    """``name`` checked (None is ``auto``)."""
+    name = name or "auto"
+    if name not in BACKENDS:
+        setting = Setting("backend", name, owner="Relighter", shown=name)
+        raise InvalidSetting(setting, setting, f": unknown backend; use {', '.join(BACKENDS)}")
+    return name
+
+
+def onnxruntime_installed() -> bool:
+    """Whether the ``onnxruntime`` package is importable (it is a dependency; a trimmed install may lack it)."""
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The backend a model runs on, and why, in a few words for a run to say."""
+
+    backend: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.backend} ({self.reason})"
+
+
+def _refused(reason: str) -> InvalidSetting:
+    setting = Setting("backend", "onnxruntime", owner="Relighter")
+    return InvalidSetting(setting, setting, f": the onnxruntime backend {reason}")
+
+
+def choose(requested: str | None, device: torch.device, precision: str, *, compile: bool = False, optimize: bool = True,
+           exported: bool = False) -> Choice:
+    """The backend for these settings (before the model is exported: one that does not export falls back
+    later). ``onnxruntime`` asked for where it cannot run is refused; ``auto`` picks as the module says.
+    An ``exported`` model (an ONNX file) has no torch network: it runs on ONNX Runtime or not at all."""
+    requested = check_backend(requested)
+    if exported and requested == "torch":
+        setting = Setting("backend", "torch", owner="Relighter")
+        raise InvalidSetting(setting, setting, ": an exported ONNX file runs on onnxruntime only; give the weights it was exported from "
+                             "to run on torch")
+    if requested == "torch":
+        return Choice("torch", "asked for")
+    problem = None
+    if not onnxruntime_installed():
+        problem = "needs the onnxruntime package (pip install onnxruntime)"
+    elif compile:
+        problem = "does not take torch.compile"
+    elif not optimize:
+        problem = "runs the optimised network only (the reference is torch's)"
+    elif device.type not in ("cpu", "cuda"):
+        problem = f"runs on the CPU or CUDA, not {device.type}"
+    elif precision not in ("fp32", "fp16") or (precision == "fp16" and device.type == "cpu"):
+        problem = f"runs fp32 (and fp16 on CUDA), not {precision} on {device.type}"
+    if requested == "onnxruntime" or exported:
+        if problem:
+            raise _refused(problem)
+        return Choice("onnxruntime", "asked for" if requested == "onnxruntime" else "an exported file")
+    if problem:
+        return Choice("torch", f"auto: onnxruntime {problem}")
+    if device.type == "cpu":
+        return Choice("onnxruntime", "auto: faster on the CPU")
+    if CUDA_MEASURED == "onnxruntime":
+        return Choice("onnxruntime", "auto: measured faster on CUDA")
+    return Choice("torch", "auto: on CUDA until ONNX Runtime is measured faster there")
+
+
+def providers(device: torch.device) -> list[str | tuple[str, dict[str, str]]]:
+    """ONNX Runtime's execution providers for ``device``: CUDA's on its card (then the CPU's for what
+    CUDA lacks), else the CPU's. ``RELIGHT_ORT_PROVIDER=tensorrt`` puts TensorRT's first (it builds an
+    engine per input shape, so it is for measuring on one size: ``benchmarks/device_check.sh``)."""
+    if device.type != "cuda":
+        return ["CPUExecutionProvider"]
+    index = str(device.index or 0)
+    chosen: list[str | tuple[str, dict[str, str]]] = [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
+    if os.environ.get("RELIGHT_ORT_PROVIDER") == "tensorrt":
+        chosen.insert(0, ("TensorrtExecutionProvider", {"device_id": index}))
+    return chosen
+
+
+class OnnxNetwork:
+    """An exported network in an ONNX Runtime session: called like the torch network, tensors in and out.
+
+    ONNX Runtime fixes a session's intra-op threads when it is made, so each call runs on a session of
+    as many threads as torch has on the calling thread (``threads`` fixes the count instead), made on
+    first need: ``relight batch``'s stream threads, which set one torch thread each, share a
+    single-threaded session, and a large group run alone on every thread gets a session of its own
+    (:mod:`relight.inference.batch`). Calls from several threads at once are safe.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], device: torch.device, threads: int | None = None) -> None:
+        self.path = Path(path)
+        self.device = device
+        self.threads = threads
+        self._sessions: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def session(self, threads: int | None = None) -> Any:
+        """The ``onnxruntime.InferenceSession`` of ``threads`` intra-op threads (default: as the class says)."""
+        count = threads or self.threads or torch.get_num_threads()
+        with self._lock:
+            if count not in self._sessions:
+                self._sessions[count] = self._open(count)
+            return self._sessions[count]
+
+    def _open(self, threads: int) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # its warnings are about its own graph rewrites
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            return ort.InferenceSession(str(self.path), options, providers=providers(self.device))
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own error types
+            raise RelightError(f"{self.path}: ONNX Runtime cannot load it ({first_line(exc)[:300]})") from None
+
+    def __call__(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
+        feed = {"rgb": _array(rgb), "depth": _array(depth)}
+        if light is not None:
+            feed["light"] = _array(light)
+        session = self.session()
+        try:
+            (out,) = session.run(None, feed)
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors, out of memory among them
+            if "bad_alloc" in str(exc) or "Failed to allocate" in str(exc):
+                raise RuntimeError(f"out of memory: {first_line(exc)}") from None  # as torch words it: Relighter reports it
+            raise
+        return torch.from_numpy(out)
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(tensor.detach().to("cpu", torch.float32).numpy())
+
+
+__all__ = ["BACKENDS", "CUDA_MEASURED", "Choice", "OnnxNetwork", "check_backend", "choose", "onnxruntime_installed", "providers"]
