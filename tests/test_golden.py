@@ -59,6 +59,20 @@ def test_golden_outputs_through_the_importer(imported_model: MBNet, size: str) -
     assert np.abs(out.numpy() - golden[f"out_{size}"]).max() < 1e-4
 
 
+def test_golden_outputs_on_onnx_runtime(imported_model: MBNet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The authors' outputs through relight's ONNX export of their network, run by ONNX Runtime, in fp32."""
+    from relight.inference import Relighter
+
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    golden = np.load(GOLDEN)
+    relighter = Relighter(imported_model, "cpu", backend="onnxruntime", native=True)
+    assert relighter.backend == "onnxruntime"
+    for size in ("64x64", "96x64"):
+        out = relighter.relight_tensor(torch.from_numpy(golden[f"rgb_{size}"]), torch.from_numpy(golden[f"depth_{size}"]))
+        assert out.shape == golden[f"out_{size}"].shape
+        assert np.abs(out.numpy() - golden[f"out_{size}"]).max() < 1e-4
+
+
 def test_dataparallel_prefix_is_accepted(reference_weights, paper_model) -> None:
     prefixed = {f"module.{k}": v for k, v in reference_weights.items()}
     converted = convert_authors_state_dict(prefixed, paper_model)
@@ -115,12 +129,13 @@ BF16_GOLDEN_MAX, BF16_GOLDEN_MEAN = 8e-2, 6e-3
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_golden_outputs_through_the_inference_path(imported_model: MBNet, precision: str) -> None:
-    """What users run (folded BatchNorm, fast convolutions, banded tail) reproduces the authors' outputs
-    to 1e-4 in fp32; bf16, the default on recent CUDA cards, within the tolerance stated above."""
+    """relight's torch path (folded BatchNorm, the shift-based dynamic convolution, banded tail) reproduces
+    the authors' outputs to 1e-4 in fp32; bf16, the default on recent CUDA cards, within the tolerance
+    stated above."""
     from relight.inference import Relighter
 
     golden = np.load(GOLDEN)
-    relighter = Relighter(imported_model, "cpu", precision=precision)
+    relighter = Relighter(imported_model, "cpu", precision=precision, backend="torch")
     out = relighter.relight_tensor(torch.from_numpy(golden["rgb_96x64"]), torch.from_numpy(golden["depth_96x64"]))
     diff = np.abs(out.numpy() - golden["out_96x64"])
     if precision == "fp32":

@@ -43,7 +43,16 @@ UpscaleOpt = Annotated[Optional[str], typer.Option("--upscale", metavar="change|
 BitDepthOpt = Annotated[Optional[int], typer.Option("--bit-depth", help="8 or 16 bits per channel for PNG/TIFF output (default: the input's: 16 for a 16-bit or float input, else 8; JPEG and WebP are 8).")]
 QualityOpt = Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG and WebP quality, 1 to 100.")]
 SrgbOpt = Annotated[bool, typer.Option("--srgb", help="Write the result in sRGB, tagged so, instead of in the input's colour profile.")]
-BackendOpt = Annotated[Optional[str], typer.Option("--backend", metavar="auto|torch|onnxruntime", help="What runs the network: onnxruntime "
+def _backend(name: str | None) -> str | None:
+    """``--backend`` checked as it is parsed, before any work (torch is imported only when it is given)."""
+    if name is None:
+        return None
+    from relight.inference.backend import check_backend
+
+    return check_backend(name)
+
+
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", metavar="auto|torch|onnxruntime", callback=_backend, help="What runs the network: onnxruntime "
                                                     "(an ONNX export of the model, made once into relight's cache), torch, or auto (the default: onnxruntime on the CPU, "
                                                     "torch on CUDA and MPS; torch where a model does not export). The run says which.")]
 CompileOpt = Annotated[bool, typer.Option("--compile", help="Run the network through torch.compile (slow first image; falls back to eager where unsupported).")]
@@ -65,7 +74,6 @@ def make_relighter(weights: str | None, device: str | None, precision: str | Non
     """Load weights and place them, saying once which model is used and what runs it (``size``, ``native``
     and ``upscale``: the scale it runs at, :mod:`relight.inference.scale`; ``backend``:
     :mod:`relight.inference.backend`), and each step of a first export to ONNX."""
-    from relight.inference.backend import check_backend
     from relight.inference.relighter import Relighter
     from relight.inference.scale import DEFAULT_UPSCALE, check_upscale, parse_run_size, run_scale
     from relight.weights import default_weights
@@ -76,7 +84,6 @@ def make_relighter(weights: str | None, device: str | None, precision: str | Non
     if weights is None:
         weights = default_weights(targets=targets)
         console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
-    check_backend(backend)
     relighter = Relighter.from_weights(weights, device=device, precision=precision, size=run_size, compile=compile, warn=warn,
                                        native=native, upscale=upscale, backend=backend,
                                        stages=lambda stage: console.print(f"[dim]{stage}[/dim]", soft_wrap=True))

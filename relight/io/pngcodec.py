@@ -49,7 +49,8 @@ def encode_png(pixels: np.ndarray) -> bytes:
     h, w, c = pixels.shape
     if c not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"encode_png takes RGB or RGBA uint8/uint16 pixels, not {c} channels of {pixels.dtype}")
-    rows = pixels.astype(pixels.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(h, -1)
+    # Contiguous first: a view of another layout (an N x C x H x W result permuted) cannot change its item size.
+    rows = np.ascontiguousarray(pixels).astype(pixels.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(h, -1)
     step = c * pixels.dtype.itemsize  # bytes per pixel: "Sub" predicts each byte from the pixel to its left
     scan = np.empty((h, 1 + rows.shape[1]), np.uint8)
     scan[:, 0] = _SUB
