@@ -80,6 +80,14 @@ def _import_cpp_extension_quietly() -> None:
         logger.setLevel(level)
 
 
+def _compile(model: MBNet, device: torch.device) -> Callable[..., torch.Tensor]:
+    """``torch.compile`` of ``model``: freezing on the CPU lets Inductor treat the weights as constants
+    (oneDNN prepacks them and fuses conv + ReLU), at no extra peak memory."""
+    if device.type != "cuda":
+        _import_cpp_extension_quietly()
+    return torch.compile(model, dynamic=False, options={"freezing": True} if device.type == "cpu" else None)
+
+
 class Relighter:
     """A model placed on a device with a precision, turning (image, depth) pairs into relit images.
 
@@ -154,13 +162,8 @@ class Relighter:
         self.loaded = LoadedModel(self.model, loaded.provenance, loaded.source, loaded.file, loaded.sha256)
         self._memory_format = torch.channels_last if optimize else torch.contiguous_format
         if compile:
-            # Freezing lets Inductor treat the weights as constants: oneDNN prepacks them and fuses
-            # conv + ReLU on the CPU, at no extra peak memory.
-            options = {"freezing": True} if self.device.type == "cpu" else None
-            if self.device.type != "cuda":
-                _import_cpp_extension_quietly()
             try:
-                self._compiled = torch.compile(self.model, dynamic=False, options=options)
+                self._compiled = _compile(self.model, self.device)
             except Exception as exc:  # noqa: BLE001 - unsupported platform or Python: run eager
                 self._compile_failed(exc)
 
@@ -239,7 +242,7 @@ class Relighter:
             if not is_out_of_memory(exc):
                 raise
             count = max(rgb.shape[0], 0 if light is None else light.shape[0])
-            raise self._out_of_memory(count, (rgb.shape[-2], rgb.shape[-1])) from None
+            raise out_of_memory(self, count, (rgb.shape[-2], rgb.shape[-1])) from None
         if self.precision == "fp16" and not self._overflow_told and not torch.isfinite(out).all():
             self._overflow_told = True
             self._warn(RelightWarning(
@@ -247,24 +250,6 @@ class Relighter:
                 Setting("precision", "bf16", owner="Relighter"), " or fp32",
             ))
         return out
-
-    def _out_of_memory(self, count: int, size: tuple[int, int]) -> DeviceOutOfMemory:
-        """The error for ``count`` images of ``size`` not fitting, naming the settings that would use less."""
-        lower = [Setting("size", owner="Relighter")]
-        if count > 1:
-            lower.insert(0, Setting("batch_size"))
-        if self.precision == "fp32" and self.device.type != "cpu" and bf16_runs_on(self.device):
-            lower.append(Setting("precision", "bf16", owner="Relighter"))
-        hints: list[Part] = []
-        for setting in lower:  # "a smaller --batch-size or a smaller --size or --precision bf16"
-            if hints:
-                hints.append(" or ")
-            hints += [setting] if setting.has_value else ["a smaller ", setting]
-        run = self.run_size(size)
-        at = f" (run at {run[0]}x{run[1]})" if run != size else ""
-        return DeviceOutOfMemory(
-            f"out of memory on {self.device} for {count} image(s) of {size[0]}x{size[1]}{at}; try ", *hints, lower=lower
-        )
 
     def _relight(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         # Only to CUDA: a non-blocking copy to MPS from a non-contiguous host tensor can corrupt it.
@@ -343,6 +328,25 @@ class Relighter:
             relit = self.relight_tensor(rgb_t, depth_t, light)
             outs += list(relit.permute(0, 2, 3, 1).cpu().numpy())
         return outs
+
+
+def out_of_memory(relighter: Relighter, count: int, size: tuple[int, int]) -> DeviceOutOfMemory:
+    """The error for ``count`` images of ``size`` not fitting ``relighter``'s device, naming the settings that would use less."""
+    lower = [Setting("size", owner="Relighter")]
+    if count > 1:
+        lower.insert(0, Setting("batch_size"))
+    if relighter.precision == "fp32" and relighter.device.type != "cpu" and bf16_runs_on(relighter.device):
+        lower.append(Setting("precision", "bf16", owner="Relighter"))
+    hints: list[Part] = []
+    for setting in lower:  # "a smaller --batch-size or a smaller --size or --precision bf16"
+        if hints:
+            hints.append(" or ")
+        hints += [setting] if setting.has_value else ["a smaller ", setting]
+    run = relighter.run_size(size)
+    at = f" (run at {run[0]}x{run[1]})" if run != size else ""
+    return DeviceOutOfMemory(
+        f"out of memory on {relighter.device} for {count} image(s) of {size[0]}x{size[1]}{at}; try ", *hints, lower=lower
+    )
 
 
 def checked_tensors(rgb: np.ndarray, depth: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
