@@ -5,9 +5,9 @@ For each variant (the paper's ResNet-50 MBNet, the narrow one) and size, with th
 within one process, so a busy machine slows them alike:
 
 * ``reference``: eager float32, the authors' unfold DDPM, BatchNorm as is, contiguous tensors;
-* ``optimized``: :class:`~relight.inference.relighter.Relighter`'s default path (folded BatchNorm, shift DDPM,
-  channels-last, inference mode, the banded full-resolution tail; on the CPU Winograd and GEMM-lowered
-  fusion convolutions; bf16/fp16 autocast on CUDA);
+* ``optimized``: :class:`~relight.inference.relighter.Relighter`'s torch path (folded BatchNorm, shift DDPM,
+  channels-last, inference mode, the banded full-resolution tail; bf16/fp16 autocast on CUDA); ONNX
+  Runtime against it is ``benchmarks/backends.py``'s;
 * ``optimized+compile``: the same through ``torch.compile`` (``relight run --compile``).
 
 Beside each variant's one-to-one network, its conditioned (any-to-any) forms (``--conditioning``, default
@@ -100,7 +100,7 @@ def make_relighter(model: MBNet, path: str, device: torch.device, precision: str
     """The relighter for one path; ``inplace`` when the caller no longer needs ``model`` as it is."""
     if path == "reference":
         return Relighter(model, device, precision="fp32", optimize=False, inplace=inplace)
-    return Relighter(model, device, precision=precision, compile=path == "optimized+compile", inplace=inplace,
+    return Relighter(model, device, backend="torch", precision=precision, compile=path == "optimized+compile", inplace=inplace,
                      warn=lambda m: console.print(f"[yellow]warning:[/yellow] {m}"))
 
 
