@@ -16,6 +16,12 @@ random weights: its speed, not its output, is measured), at each of ``--sizes``:
   weights), a plain torch eager loop (the same loop calling the network as built), and with
   ``--old DIR`` the ``relight batch --native`` of another checkout (the code before ONNX Runtime).
 
+``--cuda SIZE`` measures, instead, the paper-size network alone on CUDA at ``SIZE`` x ``SIZE``:
+relight's torch path in bf16 (the CUDA default) and fp32, and ONNX Runtime's CUDA execution provider
+(fp32, and the fp16 export) and TensorRT's (fp16), each through ``Relighter``, so host copies count;
+its record names the fastest, which ``relight.inference.backend.CUDA_MEASURED`` then follows
+(``benchmarks/device_check.sh`` runs it).
+
 ``--split`` measures, instead, how ``relight batch`` on ONNX Runtime shares two cores between the
 network and the decode/encode threads (streams x intra-op threads), in this process.
 
@@ -53,12 +59,14 @@ PROCESS_PATHS = ("relight onnxruntime", "relight torch", "relight compile", "ORT
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="bundled,paper", help="bundled, paper or both")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (and so ONNX Runtime's) for the network alone (default: one per core); whole processes keep their defaults")
     parser.add_argument("--sizes", default="256,512,1024", help="square image sizes")
     parser.add_argument("--rounds", type=int, default=3, help="network-alone rounds (bundled; paper: --paper-rounds)")
     parser.add_argument("--paper-rounds", type=int, default=2, help="network-alone rounds for the paper network")
     parser.add_argument("--process-rounds", type=int, default=2, help="whole-process rounds (bundled; paper: 1)")
     parser.add_argument("--images", default="12,12,6", help="images per folder at each size, bundled")
-    parser.add_argument("--paper-images", default="3,3,2", help="images per folder at each size, paper network")
+    parser.add_argument("--paper-images", default="2,2,1", help="images per folder at each size, paper network")
     parser.add_argument("--skip", default=SKIP, help="model:path:size triples not run, comma-separated (torch.compile takes minutes per "
                                                           "network and size on two cores, and a whole process compiles again every run)")
     parser.add_argument("--process-compile", default="bundled:512",
@@ -66,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--old", type=Path, default=None, help="a checkout of relight before ONNX Runtime, run as `old relight`")
     parser.add_argument("--no-network", action="store_true", help="whole processes only")
     parser.add_argument("--no-processes", action="store_true", help="the network alone only")
+    parser.add_argument("--cuda", type=int, default=None, metavar="SIZE", help="measure the backends on CUDA at SIZE instead")
     parser.add_argument("--split", action="store_true", help="measure relight batch's thread split on ONNX Runtime instead")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     parser.add_argument("--ort-loop", nargs=3, metavar=("MODEL", "FOLDER", "OUT"), help=argparse.SUPPRESS)
@@ -268,6 +277,49 @@ def split(weights: dict[str, Path], work: Path) -> list[dict[str, object]]:
     return rows
 
 
+def cuda_backends(size: int, rounds: int, work: Path) -> dict[str, object]:
+    """The paper-size network alone on CUDA: torch bf16 and fp32, ONNX Runtime's CUDA provider (fp32, fp16)
+    and TensorRT's (fp16); the fastest named. A provider ONNX Runtime lacks here is said, not timed."""
+    from relight.inference import Relighter
+    from relight.weights import load_weights
+
+    try:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+    except ImportError:
+        available = []
+    weights = paper_checkpoint(work)
+    paths = {"torch bf16": ("torch", "bf16", None), "torch fp32": ("torch", "fp32", None),
+             "onnxruntime CUDA fp32": ("onnxruntime", "fp32", "cuda"), "onnxruntime CUDA fp16": ("onnxruntime", "fp16", "cuda"),
+             "onnxruntime TensorRT fp16": ("onnxruntime", "fp16", "tensorrt")}
+    needs = {"cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
+    missing = {name: f"onnxruntime here has no {needs[p]} (providers: {', '.join(available)})"
+               for name, (_, _, p) in paths.items() if p is not None and needs[p] not in available}
+    g = torch.Generator().manual_seed(size)
+    rgb, depth = torch.rand(1, 3, size, size, generator=g), torch.rand(1, 1, size, size, generator=g)
+    seconds: dict[str, float] = {}
+    for name, (backend, precision, provider) in paths.items():
+        if name in missing:
+            continue
+        os.environ["RELIGHT_ORT_PROVIDER"] = provider or ""
+        relighter = Relighter(load_weights(weights), "cuda", backend=backend, precision=precision, native=True, inplace=True)
+        relighter.relight_tensor(rgb, depth)  # warm-up: cuDNN's autotuning, TensorRT's engine
+        times = []
+        for _ in range(rounds):
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            relighter.relight_tensor(rgb, depth).cpu()
+            times.append(time.perf_counter() - start)
+        seconds[name] = statistics.median(times)
+        console.print(f"cuda {size}: {name} {seconds[name] * 1000:.1f} ms")
+        del relighter
+    os.environ.pop("RELIGHT_ORT_PROVIDER", None)
+    fastest = min(seconds, key=seconds.__getitem__)
+    return {"size": size, "seconds": seconds, "not_measured": missing, "fastest": fastest,
+            "cuda_measured": "onnxruntime" if fastest.startswith("onnxruntime") else "torch", "gpu": torch.cuda.get_device_name()}
+
+
 def tables(record: dict[str, object]) -> None:
     """The tables of the record, ratios side by side."""
     if record.get("network"):
@@ -304,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     from relight.inference.export import export_weights
     from relight.weights import load_weights, resolve_weights
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="relight-backends-") as tmp:
@@ -315,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
         weights = {m: weights[m] for m in models}
         record: dict[str, object] = {"machine": machine(), "torch_threads": torch.get_num_threads(), "sizes": sizes,
                                      "skipped": args.skip, "old": str(args.old) if args.old else None}
-        if args.split:
+        if args.cuda:
+            record["cuda"] = cuda_backends(args.cuda, max(3, args.rounds), work)
+        elif args.split:
             record["split"] = split(weights, work)
         else:
             record["network"], record["processes"] = [], []

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Issue 5's checks for a CUDA machine in one command, every result written under $OUT (or runs/device):
 # the GPU tests, the paper model at 1024x1024 (optimised bf16 against the eager fp32 reference, peak
-# memory, the largest batch that fits) and relight batch against the network alone.
+# memory, the largest batch that fits), relight batch against the network alone, and (issue 23) the
+# backends on CUDA: relight's torch path in bf16 against ONNX Runtime's CUDA and TensorRT execution
+# providers (backends-cuda.json names the fastest: set relight.inference.backend.CUDA_MEASURED from it).
+# ONNX Runtime's GPU build (onnxruntime-gpu, with TensorRT's libraries for its provider) must already be
+# on the machine: its wheels are too large to carry; without it, that step says what it could not measure.
 #
 # The lent machines' image holds torch, torchvision and most of relight's dependencies, but not pypng,
 # isal or lpips, and it cannot download. Fetch those here first, as wheels for its Python 3.12:
@@ -15,7 +19,7 @@ set -uo pipefail
 if [[ "${1:-}" == "--fetch-wheels" ]]; then
   exec python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-    -d .whl "pypng>=0.20220715" "isal>=1.6" "lpips>=0.1.4"
+    -d .whl "pypng>=0.20220715" "isal>=1.6" "lpips>=0.1.4" "onnx>=1.17"
 fi
 
 out="${OUT:-runs/device}"
@@ -42,5 +46,8 @@ step "paper-$size" python3 benchmarks/inference.py --device "$device" --variants
   --json "$out/paper-$size.json"
 step "batch-$size" python3 benchmarks/batch.py --device "$device" --size "$size" --images 16 --repeats 3 \
   --json "$out/batch-$size.json"
+if [[ "$device" == cuda* ]]; then
+  step "backends-cuda" python3 benchmarks/backends.py --models paper --cuda "$size" --rounds 5 --json "$out/backends-cuda.json"
+fi
 echo "== $failed check(s) failed; results in $out"
 exit "$failed"

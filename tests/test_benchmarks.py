@@ -58,3 +58,15 @@ def test_suite_disk_benchmark(tmp_path: Path) -> None:
     assert configured["exit_code"] == defaults["exit_code"] == 0 and "1 passed" in configured["pytest"]
     assert configured["left_bytes"] < 1_000_000 < 2_000_000 <= defaults["left_bytes"] <= defaults["peak_bytes"]
     assert record["ratio"] > 0
+
+
+def test_backends_benchmark(tmp_path: Path) -> None:
+    """Both measures on a 32 x 32 folder of one image, the bundled model only, torch.compile left out."""
+    record = _run("backends.py", "--models", "bundled", "--sizes", "32", "--images", "1", "--rounds", "1", "--process-rounds", "1",
+                  "--skip", "bundled:compile:32", "--process-compile", "none", out=tmp_path / "backends.json")
+    (network,) = record["network"]
+    assert set(network["seconds"]) == {"eager", "torch", "onnxruntime"}
+    assert network["max_difference_to_eager"]["onnxruntime"] <= 1e-4
+    (processes,) = record["processes"]
+    assert set(processes["seconds"]) == {"relight onnxruntime", "relight torch", "ORT loop", "eager loop"}
+    assert all(mb > 0 for mb in processes["peak_rss_mb"].values())
