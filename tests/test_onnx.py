@@ -164,6 +164,21 @@ def test_any_to_any_lights_give_the_same_files_on_both_backends(cli, sample_pair
     _same_files(tmp_path / "batch-torch", tmp_path / "batch-onnxruntime")
 
 
+def test_light_planes_export_with_one_image_and_several_lights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The planes conditioning (the light as input planes) traced with as many images as lights still
+    relights one image to several lights on ONNX Runtime."""
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    torch.manual_seed(5)
+    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="planes")).eval()
+    with torch.no_grad():
+        model.rgb_encoder.conv1.weight[:, 3:].normal_(0, 0.1)  # the planes matter
+    rgb, depth, light = seeded_inputs(model.config, 1, 32, 64, 3, seed=6)
+    expected = Relighter(model, "cpu", backend="torch").relight_tensor(rgb, depth, light)
+    got = Relighter(model, "cpu", backend="onnxruntime").relight_tensor(rgb, depth, light)
+    assert got.shape == expected.shape == (3, 3, 32, 64)
+    assert (got - expected).abs().max() <= 1e-4
+
+
 def test_run_says_the_backend_auto_chose(cli, sample_pair, narrow_checkpoint: Path, tmp_path: Path) -> None:
     image, depth = sample_pair
     code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint)])

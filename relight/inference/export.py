@@ -295,10 +295,11 @@ def export_weights(loaded: LoadedModel, path: str | os.PathLike[str], *, fp16: b
     return Exported(path, props, largest_difference(loaded.model, path))
 
 
-def cached_export(loaded: LoadedModel, precision: str = "fp32", stage: Stage | None = None) -> Path:
+def cached_export(loaded: LoadedModel, precision: str = "fp32", stage: Stage | None = None, sha256: str | None = None) -> Path:
     """The cached export of ``loaded`` (exported now, and checked against torch, if there is none);
-    raises :class:`ExportError` for a model that does not export, now or in an earlier run."""
-    sha256 = weights_sha256(loaded)
+    raises :class:`ExportError` for a model that does not export, now or in an earlier run.
+    ``sha256``: :func:`weights_sha256` of ``loaded``, where the caller has it already."""
+    sha256 = sha256 or weights_sha256(loaded)
     path = cache_path(sha256, precision)
     failed = path.with_suffix(".failed")
     if path.is_file():

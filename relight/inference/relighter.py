@@ -31,7 +31,7 @@ from relight.model.checkpoint import LoadedModel
 from relight.model.provenance import trained_at
 from relight.model.fold import fold_batchnorm
 from relight.inference.backend import Choice, OnnxNetwork, choose
-from relight.inference.export import ExportedModel, ExportError, cached_export, model_name, read_exported, weights_sha256
+from relight.inference.export import ExportedModel, ExportError, cache_path, cached_export, model_name, read_exported, weights_sha256
 from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale
 from relight.weights.registry import any_to_any_models
 from relight.tensors import depth_tensor, image_tensor, pad_to_stride, resize
@@ -149,9 +149,7 @@ class Relighter:
         self.network: OnnxNetwork | None = None
         exported = loaded if isinstance(loaded, ExportedModel) else None
         if exported is None and self.choice.backend == "onnxruntime":
-            if not inplace:
-                loaded = LoadedModel(copy.deepcopy(loaded.model), loaded.provenance, loaded.source, loaded.file, loaded.sha256)
-            exported = self._export(loaded)
+            exported = self._export(loaded, inplace)
         if exported is not None:
             self.network = OnnxNetwork(exported.path, self.device)
             self.loaded: LoadedModel | ExportedModel = exported
@@ -167,19 +165,21 @@ class Relighter:
             except Exception as exc:  # noqa: BLE001 - unsupported platform or Python: run eager
                 self._compile_failed(exc)
 
-    def _export(self, loaded: LoadedModel) -> ExportedModel | None:
-        """``loaded``'s export from the cache (made now if need be); None, said once, where it does not
-        export and ``auto`` chose ONNX Runtime, so that torch runs it."""
+    def _export(self, loaded: LoadedModel, inplace: bool) -> ExportedModel | None:
+        """``loaded``'s export from the cache (made now, from a copy unless ``inplace``, if need be); None,
+        said once, where it does not export and ``auto`` chose ONNX Runtime, so that torch runs it."""
+        sha256 = weights_sha256(loaded)
+        if not inplace and not cache_path(sha256, self.precision).is_file():  # exporting folds BatchNorm in place
+            loaded = LoadedModel(copy.deepcopy(loaded.model), loaded.provenance, loaded.source, loaded.file, loaded.sha256)
         try:
-            path = cached_export(loaded, self.precision, stage=self._stage)
+            path = cached_export(loaded, self.precision, stage=self._stage, sha256=sha256)
         except ExportError as exc:
             if self.choice.reason == "asked for":
                 raise
             self._warn(f"running on torch: this model does not export to ONNX ({first_line(exc)})")
             self.choice = Choice("torch", "auto: the model does not export to ONNX")
             return None
-        return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), weights_sha256(loaded), self.precision,
-                             loaded.source)
+        return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), sha256, self.precision, loaded.source)
 
     @classmethod
     def from_weights(cls, weights: str | os.PathLike[str], **kwargs: object) -> "Relighter":
@@ -237,7 +237,7 @@ class Relighter:
         Host tensors in pinned memory are copied to CUDA without blocking, so the device never waits on them.
         """
         try:
-            out = self._relight(rgb, depth, light)
+            out = self._relight(rgb, depth, light).to(self.device)  # ONNX Runtime's result is on the host
         except RuntimeError as exc:
             if not is_out_of_memory(exc):
                 raise
