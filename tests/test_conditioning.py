@@ -125,8 +125,8 @@ def test_identity_initialisation_reproduces_the_one_to_one_model(design: str, on
 def test_identity_initialisation_through_the_optimised_inference_path(design: str, one_to_one, inputs) -> None:
     """Folded BatchNorm, shift convolution, channels-last and the banded tail run the conditioned model too."""
     rgb, depth = inputs
-    reference = Relighter(LoadedModel(one_to_one, dict(PAIR)), "cpu").relight_tensor(rgb, depth)
-    relighter = Relighter(MBNet.from_one_to_one(_tiny(design), one_to_one).eval(), "cpu")
+    reference = Relighter(LoadedModel(one_to_one, dict(PAIR)), "cpu", backend="torch").relight_tensor(rgb, depth)
+    relighter = Relighter(MBNet.from_one_to_one(_tiny(design), one_to_one).eval(), "cpu", backend="torch")
     assert relighter.model.tail_rows is not None  # the optimised path
     for target in LIGHTS:
         out = relighter.relight_tensor(rgb, depth, encode_lights([target, target], [None, "6500-N"]))
