@@ -30,6 +30,7 @@ tables then on stderr). From the repository root:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import inspect
 import json
 import platform
@@ -51,6 +52,7 @@ from judge.measures import as_saved, psnr, shadow_moves, tint_oracle, told_apart
 from judge.photos import PHOTOS, SHEET_LIGHTS, check_photo, load_estimator, load_photos
 from judge.triples import OPPOSITE, Triple, complete_scenes, sample_triples
 from relight.cli import console, out_console, progress_bar
+from relight.data import synth
 from relight.data.synth import FAMILIES, RENDERERS, scene_ranges, write_dataset
 from relight.data.vidit import Scene
 from relight.inference import Relighter
@@ -114,7 +116,20 @@ class HeldOut:
     family: str | None
 
     def recipe(self, scenes: int, size: int, seed: int) -> dict[str, object]:
-        return {"renderer": self.renderer, "family": self.family, "scenes": scenes, "size": size, "seed": seed}
+        """What makes the set: a folder made from another recipe (or by other renderer code) is not reused."""
+        return {"renderer": self.renderer, "family": self.family, "scenes": scenes, "size": size, "seed": seed, "code": self.code()}
+
+    def code(self) -> str:
+        """A digest of the renderer's source: the judge's rendering modules, or relight's generator."""
+        if self.renderer == "judge":
+            judge = Path(__file__).resolve().parent / "judge"
+            files = [judge / f"{name}.py" for name in ("noise", "sdf", "trace", "materials", "scene", "grammar", "render", "dataset")]
+        else:
+            files = sorted(Path(synth.__file__).parent.glob("*.py"))
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()[:16]
 
 
 def held_out_sets(args: argparse.Namespace) -> list[HeldOut]:
@@ -165,6 +180,7 @@ class SetData:
         return self.depths[scene.name]
 
     def mask(self, scene: Scene, direction: str) -> np.ndarray | None:
+        """Where ``direction``'s light is more than half hidden (None without masks)."""
         path = mask_path(self.folder, scene.name, direction)
         return np.asarray(read_image(path).rgb)[..., 0] > 0.5 if path.is_file() else None
 

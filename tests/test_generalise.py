@@ -7,6 +7,7 @@ they are made of)."""
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -14,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from relight.data.synth import write_dataset
 from relight.lighting import DIRECTIONS, Light
 
 from judge import measures
 from judge.dataset import write_judge_dataset
 from judge.grammar import GRAMMARS, random_scene
 from judge.materials import Material, linear, paint
-from judge.photos import _filled_rows, ramp_depth
+from judge.photos import filled_disparity, ramp_depth
 from judge.render import render
 from judge.scene import JudgeScene, Rig
 from judge.sdf import ellipsoid, ground
@@ -50,6 +52,20 @@ def luma(image: np.ndarray) -> np.ndarray:
     return measures.luminance(image / 255.0)
 
 
+def shadowed(out: dict, direction: str) -> np.ndarray:
+    """Where the judge's mask says more than half of the light is hidden."""
+    return out["masks"][direction] > 127
+
+
+def ball_pixels(scene: JudgeScene, size: int) -> np.ndarray:
+    """The pixels whose ray passes within a little more than the ball's radius of its centre."""
+    origin, dirs, _ = scene.rays(size)
+    to_centre = np.array([0.0, 0.35, 3.2]) - origin
+    along = dirs @ to_centre
+    gap = np.sum((to_centre[None, :] - along[:, None] * dirs) ** 2, axis=1)
+    return (gap < 0.38**2).reshape(size, size)
+
+
 # --- the judge renderer -------------------------------------------------------------------------------------------
 
 
@@ -73,22 +89,20 @@ def test_every_grammar_draws_a_scene_with_objects_and_all_forty_lights() -> None
 
 
 def test_shadows_move_with_the_light() -> None:
-    out = render(sphere_on_floor(), 48)
+    scene = sphere_on_floor()
+    out = render(scene, 48)
+    floor = ~ball_pixels(scene, 48)
+    cast = {d: shadowed(out, d) & floor for d in ("N", "E", "S", "W")}
     rows, cols = np.mgrid[0:48, 0:48]
-    centre = {d: (float(rows[out["masks"][d]].mean()), float(cols[out["masks"][d]].mean())) for d in ("N", "E", "W")}
-    assert all(out["masks"][d].sum() > 10 for d in ("N", "E", "W")), "the ball casts a shadow the camera sees"
-    assert out["masks"]["S"].sum() < out["masks"]["N"].sum() / 4, "lit from the camera's side the ball hides its own shadow"
+    centre = {d: (float(rows[cast[d]].mean()), float(cols[cast[d]].mean())) for d in ("N", "E", "W")}
+    assert all(cast[d].sum() > 10 for d in ("N", "E", "W")), "the ball casts a shadow the camera sees"
+    assert cast["S"].sum() < cast["N"].sum() / 4, "lit from the camera's side the ball hides its own shadow"
+    ball = ball_pixels(scene, 48) & (out["depth"] < 0.999)
+    left, right = ball & (cols < 20), ball & (cols > 28)
+    assert (out["masks"]["E"][left] == 255).mean() > 0.8, "the ball's side turned away from the light is in its mask"
+    assert (out["masks"]["E"][right] == 0).mean() > 0.8, "and its side facing the light is not"
     assert centre["E"][1] < 24 < centre["W"][1], "lit from the east the shadow falls to the left, from the west to the right"
     assert centre["N"][0] > 24, "lit from behind the shadow comes towards the camera (below the ball, which fills the centre)"
-
-
-def ball_pixels(scene: JudgeScene, size: int) -> np.ndarray:
-    """The pixels whose ray passes within a little more than the ball's radius of its centre."""
-    origin, dirs, _ = scene.rays(size)
-    to_centre = np.array([0.0, 0.35, 3.2]) - origin
-    along = dirs @ to_centre
-    gap = np.sum((to_centre[None, :] - along[:, None] * dirs) ** 2, axis=1)
-    return (gap < 0.38**2).reshape(size, size)
 
 
 def test_masked_pixels_are_darker_under_their_light() -> None:
@@ -96,11 +110,11 @@ def test_masked_pixels_are_darker_under_their_light() -> None:
     out = render(scene, 48)
     floor = ~ball_pixels(scene, 48)
     for direction, other in (("E", "W"), ("W", "E"), ("N", "S")):
-        shadow = out["masks"][direction] & ~out["masks"][other] & floor
+        shadow = shadowed(out, direction) & ~shadowed(out, other) & floor
         under, lit = luma(out["images"][Light(4500, direction)]), luma(out["images"][Light(4500, other)])
         assert shadow.sum() > 10
         assert (under[shadow] < lit[shadow]).all(), f"the floor in the {direction} light's shadow is lit by the {other} light"
-        floor_lit = ~out["masks"][direction] & floor & (out["depth"] < 0.999)
+        floor_lit = (out["masks"][direction] == 0) & floor & (out["depth"] < 0.999)
         assert np.median(under[shadow]) < 0.5 * np.median(under[floor_lit]), f"{direction}: a shadow is darker than the lit floor"
 
 
@@ -190,7 +204,7 @@ def test_the_border_measures_find_a_coloured_edge_and_not_a_global_tint() -> Non
 
 def test_the_stand_in_depths() -> None:
     disparity = np.array([[np.inf, 4.0, 0.0, 2.0], [1.0, np.nan, np.nan, 3.0]])
-    assert _filled_rows(disparity).tolist() == [[4.0, 4.0, 4.0, 2.0], [1.0, 1.0, 1.0, 3.0]]
+    assert filled_disparity(disparity).tolist() == [[4.0, 4.0, 4.0, 2.0], [1.0, 1.0, 1.0, 3.0]]
     ramp = ramp_depth((5, 3))
     assert ramp[0].tolist() == [1.0, 1.0, 1.0] and ramp[-1] == pytest.approx([0.3] * 3)
 
@@ -222,6 +236,8 @@ def test_generalise_runs_end_to_end_with_a_tiny_model(generalise, sets: Path, ti
     assert summary["gain_db"] == pytest.approx(summary["psnr_db"] - summary["identity_psnr_db"])
     assert summary["truth_warmth_log"] > 0, "the judge's 2500 K images are warmer than its 6500 K ones"
     assert summary["shadow_darkening_triples"] + summary["shadow_removal_triples"] > 0, "the judge's masks give shadow measures"
+    relight_masks = "masks" in inspect.signature(write_dataset).parameters
+    assert record["sets"][1]["masks"] is relight_masks, "relight's sets have masks where relight synth writes them"
     assert set(judge["one_to_one"]) == {str(anyone), str(one)}
     assert judge["one_to_one"][str(one)]["pair"] == "6500-N -> 4500-E"
     photo = record["photographs"]["photos"][str(anyone)][0]
@@ -246,5 +262,11 @@ def test_generalise_refuses_a_folder_of_other_data(generalise, tmp_path: Path) -
     (tmp_path / "x" / "stray.txt").write_text("not a set")
     with pytest.raises(SystemExit, match="holds other data"):
         generalise.prepare(held, tmp_path / "x", 1, 16, 0)
+    made = generalise.prepare(held, tmp_path / "y", 1, 16, 0)
+    assert generalise.prepare(held, made, 1, 16, 0) == made, "the same recipe is reused"
+    recipe = json.loads((made / "generalise.json").read_text())
+    (made / "generalise.json").write_text(json.dumps({**recipe, "code": "an older renderer"}))
+    with pytest.raises(SystemExit, match="holds other data"):
+        generalise.prepare(held, made, 1, 16, 0)
     with pytest.raises(SystemExit):
         generalise.parse_args(["--families", "no-such-family"])

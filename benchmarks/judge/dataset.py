@@ -2,8 +2,9 @@
 
 A folder gets, per scene ``ImageNNN``: the 40 images ``ImageNNN_TEMP_DIR.png`` (8-bit sRGB), VIDIT's
 pickled-dict depth ``ImageNNN.npy``, and in ``masks/`` one mask per direction, ``masks/ImageNNN_DIR.png``
-(8-bit grey, 255 where that direction's light casts a shadow, 0 elsewhere), the layout ISSUE22 agrees on
-for relight's own generator too. Scene ``I`` depends only on (seed, I) and the size.
+(8-bit grey: the share of that direction's light a surface does not get, 255 in full shadow or turned away
+from it, 0 where fully lit or on the sky), the layout and meaning relight's own generator writes too
+(``relight synth --masks``, ISSUE22). Scene ``I`` depends only on (seed, I) and the size.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def mask_path(folder: Path, stem: str, direction: str) -> Path:
 
 def write_mask(path: Path, mask: np.ndarray) -> Path:
     with atomic_output(path) as tmp:
-        Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(tmp, format="PNG")
+        Image.fromarray(mask.astype(np.uint8), mode="L").save(tmp, format="PNG")
     return path
 
 

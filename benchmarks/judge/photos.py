@@ -63,7 +63,7 @@ class Photo:
     licence: str
 
 
-def _filled_rows(disparity: np.ndarray) -> np.ndarray:
+def filled_disparity(disparity: np.ndarray) -> np.ndarray:
     """Invalid disparities (non-finite or not above 0) replaced by the nearest valid one to their left
     (to their right before a row's first valid one), as a stereo pair's occlusions are commonly filled."""
     valid = np.isfinite(disparity) & (disparity > 0)
@@ -108,7 +108,7 @@ def load_photos(names: Sequence[str] = PHOTOS, estimator: Callable[[np.ndarray],
         if estimator is not None:
             depth, origin = np.asarray(estimator(rgb), dtype=np.float32), "depth estimator"
         elif name == "motorcycle":
-            depth, origin = to_normalised(_filled_rows(np.asarray(disparity, np.float64)), "disparity").depth, "its stereo disparity"
+            depth, origin = to_normalised(filled_disparity(np.asarray(disparity, np.float64)), "disparity").depth, "its stereo disparity"
         else:
             depth, origin = ramp_depth(rgb.shape[:2]), "stand-in ramp"
         photos.append(Photo(name, rgb, depth, origin, LICENCES[name]))

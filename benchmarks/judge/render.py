@@ -9,8 +9,9 @@ and by ambient occlusion; a filmic shoulder (extended Reinhard) compresses highl
 curve. The light's colour is the black-body colour of its temperature (relight's, so that "2500 K"
 means the same colour in both).
 
-A pixel is in a light's shadow mask where its surface faces the light but sees less than half of it
-(a cast shadow); surfaces turned away from a light (attached shadow) and the sky are not in it.
+A light's shadow mask is, per pixel, the share of the light its surface does not get, as 8-bit grey (as
+relight's generator writes it, ISSUE22): 255 where a surface is turned away from the light or sees
+none of it, 0 where it sees all of it, the share hidden in penumbrae; 0 on the sky.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def surface(scene: JudgeScene, f: object, p: np.ndarray, n: np.ndarray) -> tuple
 
 
 def render(scene: JudgeScene, size: int) -> dict[str, object]:
-    """``{"images": {Light: size x size x 3 uint8}, "depth": size x size float32, "masks": {direction: bool}}``."""
+    """``{"images": {Light: size x size x 3 uint8}, "depth": size x size float32, "masks": {direction: size x size uint8}}``."""
     centre, reach = scene.central_hit()
     f = scene.field(margin=0.1 * reach)
     origin, dirs, footprint = scene.rays(size)
@@ -111,8 +112,10 @@ def render(scene: JudgeScene, size: int) -> dict[str, object]:
         seen[facing] = soft_visibility(f, lift[facing], lights[direction], radius, reach)
         irradiance = np.maximum(cosine, 0.0) * seen * norm / (d2 + radius**2)
         key[direction] = irradiance[:, None] * (diffuse + schlick(f0, v, l) * ggx(n, v, l, rough)[:, None])
-        mask = np.zeros(size * size, dtype=bool)
-        mask[np.nonzero(hit)[0][facing]] = seen[facing] < 0.5
+        hidden = np.ones(len(p))
+        hidden[facing] = 1.0 - seen[facing]
+        mask = np.zeros(size * size, dtype=np.uint8)
+        mask[hit] = np.round(hidden * 255.0).astype(np.uint8)
         masks[direction] = mask.reshape(size, size)
 
     background = sky(dirs[~hit])
