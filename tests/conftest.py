@@ -49,6 +49,15 @@ SLOW = {
     "test_startup.py",
     "test_benchmarks.py::test_startup_benchmark",
     "test_benchmarks.py::test_authors_loop_benchmark",
+    "test_benchmarks.py::test_backends_benchmark",
+    "test_onnx.py::test_run_writes_the_same_file_on_both_backends",
+    "test_onnx.py::test_batch_writes_the_same_files_on_both_backends",
+    "test_onnx.py::test_any_to_any_lights_give_the_same_files_on_both_backends",
+    "test_onnx.py::test_export_writes_relights_metadata_and_dynamic_shapes",
+    "test_onnx.py::test_export_of_an_any_to_any_model_takes_the_light",
+    "test_onnx.py::test_run_and_batch_take_an_exported_file",
+    "test_onnx.py::test_a_kill_during_the_export_leaves_nothing_half_written",
+    "test_onnx.py::test_offline_runs_use_the_cached_export",
 }
 
 

@@ -116,6 +116,7 @@ def test_by_default_the_network_runs_at_the_training_scale_and_brings_the_change
     rgb, depth = _photo(128, 64)
     told: list[str] = []
     relighter = Relighter(load_weights(trained_at_64x32), "cpu", stages=told.append)
+    told.clear()  # the steps of exporting the model to ONNX, on its first use (tests/test_onnx.py)
     assert relighter.run_size((128, 64)) == (64, 32)  # about 64 x 32 = 2,048 pixels, aspect kept, sides /32
     out = relighter.relight(rgb, depth)
     assert out.shape == (128, 64, 3)
