@@ -363,8 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         env = {**os.environ, "RELIGHT_HOME": str(work / "home"), "COLUMNS": "200"}
         os.environ["RELIGHT_HOME"] = env["RELIGHT_HOME"]
-        weights = {"bundled": resolve_weights("relight-synth-narrow"), "paper": paper_checkpoint(work)}
-        weights = {m: weights[m] for m in models}
+        weights = {m: resolve_weights("relight-synth-narrow") if m == "bundled" else paper_checkpoint(work) for m in models}
         record: dict[str, object] = {"machine": machine(), "torch_threads": torch.get_num_threads(), "sizes": sizes,
                                      "skipped": args.skip, "old": str(args.old) if args.old else None}
         if args.cuda:
