@@ -93,26 +93,28 @@ def visibility(primitives: tuple[Primitive, ...], start: np.ndarray, p: np.ndarr
     rest = np.setdiff1d(np.arange(len(samples)), probes)
 
     def seen(index: int, points: np.ndarray, starts: np.ndarray, blockers: list[tuple[Primitive, np.ndarray]]) -> np.ndarray:
+        """Which ``points`` see sample ``index``; ``blockers`` pairs each primitive with the indices of the
+        points it may block."""
         target = light + radius * np.array([samples[index, 0], 0.0, samples[index, 1]])
         to_light = target - points
         dist = np.sqrt(dot(to_light, to_light))
         ldir = to_light / dist[:, None]
         blocked = np.zeros(len(dist), dtype=bool)
         for prim, near in blockers:
-            test = np.nonzero(near & ~blocked)[0]
+            test = near[~blocked[near]]
             if len(test) and not isinstance(prim, Plane):
                 test = test[_segment_near(prim, points[test], target, 0.0)]  # this sample's own segment
             if len(test):
                 blocked[test] = distance(prim, starts[test], ldir[test]) < dist[test]
         return ~blocked
 
-    blockers = _near_segments(primitives, p, light, radius)
+    blockers = [(prim, np.nonzero(near)[0]) for prim, near in _near_segments(primitives, p, light, radius)]
     count = sum(seen(i, p, start, blockers).astype(np.int64) for i in probes)
     fraction = count / len(probes)
     mixed = np.nonzero((count > 0) & (count < len(probes)))[0]
     if len(mixed):
         points, starts = p[mixed], start[mixed]
-        some = [(prim, near[mixed]) for prim, near in blockers]
+        some = [(prim, np.nonzero(np.isin(mixed, near, assume_unique=True))[0]) for prim, near in blockers]
         fraction[mixed] = (count[mixed] + sum(seen(i, points, starts, some).astype(np.int64) for i in rest)) / len(samples)
     return fraction
 
