@@ -10,8 +10,8 @@ the camera (roll and aspect too), terrain, walls and rooms, crowds and thin obje
 occluders, materials, photographic textures, the camera's image pipeline and the depth a user has.
 
 The modules: :mod:`~relight.data.synth.families` (which generator, and sub-ranges),
-:mod:`~relight.data.synth.scene` and :mod:`~relight.data.synth.world` (the two generators; the world's
-geometry in :mod:`~relight.data.synth.layout`), :mod:`~relight.data.synth.shapes` and
+:mod:`~relight.data.synth.scene` and :mod:`~relight.data.synth.world` (the two generators' ranges; a
+world scene drawn by :mod:`~relight.data.synth.worldscene`, its geometry by :mod:`~relight.data.synth.layout`), :mod:`~relight.data.synth.shapes` and
 :mod:`~relight.data.synth.solids` (geometry and ray queries), :mod:`~relight.data.synth.camera` (the
 camera, light ring and depth conventions both renderers share), :mod:`~relight.data.synth.render` (the
 ray caster, with :mod:`~relight.data.synth.bounce`), :mod:`~relight.data.synth.raster` (the second
@@ -39,7 +39,8 @@ from relight.data.synth.settings import ESTIMATE_KINDS, DepthEstimate, LightRig,
 from relight.data.synth.shapes import AMBIENT, SHAPES, Box, Capsule, Cone, Cylinder, Plane, Sphere, SynthScene
 from relight.data.synth.solids import Ellipsoid, Solid, Terrain
 from relight.data.synth.textures import PHOTO, TEXTURE_KINDS, Texture, value_noise
-from relight.data.synth.world import WORLD, WORLD_FAMILIES, WorldRanges, world_scene
+from relight.data.synth.world import WORLD, WORLD_FAMILIES, WorldRanges
+from relight.data.synth.worldscene import world_scene
 
 __all__ = [
     "AMBIENT",

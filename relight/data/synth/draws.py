@@ -30,7 +30,7 @@ def stream(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def draw(seed: int, ranges: object, name: str) -> float:
+def draw(seed: int, ranges: RangesBase, name: str) -> float:
     """Parameter ``name``'s value in scene ``seed``: uniform in ``ranges``' range for it (a whole number
     where the range's ends are)."""
     low, high = getattr(ranges, name)

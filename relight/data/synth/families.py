@@ -14,7 +14,8 @@ from dataclasses import fields, replace
 
 from relight.data.synth.scene import CLASSIC_FAMILIES, FULL, SceneRanges, classic_scene
 from relight.data.synth.shapes import SynthScene
-from relight.data.synth.world import WORLD, WORLD_FAMILIES, WorldRanges, world_scene
+from relight.data.synth.world import WORLD, WORLD_FAMILIES, WorldRanges
+from relight.data.synth.worldscene import world_scene
 from relight.errors import InvalidSetting
 from relight.errors import Setting as Param
 

@@ -21,13 +21,9 @@ from relight.data.synth.mesh import scene_mesh
 from relight.data.synth.scene import random_color
 from relight.data.synth.shapes import Box, Capsule, Cone, Cylinder, Plane, Primitive, Sphere, SynthScene
 from relight.data.synth.solids import Ellipsoid, Solid, Terrain
-from relight.data.synth.textures import PHOTO, TEXTURE_KINDS, TEXTURE_WEIGHTS, Texture
+from relight.data.synth.textures import PHOTO, TEXTURE_WEIGHTS, Texture
+from relight.data.synth.world import WorldRanges
 
-#: The layouts of a world scene's ground and walls.
-LAYOUTS = ("open", "terrain", "walls", "corner", "room")
-#: The object shapes of world scenes: the classic five, an ellipsoid, four polyhedra, and two thin ones.
-WORLD_SHAPES = ("sphere", "box", "cylinder", "cone", "capsule", "ellipsoid", "wedge", "pyramid", "prism", "rock", "pole", "panel")
-WORLD_TEXTURES = TEXTURE_KINDS + (PHOTO,)
 #: How often a texture is a photograph, against the procedural kinds' weights (objects; the ground and walls).
 PHOTO_WEIGHT = {False: 1.0, True: 2.5}
 #: Tries to place an object (or an occluder out of view) before it is left out.
@@ -47,7 +43,7 @@ def _texture(rng: np.random.Generator, kinds: tuple[str, ...], size: float, back
     return Texture(kind, tuple(a), tuple(b), float(scale), tuple(axis), int(rng.integers(0, 2**31)))
 
 
-def _surface(seed: int, ranges: object, part: str, size: float, backdrop: bool) -> tuple[Texture, Material]:
+def _surface(seed: int, ranges: WorldRanges, part: str, size: float, backdrop: bool) -> tuple[Texture, Material]:
     """The texture and material of one part (``"ground"``, ``"wall 1"``, ``"object 4"``) from its own streams;
     a backdrop is never a metal."""
     texture = _texture(stream(seed, f"texture {part}"), ranges.textures, size, backdrop)
@@ -56,7 +52,7 @@ def _surface(seed: int, ranges: object, part: str, size: float, backdrop: bool) 
     return texture, random_material(rng, str(rng.choice(kinds)))
 
 
-def _wall(seed: int, ranges: object, part: str, centre: tuple[float, float], length: float, height: float, yaw: float, base: float = 0.0) -> Box:
+def _wall(seed: int, ranges: WorldRanges, part: str, centre: tuple[float, float], length: float, height: float, yaw: float, base: float = 0.0) -> Box:
     """A wall standing on the ground: ``length`` along its yawed x axis, ``height`` tall, thin."""
     thickness = float(stream(seed, f"{part} thickness").uniform(0.06, 0.2))
     texture, material = _surface(seed, ranges, part, 3.0, backdrop=True)
@@ -80,7 +76,7 @@ def _terrain(seed: int, ground: Plane, centre_z: float, distance: float) -> Terr
     return Terrain(tuple(bumps), ground.texture, material=ground.material)
 
 
-def _layout(seed: int, ranges: object, kind: str, ground: Plane, centre_z: float, distance: float, ring: float) -> list[Primitive]:
+def _layout(seed: int, ranges: WorldRanges, kind: str, ground: Plane, centre_z: float, distance: float, ring: float) -> list[Primitive]:
     """The walls (or terrain, or far wall) of layout ``kind``; rooms enclose the light ring."""
     rng = stream(seed, "layout")
     reach = max(ring * 1.15, 1.0)
@@ -165,7 +161,7 @@ def _footprint_clear(x: float, z: float, r: float, taken: list[tuple[float, floa
     return True
 
 
-def _objects(seed: int, ranges: object, centre_z: float, distance: float, layout: list[Primitive]) -> list[Primitive]:
+def _objects(seed: int, ranges: WorldRanges, centre_z: float, distance: float, layout: list[Primitive]) -> list[Primitive]:
     """The objects, each placed on the ground (or the terrain) clear of the others and the walls; the first
     near the centre of the view."""
     terrain = next((p for p in layout if isinstance(p, Terrain)), None)
@@ -228,7 +224,7 @@ def _occluder(rng: np.random.Generator, look: tuple[Texture, Material], centre: 
     return Box((float(q[0]), top / 2, float(q[2])), (size, top / 2, 0.08), c, s, texture, material=material)
 
 
-def _occluders(seed: int, ranges: object, camera: SynthScene, aspect: float, centre: np.ndarray, lights: dict[str, np.ndarray]) -> list[Primitive]:
+def _occluders(seed: int, ranges: WorldRanges, camera: SynthScene, aspect: float, centre: np.ndarray, lights: dict[str, np.ndarray]) -> list[Primitive]:
     """Off-screen shadow casters: each between the ring centre and one lamp, tried until none of it is in view."""
     found = []
     for k in range(draw(seed, ranges, "occluders")):
@@ -258,7 +254,7 @@ def _contains(prim: Primitive, point: np.ndarray) -> bool:
     return bool(np.isfinite(t).all())
 
 
-def build_geometry(seed: int, ranges: object, camera: SynthScene, aspect: float) -> tuple[Primitive, ...]:
+def build_geometry(seed: int, ranges: WorldRanges, camera: SynthScene, aspect: float) -> tuple[Primitive, ...]:
     """The primitives of world scene ``seed`` seen by ``camera`` (a scene without primitives) in images
     ``aspect`` wide: ground, layout, objects, then occluders; no object holds a lamp or the camera."""
     ground_z = camera.camera_height / np.tan(np.radians(camera.pitch_deg))
