@@ -46,12 +46,8 @@ class HubFile:
 
     @property
     def spec(self) -> str:
-        """The label messages and ``relight weights info`` use (relight's own form, as they always have)."""
-        return f"hf://{self.repo}/{self.filename}@{self.revision}"
-
-    @property
-    def uri(self) -> str:
-        """The address in huggingface_hub's standard form, ``hf://owner/repo@revision/file``."""
+        """The address in huggingface_hub's standard form, ``hf://owner/repo@revision/file``, as messages
+        and ``relight weights info`` show it."""
         return f"hf://{self.repo}@{self.revision}/{self.filename}"
 
 
@@ -86,7 +82,7 @@ def read_hf_address(spec: str) -> tuple[HubFile, str | None]:
     if not path or path.endswith("/"):
         raise _bad_address(spec, "it names no file")
     hub = HubFile(uri.id, path, revision or "main")
-    note = f"{spec} is relight's older form of an hf:// address; the standard form is {hub.uri}" if older else None
+    note = f"{spec} is relight's older form of an hf:// address; the standard form is {hub.spec}" if older else None
     return hub, note
 
 
