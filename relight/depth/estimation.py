@@ -116,7 +116,7 @@ class DepthEstimator:
     def estimate(self, rgb: np.ndarray) -> np.ndarray:
         """Depth for ``rgb`` in relight's convention (VIDIT's normalised depth), ``H x W`` float32."""
         try:
-            return to_normalised(self.raw(rgb), self.output).depth
+            return to_normalised(self.raw(rgb), self.output, far_below_zero=True).depth
         except RelightError as exc:
             raise RelightError(f"{self.label}: its estimate cannot be used: ", *exc.parts) from None
 
