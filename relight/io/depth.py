@@ -369,7 +369,7 @@ def to_normalised(array: np.ndarray, kind: str = "auto", *, path: Path | None = 
     array = np.asarray(array)
     finite = array if array.dtype.kind != "f" else array[np.isfinite(array)]
     if finite.size == 0:
-        raise _refused(path, "depth holds no finite value")
+        raise _refused(path, "depth holds only NaN or infinite values")
     note: tuple[Part, ...] = ()
     if kind == "auto":
         kind, note = _guess_kind(array, path, finite)
