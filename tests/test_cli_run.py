@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -331,6 +332,43 @@ def test_command_line_starts_without_torch() -> None:
     assert done.returncode == 0, done.stderr[-1000:]
 
 
+def _command_paths() -> list[list[str]]:
+    """Every command and subcommand of ``relight``, as the words that name it."""
+    import typer
+
+    from relight.cli import app
+
+    found: list[list[str]] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        found.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_help_shows_what_the_command_line_takes(cli):
+    """No placeholder after a flag (``--native <bool>`` read as if ``--native true`` were taken), arguments
+    in one style (upper case), an argument of several files as ``<path>...``, ``@revision`` in --weights."""
+    for path in _command_paths():
+        code, out, _ = cli([*path, "--help"])
+        assert code == 0, path
+        assert "<bool>" not in out and "list[" not in out, (path, out)
+        usage = next(line for line in out.splitlines() if "Usage:" in line)
+        assert re.search(r"[{\[][a-z]", usage.split("[OPTIONS]")[-1]) is None, usage  # {image} [depth] beside {PRED} {GT}
+    def text(args: list[str]) -> str:  # the help's words, without the table's frame and line breaks
+        return " ".join(re.sub(r"[│╭╮╰╯─]", " ", cli(args)[1]).split())
+
+    assert "Usage: relight run [OPTIONS] {IMAGE} [DEPTH]" in text(["run", "--help"])
+    assert "hf://owner/repo[@rev]/file (rev: a branch, tag or commit)" in text(["run", "--help"])  # not taken for markup
+    assert "Usage: relight depth [OPTIONS] {IMAGES}..." in text(["depth", "--help"]) and "IMAGES <path>..." in text(["depth", "--help"])
+    assert "without a depth file" not in text(["depth", "--help"])  # relight depth is for photos without one: all of them
+    code, _, err = cli(["run", "x.png", "x.npy", "-o", "o.png", "--native", "true"])
+    assert code == 2 and "Got unexpected extra argument (true)" in err  # as the help now shows: a flag takes no value
+
+
 def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
     """--version; an unknown device, an impossible --size and usage errors in one short line; `score`
     on a missing folder fails before drawing a progress bar."""
@@ -347,7 +385,7 @@ def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, 
     code, _, err = _run(["score", str(tmp_path / "nosuch"), str(tmp_path)], capsys, monkeypatch)
     assert code == 1 and err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"
     # Usage errors are one line too, naming the help to read; the bare command shows the help.
-    for args, line in ((["batch"], "error: Missing argument 'folder'. (see relight batch --help)"),
+    for args, line in ((["batch"], "error: Missing argument 'FOLDER'. (see relight batch --help)"),
                        (["batch", str(tmp_path), "--batch-size", "0"],
                         "error: Invalid value for '--batch-size': Input should be greater than or equal to 1 (see relight batch --help)"),
                        (["nosuch"], "error: No such command 'nosuch'. (see relight --help)")):

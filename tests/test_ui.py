@@ -194,7 +194,7 @@ def test_the_model_list_holds_what_can_run_and_says_how_to_get_the_rest(narrow_c
         assert service.models() == ["", "relight-synth-narrow", "relight-synth-any"]
         note = missing_note(service)
         assert "mbnet-ntire21: relight cannot download it: get weight.pkl from " in note
-        assert "import it on the server with `relight weights import weight.pkl --name mbnet-ntire21`" in note
+        assert "import it on the server with `relight weights import weight.pkl`, named mbnet-ntire21" in note
         assert "relight.weights" not in note and "import_authors_checkpoint" not in note
         assert Service(str(narrow_checkpoint), device="cpu").models()[0] == str(narrow_checkpoint)  # the model given comes first
     finally:

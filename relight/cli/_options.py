@@ -29,7 +29,7 @@ def _dotted(ext: str) -> str:
 
 WeightsOpt = Annotated[
     Optional[str],
-    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, or hf://owner/repo/file[@rev]."),
+    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, or a Hub file, hf://owner/repo\\[@rev]/file (rev: a branch, tag or commit)."),
 ]
 DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cuda:N, mps or cpu (default: best available).")]
 PrecisionOpt = Annotated[Optional[str], typer.Option(help="fp32, fp16 or bf16 (default: bf16 autocast on Ampere and newer CUDA cards, fp16 on older ones, fp32 elsewhere; "

@@ -43,7 +43,7 @@ PAGE_LABELS = {"to": "target light", "source": "source light", "weights": "model
 PAGE_ACTIONS: dict[str, Callable[[Action], str]] = {
     "pass-weights": lambda a: f"pick {a.arg('what')} in the model list",
     "download": lambda a: f"fetch it on the server with `relight weights download {a.arg('name')}`",
-    "import": lambda a: f"import it on the server with `relight weights import {a.arg('file')} --name {a.arg('name')}`",
+    "import": lambda a: f"import it on the server with `relight weights import {a.arg('file')}`, named {a.arg('name')}",
     "list-weights": lambda a: "the model list",
     "give-depth": lambda a: "drop a depth map beside the photo",
 }

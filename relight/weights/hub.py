@@ -124,7 +124,7 @@ def _installed_version() -> str | None:
 
 
 #: Seconds the Hub has to answer the first request of a download (unless ``HF_HUB_ETAG_TIMEOUT`` is set):
-#: huggingface_hub itself retries an unanswered request with longer timeouts, half a minute or more.
+#: huggingface_hub itself retries an unanswered request, each time with a longer timeout.
 PROBE_SECONDS = 5
 
 
