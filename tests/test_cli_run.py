@@ -366,7 +366,7 @@ def test_help_shows_what_the_command_line_takes(cli):
     assert "Usage: relight depth [OPTIONS] {IMAGES}..." in text(["depth", "--help"]) and "IMAGES <path>..." in text(["depth", "--help"])
     assert "without a depth file" not in text(["depth", "--help"])  # relight depth is for photos without one: all of them
     code, _, err = cli(["run", "x.png", "x.npy", "-o", "o.png", "--native", "true"])
-    assert code == 2 and "Got unexpected extra argument (true)" in err  # as the help now shows: a flag takes no value
+    assert code == 2 and "unexpected extra argument" in err and "(true)" in err  # as the help now shows: a flag takes no value
 
 
 def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
