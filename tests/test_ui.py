@@ -250,9 +250,12 @@ def test_the_photo_is_previewed_as_relight_reads_it(tmp_path, narrow_checkpoint)
     exif = Image.Exif()
     exif[0x0112] = 6  # stored 24 wide, 40 high; shown turned a quarter
     Image.fromarray(np.random.default_rng(2).integers(0, 256, (40, 24, 3), dtype=np.uint8)).save(photo, exif=exif)
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.zeros((300, 2048, 3), np.uint8)).save(wide)
     service = Service(str(narrow_checkpoint), device="cpu")
     try:
         assert read_image(service.preview(photo)).size == (24, 40)
+        assert read_image(service.preview(wide)).size == (150, 1024)  # a large photo previewed smaller, its shape kept
     finally:
         service.close()
 

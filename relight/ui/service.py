@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 #: Turns ``H x W x 3`` RGB into depth in relight's convention, for a photo given without a depth map.
 Estimate = Callable[[np.ndarray], np.ndarray]
 
+#: The longer side of the photo's preview on the page, in pixels (the page shows it smaller still).
+PREVIEW_SIDE = 1024
 #: Call folders kept on disk; older ones are removed (Gradio has copied their files into its cache by then).
 KEEP_CALLS = 64
 
@@ -283,12 +285,17 @@ class Service:
         return load_pair(InferencePair(image.stem, image, depth), depth_kind, self._estimate_depth if depth is None else None)
 
     def preview(self, image: str | Path) -> Path:
-        """The upload as relight reads it (upright, in sRGB), as an 8-bit PNG for the page to show."""
+        """The upload as relight reads it (upright, in sRGB), as an 8-bit PNG for the page to show, at most
+        :data:`PREVIEW_SIDE` pixels on its longer side."""
+        from PIL import Image
+
         from relight.io import read_image, write_image
 
         image = Path(image)
         check_upload(image)
-        return write_image(self._call_folder() / "photo.png", read_image(image).rgb, None, 8)
+        picture = Image.fromarray(np.rint(np.clip(read_image(image).rgb, 0, 1) * 255).astype(np.uint8))
+        picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.LANCZOS)
+        return write_image(self._call_folder() / "photo.png", np.asarray(picture), None, 8)
 
     def relight(self, image: str | Path, depth: str | Path | None = None, target: str | None = None,
                 weights: str | None = None, depth_kind: str = "auto") -> Result:
