@@ -29,6 +29,8 @@ from relight.model.checkpoint import save_checkpoint
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
+#: The benchmarks' own modules (benchmarks/judge) import as they do when a script there runs.
+sys.path.insert(0, str(TESTS.parent / "benchmarks"))
 
 #: Code that starts another process: a child Python, torchrun, a fork.
 SPAWNS = re.compile(r"\bsubprocess\.|\bsys\.executable\b|\bos\.fork\(|\bPopen\(|\bmultiprocessing\.|\bmp\.spawn\(")
@@ -149,6 +151,21 @@ def narrow_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBN
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "narrow-random.safetensors"
     return save_checkpoint(MBNet(tiny_config), path, {"note": "random test weights"})
+
+
+@pytest.fixture(scope="session")
+def tiny_relight_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny any-to-any model (FiLM, its conditioning made not the identity so that the lights change the
+    output) and the one-to-one model it starts from (6500-N -> 4500-E), random weights, for benchmark plumbing."""
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("models")
+    base = MBNet(MBNetConfig.narrow(width=4, decoder_channels=8))
+    anyone = MBNet.from_one_to_one(MBNetConfig.narrow(width=4, decoder_channels=8, conditioning="film"), base)
+    with torch.no_grad():
+        anyone.condition.out.weight.normal_(0, 0.5)
+    save_checkpoint(base, folder / "one.safetensors", provenance={"source": "6500-N", "target": "4500-E"})
+    save_checkpoint(anyone, folder / "any.safetensors")
+    return folder / "any.safetensors", folder / "one.safetensors"
 
 
 @pytest.fixture
