@@ -316,7 +316,7 @@ class SynthScene:
     light (a horizontal disc) as a fraction of the camera's distance to the ring centre, 0 for a point
     light and hard shadows; ``ambient`` is the ambient light as a fraction of the light's irradiance there.
     ``fov_deg`` is the field of view across the image's width; ``roll_deg`` turns the camera about its
-    axis (positive: clockwise as the camera sees, the horizon falling to the right).
+    axis (positive raises its right side, so the horizon falls to the right in the image).
 
     A world scene also sets ``rig`` (the light ring's shape, falloff, sky fill and bounce), ``look``
     (the camera's image pipeline) and ``estimate`` (the depth a user would have); a classic scene
