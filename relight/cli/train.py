@@ -45,13 +45,23 @@ def _size(text: str, name: str) -> list[int] | None:
     return size_setting(text, name)
 
 
+def _scales(text: str, name: str) -> list[float]:
+    """``0.5,1.5`` as ``[0.5, 1.5]`` (the range is checked with the other settings)."""
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        setting = Setting(name, text, owner="TrainConfig", shown=repr(text))
+        raise InvalidSetting(setting, setting, ": expected LOW,HIGH, e.g. 0.5,1.5") from None
+
+
 def _count_or_fraction(value: float, _name: str) -> int | float:
     """``--val-scenes 3`` holds out 3 scenes, ``0.2`` a fifth of them."""
     return int(value) if value >= 1 and value.is_integer() else value
 
 
 #: Fields the command line takes as text (or a number) and turns into the field's value here.
-PARSED: dict[str, Callable[[Any, str], Any]] = {"milestones": _epochs, "size": _size, "crop": _size, "val_scenes": _count_or_fraction}
+PARSED: dict[str, Callable[[Any, str], Any]] = {"milestones": _epochs, "size": _size, "crop": _size, "val_scenes": _count_or_fraction,
+                                                "scales": _scales}
 
 
 def _option_type(hint: Any) -> type:

@@ -11,6 +11,18 @@ STRIDE = 32
 BACKBONES = ("resnet50", "resnet34", "resnet18", "narrow")
 #: How the light enters the network: not at all (the paper's one-to-one MBNet), or see :mod:`relight.model.condition`.
 CONDITIONINGS = ("none", "film", "planes")
+#: What the depth stream is given besides the depth (:mod:`relight.model.hints`): nothing (the paper),
+#: normals from depth, or normals and screen-space shadows towards the lights. Each design's channels
+#: start with the previous one's.
+HINTS = ("none", "normals", "normals+shadows")
+#: The camera the hints assume where a depth map cannot tell: the field of view across the image's width
+#: (the synthetic scenes' own), and how far it looks below the horizon (the middle of their range).
+HINT_FOV_DEG = 55.0
+HINT_PITCH_DEG = 19.0
+#: Channels each design adds after the depth: the normal's 3 components; the target's and the source's shadow.
+HINT_CHANNELS = {"none": 0, "normals": 3, "normals+shadows": 5}
+#: The fields that describe the hints, left out of a config without any (it reads the same as before they existed).
+HINT_FIELDS = ("hints", "hint_fov_deg", "hint_pitch_deg")
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,11 @@ class MBNetConfig:
     model relights to any of VIDIT's 40 lights: ``none`` is the paper's one-to-one network, exactly;
     ``film`` modulates the decoder and DDPM guides by per-channel scale and shift from a small embedding
     of the light vector; ``planes`` adds the light vector as constant input planes of the RGB encoder.
-    Checkpoints written before the field existed read as ``none``.
+    ``hints`` gives the depth encoder more than the depth (:data:`HINTS`): ``normals`` from depth, and
+    ``normals+shadows`` also screen-space shadows towards the target and the source light (any-to-any
+    models only: the lights are their input), computed inside the network with the camera assumed by
+    ``hint_fov_deg`` (field of view across the width) and ``hint_pitch_deg`` (looking down).
+    Checkpoints written before a field existed read as its default: ``none``, the paper's network.
     """
 
     backbone: str = "resnet50"
@@ -34,6 +50,9 @@ class MBNetConfig:
     decoder_channels: int = 64
     residual: bool = True
     conditioning: str = "none"
+    hints: str = "none"
+    hint_fov_deg: float = HINT_FOV_DEG
+    hint_pitch_deg: float = HINT_PITCH_DEG
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -44,6 +63,13 @@ class MBNetConfig:
             raise ValueError("width must be >= 4 and decoder_channels a multiple of 8")
         if self.conditioning not in CONDITIONINGS:
             raise ValueError(f"unknown conditioning {self.conditioning!r}; choose one of {', '.join(CONDITIONINGS)}")
+        if self.hints not in HINTS:
+            raise ValueError(f"unknown hints {self.hints!r}; choose one of {', '.join(HINTS)}")
+        if self.hints == "normals+shadows" and not self.any_to_any:
+            raise ValueError("shadow hints need the lights as an input: a conditioned (film or planes) network")
+        if not 0 < self.hint_fov_deg < 180 or not -90 < self.hint_pitch_deg < 90:
+            raise ValueError(f"hint_fov_deg must be in (0, 180) and hint_pitch_deg in (-90, 90), not "
+                             f"{self.hint_fov_deg} and {self.hint_pitch_deg}")
 
     @classmethod
     def paper(cls) -> "MBNetConfig":
@@ -51,18 +77,27 @@ class MBNetConfig:
 
     @classmethod
     def narrow(
-        cls, width: int = 16, decoder_channels: int = 32, residual: bool = True, conditioning: str = "none"
+        cls, width: int = 16, decoder_channels: int = 32, residual: bool = True, conditioning: str = "none",
+        hints: str = "none",
     ) -> "MBNetConfig":
         return cls(backbone="narrow", width=width, decoder_channels=decoder_channels, residual=residual,
-                   conditioning=conditioning)
+                   conditioning=conditioning, hints=hints)
 
     @property
     def any_to_any(self) -> bool:
         """Whether the network takes the light as an input (one model, any target) or maps one pair."""
         return self.conditioning != "none"
 
+    @property
+    def depth_channels(self) -> int:
+        """Channels the depth encoder's stem takes: the depth, then the hints'."""
+        return 1 + HINT_CHANNELS[self.hints]
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        fields_ = asdict(self)
+        if self.hints == "none":
+            fields_ = {k: v for k, v in fields_.items() if k not in HINT_FIELDS}
+        return json.dumps(fields_, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "MBNetConfig":
@@ -77,8 +112,9 @@ class MBNetConfig:
         return cls.from_dict(json.loads(text))
 
     def describe(self) -> str:
-        """A short human label, e.g. ``resnet50`` or ``narrow-w16-d32``, plus ``-noresid`` for the ablation
-        and the conditioning of an any-to-any model (``resnet50-film``)."""
+        """A short human label, e.g. ``resnet50`` or ``narrow-w16-d32``, plus ``-noresid`` for the ablation,
+        the conditioning of an any-to-any model (``resnet50-film``) and the hints (``narrow-w16-d32-film-normals``)."""
         label = self.backbone if self.backbone != "narrow" else f"narrow-w{self.width}-d{self.decoder_channels}"
         label = label if self.residual else f"{label}-noresid"
-        return f"{label}-{self.conditioning}" if self.any_to_any else label
+        label = f"{label}-{self.conditioning}" if self.any_to_any else label
+        return label if self.hints == "none" else f"{label}-{self.hints}"

@@ -1,6 +1,8 @@
 """MBNet: two ResNet encoders (RGB and depth), dense fusion at /8, /16, /32, and a DDPM decoder.
 
-With ``MBNetConfig.conditioning`` other than ``none`` the light is an input too (:mod:`relight.model.condition`).
+With ``MBNetConfig.conditioning`` other than ``none`` the light is an input too (:mod:`relight.model.condition`);
+with ``MBNetConfig.hints`` other than ``none`` the depth encoder also reads geometry computed from the
+depth (:mod:`relight.model.hints`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from relight.model.blocks import CBR, DDPM, DenseTransLayer, conv
 from relight.model.condition import (PLANES_KEY, ConditioningError, FiLM, check_light, modulate, one_to_one_config, reset_planes_identity,
                                      with_planes)
 from relight.model.config import MBNetConfig
+from relight.model.hints import GeometryHints
+
+#: The depth encoder's stem, whose input channels after the first are the hints'.
+DEPTH_STEM_KEY = "depth_encoder.conv1.weight"
+
 
 def _add(coarse: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
     # In place on the upsampled tensor: its backward needs neither it nor ``fine``.
@@ -39,6 +46,12 @@ def _upsample2_rows(x: torch.Tensor, first: int, last: int) -> torch.Tensor:
     nhwc = x.permute(0, 2, 3, 1)
     rows = torch.lerp(nhwc[:, above], nhwc[:, below], weight).permute(0, 3, 1, 2)
     return F.interpolate(rows, size=(last - first, 2 * w), mode="bilinear", align_corners=True)
+
+
+def _like_layout(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``x`` in ``like``'s memory format (channels-last where the optimised inference path passes it so)."""
+    channels_last = like.stride(1) == 1 and like.shape[1] > 1
+    return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
 def _like(x: torch.Tensor, n: int) -> torch.Tensor:
@@ -70,7 +83,8 @@ class MBNet(nn.Module):
         self.rgb_encoder = ResNetEncoder(config, in_channels=3 + LIGHT_FEATURES if planes else 3)
         if planes:
             reset_planes_identity(self.rgb_encoder.conv1)
-        self.depth_encoder = ResNetEncoder(config, in_channels=1)
+        self.depth_encoder = ResNetEncoder(config, in_channels=config.depth_channels)
+        self.geometry = None if config.hints == "none" else GeometryHints(config.hints, config.hint_fov_deg, config.hint_pitch_deg)
         ch = self.rgb_encoder.channels
         dec = config.decoder_channels
         self.fuse8 = DenseTransLayer(ch[2], dec)
@@ -90,8 +104,9 @@ class MBNet(nn.Module):
         """A conditioned MBNet of ``config`` holding a one-to-one model's weights, its conditioning the identity.
 
         ``one_to_one`` is the one-to-one model (or its ``state_dict``) of the same backbone and widths; every
-        tensor of it is copied (for ``planes``, into the RGB channels of the stem), so the result gives that
-        model's outputs for every light until trained. Refused when the state does not fit.
+        tensor of it is copied (for ``planes``, into the RGB channels of the stem; where ``config`` has more
+        hints than it, into the leading channels of the depth stem, the others zero), so the result gives
+        that model's outputs for every light until trained. Refused when the state does not fit.
         """
         if not config.any_to_any:
             raise ConditioningError(f"from_one_to_one needs a conditioned config (film or planes), not {config.describe()}")
@@ -112,6 +127,9 @@ class MBNet(nn.Module):
             target = ours[key]
             if key == PLANES_KEY and config.conditioning == "planes":  # the RGB channels of the stem
                 target = target[:, :3]
+            if key == DEPTH_STEM_KEY and tensor.shape[1] < target.shape[1]:  # fewer hints: the leading channels
+                target.zero_()
+                target = target[:, : tensor.shape[1]]
             if tensor.shape != target.shape:
                 raise ConditioningError(f"the one-to-one weights do not fit {base}: {key} has shape {tuple(tensor.shape)}, expected {tuple(target.shape)}")
             target.copy_(tensor)
@@ -126,7 +144,7 @@ class MBNet(nn.Module):
         film = self.condition(light) if self.condition is not None else {}
         # Each scale's fusion runs where the decoder needs it and every feature is dropped once used, so
         # little is alive at once: at 1024 x 1024 the encoders' outputs alone hold about 250 MB.
-        d8, d16, d32 = self.depth_encoder(depth)[2:]
+        d8, d16, d32 = self.depth_encoder(depth if self.geometry is None else _like_layout(self.geometry(depth, light), rgb))[2:]
         r2, r4, r8, r16, r32 = self.rgb_encoder(rgb if self.config.conditioning != "planes" else with_planes(rgb, light))
         skip4 = self.lat4(r4)
         del r4
