@@ -120,7 +120,7 @@ def _any_to_any_pairs(data: Path, draw: DrawOptions, depth_dir: Path | None, jso
     if counts["pairs_per_epoch"] > counts["possible_pairs"]:
         console.print("[dim]more pairs per epoch than possible pairs: an epoch draws some twice[/dim]")
     counts_table = Table(title=f"any-to-any pairs in {data}")
-    for column in ("scenes", "sources", "targets", "possible pairs", "per epoch", "identity pairs"):
+    for column in ("scenes", "sources", "targets", "possible pairs", "per epoch", "identity"):
         counts_table.add_column(column, justify="right")
     counts_table.add_row(str(counts["scenes"]), lights_text(sources), lights_text(targets),
                          str(counts["possible_pairs"]), str(counts["pairs_per_epoch"]), str(counts["identity_pairs"]))

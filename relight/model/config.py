@@ -21,7 +21,11 @@ HINT_FOV_DEG = 55.0
 HINT_PITCH_DEG = 19.0
 #: Channels each design adds after the depth: the normal's 3 components; the target's and the source's shadow.
 HINT_CHANNELS = {"none": 0, "normals": 3, "normals+shadows": 5}
-#: The fields that describe the hints, left out of a config without any (it reads the same as before they existed).
+#: The margins the network may reflect its input by on every side (``MBNetConfig.margin``): none (the
+#: paper), or half a stride, which keeps a stride-aligned input aligned and is under the smallest side.
+MARGINS = (0, STRIDE // 2)
+#: The fields that describe the hints: a config without hints leaves them out (as it leaves out a margin
+#: of 0), so that it reads as it did before they existed.
 HINT_FIELDS = ("hints", "hint_fov_deg", "hint_pitch_deg")
 
 
@@ -42,7 +46,10 @@ class MBNetConfig:
     ``normals+shadows`` also screen-space shadows towards the target and the source light (any-to-any
     models only: the lights are their input), computed inside the network with the camera assumed by
     ``hint_fov_deg`` (field of view across the width) and ``hint_pitch_deg`` (looking down).
-    Checkpoints written before a field existed read as its default: ``none``, the paper's network.
+    ``margin`` reflects the input by that many pixels on every side before the network runs, and crops
+    them from its output (:data:`MARGINS`): the image's border pixels are then inside the network's
+    receptive field, where its zero-padded convolutions would otherwise meet them and tint them.
+    Checkpoints written before a field existed read as its default: ``none`` and 0, the paper's network.
     """
 
     backbone: str = "resnet50"
@@ -53,6 +60,7 @@ class MBNetConfig:
     hints: str = "none"
     hint_fov_deg: float = HINT_FOV_DEG
     hint_pitch_deg: float = HINT_PITCH_DEG
+    margin: int = 0
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -67,6 +75,8 @@ class MBNetConfig:
             raise ValueError(f"unknown hints {self.hints!r}; choose one of {', '.join(HINTS)}")
         if self.hints == "normals+shadows" and not self.any_to_any:
             raise ValueError("shadow hints need the lights as an input: a conditioned (film or planes) network")
+        if self.margin not in MARGINS:
+            raise ValueError(f"margin must be one of {', '.join(map(str, MARGINS))}, not {self.margin}")
         if not 0 < self.hint_fov_deg < 180 or not -90 < self.hint_pitch_deg < 90:
             raise ValueError(f"hint_fov_deg must be in (0, 180) and hint_pitch_deg in (-90, 90), not "
                              f"{self.hint_fov_deg} and {self.hint_pitch_deg}")
@@ -78,10 +88,10 @@ class MBNetConfig:
     @classmethod
     def narrow(
         cls, width: int = 16, decoder_channels: int = 32, residual: bool = True, conditioning: str = "none",
-        hints: str = "none",
+        hints: str = "none", margin: int = 0,
     ) -> "MBNetConfig":
         return cls(backbone="narrow", width=width, decoder_channels=decoder_channels, residual=residual,
-                   conditioning=conditioning, hints=hints)
+                   conditioning=conditioning, hints=hints, margin=margin)
 
     @property
     def any_to_any(self) -> bool:
@@ -97,6 +107,8 @@ class MBNetConfig:
         fields_ = asdict(self)
         if self.hints == "none":
             fields_ = {k: v for k, v in fields_.items() if k not in HINT_FIELDS}
+        if self.margin == 0:
+            del fields_["margin"]
         return json.dumps(fields_, sort_keys=True)
 
     @classmethod
@@ -113,8 +125,10 @@ class MBNetConfig:
 
     def describe(self) -> str:
         """A short human label, e.g. ``resnet50`` or ``narrow-w16-d32``, plus ``-noresid`` for the ablation,
-        the conditioning of an any-to-any model (``resnet50-film``) and the hints (``narrow-w16-d32-film-normals``)."""
+        the conditioning of an any-to-any model (``resnet50-film``), the hints (``narrow-w16-d32-film-normals``)
+        and the margin (``-m16``)."""
         label = self.backbone if self.backbone != "narrow" else f"narrow-w{self.width}-d{self.decoder_channels}"
         label = label if self.residual else f"{label}-noresid"
         label = f"{label}-{self.conditioning}" if self.any_to_any else label
-        return label if self.hints == "none" else f"{label}-{self.hints}"
+        label = label if self.hints == "none" else f"{label}-{self.hints}"
+        return f"{label}-m{self.margin}" if self.margin else label

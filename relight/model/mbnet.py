@@ -64,7 +64,8 @@ class MBNet(nn.Module):
     """Multi-modal Bifurcated Network (Yang et al., CVPRW 2021) for depth-guided relighting.
 
     ``forward(rgb, depth)`` takes ``N x 3 x H x W`` RGB in [0, 1] and ``N x 1 x H x W`` depth in [0, 1]
-    (H, W multiples of 32) and returns the relit ``N x 3 x H x W`` image, unclamped above.
+    (H, W multiples of 32) and returns the relit ``N x 3 x H x W`` image, unclamped above. With a
+    ``margin`` the inputs are reflected by it on every side first, and the output cropped back.
 
     A conditioned model (any-to-any) also takes ``light``, the ``N x LIGHT_FEATURES`` rows of
     :func:`relight.lighting.encode_lights`, and refuses to run without; a one-to-one model refuses one.
@@ -141,10 +142,21 @@ class MBNet(nn.Module):
 
     def forward(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         check_light(self.config, light, rgb.shape[0])
+        # The hints see the image as it is; the margin then reflects every input alike.
+        depth = depth if self.geometry is None else _like_layout(self.geometry(depth, light), rgb)
+        margin = self.config.margin
+        if not margin:
+            return self._relight(rgb, depth, light)
+        rgb, depth = (_like_layout(F.pad(x, (margin,) * 4, mode="reflect"), rgb) for x in (rgb, depth))
+        out = self._relight(rgb, depth, light)
+        return out[..., margin : out.shape[-2] - margin, margin : out.shape[-1] - margin]
+
+    def _relight(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None) -> torch.Tensor:
+        """The network itself, on the depth stream's input (the depth, and its hints if any)."""
         film = self.condition(light) if self.condition is not None else {}
         # Each scale's fusion runs where the decoder needs it and every feature is dropped once used, so
         # little is alive at once: at 1024 x 1024 the encoders' outputs alone hold about 250 MB.
-        d8, d16, d32 = self.depth_encoder(depth if self.geometry is None else _like_layout(self.geometry(depth, light), rgb))[2:]
+        d8, d16, d32 = self.depth_encoder(depth)[2:]
         r2, r4, r8, r16, r32 = self.rgb_encoder(rgb if self.config.conditioning != "planes" else with_planes(rgb, light))
         skip4 = self.lat4(r4)
         del r4

@@ -138,17 +138,20 @@ def _model_settings(config: Any) -> list[Setting]:
 def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
     """The conditioned network of ``config``, started from the one-to-one model ``config.init`` so that it
     gives that model's outputs for every light (:meth:`relight.model.MBNet.from_one_to_one`). The model
-    may have fewer hints than the run asks for (their stem channels start at zero), not more."""
+    may have fewer hints than the run asks for (their stem channels start at zero), not more; it keeps
+    the model's margin unless ``config.margin`` names another (the start then differs at the borders)."""
     from relight.weights import load_weights
 
     assert config.init is not None
     loaded = load_weights(config.init)
     wanted = config.model_config()
+    if config.margin is None:  # the model's own, so that the start gives its outputs
+        wanted = dataclasses.replace(wanted, margin=loaded.config.margin)
     if getattr(loaded.config, "conditioning", "none") != "none":
         raise TrainError(f"{config.init}: ", Setting("init", config.init, owner="TrainConfig", shown=config.init),
                          f" takes a one-to-one model, but it holds an any-to-any one ({loaded.config.describe()})")
     base = dataclasses.replace(wanted, conditioning="none", hints=loaded.config.hints, hint_fov_deg=loaded.config.hint_fov_deg,
-                               hint_pitch_deg=loaded.config.hint_pitch_deg)
+                               hint_pitch_deg=loaded.config.hint_pitch_deg, margin=loaded.config.margin)
     if loaded.config != base:
         differ = [s for s, mine in zip(_model_settings(loaded.config), _model_settings(base)) if s.value != mine.value]
         parts: list[Any] = []

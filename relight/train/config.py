@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
 from relight.errors import InvalidSetting, Part, RelightError, Setting
-from relight.model.config import HINT_FOV_DEG, HINT_PITCH_DEG
+from relight.model.config import HINT_FOV_DEG, HINT_PITCH_DEG, HINTS, MARGINS
 
 if TYPE_CHECKING:
     from relight.lighting import Light as Lighting
@@ -31,9 +31,11 @@ FEW_BATCHES = 10
 #: The share of any-to-any draws that are identity pairs (source = target) unless told otherwise: enough
 #: that the same light gives the photo back, few enough that nine draws in ten still relight.
 IDENTITY_PAIRS = 0.1
+#: The margin of a new model unless told otherwise (:data:`relight.model.config.MARGINS`).
+DEFAULT_MARGIN = MARGINS[-1]
 #: Settings whose default changes what a run trains on, at the value that kept it as it was before the
 #: setting existed: a run folder saved then resumes as it was trained.
-BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0}
+BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0, "margin": 0}
 #: The largest factor ``scales`` may rescale a batch by: beyond it a typo would run the machine out of memory.
 MAX_SCALE = 4.0
 
@@ -105,6 +107,10 @@ class TrainConfig:
         f"{{hints}}: the camera's field of view across the image's width, in degrees, the hints assume (default: {HINT_FOV_DEG:g})."))
     hint_pitch: float = field(default=HINT_PITCH_DEG, metadata=_help(
         f"{{hints}}: how far the camera looks below the horizon, in degrees, the shadow hints assume (default: {HINT_PITCH_DEG:g})."))
+    margin: int | None = field(default=None, metadata=_help(
+        f"Pixels of the input reflected on every side before the network runs, and cropped from its output: 0 "
+        f"or {DEFAULT_MARGIN}. Without one, the image's borders meet the network's zero padding and come out tinted "
+        f"(default: {DEFAULT_MARGIN}, or with {{init}} that model's own)."))
     init: str | None = field(default=None, metadata=_help(
         "{any_to_any}: start from this one-to-one model (registry name, .safetensors or the authors' .pkl), "
         "initialised to give its outputs exactly (default: off)."))
@@ -147,7 +153,8 @@ class TrainConfig:
         conditioning = (self.conditioning or DEFAULT_CONDITIONING) if self.any_to_any else "none"
         try:
             return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual, conditioning=conditioning,
-                               hints=self.hints, hint_fov_deg=self.hint_fov, hint_pitch_deg=self.hint_pitch)
+                               hints=self.hints, hint_fov_deg=self.hint_fov, hint_pitch_deg=self.hint_pitch,
+                               margin=DEFAULT_MARGIN if self.margin is None else self.margin)
         except ValueError as exc:
             raise TrainError(f"model: {exc}") from None
 
@@ -193,6 +200,7 @@ class TrainConfig:
             _refuse(run_dir, "no run folder: pass ", run_dir)
         self.settings()
         self._check_any_to_any()
+        self._check_model()
         self.model_config()
         if self.backbone == "narrow" and self.imagenet:
             _refuse(_setting("imagenet", True), _setting("imagenet", True),
@@ -249,6 +257,17 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 _refuse(_setting(name, value), _setting(name), f" must be at least 1, not {value}")
+
+    def _check_model(self) -> None:
+        """The settings of the network that :class:`~relight.model.MBNetConfig` would refuse, named as settings."""
+        if self.margin is not None and self.margin not in MARGINS:
+            _refuse(_setting("margin", self.margin), _setting("margin"), f" must be {' or '.join(map(str, MARGINS))}, not {self.margin}")
+        if self.hints not in HINTS:
+            hints = _setting("hints", self.hints, self.hints)
+            _refuse(hints, hints, f": expected {', '.join(HINTS)}")
+        if not 0 < self.hint_fov < 180 or not -90 < self.hint_pitch < 90:
+            _refuse(_setting("hint_fov", self.hint_fov), _setting("hint_fov"), " must be in (0, 180) degrees and ",
+                    _setting("hint_pitch"), f" in (-90, 90), not {self.hint_fov:g} and {self.hint_pitch:g}")
 
     def _check_ranges(self) -> None:
         positive = {"lr": self.lr, "batch_size": self.batch_size, "epochs": self.epochs, "val_every": self.val_every,
