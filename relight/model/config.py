@@ -25,7 +25,7 @@ HINT_CHANNELS = {"none": 0, "normals": 3, "normals+shadows": 5}
 #: paper), or half a stride, which keeps a stride-aligned input aligned and is under the smallest side.
 MARGINS = (0, STRIDE // 2)
 #: The fields that describe the hints: a config without hints leaves them out (as it leaves out a margin
-#: of 0), so that it reads as it did before they existed.
+#: of 0 and depth skips off), so that it reads as it did before they existed.
 HINT_FIELDS = ("hints", "hint_fov_deg", "hint_pitch_deg")
 
 
@@ -46,7 +46,9 @@ class MBNetConfig:
     ``normals+shadows`` also screen-space shadows towards the target and the source light (any-to-any
     models only: the lights are their input), computed inside the network with the camera assumed by
     ``hint_fov_deg`` (field of view across the width) and ``hint_pitch_deg`` (looking down).
-    ``margin`` reflects the input by that many pixels on every side before the network runs, and crops
+    ``depth_skips`` adds the depth encoder's 1/2 and 1/4 features to the decoder's skip connections
+    (the paper's reads depth at 1/8 and coarser only, so a change cannot follow a depth edge closer than
+    that: halos round objects). ``margin`` reflects the input by that many pixels on every side before the network runs, and crops
     them from its output (:data:`MARGINS`): the image's border pixels are then inside the network's
     receptive field, where its zero-padded convolutions would otherwise meet them and tint them.
     Checkpoints written before a field existed read as its default: ``none`` and 0, the paper's network.
@@ -61,6 +63,7 @@ class MBNetConfig:
     hint_fov_deg: float = HINT_FOV_DEG
     hint_pitch_deg: float = HINT_PITCH_DEG
     margin: int = 0
+    depth_skips: bool = False
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -88,10 +91,10 @@ class MBNetConfig:
     @classmethod
     def narrow(
         cls, width: int = 16, decoder_channels: int = 32, residual: bool = True, conditioning: str = "none",
-        hints: str = "none", margin: int = 0,
+        hints: str = "none", margin: int = 0, depth_skips: bool = False,
     ) -> "MBNetConfig":
         return cls(backbone="narrow", width=width, decoder_channels=decoder_channels, residual=residual,
-                   conditioning=conditioning, hints=hints, margin=margin)
+                   conditioning=conditioning, hints=hints, margin=margin, depth_skips=depth_skips)
 
     @property
     def any_to_any(self) -> bool:
@@ -107,8 +110,9 @@ class MBNetConfig:
         fields_ = asdict(self)
         if self.hints == "none":
             fields_ = {k: v for k, v in fields_.items() if k not in HINT_FIELDS}
-        if self.margin == 0:
-            del fields_["margin"]
+        for name in ("margin", "depth_skips"):
+            if not fields_[name]:
+                del fields_[name]
         return json.dumps(fields_, sort_keys=True)
 
     @classmethod
@@ -125,10 +129,11 @@ class MBNetConfig:
 
     def describe(self) -> str:
         """A short human label, e.g. ``resnet50`` or ``narrow-w16-d32``, plus ``-noresid`` for the ablation,
-        the conditioning of an any-to-any model (``resnet50-film``), the hints (``narrow-w16-d32-film-normals``)
-        and the margin (``-m16``)."""
+        the conditioning of an any-to-any model (``resnet50-film``), the hints (``narrow-w16-d32-film-normals``),
+        depth skips (``-ds``) and the margin (``-m16``)."""
         label = self.backbone if self.backbone != "narrow" else f"narrow-w{self.width}-d{self.decoder_channels}"
         label = label if self.residual else f"{label}-noresid"
         label = f"{label}-{self.conditioning}" if self.any_to_any else label
         label = label if self.hints == "none" else f"{label}-{self.hints}"
+        label = f"{label}-ds" if self.depth_skips else label
         return f"{label}-m{self.margin}" if self.margin else label

@@ -92,6 +92,8 @@ class MBNet(nn.Module):
         self.fuse16 = DenseTransLayer(ch[3], dec)
         self.fuse32 = DenseTransLayer(ch[4], dec)
         self.lat2, self.lat4, self.lat8, self.lat16, self.lat32 = (conv(c, dec, 1) for c in ch)
+        if config.depth_skips:
+            self.depth_lat2, self.depth_lat4 = (conv(c, dec, 1) for c in self.depth_encoder.channels[:2])
         self.up32, self.up16, self.up8, self.up4 = (CBR(dec, dec, 3) for _ in range(4))
         self.up2 = CBR(dec, dec // 2, 3)
         self.up1 = CBR(dec // 2, dec // 2, 3)
@@ -106,8 +108,9 @@ class MBNet(nn.Module):
 
         ``one_to_one`` is the one-to-one model (or its ``state_dict``) of the same backbone and widths; every
         tensor of it is copied (for ``planes``, into the RGB channels of the stem; where ``config`` has more
-        hints than it, into the leading channels of the depth stem, the others zero), so the result gives
-        that model's outputs for every light until trained. Refused when the state does not fit.
+        hints than it, into the leading channels of the depth stem, the others zero; depth skips it lacks
+        start at zero), so the result gives that model's outputs for every light until trained. Refused
+        when the state does not fit.
         """
         if not config.any_to_any:
             raise ConditioningError(f"from_one_to_one needs a conditioned config (film or planes), not {config.describe()}")
@@ -117,7 +120,9 @@ class MBNet(nn.Module):
         model = cls(config)
         ours = model.state_dict()
         base = one_to_one_config(config).describe()
-        missing = sorted(k for k in ours if k not in state and not k.startswith("condition."))
+        # FiLM, and depth skips the one-to-one model lacks, start as zero (their outputs add nothing).
+        fresh = ("condition.",) if any(k.startswith("depth_lat") for k in state) else ("condition.", "depth_lat")
+        missing = sorted(k for k in ours if k not in state and not k.startswith(fresh))
         extra = sorted(k for k in state if k not in ours)
         if missing or extra:
             raise ConditioningError(
@@ -138,6 +143,9 @@ class MBNet(nn.Module):
             reset_planes_identity(model.rgb_encoder.conv1)
         else:
             model.condition.reset_identity()
+        for key in ours:
+            if key.startswith("depth_lat") and key not in state:
+                ours[key].zero_()
         return model
 
     def forward(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
@@ -156,12 +164,14 @@ class MBNet(nn.Module):
         film = self.condition(light) if self.condition is not None else {}
         # Each scale's fusion runs where the decoder needs it and every feature is dropped once used, so
         # little is alive at once: at 1024 x 1024 the encoders' outputs alone hold about 250 MB.
-        d8, d16, d32 = self.depth_encoder(depth)[2:]
+        d2, d4, d8, d16, d32 = self.depth_encoder(depth)
         r2, r4, r8, r16, r32 = self.rgb_encoder(rgb if self.config.conditioning != "planes" else with_planes(rgb, light))
         skip4 = self.lat4(r4)
-        del r4
         skip2 = self.lat2(r2)
-        del r2
+        if self.config.depth_skips:
+            skip4 = skip4 + self.depth_lat4(d4)
+            skip2 = skip2 + self.depth_lat2(d2)
+        del r4, r2, d4, d2
         o = modulate(self.up32(self.lat32(r32)), film.get("up32"))
         guide = modulate(self.fuse32(r32, d32), film.get("guide32"))
         o = modulate(self.up16(_add(self.ddpm32(o, guide), self.lat16(r16))), film.get("up16"))

@@ -138,8 +138,9 @@ def _model_settings(config: Any) -> list[Setting]:
 def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
     """The conditioned network of ``config``, started from the one-to-one model ``config.init`` so that it
     gives that model's outputs for every light (:meth:`relight.model.MBNet.from_one_to_one`). The model
-    may have fewer hints than the run asks for (their stem channels start at zero), not more; it keeps
-    the model's margin unless ``config.margin`` names another (the start then differs at the borders)."""
+    may have fewer hints than the run asks for (their stem channels start at zero), not more, and lack
+    the depth skips the run asks for (they start at zero); it keeps the model's margin unless
+    ``config.margin`` names another (the start then differs at the borders)."""
     from relight.weights import load_weights
 
     assert config.init is not None
@@ -151,7 +152,8 @@ def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
         raise TrainError(f"{config.init}: ", Setting("init", config.init, owner="TrainConfig", shown=config.init),
                          f" takes a one-to-one model, but it holds an any-to-any one ({loaded.config.describe()})")
     base = dataclasses.replace(wanted, conditioning="none", hints=loaded.config.hints, hint_fov_deg=loaded.config.hint_fov_deg,
-                               hint_pitch_deg=loaded.config.hint_pitch_deg, margin=loaded.config.margin)
+                               hint_pitch_deg=loaded.config.hint_pitch_deg, margin=loaded.config.margin,
+                               depth_skips=loaded.config.depth_skips)
     if loaded.config != base:
         differ = [s for s, mine in zip(_model_settings(loaded.config), _model_settings(base)) if s.value != mine.value]
         parts: list[Any] = []
@@ -163,6 +165,9 @@ def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
         hints = Setting("hints", loaded.config.hints, owner="TrainConfig", shown=loaded.config.hints)
         raise TrainError(f"{config.init}: holds a model given {loaded.config.hints} hints, more than the run's "
                          f"{wanted.hints}; train it with ", hints)
+    if loaded.config.depth_skips and not wanted.depth_skips:
+        raise TrainError(f"{config.init}: holds a model with depth skips, and the run asks for none; train it with ",
+                         Setting("depth_skips", True, owner="TrainConfig"))
     return MBNet.from_one_to_one(wanted, loaded.model.state_dict())
 
 

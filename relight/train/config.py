@@ -35,7 +35,7 @@ IDENTITY_PAIRS = 0.1
 DEFAULT_MARGIN = MARGINS[-1]
 #: Settings whose default changes what a run trains on, at the value that kept it as it was before the
 #: setting existed: a run folder saved then resumes as it was trained.
-BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0, "margin": 0}
+BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0, "margin": 0, "depth_skips": False}
 #: The largest factor ``scales`` may rescale a batch by: beyond it a typo would run the machine out of memory.
 MAX_SCALE = 4.0
 
@@ -107,6 +107,9 @@ class TrainConfig:
         f"{{hints}}: the camera's field of view across the image's width, in degrees, the hints assume (default: {HINT_FOV_DEG:g})."))
     hint_pitch: float = field(default=HINT_PITCH_DEG, metadata=_help(
         f"{{hints}}: how far the camera looks below the horizon, in degrees, the shadow hints assume (default: {HINT_PITCH_DEG:g})."))
+    depth_skips: bool = field(default=True, metadata=_help(
+        "Give the decoder the depth encoder's 1/2 and 1/4 features too; the paper's reads depth at 1/8 and coarser "
+        "only, and its changes spread round depth edges as halos (default: on)."))
     margin: int | None = field(default=None, metadata=_help(
         f"Pixels of the input reflected on every side before the network runs, and cropped from its output: 0 "
         f"or {DEFAULT_MARGIN}. Without one, the image's borders meet the network's zero padding and come out tinted "
@@ -154,7 +157,7 @@ class TrainConfig:
         try:
             return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual, conditioning=conditioning,
                                hints=self.hints, hint_fov_deg=self.hint_fov, hint_pitch_deg=self.hint_pitch,
-                               margin=DEFAULT_MARGIN if self.margin is None else self.margin)
+                               margin=DEFAULT_MARGIN if self.margin is None else self.margin, depth_skips=self.depth_skips)
         except ValueError as exc:
             raise TrainError(f"model: {exc}") from None
 
