@@ -110,32 +110,35 @@ def screen_space_shadows(depth: torch.Tensor, points: torch.Tensor, normals: tor
 
     ``depth``, ``points`` and ``normals`` are of one image (N = 1) or of N; ``lights`` ``N x 3 x 1 x 1``.
     The march takes :data:`MARCH_STEPS` steps from the point (lifted off its surface) to the light; each
-    step is projected into the image, and the depth there occludes it when it is nearer the camera than
-    the step, by more than :data:`BIAS` and less than :data:`THICKNESS` of the step's distance. Steps
-    behind the camera or outside the image block nothing (the depth map does not see there).
+    step is projected into the image, and the depth at the nearest pixel occludes it when it is nearer
+    the camera than the step, by more than :data:`BIAS` and less than :data:`THICKNESS` of the step's
+    distance. Steps behind the camera or outside the image block nothing (the depth map does not see there).
     """
     n = max(depth.shape[0], lights.shape[0])
-    image = depth.expand(n, -1, -1, -1)
+    h, w = depth.shape[-2:]
+    flat = depth.reshape(depth.shape[0], h * w).expand(n, -1)
     start = points + normals * (LIFT * depth)  # lifted off the surface, on the camera's side
     towards = lights - start
-    # grid_sample's coordinates: x / z times the focal length over half the width (the height's likewise).
-    h, w = depth.shape[-2:]
+    (sx, sy, sz), (tx, ty, tz) = start.unbind(1), towards.unbind(1)
+    # A step's squared distance from the camera, |start + f towards|^2, from three dot products.
+    ss, st, tt = (start * start).sum(1), (start * towards).sum(1), (towards * towards).sum(1)
+    # Pixel columns and rows of x / z and y / z: the focal length in pixels, about the image's centre.
     focal = (w / 2) / math.tan(math.radians(fov_deg) / 2)
-    gain = torch.tensor([focal / (w / 2), -focal / (h / 2)], device=depth.device).view(1, 1, 1, 2)
-    shadow = torch.zeros((n, 1, h, w), device=depth.device, dtype=depth.dtype)
+    blocked = torch.zeros((n, h, w), device=depth.device, dtype=torch.bool)
     for k in range(1, MARCH_STEPS + 1):
-        step = start + towards * ((k / MARCH_STEPS) ** 2)
-        x, y, z = step.unbind(1)
+        f = (k / MARCH_STEPS) ** 2
+        z = sz + f * tz
         ahead = z > 1e-6
-        safe_z = torch.where(ahead, z, torch.ones_like(z))
-        grid = torch.stack([x / safe_z, y / safe_z], dim=-1) * gain
-        seen = F.grid_sample(image, grid, mode="nearest", padding_mode="border", align_corners=False)[:, 0]
-        inside = ahead & (grid.abs() <= 1).all(dim=-1)
-        distance = step.norm(dim=1)
+        inverse = focal / torch.where(ahead, z, torch.ones_like(z))
+        column = torch.floor((sx + f * tx) * inverse + w / 2)
+        row = torch.floor(h / 2 - (sy + f * ty) * inverse)
+        inside = ahead & (column >= 0) & (column <= w - 1) & (row >= 0) & (row <= h - 1)
+        index = (row.clamp(0, h - 1) * w + column.clamp(0, w - 1)).long()
+        seen = torch.gather(flat, 1, index.reshape(n, -1)).reshape(n, h, w)
+        distance = torch.sqrt((ss + f * (2 * st + f * tt)).clamp(min=0))
         nearer = distance - seen
-        blocked = inside & (nearer > BIAS * distance) & (nearer < THICKNESS * distance)
-        shadow = torch.maximum(shadow, blocked.unsqueeze(1).to(shadow.dtype))
-    return shadow
+        blocked |= inside & (nearer > BIAS * distance) & (nearer < THICKNESS * distance)
+    return blocked.unsqueeze(1).to(depth.dtype)
 
 
 class GeometryHints(nn.Module):
