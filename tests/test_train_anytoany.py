@@ -87,13 +87,16 @@ def test_resume_is_exact_in_any_to_any_mode(scenes: Path, tmp_path: Path, capsys
     assert (straight / "best.safetensors").is_file()
 
 
-@pytest.mark.parametrize("conditioning", ["film", "planes"])
-def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning: str) -> None:
+@pytest.mark.parametrize(("conditioning", "hints"), [("film", "none"), ("planes", "none"), ("film", "normals"),
+                                                    ("planes", "normals+shadows")])
+def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning: str, hints: str) -> None:
+    """Hints' stem channels and depth skips start at zero, and the run keeps the model's margin unless told another."""
     config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True,
-                         conditioning=conditioning, init=str(one_to_one))
+                         conditioning=conditioning, hints=hints, init=str(one_to_one))
     config.validate()
     model = build_model(config, resume=False).eval()
-    assert model.config.conditioning == conditioning
+    assert (model.config.conditioning, model.config.hints) == (conditioning, hints)
+    assert (model.config.margin, model.config.depth_skips) == (0, True)
     reference = MBNet(NARROW)
     reference.load_state_dict(load_file(one_to_one))
     reference.eval()
@@ -103,6 +106,8 @@ def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning:
     with torch.no_grad():
         expected, got = reference(rgb, depth), model(rgb, depth, lights)
     assert torch.allclose(got, expected, atol=1e-5, rtol=0)
+    config.margin = 16
+    assert build_model(config, resume=False).config.margin == 16
 
 
 def test_init_through_the_command_line_and_a_mismatched_model(
@@ -114,7 +119,7 @@ def test_init_through_the_command_line_and_a_mismatched_model(
     assert code == 0, err
     assert "any-to-any (all -> 2500-W,2500-E, film)" in err
     config, provenance = read_checkpoint_metadata(run / "last.safetensors")
-    assert config == MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film")
+    assert config == MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film", depth_skips=True)  # the margin: the model's
     assert provenance["init"] == str(one_to_one) and provenance["targets"] == ["2500-W", "2500-E"]
     code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
                             "--perceptual-weight", "0", "--workers", "0", "--max-steps", "1"], capsys, monkeypatch)
@@ -157,25 +162,6 @@ def test_any_to_any_refusals_name_their_settings(changes: dict, cli: str) -> Non
     with pytest.raises(TrainError) as caught:
         config.validate()
     assert cli in caught.value.render(cli_words) and "--" not in str(caught.value)
-
-
-@pytest.mark.parametrize("hints", ["normals", "normals+shadows"])
-def test_init_gives_a_hinted_run_the_one_to_one_outputs(one_to_one: Path, hints: str) -> None:
-    """The hints' stem channels start at zero and the run keeps the model's margin unless told another."""
-    config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True,
-                         hints=hints, init=str(one_to_one))
-    config.validate()
-    model = build_model(config, resume=False).eval()
-    assert (model.config.hints, model.config.margin) == (hints, 0)
-    reference = MBNet(NARROW)
-    reference.load_state_dict(load_file(one_to_one))
-    g = torch.Generator().manual_seed(0)
-    rgb, depth = torch.rand(2, 3, 64, 64, generator=g), torch.rand(2, 1, 64, 64, generator=g)
-    with torch.no_grad():
-        expected, got = reference.eval()(rgb, depth), model(rgb, depth, encode_lights(["2500-W", "6500-E"], [None, "6500-N"]))
-    assert torch.allclose(got, expected, atol=1e-5, rtol=0)
-    config.margin = 16
-    assert build_model(config, resume=False).config.margin == 16
 
 
 def test_init_refuses_a_model_with_more_hints_than_the_run(tmp_path: Path) -> None:

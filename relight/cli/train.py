@@ -30,13 +30,18 @@ if TYPE_CHECKING:
     from relight.train import EpochRecord, TrainResult
 
 
-def _epochs(text: str, name: str) -> list[int]:
-    """``50,100`` as ``[50, 100]``."""
+def _numbers(text: str, name: str, kind: Callable[[str], Any], expected: str) -> list[Any]:
+    """Comma-separated numbers of ``kind``; a refusal says what was ``expected``."""
     try:
-        return [int(m) for m in text.split(",") if m.strip()]
+        return [kind(m) for m in text.split(",") if m.strip()]
     except ValueError:
         setting = Setting(name, text, owner="TrainConfig", shown=repr(text))
-        raise InvalidSetting(setting, setting, ": expected epoch numbers separated by commas, e.g. 50,100") from None
+        raise InvalidSetting(setting, setting, f": expected {expected}") from None
+
+
+def _epochs(text: str, name: str) -> list[int]:
+    """``50,100`` as ``[50, 100]``."""
+    return _numbers(text, name, int, "epoch numbers separated by commas, e.g. 50,100")
 
 
 def _size(text: str, name: str) -> list[int] | None:
@@ -47,11 +52,7 @@ def _size(text: str, name: str) -> list[int] | None:
 
 def _scales(text: str, name: str) -> list[float]:
     """``0.5,1.5`` as ``[0.5, 1.5]`` (the range is checked with the other settings)."""
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        setting = Setting(name, text, owner="TrainConfig", shown=repr(text))
-        raise InvalidSetting(setting, setting, ": expected LOW,HIGH, e.g. 0.5,1.5") from None
+    return _numbers(text, name, float, "LOW,HIGH, e.g. 0.5,1.5")
 
 
 def _count_or_fraction(value: float, _name: str) -> int | float:
