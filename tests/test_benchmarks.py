@@ -96,3 +96,17 @@ def test_device_train_script_runs_its_cpu_dry_run(tmp_path: Path) -> None:
     assert json.loads((out / "eval.json").read_text())["count"] == 4
     assert len(list((tmp_path / "work" / "train").glob("part*/Image*.npy"))) == 4
     assert len(list((tmp_path / "work" / "heldout").glob("Image*.npy"))) == 2
+
+
+def test_borders_benchmark(tmp_path: Path) -> None:
+    from relight.data.synth import write_dataset
+
+    write_dataset(tmp_path / "large", scenes=1, size=192, seed=2, start_index=900)
+    record = _run("borders.py", "--weights", "relight-synth-any", "--sizes", "64", "--halo-data", str(tmp_path / "large"),
+                  out=tmp_path / "borders.json")
+    assert [(row["margin"], row["own_margin"]) for row in record["fringe"]] == [(0, True), (16, False)]
+    assert all(row["colour_pct"] >= 0 and row["brightness_pct"] >= 0 for row in record["fringe"])
+    halo = record["halo"]
+    assert halo["run_at"] == [128, 128] and halo["scenes"] == 1
+    assert len(halo["guided"]) == len(halo["plain"]) == len(halo["bands_px"]) == 5
+    assert halo["guided"][-1] == halo["plain"][-1]  # far from depth edges the two ways back agree
