@@ -2,8 +2,8 @@
 from the photographs scikit-image ships (pip install scikit-image; it is not needed to render).
 
 Each tile is a crop of one photograph whose licence scikit-image's data docstrings give as CC0 or
-public domain (docs/data.md lists them); the 512 x 512 texture photographs are halved by averaging
-2 x 2 blocks. The bank holds the tiles as 8-bit arrays (grey or RGB) and their names. Run from the
+public domain (docs/data.md lists them), none of the photographs benchmarks/judge checks relighting on;
+some are halved by averaging 2 x 2 blocks. The bank holds the tiles as 8-bit arrays (grey or RGB) and their names. Run from the
 repository root:
 
     .venv/bin/python scripts/make_photo_bank.py
@@ -23,9 +23,9 @@ TILES = (
     ("grass", "grass", slice(None), slice(None), True),
     ("gravel", "gravel", slice(None), slice(None), True),
     ("lawn", "camera", slice(300, 512), slice(410, 512), False),
-    ("wood", "coffee", slice(0, 140), slice(460, 600), False),
-    ("fur", "chelsea", slice(165, 285), slice(15, 135), False),
-    ("fabric", "astronaut", slice(350, 490), slice(20, 130), False),
+    ("veins", "retina", slice(700, 1000), slice(750, 1050), True),
+    ("speckle", "hubble_deep_field", slice(300, 556), slice(400, 656), True),
+    ("writing", "text", slice(None), slice(0, 224), False),
 )
 
 
