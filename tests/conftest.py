@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import socket
 import struct
 import sys
 import zlib
@@ -58,6 +59,10 @@ SLOW = {
     "test_onnx.py::test_run_and_batch_take_an_exported_file",
     "test_onnx.py::test_a_kill_during_the_export_leaves_nothing_half_written",
     "test_onnx.py::test_offline_runs_use_the_cached_export",
+    "test_benchmarks.py::test_hints_benchmark",
+    "test_benchmarks.py::test_device_train_script_runs_its_cpu_dry_run",
+    "test_borders.py::test_a_plain_textured_wall_has_no_fringe_at_its_borders",
+    "test_borders.py::test_a_wall_with_a_nearer_panel_has_no_halo_round_it",
 }
 
 
@@ -224,3 +229,26 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     """One PNG chunk (length, type, data, CRC), written here independently of relight's own encoder."""
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+@pytest.fixture(params=["refused", "silent"])
+def unreachable_hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A Hugging Face Hub address on loopback that refuses connections, or accepts them and never answers
+    (a socket that listens and is never read); huggingface_hub's endpoint and an empty cache in
+    ``tmp_path`` point there, with downloads on. Never a remote address."""
+    import huggingface_hub.constants as hf
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        if request.param == "silent":
+            sock.listen(16)
+        else:
+            sock.close()
+        monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)
+        monkeypatch.delenv("HF_HUB_ETAG_TIMEOUT", raising=False)
+        monkeypatch.setattr(hf, "ENDPOINT", url)
+        monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(hf, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
+        yield url

@@ -112,7 +112,7 @@ def test_out_of_memory_under_compile_is_reported_and_keeps_compile(monkeypatch: 
 def test_inference_weights_need_no_gradients_and_the_callers_model_keeps_them() -> None:
     """Without gradients autocast keeps no low-precision copy of the weights through the pass."""
     model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16))
-    relighter = Relighter(model, "cpu", precision="fp32")
+    relighter = Relighter(model, "cpu", precision="fp32", backend="torch")
     assert not any(p.requires_grad for p in relighter.model.parameters())
     assert all(p.requires_grad for p in model.parameters())
 

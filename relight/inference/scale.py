@@ -17,9 +17,11 @@ from relight.errors import InvalidSetting, Setting
 from relight.io.images import MAX_PIXELS
 from relight.model.config import STRIDE
 
-#: How a result run at a lower scale comes back: ``change`` resizes the change the network made (output
-#: minus its input at run scale) and adds it to the full-resolution photo, which keeps the photo's own
-#: detail; ``result`` resizes the network's output itself. ``change`` measured better (benchmarks/scale.py).
+#: How a result run at a lower scale comes back: ``change`` brings up the change the network made (output
+#: minus its input at run scale), guided by the photo's depth so that it does not cross depth edges
+#: (:func:`relight.tensors.guided_resize`), and adds it to the full-resolution photo, which keeps the
+#: photo's own detail; ``result`` resizes the network's output itself. ``change`` measured better
+#: (benchmarks/scale.py).
 UPSCALES = ("change", "result")
 DEFAULT_UPSCALE = "change"
 
@@ -77,6 +79,20 @@ class RunScale:
         if self.pixels is not None:
             return f"the model's training scale, about {self.pixels:,} pixels"
         return "the image's own resolution"
+
+
+#: How many times larger or smaller (on a side) than its training scale a network runs before a run says
+#: it is outside what the network learnt.
+FAR_FROM_TRAINING = 2.0
+
+
+def scale_factor(run: tuple[int, int], trained: tuple[int, int] | None) -> float | None:
+    """How many times its training scale (on a side, by pixel count) a network runs at ``run``, when that
+    is :data:`FAR_FROM_TRAINING` or more either way; None when it is near, or the training size unknown."""
+    if trained is None:
+        return None
+    factor = math.sqrt(run[0] * run[1] / (trained[0] * trained[1]))
+    return factor if max(factor, 1 / factor) >= FAR_FROM_TRAINING else None
 
 
 def run_scale(size: tuple[int, int] | int | None, native: bool, trained: tuple[int, int] | None) -> RunScale:
@@ -143,6 +159,6 @@ def parse_run_size(text: str | None) -> tuple[int, int] | int | None:
 
 
 __all__ = [
-    "DEFAULT_UPSCALE", "RunScale", "StageCallback", "UPSCALES", "check_upscale", "parse_run_size", "parse_size",
-    "run_scale", "scaled_to_longer", "scaled_to_pixels",
+    "DEFAULT_UPSCALE", "FAR_FROM_TRAINING", "RunScale", "StageCallback", "UPSCALES", "check_upscale", "parse_run_size", "parse_size",
+    "run_scale", "scale_factor", "scaled_to_longer", "scaled_to_pixels",
 ]
