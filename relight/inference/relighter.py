@@ -91,11 +91,10 @@ def _compile(model: MBNet, device: torch.device) -> Callable[..., torch.Tensor]:
 class Relighter:
     """A model placed on a device with a precision, turning (image, depth) pairs into relit images.
 
-    ``backend`` (``auto``, ``torch`` or ``onnxruntime``; :mod:`relight.inference.backend`) says what runs
-    the network; :attr:`choice` says what was chosen and why. On ONNX Runtime the model's export is made
-    once into relight's cache and loaded from it later (``stages`` is told while it is made); a model
-    that does not export runs on torch under ``auto``, and ``warn`` is told so. An
-    :class:`~relight.inference.export.ExportedModel` (an ONNX file relight exported) runs on ONNX Runtime.
+    ``backend`` (``auto``, ``torch``, ``onnxruntime``: :mod:`relight.inference.backend`) says what runs the
+    network, :attr:`choice` what was chosen and why. On ONNX Runtime the model's export is made once into
+    relight's cache (``stages`` is told how it goes); one that does not export runs on torch under
+    ``auto``, ``warn`` told so. An :class:`~relight.inference.export.ExportedModel` runs on ONNX Runtime.
 
     On torch the model is prepared by :func:`prepare_for_inference` on a copy, so the caller's model (a
     training run's, say) keeps its BatchNorm layers; ``inplace=True`` prepares the model itself
@@ -152,7 +151,7 @@ class Relighter:
         self.network: OnnxNetwork | None = None
         exported = loaded if isinstance(loaded, ExportedModel) else None
         if exported is None and self.choice.backend == "onnxruntime":
-            exported = self._export(loaded, inplace)
+            exported = _exported(self, loaded, inplace)
         if exported is not None:
             self.network = OnnxNetwork(exported.path, self.device)
             self.loaded: LoadedModel | ExportedModel = exported
@@ -167,22 +166,6 @@ class Relighter:
                 self._compiled = _compile(self.model, self.device)
             except Exception as exc:  # noqa: BLE001 - unsupported platform or Python: run eager
                 self._compile_failed(exc)
-
-    def _export(self, loaded: LoadedModel, inplace: bool) -> ExportedModel | None:
-        """``loaded``'s export from the cache (made now, from a copy unless ``inplace``, if need be); None,
-        said once, where it does not export and ``auto`` chose ONNX Runtime, so that torch runs it."""
-        sha256 = weights_sha256(loaded)
-        if not inplace and not cache_path(sha256, self.precision).is_file():  # exporting folds BatchNorm in place
-            loaded = LoadedModel(copy.deepcopy(loaded.model), loaded.provenance, loaded.source, loaded.file, loaded.sha256)
-        try:
-            path = cached_export(loaded, self.precision, stage=self._stage, sha256=sha256)
-        except ExportError as exc:
-            if self.choice.reason == "asked for":
-                raise
-            self._warn(f"running on torch: this model does not export to ONNX ({first_line(exc)})")
-            self.choice = Choice("torch", "auto: the model does not export to ONNX")
-            return None
-        return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), sha256, self.precision, loaded.source)
 
     @classmethod
     def from_weights(cls, weights: str | os.PathLike[str], **kwargs: object) -> "Relighter":
@@ -355,6 +338,23 @@ class Relighter:
             relit = self.relight_tensor(rgb_t, depth_t, light)
             outs += list(relit.permute(0, 2, 3, 1).cpu().numpy())
         return outs
+
+
+def _exported(relighter: Relighter, loaded: LoadedModel, inplace: bool) -> ExportedModel | None:
+    """For ``relighter``: ``loaded``'s export from the cache (made now, from a copy unless ``inplace``, if need be); None,
+    said once, where it does not export and ``auto`` chose ONNX Runtime, so that torch runs it."""
+    sha256 = weights_sha256(loaded)
+    if not inplace and not cache_path(sha256, relighter.precision).is_file():  # exporting folds BatchNorm in place
+        loaded = LoadedModel(copy.deepcopy(loaded.model), loaded.provenance, loaded.source, loaded.file, loaded.sha256)
+    try:
+        path = cached_export(loaded, relighter.precision, stage=relighter._stage, sha256=sha256)
+    except ExportError as exc:
+        if relighter.choice.reason == "asked for":
+            raise
+        relighter._warn(f"running on torch: this model does not export to ONNX ({first_line(exc)})")
+        relighter.choice = Choice("torch", "auto: the model does not export to ONNX")
+        return None
+    return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), sha256, relighter.precision, loaded.source)
 
 
 def out_of_memory(relighter: Relighter, count: int, size: tuple[int, int]) -> DeviceOutOfMemory:
