@@ -43,6 +43,8 @@ UpscaleOpt = Annotated[Optional[str], typer.Option("--upscale", metavar="change|
 BitDepthOpt = Annotated[Optional[int], typer.Option("--bit-depth", help="8 or 16 bits per channel for PNG/TIFF output (default: the input's: 16 for a 16-bit or float input, else 8; JPEG and WebP are 8).")]
 QualityOpt = Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG and WebP quality, 1 to 100.")]
 SrgbOpt = Annotated[bool, typer.Option("--srgb", help="Write the result in sRGB, tagged so, instead of in the input's colour profile.")]
+
+
 def _backend(name: str | None) -> str | None:
     """``--backend`` checked as it is parsed, before any work (torch is imported only when it is given)."""
     if name is None:
