@@ -16,6 +16,7 @@ import io
 import os
 import stat
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,10 +139,23 @@ def _tags_of(im: Image.Image, raw: _Raw) -> _Raw:
 
 
 def _read_tiff(path: Path, tags: bool) -> _Raw:
+    try:
+        return _tiff_pixels(path, tags)
+    except (InputFileError, tifffile.TiffFileError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - tifffile's parser raises whatever a damaged tag table leads to (IndexError, TypeError, ...)
+        raise InputFileError(path, f"corrupt or truncated TIFF ({type(exc).__name__}: {first_line(exc)})") from None
+
+
+def _tiff_pixels(path: Path, tags: bool) -> _Raw:
     with tifffile.TiffFile(path) as tif:
         page = tif.pages[0]
-        _check_pixels(path, page.shape[1] if len(page.shape) > 1 else 1, page.shape[0])
+        if len(page.shape) < 2:
+            raise InputFileError(path, f"TIFF page of shape {page.shape}, not an image")
+        _check_pixels(path, page.shape[1], page.shape[0])
         raw = _Raw(page.asarray())
+        if _has_second_page(tif):
+            raw.notes.append("a TIFF of several pages: the first is used")
         if not tags:
             return raw
         icc = page.tags.get(34675)
@@ -154,6 +168,15 @@ def _read_tiff(path: Path, tags: bool) -> _Raw:
     except (UnidentifiedImageError, OSError, ValueError):
         raw.notes.append("EXIF not kept (Pillow cannot read this TIFF's tags)")
     return raw
+
+
+def _has_second_page(tif: tifffile.TiffFile) -> bool:
+    """Whether a TIFF holds a second page (only its directory is read: a crafted chain of pages is not walked)."""
+    try:
+        tif.pages[1]
+    except (IndexError, tifffile.TiffFileError, ValueError):
+        return False
+    return True
 
 
 def _read_with_pillow(path: Path, data: bytes, tags: bool) -> _Raw:
@@ -198,7 +221,8 @@ def _read(path: Path, tags: bool) -> _Raw:
         raise InputFileError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from exc
     except (UnidentifiedImageError, tifffile.TiffFileError):
         raise InputFileError(path, f"not a readable {suffix.lstrip('.').upper() or 'image'} file") from None
-    except (OSError, SyntaxError, ValueError, png.Error, EOFError, ImageCms.PyCMSError) as exc:
+    # zlib.error and struct.error: a damaged deflate stream or tag table inside a TIFF (tifffile passes them on)
+    except (OSError, SyntaxError, ValueError, png.Error, EOFError, ImageCms.PyCMSError, zlib.error, struct.error) as exc:
         raise InputFileError(path, f"corrupt or truncated image ({first_line(exc)})") from exc
 
 
@@ -274,6 +298,8 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
     bit_depth = 16 if pixels.dtype == np.uint16 else 8 if pixels.dtype == np.uint8 else 32
     array = to_unit(pixels)
     notes = [*raw.notes]
+    if array.ndim not in (2, 3):
+        raise InputFileError(path, f"image of shape {array.shape}; expected height x width, with or without channels")
     if array.ndim == 2:
         array = array[..., None]
     channels = array.shape[2]
