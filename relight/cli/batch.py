@@ -57,7 +57,7 @@ def batch(
     CUDA, on the GPU of its LOCAL_RANK) unless --shard or --device say otherwise."""
     from relight.data.pairs import find_inference_pairs
     from relight.inference.batch import BatchOptions, batch_plan, check_batch_outputs, finished, run_batch
-    from relight.inference.naming import template_fields
+    from relight.inference.naming import check_names
     from relight.inference.shards import local_device, resolve_slice
     from relight.io import OutputOptions
 
@@ -76,14 +76,13 @@ def batch(
     output = OutputOptions(ext, bit_depth, quality, srgb)
     options = BatchOptions(batch_size, streams, workers)
     check_batch_outputs(pairs, out_dir, output, None if to is None and name is None else [])
-    if name is not None:
-        template_fields(name)
+    wanted = parse_targets(to)
+    check_names(pairs, wanted, output.ext, name, source)  # names, lengths and collisions, before the model loads
     device = device or local_device()
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    wanted = parse_targets(to)
     relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted)
     targets = resolve_lights(relighter, wanted, source)
     plan = batch_plan(relighter, pairs, ext=output.ext, to=targets, source=source, name=name)

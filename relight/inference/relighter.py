@@ -182,7 +182,7 @@ class Relighter:
         from relight.weights import load_weights
 
         kwargs.setdefault("inplace", True)
-        return cls(load_weights(weights), **kwargs)  # type: ignore[arg-type]
+        return cls(load_weights(weights, warn=kwargs.get("warn")), **kwargs)  # type: ignore[arg-type]
 
     def run_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """The (height, width) the network runs at for an image of ``size`` (see :attr:`scale`; outputs
