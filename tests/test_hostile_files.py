@@ -185,3 +185,38 @@ def test_fuzzed_depth_and_image_files_are_read_or_refused_in_one_line(tmp_path: 
             pytest.fail(f"{name}, damaged (try {tried}): {type(exc).__name__}: {exc}")
     assert tried >= len(names), "the pass tried every kind of file"
     assert refused > 0
+
+
+def test_a_one_bit_png_is_read_as_depth(tmp_path: Path) -> None:
+    """A black-and-white PNG depth map was refused as "got shape (64, 64, 3)"."""
+    stripes = (np.indices((64, 64))[1] // 8) % 2 == 0
+    Image.fromarray(stripes).convert("1").save(tmp_path / "d.png")
+    assert np.array_equal(read_depth(tmp_path / "d.png"), np.where(stripes, 1.0, 0.0).astype(np.float32))
+
+
+def _frames(path: Path, count: int) -> Path:
+    frames = [Image.new("RGB", (24, 16), (40 * i, 90, 160)) for i in range(count)]
+    if path.suffix == ".tif":
+        tifffile.imwrite(path, np.stack([np.asarray(frame) for frame in frames]), photometric="rgb", metadata=None)
+    else:
+        frames[0].save(path, save_all=True, append_images=frames[1:], **({"lossless": True} if path.suffix == ".webp" else {}))
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp", ".tif"])
+def test_a_file_of_several_frames_says_its_first_is_used(tmp_path: Path, suffix: str) -> None:
+    """An animated PNG or WebP, or a multi-page TIFF, used its first frame without a note."""
+    image = read_image(_frames(tmp_path / f"anim{suffix}", 3))
+    assert image.rgb.shape == (16, 24, 3)
+    assert np.allclose(image.rgb[0, 0], [0, 90 / 255, 160 / 255], atol=2 / 255), "the first frame"
+    assert any("the first is used" in note for note in image.notes), image.notes
+    assert not read_image(_frames(tmp_path / f"one{suffix}", 1)).notes
+
+
+def test_a_depth_file_of_several_pages_says_so(tmp_path: Path) -> None:
+    from relight.io.depth import load_depth
+
+    tifffile.imwrite(tmp_path / "d.tif", np.stack([np.full((8, 8), 0.25 * (i + 1), np.float32) for i in range(3)]), photometric="minisblack", metadata=None)
+    found = load_depth(tmp_path / "d.tif")
+    assert np.allclose(found.depth, 0.25)
+    assert "the first is used" in "".join(map(str, found.note))

@@ -19,7 +19,7 @@ import pickletools
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from collections.abc import Callable
 from typing import IO
@@ -419,6 +419,7 @@ def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
     if suffix not in DEPTH_EXTENSIONS:
         raise InputFileError(path, f"unsupported depth type {suffix or '(none)'}; use one of {', '.join(DEPTH_EXTENSIONS)}")
     check_input_file(path)
+    notes: list[str] = []
     if suffix == ".npy":
         try:
             with path.open("rb") as fh:
@@ -441,7 +442,7 @@ def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
         except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
             raise InputFileError(path, f"not a readable .npz file ({first_line(exc)})") from None
     else:
-        array = read_pixels(path)
+        array = read_pixels(path, notes)
     array = np.asarray(array)
     if array.size == 0:
         raise InputFileError(path, "depth array is empty")
@@ -451,7 +452,10 @@ def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
         raise InputFileError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
     if (problem := _not_real(array.dtype)) is not None:
         raise InputFileError(path, problem)
-    return to_normalised(array, kind, path=path)
+    found = to_normalised(array, kind, path=path)
+    if not notes:
+        return found
+    return replace(found, note=("; ".join(notes), *(("; ", *found.note) if found.note else ())))
 
 
 def resize_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -183,6 +183,9 @@ def _read_with_pillow(path: Path, data: bytes, tags: bool) -> _Raw:
     with Image.open(io.BytesIO(data)) as im:
         _check_pixels(path, *im.size)
         raw = _tags_of(im, _Raw(np.zeros(0))) if tags else _Raw(np.zeros(0))
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            raw.notes.append(f"an animated or multi-page {im.format} of {frames} frames: the first is used")
         grey16 = im.mode == "I;16" and "transparency" not in im.info  # Pillow keeps all 16 bits of these
         if im.format == "PNG" and len(data) > 24 and data[24] == 16 and not grey16:
             raw.pixels = _read_png16(data)
@@ -192,7 +195,9 @@ def _read_with_pillow(path: Path, data: bytes, tags: bool) -> _Raw:
             im = ImageCms.profileToProfile(im, io.BytesIO(raw.icc), ImageCms.createProfile("sRGB"), outputMode="RGB")
             raw.icc = None
             raw.notes.append("CMYK image: converted to sRGB through its colour profile, and written in sRGB")
-        if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
+        if im.mode == "1":  # black and white: grey, as a depth map or a photo holds it
+            im = im.convert("L")
+        if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
             im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
         raw.pixels = np.asarray(im)
     return raw
@@ -226,10 +231,14 @@ def _read(path: Path, tags: bool) -> _Raw:
         raise InputFileError(path, f"corrupt or truncated image ({first_line(exc)})") from exc
 
 
-def read_pixels(path: Path) -> np.ndarray:
+def read_pixels(path: Path, notes: list[str] | None = None) -> np.ndarray:
     """Decode any supported raster into a numpy array of its native type (H x W or H x W x C), as stored
-    (no orientation or colour profile applied: depth maps are read this way)."""
-    return _read(path, tags=False).pixels
+    (no orientation or colour profile applied: depth maps are read this way); ``notes`` is given what the
+    reader has to say (the first of several frames used)."""
+    raw = _read(path, tags=False)
+    if notes is not None:
+        notes.extend(raw.notes)
+    return raw.pixels
 
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
@@ -275,7 +284,9 @@ def _to_srgb(path: Path, rgb: np.ndarray, icc: bytes | None, bit_depth: int, not
     if icc is None or colour.is_srgb(icc):
         return rgb, icc
     if not colour.is_usable(icc):
-        notes.append(f"its {colour.colour_space(icc)} colour profile does not fit an RGB image: read as sRGB, written untagged")
+        space = colour.colour_space(icc)
+        what = "damaged colour profile" if space == "?" else f"{space} colour profile"
+        notes.append(f"its {what} does not fit an RGB image: read as sRGB, written untagged")
         return rgb, None
     try:
         if bit_depth == 8:  # exactly the stored bytes, through LittleCMS
