@@ -128,3 +128,20 @@ def test_a_garbage_colour_profile_is_not_printed(tmp_path, sample_pair, narrow_c
     assert code == 0, stderr
     assert f"warning: {photo}: its damaged colour profile does not fit an RGB image: read as sRGB, written untagged" in stderr
     assert "\x1b" not in stderr
+
+
+def test_library_warnings_and_logs_are_kept_off_the_command_line(capsys):
+    """huggingface_hub's log lines and warnings added lines before relight's own; any other Python warning
+    printed three lines (the message, the file and line, the source line)."""
+    import logging
+    import warnings
+
+    from relight.cli._console import quiet_libraries
+
+    quiet_libraries()
+    logging.getLogger("huggingface_hub.file_download").warning("Xet Storage is enabled for this repo, but ...")
+    logging.getLogger("tifffile").error("<tifffile.TiffTag 305 @178> invalid data type 0")
+    warnings.warn_explicit("Truncated File Read", UserWarning, "TiffImagePlugin.py", 950, module="PIL.TiffImagePlugin")
+    warnings.warn("a warning\nof two lines", UserWarning)
+    stderr = capsys.readouterr().err
+    assert stderr == "warning: a warning\\nof two lines\n"
