@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import socket
 import struct
 import sys
 import zlib
@@ -28,6 +29,8 @@ from relight.model.checkpoint import save_checkpoint
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
+#: The benchmarks' own modules (benchmarks/judge) import as they do when a script there runs.
+sys.path.insert(0, str(TESTS.parent / "benchmarks"))
 
 #: Code that starts another process: a child Python, torchrun, a fork.
 SPAWNS = re.compile(r"\bsubprocess\.|\bsys\.executable\b|\bos\.fork\(|\bPopen\(|\bmultiprocessing\.|\bmp\.spawn\(")
@@ -150,6 +153,21 @@ def narrow_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBN
     return save_checkpoint(MBNet(tiny_config), path, {"note": "random test weights"})
 
 
+@pytest.fixture(scope="session")
+def tiny_relight_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny any-to-any model (FiLM, its conditioning made not the identity so that the lights change the
+    output) and the one-to-one model it starts from (6500-N -> 4500-E), random weights, for benchmark plumbing."""
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("models")
+    base = MBNet(MBNetConfig.narrow(width=4, decoder_channels=8))
+    anyone = MBNet.from_one_to_one(MBNetConfig.narrow(width=4, decoder_channels=8, conditioning="film"), base)
+    with torch.no_grad():
+        anyone.condition.out.weight.normal_(0, 0.5)
+    save_checkpoint(base, folder / "one.safetensors", provenance={"source": "6500-N", "target": "4500-E"})
+    save_checkpoint(anyone, folder / "any.safetensors")
+    return folder / "any.safetensors", folder / "one.safetensors"
+
+
 @pytest.fixture
 def sample_pair(tmp_path: Path) -> tuple[Path, Path]:
     """A 40 x 56 RGBA PNG (opaque, like VIDIT) and a VIDIT-style pickled-dict depth file."""
@@ -235,3 +253,26 @@ def flat_photo(path: Path, side: int) -> tuple[Path, Path]:
     depth = path.with_name(f"{path.stem}_depth.png")
     Image.new("L", (side, side), 128).save(depth)
     return path, depth
+
+
+@pytest.fixture(params=["refused", "silent"])
+def unreachable_hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A Hugging Face Hub address on loopback that refuses connections, or accepts them and never answers
+    (a socket that listens and is never read); huggingface_hub's endpoint and an empty cache in
+    ``tmp_path`` point there, with downloads on. Never a remote address."""
+    import huggingface_hub.constants as hf
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        if request.param == "silent":
+            sock.listen(16)
+        else:
+            sock.close()
+        monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)
+        monkeypatch.delenv("HF_HUB_ETAG_TIMEOUT", raising=False)
+        monkeypatch.setattr(hf, "ENDPOINT", url)
+        monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(hf, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
+        yield url

@@ -106,7 +106,7 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):  # noq
 
     commit, _ = tiny_on_hub
     files = locate_depth_model("tiny-depth")
-    assert (hub.count("HEAD"), hub.count("GET")) == (3, 3)
+    assert (hub.count("HEAD"), hub.count("GET")) == (6, 3)  # per file: relight's one quick HEAD (is the Hub there?), huggingface_hub's
     assert files.folder.name == commit and Path(hf.HF_HUB_CACHE) in files.folder.parents
     assert files.verification == "sha256 verified (3 files)" and sorted(p.name for p in files.folder.iterdir()) == sorted(FILES)
     requests = len(hub.requests)
@@ -208,7 +208,7 @@ def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkp
     Image.open(photo).save(photo.parent / "other.png")
     args = ["batch", str(photo.parent), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--device", "cpu"]
     code, stdout, err = run_cli(args, capsys, monkeypatch)  # the default depth model is not downloaded: no fetch in a batch
-    assert code == 1 and "street.png: no depth file with stem 'street' found and none could be estimated: depth-anything-v2-small" in err
+    assert code == 1 and "street.png: no depth map, and depth cannot be estimated: depth-anything-v2-small" in err
     assert "run `relight weights download depth-anything-v2-small` once, or give a depth file" in err, err
     assert (tmp_path / "out" / "other.png").is_file() and not (tmp_path / "out" / "street.png").exists()
     code, stdout, err = run_cli([*args, "--depth-model", str(tiny_model)], capsys, monkeypatch)
@@ -249,10 +249,29 @@ def test_relight_depth_writes_npy_and_a_16bit_png(tiny_model, photo, tmp_path, c
     assert np.abs(read_depth(tmp_path / "depth" / "street.png") - expected).max() <= 1 / 65535
     assert (tmp_path / "depth" / "second.npy").is_file() and f"wrote {tmp_path / 'depth' / 'second.npy'}" in done.stderr
 
-    for output, message in ((tmp_path / "one.npy", "is one file, for 2 photos; give a folder"),
-                            (photo.parent, "would sit among the photos, where `relight batch` would take it for one")):
-        code, _, err = run_cli(["depth", str(photo), str(second), "-o", str(output), "--depth-model", str(tiny_model)], capsys, monkeypatch)
-        assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
+    code, _, err = run_cli(["depth", str(photo), str(second), "-o", str(tmp_path / "one.npy"), "--depth-model", str(tiny_model)],
+                           capsys, monkeypatch)
+    assert code == 1 and "is one file, for 2 photos; give a folder" in err and len(err.strip().splitlines()) == 1, err
     code, _, err = run_cli(["depth", str(photo), "-o", str(tmp_path / "single.png"), "--depth-model", str(tiny_model), "--device", "cpu"],
                            capsys, monkeypatch)
-    assert code == 0 and np.array_equal(read_depth(tmp_path / "single.npy"), expected) and (tmp_path / "single.png").is_file(), err
+    assert code == 0 and np.abs(read_depth(tmp_path / "single.png") - expected).max() <= 1 / 65535, err
+    assert not (tmp_path / "single.npy").exists()  # what was asked for, only
+
+
+def test_relight_depth_writes_what_was_asked_beside_the_photo(tiny_model, photo, capsys, monkeypatch):
+    """`relight depth photo.jpg -o photo.npy`: the .npy named; the PNG preview left out among the photos
+    (relight batch would take it for one), saying so, and written there when asked for."""
+    asked, before = photo.with_suffix(".npy"), photo.read_bytes()
+    code, _, err = run_cli(["depth", str(photo), "-o", str(asked), "--depth-model", str(tiny_model), "--device", "cpu"], capsys, monkeypatch)
+    assert code == 0 and asked.is_file() and not photo.with_name("street_depth.png").exists(), err
+    assert sorted(p.name for p in photo.parent.iterdir()) == ["street.npy", "street.png"]  # street.png is the photo, untouched
+    assert "no PNG preview: it would sit among the photos, where `relight batch` would take it for one (--preview writes it)" in err
+    folder = photo.parent
+    code, _, err = run_cli(["depth", str(photo), "-o", str(folder / "depth.npy"), "--preview", "--depth-model", str(tiny_model),
+                            "--device", "cpu"], capsys, monkeypatch)
+    assert code == 0 and (folder / "depth.png").is_file() and "no PNG preview" not in err, err
+    code, _, err = run_cli(["depth", str(photo), "-o", str(folder), "--preview", "--depth-model", str(tiny_model)], capsys, monkeypatch)
+    assert code == 1 and "would replace the input" in err, err  # the folder's STEM.png preview would be the photo itself
+    code, _, err = run_cli(["depth", str(photo), "-o", str(folder), "--no-preview", "--depth-model", str(tiny_model), "--device", "cpu"],
+                           capsys, monkeypatch)
+    assert code == 0 and "no PNG preview" not in err and photo.read_bytes() == before, err

@@ -344,7 +344,7 @@ def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
         code, stdout, stderr = run_cli(
             ["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
              "--batch-size", batch_size, "--threads", batch_size], capsys, monkeypatch)
-        assert code == 1 and "img3" in stderr and "no depth file" in stderr
+        assert code == 1 and "img3" in stderr and "no depth map" in stderr
         outputs[batch_size] = {p.name: np.asarray(Image.open(p)) for p in sorted(out.glob("*.png"))}
         (out / "img0.png").unlink()
         code, stdout, _ = run_cli(

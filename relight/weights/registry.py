@@ -359,6 +359,8 @@ def load_registry(builtin: Path = BUILTIN_REGISTRY, user: Path | None = None) ->
         origin = "user" if name not in shipped_models else ("built-in + user" if name in mine else "built-in")
         try:
             entries[name] = _parse_entry(name, raw, location, origin, where)
+        except RelightError:
+            raise
         except (TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type, which no check above names
             raise RegistryError(f"{where}: a field of the wrong type ({shown(first_line(exc))})", path=user if name in mine else builtin) from None
     return Registry(entries, builtin, user, default)
