@@ -35,19 +35,11 @@ def warn(message: object) -> None:
     console.print(f"[yellow]warning:[/yellow] {escape(cli_text(message))}", soft_wrap=True)
 
 
-def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
-                  line: str | None = None) -> None:
-    """A Python warning as one ``warning:`` line (Python prints the file, the line number and the source line too)."""
-    warn(message if isinstance(message, str) else message)
-
-
 def quiet_libraries() -> None:
     """What other libraries print on their own, kept off the command line's output: relight reads or
     refuses each file itself and says in its own line what the user needs (tifffile logs each damaged tag
-    it passes over, Pillow warns of a truncated read, huggingface_hub logs what it falls back to), and any
-    other Python warning prints as one ``warning:`` line, not three."""
+    it passes over, Pillow warns of a truncated read, huggingface_hub logs what it falls back to)."""
     logging.getLogger("tifffile").setLevel(logging.CRITICAL + 1)
     os.environ.setdefault("HF_HUB_VERBOSITY", "error")  # read when huggingface_hub is first imported
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"(PIL|tifffile|huggingface_hub)(\.|$)")
-    warnings.showwarning = _warning_line
