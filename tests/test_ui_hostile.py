@@ -125,8 +125,8 @@ def test_hostile_uploads_are_one_line_each_and_the_server_stays_small(tmp_path, 
         "a bomb header": (lambda: relight(_header_only_png(tmp_path / "bomb.png", 100_000, 100_000), depth), "over the 67,108,864-pixel limit"),
         "All 40 of 8192 x 8192": (lambda: sheet(big, big_depth), "more than this page relights in one request"),
         "a control character in the name": (lambda: relight(bad_name, depth), "not a readable"),
-        "no depth, offline": (lambda: relight(image, None), "none could be estimated"),
-        "no depth, offline, again": (lambda: relight(image, None), "none could be estimated"),
+        "no depth, offline": (lambda: relight(image, None), "depth cannot be estimated"),
+        "no depth, offline, again": (lambda: relight(image, None), "depth cannot be estimated"),
     }
     for name, (call, expected) in refused.items():
         message = _refusal(call)
