@@ -204,7 +204,7 @@ def first_line(exc: BaseException) -> str:
 
 
 #: The most characters of a value a message echoes (:func:`shown`).
-SHOWN_CHARACTERS = 80
+SHOWN_CHARACTERS = 200
 
 
 def _escaped(char: str) -> str:
