@@ -32,7 +32,7 @@ from relight.model.fastconv import use_fast_convs
 from relight.model.fold import fold_batchnorm
 from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale, scale_factor
 from relight.weights.registry import any_to_any_models
-from relight.tensors import depth_tensor, image_tensor, pad_to_stride, resize
+from relight.tensors import depth_tensor, guided_resize, image_tensor, pad_to_stride, resize
 
 #: Rows of the full-resolution output the optimised path computes at a time (see ``MBNet.tail_rows``).
 TAIL_ROWS = 64
@@ -42,12 +42,15 @@ GROUP_RUN_PIXELS = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class _Run:
-    """One pass of the network: its outputs at run scale (``small``), the inputs at run scale and at full
-    ``size``; ``scaled_down``: whether the network ran smaller than ``size`` (the outputs are brought back)."""
+    """One pass of the network: its outputs at run scale (``small``), the inputs (RGB and depth) at run
+    scale and at full ``size``; ``scaled_down``: whether the network ran smaller than ``size`` (the outputs
+    are brought back)."""
 
     small: torch.Tensor
     scaled: torch.Tensor
     full: torch.Tensor
+    depth: torch.Tensor
+    full_depth: torch.Tensor
     size: tuple[int, int]
     scaled_down: bool
 
@@ -56,15 +59,17 @@ class _Run:
         return self.small.shape[0]
 
     def output(self, i: int, upscale: str) -> torch.Tensor:
-        """Output ``i`` at full resolution: resized (``result``), or its change resized and added to the
-        full-resolution input (``change``), so that the photo keeps its own detail."""
+        """Output ``i`` at full resolution: resized (``result``), or its change brought up guided by the
+        depth (so that it does not spread across depth edges) and added to the full-resolution input
+        (``change``), so that the photo keeps its own detail."""
         out = self.small[i : i + 1]
         if not self.scaled_down:
             return out
         if upscale == "result":
             return resize(out, self.size)
-        j = i if self.scaled.shape[0] > 1 else 0  # one image relit to several lights: one input for all
-        return resize(out - self.scaled[j : j + 1], self.size).add_(self.full[j : j + 1]).clamp_(min=0)
+        j = slice(i, i + 1) if self.scaled.shape[0] > 1 else slice(0, 1)  # one image relit to several lights: one input for all
+        change = guided_resize(out - self.scaled[j], self.depth[j], self.full_depth[j])
+        return change.add_(self.full[j]).clamp_(min=0)
 
 
 def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = True) -> MBNet:
@@ -288,7 +293,7 @@ class Relighter:
         if not self._scale_told and (far := self.scale_warning((h, w))) is not None:
             self._scale_told = True
             self._warn(far)
-        full = rgb
+        full, full_depth = rgb, depth
         if run != (h, w):
             self._stage(f"scaling {h}x{w} to {run[0]}x{run[1]}")
             rgb, depth = resize(rgb, run), resize(depth, run)
@@ -305,7 +310,7 @@ class Relighter:
         scaled_down = out.shape[-2:] != (h, w)
         if scaled_down:
             self._stage(f"bringing the {self.upscale} back to {h}x{w}")
-        return _Run(out, rgb, full, (h, w), scaled_down)
+        return _Run(out, rgb, full, depth, full_depth, (h, w), scaled_down)
 
     def lights(self, to: LightLike | None = None, source: LightLike | None = None) -> tuple[Light | None, Light | None]:
         """The (target, source) a relight with these arguments applies, checked against the model (see
