@@ -54,6 +54,9 @@ SLOW = {
     "test_benchmarks.py::test_device_train_script_runs_its_cpu_dry_run",
     "test_borders.py::test_a_plain_textured_wall_has_no_fringe_at_its_borders",
     "test_borders.py::test_a_wall_with_a_nearer_panel_has_no_halo_round_it",
+    "test_big_photos.py::test_run_to_all_holds_one_light_at_a_time",
+    "test_big_photos.py::test_batch_of_big_photos_writes_each_output_as_its_pass_ends",
+    "test_ui_hostile.py::test_hostile_uploads_are_one_line_each_and_the_server_stays_small",
 }
 
 
