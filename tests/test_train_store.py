@@ -174,3 +174,18 @@ def test_a_full_disk_while_saving_the_state_is_one_line_naming_it(small_disk: Pa
     assert "unexpected pos" not in line and "torch.save" not in line
     assert not resumable(store.dir) and _names(store.dir) == ["config.toml", METRICS_FILE]
     assert (store.dir / METRICS_FILE).stat().st_size == 0  # the row of the save that failed is gone
+
+
+def test_a_run_stopped_before_its_first_checkpoint_says_to_start_again_without_resume(tmp_path: Path, cli, monkeypatch) -> None:
+    """It said to --resume, and --resume then failed (there is nothing to resume from)."""
+    import relight.train
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(relight.train, "train", stopped)
+    data = tmp_path / "data"
+    data.mkdir()
+    code, _, stderr = cli(["train", str(data), "--out", str(tmp_path / "run")])
+    assert code == 130
+    assert stderr.strip().splitlines()[-1] == "interrupted: stopped before the first checkpoint: rerun without --resume to start afresh"
