@@ -63,6 +63,9 @@ SLOW = {
     "test_benchmarks.py::test_device_train_script_runs_its_cpu_dry_run",
     "test_borders.py::test_a_plain_textured_wall_has_no_fringe_at_its_borders",
     "test_borders.py::test_a_wall_with_a_nearer_panel_has_no_halo_round_it",
+    "test_big_photos.py::test_run_to_all_holds_one_light_at_a_time",
+    "test_big_photos.py::test_batch_of_big_photos_writes_each_output_as_its_pass_ends",
+    "test_ui_hostile.py::test_hostile_uploads_are_one_line_each_and_the_server_stays_small",
 }
 
 
@@ -229,6 +232,53 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     """One PNG chunk (length, type, data, CRC), written here independently of relight's own encoder."""
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+#: Runs ``relight`` with the arguments after it and prints the process's peak memory (VmHWM, kB) last on
+#: stderr, whatever way the command ends.
+_PEAK_RUNNER = """
+import atexit, sys
+def _peak():
+    status = open("/proc/self/status").read()
+    sys.stderr.write("peak_kb " + next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")) + "\\n")
+atexit.register(_peak)
+sys.argv = ["relight", *sys.argv[1:]]
+from relight.cli import main
+main()
+"""
+
+
+def relight_with_peak(args: list[str], timeout: float = 300, **popen: object) -> tuple[int, str, str, float]:
+    """Run ``relight ARGS`` in a child process: (exit code, stdout, stderr without the last line, peak
+    resident memory in MB, as /proc gives it for that process alone)."""
+    import subprocess
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **popen.pop("env", {})}  # type: ignore[dict-item]
+    done = subprocess.run([sys.executable, "-c", _PEAK_RUNNER, *args], capture_output=True, text=True, timeout=timeout, env=env, **popen)
+    *rest, last = done.stderr.rstrip("\n").split("\n")
+    assert last.startswith("peak_kb "), done.stderr[-2000:]
+    return done.returncode, done.stdout, "\n".join(rest), int(last.split()[1]) / 1e3
+
+
+@pytest.fixture(scope="session")
+def small_scale_any_to_any(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBNetConfig) -> Path:
+    """A tiny any-to-any (FiLM) MBNet with random weights whose checkpoint says it was trained at 64 x 64,
+    so that it runs any photo at that scale: big photos cost their full-resolution results, not the network."""
+    from dataclasses import replace
+
+    torch.manual_seed(5)
+    model = MBNet(replace(tiny_config, conditioning="film"))
+    torch.nn.init.normal_(model.condition.out.weight, std=0.5)
+    path = tmp_path_factory.mktemp("small-scale") / "any-at-64.safetensors"
+    return save_checkpoint(model, path, {"note": "random test weights", "trained_at": [64, 64]})
+
+
+def flat_photo(path: Path, side: int) -> tuple[Path, Path]:
+    """A ``side`` x ``side`` photo of one grey (small as a file, big in memory) and its flat depth."""
+    Image.new("RGB", (side, side), (120, 110, 100)).save(path)
+    depth = path.with_name(f"{path.stem}_depth.png")
+    Image.new("L", (side, side), 128).save(depth)
+    return path, depth
 
 
 @pytest.fixture(params=["refused", "silent"])

@@ -158,8 +158,9 @@ class OnnxNetwork:
             if "bad_alloc" in str(exc) or "Failed to allocate" in str(exc):
                 raise RuntimeError(f"out of memory: {first_line(exc)}") from None  # as torch words it: Relighter reports it
             raise
-        # Channels-last, as torch's optimised path gives it: H x W x 3 arrays of the result are contiguous.
-        return torch.from_numpy(out).contiguous(memory_format=torch.channels_last)
+        # On the inputs' device, and channels-last as torch's optimised path gives it (H x W x 3 arrays of
+        # the result are contiguous).
+        return torch.from_numpy(out).contiguous(memory_format=torch.channels_last).to(rgb.device)
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
