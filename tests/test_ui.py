@@ -172,29 +172,40 @@ def test_two_sessions_at_once_get_their_own_results(sample_pair, any_to_any_chec
 
 
 def test_concurrent_threads_on_one_service_swap_models_safely(sample_pair, narrow_checkpoint, any_to_any_checkpoint):
-    """One model in memory: calls for two models from two threads each run on their own model."""
+    """One model in memory: calls for two models from two threads each run on their own model, every call
+    giving what that model gives alone; an exception in a thread fails the test."""
     image, depth = sample_pair
+    asks = {narrow_checkpoint: "", any_to_any_checkpoint: "2500-W"}
     service = Service(str(narrow_checkpoint), device="cpu")
-    out: dict[str, np.ndarray] = {}
+    results: dict[Path, list[np.ndarray]] = {weights: [] for weights in asks}
+    errors: dict[Path, BaseException] = {}
 
     def call(weights: Path, target: str) -> None:
-        for _ in range(3):
-            out[f"{weights.name}"] = read_image(service.relight(image, depth, target, str(weights)).relit).rgb
+        try:
+            for _ in range(3):
+                results[weights].append(read_image(service.relight(image, depth, target, str(weights)).relit).rgb)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread, which fails on it
+            errors[weights] = exc
 
-    threads = [threading.Thread(target=call, args=(narrow_checkpoint, "")), threading.Thread(target=call, args=(any_to_any_checkpoint, "2500-W"))]
+    threads = [threading.Thread(target=call, args=item) for item in asks.items()]
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        alone = Service(str(any_to_any_checkpoint), device="cpu")
-        try:
-            assert np.array_equal(out[any_to_any_checkpoint.name], read_image(alone.relight(image, depth, "2500-W").relit).rgb)
-        finally:
-            alone.close()
-        assert service.describe().name == str(narrow_checkpoint)  # one model held: the last one asked for
     finally:
         service.close()
+    assert not errors, errors
+    for weights, target in asks.items():
+        alone = Service(str(weights), device="cpu")
+        try:
+            want = read_image(alone.relight(image, depth, target).relit).rgb
+        finally:
+            alone.close()
+        assert len(results[weights]) == 3, weights.name
+        for i, got in enumerate(results[weights]):
+            assert np.array_equal(got, want), f"{weights.name}, call {i}"
+    assert not np.array_equal(results[narrow_checkpoint][0], results[any_to_any_checkpoint][0])  # a mix-up would show
 
 
 def test_without_depth_the_estimate_is_used_and_shown(sample_pair, narrow_checkpoint):
