@@ -64,7 +64,8 @@ def test_odd_files_are_reported_by_name_and_counted_and_a_fifo_never_blocks(tmp_
     os.mkfifo(folder / "y.npy")
     out = tmp_path / "out"
     done = subprocess.run(_batch(folder, out, narrow_checkpoint), capture_output=True, text=True, env=_env(), timeout=180)
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
     failed = sorted(line for line in done.stderr.splitlines() if line.startswith("failed:"))
     assert failed == sorted([
         f"failed: {folder / 'gone.png'}: a symlink to {tmp_path / 'nowhere.png'}, which does not exist",
@@ -89,11 +90,14 @@ def test_a_full_output_disk_is_given_up_on_after_a_few_errors(tmp_path: Path, sm
     folder = _folder(tmp_path, 20, size=(48, 64))  # 48 x 64 x 3 float32: 36 KiB as .npy
     code, stdout, err = run_cli(["batch", str(folder), "-o", str(small_disk), "-w", str(narrow_checkpoint), "--ext", ".npy",
                                  "--workers", "1"], capsys, monkeypatch)
-    assert code == 1 and "Traceback" not in err, err
+    assert code == 1, err
+    assert "Traceback" not in err, err
     failed = [line for line in err.splitlines() if line.startswith("failed:")]
-    assert len(failed) == 3 and all("cannot write here (" in line and "o space left on" in line for line in failed), err
+    assert len(failed) == 3, err
+    assert all("cannot write here (" in line and "o space left on" in line for line in failed), err
     written = sorted(p.name for p in small_disk.iterdir())
-    assert written and all(not name.startswith(".") for name in written)  # no temporary left behind
+    assert written
+    assert all(not name.startswith(".") for name in written)  # no temporary left behind
     line = next(line for line in err.splitlines() if line.startswith("not written:"))
     unwritten = 20 - len(written) - 3
     assert line == (f"not written: {unwritten} output(s): {small_disk} was given up on after 3 full-disk errors; "
@@ -123,7 +127,8 @@ def test_a_rerun_after_a_sigkill_removes_the_killed_batch_s_temporaries(tmp_path
     assert left, "no batch was killed while writing"
     done = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
     assert done.returncode == 0, done.stderr
-    assert _temporaries(out) == [] and len(list(out.iterdir())) == 60
+    assert _temporaries(out) == []
+    assert len(list(out.iterdir())) == 60
     assert f"removed {len(left)} stale temporary file(s) that killed processes left in {out}" in done.stderr
 
 
@@ -137,5 +142,6 @@ def test_two_plain_batches_on_one_folder_leave_whole_outputs(tmp_path: Path, nar
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-    assert _temporaries(out) == [] and len(list(out.iterdir())) == 12
+    assert _temporaries(out) == []
+    assert len(list(out.iterdir())) == 12
     assert all(read_image(p).size == (64, 64) for p in out.iterdir())

@@ -27,7 +27,8 @@ def test_round_trip_rebuilds_the_variant(tmp_path: Path, config: MBNetConfig) ->
     provenance = {"source": "6500-N", "target": "4500-E", "metrics": {"psnr": 20.5}}
     path = save_checkpoint(model, tmp_path / "m.safetensors", provenance)
     loaded = load_checkpoint(path)
-    assert loaded.config == config and loaded.provenance == provenance
+    assert loaded.config == config
+    assert loaded.provenance == provenance
     x, d = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
     with torch.no_grad():
         assert torch.equal(model(x, d), loaded.model(x, d))

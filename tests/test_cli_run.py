@@ -29,7 +29,9 @@ def test_run_writes_output_keeping_alpha_and_matches_the_api(tmp_path, sample_pa
     assert code == 0, err
     assert "narrow-w8-d16" in err
     written = read_image(out)
-    assert written.size == (40, 56) and written.alpha is not None and written.alpha.min() == 1.0
+    assert written.size == (40, 56)
+    assert written.alpha is not None
+    assert written.alpha.min() == 1.0
     loaded = read_image(image)
     expected = Relighter(load_weights(narrow_checkpoint), device="cpu").relight(loaded.rgb, np.load(depth, allow_pickle=True).item()["normalized_depth"])
     assert np.abs(written.rgb - np.clip(expected, 0, 1)).max() <= 0.5 / 255 + 1e-6
@@ -44,14 +46,17 @@ def test_odd_size_and_16bit_png_work(tmp_path, narrow_checkpoint, capsys, monkey
     code, _, err = _run(["run", str(tmp_path / "odd.png"), str(tmp_path / "odd.npy"), "-o", str(out), "-w", str(narrow_checkpoint), "--bit-depth", "16"], capsys, monkeypatch)
     assert code == 0, err
     result = read_image(out)
-    assert result.size == (33, 47) and result.bit_depth == 16
+    assert result.size == (33, 47)
+    assert result.bit_depth == 16
 
 
 def test_depth_of_another_size_is_resized_with_a_warning(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
     image, _ = sample_pair
     np.save(tmp_path / "small.npy", np.random.default_rng(0).random((20, 28), dtype=np.float32))
     code, _, err = _run(["run", str(image), str(tmp_path / "small.npy"), "-o", str(tmp_path / "o.tif"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
-    assert code == 0 and "resized" in err and read_image(tmp_path / "o.tif").size == (40, 56)
+    assert code == 0
+    assert "resized" in err
+    assert read_image(tmp_path / "o.tif").size == (40, 56)
 
 
 def test_fixed_size_option_resizes_back(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
@@ -64,7 +69,9 @@ def test_fixed_size_option_resizes_back(tmp_path, sample_pair, narrow_checkpoint
 def test_missing_weights_is_a_clear_error(tmp_path, sample_pair, capsys, monkeypatch):
     image, depth = sample_pair
     code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(tmp_path / "nope.safetensors")], capsys, monkeypatch)
-    assert code != 0 and "nope.safetensors" in err and "Traceback" not in err
+    assert code != 0
+    assert "nope.safetensors" in err
+    assert "Traceback" not in err
 
 
 def _evil_depth(path: Path) -> None:
@@ -102,7 +109,9 @@ def test_bad_input_fails_cleanly(tmp_path, sample_pair, narrow_checkpoint, capsy
     assert code != 0
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith("model ")]
     assert len(lines) == 1, err
-    assert str(bad) in err and problem in err and "Traceback" not in err
+    assert str(bad) in err
+    assert problem in err
+    assert "Traceback" not in err
     assert not any(out_dir.iterdir()), "partial output left behind"
     assert not (tmp_path / "pwned").exists()
 
@@ -113,7 +122,10 @@ def test_unwritable_output_folder_fails_cleanly(tmp_path, sample_pair, narrow_ch
     blocker.write_text("x")
     target = blocker / "o.png"
     code, _, err = _run(["run", str(image), str(depth), "-o", str(target), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
-    assert code != 0 and str(blocker) in err and "is a file, not a folder" in err and "Traceback" not in err
+    assert code != 0
+    assert str(blocker) in err
+    assert "is a file, not a folder" in err
+    assert "Traceback" not in err
     assert blocker.read_text() == "x"
 
 
@@ -138,7 +150,10 @@ def test_run_refuses_an_output_it_cannot_write_before_loading_the_model(
     code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / output), "-w", str(narrow_checkpoint), *options],
                         capsys, monkeypatch)
     lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 1 and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
+    assert code == 1, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error:"), err
+    assert problem in lines[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder.png", "scene.npy", "scene.png"]
     assert not any((tmp_path / "folder.png").iterdir())
     assert (image.read_bytes(), depth.read_bytes()) == inputs
@@ -173,8 +188,11 @@ def test_batch_resumes_reports_bad_pairs_and_counts_both(tmp_path, sample_pair, 
     code, stdout, err = _run(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == ["Image000.png", "Image002.png", "Image003.png"]
-    assert "Image001.npy: file is empty" in err and "lonely" in err and "Traceback" not in err
-    assert "relit" in stdout and "failed" in stdout
+    assert "Image001.npy: file is empty" in err
+    assert "lonely" in err
+    assert "Traceback" not in err
+    assert "relit" in stdout
+    assert "failed" in stdout
     # Resume: existing outputs are skipped and left untouched.
     before = (out / "Image000.png").stat().st_mtime_ns
     shutil.copy(tmp_path / "batch" / "Image000.npy", folder / "Image001.npy")
@@ -182,7 +200,8 @@ def test_batch_resumes_reports_bad_pairs_and_counts_both(tmp_path, sample_pair, 
     (out / "Image001.png").write_bytes(b"")  # not an output relight wrote (those are whole): redone
     code, stdout, err = _run(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
     assert code == 0, err
-    assert (out / "Image000.png").stat().st_mtime_ns == before and read_image(out / "Image001.png").size == (40, 56)
+    assert (out / "Image000.png").stat().st_mtime_ns == before
+    assert read_image(out / "Image001.png").size == (40, 56)
     assert sorted(p.name for p in out.iterdir()) == [f"Image{i:03d}.png" for i in range(4)]
     row = [line for line in stdout.splitlines() if "│" in line][-1]
     assert [c.strip() for c in row.split("│")[1:4]] == ["1", "3", "0"]
@@ -191,7 +210,8 @@ def test_batch_resumes_reports_bad_pairs_and_counts_both(tmp_path, sample_pair, 
     shutil.copy(folder / "Image000.npy", folder / "Image004.npy")
     (out / "Image004.png").mkdir()
     code, stdout, err = _run(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
-    assert code == 1 and "Image004.png: a folder is where this output goes" in err
+    assert code == 1
+    assert "Image004.png: a folder is where this output goes" in err
     row = [line for line in stdout.splitlines() if "│" in line][-1]
     assert [c.strip() for c in row.split("│")[1:4]] == ["0", "4", "1"]
 
@@ -217,8 +237,12 @@ def test_batch_refuses_outputs_it_cannot_write_or_that_would_replace_inputs(
     args = [a.format(tmp=tmp_path, folder=folder) for a in options]
     code, stdout, err = _run(["batch", str(folder), "-w", str(narrow_checkpoint), *args], capsys, monkeypatch)
     lines = [line for line in err.splitlines() if line.strip()]
-    assert code == expected and len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], err
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before and (tmp_path / "a-file").read_text() == "x"
+    assert code == expected, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error:"), err
+    assert problem in lines[0], err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert (tmp_path / "a-file").read_text() == "x"
 
 
 def test_batch_reports_two_inputs_that_would_share_an_output(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
@@ -226,9 +250,13 @@ def test_batch_reports_two_inputs_that_would_share_an_output(tmp_path, sample_pa
     folder = _batch_folder(tmp_path, sample_pair, n=1)
     Image.open(folder / "Image000.png").convert("RGB").save(folder / "Image000.jpg")
     code, stdout, err = _run(["batch", str(folder), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
-    assert code == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["Image000.png"]
+    assert code == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["Image000.png"]
     failed = [line for line in err.splitlines() if line.startswith("failed:")]
-    assert len(failed) == 1 and "Image000.png" in failed[0] and "also that of" in failed[0] and "Image000.jpg" in failed[0]
+    assert len(failed) == 1
+    assert "Image000.png" in failed[0]
+    assert "also that of" in failed[0]
+    assert "Image000.jpg" in failed[0]
     row = [line for line in stdout.splitlines() if "│" in line][-1]
     assert [c.strip() for c in row.split("│")[1:4]] == ["1", "0", "1"]
 
@@ -243,7 +271,8 @@ def test_batch_shards_split_the_folder(tmp_path, sample_pair, narrow_checkpoint,
             assert sorted(p.name for p in out.iterdir()) == ["Image000.jpg", "Image002.jpg", "Image004.jpg"]
     assert len(list(out.iterdir())) == 5
     code, _, err = _run(["batch", str(folder), "-w", str(narrow_checkpoint), "--shard", "3/2"], capsys, monkeypatch)
-    assert code == 2 and "--shard" in err
+    assert code == 2
+    assert "--shard" in err
 
 
 def test_batch_with_a_depth_folder_and_vidit_names(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
@@ -257,7 +286,8 @@ def test_batch_with_a_depth_folder_and_vidit_names(tmp_path, sample_pair, narrow
     assert code == 0, err
     assert (tmp_path / "img" / "relit" / "Image007_6500_N.png").is_file()
     code, _, err = _run(["batch", str(tmp_path / "img"), "--depth-dir", str(tmp_path / "dep" / "Image007.png")], capsys, monkeypatch)
-    assert code == 1 and "Image007.png: depth folder is a file, not a folder" in err
+    assert code == 1
+    assert "Image007.png: depth folder is a file, not a folder" in err
 
 
 def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monkeypatch):
@@ -279,7 +309,8 @@ def test_out_of_memory_fails_that_image_only(tmp_path, sample_pair, capsys, monk
     relighter = Relighter(RunsOutAbove64px(MBNetConfig.narrow(width=8, decoder_channels=16)), device="cpu")
     summary = run_batch(relighter, find_inference_pairs(folder), tmp_path / "out")
     assert [p.name for p in summary.done] == ["Image000.png"]
-    assert len(summary.failed) == 1 and "out of memory on cpu for 1 image(s) of 40x90; try a smaller Relighter(size)" in summary.failed[0][1]
+    assert len(summary.failed) == 1
+    assert "out of memory on cpu for 1 image(s) of 40x90; try a smaller Relighter(size)" in summary.failed[0][1]
     assert "out of memory on cpu for 1 image(s) of 40x90; try a smaller --size" in cli_text(summary.failures[0][1])
 
 
@@ -309,24 +340,31 @@ def test_small_command_line_contracts(tmp_path, sample_pair, narrow_checkpoint, 
     from relight import __version__
 
     code, out, _ = _run(["--version"], capsys, monkeypatch)
-    assert code == 0 and out.strip() == f"relight {__version__}"
+    assert code == 0
+    assert out.strip() == f"relight {__version__}"
     image, depth = sample_pair
     for option, refusal in ((["--device", "tpu"], "error: unknown device 'tpu'; use cuda, cuda:N, mps or cpu"),
                             (["--size", "100000"], "error: --size '100000': at most 67,108,864 pixels (8192x8192), as for input images")):
         code, _, err = _run(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint), *option],
                             capsys, monkeypatch)
-        assert code == 2 and err.strip().splitlines()[-1] == refusal and not (tmp_path / "o.png").exists()
+        assert code == 2
+        assert err.strip().splitlines()[-1] == refusal
+        assert not (tmp_path / "o.png").exists()
     code, _, err = _run(["score", str(tmp_path / "nosuch"), str(tmp_path)], capsys, monkeypatch)
-    assert code == 1 and err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"
+    assert code == 1
+    assert err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"
     # Usage errors are one line too, naming the help to read; the bare command shows the help.
     for args, line in ((["batch"], "error: Missing argument 'folder'. (see relight batch --help)"),
                        (["batch", str(tmp_path), "--batch-size", "0"],
                         "error: Invalid value for '--batch-size': Input should be greater than or equal to 1 (see relight batch --help)"),
                        (["nosuch"], "error: No such command 'nosuch'. (see relight --help)")):
         code, out, err = _run(args, capsys, monkeypatch)
-        assert code == 2 and out == "" and err.strip() == line, err
+        assert code == 2, err
+        assert out == "", err
+        assert err.strip() == line, err
     code, out, _ = _run([], capsys, monkeypatch)
-    assert code == 2 and "Usage: relight [OPTIONS] COMMAND" in out
+    assert code == 2
+    assert "Usage: relight [OPTIONS] COMMAND" in out
 
 
 def test_python_api_scales_integer_images_and_refuses_a_depth_of_another_size(narrow_checkpoint):
@@ -357,7 +395,8 @@ def test_depth_outside_unit_range_is_warned_about(tmp_path, sample_pair, narrow_
     np.save(tmp_path / "metres.npy", np.linspace(0.5, 50, 40 * 56, dtype=np.float32).reshape(40, 56))
     code, _, err = _run(["run", str(image), str(tmp_path / "metres.npy"), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint)],
                         capsys, monkeypatch)
-    assert code == 0 and "metres.npy: depth runs from 0.5 to 50, outside the [0, 1] the network was trained on" in err
+    assert code == 0
+    assert "metres.npy: depth runs from 0.5 to 50, outside the [0, 1] the network was trained on" in err
 
 
 def test_batch_stopped_by_sigterm_cleans_up_says_how_to_resume_and_resumes(tmp_path, narrow_checkpoint):
@@ -387,11 +426,14 @@ def test_batch_stopped_by_sigterm_cleans_up_says_how_to_resume_and_resumes(tmp_p
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143 and "Traceback" not in err, err
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err, err
     line = next(line for line in err.splitlines() if line.startswith("interrupted"))
     written = sorted(p.name for p in out.iterdir())
-    assert 0 < len(written) < 120 and all(name.endswith(".png") and not name.startswith(".") for name in written)
-    assert f"{len(written)} of 120 outputs are in {out}" in line and "the same command resumes" in line
+    assert 0 < len(written) < 120
+    assert all(name.endswith(".png") and not name.startswith(".") for name in written)
+    assert f"{len(written)} of 120 outputs are in {out}" in line
+    assert "the same command resumes" in line
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert len(list(out.iterdir())) == 120
@@ -401,4 +443,6 @@ def test_an_error_found_before_any_progress_is_the_first_line(tmp_path, capsys, 
     (tmp_path / "pred").mkdir()
     (tmp_path / "gt").mkdir()
     code, _, err = _run(["score", str(tmp_path / "pred"), str(tmp_path / "gt")], capsys, monkeypatch)
-    assert code == 1 and err.startswith("error:") and len(err.splitlines()) == 1, repr(err)
+    assert code == 1, repr(err)
+    assert err.startswith("error:"), repr(err)
+    assert len(err.splitlines()) == 1, repr(err)

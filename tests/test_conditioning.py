@@ -61,12 +61,16 @@ def _randomised(model: MBNet) -> MBNet:
 
 def test_the_config_field_travels_and_old_configs_read_as_one_to_one() -> None:
     film = _tiny("film")
-    assert film.any_to_any and not _tiny().any_to_any
-    assert MBNetConfig.from_json(film.to_json()) == film and json.loads(film.to_json())["conditioning"] == "film"
+    assert film.any_to_any
+    assert not _tiny().any_to_any
+    assert MBNetConfig.from_json(film.to_json()) == film
+    assert json.loads(film.to_json())["conditioning"] == "film"
     old = {"backbone": "narrow", "width": 8, "decoder_channels": 16, "residual": True}
     assert MBNetConfig.from_dict(old).conditioning == "none"
-    assert film.describe() == "narrow-w8-d16-film" and _tiny().describe() == "narrow-w8-d16"
-    assert MBNetConfig().describe() == "resnet50" and MBNetConfig(conditioning="planes").describe() == "resnet50-planes"
+    assert film.describe() == "narrow-w8-d16-film"
+    assert _tiny().describe() == "narrow-w8-d16"
+    assert MBNetConfig().describe() == "resnet50"
+    assert MBNetConfig(conditioning="planes").describe() == "resnet50-planes"
     with pytest.raises(ValueError, match="unknown conditioning 'hats'"):
         MBNetConfig(conditioning="hats")
 
@@ -76,7 +80,8 @@ def test_checkpoints_rebuild_the_conditioned_network(tmp_path: Path, design: str
     model = _randomised(MBNet(_tiny(design)))
     path = save_checkpoint(model, tmp_path / "m.safetensors", {"mapping": "any-to-any"})
     loaded = load_checkpoint(path)
-    assert loaded.config == model.config and loaded.provenance["mapping"] == "any-to-any"
+    assert loaded.config == model.config
+    assert loaded.provenance["mapping"] == "any-to-any"
     rgb, depth = inputs
     light = encode_lights(["2500-W", "6500-E"], [None, "6500-N"])
     with torch.no_grad():
@@ -88,7 +93,8 @@ def test_a_checkpoint_written_before_conditioning_existed_loads_as_one_to_one(tm
     tensors = {k: v.contiguous() for k, v in one_to_one.state_dict().items()}
     save_file(tensors, str(tmp_path / "old.safetensors"), metadata={"format": FORMAT, "config": json.dumps(old), "provenance": "{}"})
     loaded = load_checkpoint(tmp_path / "old.safetensors")
-    assert loaded.config == _tiny() and loaded.model.condition is None
+    assert loaded.config == _tiny()
+    assert loaded.model.condition is None
 
 
 def test_the_light_argument_is_checked(one_to_one, inputs) -> None:
@@ -144,7 +150,8 @@ def test_two_targets_give_different_outputs(design: str, inputs) -> None:
     with torch.no_grad():
         west, east = (model(rgb, depth, encode_lights([t, t])) for t in ("2500-W", "2500-E"))
         cold = model(rgb, depth, encode_lights(["6500-W", "6500-W"]))
-    assert (west - east).abs().max() > 1e-3 and (west - cold).abs().max() > 1e-3
+    assert (west - east).abs().max() > 1e-3
+    assert (west - cold).abs().max() > 1e-3
     relighter = Relighter(model, "cpu")
     image, depth_map = rgb[0].permute(1, 2, 0).numpy(), depth[0, 0].numpy()
     a, b = relighter.relight(image, depth_map, to="2500-W"), relighter.relight(image, depth_map, to=Light(2500, "E"))
@@ -158,11 +165,13 @@ def test_two_targets_give_different_outputs(design: str, inputs) -> None:
 def test_film_modulates_the_decoder_and_the_ddpm_guides() -> None:
     model = MBNet(_tiny("film"))
     film = model.condition(encode_lights(LIGHTS))
-    assert set(film) == set(FILM_SITES) and {"guide32", "guide16", "guide8"} <= set(film)
+    assert set(film) == set(FILM_SITES)
+    assert {"guide32", "guide16", "guide8"} <= set(film)
     for site, (scale, shift) in film.items():
         channels = 16 if site != "up2" else 8
         assert scale.shape == shift.shape == (len(LIGHTS), channels, 1, 1)
-        assert torch.equal(scale, torch.ones_like(scale)) and torch.equal(shift, torch.zeros_like(shift))
+        assert torch.equal(scale, torch.ones_like(scale))
+        assert torch.equal(shift, torch.zeros_like(shift))
 
 
 def test_from_one_to_one_refuses_what_does_not_fit(one_to_one) -> None:
@@ -184,7 +193,8 @@ def test_planes_take_imagenet_on_the_rgb_channels_only() -> None:
     model.init_from_imagenet({k: v for k, v in reference.state_dict().items() if not k.startswith("fc.")})
     stem = model.rgb_encoder.conv1.weight
     assert stem.shape[1] == 3 + LIGHT_FEATURES
-    assert torch.equal(stem[:, :3], reference.conv1.weight) and not stem[:, 3:].any()
+    assert torch.equal(stem[:, :3], reference.conv1.weight)
+    assert not stem[:, 3:].any()
     assert torch.equal(model.rgb_encoder.layer2[0].conv1.weight, reference.layer2[0].conv1.weight)
 
 
@@ -221,7 +231,8 @@ def test_an_any_to_any_relighter_needs_to_unless_the_checkpoint_records_a_defaul
     model = MBNet(_tiny("film")).eval()
     relighter = Relighter(model, "cpu")
     assert relighter.illumination.describe() == "any-to-any"
-    assert relighter.mapping("2500-W") == "? -> 2500-W" and relighter.mapping("2500-W", "6500-N") == "6500-N -> 2500-W"
+    assert relighter.mapping("2500-W") == "? -> 2500-W"
+    assert relighter.mapping("2500-W", "6500-N") == "6500-N -> 2500-W"
     with pytest.raises(InvalidSetting, match=r"any-to-any: name the light to relight to, e.g. Relighter.relight\(to='2500-W'\)"):
         relighter.relight(image, depth_map)
     recorded = Relighter(LoadedModel(model, {"mapping": "any-to-any", "default_target": "3500-S",
@@ -246,20 +257,28 @@ def test_weights_list_and_info_say_one_to_one_or_any_to_any(tmp_path: Path, caps
     monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
     _register_any_to_any(tmp_path / "home", tmp_path)
     registry = load_registry()
-    assert registry["my-any"].illumination == "any-to-any" and registry["my-any"].mapping == "any-to-any"
+    assert registry["my-any"].illumination == "any-to-any"
+    assert registry["my-any"].mapping == "any-to-any"
     assert registry["relight-synth-narrow"].mapping == "one-to-one"
     from relight.cli import out_console
 
     monkeypatch.setattr(out_console, "width", 80)
     code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
-    assert code == 0 and "any-to-any" in out and "narrow-w8-d16-film" in out and "6500-N->4500-E" in out, out
+    assert code == 0, out
+    assert "any-to-any" in out, out
+    assert "narrow-w8-d16-film" in out, out
+    assert "6500-N->4500-E" in out, out
     code, out, _ = run_cli(["weights", "list", "--json"], capsys, monkeypatch)
     mappings = {item["name"]: item["mapping"] for item in json.loads(out) if item["kind"] == "relighting"}
-    assert mappings["my-any"] == "any-to-any" and mappings["relight-synth-narrow"] == "one-to-one"
+    assert mappings["my-any"] == "any-to-any"
+    assert mappings["relight-synth-narrow"] == "one-to-one"
     code, out, _ = run_cli(["weights", "info", "my-any"], capsys, monkeypatch)
-    assert code == 0 and "any-to-any: the target light" in out and "film conditioning" in out, out
+    assert code == 0, out
+    assert "any-to-any: the target light" in out, out
+    assert "film conditioning" in out, out
     code, out, _ = run_cli(["weights", "info", "relight-synth-narrow"], capsys, monkeypatch)
-    assert code == 0 and "one-to-one: 6500-N -> 4500-E only" in out, out
+    assert code == 0, out
+    assert "one-to-one: 6500-N -> 4500-E only" in out, out
 
 
 def test_the_conditioning_benchmark_runs_and_writes_its_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -271,11 +290,13 @@ def test_the_conditioning_benchmark_runs_and_writes_its_table(tmp_path: Path, mo
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "c.json"
-    assert bench.main(["--steps", "2", "--train-scenes", "2", "--test-scenes", "1", "--triples", "4", "--width", "4",
-                       "--decoder-channels", "8", "--batch-size", "2", "--size", "32", "--json", str(out)]) == 0
+    code = bench.main(["--steps", "2", "--train-scenes", "2", "--test-scenes", "1", "--triples", "4", "--width", "4",
+                       "--decoder-channels", "8", "--batch-size", "2", "--size", "32", "--json", str(out)])
+    assert code == 0
     record = json.loads(out.read_text())
     assert [row["design"] for row in record["rows"]] == ["none", "film", "planes"]
     for row in record["rows"]:
-        assert 0 <= row["opposite_told_apart"] <= 1 and math.isfinite(row["gain_db"])
+        assert 0 <= row["opposite_told_apart"] <= 1
+        assert math.isfinite(row["gain_db"])
         assert row["gain_db"] == pytest.approx(row["psnr_db"] - row["identity_psnr_db"], abs=1e-9)
     assert record["rows"][0]["extra_params"] == 0 < record["rows"][2]["extra_params"] < record["rows"][1]["extra_params"]

@@ -87,16 +87,20 @@ def tiny_on_hub(hub, tiny_model, tmp_path):  # noqa: F811 - hub is the fixture i
 
 def test_a_local_folder_gives_depth_in_relights_convention(tiny_model, photo):
     estimator = DepthEstimator.load(tiny_model, device="cpu")
-    assert estimator.output == "disparity" and estimator.files.verification == "a local folder: nothing to check it against"
+    assert estimator.output == "disparity"
+    assert estimator.files.verification == "a local folder: nothing to check it against"
     rgb = read_image(photo).rgb
     raw = estimator.raw(rgb)
     depth = estimator(rgb)
-    assert depth.shape == (30, 44) and depth.dtype == np.float32 and raw.shape == (30, 44)
+    assert depth.shape == (30, 44)
+    assert depth.dtype == np.float32
+    assert raw.shape == (30, 44)
     assert np.array_equal(depth, to_normalised(raw, "disparity").depth)
     assert 0 < depth.min() < depth.max() == 1.0, "near small, the farthest at 1"
     assert np.array_equal(np.argmax(depth), np.argmin(raw)), "the largest disparity is the nearest point"
     item = load_pair(InferencePair("street", photo, None), estimate=estimator)
-    assert item.estimated and np.array_equal(item.depth, depth)
+    assert item.estimated
+    assert np.array_equal(item.depth, depth)
     with pytest.raises(WeightsRefused, match="photos: not a depth model folder"):
         DepthEstimator.load(photo.parent)
 
@@ -107,14 +111,17 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):  # noq
     commit, _ = tiny_on_hub
     files = locate_depth_model("tiny-depth")
     assert (hub.count("HEAD"), hub.count("GET")) == (3, 3)
-    assert files.folder.name == commit and Path(hf.HF_HUB_CACHE) in files.folder.parents
-    assert files.verification == "sha256 verified (3 files)" and sorted(p.name for p in files.folder.iterdir()) == sorted(FILES)
+    assert files.folder.name == commit
+    assert Path(hf.HF_HUB_CACHE) in files.folder.parents
+    assert files.verification == "sha256 verified (3 files)"
+    assert sorted(p.name for p in files.folder.iterdir()) == sorted(FILES)
     requests = len(hub.requests)
     assert locate_depth_model("tiny-depth").folder == files.folder
     assert len(hub.requests) == requests, "a pinned, cached model is used without the network"
 
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")
-    assert offline() and locate_depth_model("tiny-depth").folder == files.folder
+    assert offline()
+    assert locate_depth_model("tiny-depth").folder == files.folder
     other = hub.add_file("me/other-depth", "config.json", b"{}")
     _register(Path(os.environ["RELIGHT_HOME"]), "other-depth", "me/other-depth", other, {"config.json": hashlib.sha256(b"{}").hexdigest()})
     with pytest.raises(DepthModelUnavailable) as err:
@@ -140,19 +147,31 @@ def test_weights_list_and_info_show_depth_models_and_whether_they_are_here(hub, 
         return {row["name"]: row for row in json.loads(out) if row["kind"] == "depth"}
 
     before = listed()
-    assert before["tiny-depth"]["status"] == "not downloaded" and before["tiny-depth"]["path"] is None
+    assert before["tiny-depth"]["status"] == "not downloaded"
+    assert before["tiny-depth"]["path"] is None
     assert before["depth-anything-v2-small"]["revision"] == "5426e4f0f36572d16453bbda7a8389317b1bef99"
-    assert before["depth-anything-v2-small"]["size_bytes"] == 99_175_385 and before["depth-anything-v2-small"]["pinned"]
-    assert run_cli(["weights", "download", "tiny-depth"], capsys, monkeypatch)[0] == 0
+    assert before["depth-anything-v2-small"]["size_bytes"] == 99_175_385
+    assert before["depth-anything-v2-small"]["pinned"]
+    code, _, err = run_cli(["weights", "download", "tiny-depth"], capsys, monkeypatch)
+    assert code == 0, err
     after = listed()["tiny-depth"]
-    assert after["status"] == "ready" and Path(after["path"]).name == commit and after["files"] == hashes
+    assert after["status"] == "ready"
+    assert Path(after["path"]).name == commit
+    assert after["files"] == hashes
     code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
-    assert code == 0 and "depth models" in out and "tiny-depth" in out and "depth-anything-v2-small" in out, out
+    assert code == 0, out
+    assert "depth models" in out, out
+    assert "tiny-depth" in out, out
+    assert "depth-anything-v2-small" in out, out
     code, out, _ = run_cli(["weights", "info", "tiny-depth"], capsys, monkeypatch)
-    assert code == 0 and "hf://me/tiny-depth at" in out and commit in out and "ready" in out, out
+    assert code == 0, out
+    assert "hf://me/tiny-depth at" in out, out
+    assert commit in out, out
+    assert "ready" in out, out
     assert all(f"sha256 {name}" in out and hashes[name][:30] in out for name in FILES), out
     code, out, _ = run_cli(["weights", "info", "depth-anything-v2-small", "--json"], capsys, monkeypatch)
-    assert code == 0 and json.loads(out)["files"]["config.json"].startswith("c56698d3")
+    assert code == 0
+    assert json.loads(out)["files"]["config.json"].startswith("c56698d3")
 
 
 def test_checksum_mismatch_and_unpinned_entries(hub, tiny_on_hub, tmp_path):  # noqa: F811
@@ -163,18 +182,24 @@ def test_checksum_mismatch_and_unpinned_entries(hub, tiny_on_hub, tmp_path):  # 
         locate_depth_model("bad-depth")
     _register(home, "loose-depth", "me/tiny-depth", "PLACEHOLDER", dict.fromkeys(FILES, "PLACEHOLDER"))
     entry = load_depth_registry().entries["loose-depth"]
-    assert entry.revision is None and not entry.pinned
+    assert entry.revision is None
+    assert not entry.pinned
     files = locate_depth_model("loose-depth")
-    assert files.folder.name == commit and files.verification == "not pinned: revision main, sha256 verified for 0 of 3 files"
+    assert files.folder.name == commit
+    assert files.verification == "not pinned: revision main, sha256 verified for 0 of 3 files"
 
 
 def test_the_shipped_entry_is_depth_anything_v2_small_pinned_to_one_commit():
     registry = load_depth_registry(user=Path("/nonexistent/registry.json"))
-    assert registry.default == "depth-anything-v2-small" and list(registry.entries) == ["depth-anything-v2-small"]
+    assert registry.default == "depth-anything-v2-small"
+    assert list(registry.entries) == ["depth-anything-v2-small"]
     entry = registry.entries["depth-anything-v2-small"]
-    assert entry.repo == "depth-anything/Depth-Anything-V2-Small-hf" and entry.licence == "Apache-2.0"
-    assert entry.output == "disparity" and set(entry.files) == set(FILES)
-    assert entry.pinned and entry.revision == "5426e4f0f36572d16453bbda7a8389317b1bef99"
+    assert entry.repo == "depth-anything/Depth-Anything-V2-Small-hf"
+    assert entry.licence == "Apache-2.0"
+    assert entry.output == "disparity"
+    assert set(entry.files) == set(FILES)
+    assert entry.pinned
+    assert entry.revision == "5426e4f0f36572d16453bbda7a8389317b1bef99"
     assert entry.files["model.safetensors"] == "3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70"
 
 
@@ -189,7 +214,8 @@ def test_the_shipped_pin_is_what_is_asked_for_and_checked(hub, tiny_model):  # n
                                              r"the registry expects c56698d3643dde1f"):
         locate_depth_model("depth-anything-v2-small")
     asked = [path for method, path in hub.requests if method == "GET" and "/resolve/" in path]
-    assert asked and all(f"/resolve/{entry.revision}/" in path for path in asked), asked
+    assert asked, asked
+    assert all(f"/resolve/{entry.revision}/" in path for path in asked), asked
 
 
 def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkpoint, tmp_path, capsys, monkeypatch):  # noqa: F811
@@ -199,7 +225,8 @@ def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkp
     out = tmp_path / "relit.png"
     code, _, err = run_cli(["run", str(photo), "-o", str(out), "--depth-model", str(tiny_model), "-w", str(narrow_checkpoint),
                             "--device", "cpu"], capsys, monkeypatch)
-    assert code == 0 and f"used depth estimated by {tiny_model}" in err, err
+    assert code == 0, err
+    assert f"used depth estimated by {tiny_model}" in err, err
     depth = DepthEstimator.load(tiny_model, device="cpu")(read_image(photo).rgb)
     expected = Relighter(load_weights(narrow_checkpoint), device="cpu").relight(read_image(photo).rgb, depth)
     assert np.abs(np.asarray(Image.open(out)).astype(int) - np.round(expected * 255)).max() <= 1
@@ -208,31 +235,39 @@ def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkp
     Image.open(photo).save(photo.parent / "other.png")
     args = ["batch", str(photo.parent), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--device", "cpu"]
     code, stdout, err = run_cli(args, capsys, monkeypatch)  # the default depth model is not downloaded: no fetch in a batch
-    assert code == 1 and "street.png: no depth file with stem 'street' found and none could be estimated: depth-anything-v2-small" in err
+    assert code == 1
+    assert "street.png: no depth file with stem 'street' found and none could be estimated: depth-anything-v2-small" in err
     assert "run `relight weights download depth-anything-v2-small` once, or give a depth file" in err, err
-    assert (tmp_path / "out" / "other.png").is_file() and not (tmp_path / "out" / "street.png").exists()
+    assert (tmp_path / "out" / "other.png").is_file()
+    assert not (tmp_path / "out" / "street.png").exists()
     code, stdout, err = run_cli([*args, "--depth-model", str(tiny_model)], capsys, monkeypatch)
-    assert code == 0 and f"estimated depth for 1 image(s) without a depth file, with {tiny_model}" in stdout, stdout + err
+    assert code == 0, stdout + err
+    assert f"estimated depth for 1 image(s) without a depth file, with {tiny_model}" in stdout, stdout + err
     assert (tmp_path / "out" / "street.png").is_file()
 
 
 def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys, monkeypatch):  # noqa: F811
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")
     code, _, err = run_cli(["run", str(photo), "-o", str(tmp_path / "o.png")], capsys, monkeypatch)
-    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert code == 1, err
+    assert len(err.strip().splitlines()) == 1, err
     assert err.startswith(f"error: {photo}: no depth file given and none can be estimated: depth-anything-v2-small: the depth model is not "
-                          "in the Hugging Face cache") and err.strip().endswith(
-        "run `relight weights download depth-anything-v2-small` once online, or give a depth file"), err
+                          "in the Hugging Face cache"), err
+    assert err.strip().endswith("run `relight weights download depth-anything-v2-small` once online, or give a depth file"), err
     monkeypatch.setitem(sys.modules, "transformers", None)  # as if the depth extra were not installed
     with pytest.raises(MissingDependency, match=r"needs the optional package transformers: install relight\[depth\]"):
         DepthEstimator.load()
     code, _, err = run_cli(["depth", str(photo), "-o", str(tmp_path / "d")], capsys, monkeypatch)
-    assert code == 1 and "pip install 'relight[depth]'" in err and len(err.strip().splitlines()) == 1, err
+    assert code == 1, err
+    assert "pip install 'relight[depth]'" in err, err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_weights_download_fetches_a_depth_model(hub, tiny_on_hub, capsys, monkeypatch):  # noqa: F811
     code, _, err = run_cli(["weights", "download", "tiny-depth"], capsys, monkeypatch)
-    assert code == 0 and "sha256 verified (3 files)" in err and tiny_on_hub[0] in err, err
+    assert code == 0, err
+    assert "sha256 verified (3 files)" in err, err
+    assert tiny_on_hub[0] in err, err
 
 
 def test_relight_depth_writes_npy_and_a_16bit_png(tiny_model, photo, tmp_path, capsys, monkeypatch):
@@ -245,14 +280,20 @@ def test_relight_depth_writes_npy_and_a_16bit_png(tiny_model, photo, tmp_path, c
     expected = DepthEstimator.load(tiny_model, device="cpu")(read_image(photo).rgb)
     assert np.array_equal(read_depth(tmp_path / "depth" / "street.npy"), expected)
     with Image.open(tmp_path / "depth" / "street.png") as im:
-        assert im.mode.startswith("I;16") and im.size == (44, 30)
+        assert im.mode.startswith("I;16")
+        assert im.size == (44, 30)
     assert np.abs(read_depth(tmp_path / "depth" / "street.png") - expected).max() <= 1 / 65535
-    assert (tmp_path / "depth" / "second.npy").is_file() and f"wrote {tmp_path / 'depth' / 'second.npy'}" in done.stderr
+    assert (tmp_path / "depth" / "second.npy").is_file()
+    assert f"wrote {tmp_path / 'depth' / 'second.npy'}" in done.stderr
 
     for output, message in ((tmp_path / "one.npy", "is one file, for 2 photos; give a folder"),
                             (photo.parent, "would sit among the photos, where `relight batch` would take it for one")):
         code, _, err = run_cli(["depth", str(photo), str(second), "-o", str(output), "--depth-model", str(tiny_model)], capsys, monkeypatch)
-        assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
+        assert code == 1, err
+        assert message in err, err
+        assert len(err.strip().splitlines()) == 1, err
     code, _, err = run_cli(["depth", str(photo), "-o", str(tmp_path / "single.png"), "--depth-model", str(tiny_model), "--device", "cpu"],
                            capsys, monkeypatch)
-    assert code == 0 and np.array_equal(read_depth(tmp_path / "single.npy"), expected) and (tmp_path / "single.png").is_file(), err
+    assert code == 0, err
+    assert np.array_equal(read_depth(tmp_path / "single.npy"), expected), err
+    assert (tmp_path / "single.png").is_file(), err

@@ -45,26 +45,33 @@ def test_each_kind_on_known_arrays():
     disparity = np.array([[1.0, 0.5], [0.25, 0.0]])  # distances 1, 2, 4 and infinitely far (the centre)
     assert np.allclose(to_normalised(disparity, "disparity").depth, [[0.25, 0.5], [1.0, 1.0]])
     assert np.allclose(to_normalised(np.array([[8, 4], [2, 1]], np.int32), "disparity").depth, [[0.125, 0.25], [0.5, 1.0]])
-    assert check_depth_kind("normalized") == "normalised" and DEPTH_KINDS == ("auto", "normalised", "metric", "disparity")
+    assert check_depth_kind("normalized") == "normalised"
+    assert DEPTH_KINDS == ("auto", "normalised", "metric", "disparity")
 
 
 def test_auto_tells_normalised_from_metric_and_integer_arrays_by_their_values():
     unit = np.random.default_rng(0).random((4, 6), dtype=np.float32)
     found = to_normalised(unit)
-    assert found.kind == "normalised" and np.array_equal(found.depth, unit) and found.note == ()
+    assert found.kind == "normalised"
+    assert np.array_equal(found.depth, unit)
+    assert found.note == ()
     metres = np.linspace(4.0, 20.0, 24, dtype=np.float32).reshape(4, 6)
     found = to_normalised(metres)
-    assert found.kind == "metric" and np.allclose(found.depth, metres / 20.0)
+    assert found.kind == "metric"
+    assert np.allclose(found.depth, metres / 20.0)
     note = RelightWarning(*found.note)
     assert str(note).startswith("depth runs from 4 to 20, outside the [0, 1] the network was trained on")
-    assert "read as distances" in str(note) and "depth_kind='disparity'" in str(note)
+    assert "read as distances" in str(note)
+    assert "depth_kind='disparity'" in str(note)
     assert "--depth-kind disparity or --depth-kind normalised" in note.render(cli_words)
     assert np.allclose(to_normalised(np.array([[0, 65535]], np.uint16)).depth, [[0.0, 1.0]])
     assert np.allclose(to_normalised(np.array([[0, 51, 255]], np.uint8)).depth, [[0.0, 0.2, 1.0]])
     # the user report: an int64 array was scaled by int64's range into a flat zero map
     millimetres = np.array([[1000, 2500], [4000, 5000]], np.int64)
     found = to_normalised(millimetres)
-    assert found.kind == "metric" and np.allclose(found.depth, millimetres / 5000.0) and found.depth.max() == 1.0
+    assert found.kind == "metric"
+    assert np.allclose(found.depth, millimetres / 5000.0)
+    assert found.depth.max() == 1.0
     assert str(RelightWarning(*found.note)).startswith("an int64 array runs from 1000 to 5000")
 
 
@@ -99,7 +106,8 @@ def test_files_are_read_in_the_kind_asked_for(tmp_path):
     depth = np.random.default_rng(1).random((5, 7), dtype=np.float32)
     write_depth_png(tmp_path / "d.png", depth)
     with Image.open(tmp_path / "d.png") as im:
-        assert im.mode.startswith("I;16") and im.size == (7, 5)
+        assert im.mode.startswith("I;16")
+        assert im.size == (7, 5)
     assert np.abs(read_depth(tmp_path / "d.png") - depth).max() <= 0.5 / 65535 + 1e-7
 
 
@@ -108,11 +116,14 @@ def test_load_pair_says_what_auto_did(tmp_path, sample_pair):
     metres = np.linspace(0.5, 50, 40 * 56, dtype=np.float32).reshape(40, 56)
     np.save(tmp_path / "metres.npy", metres)
     item = load_pair(InferencePair("scene", image, tmp_path / "metres.npy"))
-    assert np.allclose(item.depth, np.minimum(metres / min(50.0, FAR_LIMIT * metres[20, 28]), 1.0)) and not item.estimated
+    assert np.allclose(item.depth, np.minimum(metres / min(50.0, FAR_LIMIT * metres[20, 28]), 1.0))
+    assert not item.estimated
     (note,) = item.warnings
-    assert isinstance(note, RelightWarning) and str(note).startswith(f"{tmp_path / 'metres.npy'}: depth runs from 0.5 to 50")
+    assert isinstance(note, RelightWarning)
+    assert str(note).startswith(f"{tmp_path / 'metres.npy'}: depth runs from 0.5 to 50")
     as_given = load_pair(InferencePair("scene", image, tmp_path / "metres.npy"), "normalised")
-    assert np.array_equal(as_given.depth, metres) and "scale it to [0, 1]" in str(as_given.warnings[0])
+    assert np.array_equal(as_given.depth, metres)
+    assert "scale it to [0, 1]" in str(as_given.warnings[0])
 
 
 def test_depth_kind_on_the_command_line(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
@@ -134,4 +145,5 @@ def test_depth_kind_on_the_command_line(tmp_path, sample_pair, narrow_checkpoint
     assert np.abs(outputs["disparity"].astype(int) - outputs["normalised"]).max() <= 1
     code, _, err = run_cli(["run", str(image), str(tmp_path / "metres.npy"), "-o", str(tmp_path / "x.png"), "-w", str(narrow_checkpoint),
                             "--depth-kind", "inverse"], capsys, monkeypatch)
-    assert code == 2 and err.strip() == "error: --depth-kind 'inverse': expected auto, normalised, metric or disparity", err
+    assert code == 2, err
+    assert err.strip() == "error: --depth-kind 'inverse': expected auto, normalised, metric or disparity", err

@@ -90,7 +90,8 @@ def test_relighter_reports_each_backends_out_of_memory_in_one_line(backend: str)
         relighter.relight_tensor(torch.rand(2, 3, 32, 48), torch.rand(2, 1, 32, 48))
     assert err.value.render(cli_words) == "out of memory on cpu for 2 image(s) of 32x48; try a smaller --batch-size or a smaller --size"
     assert str(err.value) == "out of memory on cpu for 2 image(s) of 32x48; try a smaller batch_size or a smaller Relighter(size)"
-    assert [s.name for s in err.value.lower] == ["batch_size", "size"] and isinstance(err.value, MemoryError)
+    assert [s.name for s in err.value.lower] == ["batch_size", "size"]
+    assert isinstance(err.value, MemoryError)
     sized = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", precision="fp32", size=(64, 96))
     with pytest.raises(DeviceOutOfMemory) as err:
         sized.relight_tensor(torch.rand(1, 3, 32, 48), torch.rand(1, 1, 32, 48))
@@ -105,7 +106,8 @@ def test_out_of_memory_under_compile_is_reported_and_keeps_compile(monkeypatch: 
     relighter = Relighter(model, "cpu", precision="fp32", compile=True, warn=warnings.append)
     with pytest.raises(DeviceOutOfMemory, match="out of memory on cpu for 2 image"):
         relighter.relight_tensor(torch.rand(2, 3, 32, 32), torch.rand(2, 1, 32, 32))
-    assert relighter.compiled and not warnings
+    assert relighter.compiled
+    assert not warnings
     assert relighter.relight_tensor(torch.rand(1, 3, 32, 32), torch.rand(1, 1, 32, 32)).shape == (1, 3, 32, 32)
 
 
@@ -176,4 +178,5 @@ def test_size_and_device_refusals_name_their_setting_in_python_terms() -> None:
     assert str(err.value) == "TrainConfig(crop='8'): expected N or HxW with each side at least 32"
     with pytest.raises(InvalidSetting) as err:
         select_device("abacus")
-    assert err.value.setting.name == "device" and str(err.value).startswith("unknown device 'abacus'")
+    assert err.value.setting.name == "device"
+    assert str(err.value).startswith("unknown device 'abacus'")

@@ -98,8 +98,10 @@ def test_use_fast_convs_picks_each_algorithm_by_shape(monkeypatch: pytest.Monkey
     model = nn.Sequential(small, strided, nn.Sequential(winograd, large)).eval()
     monkeypatch.setattr(fastconv, "WINOGRAD_MAX_BYTES", 256 * 256 * 16 * 4)
     use_fast_convs(model)
-    assert model[0] is small and model[1] is strided
-    assert isinstance(model[2][0], WinogradConv2d) and model[2][0].weight.shape == (16, 256, 256)
+    assert model[0] is small
+    assert model[1] is strided
+    assert isinstance(model[2][0], WinogradConv2d)
+    assert model[2][0].weight.shape == (16, 256, 256)
     assert isinstance(model[2][1], GemmConv2d)
     assert model[2][1].weight is large.weight  # lowered, not copied
     assert not list(model[2][0].parameters())  # the original weights are gone, not kept alongside

@@ -36,7 +36,9 @@ def test_8bit_rgb_formats(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"a{suffix}"
     Image.fromarray(rgb).save(path, **({"lossless": True} if suffix == ".webp" else {}))
     image = read_image(path)
-    assert image.rgb.shape == (9, 13, 3) and image.rgb.dtype == np.float32 and image.alpha is None
+    assert image.rgb.shape == (9, 13, 3)
+    assert image.rgb.dtype == np.float32
+    assert image.alpha is None
     if suffix != ".jpg":
         assert np.array_equal(np.round(image.rgb * 255).astype(np.uint8), rgb)
 
@@ -45,13 +47,15 @@ def test_rgba_keeps_alpha_aside(tmp_path: Path) -> None:
     rgba = RNG.integers(0, 256, (5, 7, 4), dtype=np.uint8)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
     image = read_image(tmp_path / "a.png")
-    assert np.allclose(image.rgb, rgba[..., :3] / 255.0) and np.allclose(image.alpha, rgba[..., 3] / 255.0)
+    assert np.allclose(image.rgb, rgba[..., :3] / 255.0)
+    assert np.allclose(image.alpha, rgba[..., 3] / 255.0)
 
 
 def test_greyscale_is_replicated_with_a_note(tmp_path: Path) -> None:
     Image.fromarray(RNG.integers(0, 256, (5, 7), dtype=np.uint8)).save(tmp_path / "g.png")
     image = read_image(tmp_path / "g.png")
-    assert image.rgb.shape == (5, 7, 3) and np.array_equal(image.rgb[..., 0], image.rgb[..., 2])
+    assert image.rgb.shape == (5, 7, 3)
+    assert np.array_equal(image.rgb[..., 0], image.rgb[..., 2])
     assert any("greyscale" in n for n in image.notes)
 
 
@@ -74,14 +78,17 @@ def test_writers_round_trip_with_alpha(tmp_path: Path, bit_depth: int, suffix: s
     back = read_image(out)
     step = 1 / (255 if bit_depth == 8 else 65535)
     assert back.bit_depth == bit_depth
-    assert np.abs(back.rgb - rgb).max() <= step / 2 + 1e-6 and np.abs(back.alpha - alpha).max() <= step / 2 + 1e-6
+    assert np.abs(back.rgb - rgb).max() <= step / 2 + 1e-6
+    assert np.abs(back.alpha - alpha).max() <= step / 2 + 1e-6
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
 
 
 def test_npy_output_is_float32_hwc(tmp_path: Path) -> None:
     rgb = RNG.random((4, 5, 3), dtype=np.float32) * 1.2
     out = np.load(write_image(tmp_path / "o.npy", rgb))
-    assert out.dtype == np.float32 and out.shape == (4, 5, 3) and out.max() <= 1.0
+    assert out.dtype == np.float32
+    assert out.shape == (4, 5, 3)
+    assert out.max() <= 1.0
 
 
 def test_writer_clamps_and_refuses_16bit_jpeg(tmp_path: Path) -> None:
@@ -171,7 +178,9 @@ def test_bad_depth(tmp_path: Path, make, problem: str) -> None:
     make(path)
     with pytest.raises(InputFileError) as err:
         read_depth(path)
-    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+    assert problem in str(err.value)
+    assert str(path) in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def _truncated_png(path: Path) -> None:
@@ -203,7 +212,9 @@ def test_bad_images(tmp_path: Path, make, problem: str) -> None:
     make(path)
     with pytest.raises(InputFileError) as err:
         read_image(path)
-    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+    assert problem in str(err.value)
+    assert str(path) in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
@@ -322,7 +333,8 @@ def test_vidit_depth_reads_back_from_every_pickle_protocol_numpy_has_used(tmp_pa
         assert np.array_equal(read_depth(path), depth.astype(np.float32))
         if protocol < 4:  # numpy 1.x named its module numpy.core (GLOBAL opcodes are text up to protocol 3)
             path.write_bytes(path.read_bytes().replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
-            assert b"numpy._core" not in path.read_bytes() and b"numpy.core.multiarray" in path.read_bytes()
+            assert b"numpy._core" not in path.read_bytes()
+            assert b"numpy.core.multiarray" in path.read_bytes()
             assert np.array_equal(read_depth(path), depth.astype(np.float32))
 
 
@@ -364,7 +376,9 @@ def test_an_npz_member_header_is_checked_before_reading(tmp_path: Path, member: 
         archive.writestr("depth.npy", member)
     with pytest.raises(InputFileError) as err:
         read_depth(path)
-    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+    assert problem in str(err.value)
+    assert str(path) in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_disk_full_inside_atomic_output_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
@@ -394,8 +408,10 @@ def test_integer_pixels_are_scaled_by_their_range(tmp_path: Path, dtype: type, b
     alpha = RNG.integers(0, top + 1, (5, 6), dtype=dtype)
     back = read_image(write_image(tmp_path / "o.png", rgb, alpha, bit_depth))
     step = 1 / (255 if bit_depth == 8 else 65535)
-    assert np.abs(back.rgb - rgb / top).max() <= step / 2 + 1e-6 and np.abs(back.alpha - alpha / top).max() <= step / 2 + 1e-6
-    assert np.allclose(np.load(write_image(tmp_path / "o.npy", rgb)), rgb / top)
+    assert np.abs(back.rgb - rgb / top).max() <= step / 2 + 1e-6
+    assert np.abs(back.alpha - alpha / top).max() <= step / 2 + 1e-6
+    written = write_image(tmp_path / "o.npy", rgb)
+    assert np.allclose(np.load(written), rgb / top)
 
 
 @pytest.mark.parametrize(
@@ -448,7 +464,8 @@ def test_importing_relight_io_reads_the_umask_without_changing_it(tmp_path: Path
         f"text = write_json({str(tmp_path / 'o.json')!r}, {{}})\n"
         "print(calls, oct(out.stat().st_mode & 0o777), oct(text.stat().st_mode & 0o777), oct(real(0o022)))\n"
     )
-    assert _run_python(code).stdout.split() == ["[]", "0o640", "0o640", "0o27"]
+    done = _run_python(code)
+    assert done.stdout.split() == ["[]", "0o640", "0o640", "0o27"]
 
 
 def test_the_file_mode_falls_back_to_the_usual_one_without_proc(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -475,7 +492,8 @@ def test_output_safety_loads_no_image_library_and_the_network_no_image_io() -> N
         "import relight.model.checkpoint\n"
         "print(sorted(m for m in ('relight.io.images', 'relight.io.depth', 'relight.inference.relighter') if m in sys.modules))\n"
     )
-    assert _run_python(code).stdout.split("\n")[:2] == ["[]", "[]"]
+    done = _run_python(code)
+    assert done.stdout.split("\n")[:2] == ["[]", "[]"]
 
 
 def test_every_name_relight_io_had_is_still_importable_from_it() -> None:
@@ -497,12 +515,16 @@ def test_file_errors_are_the_typed_errors_and_cross_processes_intact(tmp_path: P
 
     with pytest.raises(InputFileError) as err:
         read_image(tmp_path / "missing.png")
-    assert isinstance(err.value, InputFileError) and isinstance(err.value, ValueError) and err.value.path == tmp_path / "missing.png"
+    assert isinstance(err.value, InputFileError)
+    assert isinstance(err.value, ValueError)
+    assert err.value.path == tmp_path / "missing.png"
     back = pickle.loads(pickle.dumps(err.value))
-    assert type(back) is InputFileError and str(back) == str(err.value) == f"{tmp_path / 'missing.png'}: no such file"
+    assert type(back) is InputFileError
+    assert str(back) == str(err.value) == f"{tmp_path / 'missing.png'}: no such file"
     with pytest.raises(OutputFileError) as out:
         write_image(tmp_path / "o.jpg", np.zeros((2, 2, 3), np.float32), bit_depth=16)
-    assert isinstance(out.value, OutputFileError) and isinstance(out.value, OSError)
+    assert isinstance(out.value, OutputFileError)
+    assert isinstance(out.value, OSError)
 
 
 def test_an_output_extension_is_refused_as_a_setting_the_command_line_words_as_its_flag() -> None:
@@ -512,7 +534,8 @@ def test_an_output_extension_is_refused_as_a_setting_the_command_line_words_as_i
     with pytest.raises(InvalidSetting) as err:
         check_output_ext(".jpg", 16)
     assert str(err.value) == "ext='.jpg': 16-bit output needs PNG or TIFF, not .jpg"
-    assert err.value.setting.name == "ext" and err.value.bit_depth == 16
+    assert err.value.setting.name == "ext"
+    assert err.value.bit_depth == 16
 
 
 # --------------------------------------------------------------------------- issue 15: messages and temporaries
@@ -552,7 +575,8 @@ def test_a_full_disk_says_so_in_one_line_and_leaves_nothing(small_disk: Path, su
         write_image(target, rgb, bit_depth=16 if suffix != ".npy" else 8)
     assert str(err.value) in (f"{target}: cannot write here (no space left on the device)",
                               f"{target}: cannot write here (No space left on device)")
-    assert isinstance(err.value, OutputFileError) and list(small_disk.iterdir()) == []
+    assert isinstance(err.value, OutputFileError)
+    assert list(small_disk.iterdir()) == []
 
 
 def test_a_short_write_without_an_errno_is_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -603,16 +627,21 @@ def test_stale_temporaries_of_a_killed_process_are_removed_and_a_live_ones_stay(
     try:
         killed.send_signal(signal.SIGKILL)
         killed.wait(30)
-        assert stale.exists() and kept.exists()  # SIGKILL runs no cleanup
+        assert stale.exists()
+        assert kept.exists()  # SIGKILL runs no cleanup
         others = [tmp_path / ".c.otherhost-1-abcdefgh.tmp.png", tmp_path / ".d.tmp.png", tmp_path / "e.png"]
         for other in others:
             other.write_bytes(b"")
         with atomic_output(tmp_path / "f.png") as mine:  # this process's own, being written
             mine.write_bytes(b"partial")
-            assert remove_stale_temporaries(tmp_path) == [stale]
+            removed = remove_stale_temporaries(tmp_path)
+            assert removed == [stale]
             assert mine.exists()
-        assert not stale.exists() and kept.exists() and all(other.exists() for other in others)
-        assert remove_stale_temporaries(tmp_path) == [] and remove_stale_temporaries(tmp_path / "none") == []
+        assert not stale.exists()
+        assert kept.exists()
+        assert all(other.exists() for other in others)
+        assert remove_stale_temporaries(tmp_path) == []
+        assert remove_stale_temporaries(tmp_path / "none") == []
     finally:
         live.kill()
         live.wait(30)
@@ -633,7 +662,9 @@ def test_a_temporary_whose_pid_a_newer_process_took_is_stale(tmp_path: Path) -> 
         old.write_bytes(b"")
         recent.write_bytes(b"")
         os.utime(old, (time.time() - 3600, time.time() - 3600))
-        assert remove_stale_temporaries(tmp_path) == [old] and recent.exists()
+        removed = remove_stale_temporaries(tmp_path)
+        assert removed == [old]
+        assert recent.exists()
     finally:
         newer.kill()
         newer.wait(30)

@@ -51,7 +51,10 @@ def test_a_large_photo_is_scaled_down_to_about_the_training_pixels_with_its_aspe
     assert scaled_to_pixels((4000, 6000), 1024 * 1024) == (832, 1248)  # 24 MP at the authors' scale, sides /32
     assert scaled_to_pixels((4000, 6000), 128 * 128) == (96, 160)
     h, w = scaled_to_pixels((3024, 4032), 1024 * 1024)
-    assert h % 32 == 0 and w % 32 == 0 and abs(w / h - 4032 / 3024) < 0.05 and 0.9 < h * w / 1024**2 < 1.1
+    assert h % 32 == 0
+    assert w % 32 == 0
+    assert abs(w / h - 4032 / 3024) < 0.05
+    assert 0.9 < h * w / 1024**2 < 1.1
 
 
 def test_never_up_and_never_past_the_photo() -> None:
@@ -63,7 +66,9 @@ def test_never_up_and_never_past_the_photo() -> None:
 def test_size_n_is_the_longer_side_and_hxw_is_exact() -> None:
     assert scaled_to_longer((4000, 6000), 512) == (341, 512)
     assert scaled_to_longer((600, 300), 1200) == (1200, 600)  # an explicit size may go up
-    assert parse_run_size("512") == 512 and parse_run_size("768x1024") == (768, 1024) and parse_run_size(None) is None
+    assert parse_run_size("512") == 512
+    assert parse_run_size("768x1024") == (768, 1024)
+    assert parse_run_size(None) is None
     assert run_scale(512, False, (128, 128)).size_for((4000, 6000)) == (341, 512)
     assert run_scale((128, 64), False, (128, 128)).size_for((4000, 6000)) == (128, 64)
     assert run_scale(None, True, (128, 128)).size_for((4000, 6000)) == (4000, 6000)
@@ -84,11 +89,13 @@ def test_native_and_a_size_contradict_each_other_in_both_wordings() -> None:
 
 def test_checkpoints_record_their_training_size(trained_at_64x32: Path) -> None:
     assert trained_at(read_checkpoint_metadata(trained_at_64x32)[1]) == (64, 32)
-    assert trained_at({"trained_at": [0, 5]}) is None and trained_at({}) is None
+    assert trained_at({"trained_at": [0, 5]}) is None
+    assert trained_at({}) is None
     bundled = read_checkpoint_metadata(ROOT / "weights" / "relight-synth-narrow.safetensors")[1]
     assert bundled["trained_at"] == [128, 128]  # in the file itself, so a path to it runs at its scale too
     registry = load_registry()
-    assert registry["relight-synth-narrow"].trained_at == (128, 128) and registry["mbnet-ntire21"].trained_at == (1024, 1024)
+    assert registry["relight-synth-narrow"].trained_at == (128, 128)
+    assert registry["mbnet-ntire21"].trained_at == (1024, 1024)
 
 
 def test_a_registry_entry_supplies_the_size_a_checkpoint_lacks(tmp_path: Path) -> None:
@@ -134,7 +141,10 @@ def test_native_and_an_unrecorded_scale_run_at_the_image_size(trained_at_64x32: 
     rgb, depth = _photo(128, 64, seed=1)
     told: list[str] = []
     native = Relighter(load_weights(trained_at_64x32), "cpu", native=True, stages=told.append)
-    assert native.run_size((128, 64)) == (128, 64) and told == [] and native.relight(rgb, depth).shape == (128, 64, 3)
+    assert native.run_size((128, 64)) == (128, 64)
+    assert told == []
+    relit = native.relight(rgb, depth)
+    assert relit.shape == (128, 64, 3)
     assert told == ["relighting at 128x64"]
     assert Relighter(load_weights(narrow_checkpoint), "cpu").run_size((128, 64)) == (128, 64)  # records none: as before
 
@@ -151,10 +161,12 @@ def test_run_says_the_scale_and_writes_full_resolution(trained_at_64x32: Path, t
     assert Image.open(out).size == (64, 128)
     code, _, err = run_cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--size", "64"],
                            capsys, monkeypatch)
-    assert code == 2 and err.strip() == "error: --native and --size 64 contradict each other; give one"
+    assert code == 2
+    assert err.strip() == "error: --native and --size 64 contradict each other; give one"
     code, _, err = run_cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--device", "cpu"],
                            capsys, monkeypatch)
-    assert code == 0 and "running the network at" not in err
+    assert code == 0
+    assert "running the network at" not in err
 
 
 def test_the_stage_display_shows_on_a_terminal_after_a_moment_and_ends_done() -> None:
@@ -164,12 +176,14 @@ def test_the_stage_display_shows_on_a_terminal_after_a_moment_and_ends_done() ->
     display("relighting at 128x128")
     display._timer.join()
     display.close(ok=True)
-    assert display.shown and "done" in screen.getvalue()
+    assert display.shown
+    assert "done" in screen.getvalue()
     quiet = io.StringIO()
     display = StageDisplay(show_after=0.0, where=Console(file=quiet, force_terminal=False))
     display("reading")
     display.close(ok=True)
-    assert not display.shown and quiet.getvalue() == ""  # a log or a pipe gets only the run's own lines
+    assert not display.shown
+    assert quiet.getvalue() == ""  # a log or a pipe gets only the run's own lines
 
 
 def test_the_scale_benchmark_runs_and_writes_its_table(trained_at_64x32: Path, tmp_path: Path) -> None:
@@ -182,9 +196,13 @@ def test_the_scale_benchmark_runs_and_writes_its_table(trained_at_64x32: Path, t
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads(out.read_text())
     rows = {row["way"]: row for row in record["rows"]}
-    assert set(rows) == {"identity", "native", "change", "result"} and rows["change"]["default"]
-    assert rows["change"]["run_size"] == "32x32" and rows["native"]["run_size"] == "64x64" and rows["identity"]["gain_db"] == 0
-    assert record["scenes"] == ["Image900", "Image901"] and record["trained_at"] == [64, 32]
+    assert set(rows) == {"identity", "native", "change", "result"}
+    assert rows["change"]["default"]
+    assert rows["change"]["run_size"] == "32x32"
+    assert rows["native"]["run_size"] == "64x64"
+    assert rows["identity"]["gain_db"] == 0
+    assert record["scenes"] == ["Image900", "Image901"]
+    assert record["trained_at"] == [64, 32]
 
 
 def test_the_photo_benchmark_runs_and_writes_its_table(tmp_path: Path) -> None:
@@ -193,12 +211,14 @@ def test_the_photo_benchmark_runs_and_writes_its_table(tmp_path: Path) -> None:
                            "--models", "bundled", "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {row["run"]: row for row in json.loads(out.read_text())["rows"]}
-    assert set(rows) == {"photo only", "bundled"} and rows["bundled"]["network_at"] == "96x160"
+    assert set(rows) == {"photo only", "bundled"}
+    assert rows["bundled"]["network_at"] == "96x160"
     assert all(row["peak_rss_mb"] > 0 and row["seconds"] > 0 for row in rows.values())
 
 
 def test_the_builtin_registry_stays_readable() -> None:
-    assert BUILTIN_REGISTRY.is_file() and load_registry(BUILTIN_REGISTRY, Path("/nonexistent/user.json"))["relight-synth-narrow"]
+    assert BUILTIN_REGISTRY.is_file()
+    assert load_registry(BUILTIN_REGISTRY, Path("/nonexistent/user.json"))["relight-synth-narrow"]
 
 
 @pytest.mark.parametrize("command", ["batch", "eval"])
@@ -207,6 +227,8 @@ def test_batch_and_eval_take_native_and_upscale_like_run(command: str, tmp_path:
 
     write_dataset(tmp_path / "data", 1, 32)
     code, _, err = run_cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--native", "--size", "64"], capsys, monkeypatch)
-    assert code == 2 and "--native and --size 64 contradict each other" in err  # refused before the model loads
+    assert code == 2
+    assert "--native and --size 64 contradict each other" in err  # refused before the model loads
     code, _, err = run_cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--upscale", "sideways"], capsys, monkeypatch)
-    assert code == 2 and "--upscale" in err
+    assert code == 2
+    assert "--upscale" in err

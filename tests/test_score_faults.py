@@ -60,12 +60,16 @@ def test_an_unreadable_entry_is_named_on_its_side_and_fails_the_run(tmp_path: Pa
         (folder / f"{kind}.png").unlink()
         _make_odd(folder, kind, f"{kind}.png")
     done, data = _score(pred, gt, tmp_path)
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
     refused = sorted(line for line in done.stdout.splitlines() if line.startswith("not scored:"))
     assert refused == sorted(f"not scored: {folder / kind}.png: {side} cannot be read ({_problem(kind, folder)})" for kind in ODD), done.stdout
-    assert "have no ground truth" not in done.stdout and "have no prediction" not in done.stdout
-    assert data["count"] == 1 and sorted(f["name"] for f in data["failed"]) == sorted(ODD)
-    assert data["missing_predictions"] == [] and data["missing_ground_truth"] == []
+    assert "have no ground truth" not in done.stdout
+    assert "have no prediction" not in done.stdout
+    assert data["count"] == 1
+    assert sorted(f["name"] for f in data["failed"]) == sorted(ODD)
+    assert data["missing_predictions"] == []
+    assert data["missing_ground_truth"] == []
 
 
 def test_an_unreadable_entry_without_a_partner_is_a_file_that_cannot_be_read(tmp_path: Path) -> None:
@@ -82,4 +86,6 @@ def test_an_unreadable_entry_without_a_partner_is_a_file_that_cannot_be_read(tmp
         f"{gt / 'lonely.png'}: ground truth cannot be read (a FIFO (named pipe), not a regular file)",
         f"{pred / 'stray.png'}: prediction cannot be read (a symlink loop, which leads to no file)",
     ]
-    assert data["missing_predictions"] == [] and data["missing_ground_truth"] == [] and data["count"] == 1
+    assert data["missing_predictions"] == []
+    assert data["missing_ground_truth"] == []
+    assert data["count"] == 1

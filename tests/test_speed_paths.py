@@ -87,7 +87,8 @@ def test_folding_batchnorm_keeps_the_output(backbone: str, narrow: MBNet) -> Non
 
 def test_folding_in_place_changes_the_model_itself() -> None:
     model = _randomise_batchnorm(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)))
-    assert fold_batchnorm(model, inplace=True) is model
+    folded = fold_batchnorm(model, inplace=True)
+    assert folded is model
     assert _batchnorms(model) == 0
 
 
@@ -143,7 +144,8 @@ def test_optimised_paper_model_matches_the_reference_in_fp32() -> None:
     expected = Relighter(paper, "cpu", precision="fp32", optimize=False).relight_tensor(rgb, depth)
     fast = Relighter(paper, "cpu", precision="fp32", inplace=True)
     kinds = {type(m) for m in fast.model.modules()}
-    assert {WinogradConv2d, GemmConv2d} <= kinds and fast.model.tail_rows < 96
+    assert {WinogradConv2d, GemmConv2d} <= kinds
+    assert fast.model.tail_rows < 96
     got = fast.relight_tensor(rgb, depth)
     assert (got - expected).abs().max() <= 1e-4
     # Under bf16 autocast the fast convolutions compute in their weights' float32; the rest in bf16.
@@ -175,8 +177,11 @@ def test_compile_failure_warns_once_and_runs_eager(narrow: MBNet, monkeypatch: p
     expected = Relighter(narrow, "cpu", precision="fp32").relight_tensor(rgb, depth)
     for _ in range(2):
         assert torch.allclose(relighter.relight_tensor(rgb, depth), expected, atol=1e-6)
-    assert calls["n"] == 1 and not relighter.compiled
-    assert len(warnings) == 1 and "backend compiler failed" in warnings[0] and "\n" not in warnings[0]
+    assert calls["n"] == 1
+    assert not relighter.compiled
+    assert len(warnings) == 1
+    assert "backend compiler failed" in warnings[0]
+    assert "\n" not in warnings[0]
 
 
 def _write_folder(folder, sizes: list[tuple[int, int]]) -> None:
@@ -199,7 +204,8 @@ def test_batch_size_two_writes_the_same_outputs_as_one(tmp_path, narrow_checkpoi
         summary = run_batch(relighter, pairs, tmp_path / f"b{batch_size}", output=OutputOptions(".npy"), options=BatchOptions(batch_size=batch_size),
                             on_item=seen.append)
         assert len(seen) == len(pairs)
-        assert [p.name for p, _ in summary.failed] == ["img2.png"] and "img2.npy" in summary.failed[0][1]
+        assert [p.name for p, _ in summary.failed] == ["img2.png"]
+        assert "img2.npy" in summary.failed[0][1]
         results[batch_size] = {p.name: np.load(p) for p in summary.done}
     assert sorted(results[1]) == sorted(results[2]) == [f"img{i}.npy" for i in (0, 1, 3, 4, 5)]
     for name, single in results[1].items():
@@ -210,7 +216,8 @@ def test_batch_size_two_writes_the_same_outputs_as_one(tmp_path, narrow_checkpoi
 def test_auto_batch_size_fills_the_pixel_budget() -> None:
     from relight.inference.batch import GROUP_PIXELS, MAX_AUTO_BATCH, auto_batch_size
 
-    assert GROUP_PIXELS == 512 * 512 and MAX_AUTO_BATCH == 8
+    assert GROUP_PIXELS == 512 * 512
+    assert MAX_AUTO_BATCH == 8
     assert auto_batch_size(256, 256) == 4
     assert auto_batch_size(300, 400) == 2
     assert auto_batch_size(512, 512) == auto_batch_size(1024, 1024) == auto_batch_size(600, 500) == 1
@@ -290,10 +297,12 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
         seen: list[str] = []
         summary = run_batch(relighter, pairs, tmp_path / "two", output=OutputOptions(".npy"), on_item=seen.append)
         with ThreadPoolExecutor(1) as fresh:  # a new thread starts from the process-wide setting: restored
-            assert fresh.submit(torch.get_num_threads).result() == 2
+            threads = fresh.submit(torch.get_num_threads).result()
+            assert threads == 2
     finally:
         torch.set_num_threads(1)
-    assert len(seen) == len(pairs) and [p.name for p, _ in summary.failed] == ["img2.png"]
+    assert len(seen) == len(pairs)
+    assert [p.name for p, _ in summary.failed] == ["img2.png"]
     assert {(name.split("_")[0], pixels, threads) for name, pixels, threads in calls} == {
         ("MainThread", 64 * 64, 2), ("relight-net", 48 * 80, 1)}
     assert sorted(p.name for p in summary.done) == sorted(p.name for p in single.done)
@@ -324,10 +333,12 @@ def test_cli_batch_streams_option(tmp_path, narrow_checkpoint, capsys: pytest.Ca
     out = tmp_path / "out"
     code, stdout, _ = run_cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
                                "--streams", "2", "--ext", ".npy"], capsys, monkeypatch)
-    assert code == 0 and sorted(p.name for p in out.glob("*.npy")) == ["img0.npy", "img1.npy", "img2.npy"]
+    assert code == 0
+    assert sorted(p.name for p in out.glob("*.npy")) == ["img0.npy", "img1.npy", "img2.npy"]
     assert re.search(r"│\s+3\s+│\s+0\s+│\s+0\s+│", stdout)
     code, _, stderr = run_cli(["batch", str(folder), "--streams", "0"], capsys, monkeypatch)
-    assert code != 0 and "--streams" in stderr
+    assert code != 0
+    assert "--streams" in stderr
 
 
 def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
@@ -344,19 +355,23 @@ def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
         code, stdout, stderr = run_cli(
             ["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
              "--batch-size", batch_size, "--threads", batch_size], capsys, monkeypatch)
-        assert code == 1 and "img3" in stderr and "no depth file" in stderr
+        assert code == 1
+        assert "img3" in stderr
+        assert "no depth file" in stderr
         outputs[batch_size] = {p.name: np.asarray(Image.open(p)) for p in sorted(out.glob("*.png"))}
         (out / "img0.png").unlink()
         code, stdout, _ = run_cli(
             ["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
              "--batch-size", batch_size], capsys, monkeypatch)
-        assert code == 1 and "img0.png" in {p.name for p in out.glob("*.png")}
+        assert code == 1
+        assert "img0.png" in {p.name for p in out.glob("*.png")}
         assert re.search(r"│\s+1\s+│\s+2\s+│\s+1\s+│", stdout)  # relit 1, already there 2, failed 1
     assert threads == [1, 2]  # --threads reached torch; the resumed runs left it alone
     assert sorted(outputs["1"]) == sorted(outputs["2"]) == ["img0.png", "img1.png", "img2.png"]
     for name, single in outputs["1"].items():  # 8-bit files: float rounding may move a rare pixel by one level
         diff = np.abs(single.astype(int) - outputs["2"][name].astype(int))
-        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+        assert diff.max() <= 1
+        assert (diff > 0).mean() < 1e-3
 
 
 def test_cli_compile_falls_back_with_one_warning(
@@ -370,8 +385,10 @@ def test_cli_compile_falls_back_with_one_warning(
     out = tmp_path / "out.png"
     code, _, stderr = run_cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint),
                                "--device", "cpu", "--compile"], capsys, monkeypatch)
-    assert code == 0 and out.is_file()
-    assert stderr.count("torch.compile is not available here") == 1 and "Traceback" not in stderr
+    assert code == 0
+    assert out.is_file()
+    assert stderr.count("torch.compile is not available here") == 1
+    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("name", ["batch_size", "streams", "workers"])

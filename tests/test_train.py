@@ -41,7 +41,8 @@ def _one_line_error(code: int, err: str, expected: int) -> str:
     """The one error line of a run that exits ``expected``: 2 for a setting refused, 1 for work that failed."""
     assert code == expected, err
     lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err, err
     return lines[0]
 
 
@@ -60,8 +61,12 @@ def test_config_precedence_cli_over_toml_over_defaults(scenes: Path, tmp_path: P
     assert code == 0, err
     saved = tomllib.loads((run / "config.toml").read_text())
     assert saved["lr"] == 0.003  # command line beats the file
-    assert saved["epochs"] == 7 and saved["batch_size"] == 2 and saved["milestones"] == [3, 5]  # file beats defaults
-    assert saved["beta1"] == 0.5 and saved["ssim_weight"] == 1.1 and saved["target"] == "4500-E"  # defaults
+    assert saved["epochs"] == 7  # file beats defaults
+    assert saved["batch_size"] == 2
+    assert saved["milestones"] == [3, 5]
+    assert saved["beta1"] == 0.5  # defaults
+    assert saved["ssim_weight"] == 1.1
+    assert saved["target"] == "4500-E"
     assert saved["out"] == str(run.resolve())  # relative to the TOML file's folder
     # The settings are the ones actually used, not just recorded.
     state = torch.load(run / "last.state.pt", weights_only=True)
@@ -69,8 +74,10 @@ def test_config_precedence_cli_over_toml_over_defaults(scenes: Path, tmp_path: P
     assert state["optimizer"]["param_groups"][0]["betas"] == (0.5, 0.999)
     assert state["step"] == 1
     _, provenance = read_checkpoint_metadata(run / "last.safetensors")
-    assert provenance["config"]["epochs"] == 7 and provenance["step"] == 1
-    assert provenance["source"] == "6500-N" and "train" in provenance["command"]
+    assert provenance["config"]["epochs"] == 7
+    assert provenance["step"] == 1
+    assert provenance["source"] == "6500-N"
+    assert "train" in provenance["command"]
     # The saved config is itself a valid --config file.
     assert resolve_config({"out": str(tmp_path / "again")}, run / "config.toml").lr == 0.003
     # A second run into the same folder is refused instead of overwriting it.
@@ -83,7 +90,8 @@ def test_bad_config_file_is_one_line(scenes: Path, tmp_path: Path, capsys, monke
     bad.write_text("learning_rate = 0.1\n")
     code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
     line = _one_line_error(code, err, 2)
-    assert str(bad) in line and "unknown setting 'learning_rate'" in line
+    assert str(bad) in line
+    assert "unknown setting 'learning_rate'" in line
     bad.write_text('epochs = "many"\n')
     code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
     assert "epochs = 'many' should be int" in _one_line_error(code, err, 2)
@@ -99,8 +107,10 @@ def test_resume_is_exact(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> N
     common = [str(scenes), *TINY, "--no-mirror", "--batch-size", "4", "--epochs", "3", "--milestones", "1",
               "--lr", "1e-3", "--val-scenes", "1"]
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)[0] == 0
-    assert run_cli(["train", *common, "--out", str(split), "--max-steps", "2"], capsys, monkeypatch)[0] == 0
+    code, _, err = run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)
+    assert code == 0, err
+    code, _, err = run_cli(["train", *common, "--out", str(split), "--max-steps", "2"], capsys, monkeypatch)
+    assert code == 0, err
     halfway = load_file(split / "last.safetensors")
     state = torch.load(split / "last.state.pt", weights_only=True)
     assert (state["epoch"], state["step"], state["epoch_step"]) == (0, 2, 2)
@@ -115,7 +125,8 @@ def test_resume_is_exact(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> N
     # Same losses, validation and lr decay at the same steps.
     rows_a = {r["step"]: r for r in _rows(straight)}
     rows_b = {r["step"]: r for r in _rows(split)}
-    assert set(rows_a) == {"3", "4"} and set(rows_b) == {"2", "3", "4"}
+    assert set(rows_a) == {"3", "4"}
+    assert set(rows_b) == {"2", "3", "4"}
     for step in ("3", "4"):
         assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
     assert rows_a["4"]["loss"] == rows_b["4"]["loss"]
@@ -130,7 +141,8 @@ def test_nan_loss_stops_with_last_checkpoint_intact(scenes: Path, tmp_path: Path
          "--epochs", "3", "--lr", "1e30"], capsys, monkeypatch,
     )
     line = _one_line_error(code, err, 1)
-    assert "loss became nan at step 2" in line and f"{run / 'last.safetensors'} (step 1) kept" in line
+    assert "loss became nan at step 2" in line
+    assert f"{run / 'last.safetensors'} (step 1) kept" in line
     assert sorted(p.name for p in run.iterdir()) == ["config.toml", "last.safetensors", "last.state.pt", "metrics.csv"]
     loaded = load_checkpoint(run / "last.safetensors")
     assert loaded.provenance["step"] == 1
@@ -142,7 +154,8 @@ def test_nan_loss_stops_with_last_checkpoint_intact(scenes: Path, tmp_path: Path
 def test_best_checkpoint_is_kept_when_validation_gets_worse(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     run = tmp_path / "run"
     common = [*TINY, "--no-neighbours", "--no-mirror", "--batch-size", "3", "--val-scenes", "1"]
-    assert run_cli(["train", str(scenes), "--out", str(run), *common, "--epochs", "2", "--lr", "1e-3"], capsys, monkeypatch)[0] == 0
+    code, _, err = run_cli(["train", str(scenes), "--out", str(run), *common, "--epochs", "2", "--lr", "1e-3"], capsys, monkeypatch)
+    assert code == 0, err
     # Two more epochs with a wild learning rate wreck the model: validation PSNR falls.
     code, _, err = run_cli(["train", "--resume", str(run), "--epochs", "4", "--lr", "0.1"], capsys, monkeypatch)
     assert code == 0, err
@@ -151,7 +164,8 @@ def test_best_checkpoint_is_kept_when_validation_gets_worse(scenes: Path, tmp_pa
     assert tomllib.loads((run / "config.toml").read_text())["epochs"] == 4  # the resolved config is saved again
     rows = _rows(run)
     psnrs = [float(r["val_psnr"]) for r in rows]
-    assert len(rows) == 4 and max(psnrs) > psnrs[-1]
+    assert len(rows) == 4
+    assert max(psnrs) > psnrs[-1]
     best_row = rows[psnrs.index(max(psnrs))]
     _, best = read_checkpoint_metadata(run / "best.safetensors")
     _, last = read_checkpoint_metadata(run / "last.safetensors")
@@ -173,7 +187,9 @@ def test_missing_vgg_weights_is_one_clear_line(scenes: Path, tmp_path: Path, cap
     run = tmp_path / "run"
     code, _, err = run_cli(["train", str(scenes), "--out", str(run), "--backbone", "narrow", "--workers", "0"], capsys, monkeypatch)
     line = _one_line_error(code, err, 1)
-    assert "vgg19-dcbb9e9d.pth" in line and "VGG-19" in line and "--perceptual-weight 0" in line
+    assert "vgg19-dcbb9e9d.pth" in line
+    assert "VGG-19" in line
+    assert "--perceptual-weight 0" in line
     assert str(tmp_path / "empty-cache") in line
     assert not run.exists()
 
@@ -187,7 +203,8 @@ def test_missing_imagenet_weights_is_one_clear_line(scenes: Path, tmp_path: Path
         capsys, monkeypatch,
     )
     line = _one_line_error(code, err, 1)
-    assert "ImageNet weights for resnet18 not found" in line and "resnet18-f37072fd.pth" in line
+    assert "ImageNet weights for resnet18 not found" in line
+    assert "resnet18-f37072fd.pth" in line
     assert line.count("--no-imagenet") == 1
     assert not run.exists()
     code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY, "--imagenet"], capsys, monkeypatch)
@@ -199,7 +216,8 @@ def test_a_run_folder_that_cannot_be_made_is_one_line_before_any_work(scenes: Pa
     for out, problem in ((tmp_path / "a-file", "is a file, not a folder"), (tmp_path / "a-file" / "run", "is a file, not a folder")):
         code, _, err = run_cli(["train", str(scenes), "--out", str(out), *TINY, "--max-steps", "1"], capsys, monkeypatch)
         line = _one_line_error(code, err, 1)
-        assert str(tmp_path / "a-file") in line and problem in line
+        assert str(tmp_path / "a-file") in line
+        assert problem in line
     assert (tmp_path / "a-file").read_text() == "x"
 
 
@@ -220,12 +238,14 @@ def test_a_stopped_run_says_how_to_resume_and_resumes(scenes: Path, tmp_path: Pa
         time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143 and "Traceback" not in err, err
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err, err
     assert f"interrupted: --resume {run} continues from the last checkpoint" in err
     assert not [p for p in run.iterdir() if p.name.startswith(".")], "temporary files left behind"
     done = subprocess.run([sys.executable, "-m", "relight", "train", "--resume", str(run), "--max-steps", "1"],
                           capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0 and "resumed" in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "resumed" in done.stderr, done.stderr
 
 
 def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -246,9 +266,11 @@ def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Pa
     noted = [line for line in (out + err).splitlines() if "read as distances" in line]
     assert sorted(line.split(".npy")[0].rsplit("/", 1)[1] for line in noted) == [d.stem for d in sorted(data.glob("*.npy"))], noted
     code, out, err = run_cli(["train", str(data), "--out", str(tmp_path / "told"), *common, "--depth-kind", "metric"], capsys, monkeypatch)
-    assert code == 0 and ".npy" not in out + err, out + err
+    assert code == 0, out + err
+    assert ".npy" not in out + err, out + err
     told, auto = load_file(tmp_path / "told" / "last.safetensors"), load_file(tmp_path / "run" / "last.safetensors")
-    assert told.keys() == auto.keys() and all(torch.equal(told[k], auto[k]) for k in told)
+    assert told.keys() == auto.keys()
+    assert all(torch.equal(told[k], auto[k]) for k in told)
     code, _, err = run_cli(["train", str(data), "--out", str(tmp_path / "bad"), *common, "--depth-kind", "feet"], capsys, monkeypatch)
     assert "--depth-kind 'feet': expected auto, normalised, metric or disparity" in _one_line_error(code, err, 2)
 

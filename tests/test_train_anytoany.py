@@ -59,25 +59,33 @@ def test_resume_is_exact_in_any_to_any_mode(scenes: Path, tmp_path: Path, capsys
     common = [str(scenes), *TINY, "--any-to-any", "--pairs-per-epoch", "3", "--batch-size", "2", "--epochs", "2",
               "--milestones", "1", "--lr", "1e-3", "--val-scenes", "1", "--val-pairs", "2"]
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)[0] == 0
-    assert run_cli(["train", *common, "--out", str(split), "--max-steps", "1"], capsys, monkeypatch)[0] == 0
+    code, _, err = run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)
+    assert code == 0, err
+    code, _, err = run_cli(["train", *common, "--out", str(split), "--max-steps", "1"], capsys, monkeypatch)
+    assert code == 0, err
     halfway = load_file(split / "last.safetensors")
     assert torch.load(split / "last.state.pt", weights_only=True)["epoch_step"] == 1
     code, _, err = run_cli(["train", "--resume", str(split), "--max-steps", "4"], capsys, monkeypatch)
     assert code == 0, err
     a, b = load_file(straight / "last.safetensors"), load_file(split / "last.safetensors")
-    assert a.keys() == b.keys() and any(k.startswith("condition.") for k in a)
-    assert all(torch.equal(a[k], b[k]) for k in a) and state_digest(a) == state_digest(b)
+    assert a.keys() == b.keys()
+    assert any(k.startswith("condition.") for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert state_digest(a) == state_digest(b)
     assert not all(torch.equal(a[k], halfway[k]) for k in a)
     rows_a, rows_b = {r["step"]: r for r in _rows(straight)}, {r["step"]: r for r in _rows(split)}
-    assert set(rows_a) == {"2", "4"} and set(rows_b) == {"1", "2", "4"}
+    assert set(rows_a) == {"2", "4"}
+    assert set(rows_b) == {"1", "2", "4"}
     for step in ("2", "4"):
         assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
     assert rows_a["4"]["loss"] == rows_b["4"]["loss"]  # the mean since the row before: both rows cover steps 3 and 4
     config, provenance = read_checkpoint_metadata(straight / "last.safetensors")
-    assert config.conditioning == "film" and provenance["mapping"] == "any-to-any"
-    assert len(provenance["sources"]) == 40 and "source" not in provenance
-    assert provenance["training_data"]["pairs_per_epoch"] == 3 and provenance["training_data"]["val_pairs"] == 2
+    assert config.conditioning == "film"
+    assert provenance["mapping"] == "any-to-any"
+    assert len(provenance["sources"]) == 40
+    assert "source" not in provenance
+    assert provenance["training_data"]["pairs_per_epoch"] == 3
+    assert provenance["training_data"]["val_pairs"] == 2
     assert (straight / "best.safetensors").is_file()
 
 
@@ -109,7 +117,8 @@ def test_init_through_the_command_line_and_a_mismatched_model(
     assert "any-to-any (all -> 2500-W,2500-E, film)" in err
     config, provenance = read_checkpoint_metadata(run / "last.safetensors")
     assert config == MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film")
-    assert provenance["init"] == str(one_to_one) and provenance["targets"] == ["2500-W", "2500-E"]
+    assert provenance["init"] == str(one_to_one)
+    assert provenance["targets"] == ["2500-W", "2500-E"]
     code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
                             "--perceptual-weight", "0", "--workers", "0", "--max-steps", "1"], capsys, monkeypatch)
     assert code == 1, err
@@ -122,8 +131,10 @@ def test_validation_sample_is_fixed_unmirrored_and_without_repeats(scenes: Path)
     val_scenes, _ = load_scenes([scenes])
     config = TrainConfig(data=[str(scenes)], out="r", any_to_any=True, seed=4, val_pairs=10)
     first = validation_sample(config, val_scenes)
-    assert len(first) == 10 and first == validation_sample(config, val_scenes)
-    assert not any(p.flip for p in first) and len({p.name for p in first}) == 10
+    assert len(first) == 10
+    assert first == validation_sample(config, val_scenes)
+    assert not any(p.flip for p in first)
+    assert len({p.name for p in first}) == 10
     few = TrainConfig(data=[str(scenes)], out="r", any_to_any=True, sources="6500-N", targets="4500-E", val_pairs=50)
     assert len(validation_sample(few, val_scenes)) == 4  # one pair per scene is all there is
 
@@ -143,13 +154,15 @@ def test_any_to_any_refusals_name_their_settings(changes: dict, cli: str) -> Non
     config = TrainConfig(data=["d"], out="r", backbone="narrow", **changes)
     with pytest.raises(TrainError) as caught:
         config.validate()
-    assert cli in caught.value.render(cli_words) and "--" not in str(caught.value)
+    assert cli in caught.value.render(cli_words)
+    assert "--" not in str(caught.value)
 
 
 def test_a_one_to_one_run_still_records_its_pair() -> None:
     config = TrainConfig(data=["d"], out="r", backbone="narrow")
     config.validate()
-    assert config.model_config().conditioning == "none" and config.mapping() == "6500-N -> 4500-E"
+    assert config.model_config().conditioning == "none"
+    assert config.mapping() == "6500-N -> 4500-E"
     assert TrainConfig(data=["d"], out="r", any_to_any=True).model_config().conditioning == "film"
     assert Light.parse(TrainConfig().target) == Light(4500, "E")
 
@@ -171,7 +184,10 @@ def test_two_process_gloo_any_to_any_training_keeps_replicas_identical(tmp_path:
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["world_size"] == 2 and summary["step"] == 2 and summary["epoch"] == 2
+    assert summary["world_size"] == 2
+    assert summary["step"] == 2
+    assert summary["epoch"] == 2
     assert len(set(summary["replica_digests"])) == 1
     assert state_digest(load_file(run / "last.safetensors")) == summary["replica_digests"][0]
-    assert [r["step"] for r in _rows(run)] == ["1", "2"] and all(r["val_psnr"] for r in _rows(run))
+    assert [r["step"] for r in _rows(run)] == ["1", "2"]
+    assert all(r["val_psnr"] for r in _rows(run))

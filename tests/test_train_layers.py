@@ -68,7 +68,8 @@ def test_state_round_trip_continues_bit_for_bit() -> None:
     again.load_state_dict(saved)
     assert (again.epoch, again.step, again.epoch_step) == (1, 1, 0)
     assert again.lr == pytest.approx(1e-4)  # the milestone passed
-    assert [_step(model, again)(_batch(1))[0], random.random(), float(np.random.rand()), torch.rand(1).item()] == after
+    drawn = [_step(model, again)(_batch(1))[0], random.random(), float(np.random.rand()), torch.rand(1).item()]
+    assert drawn == after
 
 
 @pytest.mark.filterwarnings("ignore:Detected call of:UserWarning")  # epochs without steps, on purpose
@@ -80,14 +81,18 @@ def test_resume_with_another_schedule_rebuilds_the_learning_rate() -> None:
     assert state.lr == pytest.approx(1e-4)
     changed = TrainState(model.parameters(), TrainConfig(lr=2e-3, milestones=[3], lr_decay=0.5, beta1=0.9))
     changed.load_state_dict(state.state_dict())
-    assert changed.lr == 2e-3 and changed.optimizer.param_groups[0]["betas"] == (0.9, 0.999)
+    assert changed.lr == 2e-3
+    assert changed.optimizer.param_groups[0]["betas"] == (0.9, 0.999)
     changed.end_epoch()  # epoch 3: the new milestone
     assert changed.lr == pytest.approx(1e-3)
 
 
 def test_best_psnr_is_only_replaced_by_a_higher_one() -> None:
     state = TrainState(_model().parameters(), TrainConfig())
-    assert state.improves(20.0) and not state.improves(19.0) and not state.improves(float("nan")) and state.improves(21.0)
+    assert state.improves(20.0)
+    assert not state.improves(19.0)
+    assert not state.improves(float("nan"))
+    assert state.improves(21.0)
     assert state.best_psnr == 21.0
 
 
@@ -102,12 +107,14 @@ def test_a_step_updates_and_a_nan_loss_stops_before_the_update() -> None:
     state = TrainState(model.parameters(), TrainConfig(lr=1e-3))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     loss, parts = _step(model, state)(_batch())
-    assert np.isfinite(loss) and set(parts) == {"charbonnier", "ssim"}
+    assert np.isfinite(loss)
+    assert set(parts) == {"charbonnier", "ssim"}
     assert not all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     trained = {k: v.clone() for k, v in model.state_dict().items() if v.is_floating_point()}
     with pytest.raises(Diverged) as caught:
         _step(model, state, _NanLoss())(_batch())
-    assert np.isnan(caught.value.loss) and "loss became nan" in str(caught.value)
+    assert np.isnan(caught.value.loss)
+    assert "loss became nan" in str(caught.value)
     params = dict(model.named_parameters())
     assert all(torch.equal(trained[k], params[k]) for k in params)  # no update from the bad step
 
@@ -124,6 +131,7 @@ def test_validation_leaves_the_training_model_untouched(tmp_path: Path) -> None:
     validator = Validator(pairs, torch.device("cpu"), "fp32", None, workers=0)
     means = validator(model)
     assert calls == []  # the training model itself never ran: a copy of its weights did
-    assert means["psnr"] > 0 and "ssim" in means
+    assert means["psnr"] > 0
+    assert "ssim" in means
     assert _identical(before, _snapshot(model))
     assert validator(model) == means  # the same weights score the same

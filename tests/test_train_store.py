@@ -127,7 +127,11 @@ def test_a_full_disk_while_saving_the_state_is_one_line_naming_it(small_disk: Pa
     error = caught.value
     assert isinstance(error, OSError)
     line = error.render(cli_words)
-    assert line.startswith(f"{store.dir / LAST_STATE}: ") and "no space left" in line.lower() and "\n" not in line
-    assert "unexpected pos" not in line and "torch.save" not in line
-    assert not resumable(store.dir) and _names(store.dir) == ["config.toml", METRICS_FILE]
+    assert line.startswith(f"{store.dir / LAST_STATE}: ")
+    assert "no space left" in line.lower()
+    assert "\n" not in line
+    assert "unexpected pos" not in line
+    assert "torch.save" not in line
+    assert not resumable(store.dir)
+    assert _names(store.dir) == ["config.toml", METRICS_FILE]
     assert (store.dir / METRICS_FILE).stat().st_size == 0  # the row of the save that failed is gone

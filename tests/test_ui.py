@@ -92,7 +92,8 @@ def test_the_endpoint_gives_what_relight_run_writes(tmp_path, sample_pair, narro
     served = _relight(one_to_one_url, image, depth, "")
     assert served.name == "scene_relit.png"  # the model records no pair, so the name has no light
     got, want = read_image(served), read_image(out)
-    assert got.size == want.size == (40, 56) and got.alpha is not None  # alpha and metadata kept, as run writes them
+    assert got.size == want.size == (40, 56)
+    assert got.alpha is not None  # alpha and metadata kept, as run writes them
     assert np.abs(got.rgb - want.rgb).max() <= 2 / 255
     assert served.read_bytes() == out.read_bytes()  # in fact the very file `relight run -o NAME.png` writes
 
@@ -114,7 +115,9 @@ def test_a_photo_keeps_its_orientation_profile_and_metadata_as_run_keeps_them(tm
     served = _relight(one_to_one_url, photo, depth, "")
     assert served.read_bytes() == out.read_bytes()
     kept = read_image(served)
-    assert kept.size == (24, 40) and kept.meta.icc == icc and b"relight test camera" in (kept.meta.exif or b"")
+    assert kept.size == (24, 40)
+    assert kept.meta.icc == icc
+    assert b"relight test camera" in (kept.meta.exif or b"")
 
 
 def test_a_bad_upload_is_a_message_and_the_next_call_works(tmp_path, sample_pair, one_to_one_url):
@@ -124,9 +127,12 @@ def test_a_bad_upload_is_a_message_and_the_next_call_works(tmp_path, sample_pair
     with pytest.raises(AppError) as caught:
         _relight(one_to_one_url, bad, depth, "")
     message = str(caught.value)
-    assert "holiday.png: " in message and "not a readable" in message
-    assert str(tmp_path) not in message and "Traceback" not in message  # the name given, not the server's path
-    assert read_image(_relight(one_to_one_url, image, depth, "")).size == (40, 56)
+    assert "holiday.png: " in message
+    assert "not a readable" in message
+    assert str(tmp_path) not in message  # the name given, not the server's path
+    assert "Traceback" not in message
+    served = _relight(one_to_one_url, image, depth, "")
+    assert read_image(served).size == (40, 56)
 
 
 def _header_only_png(path: Path, width: int, height: int) -> Path:
@@ -219,10 +225,15 @@ def test_without_depth_the_estimate_is_used_and_shown(sample_pair, narrow_checkp
     service = Service(str(narrow_checkpoint), device="cpu", estimate_depth=estimate)
     try:
         result = service.relight(image)
-        assert seen == [(40, 56, 3)] and result.estimated and result.mapping == "? -> ?"
+        assert seen == [(40, 56, 3)]
+        assert result.estimated
+        assert result.mapping == "? -> ?"
         view = read_image(result.depth_view).rgb
-        assert view.shape == (40, 56, 3) and view[0, 0, 0] == 0 and view[-1, -1, 0] == 1  # near dark, far light
-        assert read_image(result.relit).size == (40, 56) and result.seconds > 0
+        assert view.shape == (40, 56, 3)
+        assert view[0, 0, 0] == 0
+        assert view[-1, -1, 0] == 1  # near dark, far light
+        assert read_image(result.relit).size == (40, 56)
+        assert result.seconds > 0
     finally:
         service.close()
 
@@ -232,7 +243,8 @@ def test_the_depth_model_estimates_depth_for_a_photo_without_any(sample_pair, na
     service = Service(str(narrow_checkpoint), device="cpu", depth_model=str(tiny_model))
     try:
         result = service.relight(image)
-        assert result.estimated and read_image(result.relit).size == (40, 56)
+        assert result.estimated
+        assert read_image(result.relit).size == (40, 56)
         assert np.ptp(read_image(result.depth_view).rgb) > 0.5  # the estimate varies across the photo, and is shown
     finally:
         service.close()
@@ -246,8 +258,10 @@ def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one
     message = str(caught.value)
     assert message.startswith("scene.png: no depth file with stem 'scene' found and none could be estimated: ")
     assert "offline mode is on" in message
-    assert message.endswith("drop a depth map beside the photo") and "Traceback" not in message
-    assert read_image(_relight(one_to_one_url, image, depth, "")).size == (40, 56)  # and the server keeps serving
+    assert message.endswith("drop a depth map beside the photo")
+    assert "Traceback" not in message
+    served = _relight(one_to_one_url, image, depth, "")  # and the server keeps serving
+    assert read_image(served).size == (40, 56)
 
 
 def test_all_40_is_the_contact_sheet(sample_pair, any_to_any_checkpoint, narrow_checkpoint):
@@ -270,8 +284,11 @@ def test_files_are_written_per_call(sample_pair, narrow_checkpoint):
     service = Service(str(narrow_checkpoint), device="cpu")
     try:
         first, second = service.relight(image, depth), service.relight(image, depth)
-        assert first.relit != second.relit and first.relit.parent != second.relit.parent
-        assert first.relit.is_file() and second.before.is_file() and second.after.is_file()
+        assert first.relit != second.relit
+        assert first.relit.parent != second.relit.parent
+        assert first.relit.is_file()
+        assert second.before.is_file()
+        assert second.after.is_file()
         root = first.relit.parent.parent
     finally:
         service.close()
@@ -288,7 +305,8 @@ def test_page_words_name_page_controls_not_flags():
     target = Setting("to", "2500-W", owner="Relighter.relight", shown="2500-W")
     error = InvalidSetting(target, target, ": not this one; ", action("pass-weights", "use Relighter.from_weights('x')", what="x"))
     assert page_message(error) == "target light 2500-W: not this one; pick x in the model list"
-    assert page_words(Setting("weights")) == "model" and page_words(Setting("batch_size", 4)) == "batch size 4"
+    assert page_words(Setting("weights")) == "model"
+    assert page_words(Setting("batch_size", 4)) == "batch size 4"
     assert page_message(RelightError("/tmp/abc/photo.png: damaged"), {"/tmp/abc/photo.png": "photo.png"}) == "photo.png: damaged"
     assert page_message(ValueError("boom\nmore")) == "unexpected ValueError: boom"
 
@@ -298,17 +316,24 @@ def test_the_light_picker():
 
     a2a = ModelInfo("m", "narrow", Illumination(True), "cpu", "fp32")
     pair = ModelInfo("m", "narrow", Illumination(False, Light(6500, "N"), Light(4500, "E"), ()), "cpu", "fp32")
-    assert initial_target(a2a) == "4500-E" and initial_target(pair) == "4500-E"
-    assert "one-to-one" in light_note(pair) and "6500-N -> 4500-E" in light_note(pair) and "Any-to-any" in light_note(a2a)
-    assert _with_direction("2500-E", "NW") == "2500-NW" and _with_direction("", "S") == "4500-S"
-    assert _with_temperature("2500-E", "6500") == "6500-E" and _with_temperature("", "3500") == "3500-E"
+    assert initial_target(a2a) == "4500-E"
+    assert initial_target(pair) == "4500-E"
+    assert "one-to-one" in light_note(pair)
+    assert "6500-N -> 4500-E" in light_note(pair)
+    assert "Any-to-any" in light_note(a2a)
+    assert _with_direction("2500-E", "NW") == "2500-NW"
+    assert _with_direction("", "S") == "4500-S"
+    assert _with_temperature("2500-E", "6500") == "6500-E"
+    assert _with_temperature("", "3500") == "3500-E"
     assert "on cpu (fp32)" in pair.describe()
 
 
 def test_depth_picture_stretches_and_survives_a_flat_map():
     assert depth_picture(np.full((2, 3), 0.5, np.float32)).max() == 0
     picture = depth_picture(np.array([[2.0, 4.0]], np.float32))
-    assert picture.shape == (1, 2, 3) and picture[0, 0, 0] == 0 and picture[0, 1, 0] == 1
+    assert picture.shape == (1, 2, 3)
+    assert picture[0, 0, 0] == 0
+    assert picture[0, 1, 0] == 1
 
 
 def test_a_port_in_use_is_one_line(narrow_checkpoint, capsys, monkeypatch):
@@ -317,7 +342,9 @@ def test_a_port_in_use_is_one_line(narrow_checkpoint, capsys, monkeypatch):
         busy.listen()
         port = busy.getsockname()[1]
         code, _, err = run_cli(["ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
-    assert code == 2 and f"error: --port {port}: cannot serve on {LOOPBACK}:{port}" in err and "Traceback" not in err
+    assert code == 2
+    assert f"error: --port {port}: cannot serve on {LOOPBACK}:{port}" in err
+    assert "Traceback" not in err
 
 
 @pytest.fixture(params=["full", "a file"])
@@ -343,11 +370,14 @@ def test_the_private_cache_is_the_services_own_and_the_variable_comes_back(chose
     before = os.environ.get("GRADIO_TEMP_DIR")
     service = Service(str(narrow_checkpoint), device="cpu")
     with private_cache(service) as folder:
-        assert os.environ["GRADIO_TEMP_DIR"] == str(folder) and folder.is_dir() and folder.name.startswith("relight-ui-")
+        assert os.environ["GRADIO_TEMP_DIR"] == str(folder)
+        assert folder.is_dir()
+        assert folder.name.startswith("relight-ui-")
         if chosen:
             assert folder.parent == chosen_folder
         else:  # the service's own folder, in the system's temporary folder
-            assert folder.parent.parent == Path(tempfile.gettempdir()) and folder.parent.name.startswith("relight-ui-")
+            assert folder.parent.parent == Path(tempfile.gettempdir())
+            assert folder.parent.name.startswith("relight-ui-")
     assert os.environ.get("GRADIO_TEMP_DIR") == before
     service.close()
     assert not folder.exists()
@@ -359,19 +389,25 @@ def test_a_temporary_folder_that_cannot_be_made_is_one_line_naming_it(unusable_t
     folder, reason = unusable_tempdir
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     code, _, err = run_cli(["ui", "--port", str(free_port()), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
-    assert code == 1 and err.strip() == f"error: {folder}: cannot write here ({reason})", err
+    assert code == 1, err
+    assert err.strip() == f"error: {folder}: cannot write here ({reason})", err
 
 
 def test_only_loopback_hosts_pass_without_a_warning():
     from relight.cli.ui import _is_loopback
 
-    assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
-    assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.4")
+    assert _is_loopback("127.0.0.1")
+    assert _is_loopback("::1")
+    assert _is_loopback("localhost")
+    assert not _is_loopback("0.0.0.0")
+    assert not _is_loopback("192.168.1.4")
 
 
 def test_unknown_weights_fail_before_serving(capsys, monkeypatch):
     code, _, err = run_cli(["ui", "-w", "no-such-model", "--port", str(free_port())], capsys, monkeypatch)
-    assert code == 1 and "no-such-model" in err and "serving on" not in err
+    assert code == 1
+    assert "no-such-model" in err
+    assert "serving on" not in err
 
 
 def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_files(narrow_checkpoint, one_to_one_url):
@@ -396,11 +432,13 @@ def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_fil
         import urllib.request
 
         with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/", timeout=30) as page:
-            assert page.status == 200 and b"relight" in page.read()
+            assert page.status == 200
+            assert b"relight" in page.read()
         assert [folder.name for folder in shared.glob("relight-ui-*")], "the child's own cache folder"
         child.send_signal(signal.SIGTERM)
         rest, _ = child.communicate(timeout=60)
-        assert child.returncode == 0 and "relight ui: stopped" in rest
+        assert child.returncode == 0
+        assert "relight ui: stopped" in rest
         assert [path.name for path in cached if not path.exists()] == []
         assert not list(shared.glob("relight-ui-*")), "the child's cache folder went with it"
     finally:
