@@ -11,11 +11,10 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import struct
 import sys
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -25,6 +24,9 @@ from PIL import Image
 
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
+
+if TYPE_CHECKING:
+    from hubserver import HubServer
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
@@ -185,6 +187,67 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
     return lambda args: run_cli(args, capsys, monkeypatch)
 
 
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    """One PNG chunk (length, type, data, CRC), written here independently of relight's own encoder."""
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+@pytest.fixture(scope="session")
+def any_to_any_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny FiLM-conditioned MBNet with random weights, its conditioning moved off the identity so that
+    targets differ (a test fixture, never offered as a model)."""
+    torch.manual_seed(3)
+    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film"))
+    with torch.no_grad():
+        torch.nn.init.normal_(model.condition.out.weight, std=0.5)
+    path = tmp_path_factory.mktemp("a2a") / "tiny-any-to-any.safetensors"
+    return save_checkpoint(model, path, {"note": "random test weights", "default_target": "4500-E"})
+
+
+@pytest.fixture(scope="module")
+def any_to_any_url(any_to_any_checkpoint: Path) -> Iterator[str]:
+    """The web page over :func:`any_to_any_checkpoint`, served on a loopback port for the module's tests."""
+    from pageserver import served
+
+    yield from served(any_to_any_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Depth Anything of 2 transformer layers, 16 channels and 28-pixel inputs, random weights (its last
+    convolution scaled so that its output varies across the photo), saved as a transformers folder."""
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
+
+    backbone = Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, image_size=28,
+                            patch_size=14, out_features=["stage1", "stage2"], reshape_hidden_states=False)
+    config = DepthAnythingConfig(backbone_config=backbone, neck_hidden_sizes=[8, 16], reassemble_factors=[2, 1],
+                                 fusion_hidden_size=16, head_hidden_size=8, reassemble_hidden_size=16)
+    torch.manual_seed(0)
+    model = DepthAnythingForDepthEstimation(config)
+    with torch.no_grad():
+        model.head.conv3.weight.mul_(1e6)
+        model.head.conv3.bias.fill_(1.0)
+    folder = tmp_path_factory.mktemp("tiny-depth-anything")
+    model.save_pretrained(folder)
+    DPTImageProcessor(size={"height": 28, "width": 28}, keep_aspect_ratio=True, ensure_multiple_of=14, do_pad=False,
+                      image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """A loopback Hub (:class:`hubserver.HubServer`); huggingface_hub's endpoint, HF_HOME-derived paths and
+    cache point at it and tmp_path, and the suite's offline switch is lifted for it."""
+    import huggingface_hub.constants as hf
+    from hubserver import HubServer
+
+    monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)
+    with HubServer() as server:
+        home = str(tmp_path / "hf-home")
+        old_home = hf.HF_HOME
+        for attr in dir(hf):
+            value = getattr(hf, attr)
+            if attr.isupper() and isinstance(value, str) and value.startswith(old_home):
+                monkeypatch.setattr(hf, attr, home + value[len(old_home):])
+        monkeypatch.setattr(hf, "HF_HUB_CACHE", os.path.join(home, "hub"))
+        monkeypatch.setattr(hf, "ENDPOINT", server.url)
+        monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "relight-home"))
+        yield server

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
-from test_io import _bomb_png, _Payload, _truncated_png
+from badfiles import PicklePayload, bomb_png, truncated_png
 from relight.cli._errors import cli_text
 from relight.inference import Relighter
 from relight.io import read_image
@@ -75,15 +75,15 @@ def test_missing_weights_is_a_clear_error(tmp_path, sample_pair, capsys, monkeyp
 
 
 def _evil_depth(path: Path) -> None:
-    np.save(path, np.array({"normalized_depth": _Payload(path.parent / "pwned")}, dtype=object), allow_pickle=True)
+    np.save(path, np.array({"normalized_depth": PicklePayload(path.parent / "pwned")}, dtype=object), allow_pickle=True)
 
 
 BAD_IMAGES = {
     "missing": (lambda p: None, "no such file"),
     "zero-byte": (lambda p: p.write_bytes(b""), "empty"),
     "text": (lambda p: p.write_text("not an image"), "not a readable PNG"),
-    "truncated": (_truncated_png, "truncated"),
-    "bomb": (_bomb_png, "pixel limit"),
+    "truncated": (truncated_png, "truncated"),
+    "bomb": (bomb_png, "pixel limit"),
 }
 BAD_DEPTHS = {
     "malicious pickle": (_evil_depth, "unsafe pickle"),

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from conftest import run_cli
@@ -26,33 +25,9 @@ from relight.depth.registry import DepthModelUnavailable, load_depth_registry, l
 from relight.io import read_depth, read_image
 from relight.io.depth import to_normalised
 from relight.weights import USER_REGISTRY_FORMAT, WeightsRefused
-from test_weights import hub  # noqa: F401 - the loopback Hub fixture, its cache in tmp_path
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """A Depth Anything of 2 transformer layers, 16 channels and 28-pixel inputs, random weights (its last
-    convolution scaled so that its output varies across the photo), saved as a transformers folder."""
-    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
-
-    backbone = Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, image_size=28,
-                            patch_size=14, out_features=["stage1", "stage2"], reshape_hidden_states=False)
-    config = DepthAnythingConfig(backbone_config=backbone, neck_hidden_sizes=[8, 16], reassemble_factors=[2, 1],
-                                 fusion_hidden_size=16, head_hidden_size=8, reassemble_hidden_size=16)
-    torch.manual_seed(0)
-    model = DepthAnythingForDepthEstimation(config)
-    with torch.no_grad():
-        model.head.conv3.weight.mul_(1e6)
-        model.head.conv3.bias.fill_(1.0)
-    folder = tmp_path_factory.mktemp("tiny-depth-anything")
-    model.save_pretrained(folder)
-    DPTImageProcessor(size={"height": 28, "width": 28}, keep_aspect_ratio=True, ensure_multiple_of=14, do_pad=False,
-                      image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]).save_pretrained(folder)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
-    return folder
 
 
 @pytest.fixture
@@ -75,7 +50,7 @@ def _register(home: Path, name: str, repo: str, revision: str, hashes: dict[str,
 
 
 @pytest.fixture
-def tiny_on_hub(hub, tiny_model, tmp_path):  # noqa: F811 - hub is the fixture imported above
+def tiny_on_hub(hub, tiny_model, tmp_path):
     """The tiny model's files committed to me/tiny-depth on the loopback Hub, registered as ``tiny-depth``."""
     commit = ""
     for name in FILES:
@@ -86,6 +61,7 @@ def tiny_on_hub(hub, tiny_model, tmp_path):  # noqa: F811 - hub is the fixture i
 
 
 def test_a_local_folder_gives_depth_in_relights_convention(tiny_model, photo):
+    assert sorted(p.name for p in tiny_model.iterdir()) == sorted(FILES)
     estimator = DepthEstimator.load(tiny_model, device="cpu")
     assert estimator.output == "disparity"
     assert estimator.files.verification == "a local folder: nothing to check it against"
@@ -105,7 +81,7 @@ def test_a_local_folder_gives_depth_in_relights_convention(tiny_model, photo):
         DepthEstimator.load(photo.parent)
 
 
-def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):  # noqa: F811
+def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):
     import huggingface_hub.constants as hf
 
     commit, _ = tiny_on_hub
@@ -136,7 +112,7 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):  # noq
         locate_depth_model("other-depth")
 
 
-def test_weights_list_and_info_show_depth_models_and_whether_they_are_here(hub, tiny_on_hub, capsys, monkeypatch):  # noqa: F811
+def test_weights_list_and_info_show_depth_models_and_whether_they_are_here(hub, tiny_on_hub, capsys, monkeypatch):
     """Before, `weights list` and `info` knew only relighting models: the depth model a photo needs was
     not listed, and `info depth-anything-v2-small` was an error."""
     commit, hashes = tiny_on_hub
@@ -174,7 +150,7 @@ def test_weights_list_and_info_show_depth_models_and_whether_they_are_here(hub, 
     assert json.loads(out)["files"]["config.json"].startswith("c56698d3")
 
 
-def test_checksum_mismatch_and_unpinned_entries(hub, tiny_on_hub, tmp_path):  # noqa: F811
+def test_checksum_mismatch_and_unpinned_entries(hub, tiny_on_hub, tmp_path):
     commit, hashes = tiny_on_hub
     home = tmp_path / "relight-home"
     _register(home, "bad-depth", "me/tiny-depth", commit, {**hashes, "model.safetensors": "0" * 64})
@@ -203,7 +179,7 @@ def test_the_shipped_entry_is_depth_anything_v2_small_pinned_to_one_commit():
     assert entry.files["model.safetensors"] == "3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70"
 
 
-def test_the_shipped_pin_is_what_is_asked_for_and_checked(hub, tiny_model):  # noqa: F811
+def test_the_shipped_pin_is_what_is_asked_for_and_checked(hub, tiny_model):
     """A repository that holds other files at the pinned commit (here the tiny model's) is refused by
     the shipped sha256, and a commit other than the pinned one is never asked for."""
     entry = load_depth_registry(user=Path("/nonexistent/registry.json")).entries["depth-anything-v2-small"]
@@ -218,7 +194,7 @@ def test_the_shipped_pin_is_what_is_asked_for_and_checked(hub, tiny_model):  # n
     assert all(f"/resolve/{entry.revision}/" in path for path in asked), asked
 
 
-def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkpoint, tmp_path, capsys, monkeypatch):  # noqa: F811
+def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkpoint, tmp_path, capsys, monkeypatch):
     from relight.inference import Relighter
     from relight.weights import load_weights
 
@@ -246,7 +222,7 @@ def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkp
     assert (tmp_path / "out" / "street.png").is_file()
 
 
-def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys, monkeypatch):  # noqa: F811
+def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")
     code, _, err = run_cli(["run", str(photo), "-o", str(tmp_path / "o.png")], capsys, monkeypatch)
     assert code == 1, err
@@ -263,7 +239,7 @@ def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys,
     assert len(err.strip().splitlines()) == 1, err
 
 
-def test_weights_download_fetches_a_depth_model(hub, tiny_on_hub, capsys, monkeypatch):  # noqa: F811
+def test_weights_download_fetches_a_depth_model(hub, tiny_on_hub, capsys, monkeypatch):
     code, _, err = run_cli(["weights", "download", "tiny-depth"], capsys, monkeypatch)
     assert code == 0, err
     assert "sha256 verified (3 files)" in err, err

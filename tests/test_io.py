@@ -22,7 +22,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from conftest import png_chunk
+from badfiles import PicklePayload, bomb_png, truncated_png
 from relight.io import atomic_output, read_depth, read_image, resize_depth, write_depth_npy, write_image, write_json
 from relight.errors import InputFileError, OutputFileError, UnsafeFileError
 from tmpfs import small_tmpfs
@@ -119,23 +119,15 @@ def test_resize_depth_to_image_size() -> None:
     assert resize_depth(np.ones((4, 4), np.float32), (8, 6)).shape == (8, 6)
 
 
-class _Payload:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.touch, (self.marker,))
-
-
 def test_malicious_depth_pickle_is_refused_and_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.npy"
-    np.save(path, np.array({"normalized_depth": _Payload(marker)}, dtype=object), allow_pickle=True)
+    np.save(path, np.array({"normalized_depth": PicklePayload(marker)}, dtype=object), allow_pickle=True)
     with pytest.raises(UnsafeFileError, match="unsafe pickle: refused to load pathlib"):
         read_depth(path)
     assert not marker.exists()
     # A raw pickle renamed to .npy is not even opened as a pickle.
-    (tmp_path / "raw.npy").write_bytes(pickle.dumps(_Payload(marker)))
+    (tmp_path / "raw.npy").write_bytes(pickle.dumps(PicklePayload(marker)))
     with pytest.raises(InputFileError, match="not a .npy file"):
         read_depth(tmp_path / "raw.npy")
     assert not marker.exists()
@@ -183,28 +175,14 @@ def test_bad_depth(tmp_path: Path, make, problem: str) -> None:
     assert "\n" not in str(err.value)
 
 
-def _truncated_png(path: Path) -> None:
-    Image.fromarray(RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path)
-    path.write_bytes(path.read_bytes()[:300])
-
-
-def _bomb_png(path: Path) -> None:
-    """A valid PNG header claiming 100000 x 100000 pixels, with almost no data behind it."""
-    import struct
-    import zlib
-
-    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 10)) + png_chunk(b"IEND", b""))
-
-
 @pytest.mark.parametrize(
     "make,problem",
     [
         (lambda p: None, "no such file"),
         (lambda p: p.write_bytes(b""), "file is empty"),
         (lambda p: p.write_text("this is not a picture"), "not a readable PNG file"),
-        (_truncated_png, "corrupt or truncated image"),
-        (_bomb_png, "over the 67,108,864-pixel limit"),
+        (truncated_png, "corrupt or truncated image"),
+        (bomb_png, "over the 67,108,864-pixel limit"),
     ],
 )
 def test_bad_images(tmp_path: Path, make, problem: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms, ImageOps
 
+from badfiles import header_only_png
 from relight.errors import InvalidSetting
 from relight.io import read_image, write_image
 from relight.io.colour import convert, is_srgb, srgb_icc
@@ -349,21 +350,15 @@ def test_demo_outputs_keep_the_examples_alpha(tmp_path: Path) -> None:
 
 
 def test_image_size_reads_the_header_only_and_refuses_a_bomb_before_anything_else(tmp_path: Path, monkeypatch) -> None:
-    import struct
-    import zlib
-
     from PIL import ImageFile
 
     from relight.errors import InputFileError
-    from tests.conftest import png_chunk
 
     path = tmp_path / "upright.png"
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.new("RGB", (30, 20)).save(path, exif=exif.tobytes())
-    bomb = tmp_path / "bomb.png"
-    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"")) + png_chunk(b"IEND", b""))
+    bomb = header_only_png(tmp_path / "bomb.png", 100_000, 100_000, idat=b"")
 
     def no_decoding(self):  # Pillow decoding pixels: what a header read must not do (a PNG's getexif did)
         raise AssertionError("pixels decoded")

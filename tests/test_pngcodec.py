@@ -11,7 +11,7 @@ import png
 import pytest
 from PIL import Image
 
-from conftest import png_chunk
+from badfiles import png_chunk
 from relight.io import read_image
 from relight.errors import InputFileError
 from relight.io.pngcodec import SIGNATURE, decode_png, encode_png

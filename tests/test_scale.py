@@ -28,7 +28,7 @@ from relight.tensors import resize
 from relight.weights import load_registry, load_weights
 from relight.weights.errors import RegistryError
 from relight.weights.registry import BUILTIN_REGISTRY
-from tests.conftest import run_cli
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 

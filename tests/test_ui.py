@@ -6,77 +6,33 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from conftest import png_chunk, run_cli
+from badfiles import header_only_png
+from conftest import run_cli
+from pageserver import LOOPBACK, free_port, served
 from tmpfs import small_tmpfs
-from test_depth_estimation import tiny_model  # noqa: F401 - the tiny Depth Anything fixture
-from test_weights import hub  # noqa: F401 - the loopback Hub fixture, its cache in tmp_path
 from relight.errors import InvalidSetting, RelightError, Setting, action
 from relight.io import read_image
 from relight.io.images import MAX_PIXELS
 from relight.lighting import ALL_LIGHTS
-from relight.model import MBNet, MBNetConfig
-from relight.model.checkpoint import save_checkpoint
-from relight.ui import Service, build_app, page_message, private_cache, serve
+from relight.ui import Service, page_message, private_cache
 from relight.ui.app import _with_direction, _with_temperature, initial_target, light_note
 from relight.ui.service import ModelInfo, check_upload, depth_picture, page_words
-
-LOOPBACK = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def any_to_any_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny FiLM-conditioned MBNet with random weights, its conditioning moved off the identity so that
-    targets differ (a test fixture, never offered as a model)."""
-    torch.manual_seed(3)
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film"))
-    with torch.no_grad():
-        torch.nn.init.normal_(model.condition.out.weight, std=0.5)
-    path = tmp_path_factory.mktemp("a2a") / "tiny-any-to-any.safetensors"
-    return save_checkpoint(model, path, {"note": "random test weights", "default_target": "4500-E"})
-
-
-def served(weights: Path) -> Iterator[str]:
-    """The page over ``weights`` on the CPU, served on a free loopback port: its address, for a fixture to
-    ``yield from``; page and service are closed after."""
-    service = Service(str(weights), device="cpu")
-    page = build_app(service)
-    try:
-        yield serve(page, LOOPBACK, free_port())
-    finally:
-        page.close()
-        service.close()
-
 
 @pytest.fixture(scope="module")
 def one_to_one_url(narrow_checkpoint: Path) -> Iterator[str]:
     yield from served(narrow_checkpoint)
-
-
-@pytest.fixture(scope="module")
-def any_to_any_url(any_to_any_checkpoint: Path) -> Iterator[str]:
-    yield from served(any_to_any_checkpoint)
 
 
 def _relight(url: str, image: Path, depth: Path | None, target: str) -> Path:
@@ -135,18 +91,10 @@ def test_a_bad_upload_is_a_message_and_the_next_call_works(tmp_path, sample_pair
     assert read_image(served).size == (40, 56)
 
 
-def _header_only_png(path: Path, width: int, height: int) -> Path:
-    """A PNG whose header claims ``width`` x ``height`` but whose data is a few bytes: decoding it would
-    fail as truncated, so a refusal that names the pixel limit came from the header alone."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 8)) + png_chunk(b"IEND", b""))
-    return path
-
-
 @pytest.mark.parametrize("side", [9000, 20000])  # over relight's limit; the second also over Pillow's own
 def test_an_upload_over_the_pixel_limit_is_refused_before_decoding(tmp_path, sample_pair, one_to_one_url, side):
     _, depth = sample_pair
-    huge = _header_only_png(tmp_path / "huge.png", side, side)
+    huge = header_only_png(tmp_path / "huge.png", side, side)
     with pytest.raises(AppError, match=f"huge.png: image header claims .*over the {MAX_PIXELS:,}-pixel limit"):
         _relight(one_to_one_url, huge, depth, "")
 
@@ -250,7 +198,7 @@ def test_the_depth_model_estimates_depth_for_a_photo_without_any(sample_pair, na
         service.close()
 
 
-def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one_url, hub, monkeypatch):  # noqa: F811
+def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one_url, hub, monkeypatch):
     image, depth = sample_pair
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")
     with pytest.raises(AppError) as caught:
@@ -297,8 +245,8 @@ def test_files_are_written_per_call(sample_pair, narrow_checkpoint):
 
 def test_check_upload_refuses_from_the_header(tmp_path):
     with pytest.raises(RelightError, match="over the 67,108,864-pixel limit"):
-        check_upload(_header_only_png(tmp_path / "big.png", 8193, 8192))
-    check_upload(_header_only_png(tmp_path / "fine.png", 64, 64))  # a header under the limit passes (decoding is later)
+        check_upload(header_only_png(tmp_path / "big.png", 8193, 8192))
+    check_upload(header_only_png(tmp_path / "fine.png", 64, 64))  # a header under the limit passes (decoding is later)
 
 
 def test_page_words_name_page_controls_not_flags():

@@ -18,7 +18,6 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import run_cli
-from test_ui import any_to_any_checkpoint, served  # noqa: F401 - the fixture is used here too
 from relight.demo import EXAMPLES
 from relight.io import read_image
 
@@ -55,11 +54,6 @@ def chromium() -> WebDriver:
     return webdriver.Chrome(service=ChromeService(driver), options=options)
 
 
-@pytest.fixture(scope="module")
-def page_url(any_to_any_checkpoint: Path) -> Iterator[str]:  # noqa: F811 - the fixture imported above
-    yield from served(any_to_any_checkpoint)
-
-
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
     driver = chromium()
@@ -82,8 +76,8 @@ def _result(browser: WebDriver, seconds: float = 120) -> dict:
         pytest.fail(f"no result on the page after {seconds} s; it shows: {browser.find_element(By.TAG_NAME, 'body').text[-2000:]!r}")
 
 
-def test_the_page_relights_the_example(tmp_path, browser, page_url, any_to_any_checkpoint, capsys, monkeypatch):  # noqa: F811
-    browser.get(page_url)
+def test_the_page_relights_the_example(tmp_path, browser, any_to_any_url, any_to_any_checkpoint, capsys, monkeypatch):
+    browser.get(any_to_any_url)
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
     _upload(browser, "image", EXAMPLE)
     _upload(browser, "depth", EXAMPLE_DEPTH)
@@ -112,10 +106,10 @@ def test_the_page_relights_the_example(tmp_path, browser, page_url, any_to_any_c
     assert seconds < 120
 
 
-def test_a_bad_file_is_a_message_on_the_page_and_the_page_keeps_working(tmp_path, browser, page_url):
+def test_a_bad_file_is_a_message_on_the_page_and_the_page_keeps_working(tmp_path, browser, any_to_any_url):
     broken = tmp_path / "broken.png"
     broken.write_text("not a picture")
-    browser.get(page_url)
+    browser.get(any_to_any_url)
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
     _upload(browser, "image", broken)
     browser.find_element(By.ID, "relight").click()

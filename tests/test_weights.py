@@ -301,28 +301,6 @@ def test_weights_specs_paths_names_and_hf_addresses(tmp_path, narrow_checkpoint,
 
 
 @pytest.fixture
-def hub(tmp_path, monkeypatch):
-    """A loopback Hub; huggingface_hub's endpoint, HF_HOME-derived paths and cache point at it and tmp_path."""
-    import huggingface_hub.constants as hf
-
-    monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)  # the suite is offline (conftest); this Hub is loopback
-    with HubServer() as server:
-        home = str(tmp_path / "hf-home")
-        old_home = hf.HF_HOME
-        for attr in dir(hf):
-            value = getattr(hf, attr)
-            if attr.isupper() and isinstance(value, str) and value.startswith(old_home):
-                monkeypatch.setattr(hf, attr, home + value[len(old_home):])
-        monkeypatch.setattr(hf, "HF_HUB_CACHE", os.path.join(home, "hub"))
-        monkeypatch.setattr(hf, "ENDPOINT", server.url)
-        monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}")
-        monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
-        monkeypatch.delenv("HF_TOKEN", raising=False)
-        monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "relight-home"))
-        yield server
-
-
-@pytest.fixture
 def tiny_on_hub(hub, narrow_checkpoint, tmp_path):
     """The narrow checkpoint committed to me/tiny on the loopback Hub and registered as ``tiny-hub``."""
     data = narrow_checkpoint.read_bytes()
