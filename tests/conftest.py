@@ -8,6 +8,7 @@ fixture's, or a helper's of its module) starts another process, ``gpu`` to the t
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import re
@@ -152,6 +153,16 @@ def narrow_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBN
     return save_checkpoint(MBNet(tiny_config), path, {"note": "random test weights"})
 
 
+@pytest.fixture(scope="session")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four synthetic any-to-any scenes at 64 x 64 in the training layout, for the training tests to read."""
+    from relight.data.synth import write_dataset
+
+    out = tmp_path_factory.mktemp("synth") / "train"
+    write_dataset(out, scenes=4, size=64, seed=3)
+    return out
+
+
 @pytest.fixture
 def sample_pair(tmp_path: Path) -> tuple[Path, Path]:
     """A 40 x 56 RGBA PNG (opaque, like VIDIT) and a VIDIT-style pickled-dict depth file."""
@@ -166,33 +177,31 @@ def sample_pair(tmp_path: Path) -> tuple[Path, Path]:
     return image, depth
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    """Run the real console entry point in-process; returns (exit code, stdout, stderr)."""
-    from relight import cli
-
-    monkeypatch.setattr(sys, "argv", ["relight", *args])
-    monkeypatch.setitem(cli._state, "debug", False)
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], tuple[int, str, str]]:
     """The real console entry point, run in-process: ``code, out, err = cli(["run", ...])``."""
-    return lambda args: run_cli(args, capsys, monkeypatch)
+    from relight import cli as entry
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["relight", *args])
+        monkeypatch.setitem(entry._state, "debug", False)
+        code = 0
+        try:
+            entry.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
 
 
 @pytest.fixture(scope="session")
-def any_to_any_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def any_to_any_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBNetConfig) -> Path:
     """A tiny FiLM-conditioned MBNet with random weights, its conditioning moved off the identity so that
     targets differ (a test fixture, never offered as a model)."""
     torch.manual_seed(3)
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film"))
+    model = MBNet(dataclasses.replace(tiny_config, conditioning="film"))
     with torch.no_grad():
         torch.nn.init.normal_(model.condition.out.weight, std=0.5)
     path = tmp_path_factory.mktemp("a2a") / "tiny-any-to-any.safetensors"

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 
 from relight.cli._errors import cli_words
 from relight.data.anytoany import LitPair, PairSampler, lights_text, load_scenes, parse_lights
@@ -157,8 +156,8 @@ def test_other_layouts_are_refused_and_scenes_without_depth_left_out(root: Path,
     assert all(Light(2500, "E") not in (p.source_light, p.target_light) for p in flipped)  # its mirror image is missing
 
 
-def test_cli_data_pairs_any_to_any(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--json", "--seed", "5"], capsys, monkeypatch)
+def test_cli_data_pairs_any_to_any(cli, root: Path) -> None:
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--json", "--seed", "5"])
     assert code == 0, err
     report = json.loads(out)
     assert (report["scenes"], report["possible_pairs"], report["pairs_per_epoch"]) == (3, 4680, 12)
@@ -166,15 +165,14 @@ def test_cli_data_pairs_any_to_any(root: Path, capsys: pytest.CaptureFixture[str
     assert report["epoch"] == 1
     sampler = PairSampler(load_scenes([root])[0], seed=5)
     assert [p["name"] for p in report["pairs"]] == [p.name for p in sampler.draw(0)]  # what training's first epoch draws
-    code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "2500-W,2500-E",
-                              "--sample", "3", "--epoch", "2"], capsys, monkeypatch)
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "2500-W,2500-E",
+                              "--sample", "3", "--epoch", "2"])
     assert code == 0, err
     assert "possible pairs" in out
     assert "3 of 12 drawn pairs" in out
     assert "epoch 2 (seed 0)" in out
     assert "6500-N -> 2500-W" in out or "6500-N -> 2500-E" in out or "? -> 2500-" in out
-    code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "6500-N"],
-                             capsys, monkeypatch)
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "6500-N"])
     assert code == 1
     assert out == ""
     assert err.strip().startswith("error: no any-to-any pairs with source != target")

@@ -7,6 +7,7 @@ changes the output), saved with relight's checkpoint writer: plumbing, not relig
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -17,13 +18,12 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_cli
 from relight.data.pairs import InferencePair
 from relight.errors import InvalidSetting
 from relight.inference import Relighter
 from relight.io import read_image
 from relight.lighting import ALL_LIGHTS, DIRECTIONS, TEMPERATURES, Light
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import save_checkpoint
 from relight.inference.naming import name_fields, plan_outputs
 from relight.evaluation.sheet import LABEL_HEIGHT, PAD, cell_size, grid_sheet, layout, light_sheet
@@ -31,22 +31,22 @@ from relight.weights import load_weights
 
 
 @pytest.fixture(scope="module")
-def film_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def film_checkpoint(tiny_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny any-to-any (FiLM) MBNet with random weights, its FiLM output layer random too (a fresh
     one is the identity, which would give every light the same output)."""
     torch.manual_seed(0)
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film"))
+    model = MBNet(dataclasses.replace(tiny_config, conditioning="film"))
     torch.nn.init.normal_(model.condition.out.weight, std=0.5)
     path = tmp_path_factory.mktemp("film") / "film-random.safetensors"
     return save_checkpoint(model, path, {"note": "random any-to-any test weights"})
 
 
 @pytest.fixture(scope="module")
-def paired_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def paired_checkpoint(tiny_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny one-to-one MBNet with random weights whose checkpoint records its pair, 6500-N -> 4500-E."""
     torch.manual_seed(1)
     path = tmp_path_factory.mktemp("paired") / "paired-random.safetensors"
-    return save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), path, {"source": "6500-N", "target": "4500-E"})
+    return save_checkpoint(MBNet(tiny_config), path, {"source": "6500-N", "target": "4500-E"})
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +68,10 @@ def _photo(folder: Path, stem: str = "Image000_6500_N") -> tuple[Path, Path]:
     return image, depth
 
 
-def test_two_targets_give_different_outputs_and_the_run_says_the_mapping(tmp_path, film_checkpoint, capsys, monkeypatch):
+def test_two_targets_give_different_outputs_and_the_run_says_the_mapping(cli, tmp_path, film_checkpoint):
     image, depth = _photo(tmp_path / "in")
     out = tmp_path / "out" / "r.png"
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(out), "-w", str(film_checkpoint), "--to", "2500-W", "--to", "4500-E"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(out), "-w", str(film_checkpoint), "--to", "2500-W", "--to", "4500-E"])
     assert code == 0, err
     assert "relighting ? -> 2500-W, 4500-E" in err
     warm, east = (read_image(tmp_path / "out" / f"r_{tag}.png").rgb for tag in ("2500_W", "4500_E"))
@@ -83,8 +82,8 @@ def test_two_targets_give_different_outputs_and_the_run_says_the_mapping(tmp_pat
     rgb, d = read_image(image).rgb, np.load(depth)
     api = relighter.relight(rgb, d, to="2500-W")
     assert np.abs(np.clip(api, 0, 1) - warm).max() <= 0.5 / 255 + 1e-6
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(tmp_path / "one.png"), "-w", str(film_checkpoint), "--to", "2500-W",
-                            "--from", "6500-N"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "one.png"), "-w", str(film_checkpoint), "--to", "2500-W",
+                            "--from", "6500-N"])
     assert code == 0
     assert "relighting 6500-N -> 2500-W" in err
 
@@ -99,10 +98,10 @@ def test_two_targets_give_different_outputs_and_the_run_says_the_mapping(tmp_pat
         ("film", [], "this model is any-to-any: name the light to relight to, e.g. --to 2500-W"),
     ],
 )
-def test_light_errors_are_one_line_and_write_nothing(tmp_path, film_checkpoint, paired_checkpoint, capsys, monkeypatch, weights, options, problem):
+def test_light_errors_are_one_line_and_write_nothing(cli, tmp_path, film_checkpoint, paired_checkpoint, weights, options, problem):
     image, depth = _photo(tmp_path / "in")
     checkpoint = film_checkpoint if weights == "film" else paired_checkpoint
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(checkpoint), *options], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(checkpoint), *options])
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2, err
     assert len(lines) == 1, err
@@ -120,10 +119,10 @@ def test_the_python_refusal_names_python_arguments(paired_checkpoint):
     assert "--to" not in str(caught.value)
 
 
-def test_contact_sheet_of_all_40_lights(tmp_path, film_checkpoint, capsys, monkeypatch):
+def test_contact_sheet_of_all_40_lights(cli, tmp_path, film_checkpoint):
     image, depth = _photo(tmp_path / "in")
     sheet = tmp_path / "sheet.png"
-    code, _, err = run_cli(["run", str(image), str(depth), "--sheet", str(sheet), "-w", str(film_checkpoint), "--to", "all"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "--sheet", str(sheet), "-w", str(film_checkpoint), "--to", "all"])
     assert code == 0, err
     assert "40 lights" in err
     assert list(tmp_path.glob("*.png")) == [sheet]  # no -o: the sheet alone
@@ -197,7 +196,7 @@ def test_bad_templates_and_name_collisions_are_refused_before_work(stems, target
     assert f"run_batch(name={template!r})" in str(caught.value)
 
 
-def test_batch_names_outputs_so_score_pairs_them_with_vidit_ground_truth(tmp_path, vidit, film_checkpoint, capsys, monkeypatch):
+def test_batch_names_outputs_so_score_pairs_them_with_vidit_ground_truth(cli, tmp_path, vidit, film_checkpoint):
     inputs, gt = tmp_path / "inputs", tmp_path / "gt"  # the 6500-N inputs, and the 4500-E ground truth as VIDIT names it
     inputs.mkdir()
     gt.mkdir()
@@ -206,25 +205,24 @@ def test_batch_names_outputs_so_score_pairs_them_with_vidit_ground_truth(tmp_pat
         shutil.copy(vidit / f"{scene}.npy", inputs)
         shutil.copy(vidit / f"{scene}_4500_E.png", gt)
     out = tmp_path / "relit"
-    code, _, err = run_cli(["batch", str(inputs), "-o", str(out), "-w", str(film_checkpoint), "--to", "4500-E", "--name", "{scene}_4500_E"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["batch", str(inputs), "-o", str(out), "-w", str(film_checkpoint), "--to", "4500-E", "--name", "{scene}_4500_E"])
     assert code == 0, err
     assert "relighting ? -> 4500-E" in err
     assert sorted(p.name for p in out.iterdir()) == ["Image000_4500_E.png", "Image001_4500_E.png"]
-    code, stdout, err = run_cli(["score", str(out), str(gt), "--json", "-"], capsys, monkeypatch)
+    code, stdout, err = cli(["score", str(out), str(gt), "--json", "-"])
     assert code == 0, err
     report = json.loads(stdout)
     assert [row["name"] for row in report["images"]] == ["Image000_4500_E", "Image001_4500_E"]
     assert not report["missing_ground_truth"]
     assert not report["missing_predictions"]
     # Several targets: the target appended; a template that would give two inputs one name is refused before work.
-    code, _, err = run_cli(["batch", str(inputs), "-o", str(tmp_path / "two"), "-w", str(film_checkpoint), "--to", "2500-W,6500-S"], capsys, monkeypatch)
+    code, _, err = cli(["batch", str(inputs), "-o", str(tmp_path / "two"), "-w", str(film_checkpoint), "--to", "2500-W,6500-S"])
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
         f"Image00{i}_6500_N_{t}.png" for i in (0, 1) for t in ("2500_W", "6500_S"))
     shutil.copy(vidit / "Image000_3500_S.png", inputs)
-    code, _, err = run_cli(["batch", str(inputs), "-o", str(tmp_path / "clash"), "-w", str(film_checkpoint), "--to", "4500-E",
-                            "--name", "{scene}_4500_E"], capsys, monkeypatch)
+    code, _, err = cli(["batch", str(inputs), "-o", str(tmp_path / "clash"), "-w", str(film_checkpoint), "--to", "4500-E",
+                            "--name", "{scene}_4500_E"])
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2
     assert len(lines) == 1
@@ -232,23 +230,21 @@ def test_batch_names_outputs_so_score_pairs_them_with_vidit_ground_truth(tmp_pat
     assert not (tmp_path / "clash").exists()
 
 
-def test_batch_refuses_another_target_for_a_one_to_one_model_before_work(tmp_path, paired_checkpoint, capsys, monkeypatch):
+def test_batch_refuses_another_target_for_a_one_to_one_model_before_work(cli, tmp_path, paired_checkpoint):
     image, depth = _photo(tmp_path / "in")
-    code, _, err = run_cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-w", str(paired_checkpoint), "--to", "2500-W"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-w", str(paired_checkpoint), "--to", "2500-W"])
     assert code == 2
     assert "--to 2500-W: this model is one-to-one (6500-N -> 4500-E)" in err
     assert not (tmp_path / "out").exists()
-    code, _, err = run_cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-w", str(paired_checkpoint), "--name", "{scene}_{target}"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-w", str(paired_checkpoint), "--name", "{scene}_{target}"])
     assert code == 0
     assert "relighting 6500-N -> 4500-E (one-to-one model)" in err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["Image000_4500_E.png"]
 
 
-def test_eval_any_to_any_tables_json_csv_and_grid(tmp_path, vidit, film_checkpoint, paired_checkpoint, capsys, monkeypatch):
+def test_eval_any_to_any_tables_json_csv_and_grid(cli, tmp_path, vidit, film_checkpoint, paired_checkpoint):
     args = ["eval", str(vidit), "--any-to-any", "--pairs", "24", "--seed", "3", "-w", str(film_checkpoint), "--workers", "0"]
-    code, stdout, err = run_cli([*args, "--json", "-", "--csv", str(tmp_path / "e.csv"), "--plot", str(tmp_path / "grid.png")], capsys, monkeypatch)
+    code, stdout, err = cli([*args, "--json", "-", "--csv", str(tmp_path / "e.csv"), "--plot", str(tmp_path / "grid.png")])
     assert code == 0, err
     report = json.loads(stdout)
     assert report["count"] == 24
@@ -273,15 +269,15 @@ def test_eval_any_to_any_tables_json_csv_and_grid(tmp_path, vidit, film_checkpoi
     assert float(rows[0]["psnr"]) == pytest.approx(report["mean"]["psnr"])
     assert Image.open(tmp_path / "grid.png").size[0] > 8 * 40
     # Seeded: the same sample again; another seed, another sample.
-    code, again, _ = run_cli([*args, "--json", "-"], capsys, monkeypatch)
+    code, again, _ = cli([*args, "--json", "-"])
     assert [p["scene"] + p["source"] + p["target"] for p in json.loads(again)["pairs"]] == [p["scene"] + p["source"] + p["target"] for p in report["pairs"]]
-    code, _, err = run_cli([*args[:-4], "-w", str(paired_checkpoint)], capsys, monkeypatch)
+    code, _, err = cli([*args[:-4], "-w", str(paired_checkpoint)])
     assert code == 2
     assert "--any-to-any: this model is one-to-one 6500-N -> 4500-E" in err
 
 
-def test_demo_with_an_any_to_any_model_scores_4500_e_and_writes_the_other_lights(tmp_path, film_checkpoint, capsys, monkeypatch):
-    code, _, err = run_cli(["demo", "-o", str(tmp_path / "demo"), "-w", str(film_checkpoint), "--json", str(tmp_path / "d.json")], capsys, monkeypatch)
+def test_demo_with_an_any_to_any_model_scores_4500_e_and_writes_the_other_lights(cli, tmp_path, film_checkpoint):
+    code, _, err = cli(["demo", "-o", str(tmp_path / "demo"), "-w", str(film_checkpoint), "--json", str(tmp_path / "d.json")])
     assert code == 0, err
     assert "relighting 6500-N -> 4500-E (scored: the examples' ground truth), and to 4500-W, 2500-S, 6500-NE" in err
     assert sorted(p.name for p in (tmp_path / "demo").iterdir() if p.is_file()) == [f"Image90{i}.png" for i in range(4)]
@@ -331,13 +327,13 @@ def _table_row(stdout: str) -> list[str]:
     return [c.strip() for c in row.split("│")[1:4]]
 
 
-def test_batch_with_several_targets_resumes_output_by_output_and_reports_a_bad_input_once(tmp_path, film_checkpoint, capsys, monkeypatch):
+def test_batch_with_several_targets_resumes_output_by_output_and_reports_a_bad_input_once(cli, tmp_path, film_checkpoint):
     folder = tmp_path / "in"
     _photo(folder, "a")
     shutil.copy(folder / "a.png", folder / "b.png")
     (folder / "b.npy").write_bytes(b"")  # a bad pair: both of its outputs fail, on one line
     args = ["batch", str(folder), "-o", str(tmp_path / "out"), "-w", str(film_checkpoint), "--to", "2500-W,4500-E"]
-    code, stdout, err = run_cli(args, capsys, monkeypatch)
+    code, stdout, err = cli(args)
     assert code == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_2500_W.png", "a_4500_E.png"]
     assert len([line for line in err.splitlines() if line.startswith("failed:")]) == 1
@@ -346,7 +342,7 @@ def test_batch_with_several_targets_resumes_output_by_output_and_reports_a_bad_i
     shutil.copy(folder / "a.npy", folder / "b.npy")
     kept = (tmp_path / "out" / "a_2500_W.png").stat().st_mtime_ns
     (tmp_path / "out" / "a_4500_E.png").unlink()
-    code, stdout, err = run_cli(args, capsys, monkeypatch)
+    code, stdout, err = cli(args)
     assert code == 0, err
     assert _table_row(stdout) == ["3", "1", "0"]
     assert (tmp_path / "out" / "a_2500_W.png").stat().st_mtime_ns == kept

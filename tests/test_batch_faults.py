@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
 from relight.io import read_image
 from tmpfs import small_tmpfs
 
@@ -83,13 +82,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     yield from small_tmpfs(tmp_path, "256k")
 
 
-def test_a_full_output_disk_is_given_up_on_after_a_few_errors(tmp_path: Path, small_disk: Path, narrow_checkpoint: Path,
-                                                               capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_output_disk_is_given_up_on_after_a_few_errors(cli, tmp_path: Path, small_disk: Path, narrow_checkpoint: Path) -> None:
     """20 outputs of 40 KB on a 256 KiB disk: a few are written, three full-disk errors are listed, and
     the rest are counted as not written in one line, instead of one identical error each."""
     folder = _folder(tmp_path, 20, size=(48, 64))  # 48 x 64 x 3 float32: 36 KiB as .npy
-    code, stdout, err = run_cli(["batch", str(folder), "-o", str(small_disk), "-w", str(narrow_checkpoint), "--ext", ".npy",
-                                 "--workers", "1"], capsys, monkeypatch)
+    code, stdout, err = cli(["batch", str(folder), "-o", str(small_disk), "-w", str(narrow_checkpoint), "--ext", ".npy",
+                                 "--workers", "1"])
     assert code == 1, err
     assert "Traceback" not in err, err
     failed = [line for line in err.splitlines() if line.startswith("failed:")]

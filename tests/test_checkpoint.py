@@ -66,7 +66,7 @@ def test_config_validation() -> None:
     assert MBNetConfig.from_json(MBNetConfig.narrow().to_json()) == MBNetConfig.narrow()
 
 
-def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing(tiny_config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """safetensors reports a write that fails (a full disk) as its own SafetensorError, not an OSError."""
     from safetensors import SafetensorError
 
@@ -79,6 +79,6 @@ def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing(tmp_path: Path,
 
     monkeypatch.setattr(checkpoint, "save_file", disk_full)
     with pytest.raises(OutputFileError) as err:
-        save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "m.safetensors")
+        save_checkpoint(MBNet(tiny_config), tmp_path / "m.safetensors")
     assert str(err.value) == f"{tmp_path / 'm.safetensors'}: cannot write here (I/O error: No space left on device (os error 28))"
     assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_cli
 from tmpfs import small_tmpfs
 from reference import constant_state_dict, read_tsv
 from relight.weights import load_weights
@@ -165,7 +164,7 @@ def test_an_unreadable_conversion_is_redone_and_an_unwritable_cache_still_loads(
     assert _same_weights(first.model, unkept.model)
 
 
-def test_the_command_line_says_converted_once_then_reads_the_conversion(tmp_path, home, capsys, monkeypatch) -> None:
+def test_the_command_line_says_converted_once_then_reads_the_conversion(cli, tmp_path, home) -> None:
     pkl = _authors_checkpoint(tmp_path / "weight.pkl")
     rng = np.random.default_rng(0)
     from relight.io import write_depth_npy, write_image
@@ -175,8 +174,7 @@ def test_the_command_line_says_converted_once_then_reads_the_conversion(tmp_path
     outputs = []
     for run in ("first", "second"):
         out = tmp_path / f"{run}.npy"
-        code, _, err = run_cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out), "-w", str(pkl)],
-                               capsys, monkeypatch)
+        code, _, err = cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out), "-w", str(pkl)])
         assert code == 0, err
         assert ("converted once to " if run == "first" else "converted before: ") + str(home / "converted") in err.replace("\n", "")
         outputs.append(np.load(out))

@@ -20,7 +20,7 @@ from relight.io import OutputOptions
 from relight.data.pairs import find_inference_pairs
 from relight.device import cuda_precision, default_precision
 from relight.inference import Relighter
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (CI has none)")
 
@@ -30,9 +30,9 @@ BF16_TOLERANCE = 3e-2
 
 
 @pytest.fixture(scope="module")
-def model() -> MBNet:
+def model(tiny_config) -> MBNet:
     torch.manual_seed(0)
-    return MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)).eval()
+    return MBNet(tiny_config).eval()
 
 
 def _inputs(n: int = 2, h: int = 64, w: int = 96) -> tuple[torch.Tensor, torch.Tensor]:

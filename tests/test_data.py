@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 from PIL import Image
 from torch.utils.data import DataLoader
 from typer.testing import CliRunner
@@ -352,16 +351,16 @@ def test_cli_data_pairs_json(tmp_path: Path) -> None:
 
 
 def test_cli_data_pairs_table_and_bad_setting(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path
 ) -> None:
     root = _any_to_any(tmp_path / "full", ("Image000",))
-    code, out, _ = run_cli(["data", "pairs", str(root)], capsys, monkeypatch)
+    code, out, _ = cli(["data", "pairs", str(root)])
     assert code == 0
     assert "4 pairs, any-to-any layout" in out
     assert [word for word in ("direct", "neighbour NE", "neighbour NW", "mirror") if word in out] == [
         "direct", "neighbour NE", "neighbour NW", "mirror",
     ]
-    code, out, err = run_cli(["data", "pairs", str(root), "--target", "4500-X"], capsys, monkeypatch)
+    code, out, err = cli(["data", "pairs", str(root), "--target", "4500-X"])
     assert code == 1
     assert out == ""
     assert err.strip().splitlines() == ["error: setting '4500-X': unknown light direction 'X'; use one of N NE E SE S SW W NW"]

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
 from relight.cli._errors import cli_words
 from relight.data.pairs import InferencePair, load_pair
 from relight.depth.estimation import DepthEstimator, MissingDependency
@@ -112,13 +111,13 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):
         locate_depth_model("other-depth")
 
 
-def test_weights_list_and_info_show_depth_models_and_whether_they_are_here(hub, tiny_on_hub, capsys, monkeypatch):
+def test_weights_list_and_info_show_depth_models_and_whether_they_are_here(cli, hub, tiny_on_hub):
     """Before, `weights list` and `info` knew only relighting models: the depth model a photo needs was
     not listed, and `info depth-anything-v2-small` was an error."""
     commit, hashes = tiny_on_hub
 
     def listed() -> dict[str, dict]:
-        code, out, err = run_cli(["weights", "list", "--json"], capsys, monkeypatch)
+        code, out, err = cli(["weights", "list", "--json"])
         assert code == 0, err
         return {row["name"]: row for row in json.loads(out) if row["kind"] == "depth"}
 
@@ -128,24 +127,24 @@ def test_weights_list_and_info_show_depth_models_and_whether_they_are_here(hub, 
     assert before["depth-anything-v2-small"]["revision"] == "5426e4f0f36572d16453bbda7a8389317b1bef99"
     assert before["depth-anything-v2-small"]["size_bytes"] == 99_175_385
     assert before["depth-anything-v2-small"]["pinned"]
-    code, _, err = run_cli(["weights", "download", "tiny-depth"], capsys, monkeypatch)
+    code, _, err = cli(["weights", "download", "tiny-depth"])
     assert code == 0, err
     after = listed()["tiny-depth"]
     assert after["status"] == "ready"
     assert Path(after["path"]).name == commit
     assert after["files"] == hashes
-    code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
+    code, out, _ = cli(["weights", "list"])
     assert code == 0, out
     assert "depth models" in out, out
     assert "tiny-depth" in out, out
     assert "depth-anything-v2-small" in out, out
-    code, out, _ = run_cli(["weights", "info", "tiny-depth"], capsys, monkeypatch)
+    code, out, _ = cli(["weights", "info", "tiny-depth"])
     assert code == 0, out
     assert "hf://me/tiny-depth at" in out, out
     assert commit in out, out
     assert "ready" in out, out
     assert all(f"sha256 {name}" in out and hashes[name][:30] in out for name in FILES), out
-    code, out, _ = run_cli(["weights", "info", "depth-anything-v2-small", "--json"], capsys, monkeypatch)
+    code, out, _ = cli(["weights", "info", "depth-anything-v2-small", "--json"])
     assert code == 0
     assert json.loads(out)["files"]["config.json"].startswith("c56698d3")
 
@@ -194,13 +193,13 @@ def test_the_shipped_pin_is_what_is_asked_for_and_checked(hub, tiny_model):
     assert all(f"/resolve/{entry.revision}/" in path for path in asked), asked
 
 
-def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkpoint, tmp_path, capsys, monkeypatch):
+def test_run_and_batch_without_depth_files(cli, hub, tiny_model, photo, narrow_checkpoint, tmp_path):
     from relight.inference import Relighter
     from relight.weights import load_weights
 
     out = tmp_path / "relit.png"
-    code, _, err = run_cli(["run", str(photo), "-o", str(out), "--depth-model", str(tiny_model), "-w", str(narrow_checkpoint),
-                            "--device", "cpu"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), "-o", str(out), "--depth-model", str(tiny_model), "-w", str(narrow_checkpoint),
+                            "--device", "cpu"])
     assert code == 0, err
     assert f"used depth estimated by {tiny_model}" in err, err
     depth = DepthEstimator.load(tiny_model, device="cpu")(read_image(photo).rgb)
@@ -210,21 +209,21 @@ def test_run_and_batch_without_depth_files(hub, tiny_model, photo, narrow_checkp
     np.save(photo.parent / "other.npy", np.full((30, 44), 0.5, np.float32))
     Image.open(photo).save(photo.parent / "other.png")
     args = ["batch", str(photo.parent), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--device", "cpu"]
-    code, stdout, err = run_cli(args, capsys, monkeypatch)  # the default depth model is not downloaded: no fetch in a batch
+    code, stdout, err = cli(args)  # the default depth model is not downloaded: no fetch in a batch
     assert code == 1
     assert "street.png: no depth file with stem 'street' found and none could be estimated: depth-anything-v2-small" in err
     assert "run `relight weights download depth-anything-v2-small` once, or give a depth file" in err, err
     assert (tmp_path / "out" / "other.png").is_file()
     assert not (tmp_path / "out" / "street.png").exists()
-    code, stdout, err = run_cli([*args, "--depth-model", str(tiny_model)], capsys, monkeypatch)
+    code, stdout, err = cli([*args, "--depth-model", str(tiny_model)])
     assert code == 0, stdout + err
     assert f"estimated depth for 1 image(s) without a depth file, with {tiny_model}" in stdout, stdout + err
     assert (tmp_path / "out" / "street.png").is_file()
 
 
-def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys, monkeypatch):
+def test_missing_model_or_transformers_is_one_line(cli, hub, photo, tmp_path, monkeypatch):
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")
-    code, _, err = run_cli(["run", str(photo), "-o", str(tmp_path / "o.png")], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), "-o", str(tmp_path / "o.png")])
     assert code == 1, err
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith(f"error: {photo}: no depth file given and none can be estimated: depth-anything-v2-small: the depth model is not "
@@ -233,20 +232,20 @@ def test_missing_model_or_transformers_is_one_line(hub, photo, tmp_path, capsys,
     monkeypatch.setitem(sys.modules, "transformers", None)  # as if the depth extra were not installed
     with pytest.raises(MissingDependency, match=r"needs the optional package transformers: install relight\[depth\]"):
         DepthEstimator.load()
-    code, _, err = run_cli(["depth", str(photo), "-o", str(tmp_path / "d")], capsys, monkeypatch)
+    code, _, err = cli(["depth", str(photo), "-o", str(tmp_path / "d")])
     assert code == 1, err
     assert "pip install 'relight[depth]'" in err, err
     assert len(err.strip().splitlines()) == 1, err
 
 
-def test_weights_download_fetches_a_depth_model(hub, tiny_on_hub, capsys, monkeypatch):
-    code, _, err = run_cli(["weights", "download", "tiny-depth"], capsys, monkeypatch)
+def test_weights_download_fetches_a_depth_model(cli, hub, tiny_on_hub):
+    code, _, err = cli(["weights", "download", "tiny-depth"])
     assert code == 0, err
     assert "sha256 verified (3 files)" in err, err
     assert tiny_on_hub[0] in err, err
 
 
-def test_relight_depth_writes_npy_and_a_16bit_png(tiny_model, photo, tmp_path, capsys, monkeypatch):
+def test_relight_depth_writes_npy_and_a_16bit_png(cli, tiny_model, photo, tmp_path):
     env = {**os.environ, "COLUMNS": "200", "RELIGHT_HOME": str(tmp_path / "home")}
     second = photo.parent / "second.png"
     Image.open(photo).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(second)
@@ -264,12 +263,11 @@ def test_relight_depth_writes_npy_and_a_16bit_png(tiny_model, photo, tmp_path, c
 
     for output, message in ((tmp_path / "one.npy", "is one file, for 2 photos; give a folder"),
                             (photo.parent, "would sit among the photos, where `relight batch` would take it for one")):
-        code, _, err = run_cli(["depth", str(photo), str(second), "-o", str(output), "--depth-model", str(tiny_model)], capsys, monkeypatch)
+        code, _, err = cli(["depth", str(photo), str(second), "-o", str(output), "--depth-model", str(tiny_model)])
         assert code == 1, err
         assert message in err, err
         assert len(err.strip().splitlines()) == 1, err
-    code, _, err = run_cli(["depth", str(photo), "-o", str(tmp_path / "single.png"), "--depth-model", str(tiny_model), "--device", "cpu"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["depth", str(photo), "-o", str(tmp_path / "single.png"), "--depth-model", str(tiny_model), "--device", "cpu"])
     assert code == 0, err
     assert np.array_equal(read_depth(tmp_path / "single.npy"), expected), err
     assert (tmp_path / "single.png").is_file(), err

@@ -9,7 +9,6 @@ import pytest
 import tifffile
 from PIL import Image
 
-from conftest import run_cli
 from relight.cli._errors import cli_words
 from relight.data.pairs import InferencePair, load_pair
 from relight.errors import InputFileError, InvalidSetting, RelightWarning
@@ -126,7 +125,7 @@ def test_load_pair_says_what_auto_did(tmp_path, sample_pair):
     assert "scale it to [0, 1]" in str(as_given.warnings[0])
 
 
-def test_depth_kind_on_the_command_line(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+def test_depth_kind_on_the_command_line(cli, tmp_path, sample_pair, narrow_checkpoint):
     image, _ = sample_pair
     metres = np.linspace(4.0, 20.0, 40 * 56, dtype=np.float32).reshape(40, 56)
     np.save(tmp_path / "metres.npy", metres)
@@ -136,14 +135,14 @@ def test_depth_kind_on_the_command_line(tmp_path, sample_pair, narrow_checkpoint
     outputs = {}
     for name, kind in (("metres", "metric"), ("disparity", "disparity"), ("normalised", "auto")):
         out = tmp_path / f"{name}.tif"
-        code, _, err = run_cli(["run", str(image), str(tmp_path / f"{name}.npy"), "-o", str(out), "-w", str(narrow_checkpoint),
-                                "--device", "cpu", "--depth-kind", kind, "--bit-depth", "16"], capsys, monkeypatch)
+        code, _, err = cli(["run", str(image), str(tmp_path / f"{name}.npy"), "-o", str(out), "-w", str(narrow_checkpoint),
+                                "--device", "cpu", "--depth-kind", kind, "--bit-depth", "16"])
         assert code == 0, err
         assert "warning" not in err, err  # a kind given is a kind known: nothing to warn about
         outputs[name] = tifffile.imread(out)
     assert np.abs(outputs["metres"].astype(int) - outputs["normalised"]).max() <= 1
     assert np.abs(outputs["disparity"].astype(int) - outputs["normalised"]).max() <= 1
-    code, _, err = run_cli(["run", str(image), str(tmp_path / "metres.npy"), "-o", str(tmp_path / "x.png"), "-w", str(narrow_checkpoint),
-                            "--depth-kind", "inverse"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(tmp_path / "metres.npy"), "-o", str(tmp_path / "x.png"), "-w", str(narrow_checkpoint),
+                            "--depth-kind", "inverse"])
     assert code == 2, err
     assert err.strip() == "error: --depth-kind 'inverse': expected auto, normalised, metric or disparity", err

@@ -9,27 +9,21 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli
 
 from relight.errors import RelightError
 from relight.model.checkpoint import read_checkpoint_metadata
 
 
-def test_synth_train_eval_score(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_synth_train_eval_score(cli, tmp_path: Path) -> None:
     train_dir, held_out, run = tmp_path / "train", tmp_path / "held-out", tmp_path / "run"
-    code, _, err = run_cli(["synth", str(train_dir), "--scenes", "3", "--size", "64", "--seed", "5"], capsys, monkeypatch)
+    code, _, err = cli(["synth", str(train_dir), "--scenes", "3", "--size", "64", "--seed", "5"])
     assert code == 0, err
-    code, _, err = run_cli(
-        ["synth", str(held_out), "--scenes", "1", "--size", "64", "--seed", "5", "--start-index", "3"], capsys, monkeypatch
-    )
+    code, _, err = cli(["synth", str(held_out), "--scenes", "1", "--size", "64", "--seed", "5", "--start-index", "3"])
     assert code == 0, err
 
-    code, out, err = run_cli(
-        ["train", str(train_dir), "--out", str(run), "--val-data", str(held_out), "--backbone", "narrow", "--width", "8",
+    code, out, err = cli(["train", str(train_dir), "--out", str(run), "--val-data", str(held_out), "--backbone", "narrow", "--width", "8",
          "--decoder-channels", "16", "--perceptual-weight", "0", "--no-neighbours", "--no-mirror", "--batch-size", "3",
-         "--lr", "2e-3", "--epochs", "4", "--workers", "0"],
-        capsys, monkeypatch,
-    )
+         "--lr", "2e-3", "--epochs", "4", "--workers", "0"])
     assert code == 0, err
     assert "relight train ->" in out
     assert "3 training pairs" in err
@@ -51,10 +45,7 @@ def test_synth_train_eval_score(tmp_path: Path, capsys, monkeypatch) -> None:
     assert provenance["training_data"]["train_pairs"] == 3
 
     preds, report = tmp_path / "preds", tmp_path / "eval.json"
-    code, out, err = run_cli(
-        ["eval", str(held_out), "--weights", str(run / "best.safetensors"), "--save-dir", str(preds), "--json", str(report)],
-        capsys, monkeypatch,
-    )
+    code, out, err = cli(["eval", str(held_out), "--weights", str(run / "best.safetensors"), "--save-dir", str(preds), "--json", str(report)])
     assert code == 0, err
     assert "Image003" in out
     assert "PSNR" in out
@@ -66,7 +57,7 @@ def test_synth_train_eval_score(tmp_path: Path, capsys, monkeypatch) -> None:
     gt = tmp_path / "gt"
     gt.mkdir()
     shutil.copy(held_out / "Image003_4500_E.png", gt / "Image003.png")
-    code, out, err = run_cli(["score", str(preds), str(gt), "--json", str(tmp_path / "score.json")], capsys, monkeypatch)
+    code, out, err = cli(["score", str(preds), str(gt), "--json", str(tmp_path / "score.json")])
     assert code == 0, err
     scored = json.loads((tmp_path / "score.json").read_text())
     # Evaluation scores the 8-bit levels it saves: scoring the saved files gives the same numbers.
@@ -74,17 +65,14 @@ def test_synth_train_eval_score(tmp_path: Path, capsys, monkeypatch) -> None:
     assert scored["mean"]["ssim"] == pytest.approx(evaluated["mean"]["ssim"], abs=1e-6)
 
 
-def test_eval_names_a_broken_file_in_one_line_and_scores_the_rest(tmp_path: Path, narrow_checkpoint: Path, capsys, monkeypatch) -> None:
+def test_eval_names_a_broken_file_in_one_line_and_scores_the_rest(cli, tmp_path: Path, narrow_checkpoint: Path) -> None:
     data = tmp_path / "held-out"
-    code, _, err = run_cli(["synth", str(data), "--scenes", "2", "--size", "64"], capsys, monkeypatch)
+    code, _, err = cli(["synth", str(data), "--scenes", "2", "--size", "64"])
     assert code == 0, err
     broken = data / "Image001_4500_E.png"
     broken.write_bytes(broken.read_bytes()[:60])  # truncated target, decoded in a DataLoader worker
-    code, out, err = run_cli(
-        ["eval", str(data), "--weights", str(narrow_checkpoint), "--save-dir", str(tmp_path / "preds"), "--workers", "2",
-         "--json", str(tmp_path / "eval.json")],
-        capsys, monkeypatch,
-    )
+    code, out, err = cli(["eval", str(data), "--weights", str(narrow_checkpoint), "--save-dir", str(tmp_path / "preds"), "--workers", "2",
+         "--json", str(tmp_path / "eval.json")])
     assert code == 1
     assert "Traceback" not in err
     assert "error:" not in err
@@ -98,13 +86,13 @@ def test_eval_names_a_broken_file_in_one_line_and_scores_the_rest(tmp_path: Path
     assert sorted(p.name for p in (tmp_path / "preds").iterdir()) == ["Image000.png"]
 
 
-def test_eval_keeps_going_past_a_pair_the_device_cannot_take(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_eval_keeps_going_past_a_pair_the_device_cannot_take(tiny_config, cli, tmp_path: Path) -> None:
     """Running out of memory on one pair is that pair's failure; an --ext it cannot write is refused
     before the model loads."""
     from relight.data.synth import write_dataset
     from relight.evaluation.evaluate import evaluate, evaluation_pairs
     from relight.inference import Relighter
-    from relight.model import MBNet, MBNetConfig
+    from relight.model import MBNet
 
     class RunsOutOnce(MBNet):
         calls = 0
@@ -117,20 +105,20 @@ def test_eval_keeps_going_past_a_pair_the_device_cannot_take(tmp_path: Path, cap
 
     write_dataset(tmp_path / "data", scenes=2, size=64, seed=1)
     pairs = evaluation_pairs(tmp_path / "data").pairs
-    relighter = Relighter(RunsOutOnce(MBNetConfig.narrow(width=8, decoder_channels=16)), "cpu")
+    relighter = Relighter(RunsOutOnce(tiny_config), "cpu")
     report = evaluate(relighter, pairs, save_dir=tmp_path / "preds", workers=0)
     assert [row.name for row in report.rows] == [pairs[1].name]
     assert [f.name for f in report.failed] == [pairs[0].name]
     assert "out of memory on cpu" in report.failed[0].reason
     assert sorted(p.name for p in (tmp_path / "preds").iterdir()) == [f"{pairs[1].name}.png"]
 
-    code, out, err = run_cli(["eval", str(tmp_path / "data"), "--save-dir", str(tmp_path / "p2"), "--ext", ".bmp"], capsys, monkeypatch)
+    code, out, err = cli(["eval", str(tmp_path / "data"), "--save-dir", str(tmp_path / "p2"), "--ext", ".bmp"])
     assert code == 2
     assert err.strip().splitlines() == ["error: --ext .bmp: unsupported output type .bmp; use one of "
                                         ".png, .tif, .tiff, .npy, .jpg, .jpeg, .webp"]
 
 
-def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_data(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_data(cli, tmp_path: Path) -> None:
     """An input with no ground truth is named and counted (exit 1), not silently left out of the means;
     --save-dir (or demo -o) set to the data folder is refused before anything is written."""
     from relight.demo import EXAMPLES, run_demo
@@ -141,7 +129,7 @@ def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_d
     shutil.copytree(EXAMPLES, examples)
     (examples / "validation_gt" / "Image901.png").unlink()
     before = {p: p.read_bytes() for p in examples.rglob("*") if p.is_file()}
-    code, out, err = run_cli(["eval", str(examples / "validation"), "--json", str(tmp_path / "eval.json")], capsys, monkeypatch)
+    code, out, err = cli(["eval", str(examples / "validation"), "--json", str(tmp_path / "eval.json")])
     assert code == 1, err
     assert "Traceback" not in err, err
     refused = [line for line in out.splitlines() if line.startswith("not scored:")]
@@ -151,7 +139,7 @@ def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_d
     assert "mean (3)" in out
     assert [f["name"] for f in json.loads((tmp_path / "eval.json").read_text())["failed"]] == ["Image901"]
 
-    code, _, err = run_cli(["eval", str(examples / "validation"), "--save-dir", str(examples / "validation")], capsys, monkeypatch)
+    code, _, err = cli(["eval", str(examples / "validation"), "--save-dir", str(examples / "validation")])
     assert code == 1, err
     assert "would replace the input" in err, err
     assert len(err.strip().splitlines()) == 1, err
@@ -161,7 +149,7 @@ def test_eval_reports_inputs_without_ground_truth_and_refuses_to_save_over_its_d
     assert {p: p.read_bytes() for p in examples.rglob("*") if p.is_file()} == before
 
 
-def test_eval_reads_depth_of_another_kind_as_told_and_says_so(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_eval_reads_depth_of_another_kind_as_told_and_says_so(cli, tmp_path: Path) -> None:
     """Depth given as distances scores as the normalised depth VIDIT's rule makes of them with --depth-kind
     metric (and with auto, which says per pair that it took them for distances); read as normalised it is
     warned about and scores differently (the bundled model, which learnt to use depth); an unknown kind is
@@ -171,7 +159,7 @@ def test_eval_reads_depth_of_another_kind_as_told_and_says_so(tmp_path: Path, ca
     from relight.io.depth import normalise_distance, read_depth
 
     data, metric = tmp_path / "data", tmp_path / "metric"
-    code, _, err = run_cli(["synth", str(data), "--scenes", "2", "--size", "64", "--seed", "3"], capsys, monkeypatch)
+    code, _, err = cli(["synth", str(data), "--scenes", "2", "--size", "64", "--seed", "3"])
     assert code == 0, err
     shutil.copytree(data, metric)
     for depth in sorted(data.glob("*.npy")):
@@ -181,7 +169,7 @@ def test_eval_reads_depth_of_another_kind_as_told_and_says_so(tmp_path: Path, ca
 
     def scores(folder: Path, *extra: str) -> tuple[dict, str]:
         report = tmp_path / f"{folder.name}{''.join(extra)}.json"
-        code, out, err = run_cli(["eval", str(folder), "--workers", "0", "--json", str(report), *extra], capsys, monkeypatch)
+        code, out, err = cli(["eval", str(folder), "--workers", "0", "--json", str(report), *extra])
         assert code == 0, err
         assert "Traceback" not in err, err
         return json.loads(report.read_text())["mean"], err
@@ -198,7 +186,7 @@ def test_eval_reads_depth_of_another_kind_as_told_and_says_so(tmp_path: Path, ca
     mean, said = scores(metric, "--depth-kind", "normalised")
     assert sum("outside the [0, 1]" in line for line in said.splitlines()) == 2, said
     assert abs(mean["psnr"] - reference["psnr"]) > 0.01
-    code, out, err = run_cli(["eval", str(data), "--depth-kind", "feet"], capsys, monkeypatch)
+    code, out, err = cli(["eval", str(data), "--depth-kind", "feet"])
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1, err
     assert "--depth-kind 'feet'" in err, err

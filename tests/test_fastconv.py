@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relight.model import MBNet, MBNetConfig, fastconv
+from relight.model import MBNet, fastconv
 from relight.model.fastconv import GemmConv2d, WinogradConv2d, use_fast_convs
 from relight.model.mbnet import _upsample2_rows
 
@@ -140,9 +140,9 @@ def test_upsampled_rows_equal_the_whole_interpolation(h: int, w: int) -> None:
 
 
 @pytest.mark.parametrize("rows", [1, 7, 64])
-def test_banded_tail_equals_the_plain_forward(rows: int) -> None:
+def test_banded_tail_equals_the_plain_forward(tiny_config, rows: int) -> None:
     torch.manual_seed(0)
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)).double().eval()
+    model = MBNet(tiny_config).double().eval()
     rgb, depth = torch.rand(2, 3, 96, 64, dtype=torch.float64), torch.rand(2, 1, 96, 64, dtype=torch.float64)
     with torch.no_grad():
         expected = model(rgb, depth)

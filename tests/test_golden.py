@@ -95,14 +95,12 @@ def test_unsafe_checkpoint_is_refused_not_executed(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_a_pickle_a_safe_load_refuses_is_one_line_without_torchs_unsafe_advice(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_a_pickle_a_safe_load_refuses_is_one_line_without_torchs_unsafe_advice(cli, tmp_path: Path) -> None:
     import pickle
-
-    from conftest import run_cli
 
     path = tmp_path / "plain.pkl"
     path.write_bytes(pickle.dumps({"a": 1}, protocol=4))
-    code, _, err = run_cli(["weights", "import", str(path), "--name", "plain"], capsys, monkeypatch)
+    code, _, err = cli(["weights", "import", str(path), "--name", "plain"])
     assert code == 1, err
     assert len(err.strip().splitlines()) == 1, err
     assert "a safe load refused it" in err

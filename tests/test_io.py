@@ -195,17 +195,17 @@ def test_bad_images(tmp_path: Path, make, problem: str) -> None:
     assert "\n" not in str(err.value)
 
 
-def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+def test_outputs_get_ordinary_permissions(tiny_config, tmp_path: Path) -> None:
     import os
 
     umask = os.umask(0o022)
     os.umask(umask)
     out = write_image(tmp_path / "o.png", np.zeros((2, 2, 3), np.float32))
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask != 0o600
-    from relight.model import MBNet, MBNetConfig
+    from relight.model import MBNet
     from relight.model.checkpoint import save_checkpoint
 
-    checkpoint = save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "m.safetensors")
+    checkpoint = save_checkpoint(MBNet(tiny_config), tmp_path / "m.safetensors")
     assert checkpoint.stat().st_mode & 0o777 == 0o666 & ~umask  # safetensors writes a file of its own
 
 

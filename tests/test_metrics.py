@@ -15,7 +15,6 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from typer.testing import CliRunner
 
-from conftest import run_cli
 from relight.cli import app
 from relight.errors import RelightError
 from relight.io import write_image
@@ -256,12 +255,12 @@ def test_score_cli_json_to_stdout_keeps_stdout_pure_json(tmp_path, alexnet_cache
     assert not (Path.cwd() / "-").exists()
 
 
-def test_score_cli_checks_its_report_files_before_scoring(tmp_path, empty_cache, capsys, monkeypatch):
+def test_score_cli_checks_its_report_files_before_scoring(cli, tmp_path, empty_cache):
     pred_dir, gt_dir, _ = _folders(tmp_path, n=1)
     for options, problem in ((["--json", str(tmp_path)], "is a folder; give a file name"),
                              (["--csv", str(pred_dir / "img0.png" / "s.csv")], "is a file, not a folder"),
                              (["--json", "-", "--csv", "-"], "only one of them can go to stdout")):
-        code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), *options], capsys, monkeypatch)
+        code, out, err = cli(["score", str(pred_dir), str(gt_dir), *options])
         assert code == 1, err
         assert out == "", err
         assert err.startswith("error:"), err
@@ -269,7 +268,7 @@ def test_score_cli_checks_its_report_files_before_scoring(tmp_path, empty_cache,
         assert len(err.splitlines()) == 1, err
 
 
-def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(tmp_path, empty_cache, capsys, monkeypatch):
+def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(cli, tmp_path, empty_cache):
     pred_dir, gt_dir, _ = _folders(tmp_path)
     result = _invoke(str(pred_dir), str(gt_dir), "--json", str(tmp_path / "s.json"))
     assert result.exit_code == 0, result.output
@@ -282,7 +281,7 @@ def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(t
     assert "lpips" not in data["images"][0]
     assert ALEXNET_FILE in data["lpips_skipped"]
 
-    code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), "--require-lpips", "--json", str(tmp_path / "r.json")], capsys, monkeypatch)
+    code, out, err = cli(["score", str(pred_dir), str(gt_dir), "--require-lpips", "--json", str(tmp_path / "r.json")])
     assert code == 1
     assert out == ""
     assert err.startswith("error:")
@@ -291,13 +290,13 @@ def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(t
     assert not (tmp_path / "r.json").exists()
 
 
-def test_score_cli_reports_a_size_mismatch_and_a_broken_file_and_scores_the_rest(tmp_path, empty_cache, capsys, monkeypatch):
+def test_score_cli_reports_a_size_mismatch_and_a_broken_file_and_scores_the_rest(cli, tmp_path, empty_cache):
     """One bad prediction is named with its problem in one line and left out of the means; the others
     are scored, the JSON lists the failures, and the exit code is 1."""
     pred_dir, gt_dir, _ = _folders(tmp_path, n=3)
     write_image(pred_dir / "img1.png", np.zeros((32, 41, 3)))
     (pred_dir / "img2.png").write_bytes((pred_dir / "img2.png").read_bytes()[:60])
-    code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), "--json", str(tmp_path / "s.json")], capsys, monkeypatch)
+    code, out, err = cli(["score", str(pred_dir), str(gt_dir), "--json", str(tmp_path / "s.json")])
     assert code == 1
     assert "Traceback" not in err
     assert "error:" not in err

@@ -251,15 +251,13 @@ def _phone_photo(folder: Path, stem: str = "phone") -> tuple[Path, Path]:
     return folder / f"{stem}.jpg", folder / f"{stem}.npy"
 
 
-def test_run_relights_a_phone_photo_as_it_displays_keeping_profile_and_exif(tmp_path, narrow_checkpoint, capsys, monkeypatch) -> None:
-    from conftest import run_cli
-
+def test_run_relights_a_phone_photo_as_it_displays_keeping_profile_and_exif(cli, tmp_path, narrow_checkpoint) -> None:
     from relight.inference import Relighter
     from relight.weights import load_weights
 
     photo, depth = _phone_photo(tmp_path)
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint)])
     assert code == 0, err
     assert "resized" not in err
     with Image.open(out) as im:
@@ -269,25 +267,23 @@ def test_run_relights_a_phone_photo_as_it_displays_keeping_profile_and_exif(tmp_
         assert im.getexif()[0x0110] == "EOS R5"
     shown = read_image(photo)
     expected = Relighter(load_weights(narrow_checkpoint), device="cpu").relight(shown.rgb, np.load(depth))
-    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(tmp_path / "s.png"), "-w", str(narrow_checkpoint), "--srgb"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), str(depth), "-o", str(tmp_path / "s.png"), "-w", str(narrow_checkpoint), "--srgb"])
     assert code == 0, err
     srgb = read_image(tmp_path / "s.png")
     assert is_srgb(srgb.meta.icc)
     assert np.abs(srgb.rgb - np.clip(expected, 0, 1)).max() <= 0.5 / 255 + 1e-6
 
 
-def test_run_and_batch_take_quality_and_keep_16_bits(tmp_path, narrow_checkpoint, capsys, monkeypatch) -> None:
-    from conftest import run_cli
-
+def test_run_and_batch_take_quality_and_keep_16_bits(cli, tmp_path, narrow_checkpoint) -> None:
     photo, depth = _phone_photo(tmp_path)
     sizes = {}
     for quality in (10, 95):
         out = tmp_path / f"q{quality}.jpg"
-        code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--quality", str(quality)], capsys, monkeypatch)
+        code, _, err = cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--quality", str(quality)])
         assert code == 0, err
         sizes[quality] = out.stat().st_size
     assert sizes[10] < sizes[95]
-    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(tmp_path / "x.jpg"), "-w", str(narrow_checkpoint), "--quality", "0"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), str(depth), "-o", str(tmp_path / "x.jpg"), "-w", str(narrow_checkpoint), "--quality", "0"])
     assert code == 2
     assert "--quality" in err
     assert not (tmp_path / "x.jpg").exists()
@@ -296,23 +292,21 @@ def test_run_and_batch_take_quality_and_keep_16_bits(tmp_path, narrow_checkpoint
     tifffile.imwrite(folder / "d.tif", RNG.integers(0, 65536, (16, 24, 3), dtype=np.uint16), photometric="rgb", iccprofile=P3)
     np.save(folder / "d.npy", RNG.random((16, 24), dtype=np.float32))
     for extra, expected in (([], 16), (["--bit-depth", "8"], 8)):
-        code, _, err = run_cli(["batch", str(folder), "-o", str(tmp_path / f"b{expected}"), "-w", str(narrow_checkpoint), *extra], capsys, monkeypatch)
+        code, _, err = cli(["batch", str(folder), "-o", str(tmp_path / f"b{expected}"), "-w", str(narrow_checkpoint), *extra])
         assert code == 0, err
         result = read_image(tmp_path / f"b{expected}" / "d.png")
         assert result.bit_depth == expected
         assert result.meta.icc == P3
 
 
-def test_batch_output_keeps_orientation_profile_exif_and_webp_alpha(tmp_path, narrow_checkpoint, capsys, monkeypatch) -> None:
-    from conftest import run_cli
-
+def test_batch_output_keeps_orientation_profile_exif_and_webp_alpha(cli, tmp_path, narrow_checkpoint) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     _phone_photo(folder)
     rgba = np.dstack([_scene(16, 24), RNG.integers(0, 256, (16, 24), dtype=np.uint8)])
     Image.fromarray(rgba, "RGBA").save(folder / "cut.png")
     np.save(folder / "cut.npy", RNG.random((16, 24), dtype=np.float32))
-    code, _, err = run_cli(["batch", str(folder), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--ext", ".webp"], capsys, monkeypatch)
+    code, _, err = cli(["batch", str(folder), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--ext", ".webp"])
     assert code == 0, err
     with Image.open(tmp_path / "out" / "phone.webp") as im:
         assert im.size == (24, 40)

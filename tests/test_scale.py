@@ -19,7 +19,7 @@ from relight.cli._stages import StageDisplay
 from relight.errors import InvalidSetting
 from relight.inference import Relighter
 from relight.inference.scale import parse_size
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from relight.inference.scale import RunScale, parse_run_size, run_scale, scaled_to_longer, scaled_to_pixels
 from relight.model.provenance import trained_at
@@ -28,17 +28,16 @@ from relight.tensors import resize
 from relight.weights import load_registry, load_weights
 from relight.weights.errors import RegistryError
 from relight.weights.registry import BUILTIN_REGISTRY
-from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def trained_at_64x32(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_at_64x32(tiny_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random model (a fixture, not a model) whose checkpoint says it was trained at 64 x 32."""
     torch.manual_seed(1)
     path = tmp_path_factory.mktemp("scale") / "tiny32.safetensors"
-    return save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), path, {"trained_at": [64, 32]})
+    return save_checkpoint(MBNet(tiny_config), path, {"trained_at": [64, 32]})
 
 
 def _photo(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -78,13 +77,13 @@ def test_size_n_is_the_longer_side_and_hxw_is_exact() -> None:
     assert str(info.value) == str(pytest.raises(InvalidSetting, parse_size, "7x").value)  # worded as parse_size words it
 
 
-def test_native_and_a_size_contradict_each_other_in_both_wordings() -> None:
+def test_native_and_a_size_contradict_each_other_in_both_wordings(tiny_config) -> None:
     with pytest.raises(InvalidSetting) as info:
         run_scale((768, 1024), True, None)
     assert str(info.value) == "Relighter(native=True) and Relighter(size=(768, 1024)) contradict each other; give one"
     assert message(info.value) == "error: --native and --size 768x1024 contradict each other; give one"
     with pytest.raises(InvalidSetting, match=r"upscale='sideways'\): expected change or result"):
-        Relighter(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), "cpu", upscale="sideways")
+        Relighter(MBNet(tiny_config), "cpu", upscale="sideways")
 
 
 def test_checkpoints_record_their_training_size(trained_at_64x32: Path) -> None:
@@ -98,9 +97,9 @@ def test_checkpoints_record_their_training_size(trained_at_64x32: Path) -> None:
     assert registry["mbnet-ntire21"].trained_at == (1024, 1024)
 
 
-def test_a_registry_entry_supplies_the_size_a_checkpoint_lacks(tmp_path: Path) -> None:
+def test_a_registry_entry_supplies_the_size_a_checkpoint_lacks(tiny_config, tmp_path: Path) -> None:
     builtin = tmp_path / "registry.toml"
-    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "old.safetensors")
+    save_checkpoint(MBNet(tiny_config), tmp_path / "old.safetensors")
     entry = '[models.old]\ndescription = "x"\narchitecture = { backbone = "narrow", width = 8, decoder_channels = 16 }\n'
     builtin.write_text(entry + 'trained_at = [64, 48]\n[models.old.location]\nfile = "old.safetensors"\n')
     registry = load_registry(builtin, tmp_path / "user.json")
@@ -149,22 +148,20 @@ def test_native_and_an_unrecorded_scale_run_at_the_image_size(trained_at_64x32: 
     assert Relighter(load_weights(narrow_checkpoint), "cpu").run_size((128, 64)) == (128, 64)  # records none: as before
 
 
-def test_run_says_the_scale_and_writes_full_resolution(trained_at_64x32: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_run_says_the_scale_and_writes_full_resolution(cli, trained_at_64x32: Path, tmp_path: Path) -> None:
     rgb, depth = _photo(128, 64, seed=2)
     image, depth_file, out = tmp_path / "p.png", tmp_path / "p.npy", tmp_path / "out.png"
     Image.fromarray((rgb * 255).astype(np.uint8)).save(image)
     np.save(depth_file, depth)
-    code, _, err = run_cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--device", "cpu"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--device", "cpu"])
     assert code == 0, err
     assert "running the network at 64x32 for 128x64: the model's training scale, about 2,048 pixels (--native runs it at full resolution); " \
            "the change is brought back to full size (--upscale)" in err
     assert Image.open(out).size == (64, 128)
-    code, _, err = run_cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--size", "64"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--size", "64"])
     assert code == 2
     assert err.strip() == "error: --native and --size 64 contradict each other; give one"
-    code, _, err = run_cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--device", "cpu"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--device", "cpu"])
     assert code == 0
     assert "running the network at" not in err
 
@@ -222,13 +219,13 @@ def test_the_builtin_registry_stays_readable() -> None:
 
 
 @pytest.mark.parametrize("command", ["batch", "eval"])
-def test_batch_and_eval_take_native_and_upscale_like_run(command: str, tmp_path: Path, narrow_checkpoint: Path, capsys, monkeypatch) -> None:
+def test_batch_and_eval_take_native_and_upscale_like_run(cli, command: str, tmp_path: Path, narrow_checkpoint: Path) -> None:
     from relight.data.synth import write_dataset
 
     write_dataset(tmp_path / "data", 1, 32)
-    code, _, err = run_cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--native", "--size", "64"], capsys, monkeypatch)
+    code, _, err = cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--native", "--size", "64"])
     assert code == 2
     assert "--native and --size 64 contradict each other" in err  # refused before the model loads
-    code, _, err = run_cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--upscale", "sideways"], capsys, monkeypatch)
+    code, _, err = cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--upscale", "sideways"])
     assert code == 2
     assert "--upscale" in err

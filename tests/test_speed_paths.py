@@ -16,7 +16,6 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import run_cli
 from relight.inference.batch import BatchOptions, run_batch
 from relight.io import OutputOptions
 from relight.cli._errors import cli_words
@@ -66,9 +65,9 @@ def _one_thread() -> object:
 
 
 @pytest.fixture(scope="module")
-def narrow() -> MBNet:
+def narrow(tiny_config) -> MBNet:
     torch.manual_seed(0)
-    return _randomise_batchnorm(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)))
+    return _randomise_batchnorm(MBNet(tiny_config))
 
 
 @pytest.mark.parametrize("backbone", ["narrow", "resnet50"])
@@ -85,15 +84,15 @@ def test_folding_batchnorm_keeps_the_output(backbone: str, narrow: MBNet) -> Non
     assert torch.allclose(got, expected, rtol=0, atol=1e-5)
 
 
-def test_folding_in_place_changes_the_model_itself() -> None:
-    model = _randomise_batchnorm(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)))
+def test_folding_in_place_changes_the_model_itself(tiny_config) -> None:
+    model = _randomise_batchnorm(MBNet(tiny_config))
     folded = fold_batchnorm(model, inplace=True)
     assert folded is model
     assert _batchnorms(model) == 0
 
 
-def test_folding_refuses_a_model_in_training_mode() -> None:
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)).train()
+def test_folding_refuses_a_model_in_training_mode(tiny_config) -> None:
+    model = MBNet(tiny_config).train()
     with pytest.raises(ValueError, match="eval mode"):
         fold_batchnorm(model)
 
@@ -327,22 +326,22 @@ def test_stream_count_follows_device_threads_and_compile(narrow: MBNet) -> None:
         torch.set_num_threads(1)
 
 
-def test_cli_batch_streams_option(tmp_path, narrow_checkpoint, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_batch_streams_option(cli, tmp_path, narrow_checkpoint) -> None:
     folder = tmp_path / "in"
     _write_folder(folder, [(64, 64)] * 3)
     out = tmp_path / "out"
-    code, stdout, _ = run_cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
-                               "--streams", "2", "--ext", ".npy"], capsys, monkeypatch)
+    code, stdout, _ = cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+                               "--streams", "2", "--ext", ".npy"])
     assert code == 0
     assert sorted(p.name for p in out.glob("*.npy")) == ["img0.npy", "img1.npy", "img2.npy"]
     assert re.search(r"│\s+3\s+│\s+0\s+│\s+0\s+│", stdout)
-    code, _, stderr = run_cli(["batch", str(folder), "--streams", "0"], capsys, monkeypatch)
+    code, _, stderr = cli(["batch", str(folder), "--streams", "0"])
     assert code != 0
     assert "--streams" in stderr
 
 
 def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
-    tmp_path, narrow_checkpoint, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path, narrow_checkpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "in"
     _write_folder(folder, [(64, 64)] * 3 + [(40, 56)])
@@ -352,17 +351,15 @@ def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
     outputs = {}
     for batch_size in ("1", "2"):
         out = tmp_path / f"out{batch_size}"
-        code, stdout, stderr = run_cli(
-            ["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
-             "--batch-size", batch_size, "--threads", batch_size], capsys, monkeypatch)
+        code, stdout, stderr = cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+             "--batch-size", batch_size, "--threads", batch_size])
         assert code == 1
         assert "img3" in stderr
         assert "no depth file" in stderr
         outputs[batch_size] = {p.name: np.asarray(Image.open(p)) for p in sorted(out.glob("*.png"))}
         (out / "img0.png").unlink()
-        code, stdout, _ = run_cli(
-            ["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
-             "--batch-size", batch_size], capsys, monkeypatch)
+        code, stdout, _ = cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+             "--batch-size", batch_size])
         assert code == 1
         assert "img0.png" in {p.name for p in out.glob("*.png")}
         assert re.search(r"│\s+1\s+│\s+2\s+│\s+1\s+│", stdout)  # relit 1, already there 2, failed 1
@@ -375,7 +372,7 @@ def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
 
 
 def test_cli_compile_falls_back_with_one_warning(
-    sample_pair, tmp_path, narrow_checkpoint, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli, sample_pair, tmp_path, narrow_checkpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def unsupported(model: object, **kwargs: object) -> object:
         raise RuntimeError("Dynamo is not supported on this Python")
@@ -383,8 +380,8 @@ def test_cli_compile_falls_back_with_one_warning(
     monkeypatch.setattr(torch, "compile", unsupported)
     image, depth = sample_pair
     out = tmp_path / "out.png"
-    code, _, stderr = run_cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint),
-                               "--device", "cpu", "--compile"], capsys, monkeypatch)
+    code, _, stderr = cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint),
+                               "--device", "cpu", "--compile"])
     assert code == 0
     assert out.is_file()
     assert stderr.count("torch.compile is not available here") == 1

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
 from PIL import Image
 
 from relight.data.synth import (
@@ -132,11 +131,11 @@ def test_deterministic_and_independent_of_start_index(tmp_path: Path) -> None:
 
 
 def test_cli_synth_writes_the_any_to_any_layout(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path
 ) -> None:
     out = tmp_path / "synth"
     args = ["synth", str(out), "--scenes", "1", "--size", "48", "--seed", "2", "--start-index", "5"]
-    code, stdout, _ = run_cli(args, capsys, monkeypatch)
+    code, stdout, _ = cli(args)
     assert code == 0
     assert "40" in stdout
     expected = {f"Image005_{t}_{d}.png" for t in TEMPERATURES for d in DIRECTIONS} | {"Image005.npy"}
@@ -154,13 +153,13 @@ def test_cli_synth_writes_the_any_to_any_layout(
     found = load_pairs(out)
     assert [p.origin for p in found.pairs] == ["direct", "neighbour NE", "neighbour NW", "mirror"]
     assert not found.skipped
-    code, _, stderr = run_cli(["synth", str(out), "--scenes", "1", "--size", "32", "--start-index", "6"], capsys, monkeypatch)
+    code, _, stderr = cli(["synth", str(out), "--scenes", "1", "--size", "32", "--start-index", "6"])
     assert code == 2
     assert "holds 48x48 scenes" in stderr
     assert "--size 32 would mix two sizes" in stderr
     assert not (out / "Image006.npy").exists()
     before = (out / "Image005_4500_E.png").read_bytes()
-    code, _, stderr = run_cli(["synth", str(out), "--scenes", "2", "--size", "48", "--start-index", "4"], capsys, monkeypatch)
+    code, _, stderr = cli(["synth", str(out), "--scenes", "2", "--size", "48", "--start-index", "4"])
     assert code == 2
     assert "already holds scene Image005 (1 of the 2 asked for)" in stderr
     assert "--start-index 6" in stderr
@@ -170,7 +169,7 @@ def test_cli_synth_writes_the_any_to_any_layout(
     for option, refusal in ((["--scenes", "0"], "--scenes 0: need at least one scene"),
                             (["--seed", "-1"], "--seed -1: must be 0 or more"),
                             (["--size", "100000"], "--size 100000: use 8 to 2048 pixels (VIDIT's images are 1024x1024)")):
-        code, stdout, stderr = run_cli(["synth", str(tmp_path / "none"), *option], capsys, monkeypatch)
+        code, stdout, stderr = cli(["synth", str(tmp_path / "none"), *option])
         assert code == 2
         assert stderr.strip() == f"error: {refusal}"
         assert not (tmp_path / "none").exists()
@@ -190,9 +189,9 @@ def test_mirror_pair_from_files_is_the_mirrored_scene(tmp_path: Path) -> None:
     np.testing.assert_allclose(item["depth"][0].numpy(), mirrored["depth"], atol=1e-6)
 
 
-def test_synth_names_an_unreadable_earlier_image_in_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_synth_names_an_unreadable_earlier_image_in_one_line(cli, tmp_path: Path) -> None:
     (tmp_path / "Image000_6500_N.png").write_text("not a png")
-    code, _, stderr = run_cli(["synth", str(tmp_path), "--scenes", "1", "--size", "32"], capsys, monkeypatch)
+    code, _, stderr = cli(["synth", str(tmp_path), "--scenes", "1", "--size", "32"])
     assert code == 1
     assert stderr.strip().startswith(f"error: {tmp_path / 'Image000_6500_N.png'}: not a readable image")
     assert len(stderr.strip().splitlines()) == 1
@@ -334,7 +333,7 @@ def test_classic_is_the_default_and_draws_as_before() -> None:
         assert scene == random_scene(seed, scene_ranges("classic"))
 
 
-def test_family_and_range_errors_are_worded_for_each_audience(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_family_and_range_errors_are_worded_for_each_audience(cli, tmp_path: Path) -> None:
     with pytest.raises(InvalidSetting, match=r"^scene_ranges\(family='nope'\): unknown family; use one of wide, classic"):
         scene_ranges("nope")
     with pytest.raises(InvalidSetting, match="sets camera_height as family low-camera does"):
@@ -350,13 +349,13 @@ def test_family_and_range_errors_are_worded_for_each_audience(tmp_path: Path, ca
                        (["--vary", "camera_height=3:4"], "error: --vary camera_height=3:4: must be a range within 0.6:2.4, low first"),
                        (["--vary", "pitch"], "error: --vary pitch: expected NAME=LOW:HIGH with NAME one of camera_height, "),
                        (["--renderer", "pov"], "error: --renderer pov: unknown renderer; use one of ray, raster")):
-        code, _, stderr = run_cli(["synth", str(tmp_path / "none"), *args], capsys, monkeypatch)
+        code, _, stderr = cli(["synth", str(tmp_path / "none"), *args])
         assert code == 2, stderr
         assert stderr.startswith(line), stderr
         assert len(stderr.strip().splitlines()) == 1, stderr
         assert not (tmp_path / "none").exists()
-    code, stdout, stderr = run_cli(["synth", str(tmp_path / "alt"), "--scenes", "1", "--size", "16", "--family", "few-objects",
-                                    "--vary", "light_size=0.05:0.1", "--renderer", "raster"], capsys, monkeypatch)
+    code, stdout, stderr = cli(["synth", str(tmp_path / "alt"), "--scenes", "1", "--size", "16", "--family", "few-objects",
+                                    "--vary", "light_size=0.05:0.1", "--renderer", "raster"])
     assert code == 0, stderr
     assert "few-objects light_size=0.05:0.1, raster renderer" in " ".join(stdout.split()), stderr
     assert len(list((tmp_path / "alt").glob("*.png"))) == 40

@@ -7,40 +7,31 @@ Every run is a narrow MBNet (width 8) on 64 x 64 synthetic scenes.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli
 from safetensors.torch import load_file
 
 from relight.cli._errors import cli_words
 from relight.data.anytoany import load_scenes
 from relight.data.synth import write_dataset
 from relight.lighting import Light, encode_lights
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import read_checkpoint_metadata, save_checkpoint
 from relight.train import TrainConfig, TrainError, state_digest
 from relight.train.anytoany import validation_sample
 from relight.train.loop import build_model
 
 TINY = ["--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0", "--workers", "0"]
-NARROW = MBNetConfig.narrow(width=8, decoder_channels=16)
 
 
 @pytest.fixture(scope="module")
-def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Four any-to-any scenes at 64 x 64."""
-    out = tmp_path_factory.mktemp("synth") / "train"
-    write_dataset(out, scenes=4, size=64, seed=3)
-    return out
-
-
-@pytest.fixture(scope="module")
-def one_to_one(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def one_to_one(tiny_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A narrow one-to-one model with random weights and BatchNorm statistics that are not the defaults."""
     torch.manual_seed(1)
-    model = MBNet(NARROW)
+    model = MBNet(tiny_config)
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.1, 0.1)
@@ -53,19 +44,19 @@ def _rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_resume_is_exact_in_any_to_any_mode(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path) -> None:
     # 3 training scenes, 3 pairs an epoch, batch 2: 2 steps an epoch. Stopping at step 1 is mid-epoch; the
     # resumed half crosses the epoch end (validation, a new draw, the lr milestone) into the second epoch.
     common = [str(scenes), *TINY, "--any-to-any", "--pairs-per-epoch", "3", "--batch-size", "2", "--epochs", "2",
               "--milestones", "1", "--lr", "1e-3", "--val-scenes", "1", "--val-pairs", "2"]
     straight, split = tmp_path / "straight", tmp_path / "split"
-    code, _, err = run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)
+    code, _, err = cli(["train", *common, "--out", str(straight), "--max-steps", "4"])
     assert code == 0, err
-    code, _, err = run_cli(["train", *common, "--out", str(split), "--max-steps", "1"], capsys, monkeypatch)
+    code, _, err = cli(["train", *common, "--out", str(split), "--max-steps", "1"])
     assert code == 0, err
     halfway = load_file(split / "last.safetensors")
     assert torch.load(split / "last.state.pt", weights_only=True)["epoch_step"] == 1
-    code, _, err = run_cli(["train", "--resume", str(split), "--max-steps", "4"], capsys, monkeypatch)
+    code, _, err = cli(["train", "--resume", str(split), "--max-steps", "4"])
     assert code == 0, err
     a, b = load_file(straight / "last.safetensors"), load_file(split / "last.safetensors")
     assert a.keys() == b.keys()
@@ -90,13 +81,13 @@ def test_resume_is_exact_in_any_to_any_mode(scenes: Path, tmp_path: Path, capsys
 
 
 @pytest.mark.parametrize("conditioning", ["film", "planes"])
-def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning: str) -> None:
+def test_init_starts_from_the_one_to_one_outputs(tiny_config, one_to_one: Path, conditioning: str) -> None:
     config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True,
                          conditioning=conditioning, init=str(one_to_one))
     config.validate()
     model = build_model(config, resume=False).eval()
     assert model.config.conditioning == conditioning
-    reference = MBNet(NARROW)
+    reference = MBNet(tiny_config)
     reference.load_state_dict(load_file(one_to_one))
     reference.eval()
     g = torch.Generator().manual_seed(0)
@@ -108,19 +99,19 @@ def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning:
 
 
 def test_init_through_the_command_line_and_a_mismatched_model(
-    scenes: Path, one_to_one: Path, tmp_path: Path, capsys, monkeypatch
+    tiny_config, cli, scenes: Path, one_to_one: Path, tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
-    code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY, "--any-to-any", "--init", str(one_to_one),
-                            "--targets", "2500-W,2500-E", "--max-steps", "1"], capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(run), *TINY, "--any-to-any", "--init", str(one_to_one),
+                            "--targets", "2500-W,2500-E", "--max-steps", "1"])
     assert code == 0, err
     assert "any-to-any (all -> 2500-W,2500-E, film)" in err
     config, provenance = read_checkpoint_metadata(run / "last.safetensors")
-    assert config == MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film")
+    assert config == dataclasses.replace(tiny_config, conditioning="film")
     assert provenance["init"] == str(one_to_one)
     assert provenance["targets"] == ["2500-W", "2500-E"]
-    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
-                            "--perceptual-weight", "0", "--workers", "0", "--max-steps", "1"], capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
+                            "--perceptual-weight", "0", "--workers", "0", "--max-steps", "1"])
     assert code == 1, err
     assert (f"error: {one_to_one}: holds narrow-w8-d16, but the run asks for resnet50; train it with "
             "--backbone narrow --width 8 --decoder-channels 16") in err

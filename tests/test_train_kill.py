@@ -30,7 +30,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from relight.data.synth import write_dataset
 from relight.train import TrainConfig, resolve_config, resumable, train
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess,
@@ -177,13 +176,6 @@ def _same(a: dict[str, object], b: dict[str, object]) -> list[str]:
         if x.keys() != y.keys() or not all(torch.equal(x[k], y[k]) for k in x):
             differ.append(key)
     return differ
-
-
-@pytest.fixture(scope="module")
-def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("synth") / "train"
-    write_dataset(out, scenes=4, size=64, seed=3)
-    return out
 
 
 def _finish(scenes: Path, run: Path) -> int:

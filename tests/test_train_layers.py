@@ -17,9 +17,9 @@ from relight.model.blocks import DynamicDilatedBranch
 from relight.train import Diverged, TrainConfig, TrainState, TrainStep, Validator
 
 
-def _model() -> MBNet:
+def _model(config: MBNetConfig) -> MBNet:
     torch.manual_seed(0)
-    return MBNet(MBNetConfig.narrow(width=8, decoder_channels=16))
+    return MBNet(config)
 
 
 def _batch(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -51,9 +51,9 @@ def _identical(a: dict[str, object], b: dict[str, object]) -> bool:
     return same_tensors and same_grads and all(a[k] == b[k] for k in ("modes", "grad", "impl"))
 
 
-def test_state_round_trip_continues_bit_for_bit() -> None:
+def test_state_round_trip_continues_bit_for_bit(tiny_config) -> None:
     config = TrainConfig(lr=1e-3, milestones=[1])
-    model = _model().train()
+    model = _model(tiny_config).train()
     state = TrainState(model.parameters(), config)
     step = _step(model, state)
     step(_batch(0))
@@ -73,8 +73,8 @@ def test_state_round_trip_continues_bit_for_bit() -> None:
 
 
 @pytest.mark.filterwarnings("ignore:Detected call of:UserWarning")  # epochs without steps, on purpose
-def test_resume_with_another_schedule_rebuilds_the_learning_rate() -> None:
-    model = _model()
+def test_resume_with_another_schedule_rebuilds_the_learning_rate(tiny_config) -> None:
+    model = _model(tiny_config)
     state = TrainState(model.parameters(), TrainConfig(lr=1e-3, milestones=[1], beta1=0.5))
     state.end_epoch()
     state.end_epoch()
@@ -87,8 +87,8 @@ def test_resume_with_another_schedule_rebuilds_the_learning_rate() -> None:
     assert changed.lr == pytest.approx(1e-3)
 
 
-def test_best_psnr_is_only_replaced_by_a_higher_one() -> None:
-    state = TrainState(_model().parameters(), TrainConfig())
+def test_best_psnr_is_only_replaced_by_a_higher_one(tiny_config) -> None:
+    state = TrainState(_model(tiny_config).parameters(), TrainConfig())
     assert state.improves(20.0)
     assert not state.improves(19.0)
     assert not state.improves(float("nan"))
@@ -102,8 +102,8 @@ class _NanLoss(torch.nn.Module):
         return loss, {"charbonnier": loss}
 
 
-def test_a_step_updates_and_a_nan_loss_stops_before_the_update() -> None:
-    model = _model().train()
+def test_a_step_updates_and_a_nan_loss_stops_before_the_update(tiny_config) -> None:
+    model = _model(tiny_config).train()
     state = TrainState(model.parameters(), TrainConfig(lr=1e-3))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     loss, parts = _step(model, state)(_batch())
@@ -119,10 +119,10 @@ def test_a_step_updates_and_a_nan_loss_stops_before_the_update() -> None:
     assert all(torch.equal(trained[k], params[k]) for k in params)  # no update from the bad step
 
 
-def test_validation_leaves_the_training_model_untouched(tmp_path: Path) -> None:
+def test_validation_leaves_the_training_model_untouched(tiny_config, tmp_path: Path) -> None:
     write_dataset(tmp_path / "data", scenes=1, size=64, seed=5)
     pairs = load_pairs(tmp_path / "data", use_neighbours=False, use_mirror=False).pairs
-    model = _model().train()
+    model = _model(tiny_config).train()
     state = TrainState(model.parameters(), TrainConfig(lr=1e-3))
     _step(model, state)(_batch())  # gradients and BatchNorm statistics of a real step
     before = _snapshot(model)

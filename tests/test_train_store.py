@@ -13,11 +13,10 @@ import torch
 
 from relight.cli._errors import cli_words
 from relight.errors import DiskFullError
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import read_checkpoint_metadata
 from relight.train import BEST, LAST, LAST_STATE, METRICS_FILE, RunStore, TrainError, resumable
 
-CONFIG = MBNetConfig.narrow(width=8, decoder_channels=16)
 
 
 def _save(store: RunStore, model: MBNet, step: int, best: bool = False) -> None:
@@ -32,12 +31,12 @@ def _names(folder: Path) -> list[str]:
 
 
 @pytest.fixture
-def model() -> MBNet:
+def model(tiny_config) -> MBNet:
     torch.manual_seed(0)
-    return MBNet(CONFIG)
+    return MBNet(tiny_config)
 
 
-def test_a_save_leaves_the_user_facing_files_only(tmp_path: Path, model: MBNet) -> None:
+def test_a_save_leaves_the_user_facing_files_only(tiny_config, tmp_path: Path, model: MBNet) -> None:
     store = RunStore(tmp_path / "run")
     store.open("lr = 1.0\n", resume=False)
     _save(store, model, 1, best=True)
@@ -46,14 +45,14 @@ def test_a_save_leaves_the_user_facing_files_only(tmp_path: Path, model: MBNet) 
     assert read_checkpoint_metadata(store.dir / LAST)[1]["step"] == 2
     assert read_checkpoint_metadata(store.dir / BEST)[1]["step"] == 1
     assert [line.split(",")[1] for line in (store.dir / METRICS_FILE).read_text().splitlines()] == ["step", "1", "2"]
-    assert RunStore(store.dir).load(CONFIG)["step"] == 2
+    assert RunStore(store.dir).load(tiny_config)["step"] == 2
 
 
 class _Killed(BaseException):
     """Stands for the process dying at this instant."""
 
 
-def test_recovery_finishes_a_committed_save_and_cuts_the_log(tmp_path: Path, model: MBNet, monkeypatch) -> None:
+def test_recovery_finishes_a_committed_save_and_cuts_the_log(tiny_config, tmp_path: Path, model: MBNet, monkeypatch) -> None:
     store = RunStore(tmp_path / "run")
     store.open("", resume=False)
     _save(store, model, 1)
@@ -74,7 +73,7 @@ def test_recovery_finishes_a_committed_save_and_cuts_the_log(tmp_path: Path, mod
     again = RunStore(store.dir)
     again.check(resume=True)
     again.recover()
-    assert again.load(CONFIG)["step"] == 2
+    assert again.load(tiny_config)["step"] == 2
     assert read_checkpoint_metadata(store.dir / BEST)[1]["step"] == 2
     assert _names(store.dir) == [BEST, "config.toml", LAST, LAST_STATE, METRICS_FILE]
     assert (store.dir / METRICS_FILE).read_text().splitlines()[-1].split(",")[1] == "2"

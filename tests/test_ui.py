@@ -19,7 +19,6 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from badfiles import header_only_png
-from conftest import run_cli
 from pageserver import LOOPBACK, free_port, served
 from tmpfs import small_tmpfs
 from relight.errors import InvalidSetting, RelightError, Setting, action
@@ -40,10 +39,10 @@ def _relight(url: str, image: Path, depth: Path | None, target: str) -> Path:
     return Path(client.predict(handle_file(str(image)), handle_file(str(depth)) if depth else None, target, api_name="/relight"))
 
 
-def test_the_endpoint_gives_what_relight_run_writes(tmp_path, sample_pair, narrow_checkpoint, one_to_one_url, capsys, monkeypatch):
+def test_the_endpoint_gives_what_relight_run_writes(cli, tmp_path, sample_pair, narrow_checkpoint, one_to_one_url):
     image, depth = sample_pair
     out = tmp_path / "run.png"
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"])
     assert code == 0, err
     served = _relight(one_to_one_url, image, depth, "")
     assert served.name == "scene_relit.png"  # the model records no pair, so the name has no light
@@ -54,7 +53,7 @@ def test_the_endpoint_gives_what_relight_run_writes(tmp_path, sample_pair, narro
     assert served.read_bytes() == out.read_bytes()  # in fact the very file `relight run -o NAME.png` writes
 
 
-def test_a_photo_keeps_its_orientation_profile_and_metadata_as_run_keeps_them(tmp_path, narrow_checkpoint, one_to_one_url, capsys, monkeypatch):
+def test_a_photo_keeps_its_orientation_profile_and_metadata_as_run_keeps_them(cli, tmp_path, narrow_checkpoint, one_to_one_url):
     from PIL import Image, ImageCms
 
     photo = tmp_path / "turned.jpg"
@@ -66,7 +65,7 @@ def test_a_photo_keeps_its_orientation_profile_and_metadata_as_run_keeps_them(tm
     depth = tmp_path / "turned.npy"
     np.save(depth, np.random.default_rng(3).random((24, 40), dtype=np.float32))
     out = tmp_path / "run.png"
-    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"])
     assert code == 0, err
     served = _relight(one_to_one_url, photo, depth, "")
     assert served.read_bytes() == out.read_bytes()
@@ -284,12 +283,12 @@ def test_depth_picture_stretches_and_survives_a_flat_map():
     assert picture[0, 1, 0] == 1
 
 
-def test_a_port_in_use_is_one_line(narrow_checkpoint, capsys, monkeypatch):
+def test_a_port_in_use_is_one_line(cli, narrow_checkpoint):
     with socket.socket() as busy:
         busy.bind((LOOPBACK, 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code, _, err = run_cli(["ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+        code, _, err = cli(["ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"])
     assert code == 2
     assert f"error: --port {port}: cannot serve on {LOOPBACK}:{port}" in err
     assert "Traceback" not in err
@@ -331,12 +330,12 @@ def test_the_private_cache_is_the_services_own_and_the_variable_comes_back(chose
     assert not folder.exists()
 
 
-def test_a_temporary_folder_that_cannot_be_made_is_one_line_naming_it(unusable_tempdir, narrow_checkpoint, capsys, monkeypatch):
+def test_a_temporary_folder_that_cannot_be_made_is_one_line_naming_it(cli, unusable_tempdir, narrow_checkpoint, monkeypatch):
     """The page keeps each call's files in a folder under the system's temporary folder; a full or
     unwritable one is said as such before serving (CI once met a full /tmp: "unexpected OSError")."""
     folder, reason = unusable_tempdir
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    code, _, err = run_cli(["ui", "--port", str(free_port()), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    code, _, err = cli(["ui", "--port", str(free_port()), "-w", str(narrow_checkpoint), "--device", "cpu"])
     assert code == 1, err
     assert err.strip() == f"error: {folder}: cannot write here ({reason})", err
 
@@ -351,8 +350,8 @@ def test_only_loopback_hosts_pass_without_a_warning():
     assert not _is_loopback("192.168.1.4")
 
 
-def test_unknown_weights_fail_before_serving(capsys, monkeypatch):
-    code, _, err = run_cli(["ui", "-w", "no-such-model", "--port", str(free_port())], capsys, monkeypatch)
+def test_unknown_weights_fail_before_serving(cli):
+    code, _, err = cli(["ui", "-w", "no-such-model", "--port", str(free_port())])
     assert code == 1
     assert "no-such-model" in err
     assert "serving on" not in err

@@ -17,7 +17,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import run_cli
 from relight.demo import EXAMPLES
 from relight.io import read_image
 
@@ -76,7 +75,7 @@ def _result(browser: WebDriver, seconds: float = 120) -> dict:
         pytest.fail(f"no result on the page after {seconds} s; it shows: {browser.find_element(By.TAG_NAME, 'body').text[-2000:]!r}")
 
 
-def test_the_page_relights_the_example(tmp_path, browser, any_to_any_url, any_to_any_checkpoint, capsys, monkeypatch):
+def test_the_page_relights_the_example(cli, tmp_path, browser, any_to_any_url, any_to_any_checkpoint):
     browser.get(any_to_any_url)
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
     _upload(browser, "image", EXAMPLE)
@@ -94,8 +93,8 @@ def test_the_page_relights_the_example(tmp_path, browser, any_to_any_url, any_to
     shutil.copyfile(screenshot, ARTIFACTS / "ui.png")
 
     out = tmp_path / "run.png"
-    code, _, err = run_cli(["run", str(EXAMPLE), str(EXAMPLE_DEPTH), "-o", str(out), "-w", str(any_to_any_checkpoint),
-                            "--device", "cpu", "--to", "4500-W"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(EXAMPLE), str(EXAMPLE_DEPTH), "-o", str(out), "-w", str(any_to_any_checkpoint),
+                            "--device", "cpu", "--to", "4500-W"])
     assert code == 0, err
     height, width = read_image(out).size
     assert (shown["width"], shown["height"]) == (width, height)

@@ -21,7 +21,6 @@ import torch
 from PIL import Image
 from safetensors import safe_open
 
-from conftest import run_cli
 from hubserver import HubServer
 from reference import constant_state_dict, read_tsv
 from relight.model import MBNet, MBNetConfig
@@ -115,7 +114,7 @@ def test_shipped_registry_describes_both_models(tmp_path):
     assert "relight weights" not in str(err.value)
 
 
-def test_missing_bundled_file_is_not_available_until_it_is_there(tmp_path):
+def test_missing_bundled_file_is_not_available_until_it_is_there(tiny_config, tmp_path):
     builtin = tmp_path / "weights" / "registry.toml"
     builtin.parent.mkdir()
     shutil.copy(BUILTIN_REGISTRY, builtin)
@@ -127,7 +126,7 @@ def test_missing_bundled_file_is_not_available_until_it_is_there(tmp_path):
         default_weights(registry)
 
     target = builtin.parent / "relight-synth-narrow.safetensors"
-    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), target)
+    save_checkpoint(MBNet(tiny_config), target)
     with pytest.raises(WeightsError, match=r"registry says 7172644; refusing to load it \(nothing was deleted\)"):
         load_weights(DEFAULT_MODEL, registry=registry)
     assert target.exists()
@@ -138,9 +137,9 @@ def test_missing_bundled_file_is_not_available_until_it_is_there(tmp_path):
     assert loaded.source.startswith(DEFAULT_MODEL)
 
 
-def test_placeholders_checksums_and_broken_registries(tmp_path):
+def test_placeholders_checksums_and_broken_registries(tiny_config, tmp_path):
     good = tmp_path / "good.safetensors"
-    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), good)
+    save_checkpoint(MBNet(tiny_config), good)
     other = hashlib.sha256(b"other bytes").hexdigest()
     arch = '{ backbone = "narrow", width = 8, decoder_channels = 16, residual = true }'
     builtin = tmp_path / "registry.toml"
@@ -301,11 +300,11 @@ def test_weights_specs_paths_names_and_hf_addresses(tmp_path, narrow_checkpoint,
 
 
 @pytest.fixture
-def tiny_on_hub(hub, narrow_checkpoint, tmp_path):
+def tiny_on_hub(tiny_config, hub, narrow_checkpoint, tmp_path):
     """The narrow checkpoint committed to me/tiny on the loopback Hub and registered as ``tiny-hub``."""
     data = narrow_checkpoint.read_bytes()
     commit = hub.add_file("me/tiny", "tiny.safetensors", data)
-    entry = _hub_entry("me/tiny", "tiny.safetensors", commit, hashlib.sha256(data).hexdigest(), MBNetConfig.narrow(width=8, decoder_channels=16))
+    entry = _hub_entry("me/tiny", "tiny.safetensors", commit, hashlib.sha256(data).hexdigest(), tiny_config)
     _write_user_registry(tmp_path / "relight-home", {"tiny-hub": entry})
     return commit, data
 
@@ -392,26 +391,26 @@ def test_both_hf_forms_download_the_same_file_and_only_the_older_one_has_a_note(
         resolve_weights("hf://me/tiny@v9/tiny.safetensors")
 
 
-def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
-    code, out, err = run_cli(["weights", "list", "--json"], capsys, monkeypatch)
+def test_weights_commands(cli, hub, tiny_on_hub, monkeypatch):
+    code, out, err = cli(["weights", "list", "--json"])
     assert code == 0, err
     listed = {row["name"]: row for row in json.loads(out)}
     assert listed["tiny-hub"]["status"] == "not downloaded"
     assert listed["mbnet-ntire21"]["status"] == "import needed"
     assert listed[DEFAULT_MODEL]["location"]["kind"] == "file"
 
-    code, _, err = run_cli(["weights", "download", "tiny-hub"], capsys, monkeypatch)
+    code, _, err = cli(["weights", "download", "tiny-hub"])
     assert code == 0, err
     assert "sha256 verified" in err, err
     assert "downloading tiny-hub" in err, err
-    code, _, err = run_cli(["weights", "download", DEFAULT_MODEL], capsys, monkeypatch)  # shipped: hashed too
+    code, _, err = cli(["weights", "download", DEFAULT_MODEL])  # shipped: hashed too
     assert code == 0, err
     assert "sha256 verified" in err, err
     assert "downloading" not in err, err
     from relight.cli import out_console
 
     monkeypatch.setattr(out_console, "width", 80)
-    code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
+    code, out, _ = cli(["weights", "list"])
     assert code == 0
     assert "tiny-hub" in out
     assert "ready" in out
@@ -420,14 +419,14 @@ def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
     assert "narrow-w8-d16" in out, out
     assert "6500-N->4500-E" in out, out
     assert max(map(len, out.splitlines())) <= 80
-    code, out, _ = run_cli(["weights", "info", "tiny-hub", "--json"], capsys, monkeypatch)
+    code, out, _ = cli(["weights", "info", "tiny-hub", "--json"])
     info = json.loads(out)
     assert info["status"] == "ready"
     assert info["location"]["repo"] == "me/tiny"
     assert info["origin"] == "user"
     assert info["variant"] == "narrow-w8-d16"
     assert Path(info["path"]).read_bytes() == tiny_on_hub[1]
-    code, out, _ = run_cli(["weights", "info", "mbnet-ntire21"], capsys, monkeypatch)
+    code, out, _ = cli(["weights", "info", "mbnet-ntire21"])
     assert code == 0
     assert "weight.pkl" in out
     assert "19.36" in out
@@ -438,7 +437,7 @@ def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
                                       "relight-synth-any, mbnet-ntire21, tiny-hub; depth models: depth-anything-v2-small)"),
         (["weights", "download", "mbnet-ntire21"], "relight cannot download it"),
     ):
-        code, out, err = run_cli(args, capsys, monkeypatch)
+        code, out, err = cli(args)
         assert code == 1, err
         assert message in err, err
         assert "Traceback" not in err, err
@@ -479,11 +478,11 @@ def authors_files(tmp_path_factory):
     return files
 
 
-def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys, monkeypatch):
+def test_import_then_run_by_name_matches_the_pkl(cli, authors_files, tmp_path, monkeypatch):
     (plain, plain_sha), (prefixed, prefixed_sha) = authors_files
     home = tmp_path / "home"
     monkeypatch.setenv("RELIGHT_HOME", str(home))
-    code, out, err = run_cli(["weights", "import", str(plain), "--name", "mbnet-ntire21"], capsys, monkeypatch)
+    code, out, err = cli(["weights", "import", str(plain), "--name", "mbnet-ntire21"])
     assert code == 0, err
     entry = load_registry()["mbnet-ntire21"]
     file = home / "models" / "mbnet-ntire21.safetensors"
@@ -504,7 +503,7 @@ def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys
     outputs = []
     for weights in ("mbnet-ntire21", str(prefixed)):
         out_file = tmp_path / f"{Path(weights).stem}.npy"
-        code, _, err = run_cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out_file), "-w", weights], capsys, monkeypatch)
+        code, _, err = cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out_file), "-w", weights])
         assert code == 0, err
         outputs.append(np.load(out_file))
     by_name, direct = outputs
@@ -514,7 +513,7 @@ def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys
     assert np.abs(by_name - scene).max() > 0.01, "the network must have changed the image"
 
     shutil.rmtree(home / "converted")  # the direct run's 613 MB conversion, before the re-import writes a second copy
-    code, _, err = run_cli(["weights", "import", str(prefixed), "--name", "mbnet-ntire21"], capsys, monkeypatch)
+    code, _, err = cli(["weights", "import", str(prefixed), "--name", "mbnet-ntire21"])
     assert code == 2
     assert "already imported" in err
     assert "--force" in err
@@ -525,12 +524,12 @@ def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys
     assert list(load_registry()) == [DEFAULT_MODEL, "relight-synth-any", "mbnet-ntire21"]
 
 
-def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
+def test_import_refusals_leave_nothing_behind(tiny_config, cli, tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("RELIGHT_HOME", str(home))
     not_mbnet = tmp_path / "other.pkl"
     torch.save({"state_dict": {"conv.weight": torch.zeros(3, 3)}}, not_mbnet)
-    ours = save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "ours.safetensors")
+    ours = save_checkpoint(MBNet(tiny_config), tmp_path / "ours.safetensors")
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint\n")
     for args, message, expected in (  # 1: the file cannot be imported; 2: a name refused
@@ -542,20 +541,20 @@ def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
         (["weights", "import", str(not_mbnet), "--name", DEFAULT_MODEL], "shipped with relight; choose another name", 2),
         (["weights", "import", str(not_mbnet), "--name", "../evil"], "--name '../evil': use letters", 2),
     ):
-        code, _, err = run_cli(args, capsys, monkeypatch)
+        code, _, err = cli(args)
         assert code == expected, err
         assert message in err, err
         assert len(err.strip().splitlines()) == 1, err
     assert not home.exists() or not any(home.rglob("*")), "a refused import writes nothing"
 
 
-def test_a_file_of_another_architecture_than_its_entry_is_refused(tmp_path):
+def test_a_file_of_another_architecture_than_its_entry_is_refused(tiny_config, tmp_path):
     builtin = tmp_path / "weights" / "registry.toml"
     builtin.parent.mkdir()
     text = BUILTIN_REGISTRY.read_text()
     builtin.write_text("\n".join(line for line in text.splitlines() if not line.startswith(("sha256 =", "size_bytes ="))))
     registry = load_registry(builtin, tmp_path / "user.json")
-    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), builtin.parent / "relight-synth-narrow.safetensors")
+    save_checkpoint(MBNet(tiny_config), builtin.parent / "relight-synth-narrow.safetensors")
     with pytest.raises(WeightsError, match="holds narrow-w8-d16 but the registry says narrow-w16-d32"):
         load_weights(DEFAULT_MODEL, registry=registry)
 
