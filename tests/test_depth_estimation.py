@@ -222,7 +222,7 @@ def test_run_and_batch_without_depth_files(cli, hub, tiny_model, photo, narrow_c
 
 
 def test_missing_model_or_transformers_is_one_line(cli, hub, photo, tmp_path, monkeypatch):
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # on again: the hub fixture lifts it
     code, _, err = cli(["run", str(photo), "-o", str(tmp_path / "o.png")])
     assert code == 1, err
     assert len(err.strip().splitlines()) == 1, err

@@ -28,7 +28,6 @@ def vgg_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tenso
 @pytest.fixture
 def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     assert Path(torch.hub.get_dir()) == tmp_path / "torch-home" / "hub"
     return tmp_path / "torch-home" / "hub" / "checkpoints"
 

@@ -55,7 +55,6 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """TORCH_HOME pointed at an empty folder: no ImageNet weights anywhere."""
     home = tmp_path / "torch-home"
     monkeypatch.setenv("TORCH_HOME", str(home))
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     assert Path(torch.hub.get_dir()) == home / "hub"
     return home / "hub" / "checkpoints"
 

@@ -167,7 +167,6 @@ def test_best_checkpoint_is_kept_when_validation_gets_worse(cli, scenes: Path, t
 
 def test_missing_vgg_weights_is_one_clear_line(cli, scenes: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     run = tmp_path / "run"
     code, _, err = cli(["train", str(scenes), "--out", str(run), "--backbone", "narrow", "--workers", "0"])
     line = _one_line_error(code, err, 1)
@@ -180,7 +179,6 @@ def test_missing_vgg_weights_is_one_clear_line(cli, scenes: Path, tmp_path: Path
 
 def test_missing_imagenet_weights_is_one_clear_line(cli, scenes: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     run = tmp_path / "run"
     code, _, err = cli(["train", str(scenes), "--out", str(run), "--backbone", "resnet18", "--perceptual-weight", "0", "--workers", "0"])
     line = _one_line_error(code, err, 1)

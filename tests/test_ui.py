@@ -199,7 +199,7 @@ def test_the_depth_model_estimates_depth_for_a_photo_without_any(sample_pair, na
 
 def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one_url, hub, monkeypatch):
     image, depth = sample_pair
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # on again: the hub fixture lifts it
     with pytest.raises(AppError) as caught:
         _relight(one_to_one_url, image, None, "")
     message = str(caught.value)
