@@ -1,5 +1,6 @@
-"""Shared fixtures (a small random-weight checkpoint written by the tests themselves, sample inputs) and
-the markers that let a developer run the fast part alone: ``pytest -m "not slow and not subprocess"``.
+"""The fixtures the test modules share (tiny models and checkpoints the tests build themselves, sample
+inputs and folders, the ``cli`` entry point, a loopback Hub, the web page on a loopback port) and the
+markers that let a developer run the fast part alone: ``pytest -m "not slow and not subprocess"``.
 
 Markers are given here by rule rather than test by test: ``subprocess`` to every test whose code (or a
 fixture's, or a helper's of its module) starts another process, ``gpu`` to the tests of
@@ -12,7 +13,11 @@ import dataclasses
 import inspect
 import os
 import re
+import shutil
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,6 +166,69 @@ def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "train"
     write_dataset(out, scenes=4, size=64, seed=3)
     return out
+
+
+@pytest.fixture(scope="session")
+def randomise_batchnorm() -> Callable[[torch.nn.Module], torch.nn.Module]:
+    """``randomise_batchnorm(model)``: every BatchNorm's running mean drawn from [-0.1, 0.1) and variance from
+    [0.5, 1.5) (torch's global generator), so that statistics off the identity are what folding, copying and
+    saving have to carry; returns the model."""
+
+    def randomise(model: torch.nn.Module) -> torch.nn.Module:
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.running_mean.uniform_(-0.1, 0.1)
+                    module.running_var.uniform_(0.5, 1.5)
+        return model
+
+    return randomise
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module of tiny tensors: with several OpenMP threads on a shared runner, one
+    descheduled thread stalls every op. Modules take it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def pair_folder(tmp_path: Path) -> Callable[..., Path]:
+    """``pair_folder(n, size=(40, 56))``: ``tmp_path/in`` holding Image000 ... of ``n`` copies of one random
+    8-bit image and its depth (a folder for ``relight batch``)."""
+
+    def make(n: int, size: tuple[int, int] = (40, 56)) -> Path:
+        rng = np.random.default_rng(0)
+        folder = tmp_path / "in"
+        folder.mkdir()
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / "Image000.png")
+        np.save(folder / "Image000.npy", rng.random(size, dtype=np.float32))
+        for i in range(1, n):
+            shutil.copy(folder / "Image000.png", folder / f"Image{i:03d}.png")
+            shutil.copy(folder / "Image000.npy", folder / f"Image{i:03d}.npy")
+        return folder
+
+    return make
+
+
+@pytest.fixture
+def sigterm_when() -> Callable[..., tuple[int, str]]:
+    """``sigterm_when(command, env, ready, within)``: start ``command``, send it SIGTERM (a scheduler's stop)
+    once ``ready()`` holds, it has exited, or ``within`` seconds have passed; returns its exit code and stderr."""
+
+    def stop(command: list[str], env: dict[str, str], ready: Callable[[], bool], within: float) -> tuple[int, str]:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + within
+        while not ready() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, err
+
+    return stop
 
 
 @pytest.fixture

@@ -391,34 +391,20 @@ def test_depth_outside_unit_range_is_warned_about(cli, tmp_path, sample_pair, na
     assert "metres.npy: depth runs from 0.5 to 50, outside the [0, 1] the network was trained on" in err
 
 
-def test_batch_stopped_by_sigterm_cleans_up_says_how_to_resume_and_resumes(tmp_path, narrow_checkpoint):
+def test_batch_stopped_by_sigterm_cleans_up_says_how_to_resume_and_resumes(pair_folder, sigterm_when, tmp_path, narrow_checkpoint):
     """A scheduler's or `timeout`'s SIGTERM is handled like Ctrl-C: no temporary files stay behind, the
     message says what was done, and the same command finishes the rest."""
     import os
-    import signal
     import subprocess
     import sys
-    import time
 
-    folder = tmp_path / "many"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (192, 192, 3), dtype=np.uint8)).save(folder / "Image000.png")
-    np.save(folder / "Image000.npy", rng.random((192, 192), dtype=np.float32))
-    for i in range(1, 120):
-        shutil.copy(folder / "Image000.png", folder / f"Image{i:03d}.png")
-        shutil.copy(folder / "Image000.npy", folder / f"Image{i:03d}.npy")
+    folder = pair_folder(120, (192, 192))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "relight", "batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint),
                "--batch-size", "1", "--streams", "1", "--threads", "1", "--workers", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 60
-    while not (out.is_dir() and any(out.glob("*.png"))) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    code, err = sigterm_when(command, env, lambda: out.is_dir() and any(out.glob("*.png")), within=60)
+    assert code == 143, err
     assert "Traceback" not in err, err
     line = next(line for line in err.splitlines() if line.startswith("interrupted"))
     written = sorted(p.name for p in out.iterdir())

@@ -27,15 +27,9 @@ PAIR = {"source": "6500-N", "target": "4500-E"}
 
 
 @pytest.fixture(scope="module")
-def one_to_one(tiny_config) -> MBNet:
+def one_to_one(tiny_config, randomise_batchnorm) -> MBNet:
     torch.manual_seed(0)
-    model = MBNet(tiny_config)
-    with torch.no_grad():  # BatchNorm statistics that are not the identity, so folding has work to do
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.1, 0.1)
-                module.running_var.uniform_(0.5, 1.5)
-    return model.eval()
+    return randomise_batchnorm(MBNet(tiny_config)).eval()  # BatchNorm statistics off the identity: folding has work to do
 
 
 @pytest.fixture(scope="module")

@@ -16,12 +16,7 @@ from relight.model.fastconv import GemmConv2d, WinogradConv2d, use_fast_convs
 from relight.model.mbnet import _upsample2_rows
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _conv(cin: int, cout: int, bias: bool = True, seed: int = 0) -> nn.Conv2d:

@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +133,16 @@ def test_malicious_depth_pickle_is_refused_and_never_run(tmp_path: Path) -> None
     assert not marker.exists()
 
 
+def _refused_in_one_line(read: Callable[[Path], object], path: Path, make: Callable[[Path], object], problem: str) -> None:
+    """``make`` writes (or not) ``path``; ``read`` refuses it with one line naming the file and ``problem``."""
+    make(path)
+    with pytest.raises(InputFileError) as err:
+        read(path)
+    assert problem in str(err.value)
+    assert str(path) in str(err.value)
+    assert "\n" not in str(err.value)
+
+
 def _npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
     """A .npy header (magic included) claiming ``shape``, to put whatever data, or none, behind."""
     buf = io.BytesIO()
@@ -166,13 +176,7 @@ def _cut(path: Path, keep: float) -> None:
     ],
 )
 def test_bad_depth(tmp_path: Path, make, problem: str) -> None:
-    path = tmp_path / "d.npy"
-    make(path)
-    with pytest.raises(InputFileError) as err:
-        read_depth(path)
-    assert problem in str(err.value)
-    assert str(path) in str(err.value)
-    assert "\n" not in str(err.value)
+    _refused_in_one_line(read_depth, tmp_path / "d.npy", make, problem)
 
 
 @pytest.mark.parametrize(
@@ -186,13 +190,7 @@ def test_bad_depth(tmp_path: Path, make, problem: str) -> None:
     ],
 )
 def test_bad_images(tmp_path: Path, make, problem: str) -> None:
-    path = tmp_path / "x.png"
-    make(path)
-    with pytest.raises(InputFileError) as err:
-        read_image(path)
-    assert problem in str(err.value)
-    assert str(path) in str(err.value)
-    assert "\n" not in str(err.value)
+    _refused_in_one_line(read_image, tmp_path / "x.png", make, problem)
 
 
 def test_outputs_get_ordinary_permissions(tiny_config, tmp_path: Path) -> None:

@@ -10,9 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from relight.cli._errors import cli_text, cli_words
 from relight.errors import InvalidEnvironment, InvalidSetting
@@ -79,18 +77,6 @@ def test_local_rank_picks_a_gpu_only_where_cuda_is() -> None:
 # --- real processes -------------------------------------------------------------------------------
 
 
-def _folder(tmp_path: Path, n: int = 5) -> Path:
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "in"
-    folder.mkdir()
-    Image.fromarray(rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)).save(folder / "Image000.png")
-    np.save(folder / "Image000.npy", rng.random((32, 48), dtype=np.float32))
-    for i in range(1, n):
-        shutil.copy(folder / "Image000.png", folder / f"Image{i:03d}.png")
-        shutil.copy(folder / "Image000.npy", folder / f"Image{i:03d}.npy")
-    return folder
-
-
 def _env(**extra: str) -> dict[str, str]:
     launcher = re.compile(r"^(RANK|WORLD_SIZE|LOCAL_RANK|LOCAL_WORLD_SIZE|SLURM_.*)$")
     return {**{k: v for k, v in os.environ.items() if not launcher.match(k)}, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", **extra}
@@ -101,11 +87,11 @@ def _rows(stdout: str) -> list[list[str]]:
     return [[c.strip() for c in line.split("│")[1:4]] for line in stdout.splitlines() if "│" in line and "s │" in line]
 
 
-def test_torchrun_processes_each_relight_their_slice_once(tmp_path: Path, narrow_checkpoint: Path) -> None:
+def test_torchrun_processes_each_relight_their_slice_once(pair_folder, tmp_path: Path, narrow_checkpoint: Path) -> None:
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
     if torchrun is None:
         pytest.skip("torchrun is not installed")
-    folder, out = _folder(tmp_path), tmp_path / "out"
+    folder, out = pair_folder(5, (32, 48)), tmp_path / "out"
     done = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "relight", "batch", str(folder), "-o", str(out),
                            "-w", str(narrow_checkpoint), "--streams", "1"], capture_output=True, text=True, env=_env(), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -115,8 +101,8 @@ def test_torchrun_processes_each_relight_their_slice_once(tmp_path: Path, narrow
     assert "slice 2/2 from RANK/WORLD_SIZE: 2 of the 5 images" in done.stdout
 
 
-def test_slurm_array_tasks_each_relight_their_slice_and_shard_wins(tmp_path: Path, narrow_checkpoint: Path) -> None:
-    folder, out = _folder(tmp_path), tmp_path / "out"
+def test_slurm_array_tasks_each_relight_their_slice_and_shard_wins(pair_folder, tmp_path: Path, narrow_checkpoint: Path) -> None:
+    folder, out = pair_folder(5, (32, 48)), tmp_path / "out"
     command = [sys.executable, "-m", "relight", "batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--streams", "1"]
     array = {"SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_MAX": "5", "SLURM_ARRAY_TASK_STEP": "1"}
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -136,8 +122,8 @@ def test_slurm_array_tasks_each_relight_their_slice_and_shard_wins(tmp_path: Pat
     assert "slice 2/2 from --shard 2/2: 2 of the 5 images" in done.stdout
 
 
-def test_a_slice_with_no_images_is_no_failure(tmp_path: Path, narrow_checkpoint: Path) -> None:
-    folder = _folder(tmp_path, n=1)
+def test_a_slice_with_no_images_is_no_failure(pair_folder, tmp_path: Path, narrow_checkpoint: Path) -> None:
+    folder = pair_folder(1, (32, 48))
     done = subprocess.run([sys.executable, "-m", "relight", "batch", str(folder), "-w", str(narrow_checkpoint)],
                           capture_output=True, text=True, env=_env(RANK="1", WORLD_SIZE="2"), timeout=300)
     assert done.returncode == 0, done.stderr

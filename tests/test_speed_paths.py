@@ -54,14 +54,7 @@ def _inputs(n: int = 1, h: int = 64, w: int = 64, seed: int = 0) -> tuple[torch.
     return torch.rand(n, 3, h, w, generator=g), torch.rand(n, 1, h, w, generator=g)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> object:
-    """These tensors are tiny: with several OpenMP threads on a shared runner, one descheduled thread
-    stalls every op (measured here: 6 s for this file on one thread, 40-60 s on two under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

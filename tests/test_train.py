@@ -200,24 +200,17 @@ def test_a_run_folder_that_cannot_be_made_is_one_line_before_any_work(cli, scene
     assert (tmp_path / "a-file").read_text() == "x"
 
 
-def test_a_stopped_run_says_how_to_resume_and_resumes(scenes: Path, tmp_path: Path) -> None:
+def test_a_stopped_run_says_how_to_resume_and_resumes(sigterm_when, scenes: Path, tmp_path: Path) -> None:
     """SIGTERM (a scheduler's stop) is handled like Ctrl-C: one line naming --resume, and --resume goes on."""
     import os
-    import signal
     import subprocess
     import sys
-    import time
 
     run = tmp_path / "run"
     command = [sys.executable, "-m", "relight", "train", str(scenes), "--out", str(run), *TINY, "--epochs", "500"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 90
-    while not (run / "last.state.pt").is_file() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    code, err = sigterm_when(command, env, (run / "last.state.pt").is_file, within=90)
+    assert code == 143, err
     assert "Traceback" not in err, err
     assert f"interrupted: --resume {run} continues from the last checkpoint" in err
     assert not [p for p in run.iterdir() if p.name.startswith(".")], "temporary files left behind"

@@ -28,14 +28,10 @@ TINY = ["--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--p
 
 
 @pytest.fixture(scope="module")
-def one_to_one(tiny_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def one_to_one(tiny_config, randomise_batchnorm, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A narrow one-to-one model with random weights and BatchNorm statistics that are not the defaults."""
     torch.manual_seed(1)
-    model = MBNet(tiny_config)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.1, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
+    model = randomise_batchnorm(MBNet(tiny_config))
     return save_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "one.safetensors", {"source": "6500-N", "target": "4500-E"})
 
 
