@@ -25,13 +25,11 @@ stderr. Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import math
 import platform
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,15 +37,14 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from judge.measures import as_saved, psnr, warmth
+from judge.triples import OPPOSITE, Triple, complete_scenes, sample_triples
 from relight.cli import console, out_console, progress_bar
-from relight.data.anytoany import load_scenes
 from relight.data.vidit import Scene
 from relight.inference import Relighter
 from relight.io import json_text, read_depth, read_image, write_json
-from relight.lighting import ALL_LIGHTS, DEFAULT_SOURCE, DEFAULT_TARGET, DIRECTIONS, TEMPERATURES, Light
+from relight.lighting import DEFAULT_SOURCE, DEFAULT_TARGET, DIRECTIONS, TEMPERATURES, Light
 
-#: The direction across the scene from each direction (N <-> S, NE <-> SW, E <-> W, SE <-> NW).
-OPPOSITE = {d: DIRECTIONS[(i + 4) % 8] for i, d in enumerate(DIRECTIONS)}
 WARM, COLD = min(TEMPERATURES), max(TEMPERATURES)
 
 
@@ -68,37 +65,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@dataclass(frozen=True)
-class Triple:
-    scene: Scene
-    source: Light
-    target: Light
-
-
-def complete_scenes(folder: Path) -> list[Scene]:
-    """The scenes of ``folder`` that hold all 40 lights and a depth file (the tests need every light)."""
-    scenes, _ = load_scenes([folder])
-    complete = [s for s in scenes if all(light in s.images for light in ALL_LIGHTS)]
-    if not complete:
-        raise SystemExit(f"{folder}: no scene with all 40 lights and a depth file")
-    return sorted(complete, key=lambda s: s.name)
-
-
-def sample_triples(scenes: Sequence[Scene], count: int, seed: int) -> list[Triple]:
-    """``count`` distinct (scene, source, target) triples with source != target, drawn with ``seed``."""
-    lights = len(ALL_LIGHTS)
-    possible = len(scenes) * lights * (lights - 1)
-    rng = np.random.default_rng(seed)
-    picks = rng.choice(possible, size=min(count, possible), replace=False)
-    triples = []
-    for index in picks.tolist():
-        scene, rest = divmod(index, lights * (lights - 1))
-        source, other = divmod(rest, lights - 1)
-        target = other + (other >= source)  # skip the source itself
-        triples.append(Triple(scenes[scene], ALL_LIGHTS[source], ALL_LIGHTS[target]))
-    return triples
-
-
 class SceneCache:
     """Each scene's depth and images read once, as float32 arrays in [0, 1]."""
 
@@ -116,21 +82,6 @@ class SceneCache:
         if key not in self.images:
             self.images[key] = np.asarray(read_image(scene.images[light]).rgb, dtype=np.float32)
         return self.images[key]
-
-
-def as_saved(image: np.ndarray) -> np.ndarray:
-    """What an 8-bit file would hold of ``image``."""
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0) / 255.0
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
-
-
-def warmth(image: np.ndarray) -> float:
-    """Mean red over mean blue: larger for a warmer (lower-kelvin) light."""
-    return float(image[..., 0].mean() / max(float(image[..., 2].mean()), 1e-6))
 
 
 def score_triples(relighter: Relighter, triples: Sequence[Triple], cache: SceneCache, progress: object) -> list[dict[str, object]]:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
+#: The benchmarks' own modules (benchmarks/judge) import as they do when a script there runs.
+sys.path.insert(0, str(TESTS.parent / "benchmarks"))
 
 #: Code that starts another process: a child Python, torchrun, a fork.
 SPAWNS = re.compile(r"\bsubprocess\.|\bsys\.executable\b|\bos\.fork\(|\bPopen\(|\bmultiprocessing\.|\bmp\.spawn\(")
@@ -229,6 +231,21 @@ def sigterm_when() -> Callable[..., tuple[int, str]]:
         return proc.returncode, err
 
     return stop
+
+
+@pytest.fixture(scope="session")
+def tiny_relight_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny any-to-any model (FiLM, its conditioning made not the identity so that the lights change the
+    output) and the one-to-one model it starts from (6500-N -> 4500-E), random weights, for benchmark plumbing."""
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("models")
+    base = MBNet(MBNetConfig.narrow(width=4, decoder_channels=8))
+    anyone = MBNet.from_one_to_one(MBNetConfig.narrow(width=4, decoder_channels=8, conditioning="film"), base)
+    with torch.no_grad():
+        anyone.condition.out.weight.normal_(0, 0.5)
+    save_checkpoint(base, folder / "one.safetensors", provenance={"source": "6500-N", "target": "4500-E"})
+    save_checkpoint(anyone, folder / "any.safetensors")
+    return folder / "any.safetensors", folder / "one.safetensors"
 
 
 @pytest.fixture

@@ -10,12 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from relight.data.synth import write_dataset
 from relight.lighting import ALL_LIGHTS, Light
-from relight.model import MBNet, MBNetConfig
-from relight.model.checkpoint import save_checkpoint
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "anytoany_heldout.py"
 
@@ -38,16 +35,8 @@ def heldout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("models")
-    base = MBNet(MBNetConfig.narrow(width=4, decoder_channels=8))
-    anyone = MBNet.from_one_to_one(MBNetConfig.narrow(width=4, decoder_channels=8, conditioning="film"), base)
-    with torch.no_grad():  # a conditioning that is not the identity, so the lights change the output
-        anyone.condition.out.weight.normal_(0, 0.5)
-    save_checkpoint(base, folder / "one.safetensors", provenance={"source": "6500-N", "target": "4500-E"})
-    save_checkpoint(anyone, folder / "any.safetensors")
-    return folder / "any.safetensors", folder / "one.safetensors"
+def models(tiny_relight_models: tuple[Path, Path]) -> tuple[Path, Path]:
+    return tiny_relight_models
 
 
 def test_the_triples_are_seeded_distinct_and_never_the_identity(bench, heldout: Path) -> None:

@@ -1,0 +1,279 @@
+"""benchmarks/judge (the evaluation-only renderer and the measures) and benchmarks/generalise.py: the
+judge is seeded and writes the layout relight reads, its shadows move with the light and its masks agree
+with its shading; the measures give known answers on constructed arrays; generalise.py runs end to end
+on tiny sets with a tiny random model and with the bundled one (its numbers are not checked, only what
+they are made of)."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from relight.data.synth import write_dataset
+from relight.lighting import DIRECTIONS, Light
+
+from judge import measures
+from judge.dataset import write_judge_dataset
+from judge.grammar import GRAMMARS, random_scene
+from judge.materials import Material, linear, paint
+from judge.photos import filled_disparity, ramp_depth
+from judge.render import render
+from judge.scene import JudgeScene, Rig
+from judge.sdf import ellipsoid, ground
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def generalise():
+    spec = importlib.util.spec_from_file_location("generalise_benchmark", BENCHMARKS / "generalise.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def sphere_on_floor() -> JudgeScene:
+    """A grey ball on a grey floor in the middle of the view, lit by a small light."""
+    grey = Material("paint", paint(linear(np.full(3, 0.6)), 1), 0.8, 0.04)
+    objects = [[ground(0.0, 0)], [ellipsoid((0.0, 0.35, 3.2), (0.35, 0.35, 0.35), 0)]]
+    rig = Rig(ring_radius=0.6, ring_height=0.5, light_radius=0.01, fill=0.1, fill_colour=(0.6, 0.7, 1.0), exposure=1.5)
+    return JudgeScene("ball", "test", objects, [grey], camera_height=1.5, pitch_deg=25.0, fov_deg=50.0, rig=rig)
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    return measures.luminance(image / 255.0)
+
+
+def shadowed(out: dict, direction: str) -> np.ndarray:
+    """Where the judge's mask says more than half of the light is hidden."""
+    return out["masks"][direction] > 127
+
+
+def ball_pixels(scene: JudgeScene, size: int) -> np.ndarray:
+    """The pixels whose ray passes within a little more than the ball's radius of its centre."""
+    origin, dirs, _ = scene.rays(size)
+    to_centre = np.array([0.0, 0.35, 3.2]) - origin
+    along = dirs @ to_centre
+    gap = np.sum((to_centre[None, :] - along[:, None] * dirs) ** 2, axis=1)
+    return (gap < 0.38**2).reshape(size, size)
+
+
+# --- the judge renderer -------------------------------------------------------------------------------------------
+
+
+def test_the_judge_renders_the_same_scene_for_a_seed_and_another_for_another_seed() -> None:
+    first, again, other = render(random_scene(5, 1), 24), render(random_scene(5, 1), 24), render(random_scene(6, 1), 24)
+    light = Light(4500, "E")
+    assert np.array_equal(first["images"][light], again["images"][light])
+    assert np.array_equal(first["depth"], again["depth"])
+    assert all(np.array_equal(first["masks"][d], again["masks"][d]) for d in DIRECTIONS)
+    assert not np.array_equal(first["images"][light], other["images"][light])
+
+
+def test_every_grammar_draws_a_scene_with_objects_and_all_forty_lights() -> None:
+    for index, grammar in enumerate(GRAMMARS):
+        scene = random_scene(0, index, grammar)
+        assert scene.grammar == grammar
+        assert len(scene.objects) >= 3, f"{grammar}: a floor and at least two objects"
+        out = render(scene, 16)
+        assert len(out["images"]) == 40 and set(out["masks"]) == set(DIRECTIONS)
+        assert out["depth"].shape == (16, 16) and 0.0 <= out["depth"].min() and out["depth"].max() <= 1.0
+
+
+def test_shadows_move_with_the_light() -> None:
+    scene = sphere_on_floor()
+    out = render(scene, 48)
+    floor = ~ball_pixels(scene, 48)
+    cast = {d: shadowed(out, d) & floor for d in ("N", "E", "S", "W")}
+    rows, cols = np.mgrid[0:48, 0:48]
+    centre = {d: (float(rows[cast[d]].mean()), float(cols[cast[d]].mean())) for d in ("N", "E", "W")}
+    assert all(cast[d].sum() > 10 for d in ("N", "E", "W")), "the ball casts a shadow the camera sees"
+    assert cast["S"].sum() < cast["N"].sum() / 4, "lit from the camera's side the ball hides its own shadow"
+    ball = ball_pixels(scene, 48) & (out["depth"] < 0.999)
+    left, right = ball & (cols < 20), ball & (cols > 28)
+    assert (out["masks"]["E"][left] == 255).mean() > 0.8, "the ball's side turned away from the light is in its mask"
+    assert (out["masks"]["E"][right] == 0).mean() > 0.8, "and its side facing the light is not"
+    assert centre["E"][1] < 24 < centre["W"][1], "lit from the east the shadow falls to the left, from the west to the right"
+    assert centre["N"][0] > 24, "lit from behind the shadow comes towards the camera (below the ball, which fills the centre)"
+
+
+def test_masked_pixels_are_darker_under_their_light() -> None:
+    scene = sphere_on_floor()
+    out = render(scene, 48)
+    floor = ~ball_pixels(scene, 48)
+    for direction, other in (("E", "W"), ("W", "E"), ("N", "S")):
+        shadow = shadowed(out, direction) & ~shadowed(out, other) & floor
+        under, lit = luma(out["images"][Light(4500, direction)]), luma(out["images"][Light(4500, other)])
+        assert shadow.sum() > 10
+        assert (under[shadow] < lit[shadow]).all(), f"the floor in the {direction} light's shadow is lit by the {other} light"
+        floor_lit = (out["masks"][direction] == 0) & floor & (out["depth"] < 0.999)
+        assert np.median(under[shadow]) < 0.5 * np.median(under[floor_lit]), f"{direction}: a shadow is darker than the lit floor"
+
+
+def test_the_judge_writes_the_layout_relight_reads(tmp_path: Path, cli) -> None:
+    folder = tmp_path / "judge"
+    write_judge_dataset(folder, scenes=2, size=24, seed=3)
+    assert len(list(folder.glob("Image*_*_*.png"))) == 80 and len(list(folder.glob("Image*.npy"))) == 2
+    masks = sorted(p.name for p in (folder / "masks").iterdir())
+    assert masks == sorted(f"Image{i:03d}_{d}.png" for i in range(2) for d in DIRECTIONS)
+    code, out, err = cli(["data", "pairs", str(folder), "--any-to-any", "--json"])
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["scenes"] == 2 and record["possible_pairs"] == 2 * 40 * 39
+
+
+def test_the_judge_refuses_to_overwrite_a_scene(tmp_path: Path) -> None:
+    write_judge_dataset(tmp_path, scenes=1, size=16, seed=3)
+    with pytest.raises(ValueError, match="already holds scene Image000"):
+        write_judge_dataset(tmp_path, scenes=1, size=16, seed=4)
+
+
+# --- the measures -------------------------------------------------------------------------------------------------
+
+
+def test_the_tint_oracle_recovers_a_per_channel_gain() -> None:
+    source = np.random.default_rng(0).uniform(0.1, 0.45, (32, 32, 3))
+    truth = source * np.array([0.5, 1.0, 2.0])
+    oracle, gains = measures.tint_oracle(source, truth)
+    assert gains == pytest.approx([0.5, 1.0, 2.0], abs=1e-9)
+    assert measures.psnr(oracle, truth) > 50.0
+    assert measures.psnr(source, truth) < 20.0
+
+
+def test_opposite_directions_pass_a_perfect_model_and_fail_a_swapped_one() -> None:
+    rng = np.random.default_rng(1)
+    east, west = rng.uniform(0, 1, (16, 16, 3)), rng.uniform(0, 1, (16, 16, 3))
+    assert measures.told_apart(east, east, west), "the right answer is closer to its own ground truth"
+    assert not measures.told_apart(west, east, west), "a model that lights from the west when asked for east fails"
+
+
+def test_warmth_is_larger_for_a_warmer_image() -> None:
+    grey = np.full((8, 8, 3), 0.5)
+    assert measures.warmth(grey * [1.0, 0.8, 0.6]) > measures.warmth(grey) > measures.warmth(grey * [0.8, 0.9, 1.0])
+
+
+def shadow_case() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A grey floor: the source light's shadow on the left, the target light's on the right."""
+    source_mask, target_mask = np.zeros((20, 40), bool), np.zeros((20, 40), bool)
+    source_mask[:, 2:10], target_mask[:, 30:38] = True, True
+    source, truth = np.full((20, 40, 3), 0.6), np.full((20, 40, 3), 0.6)
+    source[source_mask], truth[target_mask] = 0.2, 0.2
+    return source, truth, source_mask, target_mask
+
+
+def test_the_shadow_measure_knows_a_moved_shadow() -> None:
+    source, truth, source_mask, target_mask = shadow_case()
+    stops = float(np.log2((measures.luminance(np.full(3, 0.6)) + measures.DARK) / (measures.luminance(np.full(3, 0.2)) + measures.DARK)))
+    moved = measures.shadow_moves(source, truth, target_mask, source_mask)
+    assert moved["darkening"] == pytest.approx(stops) and moved["removal"] == pytest.approx(stops)
+    assert measures.shadow_moves(source, source, target_mask, source_mask) == {"darkening": 0.0, "removal": 0.0}
+    brighter = measures.shadow_moves(source, source * 1.3, target_mask, source_mask)
+    assert brighter["darkening"] == pytest.approx(0.0, abs=0.05), "a global brightening moves no shadow"
+    removed_only = source.copy()
+    removed_only[source_mask] = 0.6
+    half = measures.shadow_moves(source, removed_only, target_mask, source_mask)
+    assert half["darkening"] == 0.0 and half["removal"] == pytest.approx(stops)
+
+
+def test_the_shadow_measure_needs_enough_pixels() -> None:
+    source, truth, source_mask, _ = shadow_case()
+    assert measures.shadow_moves(source, truth, np.zeros_like(source_mask), source_mask)["darkening"] is None
+
+
+def test_the_border_measures_find_a_coloured_edge_and_not_a_global_tint() -> None:
+    photo = np.random.default_rng(2).uniform(0.2, 0.7, (60, 80, 3))
+    tinted = photo * [1.2, 1.0, 0.8]
+    assert abs(measures.border_fringe(photo, tinted)) < 0.5
+    fringed = photo.copy()
+    fringed[:, :2] = fringed[:, :2] * [1.3, 0.7, 1.3]
+    assert measures.border_fringe(photo, fringed) > 5.0
+    assert measures.outside_range(photo, photo) == {"border_pct": 0.0, "inside_pct": 0.0}
+    magenta = photo.copy()
+    magenta[:2] = [0.95, 0.05, 0.95]
+    ranges = measures.outside_range(photo, magenta)
+    assert ranges["border_pct"] > 10.0 and ranges["inside_pct"] == 0.0
+
+
+def test_the_stand_in_depths() -> None:
+    disparity = np.array([[np.inf, 4.0, 0.0, 2.0], [1.0, np.nan, np.nan, 3.0]])
+    assert filled_disparity(disparity).tolist() == [[4.0, 4.0, 4.0, 2.0], [1.0, 1.0, 1.0, 3.0]]
+    ramp = ramp_depth((5, 3))
+    assert ramp[0].tolist() == [1.0, 1.0, 1.0] and ramp[-1] == pytest.approx([0.3] * 3)
+
+
+# --- generalise.py ------------------------------------------------------------------------------------------------
+
+
+TINY = ["--renderers", "judge,raster", "--families", "other-shapes", "--scenes", "2", "--size", "32", "--triples", "5"]
+
+
+@pytest.fixture(scope="module")
+def sets(generalise, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny sets of :data:`TINY`, rendered once where the end-to-end runs find them."""
+    root = tmp_path_factory.mktemp("generalise-sets")
+    args = generalise.parse_args(TINY)
+    for held in generalise.held_out_sets(args):
+        generalise.prepare(held, root / held.name.replace(" ", "-"), args.scenes, args.size, args.seed)
+    return root
+
+
+
+
+def test_generalise_runs_end_to_end_with_a_tiny_model(generalise, sets: Path, tiny_relight_models: tuple[Path, Path], tmp_path: Path) -> None:
+    anyone, one = tiny_relight_models
+    out = tmp_path / "result.json"
+    code = generalise.main([*TINY, "--weights", str(anyone), "--weights", str(one), "--data", str(sets), "--photos", "chelsea",
+                            "--sheet", str(tmp_path / "sheet.png"), "--json", str(out)])
+    assert code == 0
+    record = json.loads(out.read_text())
+    assert [s["set"] for s in record["sets"]] == ["renderer judge", "renderer raster", "family other-shapes"]
+    judge = record["sets"][0]
+    assert judge["masks"] is True and judge["scenes"] == 2 and list(judge["models"]) == [str(anyone)], "a one-to-one model has no triples"
+    summary = judge["models"][str(anyone)]["summary"]
+    assert summary["triples"] == 5 and set(summary["opposite_by_pair_pct"]) <= {"N/S", "NE/SW", "E/W", "SE/NW"}
+    assert summary["gain_db"] == pytest.approx(summary["psnr_db"] - summary["identity_psnr_db"])
+    assert summary["truth_warmth_log"] > 0, "the judge's 2500 K images are warmer than its 6500 K ones"
+    assert summary["shadow_darkening_triples"] + summary["shadow_removal_triples"] > 0, "the judge's masks give shadow measures"
+    relight_masks = "masks" in inspect.signature(write_dataset).parameters
+    assert record["sets"][1]["masks"] is relight_masks, "relight's sets have masks where relight synth writes them"
+    assert set(judge["one_to_one"]) == {str(anyone), str(one)}
+    assert judge["one_to_one"][str(one)]["pair"] == "6500-N -> 4500-E"
+    photo = record["photographs"]["photos"][str(anyone)][0]
+    assert photo["photo"] == "chelsea" and photo["licence"].startswith("CC0") and photo["depth"] == "stand-in ramp"
+    assert len(photo["same_light_db"]) == 3 and len(photo["cycle_db"]) == 3
+    assert (tmp_path / "sheet.png").is_file()
+
+
+def test_generalise_runs_the_bundled_model_and_reuses_its_sets(generalise, sets: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bundled.json"
+    made = {marker: marker.stat().st_mtime_ns for marker in sets.glob("*/generalise.json")}
+    code = generalise.main([*TINY, "--weights", "relight-synth-any", "--data", str(sets), "--photos", "", "--tell-source", "--json", str(out)])
+    assert code == 0
+    assert len(made) == 3 and made == {marker: marker.stat().st_mtime_ns for marker in sets.glob("*/generalise.json")}, "the sets are reused"
+    record = json.loads(out.read_text())
+    assert record["tell_source"] is True and "photographs" not in record
+    assert record["sets"][0]["models"]["relight-synth-any"]["summary"]["triples"] == 5
+
+
+def test_generalise_refuses_a_folder_of_other_data(generalise, tmp_path: Path) -> None:
+    held = generalise.HeldOut("renderer judge", "judge", None)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "stray.txt").write_text("not a set")
+    with pytest.raises(SystemExit, match="holds other data"):
+        generalise.prepare(held, tmp_path / "x", 1, 16, 0)
+    made = generalise.prepare(held, tmp_path / "y", 1, 16, 0)
+    assert generalise.prepare(held, made, 1, 16, 0) == made, "the same recipe is reused"
+    recipe = json.loads((made / "generalise.json").read_text())
+    (made / "generalise.json").write_text(json.dumps({**recipe, "code": "an older renderer"}))
+    with pytest.raises(SystemExit, match="holds other data"):
+        generalise.prepare(held, made, 1, 16, 0)
+    with pytest.raises(SystemExit):
+        generalise.parse_args(["--families", "no-such-family"])
