@@ -192,6 +192,15 @@ def _recorded(value: Any) -> Light | None:
         return None
 
 
+def setting_light(name: str, value: LightLike) -> Light:
+    """The light a setting of ``Relighter.relight`` (``to``, ``source``) names; a refusal names the setting."""
+    try:
+        return as_light(value)
+    except UnknownLight as exc:
+        setting = Setting(name, value, owner="Relighter.relight", shown=repr(value) if isinstance(value, str) else None)
+        raise InvalidSetting(setting, setting, f": {exc.facts.get('reason', exc)}") from None
+
+
 def _setting(name: str, value: Any = None) -> Setting:
     owner = "Relighter.relight"
     return Setting(name, owner=owner) if value is None else Setting(name, str(value), owner=owner, shown=str(value))
@@ -235,8 +244,8 @@ class Illumination:
         one-to-one model's refusal (where any-to-any models are). A one-to-one model's own pair needs no
         ``to``; it refuses another target, or a source other than its own, or any source when its own is
         not recorded (it could not be checked, and would change nothing)."""
-        target = self._parse("to", to) if to is not None else self.target
-        lit = self._parse("source", source) if source is not None else None
+        target = setting_light("to", to) if to is not None else self.target
+        lit = setting_light("source", source) if source is not None else None
         if not self.any_to_any:
             if to is not None and target != self.target:
                 pair = f"{self.source or '?'} -> {self.target or '?'}"
@@ -247,8 +256,9 @@ class Illumination:
                 raise InvalidSetting(_setting("source", lit), _setting("source", lit), ": this model is one-to-one and does not record the "
                                      "light of its inputs, so this cannot be checked and would change nothing; leave it out")
             if lit is not None and lit != self.source:
-                raise InvalidSetting(_setting("source", lit),
-                                     f"this model is one-to-one ({self.source} -> {self.target or '?'}): its input must be lit {self.source}, not {lit}")
+                pair = f"{self.source} -> {self.target or '?'}"
+                raise InvalidSetting(_setting("source", lit), f"this model is one-to-one ({pair}): its input must be lit {self.source}, "
+                                     f"not {lit}", *others, pair=pair)
             return target, lit or self.source
         if target is None:
             raise InvalidSetting(_setting("to"), "this model is any-to-any: name the light to relight to, e.g. ",
@@ -262,14 +272,6 @@ class Illumination:
         """The mapping a relight with these arguments applies: ``6500-N -> 2500-W``, ``? -> 2500-W``."""
         target, lit = self.resolve(to, source)
         return f"{lit or '?'} -> {target or '?'}"
-
-    @staticmethod
-    def _parse(name: str, value: LightLike) -> Light:
-        try:
-            return as_light(value)
-        except UnknownLight as exc:
-            setting = Setting(name, value, owner="Relighter.relight", shown=repr(value) if isinstance(value, str) else None)
-            raise InvalidSetting(setting, setting, f": {exc.facts.get('reason', exc)}") from None
 
 
 __all__ = [
@@ -290,4 +292,5 @@ __all__ = [
     "light_vector",
     "mirror",
     "neighbours",
+    "setting_light",
 ]

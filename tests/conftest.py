@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -301,6 +302,14 @@ def any_to_any_url(any_to_any_checkpoint: Path) -> Iterator[str]:
     yield from served(any_to_any_checkpoint)
 
 
+@pytest.fixture(scope="module")
+def one_to_one_url(narrow_checkpoint: Path) -> Iterator[str]:
+    """The web page over :func:`narrow_checkpoint`, served on a loopback port for the module's tests."""
+    from pageserver import served
+
+    yield from served(narrow_checkpoint)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Depth Anything of 2 transformer layers, 16 channels and 28-pixel inputs, random weights (its last
@@ -345,3 +354,26 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
         monkeypatch.delenv("HF_TOKEN", raising=False)
         monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "relight-home"))
         yield server
+
+
+@pytest.fixture(params=["refused", "silent"])
+def unreachable_hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A Hugging Face Hub address on loopback that refuses connections, or accepts them and never answers
+    (a socket that listens and is never read); huggingface_hub's endpoint and an empty cache in
+    ``tmp_path`` point there, with downloads on. Never a remote address."""
+    import huggingface_hub.constants as hf
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        if request.param == "silent":
+            sock.listen(16)
+        else:
+            sock.close()
+        monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)
+        monkeypatch.delenv("HF_HUB_ETAG_TIMEOUT", raising=False)
+        monkeypatch.setattr(hf, "ENDPOINT", url)
+        monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(hf, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
+        yield url

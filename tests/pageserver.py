@@ -16,12 +16,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def served(weights: Path) -> Iterator[str]:
-    """The page over ``weights`` on the CPU, served on a free loopback port: its address, for a fixture to
-    ``yield from``; page and service are closed after."""
+def served(weights: Path | None) -> Iterator[str]:
+    """The page over ``weights`` (None: as ``relight ui`` starts without a model) on the CPU, served on a
+    free loopback port: its address, for a fixture to ``yield from``; page and service are closed after."""
     from relight.ui import Service, build_app, serve
 
-    service = Service(str(weights), device="cpu")
+    service = Service(None if weights is None else str(weights), device="cpu")
     page = build_app(service)
     try:
         yield serve(page, LOOPBACK, free_port())

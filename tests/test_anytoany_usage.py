@@ -108,8 +108,38 @@ def test_light_errors_are_one_line_and_write_nothing(cli, tmp_path, film_checkpo
     assert problem in lines[0], err
     assert "Traceback" not in err
     assert not (tmp_path / "o.png").exists()
-    if "one-to-one (6500-N -> 4500-E) and" in problem:
-        assert "any-to-any model" in lines[0]  # where the any-to-any models are (or that none is registered)
+    if "one-to-one (6500-N -> 4500-E)" in problem:  # a wrong --to or --from: where the any-to-any models are
+        assert "; any-to-any models: relight-synth-any (pass --weights relight-synth-any)" in lines[0]
+
+
+@pytest.mark.parametrize("options", [["--from", "3500-W", "--to", "4500-E"], ["--from", "4500-E", "--to", "4500-E"], ["--from", "2500-S"],
+                                     ["--to", "2500-W"]])
+def test_without_weights_a_pair_the_default_does_not_fit_runs_on_the_any_to_any_default(cli, tmp_path, options):
+    """The one-to-one default (6500-N -> 4500-E) fits neither another source nor another target: the run
+    takes the any-to-any default, and gives what it gives with that model named."""
+    image, depth = _photo(tmp_path / "in")
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "auto.png"), "--device", "cpu", *options])
+    assert code == 0, err
+    assert "using the default model relight-synth-any" in err
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "named.png"), "--device", "cpu", "-w", "relight-synth-any",
+                            *(options if "--to" in options else [*options, "--to", "4500-E"])])
+    assert code == 0, err
+    assert (tmp_path / "auto.png").read_bytes() == (tmp_path / "named.png").read_bytes()
+
+
+def test_without_weights_the_default_pair_runs_on_the_one_to_one_default(cli, tmp_path):
+    image, depth = _photo(tmp_path / "in")
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--device", "cpu", "--from", "6500-N", "--to", "4500-E"])
+    assert code == 0
+    assert "using the default model relight-synth-narrow" in err
+    assert "relighting 6500-N -> 4500-E (one-to-one model)" in err
+
+
+def test_a_bad_from_is_refused_before_anything_loads(cli, tmp_path):
+    image, depth = _photo(tmp_path / "in")
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--from", "9000-N"])
+    assert code == 2, err
+    assert err.strip() == "error: --from '9000-N': unknown colour temperature 9000; use one of 2500, 3500, 4500, 5500, 6500", err
 
 
 def test_the_python_refusal_names_python_arguments(paired_checkpoint):

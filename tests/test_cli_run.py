@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -153,6 +154,32 @@ def test_run_refuses_an_output_it_cannot_write_before_loading_the_model(
     assert (image.read_bytes(), depth.read_bytes()) == inputs
 
 
+@pytest.mark.parametrize(
+    ("arguments", "problem", "expected"),
+    [
+        (["{tmp}/scen.png"], "{tmp}/scen.png: no such file", 1),  # a mistyped photo, no depth file
+        (["{tmp}/scene.png", "{tmp}/scen.npy"], "{tmp}/scen.npy: no such file", 1),
+        (["{tmp}/scene.gif"], "{tmp}/scene.gif: unsupported image type .gif", 1),
+        (["{tmp}/scene.png", "--depth-kind", "far"], "--depth-kind 'far': expected auto, normalised, metric or disparity", 2),
+        (["{tmp}/scene.png", "--size", "7x"], "--size '7x': expected N or HxW", 2),
+        (["{tmp}/scene.png", "--native", "--size", "64"], "--native and --size 64 contradict each other", 2),
+    ],
+)
+def test_run_checks_its_inputs_before_the_depth_model_or_the_hub(tmp_path, sample_pair, cli, monkeypatch, arguments, problem, expected):
+    """What the command line names is checked first: nothing loads a depth model (or reaches the Hub for
+    one) for a photo that is not there or a setting that is refused."""
+    from relight.depth.estimation import DepthEstimator
+
+    loaded: list[object] = []
+    monkeypatch.setattr(DepthEstimator, "load", classmethod(lambda cls, *args, **kwargs: loaded.append(args)))
+    (tmp_path / "scene.gif").write_bytes(b"GIF89a")
+    code, _, err = cli(["run", *(a.format(tmp=tmp_path) for a in arguments), "-o", str(tmp_path / "out.png")])
+    assert code == expected, err
+    assert err.strip().startswith(f"error: {problem.format(tmp=tmp_path)}"), err
+    assert len(err.strip().splitlines()) == 1
+    assert loaded == []
+
+
 def test_debug_shows_the_traceback(tmp_path, sample_pair, narrow_checkpoint, monkeypatch):
     from relight import cli
     from relight.errors import InputFileError
@@ -218,13 +245,17 @@ def test_batch_resumes_reports_bad_pairs_and_counts_both(cli, tmp_path, sample_p
         (["-o", "{tmp}/a-file"], "a-file: is a file, not a folder", 1),
         (["-o", "{folder}"], "would replace the input", 1),
         (["-o", "{folder}", "--overwrite"], "would replace the input", 1),
+        (["-o", "{folder}", "--ext", ".jpg"], "is the folder of the images: the outputs would sit among them", 1),
+        (["-o", "{folder}", "--to", "4500-E"], "would replace the input", 1),
+        (["-o", "{folder}", "--name", "{{stem}}_{{target}}"], "is the folder of the images", 1),
     ],
 )
 def test_batch_refuses_outputs_it_cannot_write_or_that_would_replace_inputs(
     cli, tmp_path, sample_pair, narrow_checkpoint, options, problem, expected
 ):
-    """Refused in one line before any image is relit: a bad --ext, an output folder that is a file, and
-    an output folder where the outputs would land on the inputs (with --overwrite they would replace them)."""
+    """Refused in one line before the model loads: a bad --ext, an output folder that is a file, an output
+    folder where the outputs would land on the inputs (with --overwrite they would replace them), and the
+    images' own folder, where the next batch would take the outputs for images."""
     folder = _batch_folder(tmp_path, sample_pair, n=2)
     (tmp_path / "a-file").write_text("x")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -234,7 +265,7 @@ def test_batch_refuses_outputs_it_cannot_write_or_that_would_replace_inputs(
     assert code == expected, err
     assert len(lines) == 1, err
     assert lines[0].startswith("error:"), err
-    assert problem in lines[0], err
+    assert problem in lines[0], err  # no model line before it
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert (tmp_path / "a-file").read_text() == "x"
 
@@ -328,6 +359,47 @@ def test_command_line_starts_without_torch() -> None:
     assert done.returncode == 0, done.stderr[-1000:]
 
 
+def _command_paths() -> list[list[str]]:
+    """Every command and subcommand of ``relight``, as the words that name it."""
+    import typer
+
+    from relight.cli import app
+
+    found: list[list[str]] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        found.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_help_shows_what_the_command_line_takes(cli):
+    """No placeholder after a flag (``--native <bool>`` read as if ``--native true`` were taken), arguments
+    in one style (upper case), an argument of several files as ``<path>...``, ``@revision`` in --weights."""
+    for path in _command_paths():
+        code, out, _ = cli([*path, "--help"])
+        assert code == 0, path
+        assert "<bool>" not in out, (path, out)
+        assert "list[" not in out, (path, out)
+        usage = next(line for line in out.splitlines() if "Usage:" in line)
+        assert re.search(r"[{\[][a-z]", usage.split("[OPTIONS]")[-1]) is None, usage  # {image} [depth] beside {PRED} {GT}
+    def text(args: list[str]) -> str:  # the help's words, without the table's frame and line breaks
+        return " ".join(re.sub(r"[│╭╮╰╯─]", " ", cli(args)[1]).split())
+
+    assert "Usage: relight run [OPTIONS] {IMAGE} [DEPTH]" in text(["run", "--help"])
+    assert "hf://owner/repo[@rev]/file (rev: a branch, tag or commit)" in text(["run", "--help"])  # not taken for markup
+    assert "Usage: relight depth [OPTIONS] {IMAGES}..." in text(["depth", "--help"])
+    assert "IMAGES <path>..." in text(["depth", "--help"])
+    assert "without a depth file" not in text(["depth", "--help"])  # relight depth is for photos without one: all of them
+    code, _, err = cli(["run", "x.png", "x.npy", "-o", "o.png", "--native", "true"])
+    assert code == 2
+    assert "unexpected extra argument" in err
+    assert "(true)" in err  # as the help now shows: a flag takes no value
+
+
 def test_small_command_line_contracts(cli, tmp_path, sample_pair, narrow_checkpoint):
     """--version; an unknown device, an impossible --size and usage errors in one short line; `score`
     on a missing folder fails before drawing a progress bar."""
@@ -347,7 +419,7 @@ def test_small_command_line_contracts(cli, tmp_path, sample_pair, narrow_checkpo
     assert code == 1
     assert err.strip() == f"error: {tmp_path / 'nosuch'}: not a folder"
     # Usage errors are one line too, naming the help to read; the bare command shows the help.
-    for args, line in ((["batch"], "error: Missing argument 'folder'. (see relight batch --help)"),
+    for args, line in ((["batch"], "error: Missing argument 'FOLDER'. (see relight batch --help)"),
                        (["batch", str(tmp_path), "--batch-size", "0"],
                         "error: Invalid value for '--batch-size': Input should be greater than or equal to 1 (see relight batch --help)"),
                        (["nosuch"], "error: No such command 'nosuch'. (see relight --help)")):

@@ -85,7 +85,7 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, monkeypatch):
 
     commit, _ = tiny_on_hub
     files = locate_depth_model("tiny-depth")
-    assert (hub.count("HEAD"), hub.count("GET")) == (3, 3)
+    assert (hub.count("HEAD"), hub.count("GET")) == (6, 3)  # per file: relight's one quick HEAD (is the Hub there?), huggingface_hub's
     assert files.folder.name == commit
     assert Path(hf.HF_HUB_CACHE) in files.folder.parents
     assert files.verification == "sha256 verified (3 files)"
@@ -211,7 +211,7 @@ def test_run_and_batch_without_depth_files(cli, hub, tiny_model, photo, narrow_c
     args = ["batch", str(photo.parent), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--device", "cpu"]
     code, stdout, err = cli(args)  # the default depth model is not downloaded: no fetch in a batch
     assert code == 1
-    assert "street.png: no depth file with stem 'street' found and none could be estimated: depth-anything-v2-small" in err
+    assert "street.png: no depth map, and depth cannot be estimated: depth-anything-v2-small" in err
     assert "run `relight weights download depth-anything-v2-small` once, or give a depth file" in err, err
     assert (tmp_path / "out" / "other.png").is_file()
     assert not (tmp_path / "out" / "street.png").exists()
@@ -261,13 +261,36 @@ def test_relight_depth_writes_npy_and_a_16bit_png(cli, tiny_model, photo, tmp_pa
     assert (tmp_path / "depth" / "second.npy").is_file()
     assert f"wrote {tmp_path / 'depth' / 'second.npy'}" in done.stderr
 
-    for output, message in ((tmp_path / "one.npy", "is one file, for 2 photos; give a folder"),
-                            (photo.parent, "would sit among the photos, where `relight batch` would take it for one")):
-        code, _, err = cli(["depth", str(photo), str(second), "-o", str(output), "--depth-model", str(tiny_model)])
-        assert code == 1, err
-        assert message in err, err
-        assert len(err.strip().splitlines()) == 1, err
+    code, _, err = cli(["depth", str(photo), str(second), "-o", str(tmp_path / "one.npy"), "--depth-model", str(tiny_model)])
+    assert code == 1, err
+    assert "is one file, for 2 photos; give a folder" in err, err
+    assert len(err.strip().splitlines()) == 1, err
     code, _, err = cli(["depth", str(photo), "-o", str(tmp_path / "single.png"), "--depth-model", str(tiny_model), "--device", "cpu"])
     assert code == 0, err
-    assert np.array_equal(read_depth(tmp_path / "single.npy"), expected), err
-    assert (tmp_path / "single.png").is_file(), err
+    assert np.abs(read_depth(tmp_path / "single.png") - expected).max() <= 1 / 65535, err
+    assert not (tmp_path / "single.npy").exists()  # what was asked for, only
+
+
+def test_relight_depth_writes_what_was_asked_beside_the_photo(cli, tiny_model, photo):
+    """`relight depth photo.jpg -o photo.npy`: the .npy named; the PNG preview left out among the photos
+    (relight batch would take it for one), saying so, and written there when asked for."""
+    asked, before = photo.with_suffix(".npy"), photo.read_bytes()
+    code, _, err = cli(["depth", str(photo), "-o", str(asked), "--depth-model", str(tiny_model), "--device", "cpu"])
+    assert code == 0, err
+    assert asked.is_file(), err
+    assert not photo.with_name("street_depth.png").exists(), err
+    assert sorted(p.name for p in photo.parent.iterdir()) == ["street.npy", "street.png"]  # street.png is the photo, untouched
+    assert "no PNG preview: it would sit among the photos, where `relight batch` would take it for one (--preview writes it)" in err
+    folder = photo.parent
+    code, _, err = cli(["depth", str(photo), "-o", str(folder / "depth.npy"), "--preview", "--depth-model", str(tiny_model),
+                            "--device", "cpu"])
+    assert code == 0, err
+    assert (folder / "depth.png").is_file(), err
+    assert "no PNG preview" not in err, err
+    code, _, err = cli(["depth", str(photo), "-o", str(folder), "--preview", "--depth-model", str(tiny_model)])
+    assert code == 1, err
+    assert "would replace the input" in err, err  # the folder's STEM.png preview would be the photo itself
+    code, _, err = cli(["depth", str(photo), "-o", str(folder), "--no-preview", "--depth-model", str(tiny_model), "--device", "cpu"])
+    assert code == 0, err
+    assert "no PNG preview" not in err, err
+    assert photo.read_bytes() == before, err

@@ -9,6 +9,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from relight.io import read_image
 from relight.cli._errors import cli_words
 from relight.data.pairs import InferencePair, load_pair
 from relight.errors import InputFileError, InvalidSetting, RelightWarning
@@ -16,6 +17,7 @@ from relight.io.depth import (
     DEPTH_KINDS,
     FAR_LIMIT,
     check_depth_kind,
+    fill_holes,
     load_depth,
     normalise_distance,
     read_depth,
@@ -41,8 +43,11 @@ def test_each_kind_on_known_arrays():
     unit = np.array([[0.1, 0.5], [0.9, 1.0]], np.float32)
     assert np.array_equal(to_normalised(unit, "normalised").depth, unit)
     assert np.allclose(to_normalised(unit * 20, "metric").depth, unit / 1.0)
-    disparity = np.array([[1.0, 0.5], [0.25, 0.0]])  # distances 1, 2, 4 and infinitely far (the centre)
-    assert np.allclose(to_normalised(disparity, "disparity").depth, [[0.25, 0.5], [1.0, 1.0]])
+    disparity = np.array([[1.0, 0.5], [0.25, 0.0]])  # distances 1, 2, 4 and infinitely far (the centre), as a network means it
+    assert np.allclose(to_normalised(disparity, "disparity", far_below_zero=True).depth, [[0.25, 0.5], [1.0, 1.0]])
+    found = to_normalised(disparity, "disparity")  # a file's 0 is where a stereo matcher found no match: filled
+    assert found.holes == 1
+    assert np.isclose(found.depth[1, 1], (1 / ((1.0 + 0.5 + 0.25) / 3)) / 4)
     assert np.allclose(to_normalised(np.array([[8, 4], [2, 1]], np.int32), "disparity").depth, [[0.125, 0.25], [0.5, 1.0]])
     assert check_depth_kind("normalized") == "normalised"
     assert DEPTH_KINDS == ("auto", "normalised", "metric", "disparity")
@@ -80,13 +85,18 @@ def test_what_cannot_be_depth_is_refused_in_one_line():
         (np.array([[-1, 7]], np.int32), "auto", "int32 depth runs from -1 to 7: negative distances"),
         (np.array([[1, 7]], np.int32), "normalised", r"an int32 array cannot hold normalised depth in \[0, 1\]"),
         (np.array([[-0.5, 2.0]]), "metric", r"metric depth holds negative distances \(down to -0.5\)"),
-        (np.zeros((2, 2)), "disparity", "disparity is nowhere above 0"),
-        (np.array([[np.nan, 1.0]]), "metric", "depth holds 1 NaN or infinite values"),
+        (np.zeros((2, 2)), "disparity", r"valid values \(finite values above 0\) at only 0.0% of its pixels"),
+        (np.array([[np.nan, np.nan, 1.0]]), "metric", r"depth holds valid values \(finite values\) at only 33.3% of its pixels; "
+                                                             r"at least 50% are needed"),
+        (np.array([[0.0, -1.0, 2.0]]), "disparity", r"valid values \(finite values above 0\) at only 33.3%"),
+        (np.full((2, 2), np.nan), "auto", "depth holds only NaN or infinite values"),
     ]
     for array, kind, message in cases:
         with pytest.raises(InputFileError, match=message) as err:
             to_normalised(array, kind)
         assert "\n" not in str(err.value)
+    with pytest.raises(InputFileError, match="disparity is nowhere above 0: no point has a distance"):
+        to_normalised(np.zeros((2, 2)), "disparity", far_below_zero=True)  # a network's output, 0 meaning far
     with pytest.raises(InvalidSetting) as err:
         check_depth_kind("inverse")
     assert str(err.value) == "depth_kind='inverse': expected auto, normalised, metric or disparity"
@@ -146,3 +156,42 @@ def test_depth_kind_on_the_command_line(cli, tmp_path, sample_pair, narrow_check
                             "--depth-kind", "inverse"])
     assert code == 2, err
     assert err.strip() == "error: --depth-kind 'inverse': expected auto, normalised, metric or disparity", err
+
+
+def test_holes_are_filled_from_their_valid_neighbours():
+    ramp = np.tile(np.arange(16, dtype=np.float64), (16, 1))  # 0 to 15 from left to right
+    valid = np.ones_like(ramp, bool)
+    valid[5:9, 3:7] = False  # a 4 x 4 hole where the ramp runs from 3 to 6
+    filled = fill_holes(ramp, valid)
+    assert np.array_equal(filled[valid], ramp[valid])
+    assert filled[~valid].min() >= 1
+    assert filled[~valid].max() <= 8  # from around the hole, not from across the map
+    assert np.array_equal(fill_holes(np.where(valid, 7.0, np.nan), valid), np.full((16, 16), 7.0))
+    odd = np.arange(15.0).reshape(3, 5)
+    one = np.zeros((3, 5), bool)
+    one[2, 4] = True
+    assert np.array_equal(fill_holes(odd, one), np.full((3, 5), 14.0))  # odd sizes, a single valid pixel in a corner
+
+
+def test_stereo_disparity_with_invalid_pixels_relights_and_says_how_many_were_filled(tmp_path, narrow_checkpoint, cli):
+    """scikit-image's Middlebury motorcycle: its disparity marks 27,226 unmatched pixels as infinite."""
+    from skimage.data import stereo_motorcycle
+
+    left, _, disparity = stereo_motorcycle()
+    Image.fromarray(left).save(tmp_path / "motorcycle.png")
+    np.save(tmp_path / "motorcycle.npy", disparity)
+    holes = int((~np.isfinite(disparity)).sum())
+    code, _, err = cli(["run", str(tmp_path / "motorcycle.png"), str(tmp_path / "motorcycle.npy"), "-o", str(tmp_path / "relit.png"),
+                        "-w", str(narrow_checkpoint), "--depth-kind", "disparity", "--device", "cpu"])
+    assert code == 0, err
+    assert holes == 27226
+    assert "motorcycle.npy: 27,226 pixels (7.3%) hold no valid depth (NaN, infinite, or a disparity of 0 or below: " \
+        "no match); filled from their valid neighbours" in err
+    assert read_image(tmp_path / "relit.png").size == left.shape[:2]
+    found = load_depth(tmp_path / "motorcycle.npy", "disparity")
+    assert found.holes == holes
+    assert np.isfinite(found.depth).all()
+    matched = np.isfinite(disparity)
+    filled = found.depth[~matched]  # from matched neighbours: within the range the matches span
+    assert filled.min() >= found.depth[matched].min()
+    assert filled.max() <= found.depth[matched].max()

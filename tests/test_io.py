@@ -159,7 +159,7 @@ def _cut(path: Path, keep: float) -> None:
     [
         (lambda p: None, "no such file"),
         (lambda p: p.write_bytes(b""), "file is empty"),
-        (lambda p: np.save(p, np.array([[1.0, np.nan]])), "NaN or infinite"),
+        (lambda p: np.save(p, np.array([[1.0, np.nan, np.inf]])), "valid values (finite values) at only 33.3% of its pixels"),
         # numpy would allocate 37 GB for this header before finding out that the data is missing
         (lambda p: p.write_bytes(_npy_header((99999, 99999)) + bytes(64)), "shape (99999, 99999), over the 67,108,864-pixel limit"),
         (lambda p: (np.save(p, np.ones((50, 60), np.float32)), _cut(p, 0.9)), "truncated .npy: header claims (50, 60) float32"),
@@ -616,12 +616,15 @@ def test_stale_temporaries_of_a_killed_process_are_removed_and_a_live_ones_stay(
         assert not stale.exists()
         assert kept.exists()
         assert all(other.exists() for other in others)
-        assert remove_stale_temporaries(tmp_path) == []
-        assert remove_stale_temporaries(tmp_path / "none") == []
+        removed = remove_stale_temporaries(tmp_path)
+        assert removed == []
+        removed = remove_stale_temporaries(tmp_path / "none")
+        assert removed == []
     finally:
         live.kill()
         live.wait(30)
-    assert remove_stale_temporaries(tmp_path) == [kept]
+    removed = remove_stale_temporaries(tmp_path)
+    assert removed == [kept]
 
 
 def test_a_temporary_whose_pid_a_newer_process_took_is_stale(tmp_path: Path) -> None:

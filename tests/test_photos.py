@@ -114,6 +114,70 @@ def test_exif_is_kept_with_orientation_reset(tmp_path: Path, suffix: str) -> Non
     assert read_image(out).meta.orientation == 1
 
 
+#: An XMP packet as cameras and editors write it, its orientation that of EXIF 6 (a quarter turn).
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+       b'xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" tiff:Orientation="6">'
+       b"<dc:creator>relight test camera</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>")
+#: What each input type holds of XMP, resolution and comment (WebP has no field for the last two, TIFF for a comment).
+HOLDS = {".jpg": {"xmp", "dpi", "comment"}, ".png": {"xmp", "dpi", "comment"}, ".tif": {"xmp", "dpi"}, ".webp": {"xmp"}}
+
+
+def _with_metadata(path: Path) -> Path:
+    """A photo of ``path``'s type with the XMP, a 300 x 150 dpi resolution and a comment, as its type holds
+    them (written by Pillow, independently of relight); a JPEG is also turned a quarter by EXIF."""
+    from PIL import PngImagePlugin
+
+    suffix = path.suffix
+    options: dict[str, object] = {"xmp": XMP} if suffix in (".jpg", ".webp") else {}
+    if suffix == ".jpg":
+        options.update(dpi=(300, 150), comment="shot at dawn", exif=_exif(6))
+    elif suffix == ".png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", "shot at dawn")
+        info.add_itxt("XML:com.adobe.xmp", XMP.decode())
+        info.add_itxt("Title", "aube à Paris ☀")  # not Latin-1: kept as UTF-8
+        options.update(dpi=(300, 150), pnginfo=info)
+    elif suffix == ".tif":
+        options.update(dpi=(300, 150), tiffinfo={700: XMP})
+    Image.fromarray(_scene()).save(path, **options)
+    return path
+
+
+@pytest.mark.parametrize("output", [".png", ".jpg", ".tif", ".webp"])
+@pytest.mark.parametrize("source", [".jpg", ".png", ".tif", ".webp"])
+def test_xmp_resolution_and_comments_are_kept_where_the_format_holds_them(tmp_path: Path, source: str, output: str) -> None:
+    image = read_image(_with_metadata(tmp_path / f"in{source}"))
+    out = write_image(tmp_path / f"out{output}", image.rgb, meta=image.meta)
+    kept = HOLDS[source] & HOLDS[output]
+    with Image.open(out) as im:  # read back by Pillow, not by relight
+        info = dict(im.info)
+        text = dict(getattr(im, "text", {}))
+    xmp = info.get("xmp")
+    xmp = xmp.encode() if isinstance(xmp, str) else xmp
+    assert b"<dc:creator>relight test camera</dc:creator>" in xmp
+    assert b'tiff:Orientation="1"' in xmp  # the upright pixels' XMP
+    upright = (150, 300) if source == ".jpg" else (300, 150)  # a quarter turn swaps the resolution's axes
+    if "dpi" in kept:
+        assert np.allclose(info["dpi"], upright, rtol=1e-4, atol=0.02), info.get("dpi")  # a PNG holds whole pixels per metre
+    comment = info.get("comment", b"").decode() if output == ".jpg" else text.get("Comment")
+    assert (comment == "shot at dawn") == ("comment" in kept), comment
+    if source == output == ".png":
+        assert text["Title"] == "aube \u00e0 Paris \u2600"  # every text chunk, in PNG
+
+
+def test_a_damaged_text_chunk_is_said_and_left_out(tmp_path: Path) -> None:
+    from badfiles import png_chunk
+
+    Image.fromarray(_scene()).save(tmp_path / "plain.png")
+    data = (tmp_path / "plain.png").read_bytes()
+    broken = png_chunk(b"zTXt", b"Comment\0\0not deflate data") + png_chunk(b"tEXt", b"Author\0me")
+    (tmp_path / "damaged.png").write_bytes(data[:33] + broken + data[33:])
+    image = read_image(tmp_path / "damaged.png")
+    assert image.meta.comments == (("Author", "me"),)
+    assert len(image.notes) == 1
+    assert image.notes[0].startswith("a damaged zTXt chunk not kept (")
+
+
 def test_a_tiff_input_passes_on_its_camera_not_its_layout(tmp_path: Path) -> None:
     Image.fromarray(_scene()).save(tmp_path / "in.tif", exif=_exif())
     out = write_image(tmp_path / "out.jpg", read_image(tmp_path / "in.tif").rgb, meta=read_image(tmp_path / "in.tif").meta)

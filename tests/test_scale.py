@@ -16,7 +16,7 @@ from rich.console import Console
 
 from relight.cli._errors import message
 from relight.cli._stages import StageDisplay
-from relight.errors import InvalidSetting
+from relight.errors import InvalidSetting, RelightWarning
 from relight.inference import Relighter
 from relight.inference.scale import parse_size
 from relight.model import MBNet
@@ -140,10 +140,11 @@ def test_native_and_an_unrecorded_scale_run_at_the_image_size(trained_at_64x32: 
     rgb, depth = _photo(128, 64, seed=1)
     told: list[str] = []
     native = Relighter(load_weights(trained_at_64x32), "cpu", native=True, stages=told.append)
-    assert native.run_size((128, 64)) == (128, 64)
-    assert told == []
-    relit = native.relight(rgb, depth)
-    assert relit.shape == (128, 64, 3)
+    with pytest.warns(RelightWarning, match="runs at 128x64, 2.0 times the scale it was trained at"):  # and says so
+        assert native.run_size((128, 64)) == (128, 64)
+        assert told == []
+        relit = native.relight(rgb, depth)
+        assert relit.shape == (128, 64, 3)
     assert told == ["relighting at 128x64"]
     assert Relighter(load_weights(narrow_checkpoint), "cpu").run_size((128, 64)) == (128, 64)  # records none: as before
 
@@ -164,6 +165,37 @@ def test_run_says_the_scale_and_writes_full_resolution(cli, trained_at_64x32: Pa
     code, _, err = cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--device", "cpu"])
     assert code == 0
     assert "running the network at" not in err
+
+
+def test_a_run_far_from_the_training_scale_says_so_and_by_how_much(trained_at_64x32: Path, tmp_path: Path, cli) -> None:
+    """Trained at 64 x 32: --native on a 256 x 128 photo runs at 4 times that on a side, a --size of 512 at
+    8 times, and a 16 x 8 image (never scaled up) at a quarter; each run says so once, and the way back."""
+    rgb, depth = _photo(256, 128, seed=3)
+    image, depth_file = tmp_path / "p.png", tmp_path / "p.npy"
+    Image.fromarray((rgb * 255).astype(np.uint8)).save(image)
+    np.save(depth_file, depth)
+    base = ["run", str(image), str(depth_file), "-o", str(tmp_path / "out.png"), "--weights", str(trained_at_64x32), "--device", "cpu"]
+    code, _, err = cli([*base, "--native"])
+    assert code == 0, err
+    assert "warning: the network runs at 256x128, 4.0 times the scale it was trained at (64x32) on a side: outside its " \
+        "training scale it relights little or wrongly; without --native it runs at its training scale" in err, err
+    code, _, err = cli([*base, "--size", "512"])
+    assert code == 0
+    assert "runs at 512x256, 8.0 times the scale it was trained at (64x32) on a side" in err
+    assert "without --size it runs" in err
+    code, _, err = cli(base)  # the default: its training scale, nothing to say
+    assert code == 0, err
+    assert "warning:" not in err, err
+    told: list[object] = []
+    relighter = Relighter(load_weights(trained_at_64x32), "cpu", warn=told.append)
+    small_rgb, small_depth = _photo(16, 8, seed=4)
+    for _ in range(2):
+        relighter.relight(small_rgb, small_depth)
+    assert [str(note) for note in told] == ["the network runs at 16x8, 1/4.0 of the scale it was trained at (64x32) on a side: outside its "
+                                            "training scale it relights little or wrongly; the image is smaller than that and is not "
+                                            "scaled up unless asked: Relighter(size=64) runs it there"]  # once, in Python terms
+    assert Relighter(load_weights(trained_at_64x32), "cpu", native=True).scale_warning((128, 64)) is not None  # twice: far enough
+    assert Relighter(load_weights(trained_at_64x32), "cpu", native=True).scale_warning((96, 48)) is None  # 1.5 times: near
 
 
 def test_the_stage_display_shows_on_a_terminal_after_a_moment_and_ends_done() -> None:

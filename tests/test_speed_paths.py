@@ -348,7 +348,7 @@ def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
              "--batch-size", batch_size, "--threads", batch_size])
         assert code == 1
         assert "img3" in stderr
-        assert "no depth file" in stderr
+        assert "no depth map" in stderr
         outputs[batch_size] = {p.name: np.asarray(Image.open(p)) for p in sorted(out.glob("*.png"))}
         (out / "img0.png").unlink()
         code, stdout, _ = cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",

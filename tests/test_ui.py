@@ -29,11 +29,6 @@ from relight.ui import Service, page_message, private_cache
 from relight.ui.app import _with_direction, _with_temperature, initial_target, light_note
 from relight.ui.service import ModelInfo, check_upload, depth_picture, page_words
 
-@pytest.fixture(scope="module")
-def one_to_one_url(narrow_checkpoint: Path) -> Iterator[str]:
-    yield from served(narrow_checkpoint)
-
-
 def _relight(url: str, image: Path, depth: Path | None, target: str) -> Path:
     client = Client(url, verbose=False)
     return Path(client.predict(handle_file(str(image)), handle_file(str(depth)) if depth else None, target, api_name="/relight"))
@@ -102,6 +97,119 @@ def test_a_one_to_one_model_asked_for_another_light_says_so(sample_pair, one_to_
     image, depth = sample_pair
     with pytest.raises(AppError, match=r"target light 2500-W: this model is one-to-one \(\? -> \?\) and relights to its own target only"):
         _relight(one_to_one_url, image, depth, "2500-W")
+
+
+@pytest.fixture(scope="module")
+def default_url() -> Iterator[str]:
+    """The page as `relight ui` serves it without --weights: the registry's default models."""
+    yield from served(None)
+
+
+README_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "validation"
+
+
+@pytest.mark.parametrize("target", ["2500-W", "4500-E", ""])
+def test_the_readme_call_works_on_a_page_started_without_a_model(cli, target, tmp_path, default_url):
+    """docs/ui.md's call (image, depth, target) against `relight ui` with no options gives what `relight run`
+    gives for that target: the model is chosen by the command line's rule, the any-to-any default for
+    2500-W, the one-to-one default for its own 4500-E and for the model's own target ("")."""
+    image, depth = README_EXAMPLE / "Image900.png", README_EXAMPLE / "Image900.npy"
+    client = Client(default_url, verbose=False)
+    served_file = Path(client.predict(handle_file(str(image)), handle_file(str(depth)), target, api_name="/relight"))
+    out = tmp_path / "run.png"
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(out), "--device", "cpu", *(["--to", target] if target else [])])
+    assert code == 0, err
+    assert served_file.name == f"Image900_{target.replace('-', '_') or '4500_E'}.png"
+    assert served_file.read_bytes() == out.read_bytes()
+
+
+def test_the_readme_sheet_call_works_on_a_page_started_without_a_model(default_url):
+    from relight.evaluation.sheet import light_sheet
+
+    image, depth = README_EXAMPLE / "Image900.png", README_EXAMPLE / "Image900.npy"
+    sheet = read_image(Client(default_url, verbose=False).predict(handle_file(str(image)), handle_file(str(depth)), api_name="/sheet"))
+    assert sheet.size == light_sheet({light: np.zeros((128, 128, 3), np.float32) for light in ALL_LIGHTS}).shape[:2]
+
+
+def test_the_model_list_holds_what_can_run_and_says_how_to_get_the_rest(narrow_checkpoint):
+    """mbnet-ntire21 (the authors' checkpoint, not imported here) is not offered; the page says how to
+    get it in its own words: a command to run on the server, no Python function."""
+    from relight.ui.app import missing_note
+
+    service = Service(device="cpu")
+    try:
+        assert service.models() == ["", "relight-synth-narrow", "relight-synth-any"]
+        note = missing_note(service)
+        assert "mbnet-ntire21: relight cannot download it: get weight.pkl from " in note
+        assert "import it on the server with `relight weights import weight.pkl`, named mbnet-ntire21" in note
+        assert "relight.weights" not in note
+        assert "import_authors_checkpoint" not in note
+        assert Service(str(narrow_checkpoint), device="cpu").models()[0] == str(narrow_checkpoint)  # the model given comes first
+    finally:
+        service.close()
+
+
+def test_a_model_that_cannot_load_leaves_the_list_on_the_model_in_use(tmp_path, narrow_checkpoint, monkeypatch):
+    """Picking a model that fails to load warns, and the list goes back to the model that still runs: it
+    never shows one model while the next Relight runs another."""
+    import gradio as gr
+
+    from relight.ui.app import _pick_model
+
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", warned.append)
+    service = Service(str(narrow_checkpoint), device="cpu")
+    try:
+        pick = _pick_model(service)
+        gone = str(tmp_path / "gone.safetensors")
+        state, listed, *rest = pick(gone, str(narrow_checkpoint))
+        assert state == str(narrow_checkpoint)
+        assert listed.value == str(narrow_checkpoint)
+        assert warned == [f"{gone}: no such weights file"]
+        assert len(rest) == 13
+        state, listed, line, *_ = pick("", str(narrow_checkpoint))  # the page's own choice is the model it was started with
+        assert state == ""
+        assert listed.value == ""
+        assert line.startswith(f"{narrow_checkpoint}: narrow-w8-d16")
+    finally:
+        service.close()
+
+
+def test_the_depth_kind_control_reads_depth_as_run_does(cli, tmp_path, sample_pair, narrow_checkpoint, one_to_one_url):
+    """Disparity (larger nearer) given as such on the page is what `relight run --depth-kind disparity` makes of it."""
+    image, _ = sample_pair
+    disparity = tmp_path / "disparity.npy"
+    np.save(disparity, np.random.default_rng(4).uniform(1, 40, (40, 56)).astype(np.float32))
+    out = tmp_path / "run.png"
+    code, _, err = cli(["run", str(image), str(disparity), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+                            "--depth-kind", "disparity"])
+    assert code == 0, err
+    client = Client(one_to_one_url, verbose=False)
+    as_disparity = Path(client.predict(handle_file(str(image)), handle_file(str(disparity)), "", "disparity", api_name="/relight"))
+    assert as_disparity.read_bytes() == out.read_bytes()
+    service = Service(str(narrow_checkpoint), device="cpu")
+    try:  # auto takes values up to 40 for distances (larger farther): the control turns the depth shown around
+        views = {kind: read_image(service.relight(image, disparity, depth_kind=kind).depth_view).rgb[..., 0] for kind in ("auto", "disparity")}
+    finally:
+        service.close()
+    assert np.corrcoef(views["auto"].ravel(), views["disparity"].ravel())[0, 1] < -0.5
+
+
+def test_the_photo_is_previewed_as_relight_reads_it(tmp_path, narrow_checkpoint):
+    from PIL import Image
+
+    photo = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 24 wide, 40 high; shown turned a quarter
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (40, 24, 3), dtype=np.uint8)).save(photo, exif=exif)
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.zeros((300, 2048, 3), np.uint8)).save(wide)
+    service = Service(str(narrow_checkpoint), device="cpu")
+    try:
+        assert read_image(service.preview(photo)).size == (24, 40)
+        assert read_image(service.preview(wide)).size == (150, 1024)  # a large photo previewed smaller, its shape kept
+    finally:
+        service.close()
 
 
 def test_two_sessions_at_once_get_their_own_results(sample_pair, any_to_any_checkpoint, any_to_any_url):
@@ -203,8 +311,9 @@ def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one
     with pytest.raises(AppError) as caught:
         _relight(one_to_one_url, image, None, "")
     message = str(caught.value)
-    assert message.startswith("scene.png: no depth file with stem 'scene' found and none could be estimated: ")
+    assert message.startswith("scene.png: no depth map, and depth cannot be estimated: ")
     assert "offline mode is on" in message
+    assert "with stem" not in message  # the page has no stems, only an upload
     assert message.endswith("drop a depth map beside the photo")
     assert "Traceback" not in message
     served = _relight(one_to_one_url, image, depth, "")  # and the server keeps serving

@@ -1,6 +1,6 @@
 """`relight ui` in a real browser: Debian's chromium, headless, driven by Selenium through chromedriver
-(`.ci/run` installs both when missing). The page is loaded from a server the test starts on a loopback
-port; a screenshot of the page is kept as a test artifact (``.artifacts/ui.png``)."""
+(`make test` installs both when missing). The page is loaded from a server the test starts on a loopback
+port; screenshots of the page are kept as test artifacts (``.artifacts/ui.png``, ``.artifacts/ui-one-to-one.png``)."""
 
 from __future__ import annotations
 
@@ -45,12 +45,21 @@ def chromium() -> WebDriver:
     """Headless Debian chromium through its chromedriver, both from the PATH (no driver download)."""
     browser, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
     if browser is None or driver is None:
-        pytest.fail("chromium and chromedriver are needed: apt-get install -y chromium chromium-driver (.ci/run does)")
+        pytest.fail("chromium and chromedriver are needed: apt-get install -y chromium chromium-driver (make test does)")
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1400"):
         options.add_argument(argument)
     return webdriver.Chrome(service=ChromeService(driver), options=options)
+
+
+#: Whether the element ``arguments[0]`` is what shows at each of the points (x, y) ``arguments[1]`` gives
+#: as fractions of its box: nothing (a label, a toolbar) is drawn over it there.
+UNCOVERED = """
+const [element, points] = arguments;
+const box = element.getBoundingClientRect();
+return points.map(([x, y]) => document.elementFromPoint(box.left + x * box.width, box.top + y * box.height) === element);
+"""
 
 
 @pytest.fixture
@@ -82,11 +91,20 @@ def test_the_page_relights_the_example(cli, tmp_path, browser, any_to_any_url, a
     _upload(browser, "depth", EXAMPLE_DEPTH)
     browser.find_element(By.ID, "dir-W").click()
     WebDriverWait(browser, 30).until(lambda b: b.find_element(By.CSS_SELECTOR, "#target textarea, #target input").get_attribute("value") == "4500-W")
+    assert all(browser.find_element(By.ID, f"dir-{d}").is_enabled() for d in ("E", "W")), "a direction picked locks none"
     browser.find_element(By.ID, "relight").click()
     started = time.perf_counter()
     shown = _result(browser)
     WebDriverWait(browser, 60).until(lambda b: "4500-W" in b.find_element(By.ID, "status").text)
     seconds = time.perf_counter() - started
+    photo = browser.find_element(By.CSS_SELECTOR, "#photo img")  # the upload shown as a picture, not only a file name
+    assert browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", photo) == [128, 128]
+    browser.find_element(By.ID, "all-40").click()
+    sheet = WebDriverWait(browser, 120).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#sheet img"))[0]
+    WebDriverWait(browser, 60).until(lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", sheet))
+    browser.execute_script("arguments[0].scrollIntoView()", sheet)
+    corners = [(0.02, 0.01), (0.5, 0.01), (0.98, 0.01), (0.02, 0.5), (0.98, 0.99)]  # the column headings and the row labels
+    assert browser.execute_script(UNCOVERED, sheet, corners) == [True] * len(corners)
     screenshot = tmp_path / "ui.png"
     browser.save_screenshot(str(screenshot))
     ARTIFACTS.mkdir(exist_ok=True)
@@ -119,3 +137,27 @@ def test_a_bad_file_is_a_message_on_the_page_and_the_page_keeps_working(tmp_path
     _upload(browser, "depth", EXAMPLE_DEPTH)
     browser.find_element(By.ID, "relight").click()
     assert _result(browser)["width"] == 128
+
+
+def test_a_one_to_one_page_locks_the_light_visibly_and_offers_only_what_runs(tmp_path, browser, one_to_one_url):
+    """A one-to-one model's temperatures and compass are locked and look it (greyed, no pointer); the
+    model list offers only what can run, and the page says in its own words how to get the rest."""
+    browser.get(one_to_one_url)
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#temperature input"))
+    for label in browser.find_elements(By.CSS_SELECTOR, "#temperature label"):
+        assert label.find_element(By.TAG_NAME, "input").get_attribute("disabled") is not None
+        assert float(label.value_of_css_property("opacity")) < 0.6
+        assert label.value_of_css_property("cursor") == "not-allowed"
+    west = browser.find_element(By.ID, "dir-W")
+    assert not west.is_enabled()
+    assert float(west.value_of_css_property("opacity")) < 0.6
+    missing = " ".join(browser.find_element(By.ID, "missing-models").text.split())
+    assert "import it on the server with relight weights import weight.pkl , named mbnet-ntire21" in missing, missing
+    assert "relight.weights" not in missing
+    browser.find_element(By.CSS_SELECTOR, "#model input").click()
+    offered = [option.text for option in WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "ul[role=listbox] li"))]
+    assert "mbnet-ntire21" not in offered, offered
+    assert "relight-synth-any" in offered, offered
+    browser.save_screenshot(str(tmp_path / "page.png"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(tmp_path / "page.png", ARTIFACTS / "ui-one-to-one.png")

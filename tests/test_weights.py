@@ -220,7 +220,7 @@ def test_the_default_model_is_registry_data(tmp_path):
     builtin.write_text(text.replace('default = "relight-synth-narrow"', ""))
     with pytest.raises(WeightsError, match="registry.toml names no default model: pass weights") as err:
         default_weights(load_registry(builtin, tmp_path / "user.json"))
-    assert _cli_line(err.value).endswith(": pass --weights NAME, PATH or hf://owner/repo/file (see `relight weights list`)")
+    assert _cli_line(err.value).endswith(": pass --weights NAME, PATH or hf://owner/repo@revision/file (see `relight weights list`)")
     builtin.write_text(text.replace('default = "relight-synth-narrow"', 'default = "nope"'))
     with pytest.raises(RegistryError, match="default = 'nope' names none of its models"):
         load_registry(builtin, tmp_path / "user.json")
@@ -261,7 +261,7 @@ def test_hf_addresses_follow_huggingface_hubs_grammar():
     assert read_hf_address("hf://me/mbnet@main/name@2x.safetensors") == (HubFile("me/mbnet", "name@2x.safetensors"), None)
     older, note = read_hf_address("hf://me/mbnet/sub/model.safetensors@v1.0")
     assert older == HubFile("me/mbnet", "sub/model.safetensors", "v1.0")
-    assert older.uri == "hf://me/mbnet@v1.0/sub/model.safetensors"
+    assert older.spec == "hf://me/mbnet@v1.0/sub/model.safetensors"
     assert note == ("hf://me/mbnet/sub/model.safetensors@v1.0 is relight's older form of an hf:// address; "
                     "the standard form is hf://me/mbnet@v1.0/sub/model.safetensors")
     for bad, why in (("hf://datasets/me/data@main/x.safetensors", "not a dataset"), ("hf://me/mbnet@main", "names no file")):
@@ -315,7 +315,7 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, narrow_checkpoint, m
     commit, data = tiny_on_hub
     seen: list[tuple[int, int | None]] = []
     loaded = load_weights("tiny-hub", progress=lambda done, total: seen.append((done, total)))
-    assert (hub.count("HEAD"), hub.count("GET")) == (1, 1)
+    assert (hub.count("HEAD"), hub.count("GET")) == (2, 1)  # relight's one quick HEAD (is the Hub there?), then huggingface_hub's
     assert seen[-1] == (len(data), len(data))
     path = resolve_weights("tiny-hub")
     assert path.read_bytes() == data
@@ -327,7 +327,7 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, narrow_checkpoint, m
 
     assert hub.count("GET") == 1, "the pinned, cached copy must be used without downloading again"
     assert resolve_weights("hf://me/tiny/tiny.safetensors") == path  # branch: asks (HEAD), does not fetch
-    assert (hub.count("HEAD"), hub.count("GET")) == (2, 1)
+    assert (hub.count("HEAD"), hub.count("GET")) == (4, 1)  # main is not known in the cache: the quick HEAD, then the real one
 
     monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)
     requests = len(hub.requests)
@@ -336,9 +336,9 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, narrow_checkpoint, m
         assert resolve_weights(f"hf://me/tiny/tiny.safetensors@{commit}") == path
     assert len(hub.requests) == requests, "offline mode must not touch the network"
     hub.add_file("me/tiny", "other.safetensors", b"x")
-    with pytest.raises(WeightsError, match=r"hf://me/tiny/other\.safetensors@main: not in the Hugging Face cache .* HF_HUB_OFFLINE is set: call relight\.weights\.resolve_weights\('hf://me/tiny/other\.safetensors@main'\) once") as err:
+    with pytest.raises(WeightsError, match=r"hf://me/tiny@main/other\.safetensors: not in the Hugging Face cache .* HF_HUB_OFFLINE is set: call relight\.weights\.resolve_weights\('hf://me/tiny@main/other\.safetensors'\) once") as err:
         resolve_weights("hf://me/tiny/other.safetensors")
-    assert re.search(r"hf://me/tiny/other\.safetensors@main: not in the Hugging Face cache .* HF_HUB_OFFLINE is set: run `relight weights download hf://me/tiny/other\.safetensors@main` once with HF_HUB_OFFLINE unset, or pass --weights PATH$", _cli_line(err.value))
+    assert re.search(r"hf://me/tiny@main/other\.safetensors: not in the Hugging Face cache .* HF_HUB_OFFLINE is set: run `relight weights download hf://me/tiny@main/other\.safetensors` once with HF_HUB_OFFLINE unset, or pass --weights PATH$", _cli_line(err.value))
 
 
 def test_checksum_mismatch_refuses_and_deletes_nothing(hub, tmp_path, narrow_checkpoint):
@@ -356,15 +356,15 @@ def test_checksum_mismatch_refuses_and_deletes_nothing(hub, tmp_path, narrow_che
 def test_server_errors_and_missing_files_are_one_line(hub, tiny_on_hub):
     hub.add_file("me/tiny", "second.safetensors", b"second file")
     hub.fail["GET"] = 500
-    with pytest.raises(WeightsError, match=r"^hf://me/tiny/second\.safetensors@main: download failed: http://127\.0\.0\.1:\d+ answered HTTP 500"):
+    with pytest.raises(WeightsError, match=r"^hf://me/tiny@main/second\.safetensors: download failed: http://127\.0\.0\.1:\d+ answered HTTP 500"):
         resolve_weights("hf://me/tiny/second.safetensors")
     hub.fail = {"HEAD": 500}  # the client retries a failed HEAD five times; Retry-After: 0 keeps it to ~5 s
-    with pytest.raises(WeightsError, match=r"^tiny-hub \(hf://me/tiny/tiny\.safetensors@[0-9a-f]{40}\): the Hub at http://127\.0\.0\.1:\d+ answered HTTP 500 and there is no cached copy; try again later"):
+    with pytest.raises(WeightsError, match=r"^tiny-hub \(hf://me/tiny@[0-9a-f]{40}/tiny\.safetensors\): the Hub at http://127\.0\.0\.1:\d+ answered HTTP 500 and there is no cached copy; try again later"):
         resolve_weights("tiny-hub")
     hub.fail = {}
-    with pytest.raises(WeightsError, match=r"^hf://me/tiny/nope\.safetensors@main: me/tiny has no file 'nope\.safetensors' at revision main$"):
+    with pytest.raises(WeightsError, match=r"^hf://me/tiny@main/nope\.safetensors: me/tiny has no file 'nope\.safetensors' at revision main$"):
         resolve_weights("hf://me/tiny/nope.safetensors")
-    with pytest.raises(WeightsError, match=r"^hf://me/absent/x\.safetensors@main: no repository me/absent on http://127"):
+    with pytest.raises(WeightsError, match=r"^hf://me/absent@main/x\.safetensors: no repository me/absent on http://127"):
         resolve_weights("hf://me/absent/x.safetensors")
     with pytest.raises(WeightsError, match=r"me/tiny has no revision 'v9'"), pytest.warns(OlderHubAddress):
         resolve_weights("hf://me/tiny/tiny.safetensors@v9")
@@ -456,7 +456,7 @@ def test_environment_variables_reach_huggingface_hub(tmp_path, narrow_checkpoint
             cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
         )
         assert done.returncode == 0, done.stderr
-        assert (server.count("HEAD"), server.count("GET")) == (1, 1)
+        assert (server.count("HEAD"), server.count("GET")) == (2, 1)
         snapshot = tmp_path / "hf" / "hub" / "models--me--tiny" / "snapshots" / commit / "tiny.safetensors"
         assert snapshot.read_bytes() == data
         assert f"ready: {snapshot}" in done.stderr.replace("\n", "")
@@ -566,3 +566,6 @@ def test_without_weights_a_light_the_default_cannot_give_picks_the_any_to_any_de
     assert default_weights() == "relight-synth-narrow"  # one-to-one, and better at its own pair
     assert default_weights(targets=[Light.parse("4500-E")]) == "relight-synth-narrow"
     assert default_weights(targets=["2500-W"]) == default_weights(targets=[Light.parse("4500-E"), "6500-N"]) == "relight-synth-any"
+    assert default_weights(targets=[None], source="6500-N") == default_weights(targets=["4500-e"], source=None) == "relight-synth-narrow"
+    assert default_weights(source="3500-W") == default_weights(targets=["4500-E"], source="4500-E") == "relight-synth-any"
+    assert default_weights(targets=[None], source=Light.parse("2500-S")) == "relight-synth-any"

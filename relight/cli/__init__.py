@@ -22,6 +22,7 @@ from relight.cli import ui as ui_command
 from relight.cli._console import console, out_console
 from relight.cli._console import state as _state
 from relight.cli._errors import is_click_error, message
+from relight.cli._help import plain_help
 from relight.cli._progress import progress_bar, rate_text
 from relight.cli._stages import download_bar
 from relight.errors import Interrupted, InvalidSetting, RelightError
@@ -93,7 +94,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         with reporting_downloads(download_bar):  # a pretrained part fetched on first use draws its bar
-            code = app(standalone_mode=False, prog_name="relight")
+            code = plain_help(typer.main.get_command(app))(standalone_mode=False, prog_name="relight")
     except (KeyboardInterrupt, Interrupted) as exc:
         _print_line(exc)
         sys.exit(_interrupted_code())

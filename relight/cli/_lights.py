@@ -21,7 +21,14 @@ def parse_targets(to: list[str] | None) -> tuple[Light | None, ...]:
     return parse_lights(",".join(to), name="to", owner="Relighter.relight")
 
 
-def resolve_lights(relighter: Relighter, targets: tuple[Light | None, ...], source: str | None, placed: bool = False) -> list[Light | None]:
+def parse_source(source: str | None) -> Light | None:
+    """``--from`` as a light, refused before anything loads; None without it."""
+    from relight.lighting import setting_light
+
+    return None if source is None else setting_light("source", source)
+
+
+def resolve_lights(relighter: Relighter, targets: tuple[Light | None, ...], source: Light | None, placed: bool = False) -> list[Light | None]:
     """Each target checked against the model (a one-to-one model refuses another target, naming the
     any-to-any models), and the mapping the run applies said once: ``6500-N -> 2500-W``, ``? -> 2500-W``.
     ``placed``: the results go on a contact sheet, which needs every target light known."""

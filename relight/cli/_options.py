@@ -29,7 +29,7 @@ def _dotted(ext: str) -> str:
 
 WeightsOpt = Annotated[
     Optional[str],
-    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, or hf://owner/repo/file[@rev]."),
+    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, or a Hub file, hf://owner/repo\\[@rev]/file (rev: a branch, tag or commit)."),
 ]
 DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cuda:N, mps or cpu (default: best available).")]
 PrecisionOpt = Annotated[Optional[str], typer.Option(help="fp32, fp16 or bf16 (default: bf16 autocast on Ampere and newer CUDA cards, fp16 on older ones, fp32 elsewhere; "
@@ -57,19 +57,28 @@ JsonFlagOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout 
 RequireLpipsOpt = Annotated[bool, typer.Option("--require-lpips", help="Fail instead of skipping LPIPS and MPS when AlexNet's ImageNet weights are missing.")]
 
 
-def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False,
-                   native: bool = False, upscale: str | None = None, targets: Sequence[object] = ()) -> Relighter:
-    """Load weights and place them, saying once which model is used (``size``, ``native`` and ``upscale``:
-    the scale it runs at, :mod:`relight.inference.scale`)."""
-    from relight.inference.relighter import Relighter
+def check_scale(size: str | None, native: bool = False, upscale: str | None = None) -> tuple[tuple[int, int] | int | None, str]:
+    """``--size``, ``--native`` and ``--upscale`` parsed and checked (a contradiction refused), before
+    anything slow: the run size and the upscale."""
     from relight.inference.scale import DEFAULT_UPSCALE, check_upscale, parse_run_size, run_scale
+
+    run_size, chosen = parse_run_size(size), check_upscale(upscale or DEFAULT_UPSCALE)
+    run_scale(run_size, native, None)
+    return run_size, chosen
+
+
+def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False,
+                   native: bool = False, upscale: str | None = None, targets: Sequence[object] = (),
+                   source: object = None) -> Relighter:
+    """Load weights and place them, saying once which model is used (``size``, ``native`` and ``upscale``:
+    the scale it runs at, :mod:`relight.inference.scale`); without ``weights``, the default model for
+    ``targets`` from ``source`` (:func:`relight.weights.default_weights`)."""
+    from relight.inference.relighter import Relighter
     from relight.weights import default_weights
 
-    run_size, upscale = parse_run_size(size), check_upscale(upscale or DEFAULT_UPSCALE)
-    run_scale(run_size, native, None)  # --native with --size is refused before the model loads
-
+    run_size, upscale = check_scale(size, native, upscale)
     if weights is None:
-        weights = default_weights(targets=targets)
+        weights = default_weights(targets=targets, source=source)
         console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
     relighter = Relighter.from_weights(weights, device=device, precision=precision, size=run_size, compile=compile, warn=warn,
                                        native=native, upscale=upscale)

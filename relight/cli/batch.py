@@ -11,9 +11,9 @@ from rich.table import Table
 from relight.cli._console import console, out_console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.cli._errors import cli_text, cli_words
-from relight.cli._lights import parse_targets, resolve_lights
+from relight.cli._lights import parse_source, parse_targets, resolve_lights
 from relight.cli._options import (BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt,
-                                  SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, make_relighter)
+                                  SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, check_scale, make_relighter)
 from relight.cli._progress import rate_text, tracked
 from relight.errors import InputFileError, Interrupted
 
@@ -56,12 +56,20 @@ def batch(
     Under torchrun or a SLURM job array each process relights its own slice (and under torchrun on
     CUDA, on the GPU of its LOCAL_RANK) unless --shard or --device say otherwise."""
     from relight.data.pairs import find_inference_pairs
-    from relight.inference.batch import BatchOptions, batch_plan, check_batch_outputs, finished, run_batch
+    from relight.inference.batch import BatchOptions, batch_plan, check_batch_outputs, early_names, finished, run_batch
     from relight.inference.naming import template_fields
     from relight.inference.shards import local_device, resolve_slice
     from relight.io import OutputOptions
 
+    from relight.io.depth import check_depth_kind
+
+    # Everything the command line says is checked before any work (the model, the depth model)
     out_dir = output_dir or folder / "relit"
+    wanted, lit = parse_targets(to), parse_source(source)
+    check_scale(size, native, upscale)
+    check_depth_kind(depth_kind)
+    if name is not None:
+        template_fields(name)
     chosen = resolve_slice(shard_spec)
     pairs = find_inference_pairs(folder, depth_dir)
     if not pairs:
@@ -72,21 +80,17 @@ def batch(
         if not pairs:  # more processes than images: this one has nothing to do, which is no failure
             out_console.print(f"{chosen.describe(cli_words)}: none of the {total} images", soft_wrap=True)
             return
-    # Before the model loads (the names, once the model has checked the lights; run_batch checks again, for API callers)
     output = OutputOptions(ext, bit_depth, quality, srgb)
     options = BatchOptions(batch_size, streams, workers)
-    check_batch_outputs(pairs, out_dir, output, None if to is None and name is None else [])
-    if name is not None:
-        template_fields(name)
+    check_batch_outputs(pairs, out_dir, output, early_names(pairs, wanted, output.ext, name, lit))
     device = device or local_device()
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    wanted = parse_targets(to)
-    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted)
-    targets = resolve_lights(relighter, wanted, source)
-    plan = batch_plan(relighter, pairs, ext=output.ext, to=targets, source=source, name=name)
+    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted, lit)
+    targets = resolve_lights(relighter, wanted, lit)
+    plan = batch_plan(relighter, pairs, ext=output.ext, to=targets, source=lit, name=name)
     check_batch_outputs(pairs, out_dir, output, [planned.name for outputs in plan for planned in outputs])
     needed = any(pair.depth is None and (overwrite or not all(finished(out_dir / o.name) for o in outputs))
                  for pair, outputs in zip(pairs, plan))
@@ -94,7 +98,7 @@ def batch(
     with tracked("relighting", total=sum(len(outputs) for outputs in plan)) as counter:
         try:
             summary = run_batch(
-                relighter, pairs, out_dir, output=output, options=options, overwrite=overwrite, to=targets, source=source, name=name,
+                relighter, pairs, out_dir, output=output, options=options, overwrite=overwrite, to=targets, source=lit, name=name,
                 depth_kind=depth_kind, estimate=estimate, on_item=lambda kind: counter.advance(kind == "done"), on_warning=warn,
             )
         except KeyboardInterrupt:

@@ -9,9 +9,9 @@ import typer
 
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, load_estimator
-from relight.cli._lights import parse_targets, resolve_lights
+from relight.cli._lights import parse_source, parse_targets, resolve_lights
 from relight.cli._options import (BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt,
-                                  UpscaleOpt, WeightsOpt, make_relighter)
+                                  UpscaleOpt, WeightsOpt, check_scale, make_relighter)
 from relight.cli._stages import say_scale, stages_shown
 
 if TYPE_CHECKING:
@@ -39,32 +39,38 @@ def run(
     sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a labelled contact sheet of the relit versions (rows temperatures, columns directions; 5 x 8 with --to all).")] = None,
 ) -> None:
     """Relight one image with its depth map, or with depth estimated from the photo when none is given."""
-    from relight.data.pairs import InferencePair, load_pair
+    from relight.data.pairs import InferencePair, check_pair, load_pair
     from relight.io import OutputOptions, check_output_file, refuse_replacing_inputs
+    from relight.io.depth import check_depth_kind
 
+    # Everything the command line says is checked before anything slow (the depth model, the Hub, the model)
     written = OutputOptions(bit_depth=bit_depth, quality=quality, srgb=srgb)
-    targets = parse_targets(to)
+    targets, lit = parse_targets(to), parse_source(source)
+    check_scale(size, native, upscale)
+    check_depth_kind(depth_kind)
     outputs = output_files(output, targets, sheet)
     for path in outputs:
-        check_output_file(path, bit_depth)  # before the model loads: a bad -o is the user's to fix at once
+        check_output_file(path, bit_depth)
     if sheet is not None:
         check_output_file(sheet, 8)
     refuse_replacing_inputs([*outputs, *([sheet] if sheet else [])], [image, depth], "choose another output file")
+    pair = InferencePair(image.stem, image, depth)
+    check_pair(pair)
     estimate = None
     if depth is None:
         estimate = load_estimator(depth_model, device, image=image)
         console.print(f"[dim]no depth file given: estimating depth from {image} with {estimate.label}[/dim]")
     with stages_shown() as stage:  # shown once the run takes more than a moment
         stage("reading" if estimate is None else "reading and estimating depth")
-        item = load_pair(InferencePair(image.stem, image, depth), depth_kind, estimate)
+        item = load_pair(pair, depth_kind, estimate)
         for warning in item.warnings:
             warn(warning)
         stage("loading the model")
-        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, targets)
+        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, targets, lit)
         relighter.stages = stage
         say_scale(relighter, item.image.size)
-        lights = resolve_lights(relighter, targets, source, placed=sheet is not None)
-        results = relighter.relight_many(item.image.rgb, item.depth, list(targets), source)
+        lights = resolve_lights(relighter, targets, lit, placed=sheet is not None)
+        results = relighter.relight_many(item.image.rgb, item.depth, list(targets), lit)
         stage("writing")
         for path, result in zip(outputs, results):
             written.write(path, result, item.image.alpha, item.image.meta)

@@ -163,7 +163,7 @@ def _print_info(name: str, data: dict[str, Any], rows: list[tuple[str, Any]], js
 
 @app.command("download")
 def download(
-    name: Annotated[str, typer.Argument(help="A registry name, or hf://owner/repo/file[@revision].")],
+    name: Annotated[str, typer.Argument(help="A registry name, or hf://owner/repo\\[@revision]/file.")],
 ) -> None:
     """Fetch a model (or a depth model) into the Hugging Face cache (and verify it against the registry), so later runs can work offline."""
     from relight.depth.registry import fetch_depth_model, load_depth_registry

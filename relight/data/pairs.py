@@ -14,7 +14,7 @@ import numpy as np
 
 from relight.errors import InputFileError, RelightError, RelightWarning
 from relight.io.depth import DEPTH_EXTENSIONS, load_depth, resize_depth
-from relight.io.images import IMAGE_EXTENSIONS, LoadedImage, read_image, unreadable
+from relight.io.images import IMAGE_EXTENSIONS, LoadedImage, check_input_file, read_image
 
 #: Any-to-any VIDIT names: scene, colour temperature, light direction (``Image000_4500_E``).
 VIDIT_NAME = re.compile(r"^(?P<scene>.+?)_(?P<temp>\d{4})_(?P<dir>N|NE|E|SE|S|SW|W|NW)$")
@@ -41,28 +41,38 @@ class DecodedPair:
     estimated: bool = False
 
 
+def check_pair(pair: InferencePair) -> None:
+    """Refuse, before anything slow (a depth model, the Hub, a network), an image or depth file that is
+    not there, is not a regular file, is empty, or is of a type relight does not read."""
+    for path, types in ((pair.image, IMAGE_EXTENSIONS), (pair.depth, DEPTH_EXTENSIONS)):
+        if path is None:
+            continue
+        check_input_file(path)
+        if path.suffix.lower() not in types:
+            raise InputFileError(path, f"unsupported {'image' if types is IMAGE_EXTENSIONS else 'depth'} type "
+                                       f"{path.suffix or '(none)'}; use one of {', '.join(types)}")
+
+
 def load_pair(pair: InferencePair, depth_kind: str = "auto", estimate: Callable[[np.ndarray], np.ndarray] | None = None) -> DecodedPair:
     """Read an image and its depth (its values taken as ``depth_kind`` says, :func:`relight.io.depth.to_normalised`),
     resizing the depth to the image (with a warning) when they differ; depth outside the [0, 1] the
     network was trained on is warned about too. A pair without a depth file gets ``estimate(rgb)``
     (a :class:`relight.depth.estimation.DepthEstimator`), or is refused when there is none. A path
     that is not a regular file is refused before anything opens it."""
-    problem = unreadable(pair.image)
-    if problem is not None:
-        raise InputFileError(pair.image, problem)
     if pair.depth is None and estimate is None:
+        check_pair(pair)
         raise InputFileError(pair.image, f"no depth file with stem {pair.stem!r} found")
-    problem = unreadable(pair.depth) if pair.depth is not None else None
-    if problem is not None:
-        raise InputFileError(pair.depth, problem)
+    check_pair(pair)
     image = read_image(pair.image)
     warnings: list[str | RelightWarning] = [f"{pair.image}: {note}" for note in image.notes]
     if pair.depth is None:
         try:
             return DecodedPair(pair, image, estimate(image.rgb), warnings, estimated=True)
         except RelightError as exc:
-            raise InputFileError(pair.image, f"no depth file with stem {pair.stem!r} found and none could be estimated: ", *exc.parts) from None
+            raise InputFileError(pair.image, "no depth map, and depth cannot be estimated: ", *exc.parts) from None
     found = load_depth(pair.depth, depth_kind)
+    if found.holes:
+        warnings.append(f"{pair.depth}: {found.holes_note()}")
     depth = found.depth
     low, high = float(depth.min()), float(depth.max())
     if found.note:
@@ -85,7 +95,7 @@ def _depth_candidates(stem: str) -> list[str]:
 
 def list_images(folder: Path) -> list[Path]:
     """The images of ``folder`` by name (by extension, hidden files left out), sorted: every such entry,
-    a folder, FIFO or broken symlink too, so that the caller reports it (:func:`unreadable`) instead of
+    a folder, FIFO or broken symlink too, so that the caller reports it (:func:`relight.io.images.unreadable`) instead of
     passing over it in silence."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
 

@@ -74,11 +74,12 @@ class DepthEstimator:
     @classmethod
     def load(cls, spec: str | os.PathLike[str] | None = None, *, device: str | None = None, fetch: bool = True,
              progress: ByteProgress | None = None) -> DepthEstimator:
-        """Find (:func:`locate_depth_model`) and load a depth model onto ``device`` (default: the best there is)."""
-        from relight.device import select_device
-
+        """Find (:func:`locate_depth_model`) and load a depth model onto ``device`` (default: the best there is);
+        a model that cannot be had is said before torch and transformers are imported (seconds)."""
         _transformers(load=False)  # before a download that could not be used
         files = locate_depth_model(spec, fetch=fetch, progress=progress)
+        from relight.device import select_device
+
         transformers = _transformers()
         place = select_device(device)
         logging, bars = transformers.utils.logging, transformers.utils.logging.is_progress_bar_enabled()
@@ -116,7 +117,7 @@ class DepthEstimator:
     def estimate(self, rgb: np.ndarray) -> np.ndarray:
         """Depth for ``rgb`` in relight's convention (VIDIT's normalised depth), ``H x W`` float32."""
         try:
-            return to_normalised(self.raw(rgb), self.output).depth
+            return to_normalised(self.raw(rgb), self.output, far_below_zero=True).depth
         except RelightError as exc:
             raise RelightError(f"{self.label}: its estimate cannot be used: ", *exc.parts) from None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from relight.errors import Part, action, listed
-from relight.weights.errors import RegistryError, UnknownWeights, WeightsRefused, WeightsUnavailable
+from relight.weights.errors import HubError, RegistryError, UnknownWeights, WeightsRefused, WeightsUnavailable
 from relight.weights.hub import ByteProgress, HubFile, download, offline
 from relight.weights.registry import BUILTIN_REGISTRY, NAME, PLACEHOLDER, USER_REGISTRY, read_toml, read_user, sha256_file, user_home
 
@@ -183,6 +183,10 @@ def _download(entry: DepthModelEntry, progress: ByteProgress | None) -> dict[str
             paths[filename] = download(HubFile(entry.repo, filename, revision), progress=progress, name=entry.name)
         except WeightsUnavailable:  # huggingface_hub found itself offline
             raise _unavailable(entry, "offline mode is on") from None
+        except HubError as exc:
+            if not exc.facts.get("unreachable"):
+                raise
+            raise _unavailable(entry, f"the Hub cannot be reached ({exc.facts['reason']})") from None
         if entry.revision is None and _COMMIT.fullmatch(paths[filename].parent.name):
             revision = paths[filename].parent.name
     return paths

@@ -34,8 +34,8 @@ from relight.tensors import depth_tensor, image_tensor
 from relight.io import check_output_dir, refuse_replacing_inputs, remove_stale_temporaries
 from relight.io.depth import check_depth_kind
 from relight.io.images import OutputOptions
-from relight.lighting import LightLike, encode_lights
-from relight.inference.naming import Output, plan_outputs
+from relight.lighting import Light, LightLike, encode_lights
+from relight.inference.naming import Output, plan_outputs, template_fields
 
 #: Full-disk errors after which a batch stops writing to its output folder (the next would fail alike).
 DISK_FULL_LIMIT = 3
@@ -205,13 +205,26 @@ def finished(output: Path) -> bool:
 def check_batch_outputs(pairs: list[InferencePair], out_dir: Path, output: OutputOptions,
                         names: Iterable[str] | None = None) -> None:
     """Refuse, before any work: an output type or bit depth that cannot be written, an output folder that
-    cannot be, and one where an output would land on an input (the output folder set to the input
-    folder; with ``overwrite`` the photos themselves would be replaced). ``names``: the output file
+    cannot be, one where an output would land on an input (with ``overwrite`` the photos themselves
+    would be replaced), and the images' own folder (the outputs would be taken for images). ``names``: the output file
     names (:func:`relight.inference.naming.plan_outputs`), by default each pair's stem and ``output.ext``."""
     check_output_dir(out_dir, output.ext, output.bit_depth)
     names = names if names is not None else (f"{pair.stem}{output.ext}" for pair in pairs)
     refuse_replacing_inputs((out_dir / name for name in names),
                             (path for pair in pairs for path in (pair.image, pair.depth)), "choose another output folder")
+    if os.path.realpath(out_dir) in {os.path.realpath(pair.image.parent) for pair in pairs}:
+        raise OutputFileError(out_dir, "is the folder of the images: the outputs would sit among them, and the next batch would "
+                                       "take them for images; choose another output folder")
+
+
+def early_names(pairs: list[InferencePair], to: Sequence[Light | None], ext: str, name: str | None = None,
+                source: LightLike | None = None) -> list[str]:
+    """The output file names of a batch as far as they are known before the model loads, for
+    :func:`check_batch_outputs`: all of them, unless they need the model's own target (None in ``to``,
+    recorded in the model), which only :func:`batch_plan` knows."""
+    if None in to and (len(to) > 1 or (name is not None and "target" in template_fields(name))):
+        return []
+    return [planned.name for outputs in plan_outputs(pairs, list(to), ext, name, source) for planned in outputs]
 
 
 class _Pipeline:
@@ -456,4 +469,4 @@ def run_batch(
 
 
 __all__ = ["DISK_FULL_LIMIT", "GROUP_PIXELS", "BatchOptions", "BatchSummary", "auto_batch_size", "batch_plan", "check_batch_outputs",
-           "finished", "plan_streams", "run_batch"]
+           "early_names", "finished", "plan_streams", "run_batch"]

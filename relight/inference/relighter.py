@@ -28,7 +28,7 @@ from relight.model.checkpoint import LoadedModel
 from relight.model.provenance import trained_at
 from relight.model.fastconv import use_fast_convs
 from relight.model.fold import fold_batchnorm
-from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale
+from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale, scale_factor
 from relight.weights.registry import any_to_any_models
 from relight.tensors import depth_tensor, image_tensor, pad_to_stride, resize
 
@@ -123,7 +123,9 @@ class Relighter:
         if self.device.type == "cuda" and self.device.index is not None:
             torch.cuda.set_device(self.device)  # else pinned memory and cuDNN also set up a context on GPU 0
         #: How the run size follows from each image's (:class:`relight.inference.scale.RunScale`).
-        self.scale: RunScale = run_scale(size, native, trained_at(loaded.provenance))
+        #: The (height, width) the model was trained at, as its checkpoint records it (None: not recorded).
+        self.trained_at = trained_at(loaded.provenance)
+        self.scale: RunScale = run_scale(size, native, self.trained_at)
         self.upscale = check_upscale(upscale)
         self.stages = stages
         self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))
@@ -135,6 +137,7 @@ class Relighter:
         self._memory_format = torch.channels_last if optimize else torch.contiguous_format
         self._compiled: Callable[..., torch.Tensor] | None = None
         self._overflow_told = False
+        self._scale_told = False
         if compile:
             # Freezing lets Inductor treat the weights as constants: oneDNN prepacks them and fuses
             # conv + ReLU on the CPU, at no extra peak memory.
@@ -158,6 +161,26 @@ class Relighter:
         """The (height, width) the network runs at for an image of ``size`` (see :attr:`scale`; outputs
         are brought back to ``size``)."""
         return self.scale.size_for(size)
+
+    def scale_warning(self, size: tuple[int, int]) -> RelightWarning | None:
+        """The warning for an image of ``size`` when the network would run far from its training scale
+        (:func:`relight.inference.scale.scale_factor`): by how much, and which setting brings it back."""
+        run = self.run_size(size)
+        factor = scale_factor(run, self.trained_at)
+        if factor is None or self.trained_at is None:
+            return None
+        how = f"{factor:.1f} times" if factor > 1 else f"1/{1 / factor:.1f} of"
+        parts: list[Part] = [f"the network runs at {run[0]}x{run[1]}, {how} the scale it was trained at "
+                             f"({self.trained_at[0]}x{self.trained_at[1]}) on a side: outside its training scale it relights "
+                             "little or wrongly"]
+        if self.scale.pixels is None and self.scale.fixed is None and self.scale.longer is None:
+            parts += ["; without ", Setting("native", True, owner="Relighter"), " it runs at its training scale"]
+        elif self.scale.pixels is None:
+            parts += ["; without ", Setting("size", owner="Relighter"), " it runs at its training scale"]
+        else:
+            parts += ["; the image is smaller than that and is not scaled up unless asked: ",
+                      Setting("size", max(self.trained_at), owner="Relighter"), " runs it there"]
+        return RelightWarning(*parts)
 
     def _stage(self, text: str) -> None:
         if self.stages is not None:
@@ -233,6 +256,9 @@ class Relighter:
             light = light.to(self.device, torch.float32, non_blocking=copy_async)
         h, w = rgb.shape[-2:]
         run = self.run_size((h, w))
+        if not self._scale_told and (far := self.scale_warning((h, w))) is not None:
+            self._scale_told = True
+            self._warn(far)
         full = rgb
         if run != (h, w):
             self._stage(f"scaling {h}x{w} to {run[0]}x{run[1]}")

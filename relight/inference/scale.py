@@ -79,6 +79,20 @@ class RunScale:
         return "the image's own resolution"
 
 
+#: How many times larger or smaller (on a side) than its training scale a network runs before a run says
+#: it is outside what the network learnt.
+FAR_FROM_TRAINING = 2.0
+
+
+def scale_factor(run: tuple[int, int], trained: tuple[int, int] | None) -> float | None:
+    """How many times its training scale (on a side, by pixel count) a network runs at ``run``, when that
+    is :data:`FAR_FROM_TRAINING` or more either way; None when it is near, or the training size unknown."""
+    if trained is None:
+        return None
+    factor = math.sqrt(run[0] * run[1] / (trained[0] * trained[1]))
+    return factor if max(factor, 1 / factor) >= FAR_FROM_TRAINING else None
+
+
 def run_scale(size: tuple[int, int] | int | None, native: bool, trained: tuple[int, int] | None) -> RunScale:
     """The :class:`RunScale` of a Relighter's ``size`` and ``native`` settings for a model ``trained`` at
     that size (None: unknown, so the image's own size unless ``size`` says otherwise)."""
@@ -143,6 +157,6 @@ def parse_run_size(text: str | None) -> tuple[int, int] | int | None:
 
 
 __all__ = [
-    "DEFAULT_UPSCALE", "RunScale", "StageCallback", "UPSCALES", "check_upscale", "parse_run_size", "parse_size",
-    "run_scale", "scaled_to_longer", "scaled_to_pixels",
+    "DEFAULT_UPSCALE", "FAR_FROM_TRAINING", "RunScale", "StageCallback", "UPSCALES", "check_upscale", "parse_run_size", "parse_size",
+    "run_scale", "scale_factor", "scaled_to_longer", "scaled_to_pixels",
 ]

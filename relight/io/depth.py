@@ -245,14 +245,62 @@ METRIC_ABOVE = 2.0
 _FIXED_POINT = (np.dtype(np.uint8), np.dtype(np.uint16))  # integer depth rasters that hold [0, 1] by their range
 
 
+#: Depth with a smaller share of valid pixels is refused: filling the rest would invent most of the map.
+MIN_VALID = 0.5
+
+
 @dataclass(frozen=True)
 class DepthMap:
     """Depth in relight's convention (``H x W`` float32 in [0, 1], near small, far large), the ``kind``
-    its values were taken as, and ``note``: the parts of a line for the user when ``auto`` chose for them."""
+    its values were taken as, ``note``: the parts of a line for the user when ``auto`` chose for them,
+    and ``holes``: how many pixels held no valid depth and were filled (:func:`fill_holes`)."""
 
     depth: np.ndarray
     kind: str
     note: tuple[Part, ...] = ()
+    holes: int = 0
+
+    def holes_note(self) -> str:
+        """What filling the holes did, in a line for the user."""
+        what = {"disparity": "NaN, infinite, or a disparity of 0 or below: no match", "metric": "NaN or -inf"}.get(self.kind, "NaN or infinite")
+        return (f"{self.holes:,} pixels ({self.holes / self.depth.size:.1%}) hold no valid depth ({what}); "
+                "filled from their valid neighbours")
+
+
+def fill_holes(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``values`` (``H x W``) with every pixel where ``valid`` is false filled from the valid pixels around
+    it: the mean of those in the smallest block of a pyramid of 2 x 2 blocks that holds any (pull-push).
+    ``valid`` must hold at least one pixel."""
+    if valid.all():
+        return values
+    height, width = values.shape
+    even = (height + height % 2, width + width % 2)
+    weight, total = np.zeros(even), np.zeros(even)
+    weight[:height, :width] = valid
+    total[:height, :width] = np.where(valid, values, 0.0)
+    weight = weight.reshape(even[0] // 2, 2, even[1] // 2, 2).sum(axis=(1, 3))
+    total = total.reshape(even[0] // 2, 2, even[1] // 2, 2).sum(axis=(1, 3))
+    coarse = fill_holes(np.divide(total, weight, out=np.zeros_like(total), where=weight > 0), weight > 0)
+    return np.where(valid, values, coarse.repeat(2, axis=0).repeat(2, axis=1)[:height, :width])
+
+
+def _with_holes_filled(array: np.ndarray, kind: str, far_below_zero: bool, path: Path | None) -> tuple[np.ndarray, int]:
+    """``array`` as float64 with its holes filled (NaN and infinities, but a distance's +inf, which is
+    infinitely far; for a file's disparity also 0 and below, what stereo matchers write where they found
+    no match), and how many there were; refused when under :data:`MIN_VALID` of it is valid.
+    ``far_below_zero``: disparity of 0 or below is infinitely far, as a depth network's relative output means it."""
+    values = array.astype(np.float64)
+    valid = np.isfinite(values) | (values == np.inf) if kind == "metric" else np.isfinite(values)
+    if kind == "disparity" and not far_below_zero:
+        valid &= values > 0
+    holes = int(values.size - np.count_nonzero(valid))
+    if holes == 0:
+        return values, 0
+    if holes > (1 - MIN_VALID) * values.size:
+        what = "finite values above 0" if kind == "disparity" and not far_below_zero else "finite values"
+        raise _refused(path, f"depth holds valid values ({what}) at only {1 - holes / values.size:.1%} of its pixels; "
+                             f"at least {MIN_VALID:.0%} are needed to fill the rest from them")
+    return fill_holes(values, valid), holes
 
 
 def check_depth_kind(kind: str, owner: str | None = None) -> str:
@@ -285,11 +333,12 @@ def _refused(path: Path | None, *parts: Part) -> InputFileError:
     return InputFileError(path, *parts) if path is not None else InputFileError(None, *parts)
 
 
-def _guess_kind(array: np.ndarray, path: Path | None) -> tuple[str, tuple[Part, ...]]:
-    """What ``auto`` takes ``array`` for, and the note that says so when it is not normalised depth."""
+def _guess_kind(array: np.ndarray, path: Path | None, finite: np.ndarray) -> tuple[str, tuple[Part, ...]]:
+    """What ``auto`` takes ``array`` (whose ``finite`` values these are) for, and the note that says so
+    when it is not normalised depth."""
     if array.dtype.kind == "b" or array.dtype in _FIXED_POINT:
         return "normalised", ()
-    low, high = float(array.min()), float(array.max())
+    low, high = float(finite.min()), float(finite.max())
     integer = array.dtype.kind in "iu"
     if low < 0 and (integer or high > METRIC_ABOVE):
         raise _refused(path, f"{array.dtype} depth runs from {low:.4g} to {high:.4g}: negative distances, and not normalised depth "
@@ -305,37 +354,42 @@ def _guess_kind(array: np.ndarray, path: Path | None) -> tuple[str, tuple[Part, 
     return "metric", note
 
 
-def to_normalised(array: np.ndarray, kind: str = "auto", *, path: Path | None = None) -> DepthMap:
+def to_normalised(array: np.ndarray, kind: str = "auto", *, path: Path | None = None, far_below_zero: bool = False) -> DepthMap:
     """Depth of ``kind`` (:data:`DEPTH_KINDS`) in relight's convention: VIDIT's normalised depth.
 
     ``normalised`` is used as it is (8/16-bit rasters by their type's range); ``metric`` and
-    ``disparity`` (inverted first: 1/disparity, none or negative ones infinitely far) are scaled by
-    :func:`normalise_distance`. ``auto`` takes 8/16-bit rasters and floats up to :data:`METRIC_ABOVE` for
-    normalised depth, larger floats and other integer arrays (int32, int64: their values, never their
-    type's range) for distances, and refuses negative distances. ``path`` names the file in errors.
+    ``disparity`` (inverted first: 1/disparity) are scaled by :func:`normalise_distance`. ``auto`` takes
+    8/16-bit rasters and floats up to :data:`METRIC_ABOVE` for normalised depth, larger floats and other
+    integer arrays (int32, int64: their values, never their type's range) for distances, and refuses
+    negative distances. Pixels without valid depth (NaN, infinities; disparity of 0 or below, unless
+    ``far_below_zero`` says it means infinitely far) are filled from their valid neighbours, and counted
+    (``holes``); under :data:`MIN_VALID` of the map valid is refused. ``path`` names the file in errors.
     """
     kind = check_depth_kind(kind)
     array = np.asarray(array)
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise _refused(path, f"depth holds {int((~np.isfinite(array)).sum())} NaN or infinite values")
+    finite = array if array.dtype.kind != "f" else array[np.isfinite(array)]
+    if finite.size == 0:
+        raise _refused(path, "depth holds only NaN or infinite values")
     note: tuple[Part, ...] = ()
     if kind == "auto":
-        kind, note = _guess_kind(array, path)
-    if kind == "normalised":
-        if array.dtype.kind in "iu" and array.dtype not in _FIXED_POINT:
-            raise _refused(path, f"an {array.dtype} array cannot hold normalised depth in [0, 1] (integer depth rasters are 8- or "
-                                 "16-bit); give its kind (", Setting("depth_kind", "metric"), " or ", Setting("depth_kind", "disparity"), ")")
+        kind, note = _guess_kind(array, path, finite)
+    if kind == "normalised" and array.dtype.kind in "iu" and array.dtype not in _FIXED_POINT:
+        raise _refused(path, f"an {array.dtype} array cannot hold normalised depth in [0, 1] (integer depth rasters are 8- or "
+                             "16-bit); give its kind (", Setting("depth_kind", "metric"), " or ", Setting("depth_kind", "disparity"), ")")
+    if kind == "normalised" and array.dtype.kind != "f":
         return DepthMap(np.ascontiguousarray(to_unit(array)), kind, note)
-    values = array.astype(np.float64)
+    values, holes = _with_holes_filled(array, kind, far_below_zero, path)
+    if kind == "normalised":
+        return DepthMap(values.astype(np.float32), kind, note, holes)
     if kind == "metric":
         if (values < 0).any():
             raise _refused(path, f"metric depth holds negative distances (down to {float(values.min()):.4g})")
-        return DepthMap(normalise_distance(values), kind, note)
+        return DepthMap(normalise_distance(values), kind, note, holes)
     if not (values > 0).any():
         raise _refused(path, "disparity is nowhere above 0: no point has a distance")
     with np.errstate(divide="ignore"):
         distance = np.where(values > 0, 1.0 / values, np.inf)
-    return DepthMap(normalise_distance(distance), kind, note)
+    return DepthMap(normalise_distance(distance), kind, note, holes)
 
 
 def read_depth(path: str | os.PathLike[str], kind: str = "auto") -> np.ndarray:
@@ -414,5 +468,5 @@ def write_depth_png(path: str | os.PathLike[str], depth: np.ndarray) -> Path:
     return Path(path)
 
 
-__all__ = ["DEPTH_EXTENSIONS", "DEPTH_KINDS", "DepthMap", "check_depth_kind", "load_depth", "normalise_distance", "read_depth",
+__all__ = ["DEPTH_EXTENSIONS", "DEPTH_KINDS", "MIN_VALID", "DepthMap", "check_depth_kind", "fill_holes", "load_depth", "normalise_distance", "read_depth",
            "resize_depth", "to_normalised", "write_depth_npy", "write_depth_png"]

@@ -15,9 +15,9 @@ import errno
 import io
 import os
 import stat
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import png
@@ -26,7 +26,8 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 
 from relight.errors import InputFileError, InvalidSetting, Setting, first_line
 from relight.io import colour
-from relight.io.metadata import ORIENTATION, ImageMeta, append_tiff_exif, exif_of, orient, output_exif, png_with_metadata, tiff_options
+from relight.io.metadata import (ORIENTATION, ImageMeta, append_tiff_exif, exif_of, extras_of, jpeg_comment, orient, output_exif, png_extras,
+                                 png_tag_kinds, png_with_metadata, tiff_options)
 from relight.io.output import atomic_output, output_type_problem
 from relight.errors import OutputFileError
 from relight.io.pngcodec import decode_png, encode_png
@@ -61,13 +62,16 @@ class LoadedImage:
 
 @dataclass
 class _Raw:
-    """Decoded pixels as stored, with the tags that say how to show them."""
+    """Decoded pixels as stored, with the tags that say how to show them and the metadata an output keeps."""
 
     pixels: np.ndarray
     icc: bytes | None = None
     exif: bytes | None = None
     orientation: int = 1
     notes: list[str] = field(default_factory=list)
+    xmp: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    comments: tuple[tuple[str, str], ...] = ()
 
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"), (stat.S_ISSOCK, "a socket, not a regular file"),
@@ -118,22 +122,17 @@ def _read_png16(data: bytes) -> np.ndarray:
     )
 
 
-def _png_has_tags(data: bytes) -> bool:
-    """Whether a PNG holds a colour profile or EXIF (``iCCP``, ``eXIf``; the latter may follow the pixels)."""
-    pos = 8
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        if kind in (b"iCCP", b"eXIf"):
-            return True
-        if kind == b"IEND":
-            return False
-        pos += 12 + length
-    return False
-
-
-def _tags_of(im: Image.Image, raw: _Raw) -> _Raw:
+def _tags_of(im: Image.Image, raw: _Raw, png: bytes | None = None) -> _Raw:
+    """``raw`` with the colour profile, EXIF and orientation of the opened ``im``, and its XMP, resolution and
+    comments (a PNG's from its bytes ``png``: :func:`relight.io.metadata.png_extras`)."""
     raw.icc = im.info.get("icc_profile") or None
-    raw.exif, raw.orientation = exif_of(im)
+    if png is None or b"eXIf" in png_tag_kinds(png):  # a PNG's getexif decodes every pixel to look for one
+        raw.exif, raw.orientation = exif_of(im)
+    if png is None:
+        raw.xmp, raw.dpi, raw.comments = extras_of(im, raw.orientation)
+    else:
+        raw.xmp, raw.dpi, raw.comments, notes = png_extras(png, raw.orientation)
+        raw.notes += notes
     return raw
 
 
@@ -148,18 +147,19 @@ def _read_tiff(path: Path, tags: bool) -> _Raw:
         raw.icc = bytes(icc.value) if icc is not None else None
         orientation = page.tags.get(ORIENTATION)
         raw.orientation = int(orientation.value) if orientation is not None and 1 <= int(orientation.value) <= 8 else 1
-    try:  # the EXIF as Pillow reads it, to write it again; Pillow opens most TIFFs' tags, not every TIFF
+    try:  # the EXIF, XMP and resolution as Pillow reads them, to write them again; Pillow opens most TIFFs' tags, not every TIFF
         with Image.open(path) as im:
             raw.exif = exif_of(im)[0]
+            raw.xmp, raw.dpi, _ = extras_of(im, raw.orientation)
     except (UnidentifiedImageError, OSError, ValueError):
-        raw.notes.append("EXIF not kept (Pillow cannot read this TIFF's tags)")
+        raw.notes.append("EXIF, XMP and resolution not kept (Pillow cannot read this TIFF's tags)")
     return raw
 
 
 def _read_with_pillow(path: Path, data: bytes, tags: bool) -> _Raw:
     with Image.open(io.BytesIO(data)) as im:
         _check_pixels(path, *im.size)
-        raw = _tags_of(im, _Raw(np.zeros(0))) if tags else _Raw(np.zeros(0))
+        raw = _tags_of(im, _Raw(np.zeros(0)), data if im.format == "PNG" else None) if tags else _Raw(np.zeros(0))
         grey16 = im.mode == "I;16" and "transparency" not in im.info  # Pillow keeps all 16 bits of these
         if im.format == "PNG" and len(data) > 24 and data[24] == 16 and not grey16:
             raw.pixels = _read_png16(data)
@@ -187,9 +187,9 @@ def _read(path: Path, tags: bool) -> _Raw:
         if suffix == ".png":  # relight's own PNGs (and others like them) without Pillow: see relight.io.pngcodec
             pixels = decode_png(data, check_size=lambda width, height: _check_pixels(path, width, height))
             if pixels is not None:
-                if tags and _png_has_tags(data):
+                if tags and png_tag_kinds(data):
                     with Image.open(io.BytesIO(data)) as im:
-                        return _tags_of(im, _Raw(pixels))
+                        return _tags_of(im, _Raw(pixels), data)
                 return _Raw(pixels)
         return _read_with_pillow(path, data, tags)
     except InputFileError:
@@ -291,7 +291,7 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
             raise InputFileError(path, "image holds NaN or infinite values")
         array = np.clip(array, 0.0, 1.0)
     array, icc = _to_srgb(path, array, raw.icc, bit_depth, notes)
-    meta = ImageMeta(icc, raw.exif, bit_depth, raw.orientation)
+    meta = ImageMeta(icc, raw.exif, bit_depth, raw.orientation, raw.xmp, raw.dpi, raw.comments)
     return LoadedImage(np.ascontiguousarray(array), alpha, bit_depth, notes, meta)
 
 
@@ -359,6 +359,16 @@ class OutputOptions:
         return write_image(path, rgb, alpha, self.bit_depth, meta, quality=self.quality, srgb=self.srgb)
 
 
+def _pillow_options(suffix: str, quality: int, icc: bytes | None, exif: Image.Exif | None, meta: ImageMeta) -> dict[str, Any]:
+    """Pillow's save keywords for a JPEG or WebP output: its quality, and what of ``meta`` the format holds
+    (WebP has no field for a resolution or a comment)."""
+    jpeg = suffix not in (".webp",)
+    comment = jpeg_comment(meta) if jpeg else None
+    options = {"format": "JPEG" if jpeg else "WEBP", "quality": quality, "icc_profile": icc, "exif": exif, "xmp": meta.xmp,
+               "dpi": meta.dpi if jpeg else None, "comment": comment}
+    return {key: value for key, value in options.items() if value is not None}
+
+
 def write_image(
     path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None, bit_depth: int | None = None,
     meta: ImageMeta | None = None, quality: int = DEFAULT_QUALITY, srgb: bool = False,
@@ -400,15 +410,14 @@ def write_image(
             alpha = _quantise(to_unit(alpha) if alpha.dtype.kind in "iu" else alpha, bit_depth)
             pixels = np.concatenate([pixels, alpha[..., None]], axis=2)
         if suffix in (".tif", ".tiff"):
-            tifffile.imwrite(tmp, pixels, photometric="rgb", compression="zlib", iccprofile=icc, **tiff_options(exif))
+            tifffile.imwrite(tmp, pixels, photometric="rgb", compression="zlib", iccprofile=icc, **tiff_options(exif, meta))
             append_tiff_exif(tmp, exif)
         elif suffix == ".png":
             data = encode_png(pixels)
-            tmp.write_bytes(data if icc is None and exif is None else png_with_metadata(data, icc, exif))
+            plain = icc is None and exif is None and meta.xmp is None and meta.dpi is None and not meta.comments
+            tmp.write_bytes(data if plain else png_with_metadata(data, icc, exif, meta))
         else:
-            fmt = "WEBP" if suffix == ".webp" else "JPEG"
-            options = {"quality": quality, **({"icc_profile": icc} if icc else {}), **({"exif": exif} if exif else {})}
-            Image.fromarray(pixels, "RGBA" if alpha is not None else "RGB").save(tmp, format=fmt, **options)
+            Image.fromarray(pixels, "RGBA" if alpha is not None else "RGB").save(tmp, **_pillow_options(suffix, quality, icc, exif, meta))
     return path
 
 

@@ -1,10 +1,11 @@
 """The page of ``relight ui``, built with Gradio Blocks over a :class:`~relight.ui.service.Service`.
 
 The Relight button is the named API endpoint ``/relight``: (image file, depth file or None, target such
-as ``"2500-W"``) -> the relit image file, so scripts call it with ``gradio_client``; the page then fills
-the before/after slider, the depth map, the time and the download from that call's own result (a
-per-session ``gr.State``, hidden from the API). Every event runs in Gradio's queue, one at a time, since
-the service holds one model.
+as ``"2500-W"``, and optionally what the depth file holds) -> the relit image file, so scripts call it
+with ``gradio_client``; the model is the page's own choice, as the command line makes it (the default
+for the light asked for, :meth:`Service.model_for`). The page then fills the before/after slider, the
+depth map, the time and the download from that call's own result (a per-session ``gr.State``, hidden
+from the API). Every event runs in Gradio's queue, one at a time, since the service holds one model.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ except ModuleNotFoundError as exc:
 COMPASS = (("NW", "N", "NE"), ("W", None, "E"), ("SW", "S", "SE"))
 #: The largest upload Gradio accepts (bytes); the pixel limit is checked on the file's header after it.
 MAX_UPLOAD = "1gb"
+#: What the depth-kind control offers (:data:`relight.io.depth.DEPTH_KINDS`), as the page words them.
+DEPTH_KIND_CHOICES = (("auto: tell from the values", "auto"), ("normalised: VIDIT's [0, 1] depth", "normalised"),
+                      ("metric: distances", "metric"), ("disparity: inverse distances", "disparity"))
+#: A locked control looks locked: a one-to-one model's compass and temperatures are greyed, not clickable.
+PAGE_CSS = """
+#compass button:disabled, #all-40:disabled, #temperature label:has(input:disabled) { opacity: 0.4; cursor: not-allowed; }
+#temperature input:disabled { cursor: not-allowed; }
+"""
 
 _log = logging.getLogger(__name__)
 
@@ -58,6 +67,8 @@ def initial_target(info: ModelInfo) -> str:
 
 def light_note(info: ModelInfo) -> str:
     """What the picker can do with this model."""
+    if not info.name:
+        return "Pick a direction and a temperature: the default model for that light relights it."
     if info.any_to_any:
         return "Any-to-any model: pick a direction and a temperature."
     pair = f"{info.illumination.source or '?'} -> {info.illumination.target or '?'}"
@@ -74,9 +85,11 @@ def _parts(target: str) -> tuple[int | None, str | None]:
 
 def _compass_updates(target: str, interactive: bool | None = None) -> list[Any]:
     """The eight direction buttons with the target's highlighted; ``interactive`` False locks them (a
-    one-to-one model), None leaves them as they are."""
+    one-to-one model), None leaves them as they are (an update that names ``interactive`` at all, even as
+    None, sets it: Gradio then disables the button)."""
     _, direction = _parts(target)
-    return [gr.Button(variant="primary" if d == direction else "secondary", interactive=interactive) for d in DIRECTIONS]
+    locked = {} if interactive is None else {"interactive": interactive}
+    return [gr.Button(variant="primary" if d == direction else "secondary", **locked) for d in DIRECTIONS]
 
 
 def _with_direction(target: str, direction: str) -> str:
@@ -96,18 +109,19 @@ def _result_updates(result: Result | None) -> list[Any]:
     height, width = result.size
     source = "estimated (no depth file given)" if result.estimated else "from the depth file"
     ran = f" (the network ran at {result.run_size[1]} x {result.run_size[0]})" if result.run_size != result.size else ""
-    lines = [f"**{result.mapping}** · {width} x {height}{ran} · relit in {result.seconds:.2f} s (upload to result) · depth {source}",
-             *(f"- {note}" for note in result.notes)]
+    lines = [f"**{result.mapping}** by {_model_label(result.model)} · {width} x {height}{ran} · relit in {result.seconds:.2f} s "
+             f"(upload to result) · depth {source}", *(f"- {note}" for note in result.notes)]
     return [(str(result.before), str(result.after)), str(result.depth_view), "\n".join(lines), str(result.relit)]
 
 
 def _relight_call(service: Service) -> Any:
     """The ``/relight`` endpoint's function: its parameter names are the API's."""
 
-    def relight(image: str | None, depth: str | None, target: str | None, weights: str | None) -> tuple[str, Result]:
+    def relight(image: str | None, depth: str | None, target: str | None, depth_kind: str | None,
+                weights: str | None) -> tuple[str, Result]:
         if not image:
             raise gr.Error("drop a photo first", print_exception=False)
-        done = _guarded(lambda: service.relight(image, depth, target, weights), image, depth)
+        done = _guarded(lambda: service.relight(image, depth, target, weights, depth_kind or "auto"), image, depth)
         return str(done.relit), done
 
     return relight
@@ -116,17 +130,60 @@ def _relight_call(service: Service) -> Any:
 def _sheet_call(service: Service) -> Any:
     """The ``/sheet`` endpoint's function: the upload relit to every light, as one labelled picture."""
 
-    def sheet(image: str | None, depth: str | None, weights: str | None) -> str:
+    def sheet(image: str | None, depth: str | None, depth_kind: str | None, weights: str | None) -> str:
         if not image:
             raise gr.Error("drop a photo first", print_exception=False)
-        return str(_guarded(lambda: service.sheet(image, depth, weights), image, depth))
+        return str(_guarded(lambda: service.sheet(image, depth, weights, depth_kind or "auto"), image, depth))
 
     return sheet
 
 
+def _preview_call(service: Service) -> Any:
+    """The photo as relight reads it, shown once it is dropped; a file relight cannot read is said in a
+    warning (Relight then says it again, as an error)."""
+
+    def preview(image: str | None) -> str | None:
+        if not image:
+            return None
+        try:
+            return str(service.preview(image))
+        except RelightError as exc:
+            gr.Warning(page_message(exc, {image: Path(image).name}))
+            return None
+
+    return preview
+
+
 def _model_label(name: str) -> str:
-    """A registry name as it is; a weights file by its file name (the full path is in the model line)."""
+    """A registry name as it is; a weights file by its file name (the full path is in the model line);
+    the page's own choice without a model given, the default for each light."""
+    if not name:
+        return "default for the light picked"
     return Path(name).name if any(sep in name for sep in "/\\") else name
+
+
+def missing_note(service: Service) -> str:
+    """The models the page cannot run, each with how to get it, in the page's words."""
+    lines = [f"- {page_message(why)}" for why in service.missing()]
+    return "Not on this server:\n" + "\n".join(lines) if lines else ""
+
+
+def _pick_model(service: Service) -> Any:
+    """The model list's handler: the model picked, loaded, and the picker set for it; a model that cannot
+    load is a warning, and the list goes back to the model that stays in use, so it never shows one
+    model while another runs."""
+
+    def pick(name: str, current: str) -> list[Any]:
+        try:
+            picked = service.describe(name)
+        except RelightError as exc:
+            gr.Warning(page_message(exc))
+            return [current, gr.Dropdown(value=current), *([gr.skip()] * (len(DIRECTIONS) + 5))]
+        light, free = initial_target(picked), picked.any_to_any
+        return [name, gr.Dropdown(value=name), picked.describe(), *_compass_updates(light, free), gr.Button(interactive=free),
+                gr.Radio(value=str(_parts(light)[0] or "") or None, interactive=free), light, light_note(picked)]
+
+    return pick
 
 
 def _light_picker(info: ModelInfo) -> tuple[list[gr.Button], gr.Radio, gr.Textbox, gr.Markdown]:
@@ -134,7 +191,7 @@ def _light_picker(info: ModelInfo) -> tuple[list[gr.Button], gr.Radio, gr.Textbo
     target = initial_target(info)
     temperature, direction = _parts(target)
     buttons: dict[str, gr.Button] = {}
-    with gr.Group():
+    with gr.Group(elem_id="compass"):
         for row in COMPASS:
             with gr.Row():
                 for d in row:
@@ -162,14 +219,18 @@ def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=1):
                 image = gr.File(label="Photo (PNG, JPEG, TIFF, WebP)", elem_id="image")
+                photo = gr.Image(label="Photo as relight reads it", type="filepath", format="png", interactive=False, elem_id="photo",
+                                 height=220, buttons=[])
                 depth = gr.File(label="Depth map (optional: estimated when not given)", elem_id="depth")
-                model = gr.Dropdown([(_model_label(name), name) for name in service.models()], value=info.name, label="Model",
-                                    elem_id="model")
-                model_info = gr.Markdown(info.describe(), elem_id="model-info")
+                depth_kind = gr.Radio(DEPTH_KIND_CHOICES, value="auto", label="The depth map holds", elem_id="depth-kind")
                 buttons, radio, target, note = _light_picker(info)
                 with gr.Row():
                     relight = gr.Button("Relight", variant="primary", elem_id="relight")
                     all_lights = gr.Button("All 40", elem_id="all-40", interactive=info.any_to_any)
+                model = gr.Dropdown([(_model_label(name), name) for name in service.models()], value=info.name, label="Model",
+                                    elem_id="model")
+                model_info = gr.Markdown(info.describe(), elem_id="model-info")
+                gr.Markdown(missing_note(service), elem_id="missing-models")
             with gr.Column(scale=2):
                 slider = gr.ImageSlider(label="Before / after", type="filepath", elem_id="slider")
                 result = gr.Image(label="Result", type="filepath", format="png", interactive=False, elem_id="result")
@@ -177,23 +238,18 @@ def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
                     depth_view = gr.Image(label="Depth (near dark, far light)", type="filepath", interactive=False, elem_id="depth-view")
                     download = gr.File(label="Full-resolution result (metadata kept)", interactive=False, elem_id="download")
                 status = gr.Markdown(elem_id="status")
-                sheet = gr.Image(label="All 40 lights (rows temperatures, columns directions)", type="filepath", format="png",
-                                 interactive=False, elem_id="sheet")
+                gr.Markdown("**All 40 lights**: rows are temperatures, columns directions.", elem_id="sheet-title")
+                sheet = gr.Image(show_label=False, type="filepath", format="png", interactive=False, elem_id="sheet", buttons=[])
         _examples(examples or EXAMPLES, image, depth)
 
-        relight.click(_relight_call(service), [image, depth, target, model_state], [result, result_state], api_name="relight",
-                      concurrency_id="model").success(
+        image.change(_preview_call(service), image, photo, api_visibility="private")
+        relight.click(_relight_call(service), [image, depth, target, depth_kind, model_state], [result, result_state],
+                      api_name="relight", concurrency_id="model").success(
             _result_updates, result_state, [slider, depth_view, status, download], api_visibility="private", queue=False)
-        all_lights.click(_sheet_call(service), [image, depth, model_state], sheet, api_name="sheet", concurrency_id="model")
-
-        def pick_model(name: str) -> list[Any]:
-            picked = _guarded(lambda: service.describe(name))
-            light = initial_target(picked)
-            return [picked.name, picked.describe(), *_compass_updates(light, picked.any_to_any), gr.Button(interactive=picked.any_to_any),
-                    gr.Radio(value=str(_parts(light)[0] or "") or None, interactive=picked.any_to_any), light, light_note(picked)]
-
-        model.change(pick_model, model, [model_state, model_info, *buttons, all_lights, radio, target, note], api_visibility="private",
-                     concurrency_id="model")
+        all_lights.click(_sheet_call(service), [image, depth, depth_kind, model_state], sheet, api_name="sheet", concurrency_id="model")
+        model.input(_pick_model(service), [model, model_state],
+                    [model_state, model, model_info, *buttons, all_lights, radio, target, note], api_visibility="private",
+                    concurrency_id="model")
         _wire_picker(buttons, radio, target)
     return page
 
@@ -254,7 +310,7 @@ def serve(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, examples: 
     try:
         _, url, _ = page.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
                                 ssr_mode=False, mcp_server=False, max_file_size=MAX_UPLOAD,
-                                allowed_paths=[str(examples or EXAMPLES)], show_error=True)
+                                allowed_paths=[str(examples or EXAMPLES)], show_error=True, css=PAGE_CSS)
     except OSError as exc:
         setting = Setting("port", port, owner="serve")
         raise InvalidSetting(setting, setting, f": cannot serve on {host}:{port} ({first_line(exc).split('. ')[0]})") from None

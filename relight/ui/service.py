@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 #: Turns ``H x W x 3`` RGB into depth in relight's convention, for a photo given without a depth map.
 Estimate = Callable[[np.ndarray], np.ndarray]
 
+#: The longer side of the photo's preview on the page, in pixels (the page shows it smaller still).
+PREVIEW_SIDE = 1024
 #: Call folders kept on disk; older ones are removed (Gradio has copied their files into its cache by then).
 KEEP_CALLS = 64
 
@@ -43,6 +45,7 @@ PAGE_LABELS = {"to": "target light", "source": "source light", "weights": "model
 PAGE_ACTIONS: dict[str, Callable[[Action], str]] = {
     "pass-weights": lambda a: f"pick {a.arg('what')} in the model list",
     "download": lambda a: f"fetch it on the server with `relight weights download {a.arg('name')}`",
+    "import": lambda a: f"import it on the server with `relight weights import {a.arg('file')}`, named {a.arg('name')}",
     "list-weights": lambda a: "the model list",
     "give-depth": lambda a: "drop a depth map beside the photo",
 }
@@ -70,7 +73,12 @@ def page_message(exc: BaseException, uploads: dict[str, str] | None = None) -> s
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """The model a call runs on: its name, architecture, what it does to the light, and where it runs."""
+    """The model a call runs on: its name, architecture, what it does to the light, and where it runs.
+
+    The page's own choice without a model given is the default for each light (``name`` empty): the
+    registry's one-to-one default for its pair, its any-to-any default for the others
+    (:func:`relight.weights.default_weights`); ``label`` then says which is which.
+    """
 
     name: str
     label: str
@@ -84,6 +92,8 @@ class ModelInfo:
 
     def describe(self) -> str:
         """``relight-synth-narrow: narrow-w16-d32, one-to-one 6500-N -> 4500-E, on cpu (fp32)``."""
+        if not self.name:
+            return f"{self.label}, on {self.device} ({self.precision})"
         return f"{self.name}: {self.label}, {self.illumination.describe()}, on {self.device} ({self.precision})"
 
 
@@ -101,6 +111,7 @@ class Result:
     seconds: float
     estimated: bool
     notes: list[str] = field(default_factory=list)
+    model: str = ""
 
 
 def check_upload(path: Path) -> None:
@@ -136,12 +147,13 @@ def depth_picture(depth: np.ndarray) -> np.ndarray:
 class Service:
     """The models and files behind the page; safe to call from several threads at once.
 
-    ``weights``/``device``/``precision`` are as for :meth:`Relighter.from_weights`; ``weights`` None is
-    the registry's default. ``estimate_depth`` gives depth for a photo without a depth file (default:
-    the depth model ``depth_model``, a name or folder, None the registry's default, as a
-    :class:`relight.depth.estimation.DepthEstimator` loaded on first need and fetched as ``relight run``
-    fetches it). ``warn`` is told what loading a model warns about. ``output`` says how the relit files
-    are written (by default PNG at the input's bit depth, as ``relight run -o NAME.png``).
+    ``weights``/``device``/``precision`` are as for :meth:`Relighter.from_weights`; ``weights`` None
+    means the default model for each call's light, as the command line chooses it
+    (:func:`relight.weights.default_weights`). ``estimate_depth`` gives depth for a photo without a
+    depth file (default: the depth model ``depth_model``, a name or folder, None the registry's default,
+    as a :class:`relight.depth.estimation.DepthEstimator` loaded on first need and fetched as
+    ``relight run`` fetches it). ``warn`` is told what loading a model warns about. ``output`` says how
+    the relit files are written (by default PNG at the input's bit depth, as ``relight run -o NAME.png``).
     """
 
     def __init__(
@@ -158,7 +170,8 @@ class Service:
         from relight.io import OutputOptions
         from relight.weights import default_weights
 
-        self.default = weights or default_weights()
+        self.weights = weights or None
+        self.default = weights or default_weights()  # the default is refused here when it is not on this machine
         self.device = device
         self.precision = precision
         self._estimate = estimate_depth
@@ -173,20 +186,39 @@ class Service:
         self._caches: list[Path] = []
 
     def models(self) -> list[str]:
-        """The models the page offers: the one given first, then the registry's."""
+        """The models the page offers, each one that can run here: the page's own choice first (the
+        model given, else ``""``, the default for each light), then the registry's (:meth:`missing` has the others)."""
         from relight.weights import load_registry
+        from relight.weights.load import unavailable
 
         try:
-            names = list(load_registry())
+            names = [name for name, entry in load_registry().items() if unavailable(entry) is None]
         except RelightError:
             names = []
-        return [self.default, *(name for name in names if name != self.default)]
+        first = self.weights or ""
+        return [first, *(name for name in names if name != first)]
 
-    def _relighter_for(self, weights: str | None) -> Relighter:
-        """The model called ``weights`` (None: the default), loaded in place of the one held; lock held."""
+    def missing(self) -> list[RelightError]:
+        """For each registry model that cannot run here, why and how to get it."""
+        from relight.weights import load_registry
+        from relight.weights.load import unavailable
+
+        try:
+            return [why for entry in load_registry().values() if (why := unavailable(entry)) is not None]
+        except RelightError as exc:
+            return [exc]
+
+    def model_for(self, weights: str | None = None, targets: Sequence[object] = (None,), source: object = None) -> str:
+        """The model a call runs on: ``weights``, else the page's model, else the default for ``targets``
+        from ``source`` (:func:`relight.weights.default_weights`, the command line's rule)."""
+        from relight.weights import default_weights
+
+        return weights or self.weights or default_weights(targets=targets, source=source)
+
+    def _relighter_for(self, name: str) -> Relighter:
+        """The model called ``name``, loaded in place of the one held; lock held."""
         from relight.inference.relighter import Relighter
 
-        name = weights or self.default
         if self._relighter is None or self._name != name:
             self._relighter, self._name = None, None  # the old model's memory goes before the new one loads
             self._relighter = Relighter.from_weights(name, device=self.device, precision=self.precision, warn=self._warn)
@@ -194,11 +226,25 @@ class Service:
         return self._relighter
 
     def describe(self, weights: str | None = None) -> ModelInfo:
-        """What ``weights`` is and where it runs, loading it (a model that cannot load raises here)."""
+        """What ``weights`` is and where it runs, loading it (a model that cannot load raises here);
+        ``weights`` None or empty: the page's own choice."""
+        from relight.lighting import Illumination
+        from relight.weights import load_registry
+        from relight.weights.registry import shipped_default_any_to_any
+
+        name = weights or self.weights
         with self._lock:
-            relighter = self._relighter_for(weights)
-            return ModelInfo(self._name or "", relighter.loaded.config.describe(), relighter.illumination,
-                             str(relighter.device), relighter.precision)
+            relighter = self._relighter_for(name or self.default)
+            where = (str(relighter.device), relighter.precision)
+            if name:
+                return ModelInfo(self._name or "", relighter.loaded.config.describe(), relighter.illumination, *where)
+        own = relighter.illumination
+        other = shipped_default_any_to_any()
+        if own.any_to_any or other is None or other not in load_registry():
+            return ModelInfo(self.default, relighter.loaded.config.describe(), own, *where)
+        label = (f"the default model for the light picked: {self.default} for its own pair {own.source or '?'} -> "
+                 f"{own.target or '?'}, {other} (any-to-any) for any other")
+        return ModelInfo("", label, Illumination(True, None, own.target), *where)
 
     def cache_folder(self) -> Path:
         """A new folder of this service's own for the page's cached files (:func:`relight.ui.app.private_cache`):
@@ -231,52 +277,73 @@ class Service:
             estimate = self._estimate
         return estimate(rgb)
 
-    def _read(self, image: Path, depth: Path | None) -> DecodedPair:
+    def _read(self, image: Path, depth: Path | None, depth_kind: str) -> DecodedPair:
         """The image and its depth as ``relight run`` reads them, the depth estimated when none is given
         (after the image has been read: a bad upload is told as such, without loading a depth model)."""
         from relight.data.pairs import InferencePair, load_pair
 
-        return load_pair(InferencePair(image.stem, image, depth), "auto", self._estimate_depth if depth is None else None)
+        return load_pair(InferencePair(image.stem, image, depth), depth_kind, self._estimate_depth if depth is None else None)
+
+    def preview(self, image: str | Path) -> Path:
+        """The upload as relight reads it (upright, in sRGB), as an 8-bit PNG for the page to show, at most
+        :data:`PREVIEW_SIDE` pixels on its longer side."""
+        from PIL import Image
+
+        from relight.io import read_image, write_image
+
+        image = Path(image)
+        check_upload(image)
+        picture = Image.fromarray(np.rint(np.clip(read_image(image).rgb, 0, 1) * 255).astype(np.uint8))
+        picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.LANCZOS)
+        return write_image(self._call_folder() / "photo.png", np.asarray(picture), None, 8)
 
     def relight(self, image: str | Path, depth: str | Path | None = None, target: str | None = None,
-                weights: str | None = None) -> Result:
-        """Relight ``image`` (with ``depth``, else estimated depth) to ``target`` (text such as ``2500-W``;
-        None or empty: the model's own target) with the model ``weights`` (None: the default)."""
+                weights: str | None = None, depth_kind: str = "auto") -> Result:
+        """Relight ``image`` (with ``depth``, its values taken as ``depth_kind`` says, else estimated depth)
+        to ``target`` (text such as ``2500-W``; None or empty: the model's own target) with the model
+        ``weights`` (None: :meth:`model_for` the target)."""
         from relight.io import write_image
+        from relight.io.depth import check_depth_kind
 
         start = time.perf_counter()
         image = Path(image)
         check_upload(image)
-        item = self._read(image, Path(depth) if depth else None)
+        check_depth_kind(depth_kind)
         to = target.strip() if target and target.strip() else None
+        name = self.model_for(weights, [to])
+        item = self._read(image, Path(depth) if depth else None, depth_kind)
         with self._lock:
-            relighter = self._relighter_for(weights)
+            relighter = self._relighter_for(name)
             lit, _ = relighter.lights(to)
             mapping = relighter.mapping(to)
             run_size = relighter.run_size(item.image.size)
             rgb = relighter.relight(item.image.rgb, item.depth, to=to)
         folder = self._call_folder()
-        name = f"{image.stem}_{lit.file_tag if lit is not None else 'relit'}{self.output.ext}"
-        relit = self.output.write(folder / name, rgb, item.image.alpha, item.image.meta)
+        stem = f"{image.stem}_{lit.file_tag if lit is not None else 'relit'}{self.output.ext}"
+        relit = self.output.write(folder / stem, rgb, item.image.alpha, item.image.meta)
         seconds = time.perf_counter() - start
         before = write_image(folder / "before.png", item.image.rgb, None, 8)
         after = write_image(folder / "after.png", rgb, None, 8)
         depth_view = write_image(folder / "depth.png", depth_picture(item.depth), None, 8)
         notes = [page_words.text(note) for note in item.warnings]
-        return Result(relit, before, after, depth_view, item.image.size, run_size, mapping, seconds, item.estimated, notes)
+        return Result(relit, before, after, depth_view, item.image.size, run_size, mapping, seconds, item.estimated, notes, name)
 
-    def sheet(self, image: str | Path, depth: str | Path | None = None, weights: str | None = None) -> Path:
+    def sheet(self, image: str | Path, depth: str | Path | None = None, weights: str | None = None, depth_kind: str = "auto") -> Path:
         """The contact sheet of ``image`` relit to every light the model gives (an any-to-any model's 40)."""
+        from relight.io.depth import check_depth_kind
+        from relight.lighting import ALL_LIGHTS
         from relight.weights.registry import any_to_any_models
         from relight.evaluation.sheet import light_sheet, write_picture
 
         image = Path(image)
         check_upload(image)
-        item = self._read(image, Path(depth) if depth else None)
+        check_depth_kind(depth_kind)
+        name = self.model_for(weights, ALL_LIGHTS)
+        item = self._read(image, Path(depth) if depth else None, depth_kind)
         with self._lock:
-            relighter = self._relighter_for(weights)
+            relighter = self._relighter_for(name)
             if not relighter.illumination.any_to_any:
-                raise InvalidSetting(Setting("weights", self._name), f"{self._name} is one-to-one ({relighter.illumination.describe()}): "
+                raise InvalidSetting(Setting("weights", name), f"{name} is one-to-one ({relighter.illumination.describe()}): "
                                      "a contact sheet of all the lights needs an any-to-any model", *any_to_any_models())
             lights = relighter.illumination.targets
             versions = relighter.relight_many(item.image.rgb, item.depth, list(lights))

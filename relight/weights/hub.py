@@ -46,12 +46,8 @@ class HubFile:
 
     @property
     def spec(self) -> str:
-        """The label messages and ``relight weights info`` use (relight's own form, as they always have)."""
-        return f"hf://{self.repo}/{self.filename}@{self.revision}"
-
-    @property
-    def uri(self) -> str:
-        """The address in huggingface_hub's standard form, ``hf://owner/repo@revision/file``."""
+        """The address in huggingface_hub's standard form, ``hf://owner/repo@revision/file``, as messages
+        and ``relight weights info`` show it."""
         return f"hf://{self.repo}@{self.revision}/{self.filename}"
 
 
@@ -86,7 +82,7 @@ def read_hf_address(spec: str) -> tuple[HubFile, str | None]:
     if not path or path.endswith("/"):
         raise _bad_address(spec, "it names no file")
     hub = HubFile(uri.id, path, revision or "main")
-    note = f"{spec} is relight's older form of an hf:// address; the standard form is {hub.uri}" if older else None
+    note = f"{spec} is relight's older form of an hf:// address; the standard form is {hub.spec}" if older else None
     return hub, note
 
 
@@ -127,12 +123,42 @@ def _installed_version() -> str | None:
         return None
 
 
+#: Seconds the Hub has to answer the first request of a download (unless ``HF_HUB_ETAG_TIMEOUT`` is set):
+#: huggingface_hub itself retries an unanswered request, each time with a longer timeout.
+PROBE_SECONDS = 5
+
+
+def _unreachable(hub: HubFile, name: str | None) -> HubError | None:
+    """A Hub that does not answer, said at once: huggingface_hub's HEAD request for the file, sent once
+    (``HF_HUB_ETAG_TIMEOUT`` or :data:`PROBE_SECONDS`), before ``hf_hub_download`` and its retries. Any
+    answer, an HTTP error included, is left to ``hf_hub_download`` to word; no answer is the error returned."""
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import HfHubHTTPError
+
+    timeout = constants.HF_HUB_ETAG_TIMEOUT if os.environ.get("HF_HUB_ETAG_TIMEOUT") else PROBE_SECONDS
+    try:
+        get_hf_file_metadata(hf_hub_url(hub.repo, hub.filename, revision=hub.revision), timeout=timeout)
+    except HfHubHTTPError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - no answer: a refused connection, a timeout, a name that does not resolve
+        label, reason = (f"{name} ({hub.spec})" if name else hub.spec), f"{constants.ENDPOINT}: {first_line(exc)}"
+        return HubError(f"{label}: cannot reach {constants.ENDPOINT} ({first_line(exc)}) and there is no cached copy; check the "
+                        "connection, proxy or HF_ENDPOINT (HF_HUB_OFFLINE=1 uses the cache only)", unreachable=True, reason=reason)
+    return None
+
+
 def download(hub: HubFile, *, progress: ByteProgress | None = None, name: str | None = None) -> Path:
-    """Fetch one Hub file into the Hugging Face cache (or find it there); Hub failures become one line.
+    """Fetch one Hub file into the Hugging Face cache (or find it there); Hub failures become one line,
+    and a Hub that does not answer fails in seconds (:func:`_unreachable`).
 
     ``name`` is what the user called it (a registry name), for the hints in the messages.
     """
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+
+    if not constants.is_offline_mode() and not isinstance(try_to_load_from_cache(hub.repo, hub.filename, revision=hub.revision), str):
+        failure = _unreachable(hub, name)
+        if failure is not None:
+            raise failure
 
     # Every failure becomes one line, so the library's retry warnings would only repeat it.
     hub_logger = logging.getLogger("huggingface_hub")

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from relight.errors import Action, Part, RelightError, action
 from relight.model.provenance import AUTHORS_TRAINED_AT, TRAINED_AT
 from relight.weights.errors import WeightsRefused, WeightsUnavailable
-from relight.weights.hub import ByteProgress, OlderHubAddress, download, read_hf_address
+from relight.weights.hub import ByteProgress, OlderHubAddress, download, offline, read_hf_address
 from relight.weights.registry import (
+    FileLocation,
     HubLocation,
     ModelEntry,
     PageLocation,
@@ -87,24 +88,35 @@ def describe_verification(entry: ModelEntry | None) -> str:
     return "no sha256 or size recorded to check"
 
 
-def _resolve_entry(entry: ModelEntry, progress: ByteProgress | None) -> Path:
+def unavailable(entry: ModelEntry) -> WeightsUnavailable | None:
+    """Why ``entry`` cannot be loaded here without the network, and how to get it; None when it can (its
+    file is here, or it is on the Hub, which a load downloads from)."""
     loc = entry.location
     if isinstance(loc, PageLocation):
         url = loc.download_url or loc.page
         python = f"call relight.weights.import_authors_checkpoint({loc.filename!r}, {entry.name!r}) on it"
-        raise WeightsUnavailable(
+        return WeightsUnavailable(
             None, f"{entry.name}: relight cannot download it: get {loc.filename} from {url} (published at {loc.page}), then ",
             action("import", python, file=loc.filename, name=entry.name), name=entry.name,
         )
-    if isinstance(loc, HubLocation):
-        path = download(loc.hub, progress=progress, name=entry.name)
-    else:
-        path = loc.path
-        if not path.is_file():
-            raise WeightsUnavailable(
-                path, f"{entry.name}: not available here: {path} does not exist (", _pass_path(),
-                ", or pick another name from ", list_weights_action(), ")", name=entry.name,
-            )
+    if isinstance(loc, FileLocation) and not loc.path.is_file():
+        return WeightsUnavailable(
+            loc.path, f"{entry.name}: not available here: {loc.path} does not exist (", _pass_path(),
+            ", or pick another name from ", list_weights_action(), ")", name=entry.name,
+        )
+    if isinstance(loc, HubLocation) and offline() and not availability(entry).ready:
+        fetch = action("download", f"call relight.weights.resolve_weights({entry.name!r})", name=entry.name)
+        return WeightsUnavailable(None, f"{entry.name}: not downloaded ({loc.hub.spec}) and downloads are off: ", fetch,
+                                  " once online", name=entry.name)
+    return None
+
+
+def _resolve_entry(entry: ModelEntry, progress: ByteProgress | None) -> Path:
+    missing = unavailable(entry)
+    if missing is not None:
+        raise missing
+    loc = entry.location
+    path = download(loc.hub, progress=progress, name=entry.name) if isinstance(loc, HubLocation) else loc.path  # type: ignore[union-attr]
     _verify(path, entry, entry.name, hash_it=_hashed(entry))
     return path
 
@@ -189,14 +201,37 @@ def naming(path: Path, exc: RelightError) -> tuple[Part, ...]:
     return exc.parts if str(path) in str(exc) else (f"{path}: ", *exc.parts)
 
 
-def default_weights(registry: Registry | None = None, targets: Sequence[object] = ()) -> str:
-    """The registry name to use when no ``weights`` is given: the registry's ``default``, if its file is
-    here, or its ``default_any_to_any`` when ``targets`` (lights or their text) holds one the default
-    model does not relight to (the default is one-to-one and better at its own pair)."""
+def _light_text(light: object) -> str:
+    """A light (or its text) as the registry writes it, ``4500-E``; text that is no light stays as it is
+    (the model chosen refuses it in its own words)."""
+    from relight.lighting import as_light
+
+    try:
+        return str(as_light(light))  # type: ignore[arg-type]
+    except RelightError:
+        return str(light)
+
+
+def fits(entry: ModelEntry, targets: Sequence[object] = (), source: object = None) -> bool:
+    """Whether ``entry`` gives every light of ``targets`` (lights or their text; None: the model's own
+    target) from ``source`` (None: not given): an any-to-any model does, a one-to-one model only for its own pair."""
+    if entry.config.any_to_any:
+        return True
+    wanted = {_light_text(target) for target in targets if target is not None}
+    return wanted <= {entry.target} and (source is None or _light_text(source) == entry.source)
+
+
+def default_weights(registry: Registry | None = None, targets: Sequence[object] = (), source: object = None) -> str:
+    """The registry name to use when no ``weights`` is given, for relighting to ``targets`` (lights or
+    their text; None stands for the model's own target) from ``source`` (None: not given).
+
+    The one place the command line, the page and its API decide it: the registry's ``default`` (a
+    one-to-one model, better at its own pair) when its pair :func:`fits` the lights, else the registry's
+    ``default_any_to_any``; in either case only if its file is here.
+    """
     registry = registry or load_registry()
     name = registry.default
-    wanted = {str(target) for target in targets if target is not None}
-    if name in registry and wanted and not registry[name].config.any_to_any and wanted != {registry[name].target}:
+    if name in registry and not fits(registry[name], targets, source):
         name = shipped_default_any_to_any() or name
     if name is not None and name in registry:
         entry = registry[name]
@@ -208,7 +243,6 @@ def default_weights(registry: Registry | None = None, targets: Sequence[object] 
     else:
         head, where = f"no model given and {registry.builtin_path} names no default model: ", registry.builtin_path
     choose = action(
-        "pass-weights", "pass weights (a registry name, a path or an hf:// address)", what="NAME, PATH or hf://owner/repo/file"
+        "pass-weights", "pass weights (a registry name, a path or an hf:// address)", what="NAME, PATH or hf://owner/repo@revision/file"
     )
     raise WeightsUnavailable(where, head, choose, " (see ", list_weights_action(), ")")
-
