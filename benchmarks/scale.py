@@ -8,8 +8,10 @@ so a busy machine slows them alike:
 * ``native``: the network at the photo's own resolution (``relight run --native``: relight before it
   knew the model's scale);
 * ``result``: at the model's training scale, the network's output resized back (``--upscale result``);
-* ``change``: at the model's training scale, the change it made resized back and added to the photo
-  (``--upscale change``).
+* ``change``: at the model's training scale, the change it made brought back guided by the photo's depth
+  and added to the photo (``--upscale change``);
+* ``change-plain``: the same with the change resized without the depth's guide (a plain antialiased
+  bilinear resize), which spreads it across depth edges.
 
 Every output is scored at the ground truth's full resolution, rounded to 8 bits as an image file holds
 it (as ``relight eval`` scores). ``gain`` is PSNR over identity, ``vs native`` over the full-resolution
@@ -37,9 +39,24 @@ from relight.inference import Relighter
 from relight.io import read_image, write_json
 from relight.evaluation.metrics import psnr, ssim
 from relight.inference.scale import DEFAULT_UPSCALE, UPSCALES
+from relight.tensors import resize
 from relight.weights import default_weights, load_weights
 
-WAYS = ("identity", "native", *UPSCALES)
+WAYS = ("identity", "native", *UPSCALES, "change-plain")
+
+
+class PlainChange(Relighter):
+    """``--upscale change`` with the change resized plainly, not guided by depth (the comparison only)."""
+
+    def _relight(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
+        import relight.inference.relighter as module
+
+        guided = module.guided_resize
+        module.guided_resize = lambda x, _small, full: resize(x, tuple(full.shape[-2:]))
+        try:
+            return super()._relight(rgb, depth, light)
+        finally:
+            module.guided_resize = guided
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,6 +96,7 @@ def measure(args: argparse.Namespace) -> dict:
     relighters = {"native": Relighter(loaded, args.device, native=True)}
     for way in UPSCALES:
         relighters[way] = Relighter(loaded, args.device, upscale=way)
+    relighters["change-plain"] = PlainChange(loaded, args.device, upscale="change")
     scores: dict[str, dict[str, list[float]]] = {way: {"psnr": [], "ssim": [], "seconds": []} for way in WAYS}
     sizes: dict[str, str] = {}
     for scene, image, depth, truth in found:

@@ -58,6 +58,10 @@ SLOW = {
     "test_startup.py",
     "test_benchmarks.py::test_startup_benchmark",
     "test_benchmarks.py::test_authors_loop_benchmark",
+    "test_benchmarks.py::test_hints_benchmark",
+    "test_benchmarks.py::test_device_train_script_runs_its_cpu_dry_run",
+    "test_borders.py::test_a_plain_textured_wall_has_no_fringe_at_its_borders",
+    "test_borders.py::test_a_wall_with_a_nearer_panel_has_no_halo_round_it",
 }
 
 

@@ -16,6 +16,7 @@ from relight.data.dataset import PairDataset
 from relight.errors import InputFileError, InvalidSetting, RelightError
 from relight.io import write_depth_npy, write_image
 from relight.lighting import ALL_LIGHTS, DIRECTIONS, TEMPERATURES, Light, light_vector
+from relight.train.config import IDENTITY_PAIRS
 
 H, W = 6, 10
 
@@ -163,7 +164,7 @@ def test_cli_data_pairs_any_to_any(cli, root: Path) -> None:
     assert (report["scenes"], report["possible_pairs"], report["pairs_per_epoch"]) == (3, 4680, 12)
     assert report["sources"] == "all"
     assert report["epoch"] == 1
-    sampler = PairSampler(load_scenes([root])[0], seed=5)
+    sampler = PairSampler(load_scenes([root])[0], seed=5, identity=IDENTITY_PAIRS)
     assert [p["name"] for p in report["pairs"]] == [p.name for p in sampler.draw(0)]  # what training's first epoch draws
     code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "2500-W,2500-E",
                               "--sample", "3", "--epoch", "2"])
@@ -176,3 +177,48 @@ def test_cli_data_pairs_any_to_any(cli, root: Path) -> None:
     assert code == 1
     assert out == ""
     assert err.strip().startswith("error: no any-to-any pairs with source != target")
+
+
+def test_identity_pairs_are_drawn_and_leave_the_other_draws_as_they_were(root: Path) -> None:
+    """A share of the draws asks for the input's own light (its input is its answer); the rest of the
+    epoch is the draw without identity pairs, so runs before the option existed draw as they did."""
+    scenes, _ = load_scenes([root])
+    plain = PairSampler(scenes, seed=2, per_epoch=400).draw(3)
+    mixed = PairSampler(scenes, seed=2, per_epoch=400, identity=0.25).draw(3)
+    same = [p for p in mixed if p.identity]
+    assert not any(p.identity for p in plain)
+    assert 60 <= len(same) <= 140  # a quarter of 400, give or take the draw
+    assert all(p.input == p.target for p in same)
+    assert all(p.source_light == p.target_light for p in same)
+    kept = [(a, b) for a, b in zip(plain, mixed) if not b.identity]
+    assert kept
+    assert all(a == b for a, b in kept)
+    turned = [(a, b) for a, b in zip(plain, mixed) if b.identity]
+    assert all(b.target_light == a.target_light and b.flip == a.flip and b.source_known == a.source_known for a, b in turned)
+
+
+def test_identity_pairs_keep_to_the_lights_asked_for(root: Path) -> None:
+    """An identity pair takes the drawn target's light when it is also a source, else the source's when it is
+    also a target; where neither is both, the drawn pair stays as it was."""
+    scenes, _ = load_scenes([root])
+    both = PairSampler(scenes, sources=parse_lights("6500-N,4500-E"), targets=parse_lights("4500-E,2500-W"), seed=0,
+                       per_epoch=200, identity=1.0).draw(0)
+    assert {str(p.target_light) for p in both if p.identity} == {"4500-E"}
+    assert all(str(p.source_light) == "6500-N" and str(p.target_light) == "2500-W" for p in both if not p.identity)
+    apart = PairSampler(scenes, sources=parse_lights("6500-N"), targets=parse_lights("2500-W"), seed=0, per_epoch=20,
+                        identity=1.0).draw(0)
+    assert not any(p.identity for p in apart)
+
+
+def test_cli_data_pairs_counts_the_identity_pairs(cli, root: Path) -> None:
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--json", "--identity-pairs", "0.5",
+                              "--pairs-per-epoch", "40"])
+    assert code == 0, err
+    report = json.loads(out)
+    drawn = PairSampler(load_scenes([root])[0], per_epoch=40, identity=0.5).draw(0)
+    assert report["identity_pairs"] == sum(p.identity for p in drawn) > 0
+    assert [p["name"] for p in report["pairs"]] == [p.name for p in drawn]
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--identity-pairs", "0"])
+    assert code == 0, err
+    assert "identity" in out
+    assert "possible pairs" in out

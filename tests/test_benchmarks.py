@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import statistics
 import subprocess
 import sys
@@ -13,8 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(script: str, *args: str, out: Path) -> dict:
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args, "--json", str(out)],
+def _run(script: str, *args: str, out: Path, extra: list[str] | None = None) -> dict:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args, "--json", str(out), *(extra or [])],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(out.read_text())
@@ -87,3 +89,55 @@ def test_suite_disk_benchmark(tmp_path: Path) -> None:
     assert "1 passed" in configured["pytest"]
     assert configured["left_bytes"] < 1_000_000 < 2_000_000 <= defaults["left_bytes"] <= defaults["peak_bytes"]
     assert record["ratio"] == pytest.approx(defaults["peak_bytes"] / configured["peak_bytes"])
+
+
+def test_hints_benchmark(tmp_path: Path) -> None:
+    from relight.data.synth import write_dataset
+
+    write_dataset(tmp_path / "train", scenes=3, size=64, seed=3)
+    write_dataset(tmp_path / "held", scenes=1, size=64, seed=4, renderer="raster")
+    record = _run("hints.py", str(tmp_path / "train"), str(tmp_path / "held"), "--designs", "none,normals+shadows",
+                  "--steps", "1", "--triples", "3", "--agreement", "1", "--agreement-size", "48", "--cost-size", "32",
+                  "--runs", str(tmp_path / "runs"), out=tmp_path / "hints.json", extra=[
+                      "--", "--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0",
+                      "--workers", "0", "--batch-size", "2", "--val-scenes", "1"])
+    assert [row["design"] for row in record["designs"]] == ["none", "normals+shadows"]
+    assert all(row["triples"] == 3 and math.isfinite(row["gain_db"]) for row in record["designs"])
+    assert record["designs"][1]["variant"].startswith("narrow-w8-d16-film-normals+shadows")
+    assert (tmp_path / "runs" / "normals-shadows" / "last.safetensors").is_file()
+    assert 0 <= record["agreement"]["iou"] <= 1
+    assert record["agreement"]["scenes"] == 1
+    assert [row["design"] for row in record["cost"]] == ["none", "normals", "normals+shadows"]
+    assert record["cost"][0]["ratio"] == 1.0
+
+
+def test_device_train_script_runs_its_cpu_dry_run(tmp_path: Path) -> None:
+    """The GPU script's every step (synth on several processes, training until its deadline or its steps,
+    the held-out evaluation, the files it keeps), at a tiny size on the CPU."""
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "WORK": str(tmp_path / "work"), "PYTHON": sys.executable,
+           "OMP_NUM_THREADS": "1", "EVAL_PAIRS": "4"}
+    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_train.sh"), "--dry-run"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["config.toml", "eval.json", "log.txt", "metrics.csv", "model.safetensors",
+                                                    "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["step"] == 3
+    assert json.loads((out / "eval.json").read_text())["count"] == 4
+    assert len(list((tmp_path / "work" / "train").glob("part*/Image*.npy"))) == 4
+    assert len(list((tmp_path / "work" / "heldout").glob("Image*.npy"))) == 2
+
+
+def test_borders_benchmark(tmp_path: Path) -> None:
+    from relight.data.synth import write_dataset
+
+    write_dataset(tmp_path / "large", scenes=1, size=192, seed=2, start_index=900)
+    record = _run("borders.py", "--weights", "relight-synth-any", "--sizes", "64", "--halo-data", str(tmp_path / "large"),
+                  out=tmp_path / "borders.json")
+    assert [(row["margin"], row["own_margin"]) for row in record["fringe"]] == [(0, True), (16, False)]
+    assert all(row["colour_pct"] >= 0 and row["brightness_pct"] >= 0 for row in record["fringe"])
+    halo = record["halo"]
+    assert halo["run_at"] == [128, 128]
+    assert halo["scenes"] == 1
+    assert len(halo["guided"]) == len(halo["plain"]) == len(halo["bands_px"]) == 5
+    assert halo["guided"][-1] == halo["plain"][-1]  # far from depth edges the two ways back agree

@@ -24,7 +24,7 @@ from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, 
 from relight.inference.scale import RunScale, parse_run_size, run_scale, scaled_to_longer, scaled_to_pixels
 from relight.model.provenance import trained_at
 from relight.train.loop import training_size
-from relight.tensors import resize
+from relight.tensors import guided_resize, resize
 from relight.weights import load_registry, load_weights
 from relight.weights.errors import RegistryError
 from relight.weights.registry import BUILTIN_REGISTRY
@@ -128,9 +128,10 @@ def test_by_default_the_network_runs_at_the_training_scale_and_brings_the_change
     assert told == ["scaling 128x64 to 64x32", "relighting at 64x32", "bringing the change back to 128x64"]
     rgb_t, depth_t = torch.from_numpy(rgb).permute(2, 0, 1)[None], torch.from_numpy(depth)[None, None]
     small_rgb = resize(rgb_t, (64, 32))
-    small = Relighter(load_weights(trained_at_64x32), "cpu", native=True).relight_tensor(small_rgb, resize(depth_t, (64, 32)))
-    expected = (rgb_t + resize(small - small_rgb, (128, 64))).clamp(min=0)[0].permute(1, 2, 0).numpy()
-    np.testing.assert_allclose(out, expected, atol=1e-5)
+    small_depth = resize(depth_t, (64, 32))
+    small = Relighter(load_weights(trained_at_64x32), "cpu", native=True).relight_tensor(small_rgb, small_depth)
+    expected = (rgb_t + guided_resize(small - small_rgb, small_depth, depth_t)).clamp(min=0)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-5)  # the change brought back guided by the depth
     result = Relighter(load_weights(trained_at_64x32), "cpu", upscale="result").relight(rgb, depth)
     np.testing.assert_allclose(result, resize(small, (128, 64))[0].permute(1, 2, 0).numpy(), atol=1e-5)
     assert np.abs(out - result).max() > 1e-3  # the two ways back differ: one keeps the photo's detail
@@ -225,7 +226,7 @@ def test_the_scale_benchmark_runs_and_writes_its_table(trained_at_64x32: Path, t
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads(out.read_text())
     rows = {row["way"]: row for row in record["rows"]}
-    assert set(rows) == {"identity", "native", "change", "result"}
+    assert set(rows) == {"identity", "native", "change", "result", "change-plain"}
     assert rows["change"]["default"]
     assert rows["change"]["run_size"] == "32x32"
     assert rows["native"]["run_size"] == "64x64"

@@ -87,11 +87,13 @@ def test_bad_config_file_is_one_line(cli, scenes: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()
 
 
-def test_resume_is_exact(cli, scenes: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("options", [[], ["--scales", "0.5,1.5"]], ids=["one-scale", "several-scales"])
+def test_resume_is_exact(cli, scenes: Path, tmp_path: Path, options: list[str]) -> None:
     # 3 scenes x 3 inputs (direct + 2 neighbours) = 9 pairs, batch 4: 3 steps an epoch. Stopping at step 2 is
-    # mid-epoch; the resumed half crosses the epoch end (validation, lr milestone) into epoch 2.
+    # mid-epoch; the resumed half crosses the epoch end (validation, lr milestone) into epoch 2. At several
+    # scales each step's batch is rescaled by its own factor, drawn again on resume.
     common = [str(scenes), *TINY, "--no-mirror", "--batch-size", "4", "--epochs", "3", "--milestones", "1",
-              "--lr", "1e-3", "--val-scenes", "1"]
+              "--lr", "1e-3", "--val-scenes", "1", *options]
     straight, split = tmp_path / "straight", tmp_path / "split"
     code, _, err = cli(["train", *common, "--out", str(straight), "--max-steps", "4"])
     assert code == 0, err
@@ -117,6 +119,29 @@ def test_resume_is_exact(cli, scenes: Path, tmp_path: Path) -> None:
         assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
     assert rows_a["4"]["loss"] == rows_b["4"]["loss"]
     assert float(rows_a["4"]["lr"]) == pytest.approx(1e-4)
+    _, provenance = read_checkpoint_metadata(split / "last.safetensors")
+    assert provenance["scales"] == ([0.5, 1.5] if options else None)
+    assert provenance["trained_at"] == ([55, 55] if options else [64, 64])  # 64 x the middle of the range, sqrt(0.75)
+
+
+def test_several_scales_rescale_each_step_by_its_own_factor(scenes: Path, tmp_path: Path) -> None:
+    """The factors are log-uniform in the range, a function of (seed, epoch, step) alone, and the step
+    trains on the batch at that size: a run at scales 2,2 equals one on images resized to twice the size."""
+    from relight.train.step import rescaled, step_scale
+    from relight.train import TrainConfig, train
+
+    factors = [step_scale([0.5, 2.0], 0, epoch, step) for epoch in range(3) for step in range(20)]
+    assert all(0.5 <= f <= 2.0 for f in factors)
+    assert len(set(factors)) == len(factors)
+    assert factors == [step_scale([0.5, 2.0], 0, epoch, step) for epoch in range(3) for step in range(20)]
+    assert step_scale(None, 0, 0, 0) == 1.0
+    assert rescaled(torch.rand(2, 3, 64, 48), 0.5).shape == (2, 3, 32, 24)
+    common = dict(data=[str(scenes)], backbone="narrow", width=8, decoder_channels=16, perceptual_weight=0, workers=0,
+                  neighbours=False, mirror=False, batch_size=2, max_steps=2, margin=0)
+    train(TrainConfig(out=str(tmp_path / "doubled"), scales=[2.0, 2.0], **common), command=["test"])
+    train(TrainConfig(out=str(tmp_path / "resized"), size=[128, 128], **common), command=["test"])
+    a, b = load_file(tmp_path / "doubled" / "last.safetensors"), load_file(tmp_path / "resized" / "last.safetensors")
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)
 
 
 def test_nan_loss_stops_with_last_checkpoint_intact(cli, scenes: Path, tmp_path: Path) -> None:

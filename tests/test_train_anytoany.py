@@ -40,11 +40,15 @@ def _rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path) -> None:
+NEW_OPTIONS = ["--identity-pairs", "0.5", "--scales", "0.6,1.4", "--hints", "normals+shadows"]
+
+
+@pytest.mark.parametrize("options", [[], NEW_OPTIONS], ids=["plain", "identity-scales-hints"])
+def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path, options: list[str]) -> None:
     # 3 training scenes, 3 pairs an epoch, batch 2: 2 steps an epoch. Stopping at step 1 is mid-epoch; the
     # resumed half crosses the epoch end (validation, a new draw, the lr milestone) into the second epoch.
     common = [str(scenes), *TINY, "--any-to-any", "--pairs-per-epoch", "3", "--batch-size", "2", "--epochs", "2",
-              "--milestones", "1", "--lr", "1e-3", "--val-scenes", "1", "--val-pairs", "2"]
+              "--milestones", "1", "--lr", "1e-3", "--val-scenes", "1", "--val-pairs", "2", *options]
     straight, split = tmp_path / "straight", tmp_path / "split"
     code, _, err = cli(["train", *common, "--out", str(straight), "--max-steps", "4"])
     assert code == 0, err
@@ -67,6 +71,9 @@ def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path) -
         assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
     assert rows_a["4"]["loss"] == rows_b["4"]["loss"]  # the mean since the row before: both rows cover steps 3 and 4
     config, provenance = read_checkpoint_metadata(straight / "last.safetensors")
+    assert config.hints == ("normals+shadows" if options else "none")
+    assert config.margin == 16
+    assert provenance["identity_pairs"] == (0.5 if options else 0.1)
     assert config.conditioning == "film"
     assert provenance["mapping"] == "any-to-any"
     assert len(provenance["sources"]) == 40
@@ -76,13 +83,16 @@ def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path) -
     assert (straight / "best.safetensors").is_file()
 
 
-@pytest.mark.parametrize("conditioning", ["film", "planes"])
-def test_init_starts_from_the_one_to_one_outputs(tiny_config, one_to_one: Path, conditioning: str) -> None:
+@pytest.mark.parametrize(("conditioning", "hints"), [("film", "none"), ("planes", "none"), ("film", "normals"),
+                                                    ("planes", "normals+shadows")])
+def test_init_starts_from_the_one_to_one_outputs(tiny_config, one_to_one: Path, conditioning: str, hints: str) -> None:
+    """Hints' stem channels and depth skips start at zero, and the run keeps the model's margin unless told another."""
     config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True,
-                         conditioning=conditioning, init=str(one_to_one))
+                         conditioning=conditioning, hints=hints, init=str(one_to_one))
     config.validate()
     model = build_model(config, resume=False).eval()
-    assert model.config.conditioning == conditioning
+    assert (model.config.conditioning, model.config.hints) == (conditioning, hints)
+    assert (model.config.margin, model.config.depth_skips) == (0, True)
     reference = MBNet(tiny_config)
     reference.load_state_dict(load_file(one_to_one))
     reference.eval()
@@ -92,6 +102,8 @@ def test_init_starts_from_the_one_to_one_outputs(tiny_config, one_to_one: Path, 
     with torch.no_grad():
         expected, got = reference(rgb, depth), model(rgb, depth, lights)
     assert torch.allclose(got, expected, atol=1e-5, rtol=0)
+    config.margin = 16
+    assert build_model(config, resume=False).config.margin == 16
 
 
 def test_init_through_the_command_line_and_a_mismatched_model(
@@ -103,7 +115,7 @@ def test_init_through_the_command_line_and_a_mismatched_model(
     assert code == 0, err
     assert "any-to-any (all -> 2500-W,2500-E, film)" in err
     config, provenance = read_checkpoint_metadata(run / "last.safetensors")
-    assert config == dataclasses.replace(tiny_config, conditioning="film")
+    assert config == dataclasses.replace(tiny_config, conditioning="film", depth_skips=True)  # the margin: the model's
     assert provenance["init"] == str(one_to_one)
     assert provenance["targets"] == ["2500-W", "2500-E"]
     code, _, err = cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
@@ -136,6 +148,13 @@ def test_validation_sample_is_fixed_unmirrored_and_without_repeats(scenes: Path)
     ({"any_to_any": True, "pairs_per_epoch": 0}, "--pairs-per-epoch must be at least 1, not 0"),
     ({"any_to_any": True, "val_data": "v", "val_gt_dir": "g"}, "--val-gt-dir does not apply to --any-to-any"),
     ({"any_to_any": True, "target": "2500-W"}, "--target does not apply to --any-to-any: it draws from --targets"),
+    ({"identity_pairs": 0.5}, "--identity-pairs needs --any-to-any"),
+    ({"any_to_any": True, "identity_pairs": -0.1}, "--identity-pairs must be in [0, 1], not -0.1"),
+    ({"hints": "normals+shadows"}, "--hints normals+shadows: shadows need the lights as an input; train any-to-any with --any-to-any"),
+    ({"hints": "shadows"}, "--hints shadows: expected none, normals, normals+shadows"),
+    ({"hint_fov": 0.0}, "--hint-fov must be in (0, 180) degrees and --hint-pitch in (-90, 90), not 0 and 19"),
+    ({"margin": 8}, "--margin must be 0 or 16, not 8"),
+    ({"scales": [2.0, 1.0]}, "--scales 2,1: expected LOW,HIGH with 0 < LOW <= HIGH <= 4, e.g. 0.5,1.5"),
 ])
 def test_any_to_any_refusals_name_their_settings(changes: dict, cli: str) -> None:
     config = TrainConfig(data=["d"], out="r", backbone="narrow", **changes)
@@ -143,6 +162,15 @@ def test_any_to_any_refusals_name_their_settings(changes: dict, cli: str) -> Non
         config.validate()
     assert cli in caught.value.render(cli_words)
     assert "--" not in str(caught.value)
+
+
+def test_init_refuses_a_model_with_more_hints_than_the_run(tiny_config, tmp_path: Path) -> None:
+    hinted = save_checkpoint(MBNet(dataclasses.replace(tiny_config, hints="normals")), tmp_path / "hinted.safetensors")
+    config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True, init=str(hinted))
+    with pytest.raises(TrainError) as caught:
+        build_model(config, resume=False)
+    assert caught.value.render(cli_words) == (f"{hinted}: holds a model given normals hints, more than the run's none; "
+                                              "train it with --hints normals")
 
 
 def test_a_one_to_one_run_still_records_its_pair() -> None:
@@ -178,3 +206,15 @@ def test_two_process_gloo_any_to_any_training_keeps_replicas_identical(tmp_path:
     assert state_digest(load_file(run / "last.safetensors")) == summary["replica_digests"][0]
     assert [r["step"] for r in _rows(run)] == ["1", "2"]
     assert all(r["val_psnr"] for r in _rows(run))
+
+
+def test_a_run_saved_before_identity_pairs_and_margins_existed_resumes_as_it_was(tmp_path: Path) -> None:
+    from relight.train import resolve_config
+
+    run = tmp_path / "old"
+    run.mkdir()
+    (run / "config.toml").write_text('data = ["d"]\nany_to_any = true\nbackbone = "narrow"\n')
+    resumed = resolve_config({}, resume=run)
+    assert (resumed.identity_pairs, resumed.margin) == (0.0, 0)
+    fresh = resolve_config({"data": ["d"], "out": str(tmp_path / "new"), "any_to_any": True, "backbone": "narrow"})
+    assert (fresh.identity_pairs, fresh.model_config().margin) == (0.1, 16)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from relight.cli._console import console, out_console
 from relight.cli._options import DepthDirOpt, GtDirOpt, JsonFlagOpt, SourceOpt, TargetOpt, emit_json
+from relight.train.config import IDENTITY_PAIRS
 
 app = typer.Typer(help="Inspect VIDIT-format data folders.", no_args_is_help=True)
 
@@ -28,6 +29,7 @@ class DrawOptions:
     targets: str
     per_epoch: int | None
     withhold_source: float
+    identity: float
     seed: int
     epoch: int
     sample: int
@@ -57,6 +59,7 @@ def pairs(
     targets: Annotated[str, typer.Option(help="--any-to-any: target lights, as --sources.")] = "all",
     pairs_per_epoch: Annotated[Optional[int], typer.Option(min=1, help="--any-to-any: pairs drawn per epoch (default: 4 per scene).")] = None,
     withhold_source: Annotated[float, typer.Option(min=0.0, max=1.0, help="--any-to-any: probability that a pair hides its source light.")] = 0.5,
+    identity_pairs: Annotated[float, typer.Option(min=0.0, max=1.0, help="--any-to-any: share of identity pairs (source = target), as train's --identity-pairs.")] = IDENTITY_PAIRS,
     seed: Annotated[int, typer.Option(help="--any-to-any: seed of the draw, as train's --seed.")] = 0,
     epoch: Annotated[int, typer.Option(min=1, help="--any-to-any: the epoch whose draw is shown (1 is the first).")] = 1,
     sample: Annotated[int, typer.Option(min=0, help="--any-to-any: rows of the draw shown in the table (--json has them all).")] = SAMPLE_ROWS,
@@ -66,7 +69,7 @@ def pairs(
     from relight.data.vidit import Setting, load_pairs
 
     if any_to_any:
-        draw = DrawOptions(sources, targets, pairs_per_epoch, withhold_source, seed, epoch, sample, mirror)
+        draw = DrawOptions(sources, targets, pairs_per_epoch, withhold_source, identity_pairs, seed, epoch, sample, mirror)
         _any_to_any_pairs(data, draw, depth_dir, json_out)
         return
     src, tgt = Setting.parse(source), Setting.parse(target)
@@ -104,9 +107,10 @@ def _any_to_any_pairs(data: Path, draw: DrawOptions, depth_dir: Path | None, jso
 
     sources, targets = parse_lights(draw.sources, "sources", None), parse_lights(draw.targets, "targets", None)
     scenes, skipped = load_scenes([data], depth_dir)
-    sampler = PairSampler(scenes, sources, targets, draw.per_epoch, draw.seed, draw.mirror, draw.withhold_source)
+    sampler = PairSampler(scenes, sources, targets, draw.per_epoch, draw.seed, draw.mirror, draw.withhold_source,
+                          identity=draw.identity)
     drawn = sampler.draw(draw.epoch - 1)
-    counts = sampler.counts()
+    counts = {**sampler.counts(), "identity_pairs": sum(p.identity for p in drawn)}
     if json_out:
         emit_json({"root": str(data), "layout": "any-to-any", **counts, "sources": lights_text(sources),
                    "targets": lights_text(targets), "seed": draw.seed, "epoch": draw.epoch,
@@ -116,10 +120,10 @@ def _any_to_any_pairs(data: Path, draw: DrawOptions, depth_dir: Path | None, jso
     if counts["pairs_per_epoch"] > counts["possible_pairs"]:
         console.print("[dim]more pairs per epoch than possible pairs: an epoch draws some twice[/dim]")
     counts_table = Table(title=f"any-to-any pairs in {data}")
-    for column in ("scenes", "sources", "targets", "possible pairs", "per epoch"):
+    for column in ("scenes", "sources", "targets", "possible pairs", "per epoch", "identity"):
         counts_table.add_column(column, justify="right")
     counts_table.add_row(str(counts["scenes"]), lights_text(sources), lights_text(targets),
-                         str(counts["possible_pairs"]), str(counts["pairs_per_epoch"]))
+                         str(counts["possible_pairs"]), str(counts["pairs_per_epoch"]), str(counts["identity_pairs"]))
     out_console.print(counts_table)
     shown = drawn[: draw.sample]
     table = Table(title=f"epoch {draw.epoch} (seed {draw.seed}): {len(shown)} of {len(drawn)} drawn pairs")

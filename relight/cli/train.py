@@ -30,13 +30,18 @@ if TYPE_CHECKING:
     from relight.train import EpochRecord, TrainResult
 
 
-def _epochs(text: str, name: str) -> list[int]:
-    """``50,100`` as ``[50, 100]``."""
+def _numbers(text: str, name: str, kind: Callable[[str], Any], expected: str) -> list[Any]:
+    """Comma-separated numbers of ``kind``; a refusal says what was ``expected``."""
     try:
-        return [int(m) for m in text.split(",") if m.strip()]
+        return [kind(m) for m in text.split(",") if m.strip()]
     except ValueError:
         setting = Setting(name, text, owner="TrainConfig", shown=repr(text))
-        raise InvalidSetting(setting, setting, ": expected epoch numbers separated by commas, e.g. 50,100") from None
+        raise InvalidSetting(setting, setting, f": expected {expected}") from None
+
+
+def _epochs(text: str, name: str) -> list[int]:
+    """``50,100`` as ``[50, 100]``."""
+    return _numbers(text, name, int, "epoch numbers separated by commas, e.g. 50,100")
 
 
 def _size(text: str, name: str) -> list[int] | None:
@@ -45,13 +50,19 @@ def _size(text: str, name: str) -> list[int] | None:
     return size_setting(text, name)
 
 
+def _scales(text: str, name: str) -> list[float]:
+    """``0.5,1.5`` as ``[0.5, 1.5]`` (the range is checked with the other settings)."""
+    return _numbers(text, name, float, "LOW,HIGH, e.g. 0.5,1.5")
+
+
 def _count_or_fraction(value: float, _name: str) -> int | float:
     """``--val-scenes 3`` holds out 3 scenes, ``0.2`` a fifth of them."""
     return int(value) if value >= 1 and value.is_integer() else value
 
 
 #: Fields the command line takes as text (or a number) and turns into the field's value here.
-PARSED: dict[str, Callable[[Any, str], Any]] = {"milestones": _epochs, "size": _size, "crop": _size, "val_scenes": _count_or_fraction}
+PARSED: dict[str, Callable[[Any, str], Any]] = {"milestones": _epochs, "size": _size, "crop": _size, "val_scenes": _count_or_fraction,
+                                                "scales": _scales}
 
 
 def _option_type(hint: Any) -> type:

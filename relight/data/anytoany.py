@@ -1,4 +1,4 @@
-"""Any-to-any pairs: every scene x (source, target) light with source != target, drawn per epoch.
+"""Any-to-any pairs: every scene x (source, target) light with source != target, drawn per epoch, and identity pairs.
 
 VIDIT's any-to-any layout holds each scene under all 40 lights, so a scene gives up to 40 x 39 pairs:
 far too many for one epoch. :class:`PairSampler` lists the possible pairs (limited to the ``sources``
@@ -7,7 +7,9 @@ and ``targets`` asked for) and draws ``per_epoch`` of them for each epoch from a
 number of processes. Each draw is, with ``mirror``, flipped half of the time: the images lit from the
 mirrored lights, flipped with their depth, are a valid example of the drawn lights (a flip swaps east
 and west). With probability ``withhold_source`` the network is not told the source light (its part of
-the light vector is zero, flag 0), so that it learns to relight without knowing it.
+the light vector is zero, flag 0), so that it learns to relight without knowing it. With probability
+``identity`` a draw is an identity pair instead: its target's own image is both input and answer (source
+= target), so that the network learns to give a photo back unchanged when asked for its own light.
 
 A drawn pair is a :class:`LitPair`: a :class:`~relight.data.vidit.TrainPair` that also says which
 lights the network sees (after the mirror) and whether the source is told.
@@ -78,6 +80,11 @@ class LitPair(TrainPair):
         """``6500-N -> 2500-W``, or ``? -> 2500-W`` when the source is withheld."""
         return f"{self.source_light if self.source_known else '?'} -> {self.target_light}"
 
+    @property
+    def identity(self) -> bool:
+        """Whether the pair asks for the input's own light (its input is its answer)."""
+        return self.source_light == self.target_light
+
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "source_light": str(self.source_light), "target_light": str(self.target_light),
                 "source_known": self.source_known}
@@ -99,15 +106,19 @@ class PairSampler:
 
     ``per_epoch`` defaults to :data:`PAIRS_PER_SCENE` per scene. Draws are without replacement while an
     epoch is no larger than the possible pairs. ``stream`` keeps the validation sample apart from the
-    training epochs of the same seed.
+    training epochs of the same seed. ``identity`` is the share of draws turned into identity pairs: the
+    drawn pair's target light as both source and target (its source's where the target is not among
+    ``sources``); the other draws are those of ``identity=0``, whose epochs are as they were before
+    identity pairs existed.
     """
 
     def __init__(self, scenes: Sequence[Scene], sources: Sequence[Light] = ALL_LIGHTS, targets: Sequence[Light] = ALL_LIGHTS,
                  per_epoch: int | None = None, seed: int = 0, mirror: bool = True, withhold_source: float = 0.5,
-                 stream: str = "train") -> None:
+                 stream: str = "train", identity: float = 0.0) -> None:
         self.scenes = [scene for scene in scenes if scene.depth is not None]
         self.sources, self.targets = tuple(sources), tuple(targets)
         self.seed, self.mirror, self.withhold_source, self.stream = seed, mirror, withhold_source, STREAMS[stream]
+        self.identity = identity
         self.candidates = [
             Candidate(scene, s, t, all(light in scene.images for light in (s.mirrored(), t.mirrored())))
             for scene in self.scenes for s in self.sources if s in scene.images
@@ -130,8 +141,17 @@ class PairSampler:
         chosen = rng.choice(len(self.candidates), size=n, replace=n > len(self.candidates))
         flips = rng.random(n) < 0.5
         told = rng.random(n) >= self.withhold_source
-        return [self._pair(self.candidates[i], bool(flip and self.mirror), bool(known))
-                for i, flip, known in zip(chosen.tolist(), flips, told)]
+        same = rng.random(n) < self.identity  # drawn last, so the draws above do not depend on it
+        return [self._pair(self._identity(self.candidates[i]) if turn else self.candidates[i], bool(flip and self.mirror), bool(known))
+                for i, flip, known, turn in zip(chosen.tolist(), flips, told, same)]
+
+    def _identity(self, candidate: Candidate) -> Candidate:
+        """The identity pair of ``candidate``'s scene at its target light (or its source's, where the
+        target is not one of the sources), or ``candidate`` itself where neither light is both."""
+        for light in (candidate.target, candidate.source):
+            if light in self.sources and light in self.targets:
+                return Candidate(candidate.scene, light, light, candidate.mirrorable)
+        return candidate
 
     @staticmethod
     def _pair(candidate: Candidate, flip: bool, known: bool) -> LitPair:

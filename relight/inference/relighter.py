@@ -30,7 +30,7 @@ from relight.model.fastconv import use_fast_convs
 from relight.model.fold import fold_batchnorm
 from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale, scale_factor
 from relight.weights.registry import any_to_any_models
-from relight.tensors import depth_tensor, image_tensor, pad_to_stride, resize
+from relight.tensors import depth_tensor, guided_resize, image_tensor, pad_to_stride, resize
 
 #: Rows of the full-resolution output the optimised path computes at a time (see ``MBNet.tail_rows``).
 TAIL_ROWS = 64
@@ -259,7 +259,7 @@ class Relighter:
         if not self._scale_told and (far := self.scale_warning((h, w))) is not None:
             self._scale_told = True
             self._warn(far)
-        full = rgb
+        full, full_depth = rgb, depth
         if run != (h, w):
             self._stage(f"scaling {h}x{w} to {run[0]}x{run[1]}")
             rgb, depth = resize(rgb, run), resize(depth, run)
@@ -276,8 +276,9 @@ class Relighter:
         self._stage(f"bringing the {self.upscale} back to {h}x{w}")
         if self.upscale == "result":
             return resize(out, (h, w))
-        # The change at run scale, resized and added to the photo: the photo keeps its own detail.
-        change = resize(out.sub_(rgb), (h, w))
+        # The change at run scale, brought up guided by the depth (so it does not spread across depth edges)
+        # and added to the photo: the photo keeps its own detail.
+        change = guided_resize(out.sub_(rgb), depth, full_depth)
         return change.add_(full).clamp_(min=0)
 
     def lights(self, to: LightLike | None = None, source: LightLike | None = None) -> tuple[Light | None, Light | None]:

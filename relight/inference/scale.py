@@ -17,9 +17,11 @@ from relight.errors import InvalidSetting, Setting
 from relight.io.images import MAX_PIXELS
 from relight.model.config import STRIDE
 
-#: How a result run at a lower scale comes back: ``change`` resizes the change the network made (output
-#: minus its input at run scale) and adds it to the full-resolution photo, which keeps the photo's own
-#: detail; ``result`` resizes the network's output itself. ``change`` measured better (benchmarks/scale.py).
+#: How a result run at a lower scale comes back: ``change`` brings up the change the network made (output
+#: minus its input at run scale), guided by the photo's depth so that it does not cross depth edges
+#: (:func:`relight.tensors.guided_resize`), and adds it to the full-resolution photo, which keeps the
+#: photo's own detail; ``result`` resizes the network's output itself. ``change`` measured better
+#: (benchmarks/scale.py).
 UPSCALES = ("change", "result")
 DEFAULT_UPSCALE = "change"
 

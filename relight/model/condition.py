@@ -116,8 +116,9 @@ def reset_planes_identity(stem: nn.Conv2d) -> None:
 
 
 def one_to_one_config(config: MBNetConfig) -> MBNetConfig:
-    """The one-to-one network a conditioned ``config`` shares its weights with."""
-    return replace(config, conditioning="none")
+    """The one-to-one network a conditioned ``config`` shares its weights with: its hints without shadows,
+    which need the lights (one with fewer hints fits too: the leading channels of the depth stem)."""
+    return replace(config, conditioning="none", hints="normals" if config.hints == "normals+shadows" else config.hints)
 
 
 __all__ = [

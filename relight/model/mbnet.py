@@ -1,6 +1,8 @@
 """MBNet: two ResNet encoders (RGB and depth), dense fusion at /8, /16, /32, and a DDPM decoder.
 
-With ``MBNetConfig.conditioning`` other than ``none`` the light is an input too (:mod:`relight.model.condition`).
+With ``MBNetConfig.conditioning`` other than ``none`` the light is an input too (:mod:`relight.model.condition`);
+with ``MBNetConfig.hints`` other than ``none`` the depth encoder also reads geometry computed from the
+depth (:mod:`relight.model.hints`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from relight.model.blocks import CBR, DDPM, DenseTransLayer, conv
 from relight.model.condition import (PLANES_KEY, ConditioningError, FiLM, check_light, modulate, one_to_one_config, reset_planes_identity,
                                      with_planes)
 from relight.model.config import MBNetConfig
+from relight.model.hints import GeometryHints
+
+#: The depth encoder's stem, whose input channels after the first are the hints'.
+DEPTH_STEM_KEY = "depth_encoder.conv1.weight"
+
 
 def _add(coarse: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
     # In place on the upsampled tensor: its backward needs neither it nor ``fine``.
@@ -41,6 +48,12 @@ def _upsample2_rows(x: torch.Tensor, first: int, last: int) -> torch.Tensor:
     return F.interpolate(rows, size=(last - first, 2 * w), mode="bilinear", align_corners=True)
 
 
+def _like_layout(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``x`` in ``like``'s memory format (channels-last where the optimised inference path passes it so)."""
+    channels_last = like.stride(1) == 1 and like.shape[1] > 1
+    return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
 def _like(x: torch.Tensor, n: int) -> torch.Tensor:
     """An empty tensor like ``x`` (dtype, device, memory format) but of ``n`` images."""
     channels_last = x.stride(1) == 1 and x.shape[1] > 1
@@ -51,7 +64,8 @@ class MBNet(nn.Module):
     """Multi-modal Bifurcated Network (Yang et al., CVPRW 2021) for depth-guided relighting.
 
     ``forward(rgb, depth)`` takes ``N x 3 x H x W`` RGB in [0, 1] and ``N x 1 x H x W`` depth in [0, 1]
-    (H, W multiples of 32) and returns the relit ``N x 3 x H x W`` image, unclamped above.
+    (H, W multiples of 32) and returns the relit ``N x 3 x H x W`` image, unclamped above. With a
+    ``margin`` the inputs are reflected by it on every side first, and the output cropped back.
 
     A conditioned model (any-to-any) also takes ``light``, the ``N x LIGHT_FEATURES`` rows of
     :func:`relight.lighting.encode_lights`, and refuses to run without; a one-to-one model refuses one.
@@ -70,13 +84,16 @@ class MBNet(nn.Module):
         self.rgb_encoder = ResNetEncoder(config, in_channels=3 + LIGHT_FEATURES if planes else 3)
         if planes:
             reset_planes_identity(self.rgb_encoder.conv1)
-        self.depth_encoder = ResNetEncoder(config, in_channels=1)
+        self.depth_encoder = ResNetEncoder(config, in_channels=config.depth_channels)
+        self.geometry = None if config.hints == "none" else GeometryHints(config.hints, config.hint_fov_deg, config.hint_pitch_deg)
         ch = self.rgb_encoder.channels
         dec = config.decoder_channels
         self.fuse8 = DenseTransLayer(ch[2], dec)
         self.fuse16 = DenseTransLayer(ch[3], dec)
         self.fuse32 = DenseTransLayer(ch[4], dec)
         self.lat2, self.lat4, self.lat8, self.lat16, self.lat32 = (conv(c, dec, 1) for c in ch)
+        if config.depth_skips:
+            self.depth_lat2, self.depth_lat4 = (conv(c, dec, 1) for c in self.depth_encoder.channels[:2])
         self.up32, self.up16, self.up8, self.up4 = (CBR(dec, dec, 3) for _ in range(4))
         self.up2 = CBR(dec, dec // 2, 3)
         self.up1 = CBR(dec // 2, dec // 2, 3)
@@ -90,8 +107,10 @@ class MBNet(nn.Module):
         """A conditioned MBNet of ``config`` holding a one-to-one model's weights, its conditioning the identity.
 
         ``one_to_one`` is the one-to-one model (or its ``state_dict``) of the same backbone and widths; every
-        tensor of it is copied (for ``planes``, into the RGB channels of the stem), so the result gives that
-        model's outputs for every light until trained. Refused when the state does not fit.
+        tensor of it is copied (for ``planes``, into the RGB channels of the stem; where ``config`` has more
+        hints than it, into the leading channels of the depth stem, the others zero; depth skips it lacks
+        start at zero), so the result gives that model's outputs for every light until trained. Refused
+        when the state does not fit.
         """
         if not config.any_to_any:
             raise ConditioningError(f"from_one_to_one needs a conditioned config (film or planes), not {config.describe()}")
@@ -101,7 +120,9 @@ class MBNet(nn.Module):
         model = cls(config)
         ours = model.state_dict()
         base = one_to_one_config(config).describe()
-        missing = sorted(k for k in ours if k not in state and not k.startswith("condition."))
+        # FiLM, and depth skips the one-to-one model lacks, start as zero (their outputs add nothing).
+        fresh = ("condition.",) if any(k.startswith("depth_lat") for k in state) else ("condition.", "depth_lat")
+        missing = sorted(k for k in ours if k not in state and not k.startswith(fresh))
         extra = sorted(k for k in state if k not in ours)
         if missing or extra:
             raise ConditioningError(
@@ -112,6 +133,9 @@ class MBNet(nn.Module):
             target = ours[key]
             if key == PLANES_KEY and config.conditioning == "planes":  # the RGB channels of the stem
                 target = target[:, :3]
+            if key == DEPTH_STEM_KEY and tensor.shape[1] < target.shape[1]:  # fewer hints: the leading channels
+                target.zero_()
+                target = target[:, : tensor.shape[1]]
             if tensor.shape != target.shape:
                 raise ConditioningError(f"the one-to-one weights do not fit {base}: {key} has shape {tuple(tensor.shape)}, expected {tuple(target.shape)}")
             target.copy_(tensor)
@@ -119,19 +143,35 @@ class MBNet(nn.Module):
             reset_planes_identity(model.rgb_encoder.conv1)
         else:
             model.condition.reset_identity()
+        for key in ours:
+            if key.startswith("depth_lat") and key not in state:
+                ours[key].zero_()
         return model
 
     def forward(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
         check_light(self.config, light, rgb.shape[0])
+        # The hints see the image as it is; the margin then reflects every input alike.
+        depth = depth if self.geometry is None else _like_layout(self.geometry(depth, light), rgb)
+        margin = self.config.margin
+        if not margin:
+            return self._relight(rgb, depth, light)
+        rgb, depth = (_like_layout(F.pad(x, (margin,) * 4, mode="reflect"), rgb) for x in (rgb, depth))
+        out = self._relight(rgb, depth, light)
+        return out[..., margin : out.shape[-2] - margin, margin : out.shape[-1] - margin]
+
+    def _relight(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None) -> torch.Tensor:
+        """The network itself, on the depth stream's input (the depth, and its hints if any)."""
         film = self.condition(light) if self.condition is not None else {}
         # Each scale's fusion runs where the decoder needs it and every feature is dropped once used, so
         # little is alive at once: at 1024 x 1024 the encoders' outputs alone hold about 250 MB.
-        d8, d16, d32 = self.depth_encoder(depth)[2:]
+        d2, d4, d8, d16, d32 = self.depth_encoder(depth)
         r2, r4, r8, r16, r32 = self.rgb_encoder(rgb if self.config.conditioning != "planes" else with_planes(rgb, light))
         skip4 = self.lat4(r4)
-        del r4
         skip2 = self.lat2(r2)
-        del r2
+        if self.config.depth_skips:
+            skip4 = skip4 + self.depth_lat4(d4)
+            skip2 = skip2 + self.depth_lat2(d2)
+        del r4, r2, d4, d2
         o = modulate(self.up32(self.lat32(r32)), film.get("up32"))
         guide = modulate(self.fuse32(r32, d32), film.get("guide32"))
         o = modulate(self.up16(_add(self.ddpm32(o, guide), self.lat16(r16))), film.get("up16"))

@@ -19,6 +19,7 @@ from relight.data.dataset import LoadFailure, PairDataset, load_batches, say_not
 from relight.data.vidit import Scene, held_out_scenes
 from relight.errors import RelightError, Setting
 from relight.model import MBNet
+from relight.model.config import HINTS
 from relight.train.config import TrainConfig, TrainError
 from relight.train.monitor import TrainMonitor, no_validation
 
@@ -65,7 +66,7 @@ def gather_any_to_any(config: TrainConfig, monitor: TrainMonitor) -> tuple[PairS
     train_scenes, val_scenes = _split(config, scenes, monitor)
     try:
         sampler = PairSampler(train_scenes, sources, targets, config.pairs_per_epoch, config.seed, config.mirror,
-                              config.withhold_source)
+                              config.withhold_source, identity=config.identity_pairs)
         val = validation_sample(config, val_scenes)
     except TrainError:
         raise
@@ -74,7 +75,8 @@ def gather_any_to_any(config: TrainConfig, monitor: TrainMonitor) -> tuple[PairS
     counts = sampler.counts()
     monitor.message(
         f"any-to-any: {_count(counts['scenes'], 'training scene')}, {counts['possible_pairs']} possible pairs, "
-        f"{counts['pairs_per_epoch']} drawn per epoch; {_count(len(val), 'validation pair')}"
+        f"{counts['pairs_per_epoch']} drawn per epoch ({config.identity_pairs:.0%} of them identity pairs); "
+        f"{_count(len(val), 'validation pair')}"
     )
     info = {"folders": [{"path": folder, "layout": "any-to-any"} for folder in config.data], **counts,
             "sources": lights_text(sources), "targets": lights_text(targets), "val_pairs": len(val)}
@@ -135,16 +137,23 @@ def _model_settings(config: Any) -> list[Setting]:
 
 def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
     """The conditioned network of ``config``, started from the one-to-one model ``config.init`` so that it
-    gives that model's outputs for every light (:meth:`relight.model.MBNet.from_one_to_one`)."""
+    gives that model's outputs for every light (:meth:`relight.model.MBNet.from_one_to_one`). The model
+    may have fewer hints than the run asks for (their stem channels start at zero), not more, and lack
+    the depth skips the run asks for (they start at zero); it keeps the model's margin unless
+    ``config.margin`` names another (the start then differs at the borders)."""
     from relight.weights import load_weights
 
     assert config.init is not None
     loaded = load_weights(config.init)
     wanted = config.model_config()
+    if config.margin is None:  # the model's own, so that the start gives its outputs
+        wanted = dataclasses.replace(wanted, margin=loaded.config.margin)
     if getattr(loaded.config, "conditioning", "none") != "none":
         raise TrainError(f"{config.init}: ", Setting("init", config.init, owner="TrainConfig", shown=config.init),
                          f" takes a one-to-one model, but it holds an any-to-any one ({loaded.config.describe()})")
-    base = dataclasses.replace(wanted, conditioning="none")
+    base = dataclasses.replace(wanted, conditioning="none", hints=loaded.config.hints, hint_fov_deg=loaded.config.hint_fov_deg,
+                               hint_pitch_deg=loaded.config.hint_pitch_deg, margin=loaded.config.margin,
+                               depth_skips=loaded.config.depth_skips)
     if loaded.config != base:
         differ = [s for s, mine in zip(_model_settings(loaded.config), _model_settings(base)) if s.value != mine.value]
         parts: list[Any] = []
@@ -152,6 +161,13 @@ def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
             parts += [" ", setting] if parts else [setting]
         raise TrainError(f"{config.init}: holds {loaded.config.describe()}, but the run asks for {base.describe()}; "
                          "train it with ", *parts)
+    if HINTS.index(loaded.config.hints) > HINTS.index(wanted.hints):
+        hints = Setting("hints", loaded.config.hints, owner="TrainConfig", shown=loaded.config.hints)
+        raise TrainError(f"{config.init}: holds a model given {loaded.config.hints} hints, more than the run's "
+                         f"{wanted.hints}; train it with ", hints)
+    if loaded.config.depth_skips and not wanted.depth_skips:
+        raise TrainError(f"{config.init}: holds a model with depth skips, and the run asks for none; train it with ",
+                         Setting("depth_skips", True, owner="TrainConfig"))
     return MBNet.from_one_to_one(wanted, loaded.model.state_dict())
 
 

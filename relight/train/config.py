@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
 from relight.errors import InvalidSetting, Part, RelightError, Setting
+from relight.model.config import HINT_FOV_DEG, HINT_PITCH_DEG, HINTS, MARGINS
 
 if TYPE_CHECKING:
     from relight.lighting import Light as Lighting
@@ -27,6 +28,16 @@ PATH_FIELDS = ("data", "val_data", "val_gt_dir", "out")
 DEFAULT_CONDITIONING = "film"
 #: Fewer batches an epoch than this and the default is no worker processes: they start anew each epoch.
 FEW_BATCHES = 10
+#: The share of any-to-any draws that are identity pairs (source = target) unless told otherwise: enough
+#: that the same light gives the photo back, few enough that nine draws in ten still relight.
+IDENTITY_PAIRS = 0.1
+#: The margin of a new model unless told otherwise (:data:`relight.model.config.MARGINS`).
+DEFAULT_MARGIN = MARGINS[-1]
+#: Settings whose default changes what a run trains on, at the value that kept it as it was before the
+#: setting existed: a run folder saved then resumes as it was trained.
+BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0, "margin": 0, "depth_skips": False}
+#: The largest factor ``scales`` may rescale a batch by: beyond it a typo would run the machine out of memory.
+MAX_SCALE = 4.0
 
 
 class TrainError(RelightError, ValueError):
@@ -70,6 +81,9 @@ class TrainConfig:
     withhold_source: float = field(default=0.5, metadata=_help(
         "{any_to_any}: probability that a pair hides its source light from the network, so that it "
         "relights without being told it (default: 0.5)."))
+    identity_pairs: float = field(default=IDENTITY_PAIRS, metadata=_help(
+        "{any_to_any}: share of the drawn pairs that are identity pairs (source = target: the input is its own "
+        f"answer), so that asking for the input's own light gives it back (default: {IDENTITY_PAIRS})."))
     val_pairs: int | None = field(default=None, metadata=_help(
         "{any_to_any}: size of the fixed, seeded validation sample of pairs (default: 4 per validation scene)."))
     val_data: str | None = field(default=None, metadata=_help("Validation folder (validation, one-to-one or any-to-any layout)."))
@@ -86,6 +100,20 @@ class TrainConfig:
     residual: bool = field(default=True, metadata=_help("Predict relu(input + residual), as the paper (default: on)."))
     conditioning: str | None = field(default=None, metadata=_help(
         "{any_to_any}: how the lights enter the network: film or planes (default: film)."))
+    hints: str = field(default="none", metadata=_help(
+        "Geometry the depth stream is given besides the depth: none (the paper), normals (from depth), or "
+        "normals+shadows (also screen-space shadows towards the lights; with {any_to_any}) (default: none)."))
+    hint_fov: float = field(default=HINT_FOV_DEG, metadata=_help(
+        f"{{hints}}: the camera's field of view across the image's width, in degrees, the hints assume (default: {HINT_FOV_DEG:g})."))
+    hint_pitch: float = field(default=HINT_PITCH_DEG, metadata=_help(
+        f"{{hints}}: how far the camera looks below the horizon, in degrees, the shadow hints assume (default: {HINT_PITCH_DEG:g})."))
+    depth_skips: bool = field(default=True, metadata=_help(
+        "Give the decoder the depth encoder's 1/2 and 1/4 features too; the paper's reads depth at 1/8 and coarser "
+        "only, and its changes spread round depth edges as halos (default: on)."))
+    margin: int | None = field(default=None, metadata=_help(
+        f"Pixels of the input reflected on every side before the network runs, and cropped from its output: 0 "
+        f"or {DEFAULT_MARGIN}. Without one, the image's borders meet the network's zero padding and come out tinted "
+        f"(default: {DEFAULT_MARGIN}, or with {{init}} that model's own)."))
     init: str | None = field(default=None, metadata=_help(
         "{any_to_any}: start from this one-to-one model (registry name, .safetensors or the authors' .pkl), "
         "initialised to give its outputs exactly (default: off)."))
@@ -106,6 +134,9 @@ class TrainConfig:
     lr_decay: float = field(default=0.1, metadata=_help("Learning-rate factor at each milestone (default: 0.1)."))
     size: list[int] | None = field(default=None, metadata=_help("Resize every image to N or HxW (default: off)."))
     crop: list[int] | None = field(default=None, metadata=_help("Random N or HxW crop, after {size} (default: off)."))
+    scales: list[float] | None = field(default=None, metadata=_help(
+        "Rescale each batch by a random factor between LOW,HIGH (e.g. 0.5,1.5), drawn per step, after {size} and "
+        "{crop}, so that the network works at sizes other than its training size (default: off)."))
     workers: int | None = field(default=None, metadata=_help(
         "DataLoader worker processes (default: min(4, CPU cores - 1); none on 2 cores or fewer, "
         f"or when an epoch is under {FEW_BATCHES} batches, as workers start anew each epoch)."))
@@ -122,11 +153,11 @@ class TrainConfig:
     def model_config(self) -> MBNetConfig:
         from relight.model import MBNetConfig
 
+        conditioning = (self.conditioning or DEFAULT_CONDITIONING) if self.any_to_any else "none"
         try:
-            if not self.any_to_any:
-                return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual)
-            return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual,
-                               conditioning=self.conditioning or DEFAULT_CONDITIONING)
+            return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual, conditioning=conditioning,
+                               hints=self.hints, hint_fov_deg=self.hint_fov, hint_pitch_deg=self.hint_pitch,
+                               margin=DEFAULT_MARGIN if self.margin is None else self.margin, depth_skips=self.depth_skips)
         except ValueError as exc:
             raise TrainError(f"model: {exc}") from None
 
@@ -172,6 +203,7 @@ class TrainConfig:
             _refuse(run_dir, "no run folder: pass ", run_dir)
         self.settings()
         self._check_any_to_any()
+        self._check_model()
         self.model_config()
         if self.backbone == "narrow" and self.imagenet:
             _refuse(_setting("imagenet", True), _setting("imagenet", True),
@@ -199,9 +231,12 @@ class TrainConfig:
         """The any-to-any settings: parseable lights, a conditioned model for any-to-any and only then."""
         if not self.any_to_any:
             for name, default in (("init", None), ("pairs_per_epoch", None), ("val_pairs", None), ("sources", "all"),
-                                  ("targets", "all"), ("withhold_source", 0.5)):
+                                  ("targets", "all"), ("withhold_source", 0.5), ("identity_pairs", IDENTITY_PAIRS)):
                 if getattr(self, name) != default:
                     _refuse(_setting(name), _setting(name), " needs ", _setting("any_to_any", True))
+            if self.hints == "normals+shadows":
+                _refuse(_setting("hints", self.hints), _setting("hints", self.hints),
+                        ": shadows need the lights as an input; train any-to-any with ", _setting("any_to_any", True))
             if self.conditioning not in (None, "none"):
                 _refuse(_setting("conditioning", self.conditioning), _setting("conditioning", self.conditioning),
                         ": a one-to-one model has no conditioning; train any-to-any with ", _setting("any_to_any", True))
@@ -217,13 +252,25 @@ class TrainConfig:
         if self.conditioning == "none":
             _refuse(_setting("conditioning", "none"), _setting("conditioning", "none"),
                     ": an any-to-any model needs the lights as an input; use film or planes")
-        if not 0 <= self.withhold_source <= 1:
-            _refuse(_setting("withhold_source", self.withhold_source), _setting("withhold_source"),
-                    f" must be in [0, 1], not {self.withhold_source}")
+        for name in ("withhold_source", "identity_pairs"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                _refuse(_setting(name, value), _setting(name), f" must be in [0, 1], not {value}")
         for name in ("pairs_per_epoch", "val_pairs"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 _refuse(_setting(name, value), _setting(name), f" must be at least 1, not {value}")
+
+    def _check_model(self) -> None:
+        """The settings of the network that :class:`~relight.model.MBNetConfig` would refuse, named as settings."""
+        if self.margin is not None and self.margin not in MARGINS:
+            _refuse(_setting("margin", self.margin), _setting("margin"), f" must be {' or '.join(map(str, MARGINS))}, not {self.margin}")
+        if self.hints not in HINTS:
+            hints = _setting("hints", self.hints, self.hints)
+            _refuse(hints, hints, f": expected {', '.join(HINTS)}")
+        if not 0 < self.hint_fov < 180 or not -90 < self.hint_pitch < 90:
+            _refuse(_setting("hint_fov", self.hint_fov), _setting("hint_fov"), " must be in (0, 180) degrees and ",
+                    _setting("hint_pitch"), f" in (-90, 90), not {self.hint_fov:g} and {self.hint_pitch:g}")
 
     def _check_ranges(self) -> None:
         positive = {"lr": self.lr, "batch_size": self.batch_size, "epochs": self.epochs, "val_every": self.val_every,
@@ -245,6 +292,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (len(value) != 2 or min(value) < 1):
                 _refuse(_setting(name, value, str(value)), _setting(name, value, str(value)), ": expected N or HxW")
+        if self.scales is not None and (len(self.scales) != 2 or not 0 < self.scales[0] <= self.scales[1] <= MAX_SCALE):
+            scales = _setting("scales", self.scales, ",".join(f"{v:g}" for v in self.scales))
+            _refuse(scales, scales, f": expected LOW,HIGH with 0 < LOW <= HIGH <= {MAX_SCALE:g}, e.g. 0.5,1.5")
 
     def to_toml(self) -> str:
         """The config as TOML that :func:`load_toml` reads back (``None`` values are left out)."""
@@ -348,6 +398,8 @@ def resolve_config(
 ) -> TrainConfig:
     """Defaults, then the run's saved config (``resume``), then ``config_file``, then ``cli``: later wins.
 
+    A saved config without a setting of :data:`BEFORE_THEY_EXISTED` takes that setting's value there.
+
     ``cli`` holds only the options the user gave (``None`` means "not given").
     """
     values: dict[str, Any] = {}
@@ -355,6 +407,7 @@ def resolve_config(
         saved = Path(resume) / CONFIG_FILE
         if not saved.is_file():
             raise TrainError(f"{resume}: not a training run (no {CONFIG_FILE})", path=Path(resume))
+        values.update(BEFORE_THEY_EXISTED)
         values.update(load_toml(saved))
         values["out"] = str(Path(resume))
     if config_file is not None:

@@ -37,7 +37,7 @@ from relight.train.config import TrainConfig, TrainError
 from relight.train.distributed import barrier, epoch_indices, gather, init_distributed, sync_buffers, wrap
 from relight.train.monitor import EpochRecord, TrainMonitor, no_validation
 from relight.train.state import TrainState, seed_everything
-from relight.train.step import Diverged, TrainStep
+from relight.train.step import Diverged, TrainStep, step_scale
 from relight.train.store import LAST, RunStore, state_digest
 from relight.train.validate import Validator
 
@@ -107,14 +107,20 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def training_size(size: Sequence[int] | None, first_image: str | os.PathLike[str] | None) -> list[int] | None:
+def training_size(size: Sequence[int] | None, first_image: str | os.PathLike[str] | None,
+                  scales: Sequence[float] | None = None) -> list[int] | None:
     """What a training run records as its ``trained_at``: the size its images were resized to, else the
-    size of its images as they are (crops do not change the scale the network sees)."""
+    size of its images as they are (crops do not change the scale the network sees); with ``scales``,
+    that size times the middle of their range (the geometric mean of LOW and HIGH), the size the
+    network saw in the middle of the sizes it saw."""
     if size:
-        return [int(size[0]), int(size[1])]
-    if first_image is None:
+        base = (int(size[0]), int(size[1]))
+    elif first_image is None:
         return None
-    return list(image_size(first_image))
+    else:
+        base = image_size(first_image)
+    middle = math.sqrt(scales[0] * scales[1]) if scales else 1.0
+    return [max(1, round(side * middle)) for side in base]
 
 
 def build_model(config: TrainConfig, resume: bool) -> MBNet:
@@ -198,6 +204,7 @@ class Trainer:
             self.fixed = PairDataset(train_pairs, config.size, config.crop, config.seed, require_target=True,
                                      depth_kind=config.depth_kind, notes=True)
         self.model = build_model(config, resume).to(self.device)
+        config.margin = self.model.config.margin  # resolved (from init's model, say), and saved so for a resume
         self.loss_fn = build_loss(config).to(self.device)
         self.state = TrainState(self.model.parameters(), config, self.device.type, self.precision == "fp16")
         if resume:
@@ -206,7 +213,7 @@ class Trainer:
         first = self._dataset(0)
         examples = len(first)  # the same every epoch
         #: The size its images are seen at, recorded in every checkpoint (:func:`training_size`).
-        self.trained_at = training_size(config.size, first.pairs[0].input if first.pairs else None)
+        self.trained_at = training_size(config.size, first.pairs[0].input if first.pairs else None, config.scales)
         self.steps_per_epoch = math.ceil(len(epoch_indices(examples, self.where, config.seed, 0)) / config.batch_size)
         self.workers = config.loader_workers(self.steps_per_epoch)
         self.total_steps = config.epochs * self.steps_per_epoch
@@ -243,7 +250,7 @@ class Trainer:
             return {"mapping": "one-to-one", "source": config.source, "target": config.target}
         sources, targets = config.light_sets()
         return {"mapping": "any-to-any", "sources": [str(s) for s in sources], "targets": [str(t) for t in targets],
-                "withhold_source": config.withhold_source, "init": config.init}
+                "withhold_source": config.withhold_source, "identity_pairs": config.identity_pairs, "init": config.init}
 
     def _provenance(self) -> dict[str, Any]:
         return {
@@ -258,6 +265,7 @@ class Trainer:
             "precision": self.precision,
             "command": self.command,
             TRAINED_AT: self.trained_at,
+            "scales": self.config.scales,
         }
 
     @property
@@ -302,8 +310,10 @@ class Trainer:
             gc.collect()
 
     def _step(self, batch: dict[str, Any]) -> tuple[float, dict[str, float]]:
+        state = self.state
+        scale = step_scale(self.config.scales, self.config.seed, state.epoch, state.epoch_step)
         try:
-            return self.step_fn(batch)
+            return self.step_fn(batch, scale)
         except Diverged as exc:
             raise self._diverged(exc.loss) from None
 

@@ -1,4 +1,5 @@
-"""One optimisation step: forward (under autocast), loss, backward through the loss scaler, update.
+"""One optimisation step: forward (under autocast), loss, backward through the loss scaler, update; and the
+scale a step's batch is rescaled by when training at several scales.
 
 The step knows nothing of epochs, files or validation; a loss that is not finite on any rank stops
 every rank before the update (:class:`Diverged`), so the weights stay those of the last good step.
@@ -7,12 +8,39 @@ every rank before the update (:class:`Diverged`), so the weights stay those of t
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from relight.train.config import TrainError
 from relight.train.distributed import Dist, mean_over_ranks
+
+
+#: The stream of the per-step scale draws, apart from the other draws of the same seed.
+SCALE_STREAM = 2
+
+
+def step_scale(scales: Sequence[float] | None, seed: int, epoch: int, epoch_step: int) -> float:
+    """The factor a step's batch is rescaled by: log-uniform in ``scales`` (LOW, HIGH), drawn from (seed,
+    epoch, step within the epoch) alone, so that a resumed run (on any number of processes) draws the same;
+    1 without ``scales``."""
+    if not scales:
+        return 1.0
+    low, high = math.log(scales[0]), math.log(scales[1])
+    return math.exp(np.random.default_rng([seed, SCALE_STREAM, epoch, epoch_step]).uniform(low, high))
+
+
+def rescaled(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """``N x C x H x W`` resized by ``scale`` (sides rounded, at least one pixel) as the Relighter resizes;
+    ``x`` itself at scale 1."""
+    from relight.tensors import resize
+
+    if scale == 1.0:
+        return x
+    h, w = x.shape[-2:]
+    return resize(x, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
 class Diverged(TrainError):
@@ -27,15 +55,13 @@ class TrainStep:
         self.net, self.loss_fn, self.optimizer, self.scaler = net, loss_fn, optimizer, scaler
         self.device, self.precision, self.where = device, precision, where or Dist()
 
-    def __call__(self, batch: dict[str, Any]) -> tuple[float, dict[str, float]]:
-        """Train on ``batch`` (``rgb``, ``depth``, ``target``, and ``light`` for a conditioned model); the loss
-        and its parts, averaged over ranks."""
+    def __call__(self, batch: dict[str, Any], scale: float = 1.0) -> tuple[float, dict[str, float]]:
+        """Train on ``batch`` (``rgb``, ``depth``, ``target``, and ``light`` for a conditioned model), its images
+        rescaled by ``scale`` on the device (:func:`rescaled`); the loss and its parts, averaged over ranks."""
         from relight.device import autocast
         from relight.tensors import pad_to_stride
 
-        rgb = batch["rgb"].to(self.device, non_blocking=True)
-        depth = batch["depth"].to(self.device, non_blocking=True)
-        target = batch["target"].to(self.device, non_blocking=True)
+        rgb, depth, target = (rescaled(batch[key].to(self.device, non_blocking=True), scale) for key in ("rgb", "depth", "target"))
         rgb_p, (h, w) = pad_to_stride(rgb)
         depth_p, _ = pad_to_stride(depth)
         lights = () if "light" not in batch else (batch["light"].to(self.device, non_blocking=True),)
