@@ -3,7 +3,7 @@
 Every design starts from the same one-to-one network (one seed; the conditioned ones through
 :func:`relight.model.MBNet.from_one_to_one`, so their shared weights start equal and their
 conditioning as the identity) and trains for the same steps on the same draws of (scene, source, target)
-from ``relight synth`` scenes (64 px by default): source != target, the source withheld from the light
+from classic ``relight synth`` scenes (``--family classic``, 64 px by default): source != target, the source withheld from the light
 vector half of the time, mirrored (flipped image and depth, mirrored lights) half of the time. ``none``,
 the one-to-one network trained on the same draws without the light, is the control: it cannot know the
 target, so it shows what is learnt without conditioning.
@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relight.cli import console, out_console, progress_bar
-from relight.data.synth import generate_scene
+from relight.data.synth import generate_scene, scene_ranges
 from relight.lighting import ALL_LIGHTS, DIRECTIONS, Light, encode_lights
 from relight.model import MBNet, MBNetConfig
 from wholeprocess import write_record
@@ -72,7 +72,7 @@ def render(seeds: range, size: int, progress: object, task: object) -> tuple[tor
     """``S x 40 x 3 x H x W`` images (ALL_LIGHTS order) in [0, 1] and ``S x 1 x H x W`` depth."""
     images, depths = [], []
     for seed in seeds:
-        scene = generate_scene(seed, size)
+        scene = generate_scene(seed, size, scene_ranges("classic"))
         by_name = {str(light): array for light, array in scene["images"].items()}  # type: ignore[union-attr]
         images.append(np.stack([by_name[str(light)] for light in ALL_LIGHTS]))
         depths.append(np.asarray(scene["depth"], dtype=np.float32)[None])

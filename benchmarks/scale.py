@@ -17,7 +17,7 @@ Every output is scored at the ground truth's full resolution, rounded to 8 bits 
 it (as ``relight eval`` scores). ``gain`` is PSNR over identity, ``vs native`` over the full-resolution
 run; ``s/image`` is the median time of the relight itself. Run from the repository root:
 
-    .venv/bin/relight synth /tmp/held1024 --scenes 8 --size 1024 --seed 2 --start-index 900
+    .venv/bin/relight synth /tmp/held1024 --scenes 8 --size 1024 --seed 2 --start-index 900 --family classic
     .venv/bin/python benchmarks/scale.py /tmp/held1024 --json runs/scale.json
 """
 

@@ -1,6 +1,6 @@
 """Does training learn, and do the paper's two ideas help? A CPU-sized version of MBNet's Table 1.
 
-Generates a synthetic any-to-any data set (training scenes, plus held-out scenes rendered apart and never
+Generates a synthetic any-to-any data set of classic scenes (training scenes, plus held-out scenes rendered apart and never
 trained on), trains the narrow MBNet for the same number of steps in three configurations and scores each
 on the held-out scenes (6500-N -> 4500-E, full resolution), next to the identity baseline (input as output):
 
@@ -31,7 +31,7 @@ from rich.table import Table
 from relight.cli import console, out_console, progress_bar
 from relight.cli._progress import tracked
 from relight.cli.train import ProgressMonitor
-from relight.data.synth import write_dataset
+from relight.data.synth import scene_ranges, write_dataset
 from relight.errors import RelightError
 from relight.evaluation.evaluate import evaluate, evaluation_pairs, identity_report
 from relight.inference import Relighter
@@ -78,7 +78,7 @@ def make_data(args: argparse.Namespace) -> tuple[Path, Path]:
         if not (folder / f"Image{start + count - 1:03d}.npy").exists():
             with progress_bar() as progress:
                 task = progress.add_task(f"rendering {folder.name}", total=count, rate="")
-                write_dataset(folder, count, args.size, seed=args.seed, start_index=start,
+                write_dataset(folder, count, args.size, seed=args.seed, start_index=start, ranges=scene_ranges("classic"),
                               on_scene=lambda _i: progress.update(task, advance=1))
     return train_dir, val_dir
 

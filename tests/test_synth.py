@@ -11,6 +11,7 @@ from PIL import Image
 
 from relight.data.synth import (
     AMBIENT,
+    WORLD,
     EXPOSURE,
     FAMILIES,
     FULL,
@@ -47,7 +48,7 @@ def test_mirrored_scene_renders_as_the_flipped_original(seed: int, size: int) ->
 
     Allowed: 1/255 on at most 0.1 % of pixels (8-bit rounding); measured: no difference at all.
     """
-    scene = random_scene(seed)
+    scene = random_scene(seed, scene_ranges("classic"))
     assert {"Sphere", "Box", "Cylinder", "Plane"} <= {type(p).__name__ for p in scene.primitives}  # all kinds mirrored
     original = render_scene(scene, size)
     mirrored = render_scene(scene.mirrored(), size)
@@ -95,7 +96,7 @@ def test_hard_shadows_follow_the_light() -> None:
 
 
 def test_directions_and_temperatures_change_the_image_clearly() -> None:
-    images = generate_scene(11, 48)["images"]
+    images = generate_scene(11, 48, scene_ranges("classic"))["images"]
     means = [image.mean() for image in images.values()]
     assert 40 < np.mean(means) < 150
     for a, b in [("6500-N", "4500-E"), ("6500-E", "6500-W"), ("6500-N", "6500-S")]:
@@ -157,6 +158,10 @@ def test_cli_synth_writes_the_any_to_any_layout(
     assert code == 2
     assert "holds 48x48 scenes" in stderr
     assert "--size 32 would mix two sizes" in stderr
+    code, _, stderr = cli(["synth", str(out), "--scenes", "1", "--size", "48x40", "--start-index", "6"])
+    assert code == 2
+    assert "holds 48x48 scenes" in stderr
+    assert "--size 48x40 would mix two sizes" in stderr
     assert not (out / "Image006.npy").exists()
     before = (out / "Image005_4500_E.png").read_bytes()
     code, _, stderr = cli(["synth", str(out), "--scenes", "2", "--size", "48", "--start-index", "4"])
@@ -168,7 +173,9 @@ def test_cli_synth_writes_the_any_to_any_layout(
 
     for option, refusal in ((["--scenes", "0"], "--scenes 0: need at least one scene"),
                             (["--seed", "-1"], "--seed -1: must be 0 or more"),
-                            (["--size", "100000"], "--size 100000: use 8 to 2048 pixels (VIDIT's images are 1024x1024)")):
+                            (["--size", "100000"], "--size 100000: use 8 to 2048 pixels a side (VIDIT's images are 1024x1024)"),
+                            (["--size", "64x4"], "--size 64x4: use 8 to 2048 pixels a side (VIDIT's images are 1024x1024)"),
+                            (["--size", "big"], "--size big: expected N or HxW, e.g. 256 or 192x256")):
         code, stdout, stderr = cli(["synth", str(tmp_path / "none"), *option])
         assert code == 2
         assert stderr.strip() == f"error: {refusal}"
@@ -179,10 +186,10 @@ def test_mirror_pair_from_files_is_the_mirrored_scene(tmp_path: Path) -> None:
     """Pairing + Dataset flip + renderer agree: the loaded mirror pair is the mirrored scene's direct pair."""
     from relight.data.dataset import PairDataset
 
-    write_dataset(tmp_path, 1, 32, seed=4)
+    write_dataset(tmp_path, 1, 32, seed=4, ranges=scene_ranges("classic"))
     pairs = load_pairs(tmp_path, use_neighbours=False, use_mirror=True).pairs
     item = PairDataset(pairs)[[p.origin for p in pairs].index("mirror")]
-    mirrored = render_scene(random_scene(scene_seed(4, 0)).mirrored(), 32)
+    mirrored = render_scene(random_scene(scene_seed(4, 0), scene_ranges("classic")).mirrored(), 32)
     for key, setting in (("rgb", "6500-N"), ("target", "4500-E")):
         expected = mirrored["images"][Setting.parse(setting)].astype(np.float32) / 255
         assert np.abs(item[key].permute(1, 2, 0).numpy() - expected).max() <= 1 / 255 + 1e-6, key
@@ -319,15 +326,16 @@ def test_families_and_ranges_bound_the_scenes() -> None:
     assert set(FULL.textures) == set(TEXTURE_KINDS)
     shapes = {type(p) for seed in range(8) for p in random_scene(seed, scene_ranges("other-shapes")).primitives}
     assert shapes == {Plane, Cone, Capsule}
-    assert scene_ranges(vary={"pitch": (10, 12)}).camera_height == FULL.camera_height  # vary alone: on the full ranges
+    assert scene_ranges(vary={"pitch": (10, 12)}).camera_height == WORLD.camera_height  # vary alone: on the world's ranges
 
 
-def test_classic_is_the_default_and_draws_as_before() -> None:
-    """No family means ``classic``: the ranges, the draw order and the light of the first generator, so
-    scenes (and data sets) of a seed are the ones relight made before families existed."""
-    assert scene_ranges() == scene_ranges("classic")
+def test_classic_draws_as_before_and_world_is_the_default() -> None:
+    """``classic`` keeps the ranges, the draw order and the light of the first generator, so scenes (and
+    data sets) of a seed are the ones relight made before families existed; no family means ``world``."""
+    assert scene_ranges() == scene_ranges("world") == WORLD
+    assert random_scene(3) == random_scene(3, WORLD)
     for seed in (0, 7):
-        scene, rng = random_scene(seed), np.random.default_rng(seed)
+        scene, rng = random_scene(seed, scene_ranges("classic")), np.random.default_rng(seed)
         assert (scene.camera_height, scene.pitch_deg) == (rng.uniform(1.1, 1.7), rng.uniform(12.0, 20.0))
         assert (scene.ambient, scene.light_size, scene.light_distance) == (AMBIENT, 0.0, 1.0)
         assert scene == random_scene(seed, scene_ranges("classic"))
@@ -338,15 +346,22 @@ def test_family_and_range_errors_are_worded_for_each_audience(cli, tmp_path: Pat
         scene_ranges("nope")
     with pytest.raises(InvalidSetting, match="sets camera_height as family low-camera does"):
         scene_ranges(("low-camera", "high-camera"))
-    with pytest.raises(InvalidSetting, match=r"must be a range within 0.6:2.4, low first"):
+    with pytest.raises(InvalidSetting, match=r"must be a range within 0.4:3, low first"):
         scene_ranges(vary={"camera_height": (3, 4)})
+    with pytest.raises(InvalidSetting, match=r"must be a range within 0.6:2.4, low first"):
+        scene_ranges("classic", vary={"camera_height": (3, 4)})
+    with pytest.raises(InvalidSetting, match=r"family='tilted'\): is a family of the world scenes, low-camera of the classic scenes; name families of one"):
+        scene_ranges(("low-camera", "tilted"))
+    with pytest.raises(InvalidSetting, match="the world scenes take one of camera_height, pitch, fov"):
+        scene_ranges(vary={"light_distance": (1, 1)})
     with pytest.raises(InvalidSetting, match="choose shapes from sphere, box"):
         scene_ranges(vary={"shapes": ("cube",)})
     assert parse_vary("camera-height=0.5:1") == ("camera_height", (0.5, 1.0))
     assert parse_vary("objects=4") == ("objects", (4.0, 4.0))
     assert parse_vary("shapes=cone, capsule") == ("shapes", ("cone", "capsule"))
     for args, line in ((["--family", "nope"], "error: --family nope: unknown family; use one of wide, classic, "),
-                       (["--vary", "camera_height=3:4"], "error: --vary camera_height=3:4: must be a range within 0.6:2.4, low first"),
+                       (["--vary", "camera_height=3:4"], "error: --vary camera_height=3:4: must be a range within 0.4:3, low first"),
+                       (["--family", "classic", "--vary", "fov=40:50"], "error: --vary fov=40:50: the classic scenes take one of camera_height, "),
                        (["--vary", "pitch"], "error: --vary pitch: expected NAME=LOW:HIGH with NAME one of camera_height, "),
                        (["--renderer", "pov"], "error: --renderer pov: unknown renderer; use one of ray, raster")):
         code, _, stderr = cli(["synth", str(tmp_path / "none"), *args])
@@ -372,3 +387,46 @@ def test_every_texture_kind_mixes_its_two_colours_in_both_renderers(kind: str) -
         assert (albedo >= 0.1 - 1e-9).all()
         assert (albedo <= 0.8 + 1e-9).all()
         assert kind == "plain" or albedo[:, 0].std() > 0.05
+
+
+def _digest(rendered: dict) -> str:
+    """A short sha256 of a render's 8-bit images (in light order) and float32 depth."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for setting in sorted(rendered["images"], key=str):
+        h.update(str(setting).encode())
+        h.update(np.ascontiguousarray(rendered["images"][setting]).tobytes())
+    h.update(np.ascontiguousarray(rendered["depth"]).tobytes())
+    return h.hexdigest()[:16]
+
+
+#: Digests of scenes 0 and 1 of seed 3 at 40 x 40, taken before the world generator existed: the
+#: earlier families keep drawing and rendering the same scenes (the bundled models' recipes rely on it).
+EARLIER_FAMILIES = {
+    ("classic", "ray"): ["80628b877df5cad3", "996598e3f88cb332"],
+    ("classic", "raster"): ["48109a551980c022", "74bfc2c4499566c8"],
+    ("wide", "ray"): ["76c0b001ea35113f", "8965465dc96171c2"],
+    ("wide", "raster"): ["4a5e81250ef0d6ef", "6e88f848f20a3d68"],
+    ("other-shapes", "ray"): ["ede4474172c00ca3", "0e56363ba9d7d443"],
+    ("other-shapes", "raster"): ["328eaf4c52b6c38f", "5fa6b2158a07636a"],
+    ("soft-light", "ray"): ["32116e7a30b70390", "1ef52525917577fe"],
+    ("soft-light", "raster"): ["51c4c6b5448e7693", "dc084bd7f4a99133"],
+}
+
+
+@pytest.mark.parametrize(("family", "renderer"), sorted(EARLIER_FAMILIES))
+def test_earlier_families_render_the_same_scenes_as_before(family: str, renderer: str) -> None:
+    found = [_digest(RENDERERS[renderer](random_scene(scene_seed(3, i), scene_ranges(family)), 40)) for i in range(2)]
+    assert found == EARLIER_FAMILIES[(family, renderer)]
+
+
+def test_classic_reproduces_the_shipped_examples() -> None:
+    """examples/ holds classic scenes Image900-Image903 of seed 2 at 128 px: rendered again, byte for byte."""
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    for index in (900, 903):
+        rendered = render_scene(random_scene(scene_seed(2, index), scene_ranges("classic")), 128)
+        for folder, light in (("validation", "6500-N"), ("validation_gt", "4500-E")):
+            with Image.open(examples / folder / f"Image{index}.png") as im:
+                np.testing.assert_array_equal(np.asarray(im)[..., :3], rendered["images"][Setting.parse(light)])
+        np.testing.assert_array_equal(read_depth(examples / "validation" / f"Image{index}.npy"), rendered["depth"])

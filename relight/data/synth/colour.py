@@ -71,8 +71,9 @@ def sky(directions: np.ndarray) -> np.ndarray:
     return SKY_HORIZON + (SKY_ZENITH - SKY_HORIZON) * np.sqrt(elevation)
 
 
-def compose_images(dirs: np.ndarray, hit: np.ndarray, shades: dict[str, np.ndarray], size: int) -> dict[Setting, np.ndarray]:
-    """The 8-bit image of every lighting: ``shades[direction]`` (linear, per hit pixel) in each light colour, sky elsewhere."""
+def compose_images(dirs: np.ndarray, hit: np.ndarray, shades: dict[str, np.ndarray], shape: tuple[int, int]) -> dict[Setting, np.ndarray]:
+    """The 8-bit image of every lighting, (height, width) = ``shape``: ``shades[direction]`` (linear, per
+    hit pixel) in each light colour, sky elsewhere."""
     background = sky(dirs[~hit])
     images = {}
     for temperature in TEMPERATURES:
@@ -81,5 +82,5 @@ def compose_images(dirs: np.ndarray, hit: np.ndarray, shades: dict[str, np.ndarr
             linear = np.empty_like(dirs)
             linear[hit] = shades[direction] * color * EXPOSURE
             linear[~hit] = background
-            images[Setting(temperature, direction)] = to_uint8(linear).reshape(size, size, 3)
+            images[Setting(temperature, direction)] = to_uint8(linear).reshape(*shape, 3)
     return images

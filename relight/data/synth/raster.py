@@ -17,88 +17,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from relight.data.synth.camera import camera_basis, camera_rays, central_hit, light_positions, normalised_depth, reference_irradiance
+from dataclasses import dataclass
+
+from relight.data.synth.camera import (
+    camera_basis, camera_right, camera_rays, central_hit, falloff, image_shape, light_positions, normalised_depth, reference_irradiance,
+    shadow_mask,
+)
 from relight.data.synth.colour import compose_images
+from relight.data.synth.estimates import estimate_depth
+from relight.data.synth.materials import PixelMaterials, blinn_phong, oren_nayar
 from relight.data.synth.mesh import Mesh, scene_mesh, segments_for
+from relight.data.synth.pipeline import compose_world
+from relight.data.synth.settings import Look
 from relight.data.synth.shapes import Plane, SynthScene, dot
-from relight.data.synth.textures import Texture
+from relight.data.synth.textures import PHOTO, Texture
+from relight.data.synth.zbuffer import ShadowMap, facing, rasterise
 from relight.data.vidit import DIRECTIONS
 from relight.errors import RelightError
 
 #: Shadow-map texels per image pixel along each side (odd map sizes keep a texel centred on the nadir).
 MAP_SCALE = 2
-#: Highest light elevation (its sine) the shadow maps cover, and their half-width in map units.
-MAP_TOP = 0.5
-MAP_EXTENT = float(np.sqrt(1 - MAP_TOP**2) / (1 - MAP_TOP)) * 1.02
-#: Oren-Nayar roughness (radians) and the highlights' exponent.
+#: Oren-Nayar roughness (radians) and the highlights' exponent of classic scenes.
 ROUGHNESS = 0.35
 SHININESS = 40.0
-#: Candidate (pixel, triangle) pairs rasterised at once.
-CHUNK = 1 << 21
-
-
-def rasterise(u: np.ndarray, v: np.ndarray, depth: np.ndarray, size: int, perspective: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The nearest triangle at each pixel centre of a ``size`` x ``size`` grid over [-1, 1]^2.
-
-    ``u``, ``v`` (T x 3) are the triangles' corners (u rightwards, v upwards); ``depth`` (T x 3) orders
-    them, interpolated as 1/depth where ``perspective``. Returns per pixel (row-major, top row first)
-    the triangle (-1 for none), its depth (inf) and the interpolation weights of its corners.
-    """
-    lo_col, hi_col = _span(u.min(1), u.max(1), size, rows=False)
-    lo_row, hi_row = _span(v.max(1), v.min(1), size, rows=True)
-    wanted = (lo_col <= hi_col) & (lo_row <= hi_row)
-    ids = np.nonzero(wanted)[0]
-    counts = (hi_col - lo_col + 1)[ids] * (hi_row - lo_row + 1)[ids]
-    bounds = np.searchsorted(np.cumsum(counts), np.arange(1, int(counts.sum()) // CHUNK + 2) * CHUNK)
-    found = []
-    for group in np.split(np.arange(len(ids)), np.unique(np.minimum(bounds, len(ids)))[:-1] + 1):
-        if len(group):
-            found.append(_covered(ids[group], counts[group], lo_col, hi_col, lo_row, u, v, depth, size, perspective))
-    pixel, z, tri, weights = (np.concatenate(column) for column in zip(*found)) if found else (
-        np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros((0, 3)))
-    order = np.lexsort((tri, z, pixel))
-    first = order[np.r_[True, pixel[order][1:] != pixel[order][:-1]]] if len(order) else order
-    out_tri = np.full(size * size, -1)
-    out_z = np.full(size * size, np.inf)
-    out_w = np.zeros((size * size, 3))
-    out_tri[pixel[first]], out_z[pixel[first]], out_w[pixel[first]] = tri[first], z[first], weights[first]
-    return out_tri, out_z, out_w
-
-
-def _span(low: np.ndarray, high: np.ndarray, size: int, rows: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The pixel indices whose centres may lie between ``low`` and ``high``, one pixel of margin each side
-    (the edge functions decide); rows count downwards from v = 1."""
-    def index(x: np.ndarray) -> np.ndarray:
-        return ((-x if rows else x) * size + size - 1) / 2
-    with np.errstate(invalid="ignore", over="ignore"):
-        first = np.clip(np.floor(index(low)) - 1, -1, size)
-        last = np.clip(np.ceil(index(high)) + 1, -1, size)
-    first, last = np.maximum(first, 0).astype(np.int64), np.minimum(last, size - 1).astype(np.int64)
-    return first, last
-
-
-def _covered(ids, counts, lo_col, hi_col, lo_row, u, v, depth, size, perspective):
-    tri = np.repeat(ids, counts)
-    offset = np.arange(len(tri)) - np.repeat(np.cumsum(counts) - counts, counts)
-    width = (hi_col - lo_col + 1)[tri]
-    col, row = lo_col[tri] + offset % width, lo_row[tri] + offset // width
-    pu, pv = (2.0 * col + 1.0 - size) / size, (size - 2.0 * row - 1.0) / size
-    (u0, u1, u2), (v0, v1, v2) = u[tri].T, v[tri].T
-    e0 = (u2 - u1) * (pv - v1) - (v2 - v1) * (pu - u1)
-    e1 = (u0 - u2) * (pv - v2) - (v0 - v2) * (pu - u2)
-    e2 = (u1 - u0) * (pv - v0) - (v1 - v0) * (pu - u0)
-    area = e0 + e1 + e2
-    inside = (((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0))) & (area != 0)
-    w = np.stack([e0, e1, e2], 1)[inside] / area[inside, None]
-    d = depth[tri[inside]]
-    if perspective:
-        q = w / d
-        inverse = q.sum(1)
-        z, w = 1.0 / inverse, q / inverse[:, None]
-    else:
-        z = (w * d).sum(1)
-    return row[inside] * size + col[inside], z, tri[inside], w
-
 
 # --------------------------------------------------------------------------- textures
 
@@ -115,12 +56,16 @@ def _sine_noise(p: np.ndarray, seed: int) -> np.ndarray:
     return 0.5 + 0.5 * np.mean(np.sin(2 * np.pi * p @ directions.T + phases), axis=1) * 1.6
 
 
-def pattern(texture: Texture, q: np.ndarray) -> np.ndarray:
-    """The rasteriser's albedo for ``texture`` at local points ``q``: the same kinds, colours and scales
-    as the ray caster's, drawn as smooth patterns (soft-edged checks and stripes, wave noise)."""
+def pattern(texture: Texture, q: np.ndarray, normal: np.ndarray | None = None) -> np.ndarray:
+    """The rasteriser's albedo for ``texture`` at local points ``q`` (with local ``normal``, for a
+    photo): the same kinds, colours and scales as the ray caster's, drawn as smooth patterns (soft-edged
+    checks and stripes, wave noise), photographs read halved."""
     a, b = np.asarray(texture.color_a), np.asarray(texture.color_b)
     p, axis = q / texture.scale, np.asarray(texture.axis)
     kind = texture.kind
+    if kind == PHOTO:
+        drift = np.clip(_sine_noise(p / 4, texture.seed), 0, 1)
+        return np.clip((a + (b - a) * drift[:, None]) * texture.photo(q, normal, level=1), 0.0, 0.95)
     if kind == "plain":
         mix = np.zeros(len(q))
     elif kind == "checker":
@@ -140,145 +85,38 @@ def pattern(texture: Texture, q: np.ndarray) -> np.ndarray:
     return a + (b - a) * mix[:, None]
 
 
-# --------------------------------------------------------------------------- shadow maps
-
-
-def facing(mesh: Mesh, eye: np.ndarray) -> np.ndarray:
-    """Per triangle, its mean vertex normal dotted with the direction from ``eye``: > 0 for a face
-    turned away from ``eye``."""
-    corners = mesh.triangles
-    normal = mesh.normals[corners].sum(1)
-    centre = mesh.positions[corners].sum(1) / 3
-    return dot(normal, centre - eye)
-
-
-def _stereographic(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Distance, map coordinates (u, v in [-1, 1]) and unit direction's height of offsets from a light."""
-    r = np.sqrt(dot(d, d))
-    up = d[:, 1] / r
-    return r, d[:, 0] / r / (1 - up) / MAP_EXTENT, d[:, 2] / r / (1 - up) / MAP_EXTENT, up
-
-
-class ShadowMap:
-    """Distances from one light to the objects, in each direction below MAP_TOP of elevation.
-
-    Each texel holds the midpoint between the nearest face turned towards the light and the nearest
-    turned away (midpoint shadow mapping): a lit face never shadows itself, and a point just under an
-    object is still behind that midpoint.
-    """
-
-    def __init__(self, mesh: Mesh, light: np.ndarray, size: int) -> None:
-        self.light, self.size = light, size
-        self.texel = 2 * MAP_EXTENT / size
-        r, u, v, up = _stereographic(mesh.positions - light)
-        below = (up[mesh.triangles] <= MAP_TOP).all(1)
-        away = facing(mesh, light) > 0
-        nearest = []
-        for side in (below & ~away, below & away):
-            tris = mesh.triangles[side]
-            hit, depth, _ = rasterise(u[tris], v[tris], r[tris], size, perspective=False)
-            nearest.append(np.where(hit >= 0, depth, np.inf).reshape(size, size))
-        front, back = nearest
-        depth = np.where(np.isfinite(front) & np.isfinite(back), (front + back) / 2, np.minimum(front, back))
-        self.bordered = np.pad(depth, 1, constant_values=np.inf).reshape(-1)  # flat, with a border of inf
-
-    def lit(self, p: np.ndarray, cosine: np.ndarray, radius: float) -> np.ndarray:
-        """The fraction of a light of ``radius`` that each point sees: a blocker search, then a filter
-        as wide as the penumbra the average blocker gives (percentage-closer soft shadows)."""
-        r, u, v, up = _stereographic(p - self.light)
-        per_angle = 1 / (1 - up) / MAP_EXTENT * self.size / 2  # texels per radian near that direction
-        # A slope-scaled bias: a face at a grazing angle to the light changes depth fast across the taps.
-        slope = np.sqrt(np.maximum(1 - cosine * cosine, 0.0)) / np.maximum(cosine, 0.1)
-        limit = r * (1 - 0.002 - np.minimum(2.0 * slope / per_angle, 0.1))
-        x, y = u * self.size / 2, -v * self.size / 2  # texel units from the map's centre texel
-        blocked, blocker = np.zeros(len(p)), np.zeros(len(p))
-        search = np.maximum(radius / r * per_angle, 1.0)
-        for b in (-1.0, 0.0, 1.0):  # the middle tap, then a mirrored pair summed first
-            row = _nearest(y + b * search)
-            for cols in ((x,), (x + search, x - search)):
-                found = [self._texels(_nearest(c), row) for c in cols]
-                near = [f < limit for f in found]
-                blocked = blocked + sum(near)
-                blocker = blocker + sum(np.where(n, f, 0.0) for n, f in zip(near, found))
-        # Only points with a blocker near them are filtered; the others see the whole light.
-        seen = np.ones(len(p))
-        some = np.nonzero((blocked > 0) & (up <= MAP_TOP))[0]
-        x, y, r, limit, per_angle = x[some], y[some], r[some], limit[some], per_angle[some]
-        mean_blocker = blocker[some] / blocked[some]
-        step = np.maximum(radius * (r - mean_blocker) / np.maximum(mean_blocker, 1e-6) / r * per_angle / 2, 0.5)
-        shadowed = np.zeros(len(some))
-        for a in (0.5, 1.5):  # taps in mirrored pairs (a, b) and (-a, b), each pair summed first
-            for b in (-1.5, -0.5, 0.5, 1.5):
-                yb = y + b * step
-                shadowed += self._filtered(x + a * step, yb, limit) + self._filtered(x - a * step, yb, limit)
-        seen[some] = 1.0 - shadowed / 16
-        return seen
-
-    def _texels(self, col: np.ndarray, row: np.ndarray) -> np.ndarray:
-        """Depths at texel offsets from the centre texel, inf outside the map (read from its border)."""
-        side = self.size + 2
-        centre = (self.size - 1) // 2 + 1
-        c = np.clip(col.astype(np.int64) + centre, 0, side - 1)
-        r = np.clip(row.astype(np.int64) + centre, 0, side - 1)
-        return self.bordered[r * side + c]
-
-    def _filtered(self, x: np.ndarray, y: np.ndarray, limit: np.ndarray) -> np.ndarray:
-        """The share of the four texels around (x, y) nearer than ``limit``, weighted bilinearly."""
-        (x0, x1, fx), (y0, y1, fy) = _between(x), _between(y)
-        total = np.zeros(len(x))
-        for col, wx in ((x0, 1 - fx), (x1, fx)):
-            for row, wy in ((y0, 1 - fy), (y1, fy)):
-                total += wx * wy * (self._texels(col, row) < limit)
-        return total
-
-
-def _nearest(x: np.ndarray) -> np.ndarray:
-    """The nearest texel offset, exactly odd in ``x`` (so a mirrored point reads the mirrored texel)."""
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
-
-
-def _between(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The texel offsets either side of ``x`` and the weight of the farther from zero, computed on
-    ``|x|`` so that ``-x`` gives the mirrored texels with the same weights."""
-    a = np.abs(x)
-    whole = np.floor(a)
-    sign = np.where(x < 0, -1.0, 1.0)
-    return sign * whole, sign * (whole + 1), a - whole
-
-
 # --------------------------------------------------------------------------- shading
 
 
-def _oren_nayar(n: np.ndarray, light: np.ndarray, view: np.ndarray, cos_i: np.ndarray) -> np.ndarray:
-    """The Oren-Nayar factor by which a rough surface's reflection differs from Lambert's (qualitative model)."""
-    s2 = ROUGHNESS**2
-    a, b = 1 - 0.5 * s2 / (s2 + 0.33), 0.45 * s2 / (s2 + 0.09)
-    cos_r = np.clip(dot(n, view), 1e-6, 1.0)
-    lt, vt = light - n * cos_i[:, None], view - n * cos_r[:, None]
-    norms = np.sqrt(dot(lt, lt) * dot(vt, vt))
-    cos_phi = np.where(norms > 1e-12, dot(lt, vt) / np.maximum(norms, 1e-12), 0.0)
-    ci = np.clip(cos_i, 1e-6, 1.0)
-    sin_i, sin_r = np.sqrt(1 - ci * ci), np.sqrt(1 - cos_r * cos_r)
-    sin_alpha = np.maximum(sin_i, sin_r)
-    tan_beta = np.minimum(sin_i / ci, sin_r / cos_r)
-    return a + b * np.maximum(cos_phi, 0.0) * sin_alpha * tan_beta
+@dataclass(frozen=True)
+class Surfaces:
+    """What each pixel sees (``hit``), and for the pixels that see a surface: position, normal, albedo,
+    classic highlight strength, owner (primitive index), distance; the mesh and the camera rays."""
+
+    hit: np.ndarray
+    p: np.ndarray
+    n: np.ndarray
+    albedo: np.ndarray
+    gloss: np.ndarray
+    owner: np.ndarray
+    distance: np.ndarray
+    mesh: Mesh
+    dirs: np.ndarray
 
 
-def _surfaces(scene: SynthScene, size: int) -> tuple[np.ndarray, ...]:
-    """Per pixel: whether it sees a surface, and where it does its position, normal, albedo,
-    highlight strength and distance from the camera."""
+def _surfaces(scene: SynthScene, size: int | tuple[int, int]) -> Surfaces:
+    """The z-buffer of the objects' meshes and, per pixel, the ground and walls where nearer."""
     origin, forward, up = camera_basis(scene)
     half = np.tan(np.radians(scene.fov_deg) / 2)
-    mesh = scene_mesh(scene.primitives, segments_for(size))
+    mesh = scene_mesh(scene.primitives, segments_for(min(image_shape(size))))
     rel = mesh.positions - origin
     zc = dot(rel, np.broadcast_to(forward, rel.shape))
     keep = (zc[mesh.triangles] > 0.05).all(1) & (facing(mesh, origin) < 0)
     tris = mesh.triangles[keep]
-    u = mesh.positions[:, 0] / (zc * half)
+    u = dot(rel, np.broadcast_to(camera_right(scene), rel.shape)) / (zc * half)
     v = dot(rel, np.broadcast_to(up, rel.shape)) / (zc * half)
     tri, z_obj, weights = rasterise(u[tris], v[tris], zc[tris], size, perspective=True)
     _, dirs = camera_rays(scene, size)
-    # Planes, per pixel: the ground and a wall, where nearer than the objects.
     plane_t, plane_i = np.full(len(dirs), np.inf), np.full(len(dirs), -1)
     for i, prim in enumerate(scene.primitives):
         if isinstance(prim, Plane):
@@ -290,9 +128,9 @@ def _surfaces(scene: SynthScene, size: int) -> tuple[np.ndarray, ...]:
     on_object = (tri >= 0) & ~on_plane
     hit = on_plane | on_object
     corners = tris[tri[on_object]]
-    p, n, q = np.zeros((len(dirs), 3)), np.zeros((len(dirs), 3)), np.zeros((len(dirs), 3))
+    p, n, q, ln = (np.zeros((len(dirs), 3)) for _ in range(4))
     w = weights[on_object]
-    for array, values in ((p, mesh.positions), (n, mesh.normals), (q, mesh.local)):
+    for array, values in ((p, mesh.positions), (n, mesh.normals), (q, mesh.local), (ln, mesh.local_normals)):
         array[on_object] = sum(w[:, k, None] * values[corners[:, k]] for k in range(3))
     p[on_plane] = origin + plane_t[on_plane, None] * dirs[on_plane]
     owner = np.full(len(dirs), -1)
@@ -306,45 +144,101 @@ def _surfaces(scene: SynthScene, size: int) -> tuple[np.ndarray, ...]:
         if isinstance(prim, Plane):
             n[mine, prim.axis] = 1.0 if prim.axis == 1 else -1.0
             q[mine] = prim.local(p[mine])
-        albedo[mine] = pattern(prim.texture, q[mine])
+            ln[mine] = prim.local_normal(n[mine])
+        albedo[mine] = pattern(prim.texture, q[mine], ln[mine] if prim.texture.kind == PHOTO else None)
         gloss[mine] = 0.03 if isinstance(prim, Plane) else 0.05 + 0.3 * (prim.texture.seed % 1000) / 1000
     n[hit] /= np.sqrt(dot(n[hit], n[hit]))[:, None]
     distance = np.where(hit, np.sqrt(dot(p - origin, p - origin)), np.inf)
-    return hit, p, n, albedo, gloss, distance, mesh, dirs
+    return Surfaces(hit, p, n, albedo, gloss, owner, distance, mesh, dirs)
 
 
-def raster_scene(scene: SynthScene, size: int) -> dict[str, object]:
-    """All 40 settings of ``scene`` at ``size`` x ``size``, rasterised; the same outputs as
-    :func:`~relight.data.synth.render_scene`."""
-    if size < 2:
+def raster_scene(scene: SynthScene, size: int | tuple[int, int]) -> dict[str, object]:
+    """All 40 settings of ``scene`` at ``size`` (square, or (height, width)), rasterised; the same
+    outputs as :func:`~relight.data.synth.render_scene`."""
+    if min(image_shape(size)) < 2:
         raise RelightError(f"image size {size} is too small; use at least 2 pixels")
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return _raster(scene, size)
 
 
-def _raster(scene: SynthScene, size: int) -> dict[str, object]:
-    hit, p, n, albedo, gloss, distance, mesh, dirs = _surfaces(scene, size)
+def _shadow_maps(scene: SynthScene, mesh: Mesh, lights: dict[str, np.ndarray], size: int | tuple[int, int]) -> dict[str, ShadowMap]:
+    side = MAP_SCALE * max(image_shape(size))
+    return {d: ShadowMap(mesh, lights[d], side + 1 - side % 2) for d in DIRECTIONS}
+
+
+def _lamp(shadow_map: ShadowMap, light: np.ndarray, p: np.ndarray, n: np.ndarray, radius: float) -> tuple[np.ndarray, ...]:
+    """Per point: the cosine of incidence, the squared distance to ``light``, its direction, and the
+    share of the light the shadow map says the point sees (0 where it faces away)."""
+    to_light = light - p
+    dist2 = dot(to_light, to_light)
+    ldir = to_light / np.sqrt(dist2)[:, None]
+    cos_i = np.maximum(dot(n, ldir), 0.0)
+    lit = cos_i > 0
+    seen = np.zeros(len(p))
+    seen[lit] = shadow_map.lit(p[lit], cos_i[lit], radius)
+    return cos_i, dist2, ldir, seen
+
+
+def _raster(scene: SynthScene, size: int | tuple[int, int]) -> dict[str, object]:
+    s = _surfaces(scene, size)
     centre, central = central_hit(scene)
     lights = light_positions(scene, (centre, central))
     reference = reference_irradiance(scene, central)
-    p, n, view, albedo, gloss = p[hit], n[hit], -dirs[hit], albedo[hit], gloss[hit]
+    hit, shape = s.hit, image_shape(size)
+    p, n, view, albedo, gloss = s.p[hit], s.n[hit], -s.dirs[hit], s.albedo[hit], s.gloss[hit]
     n = np.where((dot(n, view) < 0)[:, None], -n, n)
+    maps = _shadow_maps(scene, s.mesh, lights, size)
+    if scene.rig is not None:
+        return _raster_world(scene, s, (p, n, view), (centre, central, lights, reference), maps, shape)
     ambient = scene.ambient * (0.8 + 0.2 * n[:, 1])
-    diffuse, highlight = {}, {}
+    diffuse, highlight, masks = {}, {}, {}
     for direction in DIRECTIONS:
-        to_light = lights[direction] - p
-        dist2 = dot(to_light, to_light)
-        ldir = to_light / np.sqrt(dist2)[:, None]
-        cos_i = np.maximum(dot(n, ldir), 0.0)
-        facing = cos_i > 0
-        seen = np.zeros(len(p))
-        shadow_map = ShadowMap(mesh, lights[direction], MAP_SCALE * size + 1 - (MAP_SCALE * size) % 2)
-        seen[facing] = shadow_map.lit(p[facing], cos_i[facing], scene.light_size * central)
+        cos_i, dist2, ldir, seen = _lamp(maps[direction], lights[direction], p, n, scene.light_size * central)
+        lit = cos_i > 0
         irradiance = cos_i * reference / dist2 * seen
         halfway = ldir + view
         halfway /= np.sqrt(dot(halfway, halfway))[:, None]
-        diffuse[direction] = irradiance * _oren_nayar(n, ldir, view, cos_i)
-        highlight[direction] = gloss * np.maximum(dot(n, halfway), 0.0) ** SHININESS * reference / dist2 * seen * facing
+        diffuse[direction] = irradiance * oren_nayar(n, ldir, view, cos_i, ROUGHNESS)
+        highlight[direction] = gloss * np.maximum(dot(n, halfway), 0.0) ** SHININESS * reference / dist2 * seen * lit
+        masks[direction] = shadow_mask(hit, seen, shape)
     shades = {d: albedo * (ambient + diffuse[d])[:, None] + highlight[d][:, None] for d in DIRECTIONS}
-    images = compose_images(dirs, hit, shades, size)
-    return {"images": images, "depth": normalised_depth(distance, hit, central, size)}
+    images = compose_images(s.dirs, hit, shades, shape)
+    return {"images": images, "depth": normalised_depth(s.distance, hit, central, size), "masks": masks}
+
+
+def _ground_albedo(scene: SynthScene) -> np.ndarray:
+    """The ground's mean albedo (its texture's two colours averaged), for the bounce off it."""
+    ground = next((prim for prim in scene.primitives if isinstance(prim, Plane) and prim.axis == 1), None)
+    if ground is None:
+        return np.full(3, 0.3)
+    return (np.asarray(ground.texture.color_a) + np.asarray(ground.texture.color_b)) / 2
+
+
+def _raster_world(scene: SynthScene, s: Surfaces, frame: tuple[np.ndarray, ...], ring: tuple, maps: dict[str, ShadowMap],
+                  shape: tuple[int, int]) -> dict[str, object]:
+    """A world scene: materials, the rig's falloff, its sky fill (hemispherical, unoccluded) and a ground
+    bounce (the lamp's light off the ground at the ring's centre, arriving from below, unoccluded), then
+    the camera's pipeline and the depth estimate."""
+    p, n, view = frame
+    centre, central, lights, reference = ring
+    rig, hit = scene.rig, s.hit
+    mats = PixelMaterials.of([getattr(prim, "material", None) for prim in scene.primitives], s.owner[hit], s.albedo[hit])
+    up_share, down_share = (1 + n[:, 1]) / 2, (1 - n[:, 1]) / 2
+    ground = _ground_albedo(scene)
+    lamp, masks = {}, {}
+    for direction in DIRECTIONS:
+        cos_i, dist2, ldir, seen = _lamp(maps[direction], lights[direction], p, n, scene.light_size * central)
+        irradiance = cos_i * falloff(scene, reference, dist2) * seen
+        diffuse = mats.diffuse * (irradiance * oren_nayar(n, ldir, view, cos_i, mats.roughness) + scene.ambient * up_share)[:, None]
+        specular = blinn_phong(n, ldir, view, mats.gloss, mats.specular) * irradiance[:, None]
+        below = lights[direction] - centre
+        below2 = float(np.dot(below, below))
+        ground_irradiance = below[1] / np.sqrt(below2) * float(falloff(scene, reference, np.array([below2]))[0])
+        bounce = rig.bounce * ground_irradiance * down_share[:, None] * ground
+        lamp[direction] = diffuse + specular + mats.diffuse * bounce
+        masks[direction] = shadow_mask(hit, seen, shape)
+    fill = (mats.diffuse + mats.specular) * np.asarray(rig.sky) * up_share[:, None]
+    images = compose_world(s.dirs, hit, lamp, fill, scene.look or Look(), rig.sky, shape)
+    exact = normalised_depth(s.distance, hit, central, shape)
+    depth = exact if scene.estimate is None else estimate_depth(s.distance.reshape(shape), exact, central, scene.estimate)
+    return {"images": images, "depth": depth, "masks": masks}

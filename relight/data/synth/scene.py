@@ -1,9 +1,11 @@
-"""Random scenes: every parameter drawn from a range, and named families of sub-ranges.
+"""The classic generator's random scenes: every parameter drawn from a range, and its families of sub-ranges.
 
 :class:`SceneRanges` holds one range per scene parameter; :data:`FULL` is the widest. A *family* picks
 a sub-range of one or more parameters (``low-camera``, ``soft-light``, ...), so that generalisation can
 be measured by holding out whole families: train on one, test on its complement. ``classic`` is the
-generator of relight 0.x (same draws, byte-identical scenes for a seed).
+generator of relight 0.x (same draws, byte-identical scenes for a seed). The world generator
+(:mod:`~relight.data.synth.world`) draws far wider scenes; :mod:`~relight.data.synth.families` chooses
+between the two by family.
 
 Scene ``seed`` draws its geometry from one generator in a fixed order and its light (distance, size,
 ambient) from a second one, so a family that narrows one parameter changes only what that parameter
@@ -12,21 +14,20 @@ touches, and the ``classic`` ranges reproduce the earlier scenes draw for draw.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from relight.data.synth.camera import RING_RADIUS
 from relight.data.synth.colour import srgb_decode
+from relight.data.synth.draws import RangesBase
 from relight.data.synth.shapes import SHAPES, Box, Capsule, Cone, Cylinder, Plane, Primitive, Sphere, SynthScene
 from relight.data.synth.textures import TEXTURE_KINDS, TEXTURE_WEIGHTS, Texture
-from relight.errors import InvalidSetting
-from relight.errors import Setting as Param
 
 
 @dataclass(frozen=True)
-class SceneRanges:
+class SceneRanges(RangesBase):
     """The range each random-scene parameter is drawn from (uniformly; ``objects`` is inclusive).
 
     ``camera_height`` in metres, ``pitch`` in degrees below the horizon, ``objects`` how many objects
@@ -44,6 +45,10 @@ class SceneRanges:
     shapes: tuple[str, ...] = SHAPES
     textures: tuple[str, ...] = TEXTURE_KINDS
 
+    GENERATOR: ClassVar[str] = "classic"
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"shapes": SHAPES, "textures": TEXTURE_KINDS}
+    INTEGERS: ClassVar[tuple[str, ...]] = ("objects",)
+
     def contains(self, scene: SynthScene) -> bool:
         """Whether ``scene`` could have been drawn from these ranges (for checks and tests)."""
         numeric = {"camera_height": scene.camera_height, "pitch": scene.pitch_deg, "light_distance": scene.light_distance,
@@ -56,12 +61,10 @@ class SceneRanges:
 
 #: The widest ranges; families and ``vary`` choose sub-ranges of these.
 FULL = SceneRanges()
-NUMERIC = ("camera_height", "pitch", "objects", "light_distance", "light_size", "ambient")
-CHOICES = {"shapes": SHAPES, "textures": TEXTURE_KINDS}
 _CLASSIC_SHAPES, _CLASSIC_TEXTURES = ("sphere", "box", "cylinder"), ("checker", "stripes", "noise", "plain")
 
 #: Named sub-ranges. Each pair after ``classic`` splits one parameter's full range in two.
-FAMILIES: dict[str, dict[str, object]] = {
+CLASSIC_FAMILIES: dict[str, dict[str, object]] = {
     "wide": {},
     "classic": {"camera_height": (1.1, 1.7), "pitch": (12.0, 20.0), "objects": (3, 7), "light_distance": (1.0, 1.0),
                 "light_size": (0.0, 0.0), "ambient": (0.07, 0.07), "shapes": _CLASSIC_SHAPES, "textures": _CLASSIC_TEXTURES},
@@ -82,76 +85,7 @@ FAMILIES: dict[str, dict[str, object]] = {
     "classic-textures": {"textures": _CLASSIC_TEXTURES},
     "other-textures": {"textures": ("dots", "rings", "marble")},
 }
-#: The family a data set is drawn from when none is named: relight 0.x's scenes, byte for byte.
-DEFAULT_FAMILY = "classic"
-
-
-def _refuse(name: str, value: object, shown: str, problem: str) -> InvalidSetting:
-    setting = Param(name, value, owner="scene_ranges", shown=shown)
-    return InvalidSetting(setting, setting, f": {problem}")
-
-
-def parse_vary(text: str) -> tuple[str, tuple[float, float] | tuple[str, ...]]:
-    """``"camera_height=0.5:1.0"`` -> ``("camera_height", (0.5, 1.0))``; ``"objects=4"`` -> ``(4, 4)``;
-    ``"shapes=cone,capsule"`` -> ``("shapes", ("cone", "capsule"))``."""
-    name, sep, value = text.partition("=")
-    name = name.strip().replace("-", "_")
-    setting = Param("vary", text, owner="parse_vary", shown=text)
-    if not sep or name not in NUMERIC + tuple(CHOICES):
-        raise InvalidSetting(setting, setting, f": expected NAME=LOW:HIGH with NAME one of {', '.join(NUMERIC + tuple(CHOICES))}")
-    if name in CHOICES:
-        return name, tuple(part.strip() for part in value.split(",") if part.strip())
-    low, _, high = value.partition(":")
-    try:
-        bounds = (float(low), float(high if high.strip() else low))
-    except ValueError:
-        raise InvalidSetting(setting, setting, ": expected numbers as LOW:HIGH (or one number)") from None
-    return name, bounds
-
-
-def scene_ranges(family: str | Sequence[str] = (), vary: Mapping[str, Sequence[float] | Sequence[str]] | None = None) -> SceneRanges:
-    """The ranges of the named families (each sets different parameters), then ``vary``'s overrides.
-
-    With neither, :data:`DEFAULT_FAMILY`'s. Every range must lie within :data:`FULL`'s.
-    """
-    names = [family] if isinstance(family, str) else list(family)
-    if not names and not vary:
-        names = [DEFAULT_FAMILY]
-    chosen: dict[str, object] = {}
-    setter: dict[str, str] = {}
-    for name in names:
-        if name not in FAMILIES:
-            raise _refuse("family", name, name, f"unknown family; use one of {', '.join(FAMILIES)}")
-        for key, value in FAMILIES[name].items():
-            if key in setter and setter[key] != name:
-                raise _refuse("family", name, name, f"sets {key} as family {setter[key]} does; name one of them")
-            chosen[key], setter[key] = value, name
-    for key, value in (vary or {}).items():
-        chosen[key] = _checked_range(key, value)
-    return replace(FULL, **chosen)
-
-
-def _checked_range(key: str, value: Sequence[float] | Sequence[str]) -> tuple:
-    shown = f"{key}=" + (",".join(map(str, value)) if key in CHOICES else ":".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value))
-    if key in CHOICES:
-        unknown = [v for v in value if v not in CHOICES[key]]
-        if unknown or not value:
-            raise _refuse("vary", {key: value}, shown, f"choose {key} from {', '.join(CHOICES[key])}")
-        return tuple(value)
-    if key not in NUMERIC or len(value) != 2:
-        raise _refuse("vary", {key: value}, shown, f"expected one of {', '.join(NUMERIC + tuple(CHOICES))} with (low, high)")
-    low, high = value
-    full_low, full_high = getattr(FULL, key)
-    if not full_low <= low <= high <= full_high:
-        raise _refuse("vary", {key: value}, shown, f"must be a range within {full_low:g}:{full_high:g}, low first")
-    if key == "objects":
-        if low != int(low) or high != int(high):
-            raise _refuse("vary", {key: value}, shown, "objects are counted in whole numbers")
-        return int(low), int(high)
-    return float(low), float(high)
-
-
-def _random_color(rng: np.random.Generator, muted: bool = False) -> np.ndarray:
+def random_color(rng: np.random.Generator, muted: bool = False) -> np.ndarray:
     """A pleasant albedo: random hue, moderate saturation (low if ``muted``), mid to high value; linear RGB."""
     hue, sat, val = rng.uniform(0, 1), rng.uniform(0.05, 0.3) if muted else rng.uniform(0.2, 0.75), rng.uniform(0.45, 0.95)
     k = (np.array([5.0, 3.0, 1.0]) + hue * 6.0) % 6.0
@@ -163,8 +97,8 @@ def _random_texture(rng: np.random.Generator, kinds: tuple[str, ...], size_hint:
     """Objects get any colours; the ground and wall (``muted``) get greyish tones of one hue, as backdrops."""
     weights = np.array([TEXTURE_WEIGHTS[k] for k in kinds])
     kind = rng.choice(list(kinds), p=weights / weights.sum())
-    a = _random_color(rng, muted)
-    b = a * rng.uniform(0.3, 0.7) if muted or rng.random() < 0.6 else _random_color(rng)
+    a = random_color(rng, muted)
+    b = a * rng.uniform(0.3, 0.7) if muted or rng.random() < 0.6 else random_color(rng)
     axis = rng.normal(size=3)
     axis /= np.linalg.norm(axis)
     return Texture(
@@ -190,10 +124,9 @@ def _random_object(rng: np.random.Generator, kind: str, x: float, z: float, r: f
     return Capsule((x, z), r * 0.6, float(rng.uniform(0.2, 1.4)), texture)
 
 
-def random_scene(seed: int, ranges: SceneRanges | None = None) -> SynthScene:
-    """A random scene from ``seed`` within ``ranges`` (the default family's if None): ground, maybe a
-    back wall, and objects, one of them near the image centre."""
-    ranges = ranges or scene_ranges()
+def classic_scene(seed: int, ranges: SceneRanges) -> SynthScene:
+    """A random scene of the classic generator from ``seed`` within ``ranges``: ground, maybe a back wall,
+    and objects, one of them near the image centre."""
     rng = np.random.default_rng(seed)
     light = np.random.default_rng([seed, 1])
     light_distance, light_size, ambient = (float(light.uniform(*getattr(ranges, k))) for k in ("light_distance", "light_size", "ambient"))

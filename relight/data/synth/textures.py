@@ -1,8 +1,9 @@
-"""Albedo textures of the ray-cast renderer: patterns over an object's local coordinates.
+"""Albedo textures of the ray-cast renderer: patterns over an object's local coordinates, and photographs.
 
 Textures are functions of local coordinates (:meth:`~relight.data.synth.shapes.Sphere.local`), which a
 mirrored object reflects too, so a mirrored scene shows mirrored patterns. The second renderer reads the
 same :class:`Texture` description through patterns of its own (:mod:`relight.data.synth.raster`).
+A ``photo`` texture lays a tile of the photo bank on the surface (:mod:`relight.data.synth.photos`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from relight.data.synth.photos import triplanar
 from relight.errors import RelightError
 
-#: Every texture kind, and how often a random scene picks each (relative weights).
+#: Every procedural texture kind, and how often a random scene picks each (relative weights).
 TEXTURE_WEIGHTS = {"checker": 0.3, "stripes": 0.25, "noise": 0.3, "plain": 0.15, "dots": 0.2, "rings": 0.15, "marble": 0.2}
 TEXTURE_KINDS = tuple(TEXTURE_WEIGHTS)
+#: A texture kind of world scenes only: a photograph.
+PHOTO = "photo"
 
 
 def hash_unit(ix: np.ndarray, iy: np.ndarray, iz: np.ndarray, seed: int) -> np.ndarray:
@@ -62,7 +66,9 @@ class Texture:
     """An albedo pattern over local coordinates, one of :data:`TEXTURE_KINDS`.
 
     Colours are linear RGB; ``scale`` is the pattern period in metres; ``axis`` orients stripes and
-    marble veins; ``seed`` drives the noise, the marble's turbulence and which dots are present.
+    marble veins; ``seed`` drives the noise, the marble's turbulence and which dots are present. A
+    ``photo`` texture shows tile ``seed`` of the photo bank, ``scale`` metres wide, shifted by the seed,
+    its relative colour times a mix of the two colours that drifts slowly across the surface.
     """
 
     kind: str
@@ -72,12 +78,21 @@ class Texture:
     axis: tuple[float, float, float] = (1.0, 0.0, 0.0)
     seed: int = 0
 
-    def albedo(self, q: np.ndarray) -> np.ndarray:
-        """Linear RGB albedo at local points ``q`` (N x 3)."""
+    def albedo(self, q: np.ndarray, normal: np.ndarray | None = None) -> np.ndarray:
+        """Linear RGB albedo at local points ``q`` (N x 3); a photo reads the local ``normal`` too."""
         a, b = np.asarray(self.color_a), np.asarray(self.color_b)
         if self.kind == "plain":
             return np.broadcast_to(a, q.shape).copy()
+        if self.kind == PHOTO:
+            drift = value_noise(q / (4 * self.scale), self.seed, octaves=1)
+            return np.clip((a + (b - a) * drift[:, None]) * self.photo(q, normal), 0.0, 0.95)
         return a + (b - a) * self._mix(q)[:, None]
+
+    def photo(self, q: np.ndarray, normal: np.ndarray | None, level: int = 0) -> np.ndarray:
+        """The photo tile's relative colour at local points ``q`` with local normals ``normal`` (facing up if None)."""
+        facing = np.broadcast_to(np.array([0.0, 1.0, 0.0]), q.shape) if normal is None else normal
+        offset = ((self.seed >> 8) % 997 / 997, (self.seed >> 18) % 991 / 991)
+        return triplanar(self.seed, q, facing, self.scale, offset, level)
 
     def _mix(self, q: np.ndarray) -> np.ndarray:
         """How much of ``color_b`` each local point shows."""
