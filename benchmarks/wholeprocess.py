@@ -38,21 +38,30 @@ def time_process(command: Sequence[str], env: Mapping[str, str] | None = None) -
     return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def peak_process(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float, list[str]]:
-    """Wall seconds and peak RSS (MB, from the kernel's ``wait4``) of ``command`` in a fresh process, and
-    its stderr's non-blank lines; a failure stops the benchmark with its last line."""
+def measured_process(command: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None,
+                     ) -> tuple[float, float, int, list[str]]:
+    """Wall seconds, peak RSS (MB, from the kernel's ``wait4``) and exit code of ``command`` in a fresh
+    process, and its stderr's non-blank lines (``env``: variables added to this process's)."""
     import tempfile
 
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(list(command), cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "COLUMNS": "200"})
+        child = subprocess.Popen(list(command), cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
+                                 env={**os.environ, "COLUMNS": "200", **(env or {})})
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
         err.seek(0)
         lines = [line for line in err.read().splitlines() if line.strip()]
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"error: {' '.join(command)} failed: {lines[-1] if lines else os.waitstatus_to_exitcode(status)}")
-    return seconds, usage.ru_maxrss / 1024, lines
+    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), lines
+
+
+def peak_process(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float, list[str]]:
+    """Wall seconds and peak RSS (MB) of ``command`` in a fresh process (:func:`measured_process`), and
+    its stderr's non-blank lines; a failure stops the benchmark with its last line."""
+    seconds, peak, code, lines = measured_process(command, cwd)
+    if code != 0:
+        raise SystemExit(f"error: {' '.join(command)} failed: {lines[-1] if lines else code}")
+    return seconds, peak, lines
 
 
 @dataclass

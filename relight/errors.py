@@ -39,7 +39,7 @@ class Setting:
 
     def python(self) -> str:
         """How a Python caller writes it: ``name=value``, inside ``owner(...)`` when there is an owner."""
-        text = f"{self.name}={self.value!r}" if self.has_value else self.name
+        text = f"{self.name}={shown(repr(self.value))}" if self.has_value else self.name
         return f"{self.owner}({text})" if self.owner else text
 
 
@@ -102,7 +102,7 @@ def labelled(label: Callable[[Setting], str], negated: Callable[[str], str] | No
             return name
         if negated is not None and isinstance(setting.value, bool):
             return name if setting.value else negated(name)
-        return f"{name} {setting.shown if setting.shown is not None else setting.value}"
+        return f"{name} {shown(setting.shown if setting.shown is not None else setting.value)}"
 
     return word
 
@@ -203,11 +203,36 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+#: The most characters of a value a message echoes (:func:`shown`).
+SHOWN_CHARACTERS = 200
+
+
+def _escaped(char: str) -> str:
+    """A control or line-breaking character as Python writes it in a string (``\\x1b``, ``\\n``), any other as it is."""
+    return char if char.isprintable() else repr(char)[1:-1]
+
+
+def shown(value: object, most: int = SHOWN_CHARACTERS) -> str:
+    """``value`` as a message echoes it: control characters escaped, so that a file name cannot start a
+    second line or colour the terminal, and at most ``most`` characters, its middle cut out."""
+    text = "".join(map(_escaped, str(value)))
+    if len(text) <= most:
+        return text
+    keep = (most - 3) // 2
+    return f"{text[:keep]}...{text[len(text) - keep:]}"
+
+
+def one_line(text: str) -> str:
+    """A whole message as one line: its control characters escaped (the values in it are :func:`shown` where
+    they are echoed; this is what a printed line passes through last)."""
+    return "".join(map(_escaped, text))
+
+
 def listed(items: Iterable[object], most: int = 3) -> str:
     """At most ``most`` items joined by commas, then how many more: messages stay one short line."""
-    items = [str(item) for item in items]
-    shown = ", ".join(items[:most])
-    return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
+    items = [shown(item) for item in items]
+    text = ", ".join(items[:most])
+    return text if len(items) <= most else f"{text} and {len(items) - most} more"
 
 
 class RelightWarning(RelightError, RuntimeWarning):

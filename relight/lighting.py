@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
-from relight.errors import InvalidSetting, Part, RelightError, Setting
+from relight.errors import InvalidSetting, Part, RelightError, Setting, shown
 
 if TYPE_CHECKING:
     import torch
@@ -61,7 +61,7 @@ class UnknownLight(RelightError, ValueError):
 
 def _check_direction(direction: str) -> None:
     if direction not in DIRECTIONS:
-        raise UnknownLight(f"unknown light direction {direction!r}; use one of {' '.join(DIRECTIONS)}")
+        raise UnknownLight(f"unknown light direction {shown(repr(direction))}; use one of {' '.join(DIRECTIONS)}")
 
 
 def mirror(direction: str) -> str:
@@ -99,11 +99,11 @@ class Light:
         temp = temp.removesuffix("K")
         if not sep or not temp.isdigit():
             reason = "expected TEMPERATURE-DIRECTION, e.g. 6500-N or 4500-E"
-            raise UnknownLight(f"setting {text!r}: {reason}", text=text, reason=reason)
+            raise UnknownLight(f"setting {shown(repr(text))}: {reason}", text=text, reason=reason)
         try:
             return cls(int(temp), direction)
         except RelightError as exc:
-            raise UnknownLight(f"setting {text!r}: {exc}", text=text, reason=str(exc)) from None
+            raise UnknownLight(f"setting {shown(repr(text))}: {exc}", text=text, reason=str(exc)) from None
 
     def __str__(self) -> str:
         return f"{self.temperature}-{self.direction}"
@@ -143,7 +143,7 @@ def as_light(value: LightLike) -> Light:
         return value
     if isinstance(value, str):
         return Light.parse(value)
-    raise UnknownLight(f"expected a Light or text such as '2500-W', not {type(value).__name__} {value!r}")
+    raise UnknownLight(f"expected a Light or text such as '2500-W', not {type(value).__name__} {shown(repr(value))}")
 
 
 def _three(light: Light) -> tuple[float, float, float]:

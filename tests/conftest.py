@@ -62,6 +62,9 @@ SLOW = {
     "test_benchmarks.py::test_device_train_script_runs_its_cpu_dry_run",
     "test_borders.py::test_a_plain_textured_wall_has_no_fringe_at_its_borders",
     "test_borders.py::test_a_wall_with_a_nearer_panel_has_no_halo_round_it",
+    "test_big_photos.py::test_run_to_all_holds_one_light_at_a_time",
+    "test_big_photos.py::test_batch_of_big_photos_writes_each_output_as_its_pass_ends",
+    "test_ui_hostile.py::test_hostile_uploads_are_one_line_each_and_the_server_stays_small",
 }
 
 
@@ -358,6 +361,17 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
         monkeypatch.delenv("HF_TOKEN", raising=False)
         monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "relight-home"))
         yield server
+
+
+@pytest.fixture(scope="session")
+def small_scale_any_to_any(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBNetConfig) -> Path:
+    """A tiny any-to-any (FiLM) MBNet with random weights whose checkpoint says it was trained at 64 x 64,
+    so that it runs any photo at that scale: big photos cost their full-resolution results, not the network."""
+    torch.manual_seed(5)
+    model = MBNet(dataclasses.replace(tiny_config, conditioning="film"))
+    torch.nn.init.normal_(model.condition.out.weight, std=0.5)
+    path = tmp_path_factory.mktemp("small-scale") / "any-at-64.safetensors"
+    return save_checkpoint(model, path, {"note": "random test weights", "trained_at": [64, 64]})
 
 
 @pytest.fixture(params=["refused", "silent"])

@@ -368,7 +368,7 @@ def test_batch_with_several_targets_resumes_output_by_output_and_reports_a_bad_i
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_2500_W.png", "a_4500_E.png"]
     assert len([line for line in err.splitlines() if line.startswith("failed:")]) == 1
     assert "b.npy: file is empty" in err
-    assert _table_row(stdout) == ["2", "0", "1"]
+    assert _table_row(stdout) == ["2", "0", "2"]  # outputs in every column: the bad input's two
     shutil.copy(folder / "a.npy", folder / "b.npy")
     kept = (tmp_path / "out" / "a_2500_W.png").stat().st_mtime_ns
     (tmp_path / "out" / "a_4500_E.png").unlink()

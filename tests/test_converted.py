@@ -20,8 +20,9 @@ from relight.weights import load_weights
 from relight.weights.converted import GRACE_SECONDS, INDEX, checkpoint_sha256, conversion_folder, prune_conversions
 
 
-def _authors_checkpoint(path: Path, scale: float = 1.0) -> Path:
-    """The paper model's keys in the authors' layout, a constant each: a small file that loads as the full network."""
+def _authors_checkpoint(path: Path, scale: float = 0.01) -> Path:
+    """The paper model's keys in the authors' layout, a constant each: a small file that loads as the full network
+    (small constants, so that its output is finite and is written, not refused)."""
     torch.save({"state_dict": constant_state_dict(read_tsv(), scale)}, path)
     return path
 
@@ -76,7 +77,7 @@ def test_a_copy_is_hashed_and_reuses_the_conversion_and_a_changed_file_is_conver
     assert "converted before" in again.source
     assert _same_weights(first.model, again.model)
 
-    _authors_checkpoint(pkl, scale=2.0)  # the same path, another content
+    _authors_checkpoint(pkl, scale=0.02)  # the same path, another content
     changed = load_weights(pkl)
     assert "converted once" in changed.source
     assert checkpoint_sha256(pkl) == hashlib.sha256(pkl.read_bytes()).hexdigest()
@@ -86,7 +87,7 @@ def test_a_copy_is_hashed_and_reuses_the_conversion_and_a_changed_file_is_conver
     copy.unlink()
     for conversion in (home / "converted").glob("*.safetensors"):
         os.utime(conversion, (time.time() - 2 * GRACE_SECONDS,) * 2)
-    _authors_checkpoint(pkl, scale=3.0)
+    _authors_checkpoint(pkl, scale=0.03)
     third = load_weights(pkl)  # before, every version stayed: 600 MB each
     size = third.source.split("; removed 2 earlier conversions (")[1].split(" MB)")[0]
     assert third.source.endswith(" MB) of checkpoints changed or gone)")
@@ -107,7 +108,7 @@ def test_a_conversion_first_makes_room_by_removing_those_of_checkpoints_changed(
     load_weights(pkl)
     for conversion in (small_home / "converted").glob("*.safetensors"):
         os.utime(conversion, (time.time() - 2 * GRACE_SECONDS,) * 2)
-    _authors_checkpoint(pkl, scale=2.0)
+    _authors_checkpoint(pkl, scale=0.02)
     changed = load_weights(pkl)  # before, it wrote first and pruned after: no room, "converted in memory; not kept"
     assert changed.source.startswith(f"{pkl} (converted once to ")
     assert "; removed 1 earlier conversion (" in changed.source

@@ -279,7 +279,7 @@ def test_pickled_depth_is_read_only_as_far_as_a_depth_map_can_need(tmp_path: Pat
 
     monkeypatch.setattr(relight_io, "_MAX_PICKLE", 1000)
     write_depth_npy(tmp_path / "d.npy", np.ones((50, 60), np.float32))
-    with pytest.raises(InputFileError, match="pickled depth of over 1,000 bytes"):
+    with pytest.raises(InputFileError, match="pickled depth with over 1,000 bytes of pickle"):
         read_depth(tmp_path / "d.npy")
 
 

@@ -86,8 +86,9 @@ def test_a_fresh_run_replaces_an_uncommitted_one_and_refuses_a_committed_one(tmp
         (run / name).write_text("left by a first save that never committed")
     store = RunStore(run)
     assert not resumable(run)
-    with pytest.raises(TrainError, match="cannot resume, last.state.pt is missing"):
+    with pytest.raises(TrainError, match="cannot resume, last.state.pt is missing") as refused:
         store.check(resume=True)
+    assert refused.value.render(cli_words).endswith("start it afresh, without --resume")  # not "--resume", which fails
     store.check(resume=False)
     store.open("", resume=False)
     assert _names(run) == ["config.toml"]
@@ -97,6 +98,48 @@ def test_a_fresh_run_replaces_an_uncommitted_one_and_refuses_a_committed_one(tmp
         RunStore(run).check(resume=False)
     assert caught.value.render(cli_words) == f"{run}: already holds a run; continue it with --resume {run} or choose another --out"
     assert "--" not in str(caught.value)
+
+
+def _flip(path: Path, at: float) -> None:
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * at)] ^= 1
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage,named,why", [
+    (lambda run: (run / METRICS_FILE).write_text(""), METRICS_FILE, "holds 0 bytes"),
+    (lambda run: (run / METRICS_FILE).write_bytes(b"x" * (run / METRICS_FILE).stat().st_size), METRICS_FILE, "its sha256"),
+    (lambda run: (run / METRICS_FILE).write_bytes(b"garbage\n" * 100), METRICS_FILE, "its sha256"),
+    (lambda run: _flip(run / LAST, 0.9), LAST, "its sha256"),
+    (lambda run: _flip(run / BEST, 0.9), BEST, "its sha256"),
+    (lambda run: (run / BEST).unlink(), BEST, "it is gone"),
+    (lambda run: _flip(run / LAST_STATE, 0.9), LAST_STATE, "damaged: its contents do not match the checksum saved with them"),
+])
+def test_a_resume_refuses_files_changed_since_the_checkpoint(tiny_config, tmp_path: Path, model: MBNet, damage, named, why) -> None:
+    """An emptied metrics.csv lost its first row, a garbage one was cut to length with rows appended after
+    the garbage, and a flipped bit in last.safetensors resumed silently to other weights."""
+    store = RunStore(tmp_path / "run")
+    store.open("", resume=False)
+    _save(store, model, 1, best=True)
+    _save(store, model, 2)
+    kept = {name: (store.dir / name).read_bytes() for name in (METRICS_FILE, LAST, BEST)}
+    damage(store.dir)
+    again = RunStore(store.dir)
+    with pytest.raises(TrainError) as refused:
+        again.recover()
+        again.load(tiny_config)
+    line = refused.value.render(cli_words)
+    assert line.startswith(f"{store.dir / named}: "), line
+    assert why in line
+    assert line.endswith("put back the file the run wrote, or start the run afresh in another folder")
+    if named == METRICS_FILE:
+        assert (store.dir / METRICS_FILE).read_bytes() != kept[METRICS_FILE], "the damaged log is left as it is, not cut"
+    for name, data in kept.items():  # put back, it resumes
+        (store.dir / name).write_bytes(data)
+    if named != LAST_STATE:
+        again = RunStore(store.dir)
+        again.recover()
+        assert again.load(tiny_config)["step"] == 2
 
 
 @pytest.fixture
@@ -134,3 +177,18 @@ def test_a_full_disk_while_saving_the_state_is_one_line_naming_it(small_disk: Pa
     assert not resumable(store.dir)
     assert _names(store.dir) == ["config.toml", METRICS_FILE]
     assert (store.dir / METRICS_FILE).stat().st_size == 0  # the row of the save that failed is gone
+
+
+def test_a_run_stopped_before_its_first_checkpoint_says_to_start_again_without_resume(tmp_path: Path, cli, monkeypatch) -> None:
+    """It said to --resume, and --resume then failed (there is nothing to resume from)."""
+    import relight.train
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(relight.train, "train", stopped)
+    data = tmp_path / "data"
+    data.mkdir()
+    code, _, stderr = cli(["train", str(data), "--out", str(tmp_path / "run")])
+    assert code == 130
+    assert stderr.strip().splitlines()[-1] == "interrupted: stopped before the first checkpoint: rerun without --resume to start afresh"

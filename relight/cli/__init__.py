@@ -19,7 +19,7 @@ from relight.cli import batch, data, demo, run, score, synth, train, weights
 from relight.cli import depth as depth_command
 from relight.cli import eval as eval_command
 from relight.cli import ui as ui_command
-from relight.cli._console import console, out_console
+from relight.cli._console import console, out_console, quiet_libraries
 from relight.cli._console import state as _state
 from relight.cli._errors import is_click_error, message
 from relight.cli._help import plain_help
@@ -92,6 +92,7 @@ def main() -> None:
     """Console entry point: one-line errors for the user's mistakes (usage errors included), tracebacks
     only with --debug."""
     signal.signal(signal.SIGTERM, _terminate)
+    quiet_libraries()
     try:
         with reporting_downloads(download_bar):  # a pretrained part fetched on first use draws its bar
             code = plain_help(typer.main.get_command(app))(standalone_mode=False, prog_name="relight")

@@ -57,7 +57,7 @@ def batch(
     CUDA, on the GPU of its LOCAL_RANK) unless --shard or --device say otherwise."""
     from relight.data.pairs import find_inference_pairs
     from relight.inference.batch import BatchOptions, batch_plan, check_batch_outputs, early_names, finished, run_batch
-    from relight.inference.naming import template_fields
+    from relight.inference.naming import check_names, template_fields
     from relight.inference.shards import local_device, resolve_slice
     from relight.io import OutputOptions
 
@@ -83,6 +83,7 @@ def batch(
     output = OutputOptions(ext, bit_depth, quality, srgb)
     options = BatchOptions(batch_size, streams, workers)
     check_batch_outputs(pairs, out_dir, output, early_names(pairs, wanted, output.ext, name, lit))
+    check_names(pairs, wanted, output.ext, name, lit)  # lengths too where the model's own target is not known yet
     device = device or local_device()
     if threads:
         import torch
@@ -106,16 +107,18 @@ def batch(
             there = sum(finished(out_dir / name) for name in names)
             raise Interrupted(f"{there} of {len(names)} outputs are in {out_dir}; the same command resumes, "
                               "skipping them") from None
-    _print_summary(summary, out_dir, chosen and f"{chosen.describe(cli_words)}: {len(pairs)} of the {total} images")
+    counted = f"{len(pairs)} images, {sum(len(outputs) for outputs in plan)} outputs"
+    _print_summary(summary, out_dir, counted, chosen and f"{chosen.describe(cli_words)}: {len(pairs)} of the {total} images")
     if summary.estimated:
         out_console.print(f"estimated depth for {len(summary.estimated)} image(s) without a depth file, with {estimate.label}", soft_wrap=True)
     if not summary.ok:
         raise typer.Exit(1)
 
 
-def _print_summary(summary: BatchSummary, out_dir: Path, slice_line: str | None) -> None:
+def _print_summary(summary: BatchSummary, out_dir: Path, counted: str, slice_line: str | None) -> None:
     """Stale temporaries removed, each failure on its own line, the outputs given up on, then one table
-    (relit, already there, failed, time, rate) and which slice of the folder this was."""
+    of outputs (relit, already there, failed, time, rate) under the images and outputs it counts, and
+    which slice of the folder this was."""
     from relight.inference.batch import DISK_FULL_LIMIT
 
     if summary.removed:
@@ -125,7 +128,7 @@ def _print_summary(summary: BatchSummary, out_dir: Path, slice_line: str | None)
     if summary.unwritten:
         console.print(f"[red]not written:[/red] {len(summary.unwritten)} output(s): {out_dir} was given up on after "
                       f"{DISK_FULL_LIMIT} full-disk errors; free some space and run the same command again", soft_wrap=True)
-    table = Table(title=f"relight batch -> {out_dir}")
+    table = Table(title=f"relight batch -> {out_dir} ({counted})")
     for column in ("relit", "already there", "failed", "time", "rate"):
         table.add_column(column, justify="right")
     table.add_row(

@@ -40,6 +40,7 @@ def run(
 ) -> None:
     """Relight one image with its depth map, or with depth estimated from the photo when none is given."""
     from relight.data.pairs import InferencePair, check_pair, load_pair
+    from relight.evaluation.sheet import LightSheet, write_picture
     from relight.io import OutputOptions, check_output_file, refuse_replacing_inputs
     from relight.io.depth import check_depth_kind
 
@@ -70,16 +71,22 @@ def run(
         relighter.stages = stage
         say_scale(relighter, item.image.size)
         lights = resolve_lights(relighter, targets, lit, placed=sheet is not None)
-        results = relighter.relight_many(item.image.rgb, item.depth, list(targets), lit)
-        stage("writing")
-        for path, result in zip(outputs, results):
-            written.write(path, result, item.image.alpha, item.image.meta)
-            if len(outputs) <= 4:
-                console.print(f"wrote {path}")
+        cells = LightSheet(lights, item.image.size) if sheet is not None else None  # type: ignore[arg-type]
+        # Each light written (and put on the sheet) as it comes, then let go: one full-size result at a time.
+        for i, result in enumerate(relighter.relight_each(item.image.rgb, item.depth, list(targets), lit)):
+            if outputs:
+                stage("writing")
+                written.write(outputs[i], result, item.image.alpha, item.image.meta)
+                if len(outputs) <= 4:
+                    console.print(f"wrote {outputs[i]}")
+            if cells is not None:
+                cells.place_light(lights[i], result)  # type: ignore[arg-type]
+            del result
     if len(outputs) > 4:
         console.print(f"wrote {len(outputs)} files in {outputs[0].parent}: {outputs[0].name} ... {outputs[-1].name}", soft_wrap=True)
-    if sheet is not None:
-        write_light_sheet(sheet, lights, results)
+    if sheet is not None and cells is not None:
+        write_picture(sheet, cells.picture())
+        console.print(f"wrote {sheet} (contact sheet of {len(lights)} lights)")
     if item.estimated:
         console.print(f"used depth estimated by {estimate.label} (`relight depth {image} -o DIR` writes it, to look at or correct)", soft_wrap=True)
 
@@ -96,11 +103,3 @@ def output_files(output: Path | None, targets: tuple[Light | None, ...], sheet: 
     if len(targets) == 1:
         return [output]
     return [output.with_name(output_name(output.stem, target, SEVERAL_TARGETS) + output.suffix) for target in targets]
-
-
-def write_light_sheet(path: Path, lights: list[Light | None], results: list[object]) -> None:
-    """The contact sheet of the relit versions, each at its light's row (temperature) and column (direction)."""
-    from relight.evaluation.sheet import light_sheet, write_picture
-
-    write_picture(path, light_sheet(dict(zip(lights, results))))  # type: ignore[arg-type]
-    console.print(f"wrote {path} (contact sheet of {len(results)} lights)")

@@ -163,7 +163,7 @@ def train(data: list[Path] | None = None, config_file: Path | None = None, resum
             result = run_training(config, resume=resume is not None, monitor=ProgressMonitor(counter))
     except KeyboardInterrupt:
         raise Interrupted(f"--resume {config.out} continues from the last checkpoint (written at the end of each epoch)"
-                          if resumable(config.out) else "no checkpoint was written yet") from None
+                          if resumable(config.out) else "stopped before the first checkpoint: rerun without --resume to start afresh") from None
     _print_result(result)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from relight.data.vidit import ANY_TO_ANY, LeftOut, Scene, TrainPair, detect_layout, scan_any_to_any
-from relight.errors import InputFileError, InvalidSetting, RelightError, Setting
+from relight.errors import InputFileError, InvalidSetting, RelightError, Setting, shown
 from relight.lighting import ALL_LIGHTS, DEFAULT_TARGET, Light, UnknownLight, light_vector
 
 #: Pairs an epoch draws per scene unless told otherwise.
@@ -48,8 +48,8 @@ def parse_lights(text: str | Sequence[str], name: str = "sources", owner: str | 
         try:
             light = Light.parse(item)
         except UnknownLight as exc:
-            reason = str(exc).removeprefix(f"setting {item!r}: ")
-            where = f" (in {item!r})" if len(cleaned) > 1 else ""
+            reason = exc.facts.get("reason", str(exc))
+            where = f" (in {shown(repr(item))})" if len(cleaned) > 1 else ""
             raise InvalidSetting(setting, setting, f": {reason}{where}") from None
         if light not in lights:
             lights.append(light)

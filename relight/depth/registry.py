@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relight.errors import Part, action, listed
+from relight.errors import Part, action, listed, shown
 from relight.weights.errors import HubError, RegistryError, UnknownWeights, WeightsRefused, WeightsUnavailable
 from relight.weights.hub import ByteProgress, HubFile, download, offline
-from relight.weights.registry import BUILTIN_REGISTRY, NAME, PLACEHOLDER, USER_REGISTRY, read_toml, read_user, sha256_file, user_home
+from relight.weights.registry import (BUILTIN_REGISTRY, NAME, PLACEHOLDER, REPO_ID, USER_REGISTRY, read_toml, read_user, sha256_file,
+                                     user_home)
 
 #: The file that makes a folder a transformers model folder (every registry entry lists it).
 CONFIG_FILE = "config.json"
@@ -78,6 +79,8 @@ def _parse_entry(name: str, raw: Any, where: str, origin: str) -> DepthModelEntr
     location = raw.get("location") or {}
     if not isinstance(location, dict) or not location.get("hub"):
         raise RegistryError(f"{where}: needs a location table with hub = \"owner/repo\"")
+    if not isinstance(location["hub"], str) or not REPO_ID.fullmatch(location["hub"]):
+        raise RegistryError(f"{where}: hub repository {shown(repr(location['hub']))} is not owner/name as the Hub allows it")
     revision = _known(str(location.get("revision", PLACEHOLDER)))
     if revision is not None and not _COMMIT.fullmatch(revision):
         raise RegistryError(f"{where}: revision must be a full 40-hex commit or {PLACEHOLDER!r} (got {revision!r})")
@@ -111,7 +114,10 @@ def _user_tables(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    return dict(data.get("depth_models") or {})
+    tables = data.get("depth_models") or {}
+    if not isinstance(tables, dict):
+        raise RegistryError(f"{path}: depth_models must be a table of depth models", path=path)
+    return tables
 
 
 @dataclass(frozen=True)

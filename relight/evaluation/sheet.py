@@ -78,12 +78,51 @@ def _as_uint8(image: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0) * 255).astype(np.uint8)
 
 
+def _tile(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to ``size`` (height, width) as ``uint8`` RGB: a float image is scaled channel by
+    channel before it is quantised, so a full-resolution result costs no full-resolution copies."""
+    array = np.asarray(image)[..., :3]
+    height, width = size
+    if array.shape[:2] == (height, width) or array.dtype == np.uint8:
+        tile = Image.fromarray(_as_uint8(array))
+        return np.asarray(tile if tile.size == (width, height) else tile.resize((width, height), Image.Resampling.LANCZOS))
+    channels = [Image.fromarray(np.ascontiguousarray(array[..., c], dtype=np.float32), "F").resize(
+        (width, height), Image.Resampling.LANCZOS, reducing_gap=3.0) for c in range(3)]
+    return _as_uint8(np.stack([np.asarray(channel) for channel in channels], axis=2))
+
+
 def cell_size(shape: tuple[int, ...], largest: int = MAX_CELL) -> tuple[int, int]:
     """The (height, width) a cell gives an image of ``shape``: the image's, scaled down to ``largest`` pixels
     on its longer side, its aspect kept."""
     h, w = int(shape[0]), int(shape[1])
     scale = min(1.0, largest / max(h, w))
     return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+class GridSheet:
+    """A labelled contact sheet filled one cell at a time: ``len(row_labels)`` x ``len(col_labels)`` cells
+    of ``cell`` (height, width) pixels, grey until an image is placed. Each image is scaled to its cell as
+    it is placed, so the sheet holds cells, never the images it was given (a caller can let each go)."""
+
+    def __init__(self, row_labels: Sequence[str], col_labels: Sequence[str], cell: tuple[int, int]) -> None:
+        self.layout = layout(len(row_labels), len(col_labels), cell, row_labels)
+        height, width = self.layout.size
+        self.canvas = Image.new("RGB", (width, height), BACKGROUND)
+        draw = ImageDraw.Draw(self.canvas)
+        for row in range(len(row_labels)):
+            for col in range(len(col_labels)):
+                top, left = self.layout.origin(row, col)
+                draw.rectangle([left, top, left + cell[1] - 1, top + cell[0] - 1], fill=EMPTY)
+        _labels(draw, self.layout, row_labels, col_labels)
+
+    def place(self, row: int, col: int, image: np.ndarray) -> None:
+        """``image`` (``H x W x 3``, float in [0, 1] or uint8) scaled to the cell at ``row``, ``col``."""
+        top, left = self.layout.origin(row, col)
+        self.canvas.paste(Image.fromarray(_tile(image, self.layout.cell)), (left, top))
+
+    def picture(self) -> np.ndarray:
+        """The sheet as a ``uint8`` ``H x W x 3`` array."""
+        return np.asarray(self.canvas)
 
 
 def grid_sheet(cells: Mapping[tuple[int, int], np.ndarray], row_labels: Sequence[str], col_labels: Sequence[str],
@@ -93,25 +132,10 @@ def grid_sheet(cells: Mapping[tuple[int, int], np.ndarray], row_labels: Sequence
     the first one's cell size."""
     if not cells:
         raise ValueError("a contact sheet needs at least one image")
-    first = next(iter(cells.values()))
-    size = cell_size(first.shape, largest)
-    sheet_layout = layout(len(row_labels), len(col_labels), size, row_labels)
-    height, width = sheet_layout.size
-    canvas = Image.new("RGB", (width, height), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    for row in range(len(row_labels)):
-        for col in range(len(col_labels)):
-            top, left = sheet_layout.origin(row, col)
-            image = cells.get((row, col))
-            if image is None:
-                draw.rectangle([left, top, left + size[1] - 1, top + size[0] - 1], fill=EMPTY)
-                continue
-            tile = Image.fromarray(_as_uint8(image)[..., :3])
-            if tile.size != (size[1], size[0]):
-                tile = tile.resize((size[1], size[0]), Image.Resampling.LANCZOS)
-            canvas.paste(tile, (left, top))
-    _labels(draw, sheet_layout, row_labels, col_labels)
-    return np.asarray(canvas)
+    sheet = GridSheet(row_labels, col_labels, cell_size(next(iter(cells.values())).shape, largest))
+    for (row, col), image in cells.items():
+        sheet.place(row, col, image)
+    return sheet.picture()
 
 
 def _labels(draw: ImageDraw.ImageDraw, where: SheetLayout, row_labels: Sequence[str], col_labels: Sequence[str]) -> None:
@@ -126,13 +150,30 @@ def _labels(draw: ImageDraw.ImageDraw, where: SheetLayout, row_labels: Sequence[
         draw.text((PAD, top + h / 2), label, fill=INK, font=font, anchor="lm")
 
 
+class LightSheet(GridSheet):
+    """One image relit to several lights as a sheet filled light by light (:class:`GridSheet`): rows the
+    temperatures, columns the directions of ``lights`` (in VIDIT's order: 5 x 8 for all 40), cells fitted
+    to an image of ``size`` (height, width)."""
+
+    def __init__(self, lights: Sequence[Light], size: tuple[int, int], largest: int = MAX_CELL) -> None:
+        self.temperatures = [t for t in TEMPERATURES if any(light.temperature == t for light in lights)]
+        self.directions = [d for d in DIRECTIONS if any(light.direction == d for light in lights)]
+        super().__init__([f"{t} K" for t in self.temperatures], self.directions, cell_size(size, largest))
+
+    def place_light(self, light: Light, image: np.ndarray) -> None:
+        """``image``, relit to ``light``, in that light's cell."""
+        self.place(self.temperatures.index(light.temperature), self.directions.index(light.direction), image)
+
+
 def light_sheet(images: Mapping[Light, np.ndarray], largest: int = MAX_CELL) -> np.ndarray:
     """One image relit to several lights as a sheet: rows the temperatures, columns the directions (those
     among ``images``, in VIDIT's order: 5 x 8 for all 40), each cell at its light; missing ones grey."""
-    temperatures = [t for t in TEMPERATURES if any(light.temperature == t for light in images)]
-    directions = [d for d in DIRECTIONS if any(light.direction == d for light in images)]
-    cells = {(temperatures.index(light.temperature), directions.index(light.direction)): image for light, image in images.items()}
-    return grid_sheet(cells, [f"{t} K" for t in temperatures], directions, largest)
+    if not images:
+        raise ValueError("a contact sheet needs at least one image")
+    sheet = LightSheet(list(images), next(iter(images.values())).shape[:2], largest)
+    for light, image in images.items():
+        sheet.place_light(light, image)
+    return sheet.picture()
 
 
 def _colour(value: float, limit: float) -> tuple[int, int, int]:
@@ -173,5 +214,5 @@ def write_picture(path: str | os.PathLike[str], picture: np.ndarray) -> Path:
     return write_image(path, picture, bit_depth=8)
 
 
-__all__ = ["LABEL_HEIGHT", "MAX_CELL", "PAD", "SheetLayout", "cell_size", "grid_sheet", "heat_map", "layout", "light_sheet",
-           "write_picture"]
+__all__ = ["LABEL_HEIGHT", "MAX_CELL", "PAD", "GridSheet", "LightSheet", "SheetLayout", "cell_size", "grid_sheet", "heat_map", "layout",
+           "light_sheet", "write_picture"]

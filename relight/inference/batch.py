@@ -6,14 +6,18 @@ never leave a partial file (:mod:`relight.inference.shards` gives each its slice
 batch left are removed first. After :data:`DISK_FULL_LIMIT` full-disk errors the output folder is given
 up on: the outputs left are counted as not written instead of each failing alike.
 
-Consecutive images of one size share a forward pass, as many as make up 512x512 pixels unless
-``batch_size`` says otherwise; on CUDA their tensors are staged in pinned memory so the copy to the
-device does not block; on a CPU, small groups go through two forward passes at once (``streams``).
+Consecutive images of one size share a forward pass, as many as make up 512x512 pixels at the size the
+network runs at and :data:`GROUP_FULL_PIXELS` at their own, unless ``batch_size`` says otherwise; on CUDA
+their tensors are staged in pinned memory so the copy to the device does not block; on a CPU, small
+groups go through two forward passes at once (``streams``). How many images are decoded ahead and how
+many results wait for their writer follow the photos' size too (:data:`AHEAD_PIXELS`), so that a folder of
+big photos holds a few of them at a time, and each output is written as soon as its pass is done.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections import deque
@@ -33,7 +37,7 @@ from relight.inference.relighter import Relighter
 from relight.tensors import depth_tensor, image_tensor
 from relight.io import check_output_dir, refuse_replacing_inputs, remove_stale_temporaries
 from relight.io.depth import check_depth_kind
-from relight.io.images import OutputOptions
+from relight.io.images import OutputOptions, image_size
 from relight.lighting import Light, LightLike, encode_lights
 from relight.inference.naming import Output, plan_outputs, template_fields
 
@@ -43,8 +47,9 @@ DISK_FULL_LIMIT = 3
 
 @dataclass
 class BatchSummary:
-    """What a batch did: outputs written, outputs already present, failures with their errors, outputs
-    not written once the disk was full, and the stale temporaries removed before the work."""
+    """What a batch did, counted in outputs (an image relit to several lights has several): outputs
+    written, outputs already present, failures with their errors, outputs not written once the disk was
+    full, and the stale temporaries removed before the work."""
 
     done: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
@@ -56,6 +61,8 @@ class BatchSummary:
     removed: list[Path] = field(default_factory=list)
     #: Images that had no depth file and were given depth estimated from the photo.
     estimated: list[Path] = field(default_factory=list)
+    #: Outputs the listed failures stopped (an input that cannot be read stops each of its outputs).
+    failed_outputs: int = 0
     seconds: float = 0.0
 
     @property
@@ -69,8 +76,8 @@ class BatchSummary:
 
     @property
     def failed_count(self) -> int:
-        """Pairs that have no output for a reason: listed failures, and outputs given up on."""
-        return len(self.failures) + len(self.unwritten)
+        """Outputs not written for a reason: those the listed failures stopped, and those given up on."""
+        return self.failed_outputs + len(self.unwritten)
 
 
 @dataclass
@@ -121,6 +128,13 @@ def _prefetch(fn: Callable[[InferencePair], _Ready], items: Iterable[InferencePa
 GROUP_PIXELS = 512 * 512
 #: The most images :func:`auto_batch_size` puts in one group, however small they are.
 MAX_AUTO_BATCH = 8
+#: Without ``batch_size``, a group holds at most this many pixels at the images' own size (at least one
+#: image): each result comes back to full resolution, so a group of big photos is big however small the
+#: network runs them.
+GROUP_FULL_PIXELS = 16 * 1024 * 1024
+#: Full-resolution pixels decoded ahead of the network, and again of results waiting for the writers
+#: (at least a group and one more, and a writer's each): a folder of big photos holds a few at a time.
+AHEAD_PIXELS = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -140,15 +154,19 @@ class BatchOptions:
                 raise _at_least_one(name, value, "BatchOptions")
 
 
-def auto_batch_size(height: int, width: int) -> int:
-    """How many ``height x width`` images share a forward pass when no ``batch_size`` is given:
-    as many as fit in :data:`GROUP_PIXELS` pixels, at least 1 and at most :data:`MAX_AUTO_BATCH`.
+def auto_batch_size(height: int, width: int, full: tuple[int, int] | None = None) -> int:
+    """How many images the network runs at ``height x width`` share a forward pass when no
+    ``batch_size`` is given: as many as fit in :data:`GROUP_PIXELS` pixels, and in
+    :data:`GROUP_FULL_PIXELS` at their ``full`` size (height, width) where they are brought back to it;
+    at least 1 and at most :data:`MAX_AUTO_BATCH`.
 
     Every operation of the network has a fixed cost, and the deep layers of a small image are too small
     to keep the cores busy; a group spreads both over more images (``benchmarks/batch.py`` measures it).
-    The pixel budget bounds the activations a group holds: a quarter of one 1024x1024 image's.
+    The pixel budget bounds the activations a group holds: a quarter of one 1024x1024 image's; the full
+    budget bounds its results.
     """
-    return max(1, min(MAX_AUTO_BATCH, GROUP_PIXELS // max(1, height * width)))
+    most = MAX_AUTO_BATCH if full is None else min(MAX_AUTO_BATCH, GROUP_FULL_PIXELS // max(1, full[0] * full[1]))
+    return max(1, min(most, GROUP_PIXELS // max(1, height * width)))
 
 
 def plan_streams(relighter: Relighter, streams: int | None = None) -> int:
@@ -194,6 +212,15 @@ def _run_here(fn: Callable[[], torch.Tensor]) -> Future[torch.Tensor]:
     except RelightError as exc:
         future.set_exception(exc)
     return future
+
+
+def _header_pixels(pairs: list[InferencePair]) -> int:
+    """The first image's pixels as its header gives them (1 when there is none, or it cannot be read:
+    decoding it says why)."""
+    try:
+        return max(1, math.prod(image_size(pairs[0].image))) if pairs else 1
+    except RelightError:
+        return 1
 
 
 def finished(output: Path) -> bool:
@@ -245,6 +272,8 @@ class _Pipeline:
         self.group: list[_Ready] = []
         # The group size for the last image's size, which sets how far ahead to decode (one until it is known).
         self.limit = self.batch_size or 1
+        #: The last image's pixels at full resolution (before the first, its header's): how many to hold.
+        self.full_pixels = 1
         self.disk_full = 0
 
     @property
@@ -253,19 +282,26 @@ class _Pipeline:
         return self.disk_full >= DISK_FULL_LIMIT
 
     def ahead(self) -> int:
-        """How many pairs to decode ahead of the network."""
-        return 2 * self.workers + (self.streams + 1) * self.limit
+        """How many pairs to decode ahead of the network: enough to keep it busy, and within
+        :data:`AHEAD_PIXELS` at the images' size (a group and one more at least)."""
+        return min(2 * self.workers + (self.streams + 1) * self.limit, max(self.limit + 1, AHEAD_PIXELS // self.full_pixels))
+
+    def waiting(self) -> int:
+        """How many results may wait for the writers: within :data:`AHEAD_PIXELS` (one per writer at least)."""
+        return min(2 * self.workers + self.limit, max(self.workers, AHEAD_PIXELS // self.full_pixels))
 
     def fail(self, path: Path, error: RelightError, outputs: int = 1) -> None:
-        """One pair's failure (``outputs``: how many of its outputs it stops, for progress); once the folder
-        is given up on, a full disk only counts it as not written."""
+        """One pair's failure (``outputs``: how many of its outputs it stops); once the folder is given up
+        on, a full disk only counts them as not written."""
         if isinstance(error, DiskFullError):
             if self.stopped:
-                self.summary.unwritten.append(path)
-                self.report("failed")
+                self.summary.unwritten.extend([path] * outputs)
+                for _ in range(outputs):
+                    self.report("failed")
                 return
             self.disk_full += 1
         self.summary.failures.append((path, error))
+        self.summary.failed_outputs += outputs
         for _ in range(outputs):
             self.report("failed")
 
@@ -282,7 +318,8 @@ class _Pipeline:
             if self.group and ready.size != self.group[0].size:
                 self.flush()
             self.group.append(ready)
-            self.limit = self.batch_size or auto_batch_size(*self.relighter.run_size(ready.size))
+            self.full_pixels = max(1, ready.size[0] * ready.size[1])
+            self.limit = self.batch_size or auto_batch_size(*self.relighter.run_size(ready.size), full=ready.size)
             if len(self.group) >= self.limit:
                 self.flush()
 
@@ -315,7 +352,7 @@ class _Pipeline:
                     continue
                 rgb = out[i].permute(1, 2, 0).numpy()
                 self.writes.append((target, self.pool.submit(self.output.write, target, rgb, ready.decoded.image.alpha, ready.decoded.image.meta)))
-            self.collect(keep=2 * self.workers + self.limit)
+            self.collect(keep=self.waiting())
 
     def flush(self) -> None:
         """Relight the group: in a stream thread, or here on every thread when it is large."""
@@ -353,11 +390,13 @@ def _to_do(plan: list[list[Output]], out_dir: Path, overwrite: bool, summary: Ba
             if target in claimed:
                 summary.failures.append((pair.image, OutputFileError(
                     target, f"{pair.image}: its output {target} is also that of {claimed[target].image}; rename one of them")))
+                summary.failed_outputs += 1
                 report("failed")
                 continue
             claimed[target] = pair
             if target.is_dir():
                 summary.failures.append((pair.image, OutputFileError(target, f"a folder is where this output goes; move it away")))
+                summary.failed_outputs += 1
                 report("failed")
             elif not overwrite and finished(target):
                 summary.skipped.append(target)
@@ -443,6 +482,7 @@ def run_batch(
                                                          initargs=(max(1, threads // streams),)))
             stack.callback(torch.set_num_threads, threads)  # the setting is also process-wide: restore it
         pipeline = _Pipeline(relighter, out_dir, output, options, streams, summary, report, pool, net, source)
+        pipeline.full_pixels = _header_pixels([pair for pair, _ in todo[:1]])
         consumed = 0
         decode = partial(_decode, pin=pipeline.pin, depth_kind=depth_kind, estimate=estimate)
         for (pair, future), (_, outputs) in zip(_prefetch(decode, [pair for pair, _ in todo], pool, pipeline.ahead), todo):
@@ -468,5 +508,5 @@ def run_batch(
     return summary
 
 
-__all__ = ["DISK_FULL_LIMIT", "GROUP_PIXELS", "BatchOptions", "BatchSummary", "auto_batch_size", "batch_plan", "check_batch_outputs",
-           "early_names", "finished", "plan_streams", "run_batch"]
+__all__ = ["AHEAD_PIXELS", "DISK_FULL_LIMIT", "GROUP_FULL_PIXELS", "GROUP_PIXELS", "BatchOptions", "BatchSummary", "auto_batch_size", "batch_plan",
+           "check_batch_outputs", "early_names", "finished", "plan_streams", "run_batch"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from relight.data.pairs import VIDIT_NAME, InferencePair
 from relight.errors import InvalidSetting, Setting
+from relight.io.output import name_too_long
 from relight.lighting import Light, LightLike, as_light
 
 #: The fields an output-name template may use.
@@ -101,6 +102,9 @@ def plan_outputs(pairs: Sequence[InferencePair], targets: Sequence[Light | None]
     plan = [[Output(pair, target, output_name(pair.stem, target, chosen, source) + ext) for target in targets] for pair in pairs]
     claimed: dict[str, Output] = {}
     for output in (o for outputs in plan for o in outputs):
+        if (problem := name_too_long(output.name)) is not None:
+            setting = _setting(chosen)
+            raise InvalidSetting(setting, setting, f": gives {problem} for {output.pair.image.name}", name=output.name)
         first = claimed.setdefault(output.name, output)
         if first is not output and (first.pair.stem, first.target) != (output.pair.stem, output.target):
             setting = _setting(chosen)
@@ -110,8 +114,20 @@ def plan_outputs(pairs: Sequence[InferencePair], targets: Sequence[Light | None]
     return plan
 
 
+#: Stands in for the model's own target before the model is loaded: the longest a light is in a name.
+_LONGEST = Light(6500, "NE")
+
+
+def check_names(pairs: Sequence[InferencePair], targets: Sequence[Light | None], ext: str, template: str | None = None,
+                source: LightLike | None = None) -> None:
+    """:func:`plan_outputs`' refusals (a template that gives no file name, too long a name, two outputs of
+    one name) before the model is loaded, the model's own target (None) standing in as its longest."""
+    plan_outputs(pairs, [target or _LONGEST for target in targets], ext, template, source)
+
+
 def _what(output: Output) -> str:
     return output.pair.image.name + (f" to {output.target}" if output.target is not None else "")
 
 
-__all__ = ["FIELDS", "ONE_TARGET", "SEVERAL_TARGETS", "Output", "name_fields", "output_name", "plan_outputs", "template_fields"]
+__all__ = ["FIELDS", "ONE_TARGET", "SEVERAL_TARGETS", "Output", "check_names", "name_fields", "output_name", "plan_outputs",
+           "template_fields"]

@@ -8,12 +8,14 @@ the shift-based dynamic convolution, ``torch.inference_mode``, autocast on CUDA,
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import logging
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -34,6 +36,40 @@ from relight.tensors import depth_tensor, guided_resize, image_tensor, pad_to_st
 
 #: Rows of the full-resolution output the optimised path computes at a time (see ``MBNet.tail_rows``).
 TAIL_ROWS = 64
+#: The most pixels one pass of :meth:`Relighter.relight_each` runs the network on, its lights together.
+GROUP_RUN_PIXELS = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One pass of the network: its outputs at run scale (``small``), the inputs (RGB and depth) at run
+    scale and at full ``size``; ``scaled_down``: whether the network ran smaller than ``size`` (the outputs
+    are brought back)."""
+
+    small: torch.Tensor
+    scaled: torch.Tensor
+    full: torch.Tensor
+    depth: torch.Tensor
+    full_depth: torch.Tensor
+    size: tuple[int, int]
+    scaled_down: bool
+
+    @property
+    def count(self) -> int:
+        return self.small.shape[0]
+
+    def output(self, i: int, upscale: str) -> torch.Tensor:
+        """Output ``i`` at full resolution: resized (``result``), or its change brought up guided by the
+        depth (so that it does not spread across depth edges) and added to the full-resolution input
+        (``change``), so that the photo keeps its own detail."""
+        out = self.small[i : i + 1]
+        if not self.scaled_down:
+            return out
+        if upscale == "result":
+            return resize(out, self.size)
+        j = slice(i, i + 1) if self.scaled.shape[0] > 1 else slice(0, 1)  # one image relit to several lights: one input for all
+        change = guided_resize(out - self.scaled[j], self.depth[j], self.full_depth[j])
+        return change.add_(self.full[j]).clamp_(min=0)
 
 
 def prepare_for_inference(model: MBNet, device: torch.device, optimize: bool = True) -> MBNet:
@@ -136,7 +172,6 @@ class Relighter:
         self.illumination = Illumination.recorded(self.model.config.any_to_any, loaded.provenance)
         self._memory_format = torch.channels_last if optimize else torch.contiguous_format
         self._compiled: Callable[..., torch.Tensor] | None = None
-        self._overflow_told = False
         self._scale_told = False
         if compile:
             # Freezing lets Inductor treat the weights as constants: oneDNN prepacks them and fuses
@@ -155,7 +190,7 @@ class Relighter:
         from relight.weights import load_weights
 
         kwargs.setdefault("inplace", True)
-        return cls(load_weights(weights), **kwargs)  # type: ignore[arg-type]
+        return cls(load_weights(weights, warn=kwargs.get("warn")), **kwargs)  # type: ignore[arg-type]
 
     def run_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """The (height, width) the network runs at for an image of ``size`` (see :attr:`scale`; outputs
@@ -213,41 +248,40 @@ class Relighter:
         An any-to-any model also takes ``light``, the ``N x LIGHT_FEATURES`` rows of
         :func:`relight.lighting.encode_lights` (or ``T`` rows for one image: its ``T`` relit versions).
         Host tensors in pinned memory are copied to CUDA without blocking, so the device never waits on them.
+        An output that is not finite (damaged weights, or fp16 overflowing) is refused, never returned.
         """
+        with self._memory_told(rgb, light):
+            run = self._run(rgb, depth, light)
+            if not run.scaled_down:
+                return run.small
+            out = torch.empty((run.count, 3, *run.size), device=run.small.device)
+            for i in range(run.count):  # one at a time: the full-resolution temporaries are one image's
+                out[i : i + 1] = run.output(i, self.upscale)
+            return out
+
+    @torch.inference_mode()
+    def relight_rows(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
+        """Like :meth:`relight_tensor`, but each output (``1 x 3 x H x W``) as it is brought back to full
+        resolution, so that a caller writing each one holds one full-resolution result at a time."""
+        with self._memory_told(rgb, light):
+            run = self._run(rgb, depth, light)
+        for i in range(run.count):  # no name holds a row while the caller has it: it goes when the caller lets go
+            with self._memory_told(rgb[:1], None):
+                yield run.output(i, self.upscale)
+
+    @contextlib.contextmanager
+    def _memory_told(self, rgb: torch.Tensor, light: torch.Tensor | None) -> Iterator[None]:
+        """The device running out of memory, as the error that names the settings that would use less."""
         try:
-            out = self._relight(rgb, depth, light)
+            yield
         except RuntimeError as exc:
             if not is_out_of_memory(exc):
                 raise
             count = max(rgb.shape[0], 0 if light is None else light.shape[0])
-            raise self._out_of_memory(count, (rgb.shape[-2], rgb.shape[-1])) from None
-        if self.precision == "fp16" and not self._overflow_told and not torch.isfinite(out).all():
-            self._overflow_told = True
-            self._warn(RelightWarning(
-                "the network overflowed fp16 (its output holds inf or NaN); use ",
-                Setting("precision", "bf16", owner="Relighter"), " or fp32",
-            ))
-        return out
+            raise _out_of_memory(self, count, (rgb.shape[-2], rgb.shape[-1])) from None
 
-    def _out_of_memory(self, count: int, size: tuple[int, int]) -> DeviceOutOfMemory:
-        """The error for ``count`` images of ``size`` not fitting, naming the settings that would use less."""
-        lower = [Setting("size", owner="Relighter")]
-        if count > 1:
-            lower.insert(0, Setting("batch_size"))
-        if self.precision == "fp32" and self.device.type != "cpu" and bf16_runs_on(self.device):
-            lower.append(Setting("precision", "bf16", owner="Relighter"))
-        hints: list[Part] = []
-        for setting in lower:  # "a smaller --batch-size or a smaller --size or --precision bf16"
-            if hints:
-                hints.append(" or ")
-            hints += [setting] if setting.has_value else ["a smaller ", setting]
-        run = self.run_size(size)
-        at = f" (run at {run[0]}x{run[1]})" if run != size else ""
-        return DeviceOutOfMemory(
-            f"out of memory on {self.device} for {count} image(s) of {size[0]}x{size[1]}{at}; try ", *hints, lower=lower
-        )
-
-    def _relight(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> torch.Tensor:
+    def _run(self, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None = None) -> _Run:
+        """The network's pass at its run scale; what :meth:`_Run.output` needs to make each output full size."""
         # Only to CUDA: a non-blocking copy to MPS from a non-contiguous host tensor can corrupt it.
         copy_async = self.device.type == "cuda"
         rgb = rgb.to(self.device, torch.float32, non_blocking=copy_async)
@@ -271,15 +305,12 @@ class Relighter:
         with autocast(self.device, self.precision):
             out = self._forward(rgb_p, depth_p, light)
         out = out[..., :hh, :ww].float()
-        if out.shape[-2:] == (h, w):
-            return out
-        self._stage(f"bringing the {self.upscale} back to {h}x{w}")
-        if self.upscale == "result":
-            return resize(out, (h, w))
-        # The change at run scale, brought up guided by the depth (so it does not spread across depth edges)
-        # and added to the photo: the photo keeps its own detail.
-        change = guided_resize(out.sub_(rgb), depth, full_depth)
-        return change.add_(full).clamp_(min=0)
+        if not bool(torch.isfinite(out).all()):
+            raise _not_finite(self.precision, self.loaded.source or self.loaded.config.describe())
+        scaled_down = out.shape[-2:] != (h, w)
+        if scaled_down:
+            self._stage(f"bringing the {self.upscale} back to {h}x{w}")
+        return _Run(out, rgb, full, depth, full_depth, (h, w), scaled_down)
 
     def lights(self, to: LightLike | None = None, source: LightLike | None = None) -> tuple[Light | None, Light | None]:
         """The (target, source) a relight with these arguments applies, checked against the model (see
@@ -314,19 +345,58 @@ class Relighter:
     def relight_many(self, rgb: np.ndarray, depth: np.ndarray, to: Sequence[LightLike | None],
                      source: LightLike | None = None, group: int = 8) -> list[np.ndarray]:
         """One image relit to each light of ``to`` (see :meth:`relight`), ``group`` lights per pass; with
-        FiLM conditioning the encoders run once per pass for all of its lights."""
+        FiLM conditioning the encoders run once per pass for all of its lights. Each result is kept:
+        :meth:`relight_each` gives them one at a time instead."""
+        return list(self.relight_each(rgb, depth, to, source, group))
+
+    def relight_each(self, rgb: np.ndarray, depth: np.ndarray, to: Sequence[LightLike | None],
+                     source: LightLike | None = None, group: int = 8) -> Iterator[np.ndarray]:
+        """:meth:`relight_many` one result at a time, in the order of ``to``: a caller that writes each and
+        lets it go holds one full-resolution result, however many lights. A pass takes at most ``group``
+        lights, and fewer when the network runs on many pixels (:data:`GROUP_RUN_PIXELS` in all)."""
         resolved = [self.lights(target, source) for target in to]
         rgb_t, depth_t = checked_tensors(rgb, depth)
         if not self.illumination.any_to_any:
             out = self.relight_tensor(rgb_t, depth_t)[0].permute(1, 2, 0).cpu().numpy()
-            return [out for _ in resolved]
-        outs: list[np.ndarray] = []
-        for start in range(0, len(resolved), max(1, group)):
-            chunk = resolved[start : start + max(1, group)]
+            for _ in resolved:
+                yield out
+            return
+        height, width = self.run_size(rgb_t.shape[-2:])
+        group = max(1, min(group, GROUP_RUN_PIXELS // max(1, height * width)))
+        for start in range(0, len(resolved), group):
+            chunk = resolved[start : start + group]
             light = encode_lights([t for t, _ in chunk], [s for _, s in chunk])  # type: ignore[misc]
-            relit = self.relight_tensor(rgb_t, depth_t, light)
-            outs += list(relit.permute(0, 2, 3, 1).cpu().numpy())
-        return outs
+            rows = self.relight_rows(rgb_t, depth_t, light)
+            for _ in chunk:
+                yield next(rows)[0].permute(1, 2, 0).cpu().numpy()
+
+
+def _out_of_memory(relighter: Relighter, count: int, size: tuple[int, int]) -> DeviceOutOfMemory:
+    """The error for ``count`` images of ``size`` not fitting, naming the settings that would use less."""
+    lower = [Setting("size", owner="Relighter")]
+    if count > 1:
+        lower.insert(0, Setting("batch_size"))
+    if relighter.precision == "fp32" and relighter.device.type != "cpu" and bf16_runs_on(relighter.device):
+        lower.append(Setting("precision", "bf16", owner="Relighter"))
+    hints: list[Part] = []
+    for setting in lower:  # "a smaller --batch-size or a smaller --size or --precision bf16"
+        if hints:
+            hints.append(" or ")
+        hints += [setting] if setting.has_value else ["a smaller ", setting]
+    run = relighter.run_size(size)
+    at = f" (run at {run[0]}x{run[1]})" if run != size else ""
+    return DeviceOutOfMemory(
+        f"out of memory on {relighter.device} for {count} image(s) of {size[0]}x{size[1]}{at}; try ", *hints, lower=lower,
+        count=count, size=size,
+    )
+
+
+def _not_finite(precision: str, source: str) -> RelightError:
+    """The refusal of an output holding NaN or infinities: fp16 overflowing, or weights that make them."""
+    if precision == "fp16":
+        return RelightError("the network overflowed fp16 (its output holds inf or NaN); use ",
+                            Setting("precision", "bf16", owner="Relighter"), " or fp32")
+    return RelightError(f"{source}: the network's output holds NaN or infinite values; these weights cannot be used")
 
 
 def checked_tensors(rgb: np.ndarray, depth: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

@@ -40,9 +40,16 @@ def _tags(icc: bytes) -> dict[bytes, bytes]:
     return tags
 
 
+#: The colour spaces an ICC header names (its bytes 16 to 20), as they are written there.
+ICC_SPACES = frozenset({"XYZ", "Lab", "Luv", "YCbr", "Yxy", "RGB", "GRAY", "HSV", "HLS", "CMYK", "CMY",
+                        *(f"{n:X}CLR" for n in range(2, 16))})
+
+
 def colour_space(icc: bytes) -> str:
-    """The profile's colour space as ICC names it (``RGB``, ``GRAY``, ``CMYK``), or ``?`` if unreadable."""
-    return icc[16:20].decode("latin-1").strip() if len(icc) >= 132 else "?"
+    """The profile's colour space as ICC names it (``RGB``, ``GRAY``, ``CMYK``), or ``?`` if it names
+    none (a damaged profile's bytes are never shown as they are)."""
+    space = icc[16:20].decode("latin-1").strip() if len(icc) >= 132 else "?"
+    return space if space in ICC_SPACES else "?"
 
 
 def _fixed(data: bytes, offset: int, count: int) -> np.ndarray:

@@ -12,7 +12,6 @@ VIDIT's normalised depth, ``H x W`` float32 in [0, 1], near small and far large,
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import pickle
@@ -20,14 +19,15 @@ import pickletools
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from collections.abc import Callable
 from typing import IO
 
 import numpy as np
 from PIL import Image
 
-from relight.errors import InputFileError, InvalidSetting, Part, Setting, UnsafeFileError, first_line, listed
+from relight.errors import InputFileError, InvalidSetting, Part, Setting, UnsafeFileError, first_line, listed, shown
 from relight.io.images import MAX_PIXELS, check_input_file, read_pixels, to_unit
 from relight.io.output import atomic_output
 
@@ -75,29 +75,90 @@ class _Opcodes(dict):
         raise pickle.UnpicklingError(f"pickle opcode {known.name if known else hex(code)}, which depth files do not use")
 
 
+class _Beyond(pickle.UnpicklingError):
+    """The pickle asks for more than a depth map can need: the file is refused, not read further."""
+
+
+#: What a pickled depth map can need, checked as the pickle streams (a VIDIT file uses a few dozen
+#: opcodes and a handful of containers): each bounds what a small crafted file could make the reader
+#: build, so that one is refused within a few MB and a fraction of a second.
+MAX_OPCODES = 20_000
+MAX_CONTAINERS = 2_000  # dicts, lists, tuples and sets made
+MAX_STACK = 10_000  # objects waiting on the stack, marks included
+MAX_NESTING = 32  # marks open at once, and containers within containers
+MAX_LINE = 1 << 16  # bytes of one text line (the names of the functions a pickle calls)
+_CONTAINER_OPS = frozenset(op[0] for op in (
+    pickle.EMPTY_DICT, pickle.EMPTY_LIST, pickle.EMPTY_TUPLE, pickle.EMPTY_SET, pickle.FROZENSET, pickle.DICT, pickle.LIST,
+    pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3,
+))
+_REMOVED = (pickle.INST, pickle.OBJ, pickle.NEWOBJ, pickle.NEWOBJ_EX, pickle.PERSID, pickle.BINPERSID, pickle.EXT1, pickle.EXT2,
+            pickle.EXT4, pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER, pickle.LONG4)
+
+
+def _bounded(code: int, load: Callable[[pickle._Unpickler], None]) -> Callable[[_DepthUnpickler], None]:
+    """``load`` after the checks that bound what the pickle builds (:data:`MAX_OPCODES` and the rest)."""
+    container = code in _CONTAINER_OPS
+
+    def step(self: _DepthUnpickler) -> None:
+        self.opcodes += 1
+        self.containers += container
+        if self.opcodes > MAX_OPCODES:
+            raise _Beyond(f"over {MAX_OPCODES:,} pickle operations")
+        if self.containers > MAX_CONTAINERS:
+            raise _Beyond(f"over {MAX_CONTAINERS:,} containers")
+        if len(self.stack) >= MAX_STACK:
+            raise _Beyond(f"over {MAX_STACK:,} objects at once")
+        if len(self.metastack) > MAX_NESTING:
+            raise _Beyond(f"containers nested over {MAX_NESTING} deep")
+        load(self)
+
+    return step
+
+
+class _Stream:
+    """A file read as a pickle, at most ``limit`` bytes of it: a length the pickle claims reads what the
+    file holds, never more than the limit, and a read past the limit refuses the file."""
+
+    def __init__(self, fh: IO[bytes], limit: int) -> None:
+        self.fh, self.left = fh, limit
+
+    def _took(self, data: bytes) -> bytes:
+        self.left -= len(data)
+        if self.left < 0:
+            raise _Beyond(f"over {_MAX_PICKLE:,} bytes of pickle")
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        return self._took(self.fh.read(self.left + 1 if size is None or size < 0 else min(size, self.left + 1)))
+
+    def readline(self) -> bytes:
+        line = self._took(self.fh.readline(min(MAX_LINE, self.left) + 1))
+        if len(line) > MAX_LINE:  # the lines of a depth pickle are the names of the functions it calls
+            raise _Beyond(f"a line of over {MAX_LINE:,} bytes")
+        return line
+
+
 class _DepthUnpickler(pickle._Unpickler):
     """Admits only what a VIDIT depth file is made of (dicts, numpy arrays, dtypes and scalars), each
-    built as a :class:`_Stub`.
+    built as a :class:`_Stub`, and no more of it than a depth map can need.
 
     It extends the pure-Python unpickler (``pickle._Unpickler``), whose opcodes are Python methods that
     can be vetted one by one: BUILD applies state to stubs only (never to the admitted functions), the
-    opcodes that make instances, extensions or out-of-band buffers are gone, and a damaged length reads
-    what the file holds rather than allocating what it claims.
+    opcodes that make instances, extensions, out-of-band buffers or long integers are gone, a damaged
+    length reads what the file holds rather than allocating what it claims (:class:`_Stream`), and
+    every opcode first checks the bounds (:data:`MAX_OPCODES`, :data:`MAX_CONTAINERS`,
+    :data:`MAX_STACK`, :data:`MAX_NESTING`), so that a small file cannot expand to gigabytes.
     """
 
-    dispatch = _Opcodes({
-        code: load for code, load in pickle._Unpickler.dispatch.items()
-        if bytes([code]) not in (pickle.INST, pickle.OBJ, pickle.NEWOBJ, pickle.NEWOBJ_EX, pickle.PERSID, pickle.BINPERSID,
-                                 pickle.EXT1, pickle.EXT2, pickle.EXT4, pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER)
-    })
+    def __init__(self, fh: IO[bytes], limit: int) -> None:
+        super().__init__(_Stream(fh, limit))
+        self.opcodes = self.containers = 0
 
     def load_build(self) -> None:
         state = self.stack.pop()
         if not isinstance(self.stack[-1], _Stub):
             raise pickle.UnpicklingError("pickle BUILD on something other than a numpy array, dtype or scalar")
         self.stack[-1].state = state
-
-    dispatch[pickle.BUILD[0]] = load_build
 
     ALLOWED: dict[tuple[str, str], object] = {
         **{(module, "_reconstruct"): _reconstruct for module in ("numpy.core.multiarray", "numpy._core.multiarray")},
@@ -111,21 +172,29 @@ class _DepthUnpickler(pickle._Unpickler):
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in self.ALLOWED:
             return self.ALLOWED[module, name]
-        raise _RefusedClass(f"refused to load {module}.{name} (only dicts, arrays and scalars are allowed)")
+        raise _RefusedClass(f"refused to load {shown(module)}.{shown(name)} (only dicts, arrays and scalars are allowed)")
 
 
-def _materialise(obj: object, memo: dict[int, object] | None = None) -> object:
+_DepthUnpickler.dispatch = _Opcodes({
+    code: _bounded(code, _DepthUnpickler.load_build if bytes([code]) == pickle.BUILD else load)
+    for code, load in pickle._Unpickler.dispatch.items() if bytes([code]) not in _REMOVED
+})
+
+def _materialise(obj: object, memo: dict[int, object] | None = None, depth: int = 0) -> object:
     """The unpickled data with every :class:`_Stub` checked and made into its numpy object; ValueError
-    says what does not fit (a damaged or crafted file)."""
+    says what does not fit (a damaged or crafted file; containers nested over :data:`MAX_NESTING` deep,
+    which a container holding itself is)."""
     memo = {} if memo is None else memo
     if id(obj) in memo:
         return memo[id(obj)]
+    if depth > MAX_NESTING:
+        raise _Beyond(f"containers nested over {MAX_NESTING} deep")
     if isinstance(obj, dict):
-        made: object = {key: _materialise(value, memo) for key, value in obj.items()}
+        made: object = {key: _materialise(value, memo, depth + 1) for key, value in obj.items()}
     elif isinstance(obj, (list, tuple)):
-        made = type(obj)(_materialise(item, memo) for item in obj)
+        made = type(obj)(_materialise(item, memo, depth + 1) for item in obj)
     elif isinstance(obj, _Stub):
-        made = _make_dtype(obj) if obj.kind == "dtype" else _make_array(obj, memo) if obj.kind == "array" else _make_scalar(obj, memo)
+        made = _make_dtype(obj) if obj.kind == "dtype" else _make_array(obj, memo, depth) if obj.kind == "array" else _make_scalar(obj, memo, depth)
     else:
         made = obj
     memo[id(obj)] = made
@@ -142,7 +211,7 @@ def _make_dtype(stub: _Stub) -> np.dtype:
     return dtype.newbyteorder(state[1]) if state[1] in ("<", ">") and dtype.itemsize > 1 and not dtype.hasobject else dtype
 
 
-def _make_array(stub: _Stub, memo: dict[int, object]) -> np.ndarray:
+def _make_array(stub: _Stub, memo: dict[int, object], depth: int) -> np.ndarray:
     state = stub.state
     if not (isinstance(state, tuple) and len(state) == 5):
         raise ValueError("unexpected array state")
@@ -152,7 +221,7 @@ def _make_array(stub: _Stub, memo: dict[int, object]) -> np.ndarray:
     count = math.prod(shape)
     if count > MAX_PIXELS:
         raise ValueError(f"array of shape {shape}, over the {MAX_PIXELS:,}-pixel limit")
-    dtype = _materialise(dtype, memo)
+    dtype = _materialise(dtype, memo, depth + 1)
     if not isinstance(dtype, np.dtype):
         raise ValueError("array without a dtype")
     order = "F" if fortran else "C"
@@ -161,15 +230,15 @@ def _make_array(stub: _Stub, memo: dict[int, object]) -> np.ndarray:
             raise ValueError(f"object array of shape {shape} with {len(data) if isinstance(data, list) else 'no'} items")
         flat = np.empty(count, dtype=object)
         for i, item in enumerate(data):
-            flat[i] = _materialise(item, memo)
+            flat[i] = _materialise(item, memo, depth + 1)
         return flat.reshape(shape, order=order)
     if not isinstance(data, (bytes, bytearray)) or len(data) != count * dtype.itemsize:
         raise ValueError(f"array of shape {shape} {dtype} without its {count * dtype.itemsize:,} bytes of data")
     return np.frombuffer(bytes(data), dtype, count).reshape(shape, order=order)  # read-only: read_depth copies it
 
 
-def _make_scalar(stub: _Stub, memo: dict[int, object]) -> object:
-    dtype, data = _materialise(stub.args[0], memo), stub.args[1]
+def _make_scalar(stub: _Stub, memo: dict[int, object], depth: int) -> object:
+    dtype, data = _materialise(stub.args[0], memo, depth + 1), stub.args[1]
     if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
         raise ValueError("unexpected numpy scalar")
     return np.frombuffer(bytes(data), dtype, 1)[0]
@@ -196,13 +265,12 @@ def _load_npy(path: Path, fh: IO[bytes], size: int) -> object:
     except Exception as exc:  # noqa: BLE001 - numpy parses the header as Python literals: damage raises many types
         raise InputFileError(path, f"not a .npy file ({type(exc).__name__}: {first_line(exc)})") from None
     if dtype.hasobject:
-        data = fh.read(_MAX_PICKLE + 1)  # from memory: a .npz member is inflated only this far
-        if len(data) > _MAX_PICKLE:
-            raise InputFileError(path, f"pickled depth of over {_MAX_PICKLE:,} bytes, more than a {MAX_PIXELS:,}-pixel depth map needs")
-        try:
-            obj = _materialise(_DepthUnpickler(io.BytesIO(data)).load())
+        try:  # streamed: a .npz member is inflated only as far as the pickle is read
+            obj = _materialise(_DepthUnpickler(fh, _MAX_PICKLE).load())
         except _RefusedClass as exc:
             raise UnsafeFileError(path, f"unsafe pickle: {first_line(exc)}") from None
+        except _Beyond as exc:
+            raise InputFileError(path, f"pickled depth with {exc}, more than a {MAX_PIXELS:,}-pixel depth map needs") from None
         except Exception as exc:  # noqa: BLE001 - a damaged pickle fails in many ways (TypeError, AttributeError, ...)
             raise InputFileError(path, f"corrupt or truncated pickled depth ({first_line(exc)})") from None
         return obj.item() if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1 else obj
@@ -405,6 +473,7 @@ def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
     if suffix not in DEPTH_EXTENSIONS:
         raise InputFileError(path, f"unsupported depth type {suffix or '(none)'}; use one of {', '.join(DEPTH_EXTENSIONS)}")
     check_input_file(path)
+    notes: list[str] = []
     if suffix == ".npy":
         try:
             with path.open("rb") as fh:
@@ -427,7 +496,7 @@ def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
         except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
             raise InputFileError(path, f"not a readable .npz file ({first_line(exc)})") from None
     else:
-        array = read_pixels(path)
+        array = read_pixels(path, notes)
     array = np.asarray(array)
     if array.size == 0:
         raise InputFileError(path, "depth array is empty")
@@ -437,7 +506,10 @@ def load_depth(path: str | os.PathLike[str], kind: str = "auto") -> DepthMap:
         raise InputFileError(path, f"depth must be 2-D (H x W), got shape {tuple(array.shape)}")
     if (problem := _not_real(array.dtype)) is not None:
         raise InputFileError(path, problem)
-    return to_normalised(array, kind, path=path)
+    found = to_normalised(array, kind, path=path)
+    if not notes:
+        return found
+    return replace(found, note=("; ".join(notes), *(("; ", *found.note) if found.note else ())))
 
 
 def resize_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -15,6 +15,8 @@ import errno
 import io
 import os
 import stat
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,10 +139,23 @@ def _tags_of(im: Image.Image, raw: _Raw, png: bytes | None = None) -> _Raw:
 
 
 def _read_tiff(path: Path, tags: bool) -> _Raw:
+    try:
+        return _tiff_pixels(path, tags)
+    except (InputFileError, tifffile.TiffFileError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - tifffile's parser raises whatever a damaged tag table leads to (IndexError, TypeError, ...)
+        raise InputFileError(path, f"corrupt or truncated TIFF ({type(exc).__name__}: {first_line(exc)})") from None
+
+
+def _tiff_pixels(path: Path, tags: bool) -> _Raw:
     with tifffile.TiffFile(path) as tif:
         page = tif.pages[0]
-        _check_pixels(path, page.shape[1] if len(page.shape) > 1 else 1, page.shape[0])
+        if len(page.shape) < 2:
+            raise InputFileError(path, f"TIFF page of shape {page.shape}, not an image")
+        _check_pixels(path, page.shape[1], page.shape[0])
         raw = _Raw(page.asarray())
+        if _has_second_page(tif):
+            raw.notes.append("a TIFF of several pages: the first is used")
         if not tags:
             return raw
         icc = page.tags.get(34675)
@@ -156,10 +171,22 @@ def _read_tiff(path: Path, tags: bool) -> _Raw:
     return raw
 
 
+def _has_second_page(tif: tifffile.TiffFile) -> bool:
+    """Whether a TIFF holds a second page (only its directory is read: a crafted chain of pages is not walked)."""
+    try:
+        tif.pages[1]
+    except (IndexError, tifffile.TiffFileError, ValueError):
+        return False
+    return True
+
+
 def _read_with_pillow(path: Path, data: bytes, tags: bool) -> _Raw:
     with Image.open(io.BytesIO(data)) as im:
         _check_pixels(path, *im.size)
         raw = _tags_of(im, _Raw(np.zeros(0)), data if im.format == "PNG" else None) if tags else _Raw(np.zeros(0))
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            raw.notes.append(f"an animated or multi-page {im.format} of {frames} frames: the first is used")
         grey16 = im.mode == "I;16" and "transparency" not in im.info  # Pillow keeps all 16 bits of these
         if im.format == "PNG" and len(data) > 24 and data[24] == 16 and not grey16:
             raw.pixels = _read_png16(data)
@@ -169,7 +196,9 @@ def _read_with_pillow(path: Path, data: bytes, tags: bool) -> _Raw:
             im = ImageCms.profileToProfile(im, io.BytesIO(raw.icc), ImageCms.createProfile("sRGB"), outputMode="RGB")
             raw.icc = None
             raw.notes.append("CMYK image: converted to sRGB through its colour profile, and written in sRGB")
-        if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
+        if im.mode == "1":  # black and white: grey, as a depth map or a photo holds it
+            im = im.convert("L")
+        if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
             im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
         raw.pixels = np.asarray(im)
     return raw
@@ -198,14 +227,19 @@ def _read(path: Path, tags: bool) -> _Raw:
         raise InputFileError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from exc
     except (UnidentifiedImageError, tifffile.TiffFileError):
         raise InputFileError(path, f"not a readable {suffix.lstrip('.').upper() or 'image'} file") from None
-    except (OSError, SyntaxError, ValueError, png.Error, EOFError, ImageCms.PyCMSError) as exc:
+    # zlib.error and struct.error: a damaged deflate stream or tag table inside a TIFF (tifffile passes them on)
+    except (OSError, SyntaxError, ValueError, png.Error, EOFError, ImageCms.PyCMSError, zlib.error, struct.error) as exc:
         raise InputFileError(path, f"corrupt or truncated image ({first_line(exc)})") from exc
 
 
-def read_pixels(path: Path) -> np.ndarray:
+def read_pixels(path: Path, notes: list[str] | None = None) -> np.ndarray:
     """Decode any supported raster into a numpy array of its native type (H x W or H x W x C), as stored
-    (no orientation or colour profile applied: depth maps are read this way)."""
-    return _read(path, tags=False).pixels
+    (no orientation or colour profile applied: depth maps are read this way); ``notes`` is given what the
+    reader has to say (the first of several frames used)."""
+    raw = _read(path, tags=False)
+    if notes is not None:
+        notes.extend(raw.notes)
+    return raw.pixels
 
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
@@ -251,7 +285,9 @@ def _to_srgb(path: Path, rgb: np.ndarray, icc: bytes | None, bit_depth: int, not
     if icc is None or colour.is_srgb(icc):
         return rgb, icc
     if not colour.is_usable(icc):
-        notes.append(f"its {colour.colour_space(icc)} colour profile does not fit an RGB image: read as sRGB, written untagged")
+        space = colour.colour_space(icc)
+        what = "damaged colour profile" if space == "?" else f"{space} colour profile"
+        notes.append(f"its {what} does not fit an RGB image: read as sRGB, written untagged")
         return rgb, None
     try:
         if bit_depth == 8:  # exactly the stored bytes, through LittleCMS
@@ -274,6 +310,8 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
     bit_depth = 16 if pixels.dtype == np.uint16 else 8 if pixels.dtype == np.uint8 else 32
     array = to_unit(pixels)
     notes = [*raw.notes]
+    if array.ndim not in (2, 3):
+        raise InputFileError(path, f"image of shape {array.shape}; expected height x width, with or without channels")
     if array.ndim == 2:
         array = array[..., None]
     channels = array.shape[2]

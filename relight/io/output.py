@@ -104,10 +104,26 @@ def check_output_dir(folder: str | os.PathLike[str], ext: str, bit_depth: int | 
     check_output_folder(folder)
 
 
+#: The longest file name, in bytes, that the common file systems take (ext4, XFS, APFS, NTFS in UTF-16 units).
+NAME_MAX = 255
+
+
+def name_too_long(name: str) -> str | None:
+    """Why ``name`` cannot be a file's name for its length, or None: the temporary :func:`atomic_output`
+    writes first (``.NAME.HOST-PID-XXXXXXXX.tmp``) must fit in :data:`NAME_MAX` bytes too."""
+    size = len(os.fsencode(name))
+    most = NAME_MAX - len(os.fsencode(f"..{_host()}-{os.getpid()}-xxxxxxxx.tmp"))
+    if size <= most:
+        return None
+    return f"a file name of {size} bytes, longer than relight can write ({most} bytes at most)"
+
+
 def check_output_path(path: str | os.PathLike[str]) -> None:
     """Refuse, before the work that produces it, a file that cannot be written at ``path``: a folder in
-    its place, a file on its path, no permission (any file: an image, JSON, CSV, a checkpoint)."""
+    its place, a file on its path, no permission, a name too long (any file: an image, JSON, CSV, a checkpoint)."""
     path = Path(path)
+    if (problem := name_too_long(path.name)) is not None:  # before stat, which fails on it
+        raise OutputFileError(path, problem)
     if path.is_dir():
         raise OutputFileError(path, "is a folder; give a file name")
     check_output_folder(path.parent)

@@ -129,8 +129,8 @@ def decode_png(data: bytes, check_size: Callable[[int, int], None] | None = None
     if check_size is not None:
         check_size(width, height)
     kinds = {kind for kind, _ in chunks}
-    if depth not in (8, 16) or colour not in _CHANNELS or (compression, filtering, interlace) != (0, 0, 0) or kinds & {b"PLTE", b"tRNS"}:
-        return None
+    if depth not in (8, 16) or colour not in _CHANNELS or (compression, filtering, interlace) != (0, 0, 0) or kinds & {b"PLTE", b"tRNS", b"acTL"}:
+        return None  # an animated PNG (acTL) too: Pillow reads it, and tells its frames
     channels, size = _CHANNELS[colour], depth // 8
     row = 1 + width * channels * size
     raw = _inflate([body for kind, body in chunks if kind == b"IDAT"], height * row, row)

@@ -18,10 +18,11 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from relight.errors import InputFileError, Part, first_line
+from relight.errors import InputFileError, Part, first_line, shown
 from relight.io.output import atomic_output, cannot_write
 from relight.model.config import MBNetConfig
 from relight.model.mbnet import MBNet
+from relight.model.provenance import provenance_problem
 
 FORMAT = "relight-mbnet/1"
 
@@ -30,7 +31,7 @@ class CheckpointError(InputFileError):
     """A checkpoint file that is not ours, is damaged, or does not fit its own config; the message starts with the path."""
 
     def __init__(self, path: str | os.PathLike[str], *parts: Part, **facts: Any) -> None:
-        super().__init__(Path(path), f"{path}: ", *parts, **facts)
+        super().__init__(Path(path), *parts, **facts)
 
 
 @dataclass
@@ -100,9 +101,22 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> tuple[MBNetConfig,
     if meta.get("format") != FORMAT:
         raise CheckpointError(path, f"not a relight checkpoint (metadata format {meta.get('format')!r})")
     try:
-        return MBNetConfig.from_json(meta["config"]), json.loads(meta.get("provenance", "{}"))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise CheckpointError(path, f"damaged checkpoint metadata ({exc})") from None
+        config, provenance = MBNetConfig.from_json(meta["config"]), json.loads(meta.get("provenance", "{}"))
+    except (KeyError, ValueError, TypeError, RecursionError) as exc:
+        raise CheckpointError(path, f"damaged checkpoint metadata ({shown(first_line(exc))})") from None
+    problem = provenance_problem(provenance)
+    if problem is not None:
+        raise CheckpointError(path, f"its metadata's provenance field {problem[0]!r} holds {problem[1]}", field=problem[0])
+    return config, provenance
+
+
+def check_finite(path: Path, state: dict[str, torch.Tensor]) -> None:
+    """Refuse weights holding NaN or infinities (one ``running_mean`` is enough to turn every output black)."""
+    for key in sorted(state):
+        tensor = state[key]
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            count = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(path, f"{key} holds {count} NaN or infinite value(s); the weights are damaged", key=key)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
@@ -123,5 +137,6 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
     for key, tensor in state.items():
         if tensor.shape != expected[key].shape:
             raise CheckpointError(path, f"{key} has shape {tuple(tensor.shape)}, expected {tuple(expected[key].shape)}")
+    check_finite(path, state)
     model.load_state_dict(state, assign=True)
     return LoadedModel(model.eval(), provenance, str(path))

@@ -11,6 +11,10 @@ the step files renamed onto ``last.safetensors``/``best.safetensors``. Whatever 
 at, the folder holds one committed state: loading it finishes the renames it names, cuts the metrics log
 back to its length and removes what a later, uncommitted save left. A folder with no committed state
 holds no run: starting afresh there clears what an interrupted first save left.
+
+The state also records the sha256 of each file the run depends on (the weights, the metrics log up to
+its length) and a checksum of its own contents: a resume refuses, naming the file, what changed since
+the save (a flipped bit, an emptied or rewritten log) instead of going on from it.
 """
 
 from __future__ import annotations
@@ -56,6 +60,46 @@ def resumable(run_dir: str | os.PathLike[str]) -> bool:
     return (Path(run_dir) / LAST_STATE).is_file()
 
 
+def _file_sha256(path: Path, size: int | None = None) -> str:
+    """The sha256 of a file, or of its first ``size`` bytes."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        left = size
+        while left is None or left > 0:
+            chunk = fh.read(1 << 20 if left is None else min(1 << 20, left))
+            if not chunk:
+                break
+            h.update(chunk)
+            left = None if left is None else left - len(chunk)
+    return h.hexdigest()
+
+
+def content_digest(obj: Any) -> str:
+    """SHA-256 of a training state's contents (tensors by their bytes, dtype and shape; dicts by key; the
+    rest by ``repr``): saved with the state, so that a damaged state file is told, not resumed from."""
+    h = hashlib.sha256()
+    _feed(h, obj)
+    return h.hexdigest()
+
+
+def _feed(h: Any, obj: Any) -> None:
+    if isinstance(obj, torch.Tensor):
+        tensor = obj.detach().cpu().contiguous()
+        h.update(f"tensor {tensor.dtype} {tuple(tensor.shape)};".encode())
+        h.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        h.update(f"dict {len(obj)};".encode())
+        for key in sorted(obj, key=repr):
+            h.update(f"{key!r}:".encode())
+            _feed(h, obj[key])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"{type(obj).__name__} {len(obj)};".encode())
+        for item in obj:
+            _feed(h, item)
+    else:
+        h.update(f"{obj!r};".encode())
+
+
 def state_digest(state: dict[str, torch.Tensor]) -> str:
     """SHA-256 of a state dict's tensors (sorted by name, float32, CPU): equal digests mean equal weights."""
     h = hashlib.sha256()
@@ -97,12 +141,15 @@ class RunStore:
         self.dir = Path(run_dir)
         self.main = main
         self.metrics_bytes = 0
+        #: The sha256 of each file the last committed state depends on, by name (metrics.csv: up to its length).
+        self.sums: dict[str, str] = {}
 
     def check(self, resume: bool) -> None:
         """Before any work: ``resume`` needs a committed save; a fresh run refuses to replace one."""
         if resume:
             if not resumable(self.dir):
-                raise TrainError(f"{self.dir}: cannot resume, {LAST_STATE} is missing", path=self.dir)
+                raise TrainError(f"{self.dir}: cannot resume, {LAST_STATE} is missing (a run stopped before its first checkpoint "
+                                 "leaves none); start it afresh, without ", Setting("resume", owner="train"), path=self.dir)
         elif resumable(self.dir):
             raise TrainError(
                 f"{self.dir}: already holds a run; continue it with ",
@@ -139,9 +186,12 @@ class RunStore:
                 save_checkpoint(model, self.dir / files["best"], provenance, shown_as=self.dir / BEST)
             save_checkpoint(model, self.dir / files["last"], provenance, shown_as=self.dir / LAST)
             metrics_bytes = self._append_metrics(metrics_row)
-            self._write_state({**state, "files": {**files, "metrics_bytes": metrics_bytes}})
+            sums = {**self.sums, LAST: _file_sha256(self.dir / files["last"]), METRICS_FILE: _file_sha256(self.dir / METRICS_FILE)}
+            if best:
+                sums[BEST] = _file_sha256(self.dir / files["best"])
+            self._write_state({**state, "files": {**files, "metrics_bytes": metrics_bytes, "sha256": sums}})
             committed = True
-            self.metrics_bytes = metrics_bytes
+            self.metrics_bytes, self.sums = metrics_bytes, sums
             self._finish(files)
         except BaseException:
             if committed:  # stopped between the commit and the renames (Ctrl-C): do what the commit promised
@@ -165,6 +215,7 @@ class RunStore:
             raise cannot_write(path, exc) from None
 
     def _write_state(self, state: dict[str, Any]) -> None:
+        state = {**state, "digest": content_digest(state)}
         with atomic_output(self.dir / LAST_STATE) as tmp, tmp.open("wb") as fh:
             writer = _RecordingWriter(fh)
             try:
@@ -204,7 +255,26 @@ class RunStore:
         self._finish(files)
         self._remove_step_files()
         self.metrics_bytes = files.get("metrics_bytes", self._metrics_size())
+        self.sums = dict(files.get("sha256", {}))
+        self._check_sums()  # before the log is cut: a damaged log is told, not cut to length
         self._cut_metrics(self.metrics_bytes)
+
+    def _check_sums(self) -> None:
+        """Refuse to go on from files that changed since the state recorded them."""
+        for name, expected in self.sums.items():
+            path = self.dir / name
+            size = self.metrics_bytes if name == METRICS_FILE else None
+            held = path.stat().st_size if path.is_file() else None
+            if held is None:
+                why = "it is gone"
+            elif size is not None and held < size:
+                why = f"it holds {held:,} bytes, fewer than the {size:,} the checkpoint recorded"
+            elif _file_sha256(path, size) != expected:
+                why = "its sha256 is not the one the checkpoint recorded"
+            else:
+                continue
+            raise TrainError(f"{path}: changed since the last checkpoint ({why}); put back the file the run wrote, "
+                             "or start the run afresh in another folder", path=path)
 
     def load(self, model_config: MBNetConfig) -> dict[str, Any]:
         """The committed training state, after :meth:`recover`: ``last.safetensors`` holds its weights."""
@@ -225,9 +295,14 @@ class RunStore:
     def _read_state(self) -> dict[str, Any]:
         path = self.dir / LAST_STATE
         try:
-            return torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure to read means a damaged file
             raise TrainError(f"{path}: unreadable training state ({first_line(exc)})", path=path) from None
+        digest = state.pop("digest", None) if isinstance(state, dict) else None
+        if digest is not None and content_digest(state) != digest:
+            raise TrainError(f"{path}: damaged: its contents do not match the checksum saved with them; put back the file the run "
+                             "wrote, or start the run afresh in another folder", path=path)
+        return state
 
     def _metrics_size(self) -> int:
         path = self.dir / METRICS_FILE

@@ -19,7 +19,7 @@ from typing import Any
 
 from relight.errors import RelightError
 from relight.lighting import DEFAULT_TARGET, DIRECTIONS, TEMPERATURES, Light
-from relight.ui.service import MissingGradio, ModelInfo, Result, Service, page_message
+from relight.ui.service import MAX_UPLOAD, MissingGradio, ModelInfo, Result, Service, page_message
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before Gradio loads: it would phone home
 
@@ -30,8 +30,6 @@ except ModuleNotFoundError as exc:
 
 #: The compass as laid out on the page, north up (east is to the camera's right); None is the middle.
 COMPASS = (("NW", "N", "NE"), ("W", None, "E"), ("SW", "S", "SE"))
-#: The largest upload Gradio accepts (bytes); the pixel limit is checked on the file's header after it.
-MAX_UPLOAD = "1gb"
 #: What the depth-kind control offers (:data:`relight.io.depth.DEPTH_KINDS`), as the page words them.
 DEPTH_KIND_CHOICES = (("auto: tell from the values", "auto"), ("normalised: VIDIT's [0, 1] depth", "normalised"),
                       ("metric: distances", "metric"), ("disparity: inverse distances", "disparity"))
@@ -216,6 +214,7 @@ def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
         model_state = gr.State(info.name)
         result_state = gr.State(None)
         gr.Markdown("# relight\nDrop a photo (and its depth map, if you have one), pick the light, press **Relight**.")
+        gr.Markdown(service.limits(), elem_id="limits")
         with gr.Row():
             with gr.Column(scale=1):
                 image = gr.File(label="Photo (PNG, JPEG, TIFF, WebP)", elem_id="image")

@@ -9,6 +9,7 @@ profile, metadata) and writes the full-resolution result as ``relight run -o NAM
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from relight.errors import Action, InvalidSetting, RelightError, Setting, Wording, labelled
+from relight.lighting import ALL_LIGHTS
+from relight.errors import Action, DeviceOutOfMemory, InputFileError, InvalidSetting, RelightError, Setting, Wording, labelled, one_line
 
 if TYPE_CHECKING:
     from relight.data.pairs import DecodedPair
@@ -37,6 +39,17 @@ Estimate = Callable[[np.ndarray], np.ndarray]
 PREVIEW_SIDE = 1024
 #: Call folders kept on disk; older ones are removed (Gradio has copied their files into its cache by then).
 KEEP_CALLS = 64
+
+#: The most one call may cost: the photo's pixels times the lights it is relit to. A photo of
+#: :data:`~relight.io.images.MAX_PIXELS` to one light fits, and All 40 of a photo of up to 13.4 MP.
+MAX_REQUEST_PIXELS = 1 << 29
+
+#: The largest upload the page accepts (Gradio's form, ``max_file_size``); the pixel limit is checked on
+#: the file's header after it.
+MAX_UPLOAD = "1gb"
+
+#: Seconds a depth model that failed to load is not tried again: each call in that time is told at once.
+DEPTH_RETRY_SECONDS = 300.0
 
 #: How the page names the settings a library message refers to (``Setting.name`` -> label).
 PAGE_LABELS = {"to": "target light", "source": "source light", "weights": "model", "size": "run size"}
@@ -62,13 +75,15 @@ page_words = Wording(labelled(lambda setting: PAGE_LABELS.get(setting.name, sett
 def page_message(exc: BaseException, uploads: dict[str, str] | None = None) -> str:
     """The one line the page shows for ``exc``: a library error in page terms, with each upload's
     temporary path (``uploads``: path -> file name) replaced by the name the visitor gave it."""
-    if isinstance(exc, RelightError):
+    if isinstance(exc, (DeviceOutOfMemory, MemoryError)):  # the settings that would use less are not the visitor's
+        text = "the server ran out of memory for this photo; try a smaller one"
+    elif isinstance(exc, RelightError):
         text = page_words.text(exc)
     else:
         text = f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
     for path, name in (uploads or {}).items():
         text = text.replace(path, name)
-    return text
+    return one_line(text)
 
 
 @dataclass(frozen=True)
@@ -114,11 +129,12 @@ class Result:
     model: str = ""
 
 
-def check_upload(path: Path) -> None:
-    """Refuse an image over relight's pixel limit from its header, before anything decodes it.
+def check_upload(path: Path) -> tuple[int, int] | None:
+    """Refuse an image over relight's pixel limit from its header, before anything decodes it, and
+    return its stored (height, width).
 
     Only the stored width and height are read (orientation does not change the count); a file Pillow
-    cannot open is left to relight's readers, which refuse it, or read it, in their own words.
+    cannot open is left to relight's readers, which refuse it, or read it, in their own words (None).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -132,9 +148,22 @@ def check_upload(path: Path) -> None:
     except Image.DecompressionBombError:  # Pillow's own limit, far above relight's, refuses it from the header
         raise InputFileError(path, f"image header claims too many pixels, over the {MAX_PIXELS:,}-pixel limit") from None
     except (UnidentifiedImageError, OSError):
-        return
+        return None
     if width * height > MAX_PIXELS:
         raise InputFileError(path, f"image header claims {width} x {height} pixels, over the {MAX_PIXELS:,}-pixel limit")
+    return height, width
+
+
+def check_cost(path: Path, size: tuple[int, int] | None, lights: int, most: int = MAX_REQUEST_PIXELS) -> None:
+    """Refuse a call that would cost more than ``most`` pixels times lights for an image of ``size``
+    (height, width); a size not known from the header (None) is checked once the image is read."""
+    if size is None:
+        return
+    height, width = size
+    if height * width * lights > most:
+        what = "one light" if lights == 1 else f"{lights} lights"
+        raise InputFileError(path, f"{width} x {height} pixels to {what} is more than this page relights in one request "
+                                   f"({most / 1e6:,.0f} M pixels x lights: up to {most / lights / 1e6:,.1f} MP for {what})")
 
 
 def depth_picture(depth: np.ndarray) -> np.ndarray:
@@ -184,6 +213,9 @@ class Service:
         self._root = _new_folder("relight-ui-", None)
         self._calls: deque[Path] = deque()
         self._caches: list[Path] = []
+        self._depth_failed: tuple[float, RelightError] | None = None  # when the depth model last failed to load, and why
+        #: The most one call may cost, the photo's pixels times its lights (:data:`MAX_REQUEST_PIXELS`).
+        self.max_request_pixels = MAX_REQUEST_PIXELS
 
     def models(self) -> list[str]:
         """The models the page offers, each one that can run here: the page's own choice first (the
@@ -267,15 +299,34 @@ class Service:
         return folder
 
     def _estimate_depth(self, rgb: np.ndarray) -> np.ndarray:
-        """Depth for ``rgb`` from the depth model, loaded on first need; a failure to load is not kept, so
-        a model fetched meanwhile is found by the next call."""
+        """Depth for ``rgb`` from the depth model, loaded on first need. A failure to load is remembered
+        for :data:`DEPTH_RETRY_SECONDS`: the calls in that time are told at once, without holding the
+        queue for another try, and the first call after it tries again (a model fetched meanwhile is found)."""
         from relight.depth.estimation import DepthEstimator
 
         with self._lock:
             if self._estimate is None:
-                self._estimate = DepthEstimator.load(self.depth_model, device=self.device)
+                failed = self._depth_failed
+                if failed is not None and time.monotonic() - failed[0] < DEPTH_RETRY_SECONDS:
+                    raise failed[1]
+                try:
+                    self._estimate = DepthEstimator.load(self.depth_model, device=self.device)
+                except RelightError as exc:
+                    self._depth_failed = (time.monotonic(), exc)
+                    raise
+                self._depth_failed = None
             estimate = self._estimate
         return estimate(rgb)
+
+    def limits(self) -> str:
+        """What the page bounds, in a line for its visitors."""
+        from relight.io.images import MAX_PIXELS
+
+        side = math.isqrt(MAX_PIXELS)
+        all_lights = self.max_request_pixels / len(ALL_LIGHTS) / 1e6
+        return (f"Limits: photos and depth maps up to {side} x {side} pixels, and {self.max_request_pixels / 1e6:,.0f} M pixels x lights "
+                f"per request (All 40: photos up to {all_lights:.1f} MP); uploads up to {MAX_UPLOAD.upper()}; pickled depth files "
+                "only as VIDIT writes them (a dict of arrays, nothing that runs code or expands).")
 
     def _read(self, image: Path, depth: Path | None, depth_kind: str) -> DecodedPair:
         """The image and its depth as ``relight run`` reads them, the depth estimated when none is given
@@ -307,11 +358,12 @@ class Service:
 
         start = time.perf_counter()
         image = Path(image)
-        check_upload(image)
+        check_cost(image, check_upload(image), 1, self.max_request_pixels)
         check_depth_kind(depth_kind)
         to = target.strip() if target and target.strip() else None
         name = self.model_for(weights, [to])
         item = self._read(image, Path(depth) if depth else None, depth_kind)
+        check_cost(image, item.image.size, 1, self.max_request_pixels)
         with self._lock:
             relighter = self._relighter_for(name)
             lit, _ = relighter.lights(to)
@@ -325,29 +377,36 @@ class Service:
         before = write_image(folder / "before.png", item.image.rgb, None, 8)
         after = write_image(folder / "after.png", rgb, None, 8)
         depth_view = write_image(folder / "depth.png", depth_picture(item.depth), None, 8)
-        notes = [page_words.text(note) for note in item.warnings]
+        notes = [one_line(page_words.text(note)) for note in item.warnings]
         return Result(relit, before, after, depth_view, item.image.size, run_size, mapping, seconds, item.estimated, notes, name)
 
     def sheet(self, image: str | Path, depth: str | Path | None = None, weights: str | None = None, depth_kind: str = "auto") -> Path:
-        """The contact sheet of ``image`` relit to every light the model gives (an any-to-any model's 40)."""
+        """The contact sheet of ``image`` relit to every light the model gives (an any-to-any model's 40),
+        each light placed in its cell as it is made and then let go."""
         from relight.io.depth import check_depth_kind
-        from relight.lighting import ALL_LIGHTS
         from relight.weights.registry import any_to_any_models
-        from relight.evaluation.sheet import light_sheet, write_picture
+        from relight.evaluation.sheet import LightSheet, write_picture
 
         image = Path(image)
-        check_upload(image)
+        size = check_upload(image)
         check_depth_kind(depth_kind)
         name = self.model_for(weights, ALL_LIGHTS)
-        item = self._read(image, Path(depth) if depth else None, depth_kind)
         with self._lock:
             relighter = self._relighter_for(name)
             if not relighter.illumination.any_to_any:
                 raise InvalidSetting(Setting("weights", name), f"{name} is one-to-one ({relighter.illumination.describe()}): "
                                      "a contact sheet of all the lights needs an any-to-any model", *any_to_any_models())
             lights = relighter.illumination.targets
-            versions = relighter.relight_many(item.image.rgb, item.depth, list(lights))
-        return write_picture(self._call_folder() / f"{image.stem}_sheet.png", light_sheet(dict(zip(lights, versions))))
+        check_cost(image, size, len(lights), self.max_request_pixels)
+        item = self._read(image, Path(depth) if depth else None, depth_kind)
+        check_cost(image, item.image.size, len(lights), self.max_request_pixels)
+        with self._lock:
+            relighter = self._relighter_for(name)
+            cells = LightSheet(lights, item.image.size)
+            for light, version in zip(lights, relighter.relight_each(item.image.rgb, item.depth, list(lights))):
+                cells.place_light(light, version)
+                del version
+        return write_picture(self._call_folder() / f"{image.stem}_sheet.png", cells.picture())
 
     def close(self) -> None:
         """Drop the model and remove every file written."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from relight.errors import Action, Part, RelightError, action, listed
+from relight.errors import Action, Part, RelightError, action, first_line, listed, shown
 from relight.model.config import MBNetConfig
 from relight.paths import shipped
 from relight.weights.errors import RegistryError, UnknownWeights
@@ -30,6 +30,10 @@ USER_REGISTRY_FORMAT = "relight-registry/1"
 PLACEHOLDER = "PLACEHOLDER"
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: A Hub repository id as the Hub allows it: ``owner/name``, each letters, digits, ``-``, ``_`` and ``.``,
+#: neither starting nor ending with ``-`` or ``.``, without ``--`` or ``..``, at most 96 characters.
+_REPO_PART = r"(?!.*(?:--|\.\.))[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+REPO_ID = re.compile(rf"^{_REPO_PART}/{_REPO_PART}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -223,6 +227,9 @@ def _parse_location(raw: Any, base: Path, where: str) -> Location:
     if len(kinds) != 1:
         raise RegistryError(f"{where}: location needs exactly one of file, hub or page (got {', '.join(kinds) or 'none'})")
     kind = kinds[0]
+    texts = [key for key in (kind, "filename", "revision", "download_url") if key in raw and not isinstance(raw[key], str)]
+    if texts:
+        raise RegistryError(f"{where}: location {texts[0]} must be text (got {type(raw[texts[0]]).__name__} {shown(repr(raw[texts[0]]))})")
     if kind == "file":
         path = Path(raw["file"]).expanduser()
         return FileLocation(path if path.is_absolute() else base / path)
@@ -231,8 +238,10 @@ def _parse_location(raw: Any, base: Path, where: str) -> Location:
     if kind == "hub":
         revision = str(raw.get("revision", ""))
         if not _COMMIT.fullmatch(revision):
-            raise RegistryError(f"{where}: hub revision must be pinned to a full 40-hex commit (got {revision!r})")
-        return HubLocation(HubFile(str(raw["hub"]), str(raw["filename"]), revision))
+            raise RegistryError(f"{where}: hub revision must be pinned to a full 40-hex commit (got {shown(repr(revision))})")
+        if not REPO_ID.fullmatch(raw["hub"]):
+            raise RegistryError(f"{where}: hub repository {shown(repr(raw['hub']))} is not owner/name as the Hub allows it")
+        return HubLocation(HubFile(raw["hub"], raw["filename"], revision))
     return PageLocation(str(raw["page"]), str(raw["filename"]), raw.get("download_url"))
 
 
@@ -324,6 +333,9 @@ def read_user(path: Path) -> dict[str, dict[str, Any]]:
         return {}
     except (ValueError, UnicodeDecodeError) as exc:
         raise RegistryError(f"{path}: not valid JSON ({exc}); fix it or delete it to start afresh", path=path) from None
+    except RecursionError:
+        raise RegistryError(f"{path}: not a relight registry (nested deeper than JSON is read); fix it or delete it to start afresh",
+                            path=path) from None
     if not isinstance(data, dict) or data.get("format") != USER_REGISTRY_FORMAT or not isinstance(data.get("models"), dict):
         raise RegistryError(f"{path}: not a relight registry (expected format {USER_REGISTRY_FORMAT!r})", path=path)
     return data["models"]
@@ -345,7 +357,12 @@ def load_registry(builtin: Path = BUILTIN_REGISTRY, user: Path | None = None) ->
             mine[name]["location"] if from_user else raw.get("location"), user.parent if from_user else builtin.parent, where
         )
         origin = "user" if name not in shipped_models else ("built-in + user" if name in mine else "built-in")
-        entries[name] = _parse_entry(name, raw, location, origin, where)
+        try:
+            entries[name] = _parse_entry(name, raw, location, origin, where)
+        except RelightError:
+            raise
+        except (TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type, which no check above names
+            raise RegistryError(f"{where}: a field of the wrong type ({shown(first_line(exc))})", path=user if name in mine else builtin) from None
     return Registry(entries, builtin, user, default)
 
 
