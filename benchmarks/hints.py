@@ -11,7 +11,7 @@ Three parts, side by side in one run:
   mean PSNR gain over identity on a seeded sample of (scene, source, target) triples with no source
   given, opposite directions told apart, warmer at 2500 K than at 6500 K. For the design comparison of
   issue 22 the held-out folder is the leave-one-renderer-out set;
-* **agreement**: on ``--agreement`` ray-cast synthetic scenes, the shadow hint of each compass light
+* **agreement**: on ``--agreement`` ray-cast synthetic scenes of the ``classic`` family, the shadow hint of each compass light
   (computed from the depth map alone, the camera assumed as a model assumes it) against the ray caster's
   own point-light shadows: intersection over union, recall and precision over the pixels facing the light;
 * **cost**: one image relit to 8 lights in one pass by a narrow model of each design, at ``--cost-size``:
@@ -111,13 +111,13 @@ def compare_designs(args: argparse.Namespace, runs: Path) -> list[dict[str, obje
 def agreement(scenes: int, size: int) -> dict[str, float]:
     """The shadow hints of the 8 compass lights against the ray caster's point-light shadows (see the module doc)."""
     from relight.data.synth.camera import camera_rays, central_hit, light_positions, normalised_depth
-    from relight.data.synth.scene import random_scene
+    from relight.data.synth.families import random_scene, scene_ranges
     from relight.data.synth.shapes import dot, first_hit, occluded
 
     ious, recalls, precisions = [], [], []
     config = MBNetConfig()
     for seed in range(scenes):
-        scene = random_scene(seed)
+        scene = random_scene(seed, scene_ranges("classic"))  # the camera the hints assume by default
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             origin, rays = camera_rays(scene, size)
             centre, central = central_hit(scene)

@@ -1,5 +1,6 @@
-"""Shared fixtures (a small random-weight checkpoint written by the tests themselves, sample inputs) and
-the markers that let a developer run the fast part alone: ``pytest -m "not slow and not subprocess"``.
+"""The fixtures the test modules share (tiny models and checkpoints the tests build themselves, sample
+inputs and folders, the ``cli`` entry point, a loopback Hub, the web page on a loopback port) and the
+markers that let a developer run the fast part alone: ``pytest -m "not slow and not subprocess"``.
 
 Markers are given here by rule rather than test by test: ``subprocess`` to every test whose code (or a
 fixture's, or a helper's of its module) starts another process, ``gpu`` to the tests of
@@ -8,15 +9,19 @@ fixture's, or a helper's of its module) starts another process, ``gpu`` to the t
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import re
+import shutil
+import signal
 import socket
-import struct
+import subprocess
 import sys
-import zlib
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -26,6 +31,9 @@ from PIL import Image
 
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
+
+if TYPE_CHECKING:
+    from hubserver import HubServer
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
@@ -180,6 +188,79 @@ def narrow_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBN
 
 
 @pytest.fixture(scope="session")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four synthetic any-to-any scenes at 64 x 64 in the training layout, for the training tests to read."""
+    from relight.data.synth import write_dataset
+
+    out = tmp_path_factory.mktemp("synth") / "train"
+    write_dataset(out, scenes=4, size=64, seed=3)
+    return out
+
+
+@pytest.fixture(scope="session")
+def randomise_batchnorm() -> Callable[[torch.nn.Module], torch.nn.Module]:
+    """``randomise_batchnorm(model)``: every BatchNorm's running mean drawn from [-0.1, 0.1) and variance from
+    [0.5, 1.5) (torch's global generator), so that statistics off the identity are what folding, copying and
+    saving have to carry; returns the model."""
+
+    def randomise(model: torch.nn.Module) -> torch.nn.Module:
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.running_mean.uniform_(-0.1, 0.1)
+                    module.running_var.uniform_(0.5, 1.5)
+        return model
+
+    return randomise
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module of tiny tensors: with several OpenMP threads on a shared runner, one
+    descheduled thread stalls every op. Modules take it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def pair_folder(tmp_path: Path) -> Callable[..., Path]:
+    """``pair_folder(n, size=(40, 56))``: ``tmp_path/in`` holding Image000 ... of ``n`` copies of one random
+    8-bit image and its depth (a folder for ``relight batch``)."""
+
+    def make(n: int, size: tuple[int, int] = (40, 56)) -> Path:
+        rng = np.random.default_rng(0)
+        folder = tmp_path / "in"
+        folder.mkdir()
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / "Image000.png")
+        np.save(folder / "Image000.npy", rng.random(size, dtype=np.float32))
+        for i in range(1, n):
+            shutil.copy(folder / "Image000.png", folder / f"Image{i:03d}.png")
+            shutil.copy(folder / "Image000.npy", folder / f"Image{i:03d}.npy")
+        return folder
+
+    return make
+
+
+@pytest.fixture
+def sigterm_when() -> Callable[..., tuple[int, str]]:
+    """``sigterm_when(command, env, ready, within)``: start ``command``, send it SIGTERM (a scheduler's stop)
+    once ``ready()`` holds, it has exited, or ``within`` seconds have passed; returns its exit code and stderr."""
+
+    def stop(command: list[str], env: dict[str, str], ready: Callable[[], bool], within: float) -> tuple[int, str]:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + within
+        while not ready() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, err
+
+    return stop
+
+
+@pytest.fixture(scope="session")
 def tiny_relight_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A tiny any-to-any model (FiLM, its conditioning made not the identity so that the lights change the
     output) and the one-to-one model it starts from (6500-N -> 4500-E), random weights, for benchmark plumbing."""
@@ -208,77 +289,108 @@ def sample_pair(tmp_path: Path) -> tuple[Path, Path]:
     return image, depth
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    """Run the real console entry point in-process; returns (exit code, stdout, stderr)."""
-    from relight import cli
-
-    monkeypatch.setattr(sys, "argv", ["relight", *args])
-    monkeypatch.setitem(cli._state, "debug", False)
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], tuple[int, str, str]]:
     """The real console entry point, run in-process: ``code, out, err = cli(["run", ...])``."""
-    return lambda args: run_cli(args, capsys, monkeypatch)
+    from relight import cli as entry
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["relight", *args])
+        monkeypatch.setitem(entry._state, "debug", False)
+        code = 0
+        try:
+            entry.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
 
 
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    """One PNG chunk (length, type, data, CRC), written here independently of relight's own encoder."""
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+@pytest.fixture(scope="session")
+def any_to_any_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBNetConfig) -> Path:
+    """A tiny FiLM-conditioned MBNet with random weights, its conditioning moved off the identity so that
+    targets differ (a test fixture, never offered as a model)."""
+    torch.manual_seed(3)
+    model = MBNet(dataclasses.replace(tiny_config, conditioning="film"))
+    with torch.no_grad():
+        torch.nn.init.normal_(model.condition.out.weight, std=0.5)
+    path = tmp_path_factory.mktemp("a2a") / "tiny-any-to-any.safetensors"
+    return save_checkpoint(model, path, {"note": "random test weights", "default_target": "4500-E"})
 
 
-#: Runs ``relight`` with the arguments after it and prints the process's peak memory (VmHWM, kB) last on
-#: stderr, whatever way the command ends.
-_PEAK_RUNNER = """
-import atexit, sys
-def _peak():
-    status = open("/proc/self/status").read()
-    sys.stderr.write("peak_kb " + next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")) + "\\n")
-atexit.register(_peak)
-sys.argv = ["relight", *sys.argv[1:]]
-from relight.cli import main
-main()
-"""
+@pytest.fixture(scope="module")
+def any_to_any_url(any_to_any_checkpoint: Path) -> Iterator[str]:
+    """The web page over :func:`any_to_any_checkpoint`, served on a loopback port for the module's tests."""
+    from pageserver import served
+
+    yield from served(any_to_any_checkpoint)
 
 
-def relight_with_peak(args: list[str], timeout: float = 300, **popen: object) -> tuple[int, str, str, float]:
-    """Run ``relight ARGS`` in a child process: (exit code, stdout, stderr without the last line, peak
-    resident memory in MB, as /proc gives it for that process alone)."""
-    import subprocess
+@pytest.fixture(scope="module")
+def one_to_one_url(narrow_checkpoint: Path) -> Iterator[str]:
+    """The web page over :func:`narrow_checkpoint`, served on a loopback port for the module's tests."""
+    from pageserver import served
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1", **popen.pop("env", {})}  # type: ignore[dict-item]
-    done = subprocess.run([sys.executable, "-c", _PEAK_RUNNER, *args], capture_output=True, text=True, timeout=timeout, env=env, **popen)
-    *rest, last = done.stderr.rstrip("\n").split("\n")
-    assert last.startswith("peak_kb "), done.stderr[-2000:]
-    return done.returncode, done.stdout, "\n".join(rest), int(last.split()[1]) / 1e3
+    yield from served(narrow_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Depth Anything of 2 transformer layers, 16 channels and 28-pixel inputs, random weights (its last
+    convolution scaled so that its output varies across the photo), saved as a transformers folder."""
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
+
+    backbone = Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, image_size=28,
+                            patch_size=14, out_features=["stage1", "stage2"], reshape_hidden_states=False)
+    config = DepthAnythingConfig(backbone_config=backbone, neck_hidden_sizes=[8, 16], reassemble_factors=[2, 1],
+                                 fusion_hidden_size=16, head_hidden_size=8, reassemble_hidden_size=16)
+    torch.manual_seed(0)
+    model = DepthAnythingForDepthEstimation(config)
+    with torch.no_grad():
+        model.head.conv3.weight.mul_(1e6)
+        model.head.conv3.bias.fill_(1.0)
+    folder = tmp_path_factory.mktemp("tiny-depth-anything")
+    model.save_pretrained(folder)
+    DPTImageProcessor(size={"height": 28, "width": 28}, keep_aspect_ratio=True, ensure_multiple_of=14, do_pad=False,
+                      image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """A loopback Hub (:class:`hubserver.HubServer`); huggingface_hub's endpoint, HF_HOME-derived paths and
+    cache point at it and tmp_path, and the suite's offline switch is lifted for it."""
+    import huggingface_hub.constants as hf
+    from hubserver import HubServer
+
+    monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)
+    with HubServer() as server:
+        home = str(tmp_path / "hf-home")
+        old_home = hf.HF_HOME
+        for attr in dir(hf):
+            value = getattr(hf, attr)
+            if attr.isupper() and isinstance(value, str) and value.startswith(old_home):
+                monkeypatch.setattr(hf, attr, home + value[len(old_home):])
+        monkeypatch.setattr(hf, "HF_HUB_CACHE", os.path.join(home, "hub"))
+        monkeypatch.setattr(hf, "ENDPOINT", server.url)
+        monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "relight-home"))
+        yield server
 
 
 @pytest.fixture(scope="session")
 def small_scale_any_to_any(tmp_path_factory: pytest.TempPathFactory, tiny_config: MBNetConfig) -> Path:
     """A tiny any-to-any (FiLM) MBNet with random weights whose checkpoint says it was trained at 64 x 64,
     so that it runs any photo at that scale: big photos cost their full-resolution results, not the network."""
-    from dataclasses import replace
-
     torch.manual_seed(5)
-    model = MBNet(replace(tiny_config, conditioning="film"))
+    model = MBNet(dataclasses.replace(tiny_config, conditioning="film"))
     torch.nn.init.normal_(model.condition.out.weight, std=0.5)
     path = tmp_path_factory.mktemp("small-scale") / "any-at-64.safetensors"
     return save_checkpoint(model, path, {"note": "random test weights", "trained_at": [64, 64]})
-
-
-def flat_photo(path: Path, side: int) -> tuple[Path, Path]:
-    """A ``side`` x ``side`` photo of one grey (small as a file, big in memory) and its flat depth."""
-    Image.new("RGB", (side, side), (120, 110, 100)).save(path)
-    depth = path.with_name(f"{path.stem}_depth.png")
-    Image.new("L", (side, side), 128).save(depth)
-    return path, depth
 
 
 @pytest.fixture(params=["refused", "silent"])

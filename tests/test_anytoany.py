@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 
 from relight.cli._errors import cli_words
 from relight.data.anytoany import LitPair, PairSampler, lights_text, load_scenes, parse_lights
@@ -55,20 +54,25 @@ def _key(pairs: list[LitPair]) -> list[tuple[str, str, str, bool, bool]]:
 
 def test_the_draw_depends_on_seed_and_epoch_only(root: Path) -> None:
     scenes, skipped = load_scenes([root])
-    assert [s.name for s in scenes] == ["Image000", "Image001", "Image002"] and not skipped
+    assert [s.name for s in scenes] == ["Image000", "Image001", "Image002"]
+    assert not skipped
     sampler = PairSampler(scenes, seed=5)
-    assert sampler.possible == 3 * 40 * 39 and sampler.per_epoch == 12  # 4 per scene by default
+    assert sampler.possible == 3 * 40 * 39
+    assert sampler.per_epoch == 12  # 4 per scene by default
     first = sampler.draw(0)
-    assert len(first) == 12 and all(isinstance(p, LitPair) for p in first)
+    assert len(first) == 12
+    assert all(isinstance(p, LitPair) for p in first)
     assert _key(first) == _key(PairSampler(load_scenes([root])[0], seed=5).draw(0))  # a new sampler: same draw
-    assert _key(sampler.draw(1)) != _key(first) and _key(sampler.draw(0)) == _key(first)
+    assert _key(sampler.draw(1)) != _key(first)
+    assert _key(sampler.draw(0)) == _key(first)
     assert _key(PairSampler(scenes, seed=6).draw(0)) != _key(first)
     validation = PairSampler(scenes, seed=5, stream="validation")
     assert _key(validation.draw(0)) != _key(first)  # the validation sample is not epoch 0's draw
     many = [p for epoch in range(20) for p in sampler.draw(epoch)]
     assert all(p.source_light != p.target_light for p in many)
     assert len({(p.scene, p.source_light, p.target_light) for p in first}) == 12  # no repeats within an epoch
-    assert 0.3 < np.mean([p.flip for p in many]) < 0.7 and 0.3 < np.mean([p.source_known for p in many]) < 0.7
+    assert 0.3 < np.mean([p.flip for p in many]) < 0.7
+    assert 0.3 < np.mean([p.source_known for p in many]) < 0.7
 
 
 def test_subsets_are_respected_and_an_empty_one_is_refused(root: Path) -> None:
@@ -78,7 +82,8 @@ def test_subsets_are_respected_and_an_empty_one_is_refused(root: Path) -> None:
     assert sampler.possible == 3 * (2 * 3 - 2)  # minus 6500-N -> 6500-N and 4500-E -> 4500-E
     drawn = sampler.draw(0)
     assert len(drawn) == 200  # more than possible: drawn with repeats
-    assert {p.source_light for p in drawn} == set(sources) and {p.target_light for p in drawn} == set(targets)
+    assert {p.source_light for p in drawn} == set(sources)
+    assert {p.target_light for p in drawn} == set(targets)
     assert any(p.flip for p in drawn)  # mirrored pairs keep the lights the network sees inside the subsets
     with pytest.raises(RelightError, match="no any-to-any pairs with source != target"):
         PairSampler(scenes, [Light(6500, "N")], [Light(6500, "N")])
@@ -103,15 +108,18 @@ def test_a_mirrored_pair_is_the_flipped_scene_at_the_mirrored_lights(root: Path)
     assert directions == set(DIRECTIONS)
     e_to_w = LitPair("x", "x", Path("a"), Path("b"), Path("c"), True, "mirror", Light(6500, "E"), Light(2500, "W"))
     sin_e, sin_w = e_to_w.light_vector()[3], e_to_w.light_vector()[0]
-    assert sin_e == pytest.approx(1.0) and sin_w == pytest.approx(-1.0)
+    assert sin_e == pytest.approx(1.0)
+    assert sin_w == pytest.approx(-1.0)
 
 
 def test_a_withheld_source_is_zero_with_flag_zero(root: Path) -> None:
     scenes, _ = load_scenes([root])
     drawn = PairSampler(scenes, seed=3, withhold_source=1.0).draw(0)
-    assert not any(p.source_known for p in drawn) and all(p.mapping.startswith("? -> ") for p in drawn)
+    assert not any(p.source_known for p in drawn)
+    assert all(p.mapping.startswith("? -> ") for p in drawn)
     lights = torch.stack([PairDataset([p])[0]["light"] for p in drawn[:3]])
-    assert torch.count_nonzero(lights[:, 3:]) == 0 and torch.count_nonzero(lights[:, :3]) > 0
+    assert torch.count_nonzero(lights[:, 3:]) == 0
+    assert torch.count_nonzero(lights[:, :3]) > 0
     told = PairSampler(scenes, seed=3, withhold_source=0.0).draw(0)
     assert all(p.source_known for p in told)
     assert PairDataset([told[0]])[0]["light"][-1] == 1.0
@@ -119,7 +127,8 @@ def test_a_withheld_source_is_zero_with_flag_zero(root: Path) -> None:
 
 
 def test_parse_lights() -> None:
-    assert parse_lights("all") == ALL_LIGHTS and lights_text(ALL_LIGHTS) == "all"
+    assert parse_lights("all") == ALL_LIGHTS
+    assert lights_text(ALL_LIGHTS) == "all"
     assert parse_lights("6500-N,4500_e,6500-N") == (Light(6500, "N"), Light(4500, "E"))
     assert lights_text(parse_lights("6500-N,4500-E")) == "6500-N,4500-E"
     with pytest.raises(InvalidSetting) as caught:
@@ -140,29 +149,34 @@ def test_other_layouts_are_refused_and_scenes_without_depth_left_out(root: Path,
     (partial / "Image001.npy").unlink()
     (partial / "Image000_2500_W.png").unlink()
     scenes, skipped = load_scenes([partial])
-    assert [s.name for s in scenes] == ["Image000"] and "Image001: no depth file" in skipped[0]
+    assert [s.name for s in scenes] == ["Image000"]
+    assert "Image001: no depth file" in skipped[0]
     sampler = PairSampler(scenes, seed=0, per_epoch=2000)
     assert sampler.possible == 39 * 38
     flipped = [p for p in sampler.draw(0) if p.flip]
     assert all(Light(2500, "E") not in (p.source_light, p.target_light) for p in flipped)  # its mirror image is missing
 
 
-def test_cli_data_pairs_any_to_any(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--json", "--seed", "5"], capsys, monkeypatch)
+def test_cli_data_pairs_any_to_any(cli, root: Path) -> None:
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--json", "--seed", "5"])
     assert code == 0, err
     report = json.loads(out)
     assert (report["scenes"], report["possible_pairs"], report["pairs_per_epoch"]) == (3, 4680, 12)
-    assert report["sources"] == "all" and report["epoch"] == 1
+    assert report["sources"] == "all"
+    assert report["epoch"] == 1
     sampler = PairSampler(load_scenes([root])[0], seed=5, identity=IDENTITY_PAIRS)
     assert [p["name"] for p in report["pairs"]] == [p.name for p in sampler.draw(0)]  # what training's first epoch draws
-    code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "2500-W,2500-E",
-                              "--sample", "3", "--epoch", "2"], capsys, monkeypatch)
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "2500-W,2500-E",
+                              "--sample", "3", "--epoch", "2"])
     assert code == 0, err
-    assert "possible pairs" in out and "3 of 12 drawn pairs" in out and "epoch 2 (seed 0)" in out
+    assert "possible pairs" in out
+    assert "3 of 12 drawn pairs" in out
+    assert "epoch 2 (seed 0)" in out
     assert "6500-N -> 2500-W" in out or "6500-N -> 2500-E" in out or "? -> 2500-" in out
-    code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "6500-N"],
-                             capsys, monkeypatch)
-    assert code == 1 and out == "" and err.strip().startswith("error: no any-to-any pairs with source != target")
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--sources", "6500-N", "--targets", "6500-N"])
+    assert code == 1
+    assert out == ""
+    assert err.strip().startswith("error: no any-to-any pairs with source != target")
 
 
 def test_identity_pairs_are_drawn_and_leave_the_other_draws_as_they_were(root: Path) -> None:
@@ -177,7 +191,8 @@ def test_identity_pairs_are_drawn_and_leave_the_other_draws_as_they_were(root: P
     assert all(p.input == p.target for p in same)
     assert all(p.source_light == p.target_light for p in same)
     kept = [(a, b) for a, b in zip(plain, mixed) if not b.identity]
-    assert kept and all(a == b for a, b in kept)
+    assert kept
+    assert all(a == b for a, b in kept)
     turned = [(a, b) for a, b in zip(plain, mixed) if b.identity]
     assert all(b.target_light == a.target_light and b.flip == a.flip and b.source_known == a.source_known for a, b in turned)
 
@@ -195,14 +210,15 @@ def test_identity_pairs_keep_to_the_lights_asked_for(root: Path) -> None:
     assert not any(p.identity for p in apart)
 
 
-def test_cli_data_pairs_counts_the_identity_pairs(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--json", "--identity-pairs", "0.5",
-                              "--pairs-per-epoch", "40"], capsys, monkeypatch)
+def test_cli_data_pairs_counts_the_identity_pairs(cli, root: Path) -> None:
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--json", "--identity-pairs", "0.5",
+                              "--pairs-per-epoch", "40"])
     assert code == 0, err
     report = json.loads(out)
     drawn = PairSampler(load_scenes([root])[0], per_epoch=40, identity=0.5).draw(0)
     assert report["identity_pairs"] == sum(p.identity for p in drawn) > 0
     assert [p["name"] for p in report["pairs"]] == [p.name for p in drawn]
-    code, out, err = run_cli(["data", "pairs", str(root), "--any-to-any", "--identity-pairs", "0"], capsys, monkeypatch)
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--identity-pairs", "0"])
     assert code == 0, err
-    assert "identity" in out and "possible pairs" in out
+    assert "identity" in out
+    assert "possible pairs" in out

@@ -7,6 +7,7 @@ changes the output), saved with relight's checkpoint writer: plumbing, not relig
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -17,13 +18,12 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_cli
 from relight.data.pairs import InferencePair
 from relight.errors import InvalidSetting
 from relight.inference import Relighter
 from relight.io import read_image
 from relight.lighting import ALL_LIGHTS, DIRECTIONS, TEMPERATURES, Light
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import save_checkpoint
 from relight.inference.naming import name_fields, plan_outputs
 from relight.evaluation.sheet import LABEL_HEIGHT, PAD, cell_size, grid_sheet, layout, light_sheet
@@ -31,22 +31,22 @@ from relight.weights import load_weights
 
 
 @pytest.fixture(scope="module")
-def film_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def film_checkpoint(tiny_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny any-to-any (FiLM) MBNet with random weights, its FiLM output layer random too (a fresh
     one is the identity, which would give every light the same output)."""
     torch.manual_seed(0)
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film"))
+    model = MBNet(dataclasses.replace(tiny_config, conditioning="film"))
     torch.nn.init.normal_(model.condition.out.weight, std=0.5)
     path = tmp_path_factory.mktemp("film") / "film-random.safetensors"
     return save_checkpoint(model, path, {"note": "random any-to-any test weights"})
 
 
 @pytest.fixture(scope="module")
-def paired_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def paired_checkpoint(tiny_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny one-to-one MBNet with random weights whose checkpoint records its pair, 6500-N -> 4500-E."""
     torch.manual_seed(1)
     path = tmp_path_factory.mktemp("paired") / "paired-random.safetensors"
-    return save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), path, {"source": "6500-N", "target": "4500-E"})
+    return save_checkpoint(MBNet(tiny_config), path, {"source": "6500-N", "target": "4500-E"})
 
 
 @pytest.fixture(scope="module")
@@ -68,23 +68,24 @@ def _photo(folder: Path, stem: str = "Image000_6500_N") -> tuple[Path, Path]:
     return image, depth
 
 
-def test_two_targets_give_different_outputs_and_the_run_says_the_mapping(tmp_path, film_checkpoint, capsys, monkeypatch):
+def test_two_targets_give_different_outputs_and_the_run_says_the_mapping(cli, tmp_path, film_checkpoint):
     image, depth = _photo(tmp_path / "in")
     out = tmp_path / "out" / "r.png"
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(out), "-w", str(film_checkpoint), "--to", "2500-W", "--to", "4500-E"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(out), "-w", str(film_checkpoint), "--to", "2500-W", "--to", "4500-E"])
     assert code == 0, err
     assert "relighting ? -> 2500-W, 4500-E" in err
     warm, east = (read_image(tmp_path / "out" / f"r_{tag}.png").rgb for tag in ("2500_W", "4500_E"))
-    assert not (tmp_path / "out" / "r.png").exists() and np.abs(warm - east).max() > 0.05
+    assert not (tmp_path / "out" / "r.png").exists()
+    assert np.abs(warm - east).max() > 0.05
     # The same through the API, and a told source changes the mapping said.
     relighter = Relighter(load_weights(film_checkpoint), device="cpu")
     rgb, d = read_image(image).rgb, np.load(depth)
     api = relighter.relight(rgb, d, to="2500-W")
     assert np.abs(np.clip(api, 0, 1) - warm).max() <= 0.5 / 255 + 1e-6
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(tmp_path / "one.png"), "-w", str(film_checkpoint), "--to", "2500-W",
-                            "--from", "6500-N"], capsys, monkeypatch)
-    assert code == 0 and "relighting 6500-N -> 2500-W" in err
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "one.png"), "-w", str(film_checkpoint), "--to", "2500-W",
+                            "--from", "6500-N"])
+    assert code == 0
+    assert "relighting 6500-N -> 2500-W" in err
 
 
 @pytest.mark.parametrize(
@@ -97,43 +98,48 @@ def test_two_targets_give_different_outputs_and_the_run_says_the_mapping(tmp_pat
         ("film", [], "this model is any-to-any: name the light to relight to, e.g. --to 2500-W"),
     ],
 )
-def test_light_errors_are_one_line_and_write_nothing(tmp_path, film_checkpoint, paired_checkpoint, capsys, monkeypatch, weights, options, problem):
+def test_light_errors_are_one_line_and_write_nothing(cli, tmp_path, film_checkpoint, paired_checkpoint, weights, options, problem):
     image, depth = _photo(tmp_path / "in")
     checkpoint = film_checkpoint if weights == "film" else paired_checkpoint
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(checkpoint), *options], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(checkpoint), *options])
     lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert code == 2 and len(lines) == 1 and problem in lines[0], err
-    assert "Traceback" not in err and not (tmp_path / "o.png").exists()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert problem in lines[0], err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
     if "one-to-one (6500-N -> 4500-E)" in problem:  # a wrong --to or --from: where the any-to-any models are
         assert "; any-to-any models: relight-synth-any (pass --weights relight-synth-any)" in lines[0]
 
 
 @pytest.mark.parametrize("options", [["--from", "3500-W", "--to", "4500-E"], ["--from", "4500-E", "--to", "4500-E"], ["--from", "2500-S"],
                                      ["--to", "2500-W"]])
-def test_without_weights_a_pair_the_default_does_not_fit_runs_on_the_any_to_any_default(tmp_path, options, capsys, monkeypatch):
+def test_without_weights_a_pair_the_default_does_not_fit_runs_on_the_any_to_any_default(cli, tmp_path, options):
     """The one-to-one default (6500-N -> 4500-E) fits neither another source nor another target: the run
     takes the any-to-any default, and gives what it gives with that model named."""
     image, depth = _photo(tmp_path / "in")
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(tmp_path / "auto.png"), "--device", "cpu", *options], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "auto.png"), "--device", "cpu", *options])
     assert code == 0, err
     assert "using the default model relight-synth-any" in err
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(tmp_path / "named.png"), "--device", "cpu", "-w", "relight-synth-any",
-                            *(options if "--to" in options else [*options, "--to", "4500-E"])], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "named.png"), "--device", "cpu", "-w", "relight-synth-any",
+                            *(options if "--to" in options else [*options, "--to", "4500-E"])])
     assert code == 0, err
     assert (tmp_path / "auto.png").read_bytes() == (tmp_path / "named.png").read_bytes()
 
 
-def test_without_weights_the_default_pair_runs_on_the_one_to_one_default(tmp_path, capsys, monkeypatch):
+def test_without_weights_the_default_pair_runs_on_the_one_to_one_default(cli, tmp_path):
     image, depth = _photo(tmp_path / "in")
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--device", "cpu", "--from", "6500-N", "--to", "4500-E"],
-                           capsys, monkeypatch)
-    assert code == 0 and "using the default model relight-synth-narrow" in err and "relighting 6500-N -> 4500-E (one-to-one model)" in err
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--device", "cpu", "--from", "6500-N", "--to", "4500-E"])
+    assert code == 0
+    assert "using the default model relight-synth-narrow" in err
+    assert "relighting 6500-N -> 4500-E (one-to-one model)" in err
 
 
-def test_a_bad_from_is_refused_before_anything_loads(tmp_path, capsys, monkeypatch):
+def test_a_bad_from_is_refused_before_anything_loads(cli, tmp_path):
     image, depth = _photo(tmp_path / "in")
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--from", "9000-N"], capsys, monkeypatch)
-    assert code == 2 and err.strip() == "error: --from '9000-N': unknown colour temperature 9000; use one of 2500, 3500, 4500, 5500, 6500", err
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--from", "9000-N"])
+    assert code == 2, err
+    assert err.strip() == "error: --from '9000-N': unknown colour temperature 9000; use one of 2500, 3500, 4500, 5500, 6500", err
 
 
 def test_the_python_refusal_names_python_arguments(paired_checkpoint):
@@ -143,18 +149,20 @@ def test_the_python_refusal_names_python_arguments(paired_checkpoint):
     assert "--to" not in str(caught.value)
 
 
-def test_contact_sheet_of_all_40_lights(tmp_path, film_checkpoint, capsys, monkeypatch):
+def test_contact_sheet_of_all_40_lights(cli, tmp_path, film_checkpoint):
     image, depth = _photo(tmp_path / "in")
     sheet = tmp_path / "sheet.png"
-    code, _, err = run_cli(["run", str(image), str(depth), "--sheet", str(sheet), "-w", str(film_checkpoint), "--to", "all"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "--sheet", str(sheet), "-w", str(film_checkpoint), "--to", "all"])
     assert code == 0, err
-    assert "40 lights" in err and list(tmp_path.glob("*.png")) == [sheet]  # no -o: the sheet alone
+    assert "40 lights" in err
+    assert list(tmp_path.glob("*.png")) == [sheet]  # no -o: the sheet alone
     picture = np.asarray(Image.open(sheet).convert("RGB"))
     where = layout(len(TEMPERATURES), len(DIRECTIONS), (40, 56), [f"{t} K" for t in TEMPERATURES])
     assert picture.shape[:2] == where.size
     assert where.size == (LABEL_HEIGHT + 5 * (40 + PAD) + PAD, where.left + 8 * (56 + PAD) + PAD)
     # Labels drawn (dark pixels) in the bands above the columns and left of the rows; cells hold the versions.
-    assert picture[:LABEL_HEIGHT, where.left:].min() < 100 and picture[LABEL_HEIGHT:, : where.left - PAD].min() < 100
+    assert picture[:LABEL_HEIGHT, where.left:].min() < 100
+    assert picture[LABEL_HEIGHT:, : where.left - PAD].min() < 100
     relighter = Relighter(load_weights(film_checkpoint), device="cpu")
     for light, (row, col) in ((Light(2500, "N"), (0, 0)), (Light(6500, "NW"), (4, 7)), (Light(4500, "E"), (2, 2))):
         expected = np.rint(np.clip(relighter.relight(read_image(image).rgb, np.load(depth), to=light), 0, 1) * 255)
@@ -170,7 +178,8 @@ def test_sheet_layout_places_each_light_and_leaves_the_others_grey():
     where = layout(2, 2, size, ["2500 K", "6500 K"])  # two temperatures, two directions (N, W) in VIDIT order
     assert picture.shape[:2] == where.size
     (t0, l0), (t1, l1) = where.origin(0, 1), where.origin(1, 0)
-    assert picture[t0 : t0 + size[0], l0 : l0 + size[1]].max() == 0 and picture[t1 : t1 + size[0], l1 : l1 + size[1]].min() == 255
+    assert picture[t0 : t0 + size[0], l0 : l0 + size[1]].max() == 0
+    assert picture[t1 : t1 + size[0], l1 : l1 + size[1]].min() == 255
     tg, lg = where.origin(0, 0)  # 2500-N was not given
     assert (picture[tg + 5, lg + 5] == (224, 224, 224)).all()
     with pytest.raises(ValueError):
@@ -189,7 +198,8 @@ def test_output_names_from_vidit_names_and_templates():
     west, east = Light(2500, "W"), Light(4500, "E")
     assert [o.name for outs in plan_outputs(pairs, [east]) for o in outs] == ["Image000_6500_N.png", "Image300_6500_N.png"]
     several = plan_outputs(pairs, [west, east], ".jpg")
-    assert [o.name for o in several[1]] == ["Image300_6500_N_2500_W.jpg", "Image300_6500_N_4500_E.jpg"] and several[1][0].target == west
+    assert [o.name for o in several[1]] == ["Image300_6500_N_2500_W.jpg", "Image300_6500_N_4500_E.jpg"]
+    assert several[1][0].target == west
     templated = plan_outputs(pairs, [east], ".png", "{scene}_4500_E")
     assert [outs[0].name for outs in templated] == ["Image000_4500_E.png", "Image300_4500_E.png"]
     both = plan_outputs(pairs, [west, east], ".png", "{scene}/{source}".replace("/", "-") + "-to-{target}")
@@ -212,10 +222,11 @@ def test_output_names_from_vidit_names_and_templates():
 def test_bad_templates_and_name_collisions_are_refused_before_work(stems, targets, template, problem):
     with pytest.raises(InvalidSetting) as caught:
         plan_outputs([_pair(stem) for stem in stems], targets, ".png", template)
-    assert problem in str(caught.value) and f"run_batch(name={template!r})" in str(caught.value)
+    assert problem in str(caught.value)
+    assert f"run_batch(name={template!r})" in str(caught.value)
 
 
-def test_batch_names_outputs_so_score_pairs_them_with_vidit_ground_truth(tmp_path, vidit, film_checkpoint, capsys, monkeypatch):
+def test_batch_names_outputs_so_score_pairs_them_with_vidit_ground_truth(cli, tmp_path, vidit, film_checkpoint):
     inputs, gt = tmp_path / "inputs", tmp_path / "gt"  # the 6500-N inputs, and the 4500-E ground truth as VIDIT names it
     inputs.mkdir()
     gt.mkdir()
@@ -224,72 +235,89 @@ def test_batch_names_outputs_so_score_pairs_them_with_vidit_ground_truth(tmp_pat
         shutil.copy(vidit / f"{scene}.npy", inputs)
         shutil.copy(vidit / f"{scene}_4500_E.png", gt)
     out = tmp_path / "relit"
-    code, _, err = run_cli(["batch", str(inputs), "-o", str(out), "-w", str(film_checkpoint), "--to", "4500-E", "--name", "{scene}_4500_E"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["batch", str(inputs), "-o", str(out), "-w", str(film_checkpoint), "--to", "4500-E", "--name", "{scene}_4500_E"])
     assert code == 0, err
-    assert "relighting ? -> 4500-E" in err and sorted(p.name for p in out.iterdir()) == ["Image000_4500_E.png", "Image001_4500_E.png"]
-    code, stdout, err = run_cli(["score", str(out), str(gt), "--json", "-"], capsys, monkeypatch)
+    assert "relighting ? -> 4500-E" in err
+    assert sorted(p.name for p in out.iterdir()) == ["Image000_4500_E.png", "Image001_4500_E.png"]
+    code, stdout, err = cli(["score", str(out), str(gt), "--json", "-"])
     assert code == 0, err
     report = json.loads(stdout)
-    assert [row["name"] for row in report["images"]] == ["Image000_4500_E", "Image001_4500_E"] and not report["missing_ground_truth"]
+    assert [row["name"] for row in report["images"]] == ["Image000_4500_E", "Image001_4500_E"]
+    assert not report["missing_ground_truth"]
     assert not report["missing_predictions"]
     # Several targets: the target appended; a template that would give two inputs one name is refused before work.
-    code, _, err = run_cli(["batch", str(inputs), "-o", str(tmp_path / "two"), "-w", str(film_checkpoint), "--to", "2500-W,6500-S"], capsys, monkeypatch)
+    code, _, err = cli(["batch", str(inputs), "-o", str(tmp_path / "two"), "-w", str(film_checkpoint), "--to", "2500-W,6500-S"])
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
         f"Image00{i}_6500_N_{t}.png" for i in (0, 1) for t in ("2500_W", "6500_S"))
     shutil.copy(vidit / "Image000_3500_S.png", inputs)
-    code, _, err = run_cli(["batch", str(inputs), "-o", str(tmp_path / "clash"), "-w", str(film_checkpoint), "--to", "4500-E",
-                            "--name", "{scene}_4500_E"], capsys, monkeypatch)
+    code, _, err = cli(["batch", str(inputs), "-o", str(tmp_path / "clash"), "-w", str(film_checkpoint), "--to", "4500-E",
+                            "--name", "{scene}_4500_E"])
     lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert code == 2 and len(lines) == 1 and "--name '{scene}_4500_E': Image000_3500_S.png to 4500-E and Image000_6500_N.png" in lines[0]
+    assert code == 2
+    assert len(lines) == 1
+    assert "--name '{scene}_4500_E': Image000_3500_S.png to 4500-E and Image000_6500_N.png" in lines[0]
     assert not (tmp_path / "clash").exists()
 
 
-def test_batch_refuses_another_target_for_a_one_to_one_model_before_work(tmp_path, paired_checkpoint, capsys, monkeypatch):
+def test_batch_refuses_another_target_for_a_one_to_one_model_before_work(cli, tmp_path, paired_checkpoint):
     image, depth = _photo(tmp_path / "in")
-    code, _, err = run_cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-w", str(paired_checkpoint), "--to", "2500-W"],
-                           capsys, monkeypatch)
-    assert code == 2 and "--to 2500-W: this model is one-to-one (6500-N -> 4500-E)" in err and not (tmp_path / "out").exists()
-    code, _, err = run_cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-w", str(paired_checkpoint), "--name", "{scene}_{target}"],
-                           capsys, monkeypatch)
-    assert code == 0 and "relighting 6500-N -> 4500-E (one-to-one model)" in err and [p.name for p in (tmp_path / "out").iterdir()] == ["Image000_4500_E.png"]
+    code, _, err = cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-w", str(paired_checkpoint), "--to", "2500-W"])
+    assert code == 2
+    assert "--to 2500-W: this model is one-to-one (6500-N -> 4500-E)" in err
+    assert not (tmp_path / "out").exists()
+    code, _, err = cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-w", str(paired_checkpoint), "--name", "{scene}_{target}"])
+    assert code == 0
+    assert "relighting 6500-N -> 4500-E (one-to-one model)" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["Image000_4500_E.png"]
 
 
-def test_eval_any_to_any_tables_json_csv_and_grid(tmp_path, vidit, film_checkpoint, paired_checkpoint, capsys, monkeypatch):
+def test_eval_any_to_any_tables_json_csv_and_grid(cli, tmp_path, vidit, film_checkpoint, paired_checkpoint):
     args = ["eval", str(vidit), "--any-to-any", "--pairs", "24", "--seed", "3", "-w", str(film_checkpoint), "--workers", "0"]
-    code, stdout, err = run_cli([*args, "--json", "-", "--csv", str(tmp_path / "e.csv"), "--plot", str(tmp_path / "grid.png")], capsys, monkeypatch)
+    code, stdout, err = cli([*args, "--json", "-", "--csv", str(tmp_path / "e.csv"), "--plot", str(tmp_path / "grid.png")])
     assert code == 0, err
     report = json.loads(stdout)
-    assert report["count"] == 24 and report["possible_pairs"] == 2 * 40 * 39 and report["seed"] == 3 and report["source_told"] is False
-    assert set(report["by_target_direction"]) == set(DIRECTIONS) and set(report["by_target_temperature"]) == {str(t) for t in TEMPERATURES}
+    assert report["count"] == 24
+    assert report["possible_pairs"] == 2 * 40 * 39
+    assert report["seed"] == 3
+    assert report["source_told"] is False
+    assert set(report["by_target_direction"]) == set(DIRECTIONS)
+    assert set(report["by_target_temperature"]) == {str(t) for t in TEMPERATURES}
     assert sum(group["count"] for group in report["by_target_direction"].values()) == 24
     assert set(report["mean"]) == {"count", "psnr", "ssim", "identity_psnr", "identity_ssim", "gain_psnr"}
     grid = report["grid"]
-    assert len(grid["gain_psnr"]) == 8 and all(len(row) == 8 for row in grid["gain_psnr"]) and sum(map(sum, grid["count"])) == 24
+    assert len(grid["gain_psnr"]) == 8
+    assert all(len(row) == 8 for row in grid["gain_psnr"])
+    assert sum(map(sum, grid["count"])) == 24
     pair = report["pairs"][0]
-    assert pair["source"] != pair["target"] and pair["gain_psnr"] == pytest.approx(pair["psnr"] - pair["identity_psnr"])
-    assert "by target direction" in err and "by target temperature" in err  # the tables, on stderr since JSON took stdout
+    assert pair["source"] != pair["target"]
+    assert pair["gain_psnr"] == pytest.approx(pair["psnr"] - pair["identity_psnr"])
+    assert "by target direction" in err
+    assert "by target temperature" in err  # the tables, on stderr since JSON took stdout
     rows = list(csv.DictReader(io.StringIO((tmp_path / "e.csv").read_text())))
     assert [r["group"] for r in rows] == ["all"] + ["target_direction"] * 8 + ["target_temperature"] * 5
     assert float(rows[0]["psnr"]) == pytest.approx(report["mean"]["psnr"])
     assert Image.open(tmp_path / "grid.png").size[0] > 8 * 40
     # Seeded: the same sample again; another seed, another sample.
-    code, again, _ = run_cli([*args, "--json", "-"], capsys, monkeypatch)
+    code, again, _ = cli([*args, "--json", "-"])
     assert [p["scene"] + p["source"] + p["target"] for p in json.loads(again)["pairs"]] == [p["scene"] + p["source"] + p["target"] for p in report["pairs"]]
-    code, _, err = run_cli([*args[:-4], "-w", str(paired_checkpoint)], capsys, monkeypatch)
-    assert code == 2 and "--any-to-any: this model is one-to-one 6500-N -> 4500-E" in err
+    code, _, err = cli([*args[:-4], "-w", str(paired_checkpoint)])
+    assert code == 2
+    assert "--any-to-any: this model is one-to-one 6500-N -> 4500-E" in err
 
 
-def test_demo_with_an_any_to_any_model_scores_4500_e_and_writes_the_other_lights(tmp_path, film_checkpoint, capsys, monkeypatch):
-    code, _, err = run_cli(["demo", "-o", str(tmp_path / "demo"), "-w", str(film_checkpoint), "--json", str(tmp_path / "d.json")], capsys, monkeypatch)
+def test_demo_with_an_any_to_any_model_scores_4500_e_and_writes_the_other_lights(cli, tmp_path, film_checkpoint):
+    code, _, err = cli(["demo", "-o", str(tmp_path / "demo"), "-w", str(film_checkpoint), "--json", str(tmp_path / "d.json")])
     assert code == 0, err
     assert "relighting 6500-N -> 4500-E (scored: the examples' ground truth), and to 4500-W, 2500-S, 6500-NE" in err
     assert sorted(p.name for p in (tmp_path / "demo").iterdir() if p.is_file()) == [f"Image90{i}.png" for i in range(4)]
     lights = tmp_path / "demo" / "lights"
-    assert len(list(lights.glob("Image90?_*.png"))) == 12 and (lights / "sheet.png").is_file()
+    assert len(list(lights.glob("Image90?_*.png"))) == 12
+    assert (lights / "sheet.png").is_file()
     report = json.loads((tmp_path / "d.json").read_text())
-    assert report["model"]["count"] == 4 and len(report["versions"]) == 12 and report["mappings"][0] == "6500-N -> 4500-E"
+    assert report["model"]["count"] == 4
+    assert len(report["versions"]) == 12
+    assert report["mappings"][0] == "6500-N -> 4500-E"
     example = read_image(Path(__file__).parent.parent / "examples" / "validation" / "Image900.png")
     assert np.array_equal(read_image(lights / "Image900_4500_W.png").alpha, example.alpha)
 
@@ -307,7 +335,9 @@ def test_evaluate_saves_outputs_with_the_inputs_alpha_at_the_levels_scored(tmp_p
     relighter = Relighter(load_weights(narrow_checkpoint), device="cpu")
     report = evaluate(relighter, evaluation_pairs(tmp_path / "val").pairs, save_dir=tmp_path / "out", workers=0)
     saved = read_image(tmp_path / "out" / "a.png")
-    assert saved.alpha is not None and np.array_equal(np.rint(saved.alpha * 255), rgba[..., 3]) and saved.bit_depth == 8
+    assert saved.alpha is not None
+    assert np.array_equal(np.rint(saved.alpha * 255), rgba[..., 3])
+    assert saved.bit_depth == 8
     from relight.evaluation.score import score_folders
 
     again = score_folders(tmp_path / "out", tmp_path / "val_gt", device="cpu")
@@ -317,7 +347,8 @@ def test_evaluate_saves_outputs_with_the_inputs_alpha_at_the_levels_scored(tmp_p
 def test_all_lights_is_the_40(film_checkpoint):
     from relight.cli._lights import parse_targets
 
-    assert parse_targets(["all"]) == ALL_LIGHTS and parse_targets(None) == (None,)
+    assert parse_targets(["all"]) == ALL_LIGHTS
+    assert parse_targets(None) == (None,)
     assert parse_targets(["2500-W,4500-E", "2500_w"]) == (Light(2500, "W"), Light(4500, "E"))
 
 
@@ -326,20 +357,23 @@ def _table_row(stdout: str) -> list[str]:
     return [c.strip() for c in row.split("│")[1:4]]
 
 
-def test_batch_with_several_targets_resumes_output_by_output_and_reports_a_bad_input_once(tmp_path, film_checkpoint, capsys, monkeypatch):
+def test_batch_with_several_targets_resumes_output_by_output_and_reports_a_bad_input_once(cli, tmp_path, film_checkpoint):
     folder = tmp_path / "in"
     _photo(folder, "a")
     shutil.copy(folder / "a.png", folder / "b.png")
     (folder / "b.npy").write_bytes(b"")  # a bad pair: both of its outputs fail, on one line
     args = ["batch", str(folder), "-o", str(tmp_path / "out"), "-w", str(film_checkpoint), "--to", "2500-W,4500-E"]
-    code, stdout, err = run_cli(args, capsys, monkeypatch)
-    assert code == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_2500_W.png", "a_4500_E.png"]
-    assert len([line for line in err.splitlines() if line.startswith("failed:")]) == 1 and "b.npy: file is empty" in err
+    code, stdout, err = cli(args)
+    assert code == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_2500_W.png", "a_4500_E.png"]
+    assert len([line for line in err.splitlines() if line.startswith("failed:")]) == 1
+    assert "b.npy: file is empty" in err
     assert _table_row(stdout) == ["2", "0", "2"]  # outputs in every column: the bad input's two
     shutil.copy(folder / "a.npy", folder / "b.npy")
     kept = (tmp_path / "out" / "a_2500_W.png").stat().st_mtime_ns
     (tmp_path / "out" / "a_4500_E.png").unlink()
-    code, stdout, err = run_cli(args, capsys, monkeypatch)
+    code, stdout, err = cli(args)
     assert code == 0, err
-    assert _table_row(stdout) == ["3", "1", "0"] and (tmp_path / "out" / "a_2500_W.png").stat().st_mtime_ns == kept
+    assert _table_row(stdout) == ["3", "1", "0"]
+    assert (tmp_path / "out" / "a_2500_W.png").stat().st_mtime_ns == kept
     assert len(list((tmp_path / "out").iterdir())) == 4

@@ -13,26 +13,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from conftest import run_cli
 from relight.io import read_image
 from tmpfs import small_tmpfs
-
-
-def _folder(tmp_path: Path, n: int, size: tuple[int, int] = (40, 56)) -> Path:
-    """``n`` image + depth pairs, Image000 ... in ``tmp_path/in``."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "in"
-    folder.mkdir()
-    Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / "Image000.png")
-    np.save(folder / "Image000.npy", rng.random(size, dtype=np.float32))
-    for i in range(1, n):
-        shutil.copy(folder / "Image000.png", folder / f"Image{i:03d}.png")
-        shutil.copy(folder / "Image000.npy", folder / f"Image{i:03d}.npy")
-    return folder
 
 
 def _batch(folder: Path, out: Path, checkpoint: Path, *extra: str) -> list[str]:
@@ -52,8 +36,8 @@ def _counts(stdout: str) -> list[str]:
     return [c.strip() for c in row.split("│")[1:4]]
 
 
-def test_odd_files_are_reported_by_name_and_counted_and_a_fifo_never_blocks(tmp_path: Path, narrow_checkpoint: Path) -> None:
-    folder = _folder(tmp_path, 2)
+def test_odd_files_are_reported_by_name_and_counted_and_a_fifo_never_blocks(pair_folder, tmp_path: Path, narrow_checkpoint: Path) -> None:
+    folder = pair_folder(2)
     (folder / "loop.png").symlink_to("loop.png")
     shutil.copy(folder / "Image000.npy", folder / "loop.npy")
     (folder / "gone.png").symlink_to(tmp_path / "nowhere.png")
@@ -64,7 +48,8 @@ def test_odd_files_are_reported_by_name_and_counted_and_a_fifo_never_blocks(tmp_
     os.mkfifo(folder / "y.npy")
     out = tmp_path / "out"
     done = subprocess.run(_batch(folder, out, narrow_checkpoint), capture_output=True, text=True, env=_env(), timeout=180)
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
     failed = sorted(line for line in done.stderr.splitlines() if line.startswith("failed:"))
     assert failed == sorted([
         f"failed: {folder / 'gone.png'}: a symlink to {tmp_path / 'nowhere.png'}, which does not exist",
@@ -82,18 +67,20 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     yield from small_tmpfs(tmp_path, "256k")
 
 
-def test_a_full_output_disk_is_given_up_on_after_a_few_errors(tmp_path: Path, small_disk: Path, narrow_checkpoint: Path,
-                                                               capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_output_disk_is_given_up_on_after_a_few_errors(pair_folder, cli, tmp_path: Path, small_disk: Path, narrow_checkpoint: Path) -> None:
     """20 outputs of 40 KB on a 256 KiB disk: a few are written, three full-disk errors are listed, and
     the rest are counted as not written in one line, instead of one identical error each."""
-    folder = _folder(tmp_path, 20, size=(48, 64))  # 48 x 64 x 3 float32: 36 KiB as .npy
-    code, stdout, err = run_cli(["batch", str(folder), "-o", str(small_disk), "-w", str(narrow_checkpoint), "--ext", ".npy",
-                                 "--workers", "1"], capsys, monkeypatch)
-    assert code == 1 and "Traceback" not in err, err
+    folder = pair_folder(20, size=(48, 64))  # 48 x 64 x 3 float32: 36 KiB as .npy
+    code, stdout, err = cli(["batch", str(folder), "-o", str(small_disk), "-w", str(narrow_checkpoint), "--ext", ".npy",
+                                 "--workers", "1"])
+    assert code == 1, err
+    assert "Traceback" not in err, err
     failed = [line for line in err.splitlines() if line.startswith("failed:")]
-    assert len(failed) == 3 and all("cannot write here (" in line and "o space left on" in line for line in failed), err
+    assert len(failed) == 3, err
+    assert all("cannot write here (" in line and "o space left on" in line for line in failed), err
     written = sorted(p.name for p in small_disk.iterdir())
-    assert written and all(not name.startswith(".") for name in written)  # no temporary left behind
+    assert written
+    assert all(not name.startswith(".") for name in written)  # no temporary left behind
     line = next(line for line in err.splitlines() if line.startswith("not written:"))
     unwritten = 20 - len(written) - 3
     assert line == (f"not written: {unwritten} output(s): {small_disk} was given up on after 3 full-disk errors; "
@@ -105,8 +92,8 @@ def _temporaries(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) if folder.is_dir() else []
 
 
-def test_a_rerun_after_a_sigkill_removes_the_killed_batch_s_temporaries(tmp_path: Path, narrow_checkpoint: Path) -> None:
-    folder = _folder(tmp_path, 60, size=(256, 256))
+def test_a_rerun_after_a_sigkill_removes_the_killed_batch_s_temporaries(pair_folder, tmp_path: Path, narrow_checkpoint: Path) -> None:
+    folder = pair_folder(60, size=(256, 256))
     out = tmp_path / "out"
     command = _batch(folder, out, narrow_checkpoint, "--bit-depth", "16", "--workers", "1")
     left: list[str] = []
@@ -123,19 +110,21 @@ def test_a_rerun_after_a_sigkill_removes_the_killed_batch_s_temporaries(tmp_path
     assert left, "no batch was killed while writing"
     done = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
     assert done.returncode == 0, done.stderr
-    assert _temporaries(out) == [] and len(list(out.iterdir())) == 60
+    assert _temporaries(out) == []
+    assert len(list(out.iterdir())) == 60
     assert f"removed {len(left)} stale temporary file(s) that killed processes left in {out}" in done.stderr
 
 
-def test_two_plain_batches_on_one_folder_leave_whole_outputs(tmp_path: Path, narrow_checkpoint: Path) -> None:
+def test_two_plain_batches_on_one_folder_leave_whole_outputs(pair_folder, tmp_path: Path, narrow_checkpoint: Path) -> None:
     """Without slicing both redo the work (no claim files), but every output is written whole (atomic
     renames), so neither leaves a partial file or a temporary behind."""
-    folder = _folder(tmp_path, 12, size=(64, 64))
+    folder = pair_folder(12, size=(64, 64))
     out = tmp_path / "out"
     procs = [subprocess.Popen(_batch(folder, out, narrow_checkpoint), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=_env()) for _ in range(2)]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-    assert _temporaries(out) == [] and len(list(out.iterdir())) == 12
+    assert _temporaries(out) == []
+    assert len(list(out.iterdir())) == 12
     assert all(read_image(p).size == (64, 64) for p in out.iterdir())

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from conftest import flat_photo, relight_with_peak
+from bigphotos import flat_photo, relight_with_peak
 from relight.io import read_image
 from relight.lighting import ALL_LIGHTS
 
@@ -71,7 +71,8 @@ def test_batch_of_big_photos_writes_each_output_as_its_pass_ends(tmp_path, small
     monkeypatch.setattr(relighter, "relight_tensor", relight_tensor)
     summary = run_batch(relighter, find_inference_pairs(folder), tmp_path / "out", output=Recording(ext=".jpg"),
                         options=BatchOptions(streams=1, workers=1), to=["2500-W", "6500-E"])
-    assert len(summary.done) == 4 and summary.ok
+    assert len(summary.done) == 4
+    assert summary.ok
     assert events.count("pass of 1") == 4, events
     assert events.index("write") < max(i for i, event in enumerate(events) if event.startswith("pass")), events
 

@@ -81,21 +81,24 @@ def _trained(config: MBNetConfig, panels: bool, steps: int) -> MBNet:
     return model.eval()
 
 
-#: relight's new default.
-NEW = MBNetConfig.narrow(8, 16, margin=16, depth_skips=True)
+@pytest.fixture(scope="module")
+def new_default(tiny_config: MBNetConfig) -> MBNetConfig:
+    """relight's new default, on the tiny network."""
+    return replace(tiny_config, margin=16, depth_skips=True)
 
 
 @pytest.fixture(scope="module")
-def flat_walls() -> dict[str, MBNet]:
+def flat_walls(new_default: MBNetConfig) -> dict[str, MBNet]:
     """The new default and the same without its margin, trained on the same plain walls."""
-    return {name: _trained(config, panels=False, steps=30) for name, config in (("new", NEW), ("no margin", replace(NEW, margin=0)))}
+    return {name: _trained(config, panels=False, steps=30)
+            for name, config in (("new", new_default), ("no margin", replace(new_default, margin=0)))}
 
 
 @pytest.fixture(scope="module")
-def panelled_walls() -> dict[str, MBNet]:
+def panelled_walls(new_default: MBNetConfig) -> dict[str, MBNet]:
     """The new default and the same without depth skips, trained on the same walls with panels."""
     return {name: _trained(config, panels=True, steps=60)
-            for name, config in (("new", NEW), ("no depth skips", replace(NEW, depth_skips=False)))}
+            for name, config in (("new", new_default), ("no depth skips", replace(new_default, depth_skips=False)))}
 
 
 def _errors(model: MBNet, depth: torch.Tensor) -> torch.Tensor:

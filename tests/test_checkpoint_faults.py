@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from relight.errors import DiskFullError
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import save_checkpoint
 from relight.train.store import LAST, RunStore
 from tmpfs import small_tmpfs
@@ -21,23 +21,19 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     yield from small_tmpfs(tmp_path, "512k")
 
 
-def _model() -> MBNet:
-    return MBNet(MBNetConfig.narrow(width=8, decoder_channels=16))
-
-
-def test_a_full_disk_while_saving_weights_is_a_disk_full_error(small_disk: Path) -> None:
+def test_a_full_disk_while_saving_weights_is_a_disk_full_error(tiny_config, small_disk: Path) -> None:
     target = small_disk / "w.safetensors"
     with pytest.raises(DiskFullError) as err:
-        save_checkpoint(_model(), target)
+        save_checkpoint(MBNet(tiny_config), target)
     assert str(err.value) == f"{target}: cannot write here (I/O error: No space left on device (os error 28))"
     assert list(small_disk.iterdir()) == []
 
 
-def test_a_full_disk_in_a_training_save_names_last_safetensors(small_disk: Path) -> None:
+def test_a_full_disk_in_a_training_save_names_last_safetensors(tiny_config, small_disk: Path) -> None:
     """A DiskFullError naming RUN/last.safetensors, not an OutputFileError naming RUN/.last.step-6.safetensors."""
     store = RunStore(small_disk / "run")
     store.open("", resume=False)
     with pytest.raises(DiskFullError) as err:
-        store.save(_model(), {}, {"step": 6}, {"epoch": 1, "step": 6}, best=False)
+        store.save(MBNet(tiny_config), {}, {"step": 6}, {"epoch": 1, "step": 6}, best=False)
     assert str(err.value) == f"{store.dir / LAST}: cannot write here (I/O error: No space left on device (os error 28))"
     assert sorted(p.name for p in store.dir.iterdir()) == ["config.toml"]

@@ -60,14 +60,16 @@ def test_messages_of_each_kind():
     assert message(ZeroDivisionError("division by zero\nsecond line")) == (
         "error: unexpected ZeroDivisionError: division by zero (run with --debug for the traceback)")
     warning = RelightWarning("slow; try ", Setting("size", 512))
-    assert cli_text(warning) == "slow; try --size 512" and cli_text("plain") == "plain"
+    assert cli_text(warning) == "slow; try --size 512"
+    assert cli_text("plain") == "plain"
 
 
 def test_library_limits_name_settings_in_each_audiences_words():
     from relight.inference.batch import _at_least_one
 
     error = _at_least_one("batch_size", 0, "run_batch")
-    assert isinstance(error, ValueError) and error.setting == Setting("batch_size", 0, owner="run_batch")
+    assert isinstance(error, ValueError)
+    assert error.setting == Setting("batch_size", 0, owner="run_batch")
     assert str(error) == "batch_size must be at least 1, not 0"
     assert message(error) == "error: --batch-size must be at least 1, not 0"
 
@@ -103,7 +105,8 @@ def test_train_options_come_from_the_config_fields():
             assert params[f.name].help == re.sub(r"\{(\w+)\}", lambda m: "--" + m.group(1).replace("_", "-"), f.metadata["help"])
             assert "{" not in params[f.name].help
     assert (params["amp"].opts, params["amp"].secondary_opts) == (["--amp"], ["--no-amp"])
-    assert params["out"].opts == ["--out", "-o"] and params["config_file"].opts == ["--config"]
+    assert params["out"].opts == ["--out", "-o"]
+    assert params["config_file"].opts == ["--config"]
     context = command.make_context("train", ["d", "--batch-size", "3", "--val-scenes", "0.5", "--milestones", "5,6", "--no-amp", "-o", "r"])
     assert {k: v for k, v in context.params.items() if v is not None} == {
         "data": [Path("d")], "batch_size": 3, "val_scenes": 0.5, "milestones": "5,6", "amp": False, "out": Path("r")}
@@ -133,7 +136,8 @@ def test_the_counter_counts_finished_items_into_its_rate():
     counter.advance()
     counter.advance()
     task = progress.tasks[0]
-    assert (task.completed, counter.done) == (3, 2) and task.fields["rate"].endswith("img/s")
+    assert (task.completed, counter.done) == (3, 2)
+    assert task.fields["rate"].endswith("img/s")
     counter.discard()
     assert not progress.tasks
     progress.stop()

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_cli
 from tmpfs import small_tmpfs
 from reference import constant_state_dict, read_tsv
 from relight.weights import load_weights
@@ -51,9 +50,11 @@ def test_second_load_reads_the_conversion_without_unpickling_or_hashing(tmp_path
     sha = hashlib.sha256(pkl.read_bytes()).hexdigest()
     first = load_weights(pkl)
     cache = home / "converted" / f"{sha}.safetensors"
-    assert conversion_folder() == home / "converted" and cache.is_file()
+    assert conversion_folder() == home / "converted"
+    assert cache.is_file()
     assert first.source == f"{pkl} (converted once to {cache})"
-    assert first.provenance["source"] == "6500-N" and first.provenance["target"] == "4500-E"
+    assert first.provenance["source"] == "6500-N"
+    assert first.provenance["target"] == "4500-E"
     assert {p.name for p in cache.parent.iterdir()} == {cache.name, INDEX}
 
     with monkeypatch.context() as m:
@@ -61,7 +62,8 @@ def test_second_load_reads_the_conversion_without_unpickling_or_hashing(tmp_path
         m.setattr(hashlib, "file_digest", _refuse("hashing"))
         second = load_weights(pkl)
     assert second.source == f"{pkl} (converted before: {cache})"
-    assert second.provenance == first.provenance and second.config == first.config
+    assert second.provenance == first.provenance
+    assert second.config == first.config
     assert _same_weights(first.model, second.model)
 
 
@@ -72,7 +74,8 @@ def test_a_copy_is_hashed_and_reuses_the_conversion_and_a_changed_file_is_conver
     copy.parent.mkdir()
     shutil.copyfile(pkl, copy)
     again = load_weights(copy)
-    assert "converted before" in again.source and _same_weights(first.model, again.model)
+    assert "converted before" in again.source
+    assert _same_weights(first.model, again.model)
 
     _authors_checkpoint(pkl, scale=0.02)  # the same path, another content
     changed = load_weights(pkl)
@@ -87,7 +90,8 @@ def test_a_copy_is_hashed_and_reuses_the_conversion_and_a_changed_file_is_conver
     _authors_checkpoint(pkl, scale=0.03)
     third = load_weights(pkl)  # before, every version stayed: 600 MB each
     size = third.source.split("; removed 2 earlier conversions (")[1].split(" MB)")[0]
-    assert third.source.endswith(" MB) of checkpoints changed or gone)") and int(size.replace(",", "")) > 0
+    assert third.source.endswith(" MB) of checkpoints changed or gone)")
+    assert int(size.replace(",", "")) > 0
     assert [p.name for p in (home / "converted").glob("*.safetensors")] == [f"{checkpoint_sha256(pkl)}.safetensors"]
 
 
@@ -106,7 +110,8 @@ def test_a_conversion_first_makes_room_by_removing_those_of_checkpoints_changed(
         os.utime(conversion, (time.time() - 2 * GRACE_SECONDS,) * 2)
     _authors_checkpoint(pkl, scale=0.02)
     changed = load_weights(pkl)  # before, it wrote first and pruned after: no room, "converted in memory; not kept"
-    assert changed.source.startswith(f"{pkl} (converted once to ") and "; removed 1 earlier conversion (" in changed.source
+    assert changed.source.startswith(f"{pkl} (converted once to ")
+    assert "; removed 1 earlier conversion (" in changed.source
     assert [p.name for p in (small_home / "converted").glob("*.safetensors")] == [f"{checkpoint_sha256(pkl)}.safetensors"]
 
 
@@ -133,7 +138,8 @@ def test_pruning_keeps_the_conversions_of_files_still_there_and_young_ones(tmp_p
         if name not in (sha["young"], sha["new"]):
             os.utime(folder / f"{name}.safetensors", (time.time() - 2 * GRACE_SECONDS,) * 2)
     before = (folder / INDEX).read_bytes()
-    assert prune_conversions(folder / f"{sha['new']}.safetensors") == (2, 2000)
+    pruned = prune_conversions(folder / f"{sha['new']}.safetensors")
+    assert pruned == (2, 2000)
     left = {p.name for p in folder.glob("*.safetensors")}
     assert left == {f"{sha[n]}.safetensors" for n in ("kept", "young", "new")} | {temporary.name}
     assert (folder / INDEX).read_bytes() == before, "the index is only read (a concurrent entry is never lost)"
@@ -148,16 +154,18 @@ def test_an_unreadable_conversion_is_redone_and_an_unwritable_cache_still_loads(
     damaged.replace(cache)  # not in place: ``first``'s tensors may be mapped from the file
     redone = load_weights(pkl)
     assert redone.source.startswith(f"{pkl} (converted once to {cache} (the earlier conversion was unreadable: ")
-    assert _same_weights(first.model, redone.model) and cache.stat().st_size > 100
+    assert _same_weights(first.model, redone.model)
+    assert cache.stat().st_size > 100
 
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     monkeypatch.setenv("RELIGHT_HOME", str(blocked))  # the cache cannot be made
     unkept = load_weights(pkl)
-    assert unkept.source.startswith(f"{pkl} (converted in memory; not kept: ") and _same_weights(first.model, unkept.model)
+    assert unkept.source.startswith(f"{pkl} (converted in memory; not kept: ")
+    assert _same_weights(first.model, unkept.model)
 
 
-def test_the_command_line_says_converted_once_then_reads_the_conversion(tmp_path, home, capsys, monkeypatch) -> None:
+def test_the_command_line_says_converted_once_then_reads_the_conversion(cli, tmp_path, home) -> None:
     pkl = _authors_checkpoint(tmp_path / "weight.pkl")
     rng = np.random.default_rng(0)
     from relight.io import write_depth_npy, write_image
@@ -167,8 +175,7 @@ def test_the_command_line_says_converted_once_then_reads_the_conversion(tmp_path
     outputs = []
     for run in ("first", "second"):
         out = tmp_path / f"{run}.npy"
-        code, _, err = run_cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out), "-w", str(pkl)],
-                               capsys, monkeypatch)
+        code, _, err = cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out), "-w", str(pkl)])
         assert code == 0, err
         assert ("converted once to " if run == "first" else "converted before: ") + str(home / "converted") in err.replace("\n", "")
         outputs.append(np.load(out))

@@ -20,7 +20,7 @@ from relight.io import OutputOptions
 from relight.data.pairs import find_inference_pairs
 from relight.device import cuda_precision, default_precision
 from relight.inference import Relighter
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (CI has none)")
 
@@ -30,9 +30,9 @@ BF16_TOLERANCE = 3e-2
 
 
 @pytest.fixture(scope="module")
-def model() -> MBNet:
+def model(tiny_config) -> MBNet:
     torch.manual_seed(0)
-    return MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)).eval()
+    return MBNet(tiny_config).eval()
 
 
 def _inputs(n: int = 2, h: int = 64, w: int = 96) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,7 +50,8 @@ def test_fp32_on_cuda_matches_the_cpu(model: MBNet, monkeypatch: pytest.MonkeyPa
     rgb, depth = _inputs()
     expected = Relighter(model, "cpu", precision="fp32", optimize=False).relight_tensor(rgb, depth)
     got = Relighter(model, "cuda", precision="fp32").relight_tensor(rgb, depth)
-    assert got.device.type == "cuda" and got.dtype == torch.float32
+    assert got.device.type == "cuda"
+    assert got.dtype == torch.float32
     assert (got.cpu() - expected).abs().max().item() <= 1e-4
 
 
@@ -59,7 +60,8 @@ def test_default_precision_on_cuda_stays_within_tolerance(model: MBNet) -> None:
     expected = Relighter(model, "cpu", precision="fp32", optimize=False).relight_tensor(rgb, depth)
     relighter = Relighter(model, "cuda")
     got = relighter.relight_tensor(rgb.pin_memory(), depth.pin_memory())
-    assert relighter.precision in ("bf16", "fp16") and got.dtype == torch.float32
+    assert relighter.precision in ("bf16", "fp16")
+    assert got.dtype == torch.float32
     assert (got.cpu() - expected).abs().max().item() <= BF16_TOLERANCE
 
 
@@ -74,7 +76,8 @@ def test_batch_on_cuda_writes_what_the_cpu_writes(tmp_path: Path, model: MBNet) 
     pairs = find_inference_pairs(folder)
     cpu = run_batch(Relighter(model, "cpu", precision="fp32"), pairs, tmp_path / "cpu", output=OutputOptions(".npy"))
     gpu = run_batch(Relighter(model, "cuda", precision="fp32"), pairs, tmp_path / "gpu", output=OutputOptions(".npy"))
-    assert len(cpu.done) == len(gpu.done) == 5 and not gpu.failed
+    assert len(cpu.done) == len(gpu.done) == 5
+    assert not gpu.failed
     for path in cpu.done:
         assert np.abs(np.load(path) - np.load(tmp_path / "gpu" / path.name)).max() <= 2e-3  # TF32 allowed here
 

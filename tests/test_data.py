@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 from PIL import Image
 from torch.utils.data import DataLoader
 from typer.testing import CliRunner
@@ -73,7 +72,8 @@ def test_setting_parse_print_and_errors() -> None:
     assert Setting.parse("6500-N") == Setting(6500, "N")
     assert Setting.parse("4500_e") == Setting(4500, "E")
     assert Setting.parse("2500K-nw") == Setting(2500, "NW")
-    assert str(Setting(4500, "E")) == "4500-E" and Setting(4500, "E").file_tag == "4500_E"
+    assert str(Setting(4500, "E")) == "4500-E"
+    assert Setting(4500, "E").file_tag == "4500_E"
     assert len(set(Setting.all())) == 40
     for bad in ("6500-Q", "4000-E", "N-6500", "6500", ""):
         with pytest.raises(RelightError, match="setting"):
@@ -125,7 +125,9 @@ def test_one_to_one_pairs_and_missing_target(tmp_path: Path) -> None:
         ("Image000", "input", "Image000.npy", "target"),
         ("Image002", "input", "Image002.npy", "target"),
     ]
-    assert len(found.skipped) == 1 and "Image001" in found.skipped[0] and "ground truth" in found.skipped[0]
+    assert len(found.skipped) == 1
+    assert "Image001" in found.skipped[0]
+    assert "ground truth" in found.skipped[0]
 
 
 def test_validation_pairs_from_sibling_or_given_gt(tmp_path: Path) -> None:
@@ -154,7 +156,8 @@ def test_generic_pairs_with_parallel_depth_folder(tmp_path: Path) -> None:
     found = load_pairs(tmp_path / "rgb", depth_dir=depth_dir, use_neighbours=False, use_mirror=False)
     assert found.layout == GENERIC
     assert [(p.name, p.depth, p.target) for p in found.pairs] == [("a", depth_dir / "a.png", None)]
-    assert "b" in found.skipped[0] and "no depth" in found.skipped[0]
+    assert "b" in found.skipped[0]
+    assert "no depth" in found.skipped[0]
 
 
 # ------------------------------------------------------------------ any-to-any pairs
@@ -163,7 +166,8 @@ def test_generic_pairs_with_parallel_depth_folder(tmp_path: Path) -> None:
 def test_any_to_any_direct_only(tmp_path: Path) -> None:
     root = _any_to_any(tmp_path / "full")
     found = load_pairs(root, use_neighbours=False, use_mirror=False)
-    assert found.layout == ANY_TO_ANY and not found.skipped
+    assert found.layout == ANY_TO_ANY
+    assert not found.skipped
     assert [(p.name, p.input.name, p.target.name, p.depth.name, p.flip, p.origin) for p in found.pairs] == [
         ("Image000", "Image000_6500_N.png", "Image000_4500_E.png", "Image000.npy", False, "direct"),
         ("Image001", "Image001_6500_N.png", "Image001_4500_E.png", "Image001.npy", False, "direct"),
@@ -220,8 +224,12 @@ def test_split_keeps_held_out_scenes_apart(tmp_path: Path) -> None:
     ]
     train, val = split_scenes(pairs, 3, seed=1)
     train_scenes, val_scenes = {p.scene for p in train}, {p.scene for p in val}
-    assert len(val_scenes) == 3 and not train_scenes & val_scenes and len(train_scenes) == 7
-    assert all(p.origin == "direct" for p in val) and len(val) == 3 and len(train) == 21
+    assert len(val_scenes) == 3
+    assert not train_scenes & val_scenes
+    assert len(train_scenes) == 7
+    assert all(p.origin == "direct" for p in val)
+    assert len(val) == 3
+    assert len(train) == 21
     assert split_scenes(pairs, 3, seed=1) == (train, val)
     assert any({p.scene for p in split_scenes(pairs, 3, seed=k)[1]} != val_scenes for k in range(2, 6))
     assert len({p.scene for p in split_scenes(pairs, 0.2)[1]}) == 2
@@ -250,8 +258,11 @@ def _pair(tmp_path: Path, flip: bool, target: bool = True, size: tuple[int, int]
 def test_dataset_item_flip_and_rgba(tmp_path: Path) -> None:
     plain = PairDataset([_pair(tmp_path, flip=False)])[0]
     flipped = PairDataset([_pair(tmp_path, flip=True)])[0]
-    assert plain["rgb"].shape == (3, 12, 16) and plain["depth"].shape == (1, 12, 16) and plain["target"].shape == (3, 12, 16)
-    assert plain["rgb"].dtype == torch.float32 and plain["name"] == "x"
+    assert plain["rgb"].shape == (3, 12, 16)
+    assert plain["depth"].shape == (1, 12, 16)
+    assert plain["target"].shape == (3, 12, 16)
+    assert plain["rgb"].dtype == torch.float32
+    assert plain["name"] == "x"
     raw = np.asarray(Image.open(tmp_path / "in.png"))[..., :3].astype(np.float32) / 255
     assert torch.equal(plain["rgb"], torch.from_numpy(raw).permute(2, 0, 1))
     for key in ("rgb", "depth", "target"):
@@ -266,7 +277,8 @@ def test_dataset_resizes_and_matches_depth_to_image(tmp_path: Path) -> None:
     pair = _pair(tmp_path, flip=False)
     write_depth_npy(tmp_path / "in.npy", np.ones((6, 8), np.float32))
     item = PairDataset([pair])[0]
-    assert item["depth"].shape == (1, 12, 16) and torch.allclose(item["depth"], torch.ones(1, 12, 16))
+    assert item["depth"].shape == (1, 12, 16)
+    assert torch.allclose(item["depth"], torch.ones(1, 12, 16))
     item = PairDataset([pair], size=(8, 20))[0]
     assert [tuple(item[k].shape) for k in ("rgb", "depth", "target")] == [(3, 8, 20), (1, 8, 20), (3, 8, 20)]
 
@@ -284,7 +296,8 @@ def test_crops_are_reproducible_per_seed_epoch_index_and_across_workers(tmp_path
     for epoch in (0, 1):
         ds.set_epoch(epoch)
         boxes[epoch] = [ds.crop_box(i, 24, 32) for i in range(6)]
-    assert boxes[0] != boxes[1] and len(set(boxes[0])) > 1
+    assert boxes[0] != boxes[1]
+    assert len(set(boxes[0])) > 1
     same_seed = PairDataset(pairs, crop=8, seed=5)
     assert [same_seed.crop_box(i, 24, 32) for i in range(6)] == boxes[0]
     assert [PairDataset(pairs, crop=8, seed=6).crop_box(i, 24, 32) for i in range(6)] != boxes[0]
@@ -318,7 +331,9 @@ def test_cli_data_pairs_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["data", "pairs", str(root), "--json", "--no-neighbours", "--mirror"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["layout"] == "any-to-any" and report["source"] == "6500-N" and report["target"] == "4500-E"
+    assert report["layout"] == "any-to-any"
+    assert report["source"] == "6500-N"
+    assert report["target"] == "4500-E"
     assert [(Path(p["input"]).name, Path(p["target"]).name, p["flip"]) for p in report["pairs"]] == [
         ("Image000_6500_N.png", "Image000_4500_E.png", False),
         ("Image000_6500_N.png", "Image000_4500_W.png", True),
@@ -336,14 +351,16 @@ def test_cli_data_pairs_json(tmp_path: Path) -> None:
 
 
 def test_cli_data_pairs_table_and_bad_setting(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path
 ) -> None:
     root = _any_to_any(tmp_path / "full", ("Image000",))
-    code, out, _ = run_cli(["data", "pairs", str(root)], capsys, monkeypatch)
-    assert code == 0 and "4 pairs, any-to-any layout" in out
+    code, out, _ = cli(["data", "pairs", str(root)])
+    assert code == 0
+    assert "4 pairs, any-to-any layout" in out
     assert [word for word in ("direct", "neighbour NE", "neighbour NW", "mirror") if word in out] == [
         "direct", "neighbour NE", "neighbour NW", "mirror",
     ]
-    code, out, err = run_cli(["data", "pairs", str(root), "--target", "4500-X"], capsys, monkeypatch)
-    assert code == 1 and out == ""
+    code, out, err = cli(["data", "pairs", str(root), "--target", "4500-X"])
+    assert code == 1
+    assert out == ""
     assert err.strip().splitlines() == ["error: setting '4500-X': unknown light direction 'X'; use one of N NE E SE S SW W NW"]

@@ -52,9 +52,12 @@ def test_two_process_gloo_training_keeps_replicas_identical(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr[-3000:]
 
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["world_size"] == 2 and summary["step"] == 2 and summary["epoch"] == 2
+    assert summary["world_size"] == 2
+    assert summary["step"] == 2
+    assert summary["epoch"] == 2
     digests = summary["replica_digests"]
-    assert len(digests) == 2 and digests[0] == digests[1]
+    assert len(digests) == 2
+    assert digests[0] == digests[1]
     # Rank 0's checkpoint is the weights every replica ended with.
     assert state_digest(load_file(run / "last.safetensors")) == digests[0]
     with (run / "metrics.csv").open() as fh:

@@ -9,7 +9,6 @@ import pytest
 import tifffile
 from PIL import Image
 
-from conftest import run_cli
 from relight.io import read_image
 from relight.cli._errors import cli_words
 from relight.data.pairs import InferencePair, load_pair
@@ -47,28 +46,36 @@ def test_each_kind_on_known_arrays():
     disparity = np.array([[1.0, 0.5], [0.25, 0.0]])  # distances 1, 2, 4 and infinitely far (the centre), as a network means it
     assert np.allclose(to_normalised(disparity, "disparity", far_below_zero=True).depth, [[0.25, 0.5], [1.0, 1.0]])
     found = to_normalised(disparity, "disparity")  # a file's 0 is where a stereo matcher found no match: filled
-    assert found.holes == 1 and np.isclose(found.depth[1, 1], (1 / ((1.0 + 0.5 + 0.25) / 3)) / 4)
+    assert found.holes == 1
+    assert np.isclose(found.depth[1, 1], (1 / ((1.0 + 0.5 + 0.25) / 3)) / 4)
     assert np.allclose(to_normalised(np.array([[8, 4], [2, 1]], np.int32), "disparity").depth, [[0.125, 0.25], [0.5, 1.0]])
-    assert check_depth_kind("normalized") == "normalised" and DEPTH_KINDS == ("auto", "normalised", "metric", "disparity")
+    assert check_depth_kind("normalized") == "normalised"
+    assert DEPTH_KINDS == ("auto", "normalised", "metric", "disparity")
 
 
 def test_auto_tells_normalised_from_metric_and_integer_arrays_by_their_values():
     unit = np.random.default_rng(0).random((4, 6), dtype=np.float32)
     found = to_normalised(unit)
-    assert found.kind == "normalised" and np.array_equal(found.depth, unit) and found.note == ()
+    assert found.kind == "normalised"
+    assert np.array_equal(found.depth, unit)
+    assert found.note == ()
     metres = np.linspace(4.0, 20.0, 24, dtype=np.float32).reshape(4, 6)
     found = to_normalised(metres)
-    assert found.kind == "metric" and np.allclose(found.depth, metres / 20.0)
+    assert found.kind == "metric"
+    assert np.allclose(found.depth, metres / 20.0)
     note = RelightWarning(*found.note)
     assert str(note).startswith("depth runs from 4 to 20, outside the [0, 1] the network was trained on")
-    assert "read as distances" in str(note) and "depth_kind='disparity'" in str(note)
+    assert "read as distances" in str(note)
+    assert "depth_kind='disparity'" in str(note)
     assert "--depth-kind disparity or --depth-kind normalised" in note.render(cli_words)
     assert np.allclose(to_normalised(np.array([[0, 65535]], np.uint16)).depth, [[0.0, 1.0]])
     assert np.allclose(to_normalised(np.array([[0, 51, 255]], np.uint8)).depth, [[0.0, 0.2, 1.0]])
     # the user report: an int64 array was scaled by int64's range into a flat zero map
     millimetres = np.array([[1000, 2500], [4000, 5000]], np.int64)
     found = to_normalised(millimetres)
-    assert found.kind == "metric" and np.allclose(found.depth, millimetres / 5000.0) and found.depth.max() == 1.0
+    assert found.kind == "metric"
+    assert np.allclose(found.depth, millimetres / 5000.0)
+    assert found.depth.max() == 1.0
     assert str(RelightWarning(*found.note)).startswith("an int64 array runs from 1000 to 5000")
 
 
@@ -108,7 +115,8 @@ def test_files_are_read_in_the_kind_asked_for(tmp_path):
     depth = np.random.default_rng(1).random((5, 7), dtype=np.float32)
     write_depth_png(tmp_path / "d.png", depth)
     with Image.open(tmp_path / "d.png") as im:
-        assert im.mode.startswith("I;16") and im.size == (7, 5)
+        assert im.mode.startswith("I;16")
+        assert im.size == (7, 5)
     assert np.abs(read_depth(tmp_path / "d.png") - depth).max() <= 0.5 / 65535 + 1e-7
 
 
@@ -117,14 +125,17 @@ def test_load_pair_says_what_auto_did(tmp_path, sample_pair):
     metres = np.linspace(0.5, 50, 40 * 56, dtype=np.float32).reshape(40, 56)
     np.save(tmp_path / "metres.npy", metres)
     item = load_pair(InferencePair("scene", image, tmp_path / "metres.npy"))
-    assert np.allclose(item.depth, np.minimum(metres / min(50.0, FAR_LIMIT * metres[20, 28]), 1.0)) and not item.estimated
+    assert np.allclose(item.depth, np.minimum(metres / min(50.0, FAR_LIMIT * metres[20, 28]), 1.0))
+    assert not item.estimated
     (note,) = item.warnings
-    assert isinstance(note, RelightWarning) and str(note).startswith(f"{tmp_path / 'metres.npy'}: depth runs from 0.5 to 50")
+    assert isinstance(note, RelightWarning)
+    assert str(note).startswith(f"{tmp_path / 'metres.npy'}: depth runs from 0.5 to 50")
     as_given = load_pair(InferencePair("scene", image, tmp_path / "metres.npy"), "normalised")
-    assert np.array_equal(as_given.depth, metres) and "scale it to [0, 1]" in str(as_given.warnings[0])
+    assert np.array_equal(as_given.depth, metres)
+    assert "scale it to [0, 1]" in str(as_given.warnings[0])
 
 
-def test_depth_kind_on_the_command_line(tmp_path, sample_pair, narrow_checkpoint, capsys, monkeypatch):
+def test_depth_kind_on_the_command_line(cli, tmp_path, sample_pair, narrow_checkpoint):
     image, _ = sample_pair
     metres = np.linspace(4.0, 20.0, 40 * 56, dtype=np.float32).reshape(40, 56)
     np.save(tmp_path / "metres.npy", metres)
@@ -134,16 +145,17 @@ def test_depth_kind_on_the_command_line(tmp_path, sample_pair, narrow_checkpoint
     outputs = {}
     for name, kind in (("metres", "metric"), ("disparity", "disparity"), ("normalised", "auto")):
         out = tmp_path / f"{name}.tif"
-        code, _, err = run_cli(["run", str(image), str(tmp_path / f"{name}.npy"), "-o", str(out), "-w", str(narrow_checkpoint),
-                                "--device", "cpu", "--depth-kind", kind, "--bit-depth", "16"], capsys, monkeypatch)
+        code, _, err = cli(["run", str(image), str(tmp_path / f"{name}.npy"), "-o", str(out), "-w", str(narrow_checkpoint),
+                                "--device", "cpu", "--depth-kind", kind, "--bit-depth", "16"])
         assert code == 0, err
         assert "warning" not in err, err  # a kind given is a kind known: nothing to warn about
         outputs[name] = tifffile.imread(out)
     assert np.abs(outputs["metres"].astype(int) - outputs["normalised"]).max() <= 1
     assert np.abs(outputs["disparity"].astype(int) - outputs["normalised"]).max() <= 1
-    code, _, err = run_cli(["run", str(image), str(tmp_path / "metres.npy"), "-o", str(tmp_path / "x.png"), "-w", str(narrow_checkpoint),
-                            "--depth-kind", "inverse"], capsys, monkeypatch)
-    assert code == 2 and err.strip() == "error: --depth-kind 'inverse': expected auto, normalised, metric or disparity", err
+    code, _, err = cli(["run", str(image), str(tmp_path / "metres.npy"), "-o", str(tmp_path / "x.png"), "-w", str(narrow_checkpoint),
+                            "--depth-kind", "inverse"])
+    assert code == 2, err
+    assert err.strip() == "error: --depth-kind 'inverse': expected auto, normalised, metric or disparity", err
 
 
 def test_holes_are_filled_from_their_valid_neighbours():
@@ -152,7 +164,8 @@ def test_holes_are_filled_from_their_valid_neighbours():
     valid[5:9, 3:7] = False  # a 4 x 4 hole where the ramp runs from 3 to 6
     filled = fill_holes(ramp, valid)
     assert np.array_equal(filled[valid], ramp[valid])
-    assert filled[~valid].min() >= 1 and filled[~valid].max() <= 8  # from around the hole, not from across the map
+    assert filled[~valid].min() >= 1
+    assert filled[~valid].max() <= 8  # from around the hole, not from across the map
     assert np.array_equal(fill_holes(np.where(valid, 7.0, np.nan), valid), np.full((16, 16), 7.0))
     odd = np.arange(15.0).reshape(3, 5)
     one = np.zeros((3, 5), bool)
@@ -171,11 +184,14 @@ def test_stereo_disparity_with_invalid_pixels_relights_and_says_how_many_were_fi
     code, _, err = cli(["run", str(tmp_path / "motorcycle.png"), str(tmp_path / "motorcycle.npy"), "-o", str(tmp_path / "relit.png"),
                         "-w", str(narrow_checkpoint), "--depth-kind", "disparity", "--device", "cpu"])
     assert code == 0, err
-    assert holes == 27226 and f"motorcycle.npy: 27,226 pixels (7.3%) hold no valid depth (NaN, infinite, or a disparity of 0 or below: " \
+    assert holes == 27226
+    assert "motorcycle.npy: 27,226 pixels (7.3%) hold no valid depth (NaN, infinite, or a disparity of 0 or below: " \
         "no match); filled from their valid neighbours" in err
     assert read_image(tmp_path / "relit.png").size == left.shape[:2]
     found = load_depth(tmp_path / "motorcycle.npy", "disparity")
-    assert found.holes == holes and np.isfinite(found.depth).all()
+    assert found.holes == holes
+    assert np.isfinite(found.depth).all()
     matched = np.isfinite(disparity)
     filled = found.depth[~matched]  # from matched neighbours: within the range the matches span
-    assert filled.min() >= found.depth[matched].min() and filled.max() <= found.depth[matched].max()
+    assert filled.min() >= found.depth[matched].min()
+    assert filled.max() <= found.depth[matched].max()

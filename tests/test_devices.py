@@ -31,8 +31,8 @@ OUT_OF_MEMORY = {
 class RunsOutAbove(MBNet):
     """A narrow MBNet that raises a backend's out-of-memory error for batches larger than ``most``."""
 
-    def __init__(self, most: int, error: BaseException) -> None:
-        super().__init__(MBNetConfig.narrow(width=8, decoder_channels=16))
+    def __init__(self, config: MBNetConfig, most: int, error: BaseException) -> None:
+        super().__init__(config)
         self.most, self.error = most, error
 
     def forward(self, rgb: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
@@ -81,37 +81,39 @@ def test_out_of_memory_is_recognised_on_every_backend_and_nothing_else() -> None
 
 
 @pytest.mark.parametrize("backend", sorted(OUT_OF_MEMORY))
-def test_relighter_reports_each_backends_out_of_memory_in_one_line(backend: str) -> None:
+def test_relighter_reports_each_backends_out_of_memory_in_one_line(tiny_config, backend: str) -> None:
     """The command line names its flags; a Python caller reads the same facts in Python terms."""
     from relight.cli._errors import cli_words
 
-    relighter = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", precision="fp32")
+    relighter = Relighter(RunsOutAbove(tiny_config, 0, OUT_OF_MEMORY[backend]), "cpu", precision="fp32")
     with pytest.raises(DeviceOutOfMemory) as err:
         relighter.relight_tensor(torch.rand(2, 3, 32, 48), torch.rand(2, 1, 32, 48))
     assert err.value.render(cli_words) == "out of memory on cpu for 2 image(s) of 32x48; try a smaller --batch-size or a smaller --size"
     assert str(err.value) == "out of memory on cpu for 2 image(s) of 32x48; try a smaller batch_size or a smaller Relighter(size)"
-    assert [s.name for s in err.value.lower] == ["batch_size", "size"] and isinstance(err.value, MemoryError)
-    sized = Relighter(RunsOutAbove(0, OUT_OF_MEMORY[backend]), "cpu", precision="fp32", size=(64, 96))
+    assert [s.name for s in err.value.lower] == ["batch_size", "size"]
+    assert isinstance(err.value, MemoryError)
+    sized = Relighter(RunsOutAbove(tiny_config, 0, OUT_OF_MEMORY[backend]), "cpu", precision="fp32", size=(64, 96))
     with pytest.raises(DeviceOutOfMemory) as err:
         sized.relight_tensor(torch.rand(1, 3, 32, 48), torch.rand(1, 1, 32, 48))
     assert err.value.render(cli_words) == "out of memory on cpu for 1 image(s) of 32x48 (run at 64x96); try a smaller --size"
 
 
-def test_out_of_memory_under_compile_is_reported_and_keeps_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_of_memory_under_compile_is_reported_and_keeps_compile(tiny_config, monkeypatch: pytest.MonkeyPatch) -> None:
     """Running out of memory is the batch's problem, not the compiler's: compile stays on for the next one."""
-    model = RunsOutAbove(1, OUT_OF_MEMORY["cuda"])
+    model = RunsOutAbove(tiny_config, 1, OUT_OF_MEMORY["cuda"])
     monkeypatch.setattr(torch, "compile", lambda module, **kwargs: module)
     warnings: list[str] = []
     relighter = Relighter(model, "cpu", precision="fp32", compile=True, warn=warnings.append)
     with pytest.raises(DeviceOutOfMemory, match="out of memory on cpu for 2 image"):
         relighter.relight_tensor(torch.rand(2, 3, 32, 32), torch.rand(2, 1, 32, 32))
-    assert relighter.compiled and not warnings
+    assert relighter.compiled
+    assert not warnings
     assert relighter.relight_tensor(torch.rand(1, 3, 32, 32), torch.rand(1, 1, 32, 32)).shape == (1, 3, 32, 32)
 
 
-def test_inference_weights_need_no_gradients_and_the_callers_model_keeps_them() -> None:
+def test_inference_weights_need_no_gradients_and_the_callers_model_keeps_them(tiny_config) -> None:
     """Without gradients autocast keeps no low-precision copy of the weights through the pass."""
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16))
+    model = MBNet(tiny_config)
     relighter = Relighter(model, "cpu", precision="fp32", backend="torch")
     assert not any(p.requires_grad for p in relighter.model.parameters())
     assert all(p.requires_grad for p in model.parameters())
@@ -141,9 +143,9 @@ def _benchmark_module():
 
 
 @pytest.mark.parametrize(("most", "limit", "found"), [(5, 64, 5), (0, 64, 0), (64, 16, 16), (1, 64, 1)])
-def test_largest_batch_search_reports_instead_of_crashing(most: int, limit: int, found: int) -> None:
+def test_largest_batch_search_reports_instead_of_crashing(tiny_config, most: int, limit: int, found: int) -> None:
     bench = _benchmark_module()
-    relighter = Relighter(RunsOutAbove(most, OUT_OF_MEMORY["cuda"]), "cpu", precision="fp32")
+    relighter = Relighter(RunsOutAbove(tiny_config, most, OUT_OF_MEMORY["cuda"]), "cpu", precision="fp32")
     assert bench.max_batch_that_fits(relighter, size=32, limit=limit) == found
 
 
@@ -176,4 +178,5 @@ def test_size_and_device_refusals_name_their_setting_in_python_terms() -> None:
     assert str(err.value) == "TrainConfig(crop='8'): expected N or HxW with each side at least 32"
     with pytest.raises(InvalidSetting) as err:
         select_device("abacus")
-    assert err.value.setting.name == "device" and str(err.value).startswith("unknown device 'abacus'")
+    assert err.value.setting.name == "device"
+    assert str(err.value).startswith("unknown device 'abacus'")

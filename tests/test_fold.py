@@ -29,7 +29,8 @@ def test_folded_conv_equals_conv_then_batchnorm_and_keeps_its_weight_tensor(bias
     weight = conv.weight
     fold_conv_bn(conv, bn)
     assert conv.weight is weight, "the weight is rescaled where it is, not replaced"
-    assert conv.bias is not None and conv.bias.requires_grad == weight.requires_grad
+    assert conv.bias is not None
+    assert conv.bias.requires_grad == weight.requires_grad
     with torch.no_grad():
         torch.testing.assert_close(conv(x), expected, atol=1e-6, rtol=1e-5)
 

@@ -84,8 +84,11 @@ def test_every_grammar_draws_a_scene_with_objects_and_all_forty_lights() -> None
         assert scene.grammar == grammar
         assert len(scene.objects) >= 3, f"{grammar}: a floor and at least two objects"
         out = render(scene, 16)
-        assert len(out["images"]) == 40 and set(out["masks"]) == set(DIRECTIONS)
-        assert out["depth"].shape == (16, 16) and 0.0 <= out["depth"].min() and out["depth"].max() <= 1.0
+        assert len(out["images"]) == 40
+        assert set(out["masks"]) == set(DIRECTIONS)
+        assert out["depth"].shape == (16, 16)
+        assert 0.0 <= out["depth"].min()
+        assert out["depth"].max() <= 1.0
 
 
 def test_shadows_move_with_the_light() -> None:
@@ -121,13 +124,15 @@ def test_masked_pixels_are_darker_under_their_light() -> None:
 def test_the_judge_writes_the_layout_relight_reads(tmp_path: Path, cli) -> None:
     folder = tmp_path / "judge"
     write_judge_dataset(folder, scenes=2, size=24, seed=3)
-    assert len(list(folder.glob("Image*_*_*.png"))) == 80 and len(list(folder.glob("Image*.npy"))) == 2
+    assert len(list(folder.glob("Image*_*_*.png"))) == 80
+    assert len(list(folder.glob("Image*.npy"))) == 2
     masks = sorted(p.name for p in (folder / "masks").iterdir())
     assert masks == sorted(f"Image{i:03d}_{d}.png" for i in range(2) for d in DIRECTIONS)
     code, out, err = cli(["data", "pairs", str(folder), "--any-to-any", "--json"])
     assert code == 0, err
     record = json.loads(out)
-    assert record["scenes"] == 2 and record["possible_pairs"] == 2 * 40 * 39
+    assert record["scenes"] == 2
+    assert record["possible_pairs"] == 2 * 40 * 39
 
 
 def test_the_judge_refuses_to_overwrite_a_scene(tmp_path: Path) -> None:
@@ -173,14 +178,16 @@ def test_the_shadow_measure_knows_a_moved_shadow() -> None:
     source, truth, source_mask, target_mask = shadow_case()
     stops = float(np.log2((measures.luminance(np.full(3, 0.6)) + measures.DARK) / (measures.luminance(np.full(3, 0.2)) + measures.DARK)))
     moved = measures.shadow_moves(source, truth, target_mask, source_mask)
-    assert moved["darkening"] == pytest.approx(stops) and moved["removal"] == pytest.approx(stops)
+    assert moved["darkening"] == pytest.approx(stops)
+    assert moved["removal"] == pytest.approx(stops)
     assert measures.shadow_moves(source, source, target_mask, source_mask) == {"darkening": 0.0, "removal": 0.0}
     brighter = measures.shadow_moves(source, source * 1.3, target_mask, source_mask)
     assert brighter["darkening"] == pytest.approx(0.0, abs=0.05), "a global brightening moves no shadow"
     removed_only = source.copy()
     removed_only[source_mask] = 0.6
     half = measures.shadow_moves(source, removed_only, target_mask, source_mask)
-    assert half["darkening"] == 0.0 and half["removal"] == pytest.approx(stops)
+    assert half["darkening"] == 0.0
+    assert half["removal"] == pytest.approx(stops)
 
 
 def test_the_shadow_measure_needs_enough_pixels() -> None:
@@ -199,14 +206,16 @@ def test_the_border_measures_find_a_coloured_edge_and_not_a_global_tint() -> Non
     magenta = photo.copy()
     magenta[:2] = [0.95, 0.05, 0.95]
     ranges = measures.outside_range(photo, magenta)
-    assert ranges["border_pct"] > 10.0 and ranges["inside_pct"] == 0.0
+    assert ranges["border_pct"] > 10.0
+    assert ranges["inside_pct"] == 0.0
 
 
 def test_the_stand_in_depths() -> None:
     disparity = np.array([[np.inf, 4.0, 0.0, 2.0], [1.0, np.nan, np.nan, 3.0]])
     assert filled_disparity(disparity).tolist() == [[4.0, 4.0, 4.0, 2.0], [1.0, 1.0, 1.0, 3.0]]
     ramp = ramp_depth((5, 3))
-    assert ramp[0].tolist() == [1.0, 1.0, 1.0] and ramp[-1] == pytest.approx([0.3] * 3)
+    assert ramp[0].tolist() == [1.0, 1.0, 1.0]
+    assert ramp[-1] == pytest.approx([0.3] * 3)
 
 
 # --- generalise.py ------------------------------------------------------------------------------------------------
@@ -236,9 +245,12 @@ def test_generalise_runs_end_to_end_with_a_tiny_model(generalise, sets: Path, ti
     record = json.loads(out.read_text())
     assert [s["set"] for s in record["sets"]] == ["renderer judge", "renderer raster", "family other-shapes"]
     judge = record["sets"][0]
-    assert judge["masks"] is True and judge["scenes"] == 2 and list(judge["models"]) == [str(anyone)], "a one-to-one model has no triples"
+    assert judge["masks"] is True
+    assert judge["scenes"] == 2
+    assert list(judge["models"]) == [str(anyone)], "a one-to-one model has no triples"
     summary = judge["models"][str(anyone)]["summary"]
-    assert summary["triples"] == 5 and set(summary["opposite_by_pair_pct"]) <= {"N/S", "NE/SW", "E/W", "SE/NW"}
+    assert summary["triples"] == 5
+    assert set(summary["opposite_by_pair_pct"]) <= {"N/S", "NE/SW", "E/W", "SE/NW"}
     assert summary["gain_db"] == pytest.approx(summary["psnr_db"] - summary["identity_psnr_db"])
     assert summary["truth_warmth_log"] > 0, "the judge's 2500 K images are warmer than its 6500 K ones"
     assert summary["shadow_darkening_triples"] + summary["shadow_removal_triples"] > 0, "the judge's masks give shadow measures"
@@ -247,8 +259,11 @@ def test_generalise_runs_end_to_end_with_a_tiny_model(generalise, sets: Path, ti
     assert set(judge["one_to_one"]) == {str(anyone), str(one)}
     assert judge["one_to_one"][str(one)]["pair"] == "6500-N -> 4500-E"
     photo = record["photographs"]["photos"][str(anyone)][0]
-    assert photo["photo"] == "chelsea" and photo["licence"].startswith("CC0") and photo["depth"] == "stand-in ramp"
-    assert len(photo["same_light_db"]) == 3 and len(photo["cycle_db"]) == 3
+    assert photo["photo"] == "chelsea"
+    assert photo["licence"].startswith("CC0")
+    assert photo["depth"] == "stand-in ramp"
+    assert len(photo["same_light_db"]) == 3
+    assert len(photo["cycle_db"]) == 3
     assert (tmp_path / "sheet.png").is_file()
 
 
@@ -257,9 +272,11 @@ def test_generalise_runs_the_bundled_model_and_reuses_its_sets(generalise, sets:
     made = {marker: marker.stat().st_mtime_ns for marker in sets.glob("*/generalise.json")}
     code = generalise.main([*TINY, "--weights", "relight-synth-any", "--data", str(sets), "--photos", "", "--tell-source", "--json", str(out)])
     assert code == 0
-    assert len(made) == 3 and made == {marker: marker.stat().st_mtime_ns for marker in sets.glob("*/generalise.json")}, "the sets are reused"
+    assert len(made) == 3, "the sets are reused"
+    assert made == {marker: marker.stat().st_mtime_ns for marker in sets.glob("*/generalise.json")}, "the sets are reused"
     record = json.loads(out.read_text())
-    assert record["tell_source"] is True and "photographs" not in record
+    assert record["tell_source"] is True
+    assert "photographs" not in record
     assert record["sets"][0]["models"]["relight-synth-any"]["summary"]["triples"] == 5
 
 
@@ -270,7 +287,8 @@ def test_generalise_refuses_a_folder_of_other_data(generalise, tmp_path: Path) -
     with pytest.raises(SystemExit, match="holds other data"):
         generalise.prepare(held, tmp_path / "x", 1, 16, 0)
     made = generalise.prepare(held, tmp_path / "y", 1, 16, 0)
-    assert generalise.prepare(held, made, 1, 16, 0) == made, "the same recipe is reused"
+    again = generalise.prepare(held, made, 1, 16, 0)
+    assert again == made, "the same recipe is reused"
     recipe = json.loads((made / "generalise.json").read_text())
     (made / "generalise.json").write_text(json.dumps({**recipe, "code": "an older renderer"}))
     with pytest.raises(SystemExit, match="holds other data"):

@@ -109,16 +109,17 @@ def test_unsafe_checkpoint_is_refused_not_executed(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_a_pickle_a_safe_load_refuses_is_one_line_without_torchs_unsafe_advice(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_a_pickle_a_safe_load_refuses_is_one_line_without_torchs_unsafe_advice(cli, tmp_path: Path) -> None:
     import pickle
-
-    from conftest import run_cli
 
     path = tmp_path / "plain.pkl"
     path.write_bytes(pickle.dumps({"a": 1}, protocol=4))
-    code, _, err = run_cli(["weights", "import", str(path), "--name", "plain"], capsys, monkeypatch)
-    assert code == 1 and len(err.strip().splitlines()) == 1, err
-    assert "a safe load refused it" in err and "weights_only" not in err and "Warning" not in err
+    code, _, err = cli(["weights", "import", str(path), "--name", "plain"])
+    assert code == 1, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "a safe load refused it" in err
+    assert "weights_only" not in err
+    assert "Warning" not in err
 
 
 
@@ -141,4 +142,5 @@ def test_golden_outputs_through_the_inference_path(imported_model: MBNet, precis
     if precision == "fp32":
         assert diff.max() < 1e-4
     else:
-        assert 0 < diff.max() <= BF16_GOLDEN_MAX and diff.mean() <= BF16_GOLDEN_MEAN
+        assert 0 < diff.max() <= BF16_GOLDEN_MAX
+        assert diff.mean() <= BF16_GOLDEN_MEAN

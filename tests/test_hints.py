@@ -104,7 +104,8 @@ def test_the_source_shadow_follows_the_source_when_it_is_told() -> None:
     hints = H.GeometryHints("normals+shadows", FOV, PITCH)(depth, encode_lights(["6500-W", "2500-E"], ["4500-E", "6500-W"]))
     assert torch.equal(hints[0, 5], hints[1, 4])  # the first's source (E) is the second's target
     assert torch.equal(hints[1, 5], hints[0, 4])
-    assert hints[0, 4].sum() > 0 and not torch.equal(hints[0, 4], hints[0, 5])
+    assert hints[0, 4].sum() > 0
+    assert not torch.equal(hints[0, 4], hints[0, 5])
 
 
 def test_the_hints_do_not_depend_on_the_depth_scale_or_the_resolution() -> None:
@@ -123,8 +124,8 @@ def test_the_ring_is_the_synthetic_rigs() -> None:
     assert MBNetConfig().hint_fov_deg == FOV
 
 
-def test_the_config_travels_in_checkpoints_and_old_ones_read_as_without(tmp_path: Path) -> None:
-    config = MBNetConfig.narrow(8, 16, conditioning="film", hints="normals+shadows", margin=16)
+def test_the_config_travels_in_checkpoints_and_old_ones_read_as_without(tiny_config, tmp_path: Path) -> None:
+    config = replace(tiny_config, conditioning="film", hints="normals+shadows", margin=16)
     config = replace(config, hint_fov_deg=60.0, hint_pitch_deg=10.0)
     torch.manual_seed(0)
     model = MBNet(config).eval()
@@ -135,11 +136,13 @@ def test_the_config_travels_in_checkpoints_and_old_ones_read_as_without(tmp_path
     with torch.no_grad():
         assert torch.equal(loaded.model(rgb, depth, light), model(rgb, depth, light))
     assert loaded.model.depth_encoder.conv1.weight.shape[1] == 6
-    plain = MBNetConfig.narrow(8, 16)
-    assert "hints" not in plain.to_json() and "margin" not in plain.to_json()  # as written before the fields existed
+    plain = tiny_config
+    assert "hints" not in plain.to_json()
+    assert "margin" not in plain.to_json()  # as written before the fields existed
     assert MBNetConfig.from_json(plain.to_json()) == plain
     assert (plain.hints, plain.margin) == ("none", 0)
-    assert read_checkpoint_metadata(save_checkpoint(MBNet(plain), tmp_path / "plain.safetensors"))[0] == plain
+    saved = save_checkpoint(MBNet(plain), tmp_path / "plain.safetensors")
+    assert read_checkpoint_metadata(saved)[0] == plain
     assert config.describe() == "narrow-w8-d16-film-normals+shadows-m16"
 
 
@@ -155,10 +158,10 @@ def test_the_config_refuses_what_cannot_run() -> None:
 
 
 @pytest.mark.parametrize("hints,conditioning", [("normals", "film"), ("normals+shadows", "film"), ("normals+shadows", "planes")])
-def test_a_hinted_model_starts_from_a_one_to_one_model_exactly(hints: str, conditioning: str) -> None:
+def test_a_hinted_model_starts_from_a_one_to_one_model_exactly(tiny_config, hints: str, conditioning: str) -> None:
     torch.manual_seed(0)
-    base = MBNet(MBNetConfig.narrow(8, 16)).eval()
-    model = MBNet.from_one_to_one(MBNetConfig.narrow(8, 16, conditioning=conditioning, hints=hints), base).eval()
+    base = MBNet(tiny_config).eval()
+    model = MBNet.from_one_to_one(replace(tiny_config, conditioning=conditioning, hints=hints), base).eval()
     stem = model.depth_encoder.conv1.weight
     assert torch.equal(stem[:, :1], base.depth_encoder.conv1.weight)
     assert not stem[:, 1:].any()  # the hints' channels start at zero
@@ -167,18 +170,18 @@ def test_a_hinted_model_starts_from_a_one_to_one_model_exactly(hints: str, condi
         expected = base(rgb, depth)
         got = model(rgb, depth, encode_lights(["2500-W", "6500-E"], [None, "4500-N"]))
     assert torch.allclose(got, expected, atol=1e-5, rtol=0)
-    normals = MBNet(MBNetConfig.narrow(8, 16, hints="normals"))
-    grown = MBNet.from_one_to_one(MBNetConfig.narrow(8, 16, conditioning="film", hints="normals+shadows"), normals)
+    normals = MBNet(replace(tiny_config, hints="normals"))
+    grown = MBNet.from_one_to_one(replace(tiny_config, conditioning="film", hints="normals+shadows"), normals)
     assert torch.equal(grown.depth_encoder.conv1.weight[:, :4], normals.depth_encoder.conv1.weight)
     with pytest.raises(ConditioningError, match="depth_encoder.conv1.weight has shape"):
-        MBNet.from_one_to_one(MBNetConfig.narrow(8, 16, conditioning="film"), normals)  # more hints than the model
+        MBNet.from_one_to_one(replace(tiny_config, conditioning="film"), normals)  # more hints than the model
 
 
-def test_one_image_relit_to_several_lights_at_once_is_each_light_alone() -> None:
+def test_one_image_relit_to_several_lights_at_once_is_each_light_alone(tiny_config) -> None:
     """With shadow hints the depth stream depends on the light: one image and T lights in one pass give the
     T single passes (the encoders of the RGB stream still run once)."""
     torch.manual_seed(0)
-    model = MBNet(MBNetConfig.narrow(8, 16, conditioning="film", hints="normals+shadows")).eval()
+    model = MBNet(replace(tiny_config, conditioning="film", hints="normals+shadows")).eval()
     rgb, depth = torch.rand(1, 3, 64, 96), torch.from_numpy(_floor_and_box(96)["depth"][16:80])[None, None]
     light = encode_lights(["2500-W", "6500-E", "4500-N"], [None, "6500-N", None])
     with torch.no_grad():
@@ -190,9 +193,9 @@ def test_one_image_relit_to_several_lights_at_once_is_each_light_alone() -> None
     assert not torch.equal(stream[0, 4], stream[1, 4])  # the depth stream's input differs by light
 
 
-def test_the_optimised_path_gives_the_plain_forward_with_hints_and_a_margin() -> None:
+def test_the_optimised_path_gives_the_plain_forward_with_hints_and_a_margin(tiny_config) -> None:
     torch.manual_seed(0)
-    model = MBNet(MBNetConfig.narrow(8, 16, conditioning="film", hints="normals+shadows", margin=16)).eval()
+    model = MBNet(replace(tiny_config, conditioning="film", hints="normals+shadows", margin=16)).eval()
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
@@ -207,10 +210,10 @@ def test_the_optimised_path_gives_the_plain_forward_with_hints_and_a_margin() ->
     assert torch.allclose(got, expected, atol=1e-5)
 
 
-def test_the_margin_reflects_the_inputs_and_crops_the_output() -> None:
+def test_the_margin_reflects_the_inputs_and_crops_the_output(tiny_config) -> None:
     torch.manual_seed(0)
-    framed = MBNet(MBNetConfig.narrow(8, 16, margin=16)).eval()
-    plain = MBNet(MBNetConfig.narrow(8, 16)).eval()
+    framed = MBNet(replace(tiny_config, margin=16)).eval()
+    plain = MBNet(tiny_config).eval()
     plain.load_state_dict(framed.state_dict())
     rgb, depth = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
     pad = (16, 16, 16, 16)

@@ -56,8 +56,10 @@ def test_output_names_too_long_are_refused_before_the_model_loads(tmp_path, samp
     code, _, stderr = cli(["batch", str(image.parent), "-o", str(tmp_path / "out"), "--name", "{stem}" * 50, "-w", "no-such-model"])
     assert code == 2
     line = _only_line(stderr)
-    assert line.startswith("error: --name '{stem}{stem}") and "{...}" in line
-    assert "a file name of 254 bytes, longer than relight can write" in line and "for scene.png" in line
+    assert line.startswith("error: --name '{stem}{stem}")
+    assert "{...}" in line
+    assert "a file name of 254 bytes, longer than relight can write" in line
+    assert "for scene.png" in line
     long_output = tmp_path / ("x" * 300 + ".png")
     code, _, stderr = cli(["run", str(image), str(depth), "-o", str(long_output), "-w", "no-such-model"])
     assert code == 1
@@ -85,7 +87,9 @@ def test_a_long_light_is_echoed_short(sample_pair, narrow_checkpoint, cli):
     code, _, stderr = cli(["run", str(image), str(depth), "-o", "x.png", "--to", "2500-" + "W" * 100_000])
     assert code == 2
     line = _only_line(stderr)
-    assert len(line) < 600 and "unknown light direction 'WWW" in line and "..." in line
+    assert len(line) < 600
+    assert "unknown light direction 'WWW" in line
+    assert "..." in line
 
 
 def test_shown_escapes_control_characters_and_cuts_the_middle():
@@ -118,7 +122,8 @@ def test_no_stray_lines_from_tifffile_pillow_or_python_warnings(tmp_path, sample
     lines = stderr.strip().splitlines()
     assert lines[0] == ("warning: hf://me/mbnet/w.safetensors@main is relight's older form of an hf:// address; "
                         "the standard form is hf://me/mbnet@main/w.safetensors")
-    assert lines[1].startswith("error: ") and len(lines) == 2, lines
+    assert lines[1].startswith("error: "), lines
+    assert len(lines) == 2, lines
 
 
 def test_a_garbage_colour_profile_is_not_printed(tmp_path, sample_pair, narrow_checkpoint, cli):

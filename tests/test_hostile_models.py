@@ -4,6 +4,7 @@ naming the file and what is wrong, never a silent black image or a '6500-N -> ?'
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,7 @@ def test_an_output_that_is_not_finite_is_refused_naming_the_weights(tmp_path, ti
     ],
 )
 def test_checkpoint_metadata_is_checked_naming_the_file_and_field(tmp_path, tiny_config, provenance, field, problem):
-    config = MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film") if "targets" in provenance or "default_target" in provenance else tiny_config
+    config = dataclasses.replace(tiny_config, conditioning="film") if "targets" in provenance or "default_target" in provenance else tiny_config
     path = _checkpoint(tmp_path / "meta.safetensors", config, provenance)
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)

@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from conftest import png_chunk
+from badfiles import PicklePayload, bomb_png, truncated_png
 from relight.io import atomic_output, read_depth, read_image, resize_depth, write_depth_npy, write_image, write_json
 from relight.errors import InputFileError, OutputFileError, UnsafeFileError
 from tmpfs import small_tmpfs
@@ -36,7 +36,9 @@ def test_8bit_rgb_formats(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"a{suffix}"
     Image.fromarray(rgb).save(path, **({"lossless": True} if suffix == ".webp" else {}))
     image = read_image(path)
-    assert image.rgb.shape == (9, 13, 3) and image.rgb.dtype == np.float32 and image.alpha is None
+    assert image.rgb.shape == (9, 13, 3)
+    assert image.rgb.dtype == np.float32
+    assert image.alpha is None
     if suffix != ".jpg":
         assert np.array_equal(np.round(image.rgb * 255).astype(np.uint8), rgb)
 
@@ -45,13 +47,15 @@ def test_rgba_keeps_alpha_aside(tmp_path: Path) -> None:
     rgba = RNG.integers(0, 256, (5, 7, 4), dtype=np.uint8)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
     image = read_image(tmp_path / "a.png")
-    assert np.allclose(image.rgb, rgba[..., :3] / 255.0) and np.allclose(image.alpha, rgba[..., 3] / 255.0)
+    assert np.allclose(image.rgb, rgba[..., :3] / 255.0)
+    assert np.allclose(image.alpha, rgba[..., 3] / 255.0)
 
 
 def test_greyscale_is_replicated_with_a_note(tmp_path: Path) -> None:
     Image.fromarray(RNG.integers(0, 256, (5, 7), dtype=np.uint8)).save(tmp_path / "g.png")
     image = read_image(tmp_path / "g.png")
-    assert image.rgb.shape == (5, 7, 3) and np.array_equal(image.rgb[..., 0], image.rgb[..., 2])
+    assert image.rgb.shape == (5, 7, 3)
+    assert np.array_equal(image.rgb[..., 0], image.rgb[..., 2])
     assert any("greyscale" in n for n in image.notes)
 
 
@@ -74,14 +78,17 @@ def test_writers_round_trip_with_alpha(tmp_path: Path, bit_depth: int, suffix: s
     back = read_image(out)
     step = 1 / (255 if bit_depth == 8 else 65535)
     assert back.bit_depth == bit_depth
-    assert np.abs(back.rgb - rgb).max() <= step / 2 + 1e-6 and np.abs(back.alpha - alpha).max() <= step / 2 + 1e-6
+    assert np.abs(back.rgb - rgb).max() <= step / 2 + 1e-6
+    assert np.abs(back.alpha - alpha).max() <= step / 2 + 1e-6
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
 
 
 def test_npy_output_is_float32_hwc(tmp_path: Path) -> None:
     rgb = RNG.random((4, 5, 3), dtype=np.float32) * 1.2
     out = np.load(write_image(tmp_path / "o.npy", rgb))
-    assert out.dtype == np.float32 and out.shape == (4, 5, 3) and out.max() <= 1.0
+    assert out.dtype == np.float32
+    assert out.shape == (4, 5, 3)
+    assert out.max() <= 1.0
 
 
 def test_writer_clamps_and_refuses_16bit_jpeg(tmp_path: Path) -> None:
@@ -112,26 +119,28 @@ def test_resize_depth_to_image_size() -> None:
     assert resize_depth(np.ones((4, 4), np.float32), (8, 6)).shape == (8, 6)
 
 
-class _Payload:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.touch, (self.marker,))
-
-
 def test_malicious_depth_pickle_is_refused_and_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.npy"
-    np.save(path, np.array({"normalized_depth": _Payload(marker)}, dtype=object), allow_pickle=True)
+    np.save(path, np.array({"normalized_depth": PicklePayload(marker)}, dtype=object), allow_pickle=True)
     with pytest.raises(UnsafeFileError, match="unsafe pickle: refused to load pathlib"):
         read_depth(path)
     assert not marker.exists()
     # A raw pickle renamed to .npy is not even opened as a pickle.
-    (tmp_path / "raw.npy").write_bytes(pickle.dumps(_Payload(marker)))
+    (tmp_path / "raw.npy").write_bytes(pickle.dumps(PicklePayload(marker)))
     with pytest.raises(InputFileError, match="not a .npy file"):
         read_depth(tmp_path / "raw.npy")
     assert not marker.exists()
+
+
+def _refused_in_one_line(read: Callable[[Path], object], path: Path, make: Callable[[Path], object], problem: str) -> None:
+    """``make`` writes (or not) ``path``; ``read`` refuses it with one line naming the file and ``problem``."""
+    make(path)
+    with pytest.raises(InputFileError) as err:
+        read(path)
+    assert problem in str(err.value)
+    assert str(path) in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def _npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
@@ -167,25 +176,7 @@ def _cut(path: Path, keep: float) -> None:
     ],
 )
 def test_bad_depth(tmp_path: Path, make, problem: str) -> None:
-    path = tmp_path / "d.npy"
-    make(path)
-    with pytest.raises(InputFileError) as err:
-        read_depth(path)
-    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
-
-
-def _truncated_png(path: Path) -> None:
-    Image.fromarray(RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path)
-    path.write_bytes(path.read_bytes()[:300])
-
-
-def _bomb_png(path: Path) -> None:
-    """A valid PNG header claiming 100000 x 100000 pixels, with almost no data behind it."""
-    import struct
-    import zlib
-
-    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 10)) + png_chunk(b"IEND", b""))
+    _refused_in_one_line(read_depth, tmp_path / "d.npy", make, problem)
 
 
 @pytest.mark.parametrize(
@@ -194,29 +185,25 @@ def _bomb_png(path: Path) -> None:
         (lambda p: None, "no such file"),
         (lambda p: p.write_bytes(b""), "file is empty"),
         (lambda p: p.write_text("this is not a picture"), "not a readable PNG file"),
-        (_truncated_png, "corrupt or truncated image"),
-        (_bomb_png, "over the 67,108,864-pixel limit"),
+        (truncated_png, "corrupt or truncated image"),
+        (bomb_png, "over the 67,108,864-pixel limit"),
     ],
 )
 def test_bad_images(tmp_path: Path, make, problem: str) -> None:
-    path = tmp_path / "x.png"
-    make(path)
-    with pytest.raises(InputFileError) as err:
-        read_image(path)
-    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+    _refused_in_one_line(read_image, tmp_path / "x.png", make, problem)
 
 
-def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+def test_outputs_get_ordinary_permissions(tiny_config, tmp_path: Path) -> None:
     import os
 
     umask = os.umask(0o022)
     os.umask(umask)
     out = write_image(tmp_path / "o.png", np.zeros((2, 2, 3), np.float32))
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask != 0o600
-    from relight.model import MBNet, MBNetConfig
+    from relight.model import MBNet
     from relight.model.checkpoint import save_checkpoint
 
-    checkpoint = save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "m.safetensors")
+    checkpoint = save_checkpoint(MBNet(tiny_config), tmp_path / "m.safetensors")
     assert checkpoint.stat().st_mode & 0o777 == 0o666 & ~umask  # safetensors writes a file of its own
 
 
@@ -322,7 +309,8 @@ def test_vidit_depth_reads_back_from_every_pickle_protocol_numpy_has_used(tmp_pa
         assert np.array_equal(read_depth(path), depth.astype(np.float32))
         if protocol < 4:  # numpy 1.x named its module numpy.core (GLOBAL opcodes are text up to protocol 3)
             path.write_bytes(path.read_bytes().replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
-            assert b"numpy._core" not in path.read_bytes() and b"numpy.core.multiarray" in path.read_bytes()
+            assert b"numpy._core" not in path.read_bytes()
+            assert b"numpy.core.multiarray" in path.read_bytes()
             assert np.array_equal(read_depth(path), depth.astype(np.float32))
 
 
@@ -364,7 +352,9 @@ def test_an_npz_member_header_is_checked_before_reading(tmp_path: Path, member: 
         archive.writestr("depth.npy", member)
     with pytest.raises(InputFileError) as err:
         read_depth(path)
-    assert problem in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+    assert problem in str(err.value)
+    assert str(path) in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_disk_full_inside_atomic_output_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
@@ -394,8 +384,10 @@ def test_integer_pixels_are_scaled_by_their_range(tmp_path: Path, dtype: type, b
     alpha = RNG.integers(0, top + 1, (5, 6), dtype=dtype)
     back = read_image(write_image(tmp_path / "o.png", rgb, alpha, bit_depth))
     step = 1 / (255 if bit_depth == 8 else 65535)
-    assert np.abs(back.rgb - rgb / top).max() <= step / 2 + 1e-6 and np.abs(back.alpha - alpha / top).max() <= step / 2 + 1e-6
-    assert np.allclose(np.load(write_image(tmp_path / "o.npy", rgb)), rgb / top)
+    assert np.abs(back.rgb - rgb / top).max() <= step / 2 + 1e-6
+    assert np.abs(back.alpha - alpha / top).max() <= step / 2 + 1e-6
+    written = write_image(tmp_path / "o.npy", rgb)
+    assert np.allclose(np.load(written), rgb / top)
 
 
 @pytest.mark.parametrize(
@@ -448,7 +440,8 @@ def test_importing_relight_io_reads_the_umask_without_changing_it(tmp_path: Path
         f"text = write_json({str(tmp_path / 'o.json')!r}, {{}})\n"
         "print(calls, oct(out.stat().st_mode & 0o777), oct(text.stat().st_mode & 0o777), oct(real(0o022)))\n"
     )
-    assert _run_python(code).stdout.split() == ["[]", "0o640", "0o640", "0o27"]
+    done = _run_python(code)
+    assert done.stdout.split() == ["[]", "0o640", "0o640", "0o27"]
 
 
 def test_the_file_mode_falls_back_to_the_usual_one_without_proc(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -475,7 +468,8 @@ def test_output_safety_loads_no_image_library_and_the_network_no_image_io() -> N
         "import relight.model.checkpoint\n"
         "print(sorted(m for m in ('relight.io.images', 'relight.io.depth', 'relight.inference.relighter') if m in sys.modules))\n"
     )
-    assert _run_python(code).stdout.split("\n")[:2] == ["[]", "[]"]
+    done = _run_python(code)
+    assert done.stdout.split("\n")[:2] == ["[]", "[]"]
 
 
 def test_every_name_relight_io_had_is_still_importable_from_it() -> None:
@@ -497,12 +491,16 @@ def test_file_errors_are_the_typed_errors_and_cross_processes_intact(tmp_path: P
 
     with pytest.raises(InputFileError) as err:
         read_image(tmp_path / "missing.png")
-    assert isinstance(err.value, InputFileError) and isinstance(err.value, ValueError) and err.value.path == tmp_path / "missing.png"
+    assert isinstance(err.value, InputFileError)
+    assert isinstance(err.value, ValueError)
+    assert err.value.path == tmp_path / "missing.png"
     back = pickle.loads(pickle.dumps(err.value))
-    assert type(back) is InputFileError and str(back) == str(err.value) == f"{tmp_path / 'missing.png'}: no such file"
+    assert type(back) is InputFileError
+    assert str(back) == str(err.value) == f"{tmp_path / 'missing.png'}: no such file"
     with pytest.raises(OutputFileError) as out:
         write_image(tmp_path / "o.jpg", np.zeros((2, 2, 3), np.float32), bit_depth=16)
-    assert isinstance(out.value, OutputFileError) and isinstance(out.value, OSError)
+    assert isinstance(out.value, OutputFileError)
+    assert isinstance(out.value, OSError)
 
 
 def test_an_output_extension_is_refused_as_a_setting_the_command_line_words_as_its_flag() -> None:
@@ -512,7 +510,8 @@ def test_an_output_extension_is_refused_as_a_setting_the_command_line_words_as_i
     with pytest.raises(InvalidSetting) as err:
         check_output_ext(".jpg", 16)
     assert str(err.value) == "ext='.jpg': 16-bit output needs PNG or TIFF, not .jpg"
-    assert err.value.setting.name == "ext" and err.value.bit_depth == 16
+    assert err.value.setting.name == "ext"
+    assert err.value.bit_depth == 16
 
 
 # --------------------------------------------------------------------------- issue 15: messages and temporaries
@@ -552,7 +551,8 @@ def test_a_full_disk_says_so_in_one_line_and_leaves_nothing(small_disk: Path, su
         write_image(target, rgb, bit_depth=16 if suffix != ".npy" else 8)
     assert str(err.value) in (f"{target}: cannot write here (no space left on the device)",
                               f"{target}: cannot write here (No space left on device)")
-    assert isinstance(err.value, OutputFileError) and list(small_disk.iterdir()) == []
+    assert isinstance(err.value, OutputFileError)
+    assert list(small_disk.iterdir()) == []
 
 
 def test_a_short_write_without_an_errno_is_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -603,20 +603,28 @@ def test_stale_temporaries_of_a_killed_process_are_removed_and_a_live_ones_stay(
     try:
         killed.send_signal(signal.SIGKILL)
         killed.wait(30)
-        assert stale.exists() and kept.exists()  # SIGKILL runs no cleanup
+        assert stale.exists()
+        assert kept.exists()  # SIGKILL runs no cleanup
         others = [tmp_path / ".c.otherhost-1-abcdefgh.tmp.png", tmp_path / ".d.tmp.png", tmp_path / "e.png"]
         for other in others:
             other.write_bytes(b"")
         with atomic_output(tmp_path / "f.png") as mine:  # this process's own, being written
             mine.write_bytes(b"partial")
-            assert remove_stale_temporaries(tmp_path) == [stale]
+            removed = remove_stale_temporaries(tmp_path)
+            assert removed == [stale]
             assert mine.exists()
-        assert not stale.exists() and kept.exists() and all(other.exists() for other in others)
-        assert remove_stale_temporaries(tmp_path) == [] and remove_stale_temporaries(tmp_path / "none") == []
+        assert not stale.exists()
+        assert kept.exists()
+        assert all(other.exists() for other in others)
+        removed = remove_stale_temporaries(tmp_path)
+        assert removed == []
+        removed = remove_stale_temporaries(tmp_path / "none")
+        assert removed == []
     finally:
         live.kill()
         live.wait(30)
-    assert remove_stale_temporaries(tmp_path) == [kept]
+    removed = remove_stale_temporaries(tmp_path)
+    assert removed == [kept]
 
 
 def test_a_temporary_whose_pid_a_newer_process_took_is_stale(tmp_path: Path) -> None:
@@ -633,7 +641,9 @@ def test_a_temporary_whose_pid_a_newer_process_took_is_stale(tmp_path: Path) -> 
         old.write_bytes(b"")
         recent.write_bytes(b"")
         os.utime(old, (time.time() - 3600, time.time() - 3600))
-        assert remove_stale_temporaries(tmp_path) == [old] and recent.exists()
+        removed = remove_stale_temporaries(tmp_path)
+        assert removed == [old]
+        assert recent.exists()
     finally:
         newer.kill()
         newer.wait(30)

@@ -36,7 +36,9 @@ def _cli(exc: RelightError) -> str:
 
 def test_the_forty_lights_temperature_major() -> None:
     assert len(ALL_LIGHTS) == len(set(ALL_LIGHTS)) == 40 == len(DIRECTIONS) * len(TEMPERATURES)
-    assert ALL_LIGHTS[0] == Light(2500, "N") and ALL_LIGHTS[1] == Light(2500, "NE") and ALL_LIGHTS[-1] == Light(6500, "NW")
+    assert ALL_LIGHTS[0] == Light(2500, "N")
+    assert ALL_LIGHTS[1] == Light(2500, "NE")
+    assert ALL_LIGHTS[-1] == Light(6500, "NW")
     assert [AZIMUTHS[d] for d in DIRECTIONS] == [0, 45, 90, 135, 180, 225, 270, 315]
     assert Light.all() == list(ALL_LIGHTS)
 
@@ -44,7 +46,9 @@ def test_the_forty_lights_temperature_major() -> None:
 @pytest.mark.parametrize("text", ["6500-N", "6500_N", "6500K-n", " 6500k_n "])
 def test_parse_spellings(text: str) -> None:
     light = Light.parse(text)
-    assert light == Light(6500, "N") and str(light) == "6500-N" and light.file_tag == "6500_N"
+    assert light == Light(6500, "N")
+    assert str(light) == "6500-N"
+    assert light.file_tag == "6500_N"
 
 
 @pytest.mark.parametrize("text,why", [
@@ -55,9 +59,12 @@ def test_parse_spellings(text: str) -> None:
 def test_bad_lights_are_refused_with_a_reason(text: str, why: str) -> None:
     with pytest.raises(UnknownLight) as err:
         Light.parse(text)
-    assert isinstance(err.value, RelightError) and isinstance(err.value, ValueError)
-    assert str(err.value).startswith(f"setting {text!r}: ") and why in str(err.value)
-    assert why in err.value.facts["reason"] and err.value.facts["text"] == text
+    assert isinstance(err.value, RelightError)
+    assert isinstance(err.value, ValueError)
+    assert str(err.value).startswith(f"setting {text!r}: ")
+    assert why in str(err.value)
+    assert why in err.value.facts["reason"]
+    assert err.value.facts["text"] == text
 
 
 def test_mirror_swaps_east_and_west_only() -> None:
@@ -71,7 +78,9 @@ def test_mirror_swaps_east_and_west_only() -> None:
 def test_vidit_keeps_the_old_name() -> None:
     from relight.data import vidit
 
-    assert vidit.Setting is Light and vidit.DEFAULT_SOURCE == Light(6500, "N") and vidit.DEFAULT_TARGET == Light(4500, "E")
+    assert vidit.Setting is Light
+    assert vidit.DEFAULT_SOURCE == Light(6500, "N")
+    assert vidit.DEFAULT_TARGET == Light(4500, "E")
 
 
 def test_the_light_vector() -> None:
@@ -84,19 +93,24 @@ def test_the_light_vector() -> None:
     mired = 1e6 / 4500
     assert middle == pytest.approx(2 * (mired - 1e6 / 6500) / (1e6 / 2500 - 1e6 / 6500) - 1)
     sw = light_vector("4500-SW")
-    assert sw[0] == pytest.approx(math.sin(math.radians(225))) and sw[1] == pytest.approx(math.cos(math.radians(225)))
+    assert sw[0] == pytest.approx(math.sin(math.radians(225)))
+    assert sw[1] == pytest.approx(math.cos(math.radians(225)))
     # a horizontal flip negates the direction's sine and keeps its cosine
     for light in ALL_LIGHTS:
         a, b = light_vector(light), light_vector(light.mirrored())
-        assert b[0] == pytest.approx(-a[0], abs=1e-12) and b[1:3] == a[1:3]
+        assert b[0] == pytest.approx(-a[0], abs=1e-12)
+        assert b[1:3] == a[1:3]
 
 
 def test_encode_lights_rows_and_sources() -> None:
     rows = encode_lights(["2500-E", Light(6500, "N")], [None, "4500-W"])
-    assert rows.dtype == torch.float32 and rows.shape == (2, LIGHT_FEATURES)
-    assert rows[0].tolist() == light_vector("2500-E") and rows[1].tolist() == pytest.approx(light_vector("6500-N", "4500-W"))
+    assert rows.dtype == torch.float32
+    assert rows.shape == (2, LIGHT_FEATURES)
+    assert rows[0].tolist() == light_vector("2500-E")
+    assert rows[1].tolist() == pytest.approx(light_vector("6500-N", "4500-W"))
     one_source = encode_lights(["2500-E", "3500-S"], "6500-N")
-    assert one_source[:, 6].tolist() == [1.0, 1.0] and torch.equal(one_source[0, 3:6], one_source[1, 3:6])
+    assert one_source[:, 6].tolist() == [1.0, 1.0]
+    assert torch.equal(one_source[0, 3:6], one_source[1, 3:6])
     assert encode_lights("2500-E").shape == (1, LIGHT_FEATURES)
     with pytest.raises(UnknownLight, match="2 sources for 3 targets"):
         encode_lights(["2500-E"] * 3, ["6500-N", None])
@@ -117,13 +131,15 @@ def test_a_one_to_one_model_applies_its_own_pair_only() -> None:
     assert pair.mapping() == pair.mapping("4500-E") == pair.mapping(None, "6500-N") == "6500-N -> 4500-E"
     with pytest.raises(InvalidSetting) as err:
         pair.resolve("2500-W")
-    assert err.value.setting.name == "to" and err.value.facts["pair"] == "6500-N -> 4500-E"
+    assert err.value.setting.name == "to"
+    assert err.value.facts["pair"] == "6500-N -> 4500-E"
     assert str(err.value) == "Relighter.relight(to='2500-W'): this model is one-to-one (6500-N -> 4500-E) and relights to 4500-E only"
     assert _cli(err.value) == "--to 2500-W: this model is one-to-one (6500-N -> 4500-E) and relights to 4500-E only"
     with pytest.raises(InvalidSetting, match="its input must be lit 6500-N, not 2500-W"):
         pair.resolve(source="2500-W")
     unknown = Illumination.recorded(False, {})
-    assert unknown.describe() == "one-to-one ? -> ?" and unknown.mapping() == "? -> ?"
+    assert unknown.describe() == "one-to-one ? -> ?"
+    assert unknown.mapping() == "? -> ?"
     with pytest.raises(InvalidSetting, match="relights to its own target only"):
         unknown.resolve("4500-E")
     with pytest.raises(InvalidSetting) as err:  # was taken, printed as "6500-N -> ?", and changed nothing
@@ -134,8 +150,10 @@ def test_a_one_to_one_model_applies_its_own_pair_only() -> None:
 
 def test_an_any_to_any_model_needs_a_target_unless_one_is_recorded() -> None:
     any_light = Illumination.recorded(True, {"mapping": "any-to-any", "targets": [str(t) for t in ALL_LIGHTS]})
-    assert any_light.describe() == "any-to-any" and any_light.targets == ALL_LIGHTS
-    assert any_light.mapping("2500-W") == "? -> 2500-W" and any_light.mapping("2500-W", "6500-N") == "6500-N -> 2500-W"
+    assert any_light.describe() == "any-to-any"
+    assert any_light.targets == ALL_LIGHTS
+    assert any_light.mapping("2500-W") == "? -> 2500-W"
+    assert any_light.mapping("2500-W", "6500-N") == "6500-N -> 2500-W"
     with pytest.raises(InvalidSetting) as err:
         any_light.resolve()
     assert _cli(err.value) == "this model is any-to-any: name the light to relight to, e.g. --to 2500-W"

@@ -28,7 +28,6 @@ def vgg_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tenso
 @pytest.fixture
 def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     assert Path(torch.hub.get_dir()) == tmp_path / "torch-home" / "hub"
     return tmp_path / "torch-home" / "hub" / "checkpoints"
 
@@ -81,7 +80,8 @@ def test_ssim_loss_is_minus_skimage_ssim_averaged_over_the_batch():
 
 def test_without_the_perceptual_term_the_loss_needs_no_vgg_and_weights_its_terms(empty_cache):
     loss = RelightLoss(charbonnier_weight=2.0, ssim_weight=0.5, perceptual_weight=0)
-    assert loss.perceptual is None and "VGG" not in loss.describe()
+    assert loss.perceptual is None
+    assert "VGG" not in loss.describe()
     pred, target = _pair(2)
     total, parts = loss(pred, target)
     assert set(parts) == {"charbonnier", "ssim"}
@@ -95,9 +95,12 @@ def test_missing_vgg_weights_refuse_to_build_the_loss_with_a_way_out(empty_cache
         RelightLoss()
     message = str(info.value)
     assert "\n" not in message
-    assert str(empty_cache / VGG_FILE) in message and f"https://download.pytorch.org/models/{VGG_FILE}" in message
-    assert "or train with TrainConfig(perceptual_weight=0)" in message and "--" not in message
-    assert isinstance(info.value, MissingWeightsError) and info.value.path == empty_cache / VGG_FILE
+    assert str(empty_cache / VGG_FILE) in message
+    assert f"https://download.pytorch.org/models/{VGG_FILE}" in message
+    assert "or train with TrainConfig(perceptual_weight=0)" in message
+    assert "--" not in message
+    assert isinstance(info.value, MissingWeightsError)
+    assert info.value.path == empty_cache / VGG_FILE
     assert info.value.render(cli_words).endswith("; download https://download.pytorch.org/models/"
                                                  f"{VGG_FILE} to that path (or point TORCH_HOME at a cache that holds it), "
                                                  "or train with --perceptual-weight 0")
@@ -113,7 +116,8 @@ def test_a_vgg_file_of_the_wrong_shape_is_refused(empty_cache):
 def test_negative_weights_and_eps_are_refused(empty_cache):
     with pytest.raises(InvalidSetting, match=r"^RelightLoss\(ssim_weight\) must be 0 or more, not -1$") as info:
         RelightLoss(ssim_weight=-1, perceptual_weight=0)
-    assert info.value.render(cli_words) == "--ssim-weight must be 0 or more, not -1" and isinstance(info.value, ValueError)
+    assert info.value.render(cli_words) == "--ssim-weight must be 0 or more, not -1"
+    assert isinstance(info.value, ValueError)
     with pytest.raises(RelightError, match="eps"):
         RelightLoss(perceptual_weight=0, eps=0)
 
@@ -131,7 +135,8 @@ def test_perceptual_term_is_l1_of_conv3_3_features_and_only_the_prediction_gets_
     assert float(total.detach()) == pytest.approx(weighted, rel=1e-5)
     assert all(not p.requires_grad for p in loss.parameters())
     total.backward()
-    assert pred.grad is not None and pred.grad.abs().sum() > 0
+    assert pred.grad is not None
+    assert pred.grad.abs().sum() > 0
 
 
 def test_a_few_steps_on_the_full_loss_bring_the_prediction_closer(vgg_cache):
@@ -148,4 +153,5 @@ def test_a_few_steps_on_the_full_loss_bring_the_prediction_closer(vgg_cache):
         optimiser.step()
     total, parts = loss(pred, target)
     assert float(total.detach()) < first[0]
-    assert parts["charbonnier"] < first[1]["charbonnier"] and parts["perceptual"] < first[1]["perceptual"]
+    assert parts["charbonnier"] < first[1]["charbonnier"]
+    assert parts["perceptual"] < first[1]["perceptual"]

@@ -43,7 +43,9 @@ def _make_browser(tmp_path: Path, uid: int, present: tuple[str, ...]) -> tuple[s
 
 def test_nothing_is_installed_when_the_browser_is_there(tmp_path):
     done, log = _make_browser(tmp_path, 1000, ("apt-get", "sudo", "chromium", "chromedriver"))
-    assert done.returncode == 0 and log == [] and done.stdout == "", done.stderr
+    assert done.returncode == 0, done.stderr
+    assert log == [], done.stderr
+    assert done.stdout == "", done.stderr
 
 
 @pytest.mark.parametrize(("uid", "present", "through"), [(0, ("apt-get", "chromium"), []), (1000, ("apt-get", "sudo"), ["sudo"])],
@@ -58,6 +60,7 @@ def test_a_missing_browser_is_installed_as_root_or_through_sudo(tmp_path, uid, p
 def test_otherwise_one_line_says_what_to_install(tmp_path, present):
     done, log = _make_browser(tmp_path, 1000, present)
     lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("make:")]
-    assert done.returncode != 0 and log == []
+    assert done.returncode != 0
+    assert log == []
     assert lines == ["make test: the browser test needs chromium and chromedriver; install them "
                      "(on Debian, as root: apt-get install chromium chromium-driver)"]

@@ -15,7 +15,6 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from typer.testing import CliRunner
 
-from conftest import run_cli
 from relight.cli import app
 from relight.errors import RelightError
 from relight.io import write_image
@@ -56,7 +55,6 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """TORCH_HOME pointed at an empty folder: no ImageNet weights anywhere."""
     home = tmp_path / "torch-home"
     monkeypatch.setenv("TORCH_HOME", str(home))
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     assert Path(torch.hub.get_dir()) == home / "hub"
     return home / "hub" / "checkpoints"
 
@@ -156,7 +154,8 @@ def test_lpips_unavailable_without_the_alexnet_file_says_where_it_goes(empty_cac
         LPIPS()
     message = str(info.value)
     assert "\n" not in message
-    assert str(empty_cache / ALEXNET_FILE) in message and "https://download.pytorch.org/models/" + ALEXNET_FILE in message
+    assert str(empty_cache / ALEXNET_FILE) in message
+    assert "https://download.pytorch.org/models/" + ALEXNET_FILE in message
     assert torch_cache_file("AlexNet_Weights.IMAGENET1K_V1")[0] == empty_cache / ALEXNET_FILE
 
 
@@ -183,7 +182,8 @@ def test_score_arrays_rows_match_the_metrics_and_clamp_predictions(alexnet_cache
     rng = np.random.default_rng(5)
     pred, gt = _noisy_pair(rng, 40, 48)
     report = score_arrays([("a", pred, gt), ("over", np.clip(gt * 1.5, 0, None), gt)], device="cpu")
-    assert report.lpips_skipped is None and report.metrics == ("psnr", "ssim", "lpips", "mps")
+    assert report.lpips_skipped is None
+    assert report.metrics == ("psnr", "ssim", "lpips", "mps")
     a, over = report.rows
     assert a.ssim == pytest.approx(_sk_ssim(pred, gt), abs=1e-4)
     assert a.psnr == pytest.approx(peak_signal_noise_ratio(gt, pred, data_range=1.0), abs=1e-3)
@@ -223,17 +223,21 @@ def test_score_cli_prints_a_table_and_writes_json_and_csv(tmp_path, alexnet_cach
     assert "skipped" not in result.output
 
     data = json.loads((tmp_path / "s.json").read_text())
-    assert data["count"] == 2 and data["metrics"] == ["psnr", "ssim", "lpips", "mps"]
-    assert data["missing_predictions"] == [] and data["lpips_skipped"] is None
+    assert data["count"] == 2
+    assert data["metrics"] == ["psnr", "ssim", "lpips", "mps"]
+    assert data["missing_predictions"] == []
+    assert data["lpips_skipped"] is None
     for row, (pred, gt) in zip(data["images"], pixels):
         assert row["ssim"] == pytest.approx(_sk_ssim(pred.astype(np.float32), gt.astype(np.float32)), abs=1e-4)
         assert row["psnr"] == pytest.approx(peak_signal_noise_ratio(gt, pred, data_range=1.0), abs=1e-3)
         assert row["mps"] == pytest.approx(0.5 * (row["ssim"] + 1 - row["lpips"]))
     assert data["mean"]["ssim"] == pytest.approx(np.mean([r["ssim"] for r in data["images"]]))
-    assert f"{data['mean']['psnr']:.2f}" in result.stdout and f"{data['mean']['mps']:.4f}" in result.stdout
+    assert f"{data['mean']['psnr']:.2f}" in result.stdout
+    assert f"{data['mean']['mps']:.4f}" in result.stdout
 
     rows = list(csv.reader((tmp_path / "s.csv").open()))
-    assert rows[0] == ["name", "psnr", "ssim", "lpips", "mps"] and [r[0] for r in rows[1:]] == ["img0", "img1", "mean"]
+    assert rows[0] == ["name", "psnr", "ssim", "lpips", "mps"]
+    assert [r[0] for r in rows[1:]] == ["img0", "img1", "mean"]
     assert float(rows[3][2]) == pytest.approx(data["mean"]["ssim"])
 
 
@@ -244,49 +248,71 @@ def test_score_cli_json_to_stdout_keeps_stdout_pure_json(tmp_path, alexnet_cache
     assert json.loads(result.stdout)["images"][0]["name"] == "img0"
     assert "mean (1)" in result.stderr
     result = _invoke(str(pred_dir), str(gt_dir), "--csv", "-")
-    assert result.exit_code == 0 and result.stdout.splitlines()[0].startswith("name,psnr,ssim") and "mean (1)" in result.stderr
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].startswith("name,psnr,ssim")
+    assert "mean (1)" in result.stderr
     assert not (Path.cwd() / "-").exists()
 
 
-def test_score_cli_checks_its_report_files_before_scoring(tmp_path, empty_cache, capsys, monkeypatch):
+def test_score_cli_checks_its_report_files_before_scoring(cli, tmp_path, empty_cache):
     pred_dir, gt_dir, _ = _folders(tmp_path, n=1)
     for options, problem in ((["--json", str(tmp_path)], "is a folder; give a file name"),
                              (["--csv", str(pred_dir / "img0.png" / "s.csv")], "is a file, not a folder"),
                              (["--json", "-", "--csv", "-"], "only one of them can go to stdout")):
-        code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), *options], capsys, monkeypatch)
-        assert code == 1 and out == "" and err.startswith("error:") and problem in err and len(err.splitlines()) == 1, err
+        code, out, err = cli(["score", str(pred_dir), str(gt_dir), *options])
+        assert code == 1, err
+        assert out == "", err
+        assert err.startswith("error:"), err
+        assert problem in err, err
+        assert len(err.splitlines()) == 1, err
 
 
-def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(tmp_path, empty_cache, capsys, monkeypatch):
+def test_score_cli_skips_lpips_clearly_without_alexnet_and_require_lpips_fails(cli, tmp_path, empty_cache):
     pred_dir, gt_dir, _ = _folders(tmp_path)
     result = _invoke(str(pred_dir), str(gt_dir), "--json", str(tmp_path / "s.json"))
     assert result.exit_code == 0, result.output
-    assert "LPIPS and MPS skipped" in result.stdout and ALEXNET_FILE in result.stdout and "download" in result.stdout
+    assert "LPIPS and MPS skipped" in result.stdout
+    assert ALEXNET_FILE in result.stdout
+    assert "download" in result.stdout
     assert "LPIPS ↓" not in result.stdout
     data = json.loads((tmp_path / "s.json").read_text())
-    assert data["metrics"] == ["psnr", "ssim"] and "lpips" not in data["images"][0] and ALEXNET_FILE in data["lpips_skipped"]
+    assert data["metrics"] == ["psnr", "ssim"]
+    assert "lpips" not in data["images"][0]
+    assert ALEXNET_FILE in data["lpips_skipped"]
 
-    code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), "--require-lpips", "--json", str(tmp_path / "r.json")], capsys, monkeypatch)
-    assert code == 1 and out == ""
-    assert err.startswith("error:") and ALEXNET_FILE in err and len(err.strip().splitlines()) == 1
+    code, out, err = cli(["score", str(pred_dir), str(gt_dir), "--require-lpips", "--json", str(tmp_path / "r.json")])
+    assert code == 1
+    assert out == ""
+    assert err.startswith("error:")
+    assert ALEXNET_FILE in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r.json").exists()
 
 
-def test_score_cli_reports_a_size_mismatch_and_a_broken_file_and_scores_the_rest(tmp_path, empty_cache, capsys, monkeypatch):
+def test_score_cli_reports_a_size_mismatch_and_a_broken_file_and_scores_the_rest(cli, tmp_path, empty_cache):
     """One bad prediction is named with its problem in one line and left out of the means; the others
     are scored, the JSON lists the failures, and the exit code is 1."""
     pred_dir, gt_dir, _ = _folders(tmp_path, n=3)
     write_image(pred_dir / "img1.png", np.zeros((32, 41, 3)))
     (pred_dir / "img2.png").write_bytes((pred_dir / "img2.png").read_bytes()[:60])
-    code, out, err = run_cli(["score", str(pred_dir), str(gt_dir), "--json", str(tmp_path / "s.json")], capsys, monkeypatch)
-    assert code == 1 and "Traceback" not in err and "error:" not in err
+    code, out, err = cli(["score", str(pred_dir), str(gt_dir), "--json", str(tmp_path / "s.json")])
+    assert code == 1
+    assert "Traceback" not in err
+    assert "error:" not in err
     refused = [line for line in out.splitlines() if line.startswith("not scored:")]
-    assert len(refused) == 2 and "2 image(s) could not be scored" in out and "mean (1)" in out
-    assert str(pred_dir / "img1.png") in refused[0] and str(gt_dir / "img1.png") in refused[0] and "32x41" in refused[0] and "32x40" in refused[0]
+    assert len(refused) == 2
+    assert "2 image(s) could not be scored" in out
+    assert "mean (1)" in out
+    assert str(pred_dir / "img1.png") in refused[0]
+    assert str(gt_dir / "img1.png") in refused[0]
+    assert "32x41" in refused[0]
+    assert "32x40" in refused[0]
     assert str(pred_dir / "img2.png") in refused[1]
     data = json.loads((tmp_path / "s.json").read_text())
-    assert data["count"] == 1 and [r["name"] for r in data["images"]] == ["img0"]
-    assert [f["name"] for f in data["failed"]] == ["img1", "img2"] and "32x41" in data["failed"][0]["reason"]
+    assert data["count"] == 1
+    assert [r["name"] for r in data["images"]] == ["img0"]
+    assert [f["name"] for f in data["failed"]] == ["img1", "img2"]
+    assert "32x41" in data["failed"][0]["reason"]
 
 
 def test_score_cli_reports_unpaired_files_and_fails_when_predictions_are_missing(tmp_path, empty_cache):
@@ -295,12 +321,17 @@ def test_score_cli_reports_unpaired_files_and_fails_when_predictions_are_missing
     write_image(pred_dir / "stray.png", np.zeros((32, 40, 3)))
     result = _invoke(str(pred_dir), str(gt_dir), "--json", str(tmp_path / "s.json"))
     assert result.exit_code == 1
-    assert "1 ground-truth image(s) have no prediction" in result.stdout and "img2" in result.stdout
-    assert "1 prediction(s) have no ground truth" in result.stdout and "stray" in result.stdout
+    assert "1 ground-truth image(s) have no prediction" in result.stdout
+    assert "img2" in result.stdout
+    assert "1 prediction(s) have no ground truth" in result.stdout
+    assert "stray" in result.stdout
     data = json.loads((tmp_path / "s.json").read_text())
-    assert data["count"] == 2 and data["missing_predictions"] == ["img2"] and data["missing_ground_truth"] == ["stray"]
+    assert data["count"] == 2
+    assert data["missing_predictions"] == ["img2"]
+    assert data["missing_ground_truth"] == ["stray"]
     (gt_dir / "img2.png").unlink()
-    assert _invoke(str(pred_dir), str(gt_dir)).exit_code == 0
+    result = _invoke(str(pred_dir), str(gt_dir))
+    assert result.exit_code == 0
 
 
 def test_score_folders_drops_alpha_and_writes_identical_images_as_infinite_psnr(tmp_path, empty_cache):
@@ -308,7 +339,8 @@ def test_score_folders_drops_alpha_and_writes_identical_images_as_infinite_psnr(
     rgb = np.asarray(Image.open(gt_dir / "img0.png"))
     Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 7, np.uint8)]), "RGBA").save(pred_dir / "img0.png")
     report = score_folders(pred_dir, gt_dir, device="cpu")
-    assert report.rows[0].ssim == pytest.approx(1.0) and report.rows[0].psnr == float("inf")
+    assert report.rows[0].ssim == pytest.approx(1.0)
+    assert report.rows[0].psnr == float("inf")
     assert json.loads(report.to_json())["images"][0]["psnr"] is None
     assert report.to_csv().splitlines()[1].startswith("img0,inf,")
 

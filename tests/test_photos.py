@@ -11,6 +11,7 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms, ImageOps
 
+from badfiles import header_only_png
 from relight.errors import InvalidSetting
 from relight.io import read_image, write_image
 from relight.io.colour import convert, is_srgb, srgb_icc
@@ -67,9 +68,11 @@ def _scene(h: int = 12, w: int = 20) -> np.ndarray:
 def test_p3_test_profile_is_a_real_p3_profile() -> None:
     profile = ImageCms.ImageCmsProfile(io.BytesIO(P3))
     assert ImageCms.getProfileDescription(profile).strip() == "Display P3"
-    assert not is_srgb(P3) and is_srgb(srgb_icc())
+    assert not is_srgb(P3)
+    assert is_srgb(srgb_icc())
     red = ImageCms.profileToProfile(Image.new("RGB", (1, 1), (255, 0, 0)), io.BytesIO(P3), ImageCms.createProfile("sRGB"))
-    assert red.getpixel((0, 0))[0] == 255 and red.getpixel((0, 0))[1:] == (0, 0)  # P3 red is beyond sRGB: clipped
+    assert red.getpixel((0, 0))[0] == 255
+    assert red.getpixel((0, 0))[1:] == (0, 0)  # P3 red is beyond sRGB: clipped
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -80,7 +83,8 @@ def test_exif_orientation_is_applied_on_reading(tmp_path: Path, orientation: int
     Image.fromarray(stored).save(path, exif=_exif(orientation), **({"lossless": True} if suffix == ".webp" else {"quality": 100} if suffix == ".jpg" else {}))
     shown = np.asarray(ImageOps.exif_transpose(Image.open(path)))
     image = read_image(path)
-    assert image.size == shown.shape[:2] == image_size(path) and image.meta.orientation == orientation
+    assert image.size == shown.shape[:2] == image_size(path)
+    assert image.meta.orientation == orientation
     tolerance = 3 if suffix == ".jpg" else 0
     assert np.abs(np.rint(image.rgb * 255) - shown).max() <= tolerance
 
@@ -91,7 +95,8 @@ def test_depth_for_the_displayed_photo_matches_it_without_resizing(tmp_path: Pat
     Image.fromarray(_scene(12, 20)).save(tmp_path / "p.jpg", exif=_exif(6))  # stored 12 x 20, shown 20 x 12
     np.save(tmp_path / "p.npy", np.linspace(0, 1, 20 * 12, dtype=np.float32).reshape(20, 12))
     item = load_pair(InferencePair("p", tmp_path / "p.jpg", tmp_path / "p.npy"))
-    assert item.image.size == (20, 12) and not item.warnings
+    assert item.image.size == (20, 12)
+    assert not item.warnings
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
@@ -101,7 +106,8 @@ def test_exif_is_kept_with_orientation_reset(tmp_path: Path, suffix: str) -> Non
     out = write_image(tmp_path / f"out{suffix}", image.rgb, meta=image.meta)
     with Image.open(out) as im:
         exif = im.getexif()
-        assert {tag: exif[tag] for tag in CAMERA} == CAMERA and exif[ORIENTATION] == 1
+        assert {tag: exif[tag] for tag in CAMERA} == CAMERA
+        assert exif[ORIENTATION] == 1
         assert {tag: exif.get_ifd(0x8769)[tag] for tag in SHOT} == SHOT
         shown = np.asarray(ImageOps.exif_transpose(im))
     assert shown.shape[:2] == image.size == (20, 12)
@@ -148,7 +154,8 @@ def test_xmp_resolution_and_comments_are_kept_where_the_format_holds_them(tmp_pa
         text = dict(getattr(im, "text", {}))
     xmp = info.get("xmp")
     xmp = xmp.encode() if isinstance(xmp, str) else xmp
-    assert b"<dc:creator>relight test camera</dc:creator>" in xmp and b'tiff:Orientation="1"' in xmp  # the upright pixels' XMP
+    assert b"<dc:creator>relight test camera</dc:creator>" in xmp
+    assert b'tiff:Orientation="1"' in xmp  # the upright pixels' XMP
     upright = (150, 300) if source == ".jpg" else (300, 150)  # a quarter turn swaps the resolution's axes
     if "dpi" in kept:
         assert np.allclose(info["dpi"], upright, rtol=1e-4, atol=0.02), info.get("dpi")  # a PNG holds whole pixels per metre
@@ -159,7 +166,7 @@ def test_xmp_resolution_and_comments_are_kept_where_the_format_holds_them(tmp_pa
 
 
 def test_a_damaged_text_chunk_is_said_and_left_out(tmp_path: Path) -> None:
-    from conftest import png_chunk
+    from badfiles import png_chunk
 
     Image.fromarray(_scene()).save(tmp_path / "plain.png")
     data = (tmp_path / "plain.png").read_bytes()
@@ -167,14 +174,17 @@ def test_a_damaged_text_chunk_is_said_and_left_out(tmp_path: Path) -> None:
     (tmp_path / "damaged.png").write_bytes(data[:33] + broken + data[33:])
     image = read_image(tmp_path / "damaged.png")
     assert image.meta.comments == (("Author", "me"),)
-    assert len(image.notes) == 1 and image.notes[0].startswith("a damaged zTXt chunk not kept (")
+    assert len(image.notes) == 1
+    assert image.notes[0].startswith("a damaged zTXt chunk not kept (")
 
 
 def test_a_tiff_input_passes_on_its_camera_not_its_layout(tmp_path: Path) -> None:
     Image.fromarray(_scene()).save(tmp_path / "in.tif", exif=_exif())
     out = write_image(tmp_path / "out.jpg", read_image(tmp_path / "in.tif").rgb, meta=read_image(tmp_path / "in.tif").meta)
     exif = Image.open(out).getexif()
-    assert exif[0x010F] == "Canon" and 273 not in exif and 256 not in exif  # strip offsets, width: TIFF layout
+    assert exif[0x010F] == "Canon"
+    assert 273 not in exif
+    assert 256 not in exif  # strip offsets, width: TIFF layout
 
 
 def _p3_photo(path: Path, pixels: np.ndarray, **options: object) -> Path:
@@ -187,7 +197,8 @@ def test_a_profiled_photo_is_converted_to_srgb_for_the_network(tmp_path: Path) -
     image = read_image(_p3_photo(tmp_path / "p.png", pixels))
     expected = ImageCms.profileToProfile(Image.fromarray(pixels), io.BytesIO(P3), ImageCms.createProfile("sRGB"),
                                          renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
-    assert np.array_equal(np.rint(image.rgb * 255), np.asarray(expected)) and image.meta.icc == P3
+    assert np.array_equal(np.rint(image.rgb * 255), np.asarray(expected))
+    assert image.meta.icc == P3
 
 
 def test_16bit_pixels_are_converted_in_float_like_littlecms(tmp_path: Path) -> None:
@@ -201,7 +212,8 @@ def test_16bit_pixels_are_converted_in_float_like_littlecms(tmp_path: Path) -> N
     path = tmp_path / "deep.tif"
     tifffile.imwrite(path, deep, photometric="rgb", iccprofile=P3)
     image = read_image(path)
-    assert image.bit_depth == 16 and np.abs(image.rgb - by_matrix).max() < 1e-5
+    assert image.bit_depth == 16
+    assert np.abs(image.rgb - by_matrix).max() < 1e-5
 
 
 def _relight(rgb: np.ndarray) -> np.ndarray:
@@ -238,21 +250,24 @@ def test_srgb_output_matches_relighting_the_srgb_converted_photo(tmp_path: Path)
 def test_a_photo_without_a_profile_is_written_untagged_as_before(tmp_path: Path) -> None:
     image = read_image(write_image(tmp_path / "a.png", RNG.random((4, 5, 3), dtype=np.float32)))
     assert image.meta == ImageMeta()
-    assert "icc_profile" not in Image.open(write_image(tmp_path / "b.png", image.rgb, meta=image.meta)).info
+    written = write_image(tmp_path / "b.png", image.rgb, meta=image.meta)
+    assert "icc_profile" not in Image.open(written).info
 
 
 def test_a_grey_profile_on_a_grey_photo_is_reported_not_applied(tmp_path: Path) -> None:
     grey = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()  # not RGB: cannot be used for RGB
     Image.fromarray(_scene()[..., 0]).save(tmp_path / "g.jpg", icc_profile=grey)
     image = read_image(tmp_path / "g.jpg")
-    assert image.meta.icc is None and any("colour profile does not fit an RGB image" in note for note in image.notes)
+    assert image.meta.icc is None
+    assert any("colour profile does not fit an RGB image" in note for note in image.notes)
 
 
 @pytest.mark.parametrize("suffix", [".webp", ".png", ".tif"])
 def test_webp_and_other_alpha_outputs_keep_alpha(tmp_path: Path, suffix: str) -> None:
     rgb, alpha = RNG.random((6, 7, 3), dtype=np.float32), RNG.random((6, 7), dtype=np.float32)
     back = read_image(write_image(tmp_path / f"o{suffix}", rgb, alpha, quality=100))
-    assert back.alpha is not None and np.abs(back.alpha - alpha).max() <= 0.5 / 255 + 1e-6
+    assert back.alpha is not None
+    assert np.abs(back.alpha - alpha).max() <= 0.5 / 255 + 1e-6
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".webp"])
@@ -262,7 +277,8 @@ def test_quality_sets_the_jpeg_and_webp_size(tmp_path: Path, suffix: str) -> Non
     assert low.stat().st_size < default.stat().st_size / 2
     with pytest.raises(InvalidSetting, match=r"write_image\(quality=0\) must be between 1 and 100") as err:
         write_image(tmp_path / f"bad{suffix}", rgb, quality=0)
-    assert err.value.setting.name == "quality" and not (tmp_path / f"bad{suffix}").exists()
+    assert err.value.setting.name == "quality"
+    assert not (tmp_path / f"bad{suffix}").exists()
 
 
 @pytest.mark.parametrize("suffix,expected", [(".png", 16), (".tif", 16), (".jpg", 8), (".webp", 8)])
@@ -270,8 +286,10 @@ def test_a_16bit_input_gives_16bit_output_where_the_format_holds_it(tmp_path: Pa
     tifffile.imwrite(tmp_path / "deep.tif", RNG.integers(0, 65536, (5, 6, 3), dtype=np.uint16), photometric="rgb")
     image = read_image(tmp_path / "deep.tif")
     assert output_bit_depth(suffix, None, image.meta) == expected
-    assert read_image(write_image(tmp_path / f"o{suffix}", image.rgb, meta=image.meta)).bit_depth == expected
-    assert read_image(write_image(tmp_path / f"e{suffix}", image.rgb, None, 8, image.meta)).bit_depth == 8
+    kept = write_image(tmp_path / f"o{suffix}", image.rgb, meta=image.meta)
+    assert read_image(kept).bit_depth == expected
+    eight = write_image(tmp_path / f"e{suffix}", image.rgb, None, 8, image.meta)
+    assert read_image(eight).bit_depth == 8
 
 
 def test_16bit_output_keeps_profile_and_exif(tmp_path: Path) -> None:
@@ -284,7 +302,9 @@ def test_16bit_output_keeps_profile_and_exif(tmp_path: Path) -> None:
     for suffix in (".png", ".tif"):
         out = write_image(tmp_path / f"o{suffix}", rgb, meta=meta)
         again = read_image(out)
-        assert again.bit_depth == 16 and again.meta.icc == P3 and np.abs(again.rgb - rgb).max() < 2e-4
+        assert again.bit_depth == 16
+        assert again.meta.icc == P3
+        assert np.abs(again.rgb - rgb).max() < 2e-4
         assert Image.open(out).getexif().get_ifd(0x8769)[0xA434] == SHOT[0xA434]
 
 
@@ -295,67 +315,70 @@ def _phone_photo(folder: Path, stem: str = "phone") -> tuple[Path, Path]:
     return folder / f"{stem}.jpg", folder / f"{stem}.npy"
 
 
-def test_run_relights_a_phone_photo_as_it_displays_keeping_profile_and_exif(tmp_path, narrow_checkpoint, capsys, monkeypatch) -> None:
-    from conftest import run_cli
-
+def test_run_relights_a_phone_photo_as_it_displays_keeping_profile_and_exif(cli, tmp_path, narrow_checkpoint) -> None:
     from relight.inference import Relighter
     from relight.weights import load_weights
 
     photo, depth = _phone_photo(tmp_path)
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint)], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint)])
     assert code == 0, err
     assert "resized" not in err
     with Image.open(out) as im:
-        assert im.size == (24, 40) and im.info["icc_profile"] == P3
-        assert im.getexif()[ORIENTATION] == 1 and im.getexif()[0x0110] == "EOS R5"
+        assert im.size == (24, 40)
+        assert im.info["icc_profile"] == P3
+        assert im.getexif()[ORIENTATION] == 1
+        assert im.getexif()[0x0110] == "EOS R5"
     shown = read_image(photo)
     expected = Relighter(load_weights(narrow_checkpoint), device="cpu").relight(shown.rgb, np.load(depth))
-    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(tmp_path / "s.png"), "-w", str(narrow_checkpoint), "--srgb"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), str(depth), "-o", str(tmp_path / "s.png"), "-w", str(narrow_checkpoint), "--srgb"])
     assert code == 0, err
     srgb = read_image(tmp_path / "s.png")
-    assert is_srgb(srgb.meta.icc) and np.abs(srgb.rgb - np.clip(expected, 0, 1)).max() <= 0.5 / 255 + 1e-6
+    assert is_srgb(srgb.meta.icc)
+    assert np.abs(srgb.rgb - np.clip(expected, 0, 1)).max() <= 0.5 / 255 + 1e-6
 
 
-def test_run_and_batch_take_quality_and_keep_16_bits(tmp_path, narrow_checkpoint, capsys, monkeypatch) -> None:
-    from conftest import run_cli
-
+def test_run_and_batch_take_quality_and_keep_16_bits(cli, tmp_path, narrow_checkpoint) -> None:
     photo, depth = _phone_photo(tmp_path)
     sizes = {}
     for quality in (10, 95):
         out = tmp_path / f"q{quality}.jpg"
-        code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--quality", str(quality)], capsys, monkeypatch)
+        code, _, err = cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--quality", str(quality)])
         assert code == 0, err
         sizes[quality] = out.stat().st_size
     assert sizes[10] < sizes[95]
-    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(tmp_path / "x.jpg"), "-w", str(narrow_checkpoint), "--quality", "0"], capsys, monkeypatch)
-    assert code == 2 and "--quality" in err and not (tmp_path / "x.jpg").exists()
+    code, _, err = cli(["run", str(photo), str(depth), "-o", str(tmp_path / "x.jpg"), "-w", str(narrow_checkpoint), "--quality", "0"])
+    assert code == 2
+    assert "--quality" in err
+    assert not (tmp_path / "x.jpg").exists()
     folder = tmp_path / "deep"
     folder.mkdir()
     tifffile.imwrite(folder / "d.tif", RNG.integers(0, 65536, (16, 24, 3), dtype=np.uint16), photometric="rgb", iccprofile=P3)
     np.save(folder / "d.npy", RNG.random((16, 24), dtype=np.float32))
     for extra, expected in (([], 16), (["--bit-depth", "8"], 8)):
-        code, _, err = run_cli(["batch", str(folder), "-o", str(tmp_path / f"b{expected}"), "-w", str(narrow_checkpoint), *extra], capsys, monkeypatch)
+        code, _, err = cli(["batch", str(folder), "-o", str(tmp_path / f"b{expected}"), "-w", str(narrow_checkpoint), *extra])
         assert code == 0, err
         result = read_image(tmp_path / f"b{expected}" / "d.png")
-        assert result.bit_depth == expected and result.meta.icc == P3
+        assert result.bit_depth == expected
+        assert result.meta.icc == P3
 
 
-def test_batch_output_keeps_orientation_profile_exif_and_webp_alpha(tmp_path, narrow_checkpoint, capsys, monkeypatch) -> None:
-    from conftest import run_cli
-
+def test_batch_output_keeps_orientation_profile_exif_and_webp_alpha(cli, tmp_path, narrow_checkpoint) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     _phone_photo(folder)
     rgba = np.dstack([_scene(16, 24), RNG.integers(0, 256, (16, 24), dtype=np.uint8)])
     Image.fromarray(rgba, "RGBA").save(folder / "cut.png")
     np.save(folder / "cut.npy", RNG.random((16, 24), dtype=np.float32))
-    code, _, err = run_cli(["batch", str(folder), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--ext", ".webp"], capsys, monkeypatch)
+    code, _, err = cli(["batch", str(folder), "-o", str(tmp_path / "out"), "-w", str(narrow_checkpoint), "--ext", ".webp"])
     assert code == 0, err
     with Image.open(tmp_path / "out" / "phone.webp") as im:
-        assert im.size == (24, 40) and im.info["icc_profile"] == P3 and im.getexif()[0x010F] == "Canon"
+        assert im.size == (24, 40)
+        assert im.info["icc_profile"] == P3
+        assert im.getexif()[0x010F] == "Canon"
     cut = read_image(tmp_path / "out" / "cut.webp")
-    assert cut.alpha is not None and np.abs(cut.alpha - rgba[..., 3] / 255).max() < 0.02
+    assert cut.alpha is not None
+    assert np.abs(cut.alpha - rgba[..., 3] / 255).max() < 0.02
 
 
 def test_score_reads_ground_truth_as_it_displays(tmp_path: Path) -> None:
@@ -367,7 +390,8 @@ def test_score_reads_ground_truth_as_it_displays(tmp_path: Path) -> None:
     Image.fromarray(shown).save(tmp_path / "pred" / "a.png")
     Image.fromarray(np.rot90(shown)).save(tmp_path / "gt" / "a.png", exif=_exif(6))  # stored turned, shown upright
     report = score_folders(tmp_path / "pred", tmp_path / "gt", device="cpu")
-    assert not report.failed and report.rows[0].ssim == pytest.approx(1.0)
+    assert not report.failed
+    assert report.rows[0].ssim == pytest.approx(1.0)
 
 
 def test_demo_outputs_keep_the_examples_alpha(tmp_path: Path) -> None:
@@ -379,25 +403,20 @@ def test_demo_outputs_keep_the_examples_alpha(tmp_path: Path) -> None:
     assert not result.model.failed
     for name in ("Image900", "Image903"):
         alpha = read_image(tmp_path / "demo" / f"{name}.png").alpha
-        assert alpha is not None and np.array_equal(alpha, read_image(Path(EXAMPLES) / "validation" / f"{name}.png").alpha)
+        assert alpha is not None
+        assert np.array_equal(alpha, read_image(Path(EXAMPLES) / "validation" / f"{name}.png").alpha)
 
 
 def test_image_size_reads_the_header_only_and_refuses_a_bomb_before_anything_else(tmp_path: Path, monkeypatch) -> None:
-    import struct
-    import zlib
-
     from PIL import ImageFile
 
     from relight.errors import InputFileError
-    from tests.conftest import png_chunk
 
     path = tmp_path / "upright.png"
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.new("RGB", (30, 20)).save(path, exif=exif.tobytes())
-    bomb = tmp_path / "bomb.png"
-    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"")) + png_chunk(b"IEND", b""))
+    bomb = header_only_png(tmp_path / "bomb.png", 100_000, 100_000, idat=b"")
 
     def no_decoding(self):  # Pillow decoding pixels: what a header read must not do (a PNG's getexif did)
         raise AssertionError("pixels decoded")

@@ -11,7 +11,7 @@ import png
 import pytest
 from PIL import Image
 
-from conftest import png_chunk
+from badfiles import png_chunk
 from relight.io import read_image
 from relight.errors import InputFileError
 from relight.io.pngcodec import SIGNATURE, decode_png, encode_png
@@ -72,7 +72,8 @@ def test_decoder_undoes_none_sub_and_up_rows_exactly(dtype: type, channels: int,
     pixels = _pixels(h, w, channels, dtype, seed=channels)
     rows = {"none": [0] * h, "sub": [1] * h, "up": [2] * h, "mixed": [2, 2, 1, 0, 2, 2, 2, 1, 1, 2, 0]}[filters]
     back = decode_png(make_png(pixels, rows, idat_parts=3))
-    assert back is not None and back.dtype == dtype
+    assert back is not None
+    assert back.dtype == dtype
     assert np.array_equal(back, _as_decoded(pixels))
 
 
@@ -138,7 +139,10 @@ def test_damaged_files_get_one_line_naming_the_problem(tmp_path: Path, kind: str
     with pytest.raises(InputFileError) as err:
         read_image(path)
     message = str(err.value)
-    assert str(path) in message and "corrupt or truncated image" in message and problem in message and "\n" not in message
+    assert str(path) in message
+    assert "corrupt or truncated image" in message
+    assert problem in message
+    assert "\n" not in message
 
 
 def test_size_is_checked_before_anything_is_inflated() -> None:
@@ -163,7 +167,8 @@ def test_png_encoder_is_read_back_exactly_by_other_decoders(tmp_path: Path, dtyp
     path.write_bytes(encode_png(pixels))
     width, height, rows, info = png.Reader(filename=str(path)).asDirect()
     back = np.vstack([np.asarray(row, dtype=dtype) for row in rows]).reshape(height, width, info["planes"])
-    assert info["bitdepth"] == 8 * np.dtype(dtype).itemsize and info["alpha"] == (channels == 4)
+    assert info["bitdepth"] == 8 * np.dtype(dtype).itemsize
+    assert info["alpha"] == (channels == 4)
     assert np.array_equal(back, pixels)
     if dtype == np.uint8:
         with Image.open(path) as im:

@@ -93,7 +93,8 @@ def _cache() -> Path:
 def test_the_base_url_is_registry_data(server: FileServer) -> None:
     assert base_url() == server.url
     path, url = torch_cache_file(VGG19_WEIGHTS)
-    assert path == _cache() / "vgg19-dcbb9e9d.pth" and url == server.url + "vgg19-dcbb9e9d.pth"
+    assert path == _cache() / "vgg19-dcbb9e9d.pth"
+    assert url == server.url + "vgg19-dcbb9e9d.pth"
 
 
 def test_the_shipped_registry_names_torchvisions_own_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,10 +113,12 @@ def test_a_file_is_fetched_once_then_read_from_the_cache(server: FileServer) -> 
 
     with reporting_downloads(reporter):
         path = fetch_pretrained(_cache() / name, server.url + name, "tiny weights")
-    assert path.read_bytes() == data and server.requests == [f"/models/{name}"]
+    assert path.read_bytes() == data
+    assert server.requests == [f"/models/{name}"]
     assert seen[-1] == (name, len(data), len(data))  # the bytes reported as they came, against the length announced
     again = fetch_pretrained(_cache() / name, server.url + name, "tiny weights")
-    assert again == path and len(server.requests) == 1  # the cached copy: no second request
+    assert again == path
+    assert len(server.requests) == 1  # the cached copy: no second request
     assert list(_cache().iterdir()) == [path]
 
 
@@ -134,7 +137,8 @@ def test_offline_nothing_is_fetched_and_the_line_says_where_the_file_goes(server
         fetch_pretrained(_cache() / name, server.url + name, "tiny weights")
     assert str(info.value) == (f"{_cache() / name}: tiny weights not found; download {server.url}{name} to that path "
                                "(or point TORCH_HOME at a cache that holds it)")
-    assert server.requests == [] and not (_cache() / name).exists()
+    assert server.requests == []
+    assert not (_cache() / name).exists()
 
 
 def test_a_file_that_fails_its_hash_check_is_refused_and_nothing_is_left(server: FileServer) -> None:
@@ -144,10 +148,13 @@ def test_a_file_that_fails_its_hash_check_is_refused_and_nothing_is_left(server:
     with pytest.raises(MissingWeightsError) as info:
         RelightLoss()
     message = str(info.value)
-    assert "\n" not in message and "failed its check" in message and 'expected "dcbb9e9d"' in message
+    assert "\n" not in message
+    assert "failed its check" in message
+    assert 'expected "dcbb9e9d"' in message
     assert message.startswith(f"{_cache() / 'vgg19-dcbb9e9d.pth'}: ImageNet VGG-19 weights (for the perceptual loss) not found")
     assert message.endswith("or train with TrainConfig(perceptual_weight=0)")
-    assert server.requests == ["/models/vgg19-dcbb9e9d.pth"] and list(_cache().iterdir()) == []
+    assert server.requests == ["/models/vgg19-dcbb9e9d.pth"]
+    assert list(_cache().iterdir()) == []
 
 
 def test_an_unreachable_mirror_is_one_line_naming_it(server: FileServer) -> None:

@@ -19,7 +19,7 @@ from relight.cli._stages import StageDisplay
 from relight.errors import InvalidSetting, RelightWarning
 from relight.inference import Relighter
 from relight.inference.scale import parse_size
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from relight.inference.scale import RunScale, parse_run_size, run_scale, scaled_to_longer, scaled_to_pixels
 from relight.model.provenance import trained_at
@@ -28,17 +28,16 @@ from relight.tensors import guided_resize, resize
 from relight.weights import load_registry, load_weights
 from relight.weights.errors import RegistryError
 from relight.weights.registry import BUILTIN_REGISTRY
-from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def trained_at_64x32(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_at_64x32(tiny_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random model (a fixture, not a model) whose checkpoint says it was trained at 64 x 32."""
     torch.manual_seed(1)
     path = tmp_path_factory.mktemp("scale") / "tiny32.safetensors"
-    return save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), path, {"trained_at": [64, 32]})
+    return save_checkpoint(MBNet(tiny_config), path, {"trained_at": [64, 32]})
 
 
 def _photo(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +50,10 @@ def test_a_large_photo_is_scaled_down_to_about_the_training_pixels_with_its_aspe
     assert scaled_to_pixels((4000, 6000), 1024 * 1024) == (832, 1248)  # 24 MP at the authors' scale, sides /32
     assert scaled_to_pixels((4000, 6000), 128 * 128) == (96, 160)
     h, w = scaled_to_pixels((3024, 4032), 1024 * 1024)
-    assert h % 32 == 0 and w % 32 == 0 and abs(w / h - 4032 / 3024) < 0.05 and 0.9 < h * w / 1024**2 < 1.1
+    assert h % 32 == 0
+    assert w % 32 == 0
+    assert abs(w / h - 4032 / 3024) < 0.05
+    assert 0.9 < h * w / 1024**2 < 1.1
 
 
 def test_never_up_and_never_past_the_photo() -> None:
@@ -63,7 +65,9 @@ def test_never_up_and_never_past_the_photo() -> None:
 def test_size_n_is_the_longer_side_and_hxw_is_exact() -> None:
     assert scaled_to_longer((4000, 6000), 512) == (341, 512)
     assert scaled_to_longer((600, 300), 1200) == (1200, 600)  # an explicit size may go up
-    assert parse_run_size("512") == 512 and parse_run_size("768x1024") == (768, 1024) and parse_run_size(None) is None
+    assert parse_run_size("512") == 512
+    assert parse_run_size("768x1024") == (768, 1024)
+    assert parse_run_size(None) is None
     assert run_scale(512, False, (128, 128)).size_for((4000, 6000)) == (341, 512)
     assert run_scale((128, 64), False, (128, 128)).size_for((4000, 6000)) == (128, 64)
     assert run_scale(None, True, (128, 128)).size_for((4000, 6000)) == (4000, 6000)
@@ -73,27 +77,29 @@ def test_size_n_is_the_longer_side_and_hxw_is_exact() -> None:
     assert str(info.value) == str(pytest.raises(InvalidSetting, parse_size, "7x").value)  # worded as parse_size words it
 
 
-def test_native_and_a_size_contradict_each_other_in_both_wordings() -> None:
+def test_native_and_a_size_contradict_each_other_in_both_wordings(tiny_config) -> None:
     with pytest.raises(InvalidSetting) as info:
         run_scale((768, 1024), True, None)
     assert str(info.value) == "Relighter(native=True) and Relighter(size=(768, 1024)) contradict each other; give one"
     assert message(info.value) == "error: --native and --size 768x1024 contradict each other; give one"
     with pytest.raises(InvalidSetting, match=r"upscale='sideways'\): expected change or result"):
-        Relighter(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), "cpu", upscale="sideways")
+        Relighter(MBNet(tiny_config), "cpu", upscale="sideways")
 
 
 def test_checkpoints_record_their_training_size(trained_at_64x32: Path) -> None:
     assert trained_at(read_checkpoint_metadata(trained_at_64x32)[1]) == (64, 32)
-    assert trained_at({"trained_at": [0, 5]}) is None and trained_at({}) is None
+    assert trained_at({"trained_at": [0, 5]}) is None
+    assert trained_at({}) is None
     bundled = read_checkpoint_metadata(ROOT / "weights" / "relight-synth-narrow.safetensors")[1]
     assert bundled["trained_at"] == [128, 128]  # in the file itself, so a path to it runs at its scale too
     registry = load_registry()
-    assert registry["relight-synth-narrow"].trained_at == (128, 128) and registry["mbnet-ntire21"].trained_at == (1024, 1024)
+    assert registry["relight-synth-narrow"].trained_at == (128, 128)
+    assert registry["mbnet-ntire21"].trained_at == (1024, 1024)
 
 
-def test_a_registry_entry_supplies_the_size_a_checkpoint_lacks(tmp_path: Path) -> None:
+def test_a_registry_entry_supplies_the_size_a_checkpoint_lacks(tiny_config, tmp_path: Path) -> None:
     builtin = tmp_path / "registry.toml"
-    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "old.safetensors")
+    save_checkpoint(MBNet(tiny_config), tmp_path / "old.safetensors")
     entry = '[models.old]\ndescription = "x"\narchitecture = { backbone = "narrow", width = 8, decoder_channels = 16 }\n'
     builtin.write_text(entry + 'trained_at = [64, 48]\n[models.old.location]\nfile = "old.safetensors"\n')
     registry = load_registry(builtin, tmp_path / "user.json")
@@ -137,27 +143,30 @@ def test_native_and_an_unrecorded_scale_run_at_the_image_size(trained_at_64x32: 
     told: list[str] = []
     native = Relighter(load_weights(trained_at_64x32), "cpu", native=True, stages=told.append)
     with pytest.warns(RelightWarning, match="runs at 128x64, 2.0 times the scale it was trained at"):  # and says so
-        assert native.run_size((128, 64)) == (128, 64) and told == [] and native.relight(rgb, depth).shape == (128, 64, 3)
+        assert native.run_size((128, 64)) == (128, 64)
+        assert told == []
+        relit = native.relight(rgb, depth)
+        assert relit.shape == (128, 64, 3)
     assert told == ["relighting at 128x64"]
     assert Relighter(load_weights(narrow_checkpoint), "cpu").run_size((128, 64)) == (128, 64)  # records none: as before
 
 
-def test_run_says_the_scale_and_writes_full_resolution(trained_at_64x32: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_run_says_the_scale_and_writes_full_resolution(cli, trained_at_64x32: Path, tmp_path: Path) -> None:
     rgb, depth = _photo(128, 64, seed=2)
     image, depth_file, out = tmp_path / "p.png", tmp_path / "p.npy", tmp_path / "out.png"
     Image.fromarray((rgb * 255).astype(np.uint8)).save(image)
     np.save(depth_file, depth)
-    code, _, err = run_cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--device", "cpu"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--device", "cpu"])
     assert code == 0, err
     assert "running the network at 64x32 for 128x64: the model's training scale, about 2,048 pixels (--native runs it at full resolution); " \
            "the change is brought back to full size (--upscale)" in err
     assert Image.open(out).size == (64, 128)
-    code, _, err = run_cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--size", "64"],
-                           capsys, monkeypatch)
-    assert code == 2 and err.strip() == "error: --native and --size 64 contradict each other; give one"
-    code, _, err = run_cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--device", "cpu"],
-                           capsys, monkeypatch)
-    assert code == 0 and "running the network at" not in err
+    code, _, err = cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--size", "64"])
+    assert code == 2
+    assert err.strip() == "error: --native and --size 64 contradict each other; give one"
+    code, _, err = cli(["run", str(image), str(depth_file), "-o", str(out), "--weights", str(trained_at_64x32), "--native", "--device", "cpu"])
+    assert code == 0
+    assert "running the network at" not in err
 
 
 def test_a_run_far_from_the_training_scale_says_so_and_by_how_much(trained_at_64x32: Path, tmp_path: Path, cli) -> None:
@@ -169,12 +178,16 @@ def test_a_run_far_from_the_training_scale_says_so_and_by_how_much(trained_at_64
     np.save(depth_file, depth)
     base = ["run", str(image), str(depth_file), "-o", str(tmp_path / "out.png"), "--weights", str(trained_at_64x32), "--device", "cpu"]
     code, _, err = cli([*base, "--native"])
-    assert code == 0 and "warning: the network runs at 256x128, 4.0 times the scale it was trained at (64x32) on a side: outside its " \
+    assert code == 0, err
+    assert "warning: the network runs at 256x128, 4.0 times the scale it was trained at (64x32) on a side: outside its " \
         "training scale it relights little or wrongly; without --native it runs at its training scale" in err, err
     code, _, err = cli([*base, "--size", "512"])
-    assert code == 0 and "runs at 512x256, 8.0 times the scale it was trained at (64x32) on a side" in err and "without --size it runs" in err
+    assert code == 0
+    assert "runs at 512x256, 8.0 times the scale it was trained at (64x32) on a side" in err
+    assert "without --size it runs" in err
     code, _, err = cli(base)  # the default: its training scale, nothing to say
-    assert code == 0 and "warning:" not in err, err
+    assert code == 0, err
+    assert "warning:" not in err, err
     told: list[object] = []
     relighter = Relighter(load_weights(trained_at_64x32), "cpu", warn=told.append)
     small_rgb, small_depth = _photo(16, 8, seed=4)
@@ -194,12 +207,14 @@ def test_the_stage_display_shows_on_a_terminal_after_a_moment_and_ends_done() ->
     display("relighting at 128x128")
     display._timer.join()
     display.close(ok=True)
-    assert display.shown and "done" in screen.getvalue()
+    assert display.shown
+    assert "done" in screen.getvalue()
     quiet = io.StringIO()
     display = StageDisplay(show_after=0.0, where=Console(file=quiet, force_terminal=False))
     display("reading")
     display.close(ok=True)
-    assert not display.shown and quiet.getvalue() == ""  # a log or a pipe gets only the run's own lines
+    assert not display.shown
+    assert quiet.getvalue() == ""  # a log or a pipe gets only the run's own lines
 
 
 def test_the_scale_benchmark_runs_and_writes_its_table(trained_at_64x32: Path, tmp_path: Path) -> None:
@@ -212,9 +227,13 @@ def test_the_scale_benchmark_runs_and_writes_its_table(trained_at_64x32: Path, t
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads(out.read_text())
     rows = {row["way"]: row for row in record["rows"]}
-    assert set(rows) == {"identity", "native", "change", "result", "change-plain"} and rows["change"]["default"]
-    assert rows["change"]["run_size"] == "32x32" and rows["native"]["run_size"] == "64x64" and rows["identity"]["gain_db"] == 0
-    assert record["scenes"] == ["Image900", "Image901"] and record["trained_at"] == [64, 32]
+    assert set(rows) == {"identity", "native", "change", "result", "change-plain"}
+    assert rows["change"]["default"]
+    assert rows["change"]["run_size"] == "32x32"
+    assert rows["native"]["run_size"] == "64x64"
+    assert rows["identity"]["gain_db"] == 0
+    assert record["scenes"] == ["Image900", "Image901"]
+    assert record["trained_at"] == [64, 32]
 
 
 def test_the_photo_benchmark_runs_and_writes_its_table(tmp_path: Path) -> None:
@@ -223,20 +242,24 @@ def test_the_photo_benchmark_runs_and_writes_its_table(tmp_path: Path) -> None:
                            "--models", "bundled", "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {row["run"]: row for row in json.loads(out.read_text())["rows"]}
-    assert set(rows) == {"photo only", "bundled"} and rows["bundled"]["network_at"] == "96x160"
+    assert set(rows) == {"photo only", "bundled"}
+    assert rows["bundled"]["network_at"] == "96x160"
     assert all(row["peak_rss_mb"] > 0 and row["seconds"] > 0 for row in rows.values())
 
 
 def test_the_builtin_registry_stays_readable() -> None:
-    assert BUILTIN_REGISTRY.is_file() and load_registry(BUILTIN_REGISTRY, Path("/nonexistent/user.json"))["relight-synth-narrow"]
+    assert BUILTIN_REGISTRY.is_file()
+    assert load_registry(BUILTIN_REGISTRY, Path("/nonexistent/user.json"))["relight-synth-narrow"]
 
 
 @pytest.mark.parametrize("command", ["batch", "eval"])
-def test_batch_and_eval_take_native_and_upscale_like_run(command: str, tmp_path: Path, narrow_checkpoint: Path, capsys, monkeypatch) -> None:
+def test_batch_and_eval_take_native_and_upscale_like_run(cli, command: str, tmp_path: Path, narrow_checkpoint: Path) -> None:
     from relight.data.synth import write_dataset
 
     write_dataset(tmp_path / "data", 1, 32)
-    code, _, err = run_cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--native", "--size", "64"], capsys, monkeypatch)
-    assert code == 2 and "--native and --size 64 contradict each other" in err  # refused before the model loads
-    code, _, err = run_cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--upscale", "sideways"], capsys, monkeypatch)
-    assert code == 2 and "--upscale" in err
+    code, _, err = cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--native", "--size", "64"])
+    assert code == 2
+    assert "--native and --size 64 contradict each other" in err  # refused before the model loads
+    code, _, err = cli([command, str(tmp_path / "data"), "--weights", str(narrow_checkpoint), "--upscale", "sideways"])
+    assert code == 2
+    assert "--upscale" in err

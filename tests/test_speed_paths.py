@@ -16,7 +16,6 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import run_cli
 from relight.inference.batch import BatchOptions, run_batch
 from relight.io import OutputOptions
 from relight.cli._errors import cli_words
@@ -54,20 +53,13 @@ def _inputs(n: int = 1, h: int = 64, w: int = 64, seed: int = 0) -> tuple[torch.
     return torch.rand(n, 3, h, w, generator=g), torch.rand(n, 1, h, w, generator=g)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> object:
-    """These tensors are tiny: with several OpenMP threads on a shared runner, one descheduled thread
-    stalls every op (measured here: 6 s for this file on one thread, 40-60 s on two under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def narrow() -> MBNet:
+def narrow(tiny_config) -> MBNet:
     torch.manual_seed(0)
-    return _randomise_batchnorm(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)))
+    return _randomise_batchnorm(MBNet(tiny_config))
 
 
 @pytest.mark.parametrize("backbone", ["narrow", "resnet50"])
@@ -84,14 +76,15 @@ def test_folding_batchnorm_keeps_the_output(backbone: str, narrow: MBNet) -> Non
     assert torch.allclose(got, expected, rtol=0, atol=1e-5)
 
 
-def test_folding_in_place_changes_the_model_itself() -> None:
-    model = _randomise_batchnorm(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)))
-    assert fold_batchnorm(model, inplace=True) is model
+def test_folding_in_place_changes_the_model_itself(tiny_config) -> None:
+    model = _randomise_batchnorm(MBNet(tiny_config))
+    folded = fold_batchnorm(model, inplace=True)
+    assert folded is model
     assert _batchnorms(model) == 0
 
 
-def test_folding_refuses_a_model_in_training_mode() -> None:
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)).train()
+def test_folding_refuses_a_model_in_training_mode(tiny_config) -> None:
+    model = MBNet(tiny_config).train()
     with pytest.raises(ValueError, match="eval mode"):
         fold_batchnorm(model)
 
@@ -171,8 +164,11 @@ def test_compile_failure_warns_once_and_runs_eager(narrow: MBNet, monkeypatch: p
     expected = Relighter(narrow, "cpu", precision="fp32", backend="torch").relight_tensor(rgb, depth)
     for _ in range(2):
         assert torch.allclose(relighter.relight_tensor(rgb, depth), expected, atol=1e-6)
-    assert calls["n"] == 1 and not relighter.compiled
-    assert len(warnings) == 1 and "backend compiler failed" in warnings[0] and "\n" not in warnings[0]
+    assert calls["n"] == 1
+    assert not relighter.compiled
+    assert len(warnings) == 1
+    assert "backend compiler failed" in warnings[0]
+    assert "\n" not in warnings[0]
 
 
 def _write_folder(folder, sizes: list[tuple[int, int]]) -> None:
@@ -195,7 +191,8 @@ def test_batch_size_two_writes_the_same_outputs_as_one(tmp_path, narrow_checkpoi
         summary = run_batch(relighter, pairs, tmp_path / f"b{batch_size}", output=OutputOptions(".npy"), options=BatchOptions(batch_size=batch_size),
                             on_item=seen.append)
         assert len(seen) == len(pairs)
-        assert [p.name for p, _ in summary.failed] == ["img2.png"] and "img2.npy" in summary.failed[0][1]
+        assert [p.name for p, _ in summary.failed] == ["img2.png"]
+        assert "img2.npy" in summary.failed[0][1]
         results[batch_size] = {p.name: np.load(p) for p in summary.done}
     assert sorted(results[1]) == sorted(results[2]) == [f"img{i}.npy" for i in (0, 1, 3, 4, 5)]
     for name, single in results[1].items():
@@ -206,7 +203,8 @@ def test_batch_size_two_writes_the_same_outputs_as_one(tmp_path, narrow_checkpoi
 def test_auto_batch_size_fills_the_pixel_budget() -> None:
     from relight.inference.batch import GROUP_PIXELS, MAX_AUTO_BATCH, auto_batch_size
 
-    assert GROUP_PIXELS == 512 * 512 and MAX_AUTO_BATCH == 8
+    assert GROUP_PIXELS == 512 * 512
+    assert MAX_AUTO_BATCH == 8
     assert auto_batch_size(256, 256) == 4
     assert auto_batch_size(300, 400) == 2
     assert auto_batch_size(512, 512) == auto_batch_size(1024, 1024) == auto_batch_size(600, 500) == 1
@@ -286,10 +284,12 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
         seen: list[str] = []
         summary = run_batch(relighter, pairs, tmp_path / "two", output=OutputOptions(".npy"), on_item=seen.append)
         with ThreadPoolExecutor(1) as fresh:  # a new thread starts from the process-wide setting: restored
-            assert fresh.submit(torch.get_num_threads).result() == 2
+            threads = fresh.submit(torch.get_num_threads).result()
+            assert threads == 2
     finally:
         torch.set_num_threads(1)
-    assert len(seen) == len(pairs) and [p.name for p, _ in summary.failed] == ["img2.png"]
+    assert len(seen) == len(pairs)
+    assert [p.name for p, _ in summary.failed] == ["img2.png"]
     assert {(name.split("_")[0], pixels, threads) for name, pixels, threads in calls} == {
         ("MainThread", 64 * 64, 2), ("relight-net", 48 * 80, 1)}
     assert sorted(p.name for p in summary.done) == sorted(p.name for p in single.done)
@@ -314,20 +314,22 @@ def test_stream_count_follows_device_threads_and_compile(narrow: MBNet) -> None:
         torch.set_num_threads(1)
 
 
-def test_cli_batch_streams_option(tmp_path, narrow_checkpoint, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_batch_streams_option(cli, tmp_path, narrow_checkpoint) -> None:
     folder = tmp_path / "in"
     _write_folder(folder, [(64, 64)] * 3)
     out = tmp_path / "out"
-    code, stdout, _ = run_cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
-                               "--streams", "2", "--ext", ".npy"], capsys, monkeypatch)
-    assert code == 0 and sorted(p.name for p in out.glob("*.npy")) == ["img0.npy", "img1.npy", "img2.npy"]
+    code, stdout, _ = cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+                               "--streams", "2", "--ext", ".npy"])
+    assert code == 0
+    assert sorted(p.name for p in out.glob("*.npy")) == ["img0.npy", "img1.npy", "img2.npy"]
     assert re.search(r"│\s+3\s+│\s+0\s+│\s+0\s+│", stdout)
-    code, _, stderr = run_cli(["batch", str(folder), "--streams", "0"], capsys, monkeypatch)
-    assert code != 0 and "--streams" in stderr
+    code, _, stderr = cli(["batch", str(folder), "--streams", "0"])
+    assert code != 0
+    assert "--streams" in stderr
 
 
 def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
-    tmp_path, narrow_checkpoint, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path, narrow_checkpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "in"
     _write_folder(folder, [(64, 64)] * 3 + [(40, 56)])
@@ -337,26 +339,28 @@ def test_cli_batch_with_batch_size_resumes_and_reports_like_batch_size_one(
     outputs = {}
     for batch_size in ("1", "2"):
         out = tmp_path / f"out{batch_size}"
-        code, stdout, stderr = run_cli(
-            ["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
-             "--batch-size", batch_size, "--threads", batch_size], capsys, monkeypatch)
-        assert code == 1 and "img3" in stderr and "no depth map" in stderr
+        code, stdout, stderr = cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+             "--batch-size", batch_size, "--threads", batch_size])
+        assert code == 1
+        assert "img3" in stderr
+        assert "no depth map" in stderr
         outputs[batch_size] = {p.name: np.asarray(Image.open(p)) for p in sorted(out.glob("*.png"))}
         (out / "img0.png").unlink()
-        code, stdout, _ = run_cli(
-            ["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
-             "--batch-size", batch_size], capsys, monkeypatch)
-        assert code == 1 and "img0.png" in {p.name for p in out.glob("*.png")}
+        code, stdout, _ = cli(["batch", str(folder), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+             "--batch-size", batch_size])
+        assert code == 1
+        assert "img0.png" in {p.name for p in out.glob("*.png")}
         assert re.search(r"│\s+1\s+│\s+2\s+│\s+1\s+│", stdout)  # relit 1, already there 2, failed 1
     assert threads == [1, 2]  # --threads reached torch; the resumed runs left it alone
     assert sorted(outputs["1"]) == sorted(outputs["2"]) == ["img0.png", "img1.png", "img2.png"]
     for name, single in outputs["1"].items():  # 8-bit files: float rounding may move a rare pixel by one level
         diff = np.abs(single.astype(int) - outputs["2"][name].astype(int))
-        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+        assert diff.max() <= 1
+        assert (diff > 0).mean() < 1e-3
 
 
 def test_cli_compile_falls_back_with_one_warning(
-    sample_pair, tmp_path, narrow_checkpoint, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli, sample_pair, tmp_path, narrow_checkpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def unsupported(model: object, **kwargs: object) -> object:
         raise RuntimeError("Dynamo is not supported on this Python")
@@ -364,10 +368,12 @@ def test_cli_compile_falls_back_with_one_warning(
     monkeypatch.setattr(torch, "compile", unsupported)
     image, depth = sample_pair
     out = tmp_path / "out.png"
-    code, _, stderr = run_cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint),
-                               "--device", "cpu", "--compile"], capsys, monkeypatch)
-    assert code == 0 and out.is_file()
-    assert stderr.count("torch.compile is not available here") == 1 and "Traceback" not in stderr
+    code, _, stderr = cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint),
+                               "--device", "cpu", "--compile"])
+    assert code == 0
+    assert out.is_file()
+    assert stderr.count("torch.compile is not available here") == 1
+    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("name", ["batch_size", "streams", "workers"])

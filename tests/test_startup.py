@@ -41,7 +41,8 @@ def test_run_imports_neither_torchvision_nor_dynamo(tmp_path: Path) -> None:
     write_image(tmp_path / "scene.png", rng.random((64, 64, 3), dtype=np.float32))
     write_depth_npy(tmp_path / "scene.npy", rng.random((64, 64), dtype=np.float32))
     pair = [str(tmp_path / "scene.png"), str(tmp_path / "scene.npy")]
-    assert _probe(["run", *pair, "-o", str(tmp_path / "bundled.png")], tmp_path / "home") == {"code": 0, "loaded": []}
+    probed = _probe(["run", *pair, "-o", str(tmp_path / "bundled.png")], tmp_path / "home")
+    assert probed == {"code": 0, "loaded": []}
 
     torch.save({"state_dict": constant_state_dict(read_tsv(), scale=0.01)}, tmp_path / "weight.pkl")  # its output finite
     for _ in range(2):  # converting the authors' checkpoint, then reading its conversion

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import conftest
+TESTS = Path(__file__).resolve().parent
 
 PROBE = '''
 import os
@@ -32,9 +32,9 @@ def test_earlier_runs_folders_are_removed_before_the_run_and_a_passing_run_leave
         (earlier / f"pytest-{number}" / "test_x0" / "big").write_bytes(bytes(100_000))
     (tmp_path / "test_probe.py").write_text(PROBE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHINDUCTOR_")}  # as a shell starting pytest has it
-    env.update(TMPDIR=str(system_tmp), PYTHONPATH=str(conftest.TESTS), OMP_NUM_THREADS="1")
+    env.update(TMPDIR=str(system_tmp), PYTHONPATH=str(TESTS), OMP_NUM_THREADS="1")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-p", "no:cacheprovider",
-                          "-c", str(conftest.TESTS.parent / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path / "test_probe.py")],
+                          "-c", str(TESTS.parent / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path / "test_probe.py")],
                          capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert list(earlier.iterdir()) == [], "a passing run keeps nothing"

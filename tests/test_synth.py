@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
 from PIL import Image
 
 from relight.data.synth import (
@@ -86,12 +85,14 @@ def test_hard_shadows_follow_the_light() -> None:
         return sees_ground & (lit == ambient).all(-1) & (unoccluded != ambient).any(-1)
 
     shadow_e, shadow_w = cast_shadow("E"), cast_shadow("W")
-    assert shadow_e.sum() > 30 and shadow_w.sum() > 30
+    assert shadow_e.sum() > 30
+    assert shadow_w.sum() > 30
     assert np.nonzero(shadow_e)[1].mean() < box_column - 3  # light from the east: shadow to the west (left)
     assert np.nonzero(shadow_w)[1].mean() > box_column + 3
     lit_under_w = (with_box["images"][Setting(6500, "W")][shadow_e] > ambient).any(-1).mean()
     assert lit_under_w > 0.9
-    assert cast_shadow("N").sum() > 30 and not np.array_equal(cast_shadow("N"), cast_shadow("S"))
+    assert cast_shadow("N").sum() > 30
+    assert not np.array_equal(cast_shadow("N"), cast_shadow("S"))
 
 
 def test_directions_and_temperatures_change_the_image_clearly() -> None:
@@ -107,7 +108,9 @@ def test_directions_and_temperatures_change_the_image_clearly() -> None:
 
 def test_blackbody_colours() -> None:
     warm, white = blackbody_rgb(2500), blackbody_rgb(6500)
-    assert warm[0] == 1 and warm[0] > warm[1] > warm[2] and warm[2] < 0.15
+    assert warm[0] == 1
+    assert warm[0] > warm[1] > warm[2]
+    assert warm[2] < 0.15
     assert white.min() > 0.9
     blue_over_red = [blackbody_rgb(t)[2] / blackbody_rgb(t)[0] for t in TEMPERATURES]
     assert blue_over_red == sorted(blue_over_red)
@@ -129,40 +132,53 @@ def test_deterministic_and_independent_of_start_index(tmp_path: Path) -> None:
 
 
 def test_cli_synth_writes_the_any_to_any_layout(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path
 ) -> None:
     out = tmp_path / "synth"
     args = ["synth", str(out), "--scenes", "1", "--size", "48", "--seed", "2", "--start-index", "5"]
-    code, stdout, _ = run_cli(args, capsys, monkeypatch)
-    assert code == 0 and "40" in stdout
+    code, stdout, _ = cli(args)
+    assert code == 0
+    assert "40" in stdout
     expected = {f"Image005_{t}_{d}.png" for t in TEMPERATURES for d in DIRECTIONS} | {"Image005.npy"}
     assert {p.name for p in out.iterdir()} == expected
     with Image.open(out / "Image005_4500_E.png") as im:
-        assert im.mode == "RGBA" and im.size == (48, 48)
+        assert im.mode == "RGBA"
+        assert im.size == (48, 48)
         assert (np.asarray(im)[..., 3] == 255).all()
     depth = read_depth(out / "Image005.npy")
-    assert depth.shape == (48, 48) and depth.dtype == np.float32 and 0 <= depth.min() < depth.max() <= 1
+    assert depth.shape == (48, 48)
+    assert depth.dtype == np.float32
+    assert 0 <= depth.min() < depth.max() <= 1
     with pytest.raises(ValueError):  # VIDIT's pickled-dict form, not a plain array
         np.load(out / "Image005.npy", allow_pickle=False)
     found = load_pairs(out)
-    assert [p.origin for p in found.pairs] == ["direct", "neighbour NE", "neighbour NW", "mirror"] and not found.skipped
-    code, _, stderr = run_cli(["synth", str(out), "--scenes", "1", "--size", "32", "--start-index", "6"], capsys, monkeypatch)
-    assert code == 2 and "holds 48x48 scenes" in stderr and "--size 32 would mix two sizes" in stderr
-    code, _, stderr = run_cli(["synth", str(out), "--scenes", "1", "--size", "48x40", "--start-index", "6"], capsys, monkeypatch)
-    assert code == 2 and "holds 48x48 scenes" in stderr and "--size 48x40 would mix two sizes" in stderr
+    assert [p.origin for p in found.pairs] == ["direct", "neighbour NE", "neighbour NW", "mirror"]
+    assert not found.skipped
+    code, _, stderr = cli(["synth", str(out), "--scenes", "1", "--size", "32", "--start-index", "6"])
+    assert code == 2
+    assert "holds 48x48 scenes" in stderr
+    assert "--size 32 would mix two sizes" in stderr
+    code, _, stderr = cli(["synth", str(out), "--scenes", "1", "--size", "48x40", "--start-index", "6"])
+    assert code == 2
+    assert "holds 48x48 scenes" in stderr
+    assert "--size 48x40 would mix two sizes" in stderr
     assert not (out / "Image006.npy").exists()
     before = (out / "Image005_4500_E.png").read_bytes()
-    code, _, stderr = run_cli(["synth", str(out), "--scenes", "2", "--size", "48", "--start-index", "4"], capsys, monkeypatch)
-    assert code == 2 and "already holds scene Image005 (1 of the 2 asked for)" in stderr and "--start-index 6" in stderr
-    assert (out / "Image005_4500_E.png").read_bytes() == before and not (out / "Image004.npy").exists()
+    code, _, stderr = cli(["synth", str(out), "--scenes", "2", "--size", "48", "--start-index", "4"])
+    assert code == 2
+    assert "already holds scene Image005 (1 of the 2 asked for)" in stderr
+    assert "--start-index 6" in stderr
+    assert (out / "Image005_4500_E.png").read_bytes() == before
+    assert not (out / "Image004.npy").exists()
 
     for option, refusal in ((["--scenes", "0"], "--scenes 0: need at least one scene"),
                             (["--seed", "-1"], "--seed -1: must be 0 or more"),
                             (["--size", "100000"], "--size 100000: use 8 to 2048 pixels a side (VIDIT's images are 1024x1024)"),
                             (["--size", "64x4"], "--size 64x4: use 8 to 2048 pixels a side (VIDIT's images are 1024x1024)"),
                             (["--size", "big"], "--size big: expected N or HxW, e.g. 256 or 192x256")):
-        code, stdout, stderr = run_cli(["synth", str(tmp_path / "none"), *option], capsys, monkeypatch)
-        assert code == 2 and stderr.strip() == f"error: {refusal}"
+        code, stdout, stderr = cli(["synth", str(tmp_path / "none"), *option])
+        assert code == 2
+        assert stderr.strip() == f"error: {refusal}"
         assert not (tmp_path / "none").exists()
 
 
@@ -180,10 +196,11 @@ def test_mirror_pair_from_files_is_the_mirrored_scene(tmp_path: Path) -> None:
     np.testing.assert_allclose(item["depth"][0].numpy(), mirrored["depth"], atol=1e-6)
 
 
-def test_synth_names_an_unreadable_earlier_image_in_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_synth_names_an_unreadable_earlier_image_in_one_line(cli, tmp_path: Path) -> None:
     (tmp_path / "Image000_6500_N.png").write_text("not a png")
-    code, _, stderr = run_cli(["synth", str(tmp_path), "--scenes", "1", "--size", "32"], capsys, monkeypatch)
-    assert code == 1 and stderr.strip().startswith(f"error: {tmp_path / 'Image000_6500_N.png'}: not a readable image")
+    code, _, stderr = cli(["synth", str(tmp_path), "--scenes", "1", "--size", "32"])
+    assert code == 1
+    assert stderr.strip().startswith(f"error: {tmp_path / 'Image000_6500_N.png'}: not a readable image")
     assert len(stderr.strip().splitlines()) == 1
 
 
@@ -209,7 +226,8 @@ def test_wide_scenes_mirror_exactly_in_both_renderers(renderer: str) -> None:
         assert scene.light_size > 0.05
         kinds |= {type(p).__name__ for p in scene.primitives}
         worst, share = _mirror_difference(RENDERERS[renderer], scene, size)
-        assert worst <= 1 and share <= 1e-3, (seed, worst, share)
+        assert worst <= 1, (seed, worst, share)
+        assert share <= 1e-3, (seed, worst, share)
     assert kinds == {"Sphere", "Box", "Cylinder", "Cone", "Capsule", "Plane"}
 
 
@@ -237,14 +255,17 @@ def test_soft_shadows_have_penumbrae_that_grow_with_the_light() -> None:
         penumbra = ground & (lit > ambient) & (lit < free)
         counts[light_size] = (int(umbra.sum()), int(penumbra.sum()))
         assert (lit[ground] <= free[ground]).all()
-    assert counts[0.0][1] == 0 and counts[0.0][0] > 30
-    assert counts[0.04][1] > 20 and counts[0.1][1] > counts[0.04][1]
+    assert counts[0.0][1] == 0
+    assert counts[0.0][0] > 30
+    assert counts[0.04][1] > 20
+    assert counts[0.1][1] > counts[0.04][1]
     assert 0 < counts[0.1][0] < counts[0.04][0] < counts[0.0][0]
 
 
 def test_light_samples_are_stratified_and_mirrored() -> None:
     samples = light_samples()
-    assert samples.shape == (24, 2) and (np.hypot(*samples.T) < 1).all()
+    assert samples.shape == (24, 2)
+    assert (np.hypot(*samples.T) < 1).all()
     np.testing.assert_array_equal(samples[1::2], samples[0::2] * [-1, 1])  # mirrored pairs
     radii = np.unique(np.round(np.hypot(*samples.T), 12))
     np.testing.assert_allclose(radii**2, [1 / 6, 1 / 2, 5 / 6])  # rings of equal area
@@ -261,9 +282,12 @@ def test_raster_shadows_follow_the_light_and_differ_from_the_ray_caster() -> Non
         return ground & (lit < 0.5 * free)
 
     east, west = shadow("E"), shadow("W")
-    assert east.sum() > 20 and west.sum() > 20  # measured: 28 each (the ray caster's: 31)
-    assert np.nonzero(east)[1].mean() < box_column - 3 and np.nonzero(west)[1].mean() > box_column + 3
-    assert not (east & west).any() and not np.array_equal(shadow("N"), shadow("S"))
+    assert east.sum() > 20
+    assert west.sum() > 20  # measured: 28 each (the ray caster's: 31)
+    assert np.nonzero(east)[1].mean() < box_column - 3
+    assert np.nonzero(west)[1].mean() > box_column + 3
+    assert not (east & west).any()
+    assert not np.array_equal(shadow("N"), shadow("S"))
     ray = render_scene(scene, 64)
     np.testing.assert_allclose(with_box["depth"], ray["depth"], atol=0.02)  # the same geometry and camera
     image = with_box["images"][Setting(6500, "E")].astype(int)
@@ -275,9 +299,12 @@ def test_raster_data_sets_are_seeded_and_in_the_same_format(tmp_path: Path) -> N
     write_dataset(tmp_path / "a", 1, 24, seed=3, ranges=ranges, renderer="raster")
     write_dataset(tmp_path / "b", 1, 24, seed=3, ranges=ranges, renderer="raster")
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert len(names) == 41 and all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in names)
+    assert len(names) == 41
+    assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in names)
     depth = read_depth(tmp_path / "a" / "Image000.npy")
-    assert depth.shape == (24, 24) and depth.dtype == np.float32 and 0 <= depth.min() < depth.max() <= 1
+    assert depth.shape == (24, 24)
+    assert depth.dtype == np.float32
+    assert 0 <= depth.min() < depth.max() <= 1
     ray = generate_scene(scene_seed(3, 0), 24, ranges)
     assert (np.abs(depth - ray["depth"]) > 0.05).mean() < 0.02  # the same scene; tessellated outlines differ a little
     assert len(load_pairs(tmp_path / "a").pairs) == 4
@@ -292,8 +319,11 @@ def test_families_and_ranges_bound_the_scenes() -> None:
     heights = {name: [random_scene(seed, scene_ranges(name)).camera_height for seed in range(20)] for name in ("low-camera", "high-camera")}
     assert max(heights["low-camera"]) <= 1.4 <= min(heights["high-camera"])
     both = scene_ranges(("low-camera", "soft-light"), {"objects": (2, 3)})
-    assert both.camera_height == (0.6, 1.4) and both.light_size == (0.04, 0.15) and both.objects == (2, 3)
-    assert both.shapes == FULL.shapes and set(FULL.textures) == set(TEXTURE_KINDS)
+    assert both.camera_height == (0.6, 1.4)
+    assert both.light_size == (0.04, 0.15)
+    assert both.objects == (2, 3)
+    assert both.shapes == FULL.shapes
+    assert set(FULL.textures) == set(TEXTURE_KINDS)
     shapes = {type(p) for seed in range(8) for p in random_scene(seed, scene_ranges("other-shapes")).primitives}
     assert shapes == {Plane, Cone, Capsule}
     assert scene_ranges(vary={"pitch": (10, 12)}).camera_height == WORLD.camera_height  # vary alone: on the world's ranges
@@ -302,7 +332,8 @@ def test_families_and_ranges_bound_the_scenes() -> None:
 def test_classic_draws_as_before_and_world_is_the_default() -> None:
     """``classic`` keeps the ranges, the draw order and the light of the first generator, so scenes (and
     data sets) of a seed are the ones relight made before families existed; no family means ``world``."""
-    assert scene_ranges() == scene_ranges("world") == WORLD and random_scene(3) == random_scene(3, WORLD)
+    assert scene_ranges() == scene_ranges("world") == WORLD
+    assert random_scene(3) == random_scene(3, WORLD)
     for seed in (0, 7):
         scene, rng = random_scene(seed, scene_ranges("classic")), np.random.default_rng(seed)
         assert (scene.camera_height, scene.pitch_deg) == (rng.uniform(1.1, 1.7), rng.uniform(12.0, 20.0))
@@ -310,7 +341,7 @@ def test_classic_draws_as_before_and_world_is_the_default() -> None:
         assert scene == random_scene(seed, scene_ranges("classic"))
 
 
-def test_family_and_range_errors_are_worded_for_each_audience(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_family_and_range_errors_are_worded_for_each_audience(cli, tmp_path: Path) -> None:
     with pytest.raises(InvalidSetting, match=r"^scene_ranges\(family='nope'\): unknown family; use one of wide, classic"):
         scene_ranges("nope")
     with pytest.raises(InvalidSetting, match="sets camera_height as family low-camera does"):
@@ -325,19 +356,23 @@ def test_family_and_range_errors_are_worded_for_each_audience(tmp_path: Path, ca
         scene_ranges(vary={"light_distance": (1, 1)})
     with pytest.raises(InvalidSetting, match="choose shapes from sphere, box"):
         scene_ranges(vary={"shapes": ("cube",)})
-    assert parse_vary("camera-height=0.5:1") == ("camera_height", (0.5, 1.0)) and parse_vary("objects=4") == ("objects", (4.0, 4.0))
+    assert parse_vary("camera-height=0.5:1") == ("camera_height", (0.5, 1.0))
+    assert parse_vary("objects=4") == ("objects", (4.0, 4.0))
     assert parse_vary("shapes=cone, capsule") == ("shapes", ("cone", "capsule"))
     for args, line in ((["--family", "nope"], "error: --family nope: unknown family; use one of wide, classic, "),
                        (["--vary", "camera_height=3:4"], "error: --vary camera_height=3:4: must be a range within 0.4:3, low first"),
                        (["--family", "classic", "--vary", "fov=40:50"], "error: --vary fov=40:50: the classic scenes take one of camera_height, "),
                        (["--vary", "pitch"], "error: --vary pitch: expected NAME=LOW:HIGH with NAME one of camera_height, "),
                        (["--renderer", "pov"], "error: --renderer pov: unknown renderer; use one of ray, raster")):
-        code, _, stderr = run_cli(["synth", str(tmp_path / "none"), *args], capsys, monkeypatch)
-        assert code == 2 and stderr.startswith(line) and len(stderr.strip().splitlines()) == 1, stderr
+        code, _, stderr = cli(["synth", str(tmp_path / "none"), *args])
+        assert code == 2, stderr
+        assert stderr.startswith(line), stderr
+        assert len(stderr.strip().splitlines()) == 1, stderr
         assert not (tmp_path / "none").exists()
-    code, stdout, stderr = run_cli(["synth", str(tmp_path / "alt"), "--scenes", "1", "--size", "16", "--family", "few-objects",
-                                    "--vary", "light_size=0.05:0.1", "--renderer", "raster"], capsys, monkeypatch)
-    assert code == 0 and "few-objects light_size=0.05:0.1, raster renderer" in " ".join(stdout.split()), stderr
+    code, stdout, stderr = cli(["synth", str(tmp_path / "alt"), "--scenes", "1", "--size", "16", "--family", "few-objects",
+                                    "--vary", "light_size=0.05:0.1", "--renderer", "raster"])
+    assert code == 0, stderr
+    assert "few-objects light_size=0.05:0.1, raster renderer" in " ".join(stdout.split()), stderr
     assert len(list((tmp_path / "alt").glob("*.png"))) == 40
 
 
@@ -348,7 +383,9 @@ def test_every_texture_kind_mixes_its_two_colours_in_both_renderers(kind: str) -
     texture = Texture(kind, (0.8, 0.2, 0.1), (0.1, 0.3, 0.7), 0.4, (0.6, 0.0, 0.8), 5)
     q = np.random.default_rng(0).uniform(-2, 2, (4000, 3))
     for albedo in (texture.albedo(q), pattern(texture, q)):
-        assert np.isfinite(albedo).all() and (albedo >= 0.1 - 1e-9).all() and (albedo <= 0.8 + 1e-9).all()
+        assert np.isfinite(albedo).all()
+        assert (albedo >= 0.1 - 1e-9).all()
+        assert (albedo <= 0.8 + 1e-9).all()
         assert kind == "plain" or albedo[:, 0].std() > 0.05
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
 from PIL import Image
 
 from relight.data.synth import (
@@ -175,9 +174,11 @@ def test_masks_are_the_renderers_own_visibility_and_move_with_the_light(renderer
     unlit = with_box["images"][Setting(6500, "E")][dark["E"]].astype(int)
     assert np.ptp(unlit[:, 0]) <= 1, "shadowed ground is one flat value: ambient alone"
     box_column = np.nonzero(~ground)[1].mean()
-    assert dark["E"].sum() > 20 and dark["W"].sum() > 20
+    assert dark["E"].sum() > 20
+    assert dark["W"].sum() > 20
     assert np.nonzero(dark["E"])[1].mean() < box_column - 3 < box_column + 3 < np.nonzero(dark["W"])[1].mean()
-    assert not (dark["E"] & dark["W"]).any() and not np.array_equal(dark["N"], dark["S"])
+    assert not (dark["E"] & dark["W"]).any()
+    assert not np.array_equal(dark["N"], dark["S"])
 
 
 @pytest.mark.parametrize("renderer", sorted(RENDERERS))
@@ -191,7 +192,8 @@ def test_soft_masks_hold_the_hidden_share_of_the_light(renderer: str) -> None:
     light = with_box["images"][Setting(6500, "E")][..., 0][ground].astype(int)
     free = bare["images"][Setting(6500, "E")][..., 0][ground].astype(int)
     partial = (mask > 0) & (mask < 255)
-    assert (light[partial] <= free[partial]).all() and (light[partial] < free[partial]).mean() > 0.8
+    assert (light[partial] <= free[partial]).all()
+    assert (light[partial] < free[partial]).mean() > 0.8
     assert np.corrcoef(mask[mask > 0], (free - light)[mask > 0])[0, 1] > 0.9
 
 
@@ -232,12 +234,14 @@ def test_world_scenes_mirror_exactly_in_both_renderers(renderer: str) -> None:
     scenes once the per-image noise, JPEG and depth errors are off. Allowed: 1/255 on 0.1 % of values;
     measured: none."""
     worst, share = _mirror_difference(RENDERERS[renderer], _every_solid(), (40, 56))
-    assert worst <= 1 and share <= 1e-3, (worst, share)
+    assert worst <= 1, (worst, share)
+    assert share <= 1e-3, (worst, share)
     clean = scene_ranges("clean-camera", {"noise": (0, 0), "jpeg": (100, 100), "depth_kinds": ("normalised",), "depth_noise": (0, 0),
                                           "depth_holes": (0, 0), "depth_blur": (0, 0)})
     for seed in (1, 4):
         worst, share = _mirror_difference(RENDERERS[renderer], random_scene(seed, clean), 40)
-        assert worst <= 1 and share <= 1e-3, (seed, worst, share)
+        assert worst <= 1, (seed, worst, share)
+        assert share <= 1e-3, (seed, worst, share)
 
 
 def test_a_seed_gives_byte_identical_world_files_with_masks(tmp_path: Path) -> None:
@@ -249,22 +253,25 @@ def test_a_seed_gives_byte_identical_world_files_with_masks(tmp_path: Path) -> N
         assert len(names) == 41 + 8
         assert all((first / n).read_bytes() == (second / n).read_bytes() for n in names), renderer
     with Image.open(tmp_path / "ray" / "a" / "masks" / "Image000_NE.png") as mask:
-        assert mask.mode == "L" and mask.size == (32, 24)
+        assert mask.mode == "L"
+        assert mask.size == (32, 24)
 
 
-def test_non_square_sizes_follow_through_the_files(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_non_square_sizes_follow_through_the_files(cli, tmp_path: Path) -> None:
     """``--size HxW``: images, depth and masks HxW; relight reads them as pairs; the scene knows the aspect."""
     out = tmp_path / "wide"
-    code, stdout, stderr = run_cli(["synth", str(out), "--scenes", "1", "--size", "24x40", "--masks"], capsys, monkeypatch)
+    code, stdout, stderr = cli(["synth", str(out), "--scenes", "1", "--size", "24x40", "--masks"])
     assert code == 0, stderr
-    assert "24x40" in stdout and "world" in stdout
+    assert "24x40" in stdout
+    assert "world" in stdout
     with Image.open(out / "Image000_4500_E.png") as im:
         assert im.size == (40, 24)
     assert read_depth(out / "Image000.npy").shape == (24, 40)
     assert sorted(p.name for p in (out / "masks").iterdir()) == sorted(f"Image000_{d}.png" for d in DIRECTIONS)
     assert len(load_pairs(out).pairs) == 4
-    code, stdout, _ = run_cli(["synth", str(tmp_path / "tall"), "--scenes", "1", "--size", "40x24"], capsys, monkeypatch)
-    assert code == 0 and not (tmp_path / "tall" / "masks").exists()
+    code, stdout, _ = cli(["synth", str(tmp_path / "tall"), "--scenes", "1", "--size", "40x24"])
+    assert code == 0
+    assert not (tmp_path / "tall" / "masks").exists()
     with Image.open(tmp_path / "tall" / "Image000_4500_E.png") as im:
         assert im.size == (24, 40)
 
@@ -310,7 +317,8 @@ def test_rooms_hold_the_lamps_and_layouts_build_what_they_say() -> None:
             if layout == "room":
                 walls = [p for p in scene.primitives if isinstance(p, Box) and p.half[0] > 1.0 and p.half[2] < 0.15]
                 xs = [w.center[0] for w in walls if abs(w.sin_yaw) > 0.9]
-                assert min(xs) < min(light[0] for light in lights.values()) and max(xs) > max(light[0] for light in lights.values())
+                assert min(xs) < min(light[0] for light in lights.values())
+                assert max(xs) > max(light[0] for light in lights.values())
             for prim in scene.primitives:
                 if not isinstance(prim, (Plane, Terrain)):
                     centre, radius = prim.bound()
@@ -327,7 +335,9 @@ def test_world_scenes_hold_every_shape_and_are_default(tmp_path: Path) -> None:
     for seed in range(12):
         scene = random_scene(seed)
         kinds |= {getattr(p, "kind", type(p).__name__) for p in scene.primitives}
-        assert scene.rig is not None and scene.look is not None and scene.estimate is not None
+        assert scene.rig is not None
+        assert scene.look is not None
+        assert scene.estimate is not None
     assert {"Sphere", "Box", "Cylinder", "Cone", "Capsule", "Ellipsoid", "Terrain", "Plane", "wedge", "pyramid", "prism", "rock"} <= kinds
     thin = [p for s in range(12) for p in random_scene(s).primitives if isinstance(p, Box) and min(p.half) < 0.02]
     assert thin, "panels are thin"
@@ -340,9 +350,11 @@ def test_the_pipeline_is_one_camera_for_the_scene_and_noise_per_image() -> None:
     plain = develop(linear, Look(), 0)
     assert np.array_equal(plain, develop(linear, Look(), 5)), "no noise: the index changes nothing"
     brighter = develop(linear, Look(exposure=2.0), 0)
-    assert (brighter.astype(int) >= plain).all() and brighter.mean() > plain.mean() + 10
+    assert (brighter.astype(int) >= plain).all()
+    assert brighter.mean() > plain.mean() + 10
     warm = develop(linear, Look(white_balance=(1.2, 1.0, 0.8)), 0).astype(int)
-    assert (warm[..., 0] >= plain[..., 0]).all() and (warm[..., 2] <= plain[..., 2]).all()
+    assert (warm[..., 0] >= plain[..., 0]).all()
+    assert (warm[..., 2] <= plain[..., 2]).all()
     noisy = Look(noise=0.02, seed=3)
     assert not np.array_equal(develop(linear, noisy, 0), develop(linear, noisy, 1))
     assert np.array_equal(develop(linear, noisy, 1), develop(linear, noisy, 1))
@@ -358,10 +370,13 @@ def test_depth_estimates_are_the_kinds_users_have() -> None:
     exact = np.where(np.isfinite(distance), distance / distance[np.isfinite(distance)].max(), 1.0).astype(np.float32)
     made = {kind: estimate_depth(distance, exact, 4.0, DepthEstimate(kind)) for kind in ("normalised", "metric", "disparity")}
     for kind, depth in made.items():
-        assert depth.shape == (48, 48) and depth.dtype == np.float32 and 0 <= depth.min() <= depth.max() <= 1, kind
+        assert depth.shape == (48, 48), kind
+        assert depth.dtype == np.float32, kind
+        assert 0 <= depth.min() <= depth.max() <= 1, kind
         assert (np.diff(depth[8:, 10], axis=0) >= 0).all(), f"{kind}: farther rows read as farther"
     np.testing.assert_array_equal(made["normalised"], exact)
-    assert made["metric"][0, 0] == 0 and made["disparity"][0, 0] == 1, "no return: 0 m (metric), no disparity (far)"
+    assert made["metric"][0, 0] == 0, "no return: 0 m (metric), no disparity (far)"
+    assert made["disparity"][0, 0] == 1, "no return: 0 m (metric), no disparity (far)"
     holes = estimate_depth(distance, exact, 4.0, DepthEstimate("normalised", holes=0.1, seed=2))
     assert 0.05 < (holes[6:] == 0).mean() < 0.15
     noisy = estimate_depth(distance, exact, 4.0, DepthEstimate("metric", noise=0.05, seed=2))
@@ -415,13 +430,16 @@ def test_photo_textures_show_the_photograph_in_both_renderers() -> None:
     assert 0.3 < detail["raster"] / detail["ray"] < 1.2
 
 
-def test_cli_lists_world_families_and_writes_masks(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_cli_lists_world_families_and_writes_masks(cli, tmp_path: Path) -> None:
     out = tmp_path / "set"
-    code, stdout, stderr = run_cli(["synth", str(out), "--scenes", "1", "--size", "16", "--family", "indoor", "--family", "tilted",
-                                    "--vary", "materials=metal", "--renderer", "raster", "--masks"], capsys, monkeypatch)
+    code, stdout, stderr = cli(["synth", str(out), "--scenes", "1", "--size", "16", "--family", "indoor", "--family", "tilted",
+                                    "--vary", "materials=metal", "--renderer", "raster", "--masks"])
     assert code == 0, stderr
     assert "indoor+tilted materials=metal, raster renderer" in " ".join(stdout.split())
-    assert len(list(out.glob("*.png"))) == 40 and len(list((out / "masks").glob("*.png"))) == 8
-    code, _, stderr = run_cli(["synth", str(tmp_path / "x"), "--family", "nope"], capsys, monkeypatch)
-    assert code == 2 and "indoor" in stderr and "tilted" in stderr
+    assert len(list(out.glob("*.png"))) == 40
+    assert len(list((out / "masks").glob("*.png"))) == 8
+    code, _, stderr = cli(["synth", str(tmp_path / "x"), "--family", "nope"])
+    assert code == 2
+    assert "indoor" in stderr
+    assert "tilted" in stderr
     assert set(WORLD_FAMILIES) <= set(stderr.replace(",", " ").split())

@@ -22,7 +22,8 @@ from relight.tensors import depth_tensor, image_tensor, resize
 def test_tensor_helpers_keep_layout_and_share_memory() -> None:
     rgb = np.random.default_rng(0).random((4, 6, 3), dtype=np.float32)
     tensor = image_tensor(rgb)
-    assert tensor.shape == (1, 3, 4, 6) and torch.equal(tensor[0, 1], torch.from_numpy(rgb[..., 1]))
+    assert tensor.shape == (1, 3, 4, 6)
+    assert torch.equal(tensor[0, 1], torch.from_numpy(rgb[..., 1]))
     assert tensor.data_ptr() == torch.from_numpy(rgb).data_ptr()  # no copy for a float32 array
     assert depth_tensor(rgb[..., 0]).shape == (1, 1, 4, 6)
     assert resize(tensor, (8, 12)).shape == (1, 3, 8, 12)
@@ -63,9 +64,11 @@ def test_a_worker_s_error_comes_back_with_its_type(tmp_path: Path) -> None:
     (tmp_path / "a.npy").unlink()
     with pytest.raises(InputFileError) as err:
         list(make_loader(PairDataset([pair]), [0], batch_size=1, workers=1))
-    assert err.value.path == tmp_path / "a.npy" and str(err.value) == f"{tmp_path / 'a.npy'}: no such file"
+    assert err.value.path == tmp_path / "a.npy"
+    assert str(err.value) == f"{tmp_path / 'a.npy'}: no such file"
     failure = pickle.loads(pickle.dumps(LoadFailure(err.value)))
-    assert failure.message == str(err.value) and type(failure.error) is type(err.value)
+    assert failure.message == str(err.value)
+    assert type(failure.error) is type(err.value)
 
 
 def test_a_dataset_size_is_refused_as_a_setting_of_pair_dataset() -> None:

@@ -14,22 +14,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli
 from safetensors.torch import load_file
 
-from relight.data.synth import write_dataset
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata
 from relight.train import resolve_config, state_digest
 
 TINY = ["--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0", "--workers", "0"]
-
-
-@pytest.fixture(scope="module")
-def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Four any-to-any scenes at 64 x 64."""
-    out = tmp_path_factory.mktemp("synth") / "train"
-    write_dataset(out, scenes=4, size=64, seed=3)
-    return out
 
 
 def _rows(run: Path) -> list[dict[str, str]]:
@@ -41,11 +31,12 @@ def _one_line_error(code: int, err: str, expected: int) -> str:
     """The one error line of a run that exits ``expected``: 2 for a setting refused, 1 for work that failed."""
     assert code == expected, err
     lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err, err
     return lines[0]
 
 
-def test_config_precedence_cli_over_toml_over_defaults(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_config_precedence_cli_over_toml_over_defaults(cli, scenes: Path, tmp_path: Path) -> None:
     config_dir = tmp_path / "configs"
     config_dir.mkdir()
     (config_dir / "run.toml").write_text(
@@ -53,15 +44,16 @@ def test_config_precedence_cli_over_toml_over_defaults(scenes: Path, tmp_path: P
         "lr = 0.002\nepochs = 7\nbatch-size = 2\nmirror = false\nmilestones = [3, 5]\nout = \"../run\"\n"
     )
     run = tmp_path / "run"
-    code, _, err = run_cli(
-        ["train", "--config", str(config_dir / "run.toml"), *TINY, "--lr", "0.003", "--max-steps", "1", "--no-neighbours"],
-        capsys, monkeypatch,
-    )
+    code, _, err = cli(["train", "--config", str(config_dir / "run.toml"), *TINY, "--lr", "0.003", "--max-steps", "1", "--no-neighbours"])
     assert code == 0, err
     saved = tomllib.loads((run / "config.toml").read_text())
     assert saved["lr"] == 0.003  # command line beats the file
-    assert saved["epochs"] == 7 and saved["batch_size"] == 2 and saved["milestones"] == [3, 5]  # file beats defaults
-    assert saved["beta1"] == 0.5 and saved["ssim_weight"] == 1.1 and saved["target"] == "4500-E"  # defaults
+    assert saved["epochs"] == 7  # file beats defaults
+    assert saved["batch_size"] == 2
+    assert saved["milestones"] == [3, 5]
+    assert saved["beta1"] == 0.5  # defaults
+    assert saved["ssim_weight"] == 1.1
+    assert saved["target"] == "4500-E"
     assert saved["out"] == str(run.resolve())  # relative to the TOML file's folder
     # The settings are the ones actually used, not just recorded.
     state = torch.load(run / "last.state.pt", weights_only=True)
@@ -69,45 +61,49 @@ def test_config_precedence_cli_over_toml_over_defaults(scenes: Path, tmp_path: P
     assert state["optimizer"]["param_groups"][0]["betas"] == (0.5, 0.999)
     assert state["step"] == 1
     _, provenance = read_checkpoint_metadata(run / "last.safetensors")
-    assert provenance["config"]["epochs"] == 7 and provenance["step"] == 1
-    assert provenance["source"] == "6500-N" and "train" in provenance["command"]
+    assert provenance["config"]["epochs"] == 7
+    assert provenance["step"] == 1
+    assert provenance["source"] == "6500-N"
+    assert "train" in provenance["command"]
     # The saved config is itself a valid --config file.
     assert resolve_config({"out": str(tmp_path / "again")}, run / "config.toml").lr == 0.003
     # A second run into the same folder is refused instead of overwriting it.
-    code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY], capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(run), *TINY])
     assert "already holds a run" in _one_line_error(code, err, 1)
 
 
-def test_bad_config_file_is_one_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_bad_config_file_is_one_line(cli, scenes: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("learning_rate = 0.1\n")
-    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)])
     line = _one_line_error(code, err, 2)
-    assert str(bad) in line and "unknown setting 'learning_rate'" in line
+    assert str(bad) in line
+    assert "unknown setting 'learning_rate'" in line
     bad.write_text('epochs = "many"\n')
-    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)], capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(tmp_path / "r"), "--config", str(bad)])
     assert "epochs = 'many' should be int" in _one_line_error(code, err, 2)
-    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r"), *TINY, "--crop", "128", "--size", "64"],
-                           capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(tmp_path / "r"), *TINY, "--crop", "128", "--size", "64"])
     assert "--crop 128x128 is larger than --size 64x64" in _one_line_error(code, err, 2)
     assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("options", [[], ["--scales", "0.5,1.5"]], ids=["one-scale", "several-scales"])
-def test_resume_is_exact(scenes: Path, tmp_path: Path, capsys, monkeypatch, options: list[str]) -> None:
+def test_resume_is_exact(cli, scenes: Path, tmp_path: Path, options: list[str]) -> None:
     # 3 scenes x 3 inputs (direct + 2 neighbours) = 9 pairs, batch 4: 3 steps an epoch. Stopping at step 2 is
     # mid-epoch; the resumed half crosses the epoch end (validation, lr milestone) into epoch 2. At several
     # scales each step's batch is rescaled by its own factor, drawn again on resume.
     common = [str(scenes), *TINY, "--no-mirror", "--batch-size", "4", "--epochs", "3", "--milestones", "1",
               "--lr", "1e-3", "--val-scenes", "1", *options]
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)[0] == 0
-    assert run_cli(["train", *common, "--out", str(split), "--max-steps", "2"], capsys, monkeypatch)[0] == 0
+    code, _, err = cli(["train", *common, "--out", str(straight), "--max-steps", "4"])
+    assert code == 0, err
+    code, _, err = cli(["train", *common, "--out", str(split), "--max-steps", "2"])
+    assert code == 0, err
     halfway = load_file(split / "last.safetensors")
     state = torch.load(split / "last.state.pt", weights_only=True)
     assert (state["epoch"], state["step"], state["epoch_step"]) == (0, 2, 2)
     assert json.loads((split / "summary.json").read_text())["epoch"] == pytest.approx(2 / 3)  # two of three steps
-    code, _, err = run_cli(["train", "--resume", str(split), "--max-steps", "4", "--workers", "2"], capsys, monkeypatch)
+    code, _, err = cli(["train", "--resume", str(split), "--max-steps", "4", "--workers", "2"])
     assert code == 0, err
     a, b = load_file(straight / "last.safetensors"), load_file(split / "last.safetensors")
     assert a.keys() == b.keys()
@@ -117,7 +113,8 @@ def test_resume_is_exact(scenes: Path, tmp_path: Path, capsys, monkeypatch, opti
     # Same losses, validation and lr decay at the same steps.
     rows_a = {r["step"]: r for r in _rows(straight)}
     rows_b = {r["step"]: r for r in _rows(split)}
-    assert set(rows_a) == {"3", "4"} and set(rows_b) == {"2", "3", "4"}
+    assert set(rows_a) == {"3", "4"}
+    assert set(rows_b) == {"2", "3", "4"}
     for step in ("3", "4"):
         assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
     assert rows_a["4"]["loss"] == rows_b["4"]["loss"]
@@ -134,7 +131,8 @@ def test_several_scales_rescale_each_step_by_its_own_factor(scenes: Path, tmp_pa
     from relight.train import TrainConfig, train
 
     factors = [step_scale([0.5, 2.0], 0, epoch, step) for epoch in range(3) for step in range(20)]
-    assert all(0.5 <= f <= 2.0 for f in factors) and len(set(factors)) == len(factors)
+    assert all(0.5 <= f <= 2.0 for f in factors)
+    assert len(set(factors)) == len(factors)
     assert factors == [step_scale([0.5, 2.0], 0, epoch, step) for epoch in range(3) for step in range(20)]
     assert step_scale(None, 0, 0, 0) == 1.0
     assert rescaled(torch.rand(2, 3, 64, 48), 0.5).shape == (2, 3, 32, 24)
@@ -146,15 +144,14 @@ def test_several_scales_rescale_each_step_by_its_own_factor(scenes: Path, tmp_pa
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)
 
 
-def test_nan_loss_stops_with_last_checkpoint_intact(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_nan_loss_stops_with_last_checkpoint_intact(cli, scenes: Path, tmp_path: Path) -> None:
     # lr 1e30: the first step is finite, its update makes every later activation overflow.
     run = tmp_path / "run"
-    code, _, err = run_cli(
-        ["train", str(scenes), "--out", str(run), *TINY, "--no-neighbours", "--no-mirror", "--batch-size", "4",
-         "--epochs", "3", "--lr", "1e30"], capsys, monkeypatch,
-    )
+    code, _, err = cli(["train", str(scenes), "--out", str(run), *TINY, "--no-neighbours", "--no-mirror", "--batch-size", "4",
+         "--epochs", "3", "--lr", "1e30"])
     line = _one_line_error(code, err, 1)
-    assert "loss became nan at step 2" in line and f"{run / 'last.safetensors'} (step 1) kept" in line
+    assert "loss became nan at step 2" in line
+    assert f"{run / 'last.safetensors'} (step 1) kept" in line
     assert sorted(p.name for p in run.iterdir()) == ["config.toml", "last.safetensors", "last.state.pt", "metrics.csv"]
     loaded = load_checkpoint(run / "last.safetensors")
     assert loaded.provenance["step"] == 1
@@ -163,19 +160,21 @@ def test_nan_loss_stops_with_last_checkpoint_intact(scenes: Path, tmp_path: Path
     assert [r["step"] for r in _rows(run)] == ["1"]
 
 
-def test_best_checkpoint_is_kept_when_validation_gets_worse(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_best_checkpoint_is_kept_when_validation_gets_worse(cli, scenes: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     common = [*TINY, "--no-neighbours", "--no-mirror", "--batch-size", "3", "--val-scenes", "1"]
-    assert run_cli(["train", str(scenes), "--out", str(run), *common, "--epochs", "2", "--lr", "1e-3"], capsys, monkeypatch)[0] == 0
+    code, _, err = cli(["train", str(scenes), "--out", str(run), *common, "--epochs", "2", "--lr", "1e-3"])
+    assert code == 0, err
     # Two more epochs with a wild learning rate wreck the model: validation PSNR falls.
-    code, _, err = run_cli(["train", "--resume", str(run), "--epochs", "4", "--lr", "0.1"], capsys, monkeypatch)
+    code, _, err = cli(["train", "--resume", str(run), "--epochs", "4", "--lr", "0.1"])
     assert code == 0, err
     # The command line's lr wins over the one stored with the optimizer state.
     assert torch.load(run / "last.state.pt", weights_only=True)["optimizer"]["param_groups"][0]["lr"] == 0.1
     assert tomllib.loads((run / "config.toml").read_text())["epochs"] == 4  # the resolved config is saved again
     rows = _rows(run)
     psnrs = [float(r["val_psnr"]) for r in rows]
-    assert len(rows) == 4 and max(psnrs) > psnrs[-1]
+    assert len(rows) == 4
+    assert max(psnrs) > psnrs[-1]
     best_row = rows[psnrs.index(max(psnrs))]
     _, best = read_checkpoint_metadata(run / "best.safetensors")
     _, last = read_checkpoint_metadata(run / "last.safetensors")
@@ -191,68 +190,62 @@ def test_best_checkpoint_is_kept_when_validation_gets_worse(scenes: Path, tmp_pa
     assert report.means["psnr"] == pytest.approx(max(psnrs), abs=1e-4)
 
 
-def test_missing_vgg_weights_is_one_clear_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_missing_vgg_weights_is_one_clear_line(cli, scenes: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     run = tmp_path / "run"
-    code, _, err = run_cli(["train", str(scenes), "--out", str(run), "--backbone", "narrow", "--workers", "0"], capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(run), "--backbone", "narrow", "--workers", "0"])
     line = _one_line_error(code, err, 1)
-    assert "vgg19-dcbb9e9d.pth" in line and "VGG-19" in line and "--perceptual-weight 0" in line
+    assert "vgg19-dcbb9e9d.pth" in line
+    assert "VGG-19" in line
+    assert "--perceptual-weight 0" in line
     assert str(tmp_path / "empty-cache") in line
     assert not run.exists()
 
 
-def test_missing_imagenet_weights_is_one_clear_line(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_missing_imagenet_weights_is_one_clear_line(cli, scenes: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # else the file is fetched (tests/test_pretrained_fetch.py)
     run = tmp_path / "run"
-    code, _, err = run_cli(
-        ["train", str(scenes), "--out", str(run), "--backbone", "resnet18", "--perceptual-weight", "0", "--workers", "0"],
-        capsys, monkeypatch,
-    )
+    code, _, err = cli(["train", str(scenes), "--out", str(run), "--backbone", "resnet18", "--perceptual-weight", "0", "--workers", "0"])
     line = _one_line_error(code, err, 1)
-    assert "ImageNet weights for resnet18 not found" in line and "resnet18-f37072fd.pth" in line
+    assert "ImageNet weights for resnet18 not found" in line
+    assert "resnet18-f37072fd.pth" in line
     assert line.count("--no-imagenet") == 1
     assert not run.exists()
-    code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY, "--imagenet"], capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(run), *TINY, "--imagenet"])
     assert "narrow backbone has no ImageNet weights" in _one_line_error(code, err, 2)
 
 
-def test_a_run_folder_that_cannot_be_made_is_one_line_before_any_work(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_a_run_folder_that_cannot_be_made_is_one_line_before_any_work(cli, scenes: Path, tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("x")
     for out, problem in ((tmp_path / "a-file", "is a file, not a folder"), (tmp_path / "a-file" / "run", "is a file, not a folder")):
-        code, _, err = run_cli(["train", str(scenes), "--out", str(out), *TINY, "--max-steps", "1"], capsys, monkeypatch)
+        code, _, err = cli(["train", str(scenes), "--out", str(out), *TINY, "--max-steps", "1"])
         line = _one_line_error(code, err, 1)
-        assert str(tmp_path / "a-file") in line and problem in line
+        assert str(tmp_path / "a-file") in line
+        assert problem in line
     assert (tmp_path / "a-file").read_text() == "x"
 
 
-def test_a_stopped_run_says_how_to_resume_and_resumes(scenes: Path, tmp_path: Path) -> None:
+def test_a_stopped_run_says_how_to_resume_and_resumes(sigterm_when, scenes: Path, tmp_path: Path) -> None:
     """SIGTERM (a scheduler's stop) is handled like Ctrl-C: one line naming --resume, and --resume goes on."""
     import os
-    import signal
     import subprocess
     import sys
-    import time
 
     run = tmp_path / "run"
     command = [sys.executable, "-m", "relight", "train", str(scenes), "--out", str(run), *TINY, "--epochs", "500"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 90
-    while not (run / "last.state.pt").is_file() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143 and "Traceback" not in err, err
+    code, err = sigterm_when(command, env, (run / "last.state.pt").is_file, within=90)
+    assert code == 143, err
+    assert "Traceback" not in err, err
     assert f"interrupted: --resume {run} continues from the last checkpoint" in err
     assert not [p for p in run.iterdir() if p.name.startswith(".")], "temporary files left behind"
     done = subprocess.run([sys.executable, "-m", "relight", "train", "--resume", str(run), "--max-steps", "1"],
                           capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0 and "resumed" in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "resumed" in done.stderr, done.stderr
 
 
-def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_training_says_once_per_run_what_reading_its_depth_had_to_say(cli, scenes: Path, tmp_path: Path) -> None:
     """Depth files of distances are converted as ``auto`` reads them (as run, batch and eval do) and each
     file's note is said once, not every epoch nor every validation; before, training dropped them silently.
     Told ``--depth-kind metric``, it trains to the same weights and has nothing to say."""
@@ -265,15 +258,17 @@ def test_training_says_once_per_run_what_reading_its_depth_had_to_say(scenes: Pa
     for depth in sorted(data.glob("*.npy")):
         np.save(depth, (read_depth(depth) * np.float32(9.5)).astype(np.float32))
     common = [*TINY, "--no-neighbours", "--no-mirror", "--batch-size", "3", "--val-scenes", "1", "--epochs", "2"]
-    code, out, err = run_cli(["train", str(data), "--out", str(tmp_path / "run"), *common], capsys, monkeypatch)
+    code, out, err = cli(["train", str(data), "--out", str(tmp_path / "run"), *common])
     assert code == 0, err
     noted = [line for line in (out + err).splitlines() if "read as distances" in line]
     assert sorted(line.split(".npy")[0].rsplit("/", 1)[1] for line in noted) == [d.stem for d in sorted(data.glob("*.npy"))], noted
-    code, out, err = run_cli(["train", str(data), "--out", str(tmp_path / "told"), *common, "--depth-kind", "metric"], capsys, monkeypatch)
-    assert code == 0 and ".npy" not in out + err, out + err
+    code, out, err = cli(["train", str(data), "--out", str(tmp_path / "told"), *common, "--depth-kind", "metric"])
+    assert code == 0, out + err
+    assert ".npy" not in out + err, out + err
     told, auto = load_file(tmp_path / "told" / "last.safetensors"), load_file(tmp_path / "run" / "last.safetensors")
-    assert told.keys() == auto.keys() and all(torch.equal(told[k], auto[k]) for k in told)
-    code, _, err = run_cli(["train", str(data), "--out", str(tmp_path / "bad"), *common, "--depth-kind", "feet"], capsys, monkeypatch)
+    assert told.keys() == auto.keys()
+    assert all(torch.equal(told[k], auto[k]) for k in told)
+    code, _, err = cli(["train", str(data), "--out", str(tmp_path / "bad"), *common, "--depth-kind", "feet"])
     assert "--depth-kind 'feet': expected auto, normalised, metric or disparity" in _one_line_error(code, err, 2)
 
 

@@ -7,44 +7,31 @@ Every run is a narrow MBNet (width 8) on 64 x 64 synthetic scenes.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli
 from safetensors.torch import load_file
 
 from relight.cli._errors import cli_words
 from relight.data.anytoany import load_scenes
 from relight.data.synth import write_dataset
 from relight.lighting import Light, encode_lights
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import read_checkpoint_metadata, save_checkpoint
 from relight.train import TrainConfig, TrainError, state_digest
 from relight.train.anytoany import validation_sample
 from relight.train.loop import build_model
 
 TINY = ["--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0", "--workers", "0"]
-NARROW = MBNetConfig.narrow(width=8, decoder_channels=16)
 
 
 @pytest.fixture(scope="module")
-def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Four any-to-any scenes at 64 x 64."""
-    out = tmp_path_factory.mktemp("synth") / "train"
-    write_dataset(out, scenes=4, size=64, seed=3)
-    return out
-
-
-@pytest.fixture(scope="module")
-def one_to_one(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def one_to_one(tiny_config, randomise_batchnorm, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A narrow one-to-one model with random weights and BatchNorm statistics that are not the defaults."""
     torch.manual_seed(1)
-    model = MBNet(NARROW)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.1, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
+    model = randomise_batchnorm(MBNet(tiny_config))
     return save_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "one.safetensors", {"source": "6500-N", "target": "4500-E"})
 
 
@@ -57,39 +44,48 @@ NEW_OPTIONS = ["--identity-pairs", "0.5", "--scales", "0.6,1.4", "--hints", "nor
 
 
 @pytest.mark.parametrize("options", [[], NEW_OPTIONS], ids=["plain", "identity-scales-hints"])
-def test_resume_is_exact_in_any_to_any_mode(scenes: Path, tmp_path: Path, capsys, monkeypatch, options: list[str]) -> None:
+def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path, options: list[str]) -> None:
     # 3 training scenes, 3 pairs an epoch, batch 2: 2 steps an epoch. Stopping at step 1 is mid-epoch; the
     # resumed half crosses the epoch end (validation, a new draw, the lr milestone) into the second epoch.
     common = [str(scenes), *TINY, "--any-to-any", "--pairs-per-epoch", "3", "--batch-size", "2", "--epochs", "2",
               "--milestones", "1", "--lr", "1e-3", "--val-scenes", "1", "--val-pairs", "2", *options]
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert run_cli(["train", *common, "--out", str(straight), "--max-steps", "4"], capsys, monkeypatch)[0] == 0
-    assert run_cli(["train", *common, "--out", str(split), "--max-steps", "1"], capsys, monkeypatch)[0] == 0
+    code, _, err = cli(["train", *common, "--out", str(straight), "--max-steps", "4"])
+    assert code == 0, err
+    code, _, err = cli(["train", *common, "--out", str(split), "--max-steps", "1"])
+    assert code == 0, err
     halfway = load_file(split / "last.safetensors")
     assert torch.load(split / "last.state.pt", weights_only=True)["epoch_step"] == 1
-    code, _, err = run_cli(["train", "--resume", str(split), "--max-steps", "4"], capsys, monkeypatch)
+    code, _, err = cli(["train", "--resume", str(split), "--max-steps", "4"])
     assert code == 0, err
     a, b = load_file(straight / "last.safetensors"), load_file(split / "last.safetensors")
-    assert a.keys() == b.keys() and any(k.startswith("condition.") for k in a)
-    assert all(torch.equal(a[k], b[k]) for k in a) and state_digest(a) == state_digest(b)
+    assert a.keys() == b.keys()
+    assert any(k.startswith("condition.") for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert state_digest(a) == state_digest(b)
     assert not all(torch.equal(a[k], halfway[k]) for k in a)
     rows_a, rows_b = {r["step"]: r for r in _rows(straight)}, {r["step"]: r for r in _rows(split)}
-    assert set(rows_a) == {"2", "4"} and set(rows_b) == {"1", "2", "4"}
+    assert set(rows_a) == {"2", "4"}
+    assert set(rows_b) == {"1", "2", "4"}
     for step in ("2", "4"):
         assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
     assert rows_a["4"]["loss"] == rows_b["4"]["loss"]  # the mean since the row before: both rows cover steps 3 and 4
     config, provenance = read_checkpoint_metadata(straight / "last.safetensors")
-    assert config.hints == ("normals+shadows" if options else "none") and config.margin == 16
+    assert config.hints == ("normals+shadows" if options else "none")
+    assert config.margin == 16
     assert provenance["identity_pairs"] == (0.5 if options else 0.1)
-    assert config.conditioning == "film" and provenance["mapping"] == "any-to-any"
-    assert len(provenance["sources"]) == 40 and "source" not in provenance
-    assert provenance["training_data"]["pairs_per_epoch"] == 3 and provenance["training_data"]["val_pairs"] == 2
+    assert config.conditioning == "film"
+    assert provenance["mapping"] == "any-to-any"
+    assert len(provenance["sources"]) == 40
+    assert "source" not in provenance
+    assert provenance["training_data"]["pairs_per_epoch"] == 3
+    assert provenance["training_data"]["val_pairs"] == 2
     assert (straight / "best.safetensors").is_file()
 
 
 @pytest.mark.parametrize(("conditioning", "hints"), [("film", "none"), ("planes", "none"), ("film", "normals"),
                                                     ("planes", "normals+shadows")])
-def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning: str, hints: str) -> None:
+def test_init_starts_from_the_one_to_one_outputs(tiny_config, one_to_one: Path, conditioning: str, hints: str) -> None:
     """Hints' stem channels and depth skips start at zero, and the run keeps the model's margin unless told another."""
     config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True,
                          conditioning=conditioning, hints=hints, init=str(one_to_one))
@@ -97,7 +93,7 @@ def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning:
     model = build_model(config, resume=False).eval()
     assert (model.config.conditioning, model.config.hints) == (conditioning, hints)
     assert (model.config.margin, model.config.depth_skips) == (0, True)
-    reference = MBNet(NARROW)
+    reference = MBNet(tiny_config)
     reference.load_state_dict(load_file(one_to_one))
     reference.eval()
     g = torch.Generator().manual_seed(0)
@@ -111,18 +107,19 @@ def test_init_starts_from_the_one_to_one_outputs(one_to_one: Path, conditioning:
 
 
 def test_init_through_the_command_line_and_a_mismatched_model(
-    scenes: Path, one_to_one: Path, tmp_path: Path, capsys, monkeypatch
+    tiny_config, cli, scenes: Path, one_to_one: Path, tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
-    code, _, err = run_cli(["train", str(scenes), "--out", str(run), *TINY, "--any-to-any", "--init", str(one_to_one),
-                            "--targets", "2500-W,2500-E", "--max-steps", "1"], capsys, monkeypatch)
+    code, _, err = cli(["train", str(scenes), "--out", str(run), *TINY, "--any-to-any", "--init", str(one_to_one),
+                            "--targets", "2500-W,2500-E", "--max-steps", "1"])
     assert code == 0, err
     assert "any-to-any (all -> 2500-W,2500-E, film)" in err
     config, provenance = read_checkpoint_metadata(run / "last.safetensors")
-    assert config == MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film", depth_skips=True)  # the margin: the model's
-    assert provenance["init"] == str(one_to_one) and provenance["targets"] == ["2500-W", "2500-E"]
-    code, _, err = run_cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
-                            "--perceptual-weight", "0", "--workers", "0", "--max-steps", "1"], capsys, monkeypatch)
+    assert config == dataclasses.replace(tiny_config, conditioning="film", depth_skips=True)  # the margin: the model's
+    assert provenance["init"] == str(one_to_one)
+    assert provenance["targets"] == ["2500-W", "2500-E"]
+    code, _, err = cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
+                            "--perceptual-weight", "0", "--workers", "0", "--max-steps", "1"])
     assert code == 1, err
     assert (f"error: {one_to_one}: holds narrow-w8-d16, but the run asks for resnet50; train it with "
             "--backbone narrow --width 8 --decoder-channels 16") in err
@@ -133,8 +130,10 @@ def test_validation_sample_is_fixed_unmirrored_and_without_repeats(scenes: Path)
     val_scenes, _ = load_scenes([scenes])
     config = TrainConfig(data=[str(scenes)], out="r", any_to_any=True, seed=4, val_pairs=10)
     first = validation_sample(config, val_scenes)
-    assert len(first) == 10 and first == validation_sample(config, val_scenes)
-    assert not any(p.flip for p in first) and len({p.name for p in first}) == 10
+    assert len(first) == 10
+    assert first == validation_sample(config, val_scenes)
+    assert not any(p.flip for p in first)
+    assert len({p.name for p in first}) == 10
     few = TrainConfig(data=[str(scenes)], out="r", any_to_any=True, sources="6500-N", targets="4500-E", val_pairs=50)
     assert len(validation_sample(few, val_scenes)) == 4  # one pair per scene is all there is
 
@@ -161,11 +160,12 @@ def test_any_to_any_refusals_name_their_settings(changes: dict, cli: str) -> Non
     config = TrainConfig(data=["d"], out="r", backbone="narrow", **changes)
     with pytest.raises(TrainError) as caught:
         config.validate()
-    assert cli in caught.value.render(cli_words) and "--" not in str(caught.value)
+    assert cli in caught.value.render(cli_words)
+    assert "--" not in str(caught.value)
 
 
-def test_init_refuses_a_model_with_more_hints_than_the_run(tmp_path: Path) -> None:
-    hinted = save_checkpoint(MBNet(MBNetConfig.narrow(8, 16, hints="normals")), tmp_path / "hinted.safetensors")
+def test_init_refuses_a_model_with_more_hints_than_the_run(tiny_config, tmp_path: Path) -> None:
+    hinted = save_checkpoint(MBNet(dataclasses.replace(tiny_config, hints="normals")), tmp_path / "hinted.safetensors")
     config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True, init=str(hinted))
     with pytest.raises(TrainError) as caught:
         build_model(config, resume=False)
@@ -176,7 +176,8 @@ def test_init_refuses_a_model_with_more_hints_than_the_run(tmp_path: Path) -> No
 def test_a_one_to_one_run_still_records_its_pair() -> None:
     config = TrainConfig(data=["d"], out="r", backbone="narrow")
     config.validate()
-    assert config.model_config().conditioning == "none" and config.mapping() == "6500-N -> 4500-E"
+    assert config.model_config().conditioning == "none"
+    assert config.mapping() == "6500-N -> 4500-E"
     assert TrainConfig(data=["d"], out="r", any_to_any=True).model_config().conditioning == "film"
     assert Light.parse(TrainConfig().target) == Light(4500, "E")
 
@@ -198,10 +199,13 @@ def test_two_process_gloo_any_to_any_training_keeps_replicas_identical(tmp_path:
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["world_size"] == 2 and summary["step"] == 2 and summary["epoch"] == 2
+    assert summary["world_size"] == 2
+    assert summary["step"] == 2
+    assert summary["epoch"] == 2
     assert len(set(summary["replica_digests"])) == 1
     assert state_digest(load_file(run / "last.safetensors")) == summary["replica_digests"][0]
-    assert [r["step"] for r in _rows(run)] == ["1", "2"] and all(r["val_psnr"] for r in _rows(run))
+    assert [r["step"] for r in _rows(run)] == ["1", "2"]
+    assert all(r["val_psnr"] for r in _rows(run))
 
 
 def test_a_run_saved_before_identity_pairs_and_margins_existed_resumes_as_it_was(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ def test_every_field_has_help_that_names_no_flag() -> None:
     names = {f.name for f in fields(TrainConfig)}
     for f in fields(TrainConfig):
         assert f.metadata.get("help"), f.name
-        assert "--" not in f.metadata["help"] and "flags" not in f.metadata, f.name  # the command line owns flags
+        assert "--" not in f.metadata["help"], f.name
+        assert "flags" not in f.metadata, f.name  # the command line owns flags
         assert set(re.findall(r"\{(\w+)\}", f.metadata["help"])) <= names, f.name  # {name} names a setting
 
 
@@ -46,8 +47,11 @@ def test_every_field_has_help_that_names_no_flag() -> None:
 ])
 def test_refusals_name_settings_in_python_and_flags_on_the_command_line(changes: dict, python: str, cli: str) -> None:
     error = _refusal(**changes)
-    assert isinstance(error, InvalidSetting) and isinstance(error, ValueError) and isinstance(error, RelightError)
-    assert python in str(error) and "--" not in str(error)
+    assert isinstance(error, InvalidSetting)
+    assert isinstance(error, ValueError)
+    assert isinstance(error, RelightError)
+    assert python in str(error)
+    assert "--" not in str(error)
     assert cli in error.render(cli_words)
 
 
@@ -61,7 +65,9 @@ def test_missing_data_and_run_folder() -> None:
 
 
 def test_size_setting_names_the_setting_it_was_given_for() -> None:
-    assert size_setting("64") == [64, 64] and size_setting("64x96", "crop") == [64, 96] and size_setting(None) is None
+    assert size_setting("64") == [64, 64]
+    assert size_setting("64x96", "crop") == [64, 96]
+    assert size_setting(None) is None
     with pytest.raises(TrainError) as caught:
         size_setting("7x", "crop")
     assert caught.value.render(cli_words).startswith("--crop '7x': expected N or HxW")
@@ -80,7 +86,8 @@ def test_toml_round_trip_and_a_bad_key(tmp_path: Path) -> None:
 
 def test_workers_default_follows_the_cores_and_the_epoch() -> None:
     assert default_workers(1000, cores=1) == default_workers(1000, cores=2) == 0
-    assert default_workers(1000, cores=3) == 2 and default_workers(1000, cores=64) == 4
+    assert default_workers(1000, cores=3) == 2
+    assert default_workers(1000, cores=64) == 4
     assert default_workers(FEW_BATCHES - 1, cores=64) == 0
     assert TrainConfig(workers=3).loader_workers(1) == 3  # given: used as given
     assert TrainConfig().loader_workers(FEW_BATCHES) == default_workers(FEW_BATCHES)

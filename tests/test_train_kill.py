@@ -30,7 +30,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from relight.data.synth import write_dataset
 from relight.train import TrainConfig, resolve_config, resumable, train
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess,
@@ -179,13 +178,6 @@ def _same(a: dict[str, object], b: dict[str, object]) -> list[str]:
     return differ
 
 
-@pytest.fixture(scope="module")
-def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("synth") / "train"
-    write_dataset(out, scenes=4, size=64, seed=3)
-    return out
-
-
 def _finish(scenes: Path, run: Path) -> int:
     """The user's next step after a kill: resume a committed save, else the same command afresh."""
     return _in_child(_resume, run) if resumable(run) else _in_child(_fresh, scenes, run)
@@ -195,10 +187,12 @@ def _finish(scenes: Path, run: Path) -> int:
 def test_a_run_killed_at_any_instant_resumes_to_the_uninterrupted_weights(scenes: Path, tmp_path: Path, half: int) -> None:
     """Every other instant (``half`` says which), so that two workers of ``pytest -n`` share them."""
     reference, instants = tmp_path / "reference", tmp_path / "instants"
-    assert _in_child(_reference, scenes, reference, instants) == 0
+    code = _in_child(_reference, scenes, reference, instants)
+    assert code == 0
     expected = _outcome(reference)
     left = sorted(instants.iterdir(), key=lambda p: (int(p.name.split("-")[0]), p.name))
-    assert len({p.name.split("-")[0] for p in left}) > 20 and any(p.name.endswith("torn") for p in left), left
+    assert len({p.name.split("-")[0] for p in left}) > 20, left
+    assert any(p.name.endswith("torn") for p in left), left
     failures = []
     for instant in left[half::2]:
         run = instant / "run"
@@ -213,6 +207,10 @@ def test_a_real_kill_leaves_what_the_copies_say(scenes: Path, tmp_path: Path, at
     """A real SIGKILL at a few instants (before the first save, inside a write, during the second epoch's
     save), each followed by the user's next step, ends as the uninterrupted run does."""
     reference, run = tmp_path / "reference", tmp_path / "killed"
-    assert _in_child(_fresh, scenes, reference) == 0
-    assert _in_child(_killed, scenes, run, at, torn) == -signal.SIGKILL
-    assert _finish(scenes, run) == 0 and _same(_outcome(run), _outcome(reference)) == []
+    code = _in_child(_fresh, scenes, reference)
+    assert code == 0
+    code = _in_child(_killed, scenes, run, at, torn)
+    assert code == -signal.SIGKILL
+    code = _finish(scenes, run)
+    assert code == 0
+    assert _same(_outcome(run), _outcome(reference)) == []

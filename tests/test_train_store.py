@@ -13,11 +13,10 @@ import torch
 
 from relight.cli._errors import cli_words
 from relight.errors import DiskFullError
-from relight.model import MBNet, MBNetConfig
+from relight.model import MBNet
 from relight.model.checkpoint import read_checkpoint_metadata
 from relight.train import BEST, LAST, LAST_STATE, METRICS_FILE, RunStore, TrainError, resumable
 
-CONFIG = MBNetConfig.narrow(width=8, decoder_channels=16)
 
 
 def _save(store: RunStore, model: MBNet, step: int, best: bool = False) -> None:
@@ -32,12 +31,12 @@ def _names(folder: Path) -> list[str]:
 
 
 @pytest.fixture
-def model() -> MBNet:
+def model(tiny_config) -> MBNet:
     torch.manual_seed(0)
-    return MBNet(CONFIG)
+    return MBNet(tiny_config)
 
 
-def test_a_save_leaves_the_user_facing_files_only(tmp_path: Path, model: MBNet) -> None:
+def test_a_save_leaves_the_user_facing_files_only(tiny_config, tmp_path: Path, model: MBNet) -> None:
     store = RunStore(tmp_path / "run")
     store.open("lr = 1.0\n", resume=False)
     _save(store, model, 1, best=True)
@@ -46,14 +45,14 @@ def test_a_save_leaves_the_user_facing_files_only(tmp_path: Path, model: MBNet) 
     assert read_checkpoint_metadata(store.dir / LAST)[1]["step"] == 2
     assert read_checkpoint_metadata(store.dir / BEST)[1]["step"] == 1
     assert [line.split(",")[1] for line in (store.dir / METRICS_FILE).read_text().splitlines()] == ["step", "1", "2"]
-    assert RunStore(store.dir).load(CONFIG)["step"] == 2
+    assert RunStore(store.dir).load(tiny_config)["step"] == 2
 
 
 class _Killed(BaseException):
     """Stands for the process dying at this instant."""
 
 
-def test_recovery_finishes_a_committed_save_and_cuts_the_log(tmp_path: Path, model: MBNet, monkeypatch) -> None:
+def test_recovery_finishes_a_committed_save_and_cuts_the_log(tiny_config, tmp_path: Path, model: MBNet, monkeypatch) -> None:
     store = RunStore(tmp_path / "run")
     store.open("", resume=False)
     _save(store, model, 1)
@@ -74,7 +73,7 @@ def test_recovery_finishes_a_committed_save_and_cuts_the_log(tmp_path: Path, mod
     again = RunStore(store.dir)
     again.check(resume=True)
     again.recover()
-    assert again.load(CONFIG)["step"] == 2
+    assert again.load(tiny_config)["step"] == 2
     assert read_checkpoint_metadata(store.dir / BEST)[1]["step"] == 2
     assert _names(store.dir) == [BEST, "config.toml", LAST, LAST_STATE, METRICS_FILE]
     assert (store.dir / METRICS_FILE).read_text().splitlines()[-1].split(",")[1] == "2"
@@ -116,7 +115,7 @@ def _flip(path: Path, at: float) -> None:
     (lambda run: (run / BEST).unlink(), BEST, "it is gone"),
     (lambda run: _flip(run / LAST_STATE, 0.9), LAST_STATE, "damaged: its contents do not match the checksum saved with them"),
 ])
-def test_a_resume_refuses_files_changed_since_the_checkpoint(tmp_path: Path, model: MBNet, damage, named, why) -> None:
+def test_a_resume_refuses_files_changed_since_the_checkpoint(tiny_config, tmp_path: Path, model: MBNet, damage, named, why) -> None:
     """An emptied metrics.csv lost its first row, a garbage one was cut to length with rows appended after
     the garbage, and a flipped bit in last.safetensors resumed silently to other weights."""
     store = RunStore(tmp_path / "run")
@@ -128,7 +127,7 @@ def test_a_resume_refuses_files_changed_since_the_checkpoint(tmp_path: Path, mod
     again = RunStore(store.dir)
     with pytest.raises(TrainError) as refused:
         again.recover()
-        again.load(CONFIG)
+        again.load(tiny_config)
     line = refused.value.render(cli_words)
     assert line.startswith(f"{store.dir / named}: "), line
     assert why in line
@@ -140,7 +139,7 @@ def test_a_resume_refuses_files_changed_since_the_checkpoint(tmp_path: Path, mod
     if named != LAST_STATE:
         again = RunStore(store.dir)
         again.recover()
-        assert again.load(CONFIG)["step"] == 2
+        assert again.load(tiny_config)["step"] == 2
 
 
 @pytest.fixture
@@ -170,9 +169,13 @@ def test_a_full_disk_while_saving_the_state_is_one_line_naming_it(small_disk: Pa
     error = caught.value
     assert isinstance(error, OSError)
     line = error.render(cli_words)
-    assert line.startswith(f"{store.dir / LAST_STATE}: ") and "no space left" in line.lower() and "\n" not in line
-    assert "unexpected pos" not in line and "torch.save" not in line
-    assert not resumable(store.dir) and _names(store.dir) == ["config.toml", METRICS_FILE]
+    assert line.startswith(f"{store.dir / LAST_STATE}: ")
+    assert "no space left" in line.lower()
+    assert "\n" not in line
+    assert "unexpected pos" not in line
+    assert "torch.save" not in line
+    assert not resumable(store.dir)
+    assert _names(store.dir) == ["config.toml", METRICS_FILE]
     assert (store.dir / METRICS_FILE).stat().st_size == 0  # the row of the save that failed is gone
 
 

@@ -6,98 +6,49 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from conftest import png_chunk, run_cli
+from badfiles import header_only_png
+from pageserver import LOOPBACK, free_port, served
 from tmpfs import small_tmpfs
-from test_depth_estimation import tiny_model  # noqa: F401 - the tiny Depth Anything fixture
-from test_weights import hub  # noqa: F401 - the loopback Hub fixture, its cache in tmp_path
 from relight.errors import InvalidSetting, RelightError, Setting, action
 from relight.io import read_image
 from relight.io.images import MAX_PIXELS
 from relight.lighting import ALL_LIGHTS
-from relight.model import MBNet, MBNetConfig
-from relight.model.checkpoint import save_checkpoint
-from relight.ui import Service, build_app, page_message, private_cache, serve
+from relight.ui import Service, page_message, private_cache
 from relight.ui.app import _with_direction, _with_temperature, initial_target, light_note
 from relight.ui.service import ModelInfo, check_upload, depth_picture, page_words
-
-LOOPBACK = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def any_to_any_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny FiLM-conditioned MBNet with random weights, its conditioning moved off the identity so that
-    targets differ (a test fixture, never offered as a model)."""
-    torch.manual_seed(3)
-    model = MBNet(MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film"))
-    with torch.no_grad():
-        torch.nn.init.normal_(model.condition.out.weight, std=0.5)
-    path = tmp_path_factory.mktemp("a2a") / "tiny-any-to-any.safetensors"
-    return save_checkpoint(model, path, {"note": "random test weights", "default_target": "4500-E"})
-
-
-def served(weights: Path | None) -> Iterator[str]:
-    """The page over ``weights`` (None: as ``relight ui`` starts without a model) on the CPU, served on a
-    free loopback port: its address, for a fixture to ``yield from``; page and service are closed after."""
-    service = Service(None if weights is None else str(weights), device="cpu")
-    page = build_app(service)
-    try:
-        yield serve(page, LOOPBACK, free_port())
-    finally:
-        page.close()
-        service.close()
-
-
-@pytest.fixture(scope="module")
-def one_to_one_url(narrow_checkpoint: Path) -> Iterator[str]:
-    yield from served(narrow_checkpoint)
-
-
-@pytest.fixture(scope="module")
-def any_to_any_url(any_to_any_checkpoint: Path) -> Iterator[str]:
-    yield from served(any_to_any_checkpoint)
-
 
 def _relight(url: str, image: Path, depth: Path | None, target: str) -> Path:
     client = Client(url, verbose=False)
     return Path(client.predict(handle_file(str(image)), handle_file(str(depth)) if depth else None, target, api_name="/relight"))
 
 
-def test_the_endpoint_gives_what_relight_run_writes(tmp_path, sample_pair, narrow_checkpoint, one_to_one_url, capsys, monkeypatch):
+def test_the_endpoint_gives_what_relight_run_writes(cli, tmp_path, sample_pair, narrow_checkpoint, one_to_one_url):
     image, depth = sample_pair
     out = tmp_path / "run.png"
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"])
     assert code == 0, err
     served = _relight(one_to_one_url, image, depth, "")
     assert served.name == "scene_relit.png"  # the model records no pair, so the name has no light
     got, want = read_image(served), read_image(out)
-    assert got.size == want.size == (40, 56) and got.alpha is not None  # alpha and metadata kept, as run writes them
+    assert got.size == want.size == (40, 56)
+    assert got.alpha is not None  # alpha and metadata kept, as run writes them
     assert np.abs(got.rgb - want.rgb).max() <= 2 / 255
     assert served.read_bytes() == out.read_bytes()  # in fact the very file `relight run -o NAME.png` writes
 
 
-def test_a_photo_keeps_its_orientation_profile_and_metadata_as_run_keeps_them(tmp_path, narrow_checkpoint, one_to_one_url, capsys, monkeypatch):
+def test_a_photo_keeps_its_orientation_profile_and_metadata_as_run_keeps_them(cli, tmp_path, narrow_checkpoint, one_to_one_url):
     from PIL import Image, ImageCms
 
     photo = tmp_path / "turned.jpg"
@@ -109,12 +60,14 @@ def test_a_photo_keeps_its_orientation_profile_and_metadata_as_run_keeps_them(tm
     depth = tmp_path / "turned.npy"
     np.save(depth, np.random.default_rng(3).random((24, 40), dtype=np.float32))
     out = tmp_path / "run.png"
-    code, _, err = run_cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(photo), str(depth), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu"])
     assert code == 0, err
     served = _relight(one_to_one_url, photo, depth, "")
     assert served.read_bytes() == out.read_bytes()
     kept = read_image(served)
-    assert kept.size == (24, 40) and kept.meta.icc == icc and b"relight test camera" in (kept.meta.exif or b"")
+    assert kept.size == (24, 40)
+    assert kept.meta.icc == icc
+    assert b"relight test camera" in (kept.meta.exif or b"")
 
 
 def test_a_bad_upload_is_a_message_and_the_next_call_works(tmp_path, sample_pair, one_to_one_url):
@@ -124,23 +77,18 @@ def test_a_bad_upload_is_a_message_and_the_next_call_works(tmp_path, sample_pair
     with pytest.raises(AppError) as caught:
         _relight(one_to_one_url, bad, depth, "")
     message = str(caught.value)
-    assert "holiday.png: " in message and "not a readable" in message
-    assert str(tmp_path) not in message and "Traceback" not in message  # the name given, not the server's path
-    assert read_image(_relight(one_to_one_url, image, depth, "")).size == (40, 56)
-
-
-def _header_only_png(path: Path, width: int, height: int) -> Path:
-    """A PNG whose header claims ``width`` x ``height`` but whose data is a few bytes: decoding it would
-    fail as truncated, so a refusal that names the pixel limit came from the header alone."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 8)) + png_chunk(b"IEND", b""))
-    return path
+    assert "holiday.png: " in message
+    assert "not a readable" in message
+    assert str(tmp_path) not in message  # the name given, not the server's path
+    assert "Traceback" not in message
+    served = _relight(one_to_one_url, image, depth, "")
+    assert read_image(served).size == (40, 56)
 
 
 @pytest.mark.parametrize("side", [9000, 20000])  # over relight's limit; the second also over Pillow's own
 def test_an_upload_over_the_pixel_limit_is_refused_before_decoding(tmp_path, sample_pair, one_to_one_url, side):
     _, depth = sample_pair
-    huge = _header_only_png(tmp_path / "huge.png", side, side)
+    huge = header_only_png(tmp_path / "huge.png", side, side)
     with pytest.raises(AppError, match=f"huge.png: image header claims .*over the {MAX_PIXELS:,}-pixel limit"):
         _relight(one_to_one_url, huge, depth, "")
 
@@ -161,7 +109,7 @@ README_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "validation"
 
 
 @pytest.mark.parametrize("target", ["2500-W", "4500-E", ""])
-def test_the_readme_call_works_on_a_page_started_without_a_model(target, tmp_path, default_url, capsys, monkeypatch):
+def test_the_readme_call_works_on_a_page_started_without_a_model(cli, target, tmp_path, default_url):
     """docs/ui.md's call (image, depth, target) against `relight ui` with no options gives what `relight run`
     gives for that target: the model is chosen by the command line's rule, the any-to-any default for
     2500-W, the one-to-one default for its own 4500-E and for the model's own target ("")."""
@@ -169,8 +117,7 @@ def test_the_readme_call_works_on_a_page_started_without_a_model(target, tmp_pat
     client = Client(default_url, verbose=False)
     served_file = Path(client.predict(handle_file(str(image)), handle_file(str(depth)), target, api_name="/relight"))
     out = tmp_path / "run.png"
-    code, _, err = run_cli(["run", str(image), str(depth), "-o", str(out), "--device", "cpu", *(["--to", target] if target else [])],
-                           capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(out), "--device", "cpu", *(["--to", target] if target else [])])
     assert code == 0, err
     assert served_file.name == f"Image900_{target.replace('-', '_') or '4500_E'}.png"
     assert served_file.read_bytes() == out.read_bytes()
@@ -195,7 +142,8 @@ def test_the_model_list_holds_what_can_run_and_says_how_to_get_the_rest(narrow_c
         note = missing_note(service)
         assert "mbnet-ntire21: relight cannot download it: get weight.pkl from " in note
         assert "import it on the server with `relight weights import weight.pkl`, named mbnet-ntire21" in note
-        assert "relight.weights" not in note and "import_authors_checkpoint" not in note
+        assert "relight.weights" not in note
+        assert "import_authors_checkpoint" not in note
         assert Service(str(narrow_checkpoint), device="cpu").models()[0] == str(narrow_checkpoint)  # the model given comes first
     finally:
         service.close()
@@ -215,22 +163,26 @@ def test_a_model_that_cannot_load_leaves_the_list_on_the_model_in_use(tmp_path, 
         pick = _pick_model(service)
         gone = str(tmp_path / "gone.safetensors")
         state, listed, *rest = pick(gone, str(narrow_checkpoint))
-        assert state == str(narrow_checkpoint) and listed.value == str(narrow_checkpoint)
-        assert warned == [f"{gone}: no such weights file"] and len(rest) == 13
+        assert state == str(narrow_checkpoint)
+        assert listed.value == str(narrow_checkpoint)
+        assert warned == [f"{gone}: no such weights file"]
+        assert len(rest) == 13
         state, listed, line, *_ = pick("", str(narrow_checkpoint))  # the page's own choice is the model it was started with
-        assert state == "" and listed.value == "" and line.startswith(f"{narrow_checkpoint}: narrow-w8-d16")
+        assert state == ""
+        assert listed.value == ""
+        assert line.startswith(f"{narrow_checkpoint}: narrow-w8-d16")
     finally:
         service.close()
 
 
-def test_the_depth_kind_control_reads_depth_as_run_does(tmp_path, sample_pair, narrow_checkpoint, one_to_one_url, capsys, monkeypatch):
+def test_the_depth_kind_control_reads_depth_as_run_does(cli, tmp_path, sample_pair, narrow_checkpoint, one_to_one_url):
     """Disparity (larger nearer) given as such on the page is what `relight run --depth-kind disparity` makes of it."""
     image, _ = sample_pair
     disparity = tmp_path / "disparity.npy"
     np.save(disparity, np.random.default_rng(4).uniform(1, 40, (40, 56)).astype(np.float32))
     out = tmp_path / "run.png"
-    code, _, err = run_cli(["run", str(image), str(disparity), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
-                            "--depth-kind", "disparity"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(image), str(disparity), "-o", str(out), "-w", str(narrow_checkpoint), "--device", "cpu",
+                            "--depth-kind", "disparity"])
     assert code == 0, err
     client = Client(one_to_one_url, verbose=False)
     as_disparity = Path(client.predict(handle_file(str(image)), handle_file(str(disparity)), "", "disparity", api_name="/relight"))
@@ -281,29 +233,40 @@ def test_two_sessions_at_once_get_their_own_results(sample_pair, any_to_any_chec
 
 
 def test_concurrent_threads_on_one_service_swap_models_safely(sample_pair, narrow_checkpoint, any_to_any_checkpoint):
-    """One model in memory: calls for two models from two threads each run on their own model."""
+    """One model in memory: calls for two models from two threads each run on their own model, every call
+    giving what that model gives alone; an exception in a thread fails the test."""
     image, depth = sample_pair
+    asks = {narrow_checkpoint: "", any_to_any_checkpoint: "2500-W"}
     service = Service(str(narrow_checkpoint), device="cpu")
-    out: dict[str, np.ndarray] = {}
+    results: dict[Path, list[np.ndarray]] = {weights: [] for weights in asks}
+    errors: dict[Path, BaseException] = {}
 
     def call(weights: Path, target: str) -> None:
-        for _ in range(3):
-            out[f"{weights.name}"] = read_image(service.relight(image, depth, target, str(weights)).relit).rgb
+        try:
+            for _ in range(3):
+                results[weights].append(read_image(service.relight(image, depth, target, str(weights)).relit).rgb)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread, which fails on it
+            errors[weights] = exc
 
-    threads = [threading.Thread(target=call, args=(narrow_checkpoint, "")), threading.Thread(target=call, args=(any_to_any_checkpoint, "2500-W"))]
+    threads = [threading.Thread(target=call, args=item) for item in asks.items()]
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        alone = Service(str(any_to_any_checkpoint), device="cpu")
-        try:
-            assert np.array_equal(out[any_to_any_checkpoint.name], read_image(alone.relight(image, depth, "2500-W").relit).rgb)
-        finally:
-            alone.close()
-        assert service.describe().name == str(narrow_checkpoint)  # one model held: the last one asked for
     finally:
         service.close()
+    assert not errors, errors
+    for weights, target in asks.items():
+        alone = Service(str(weights), device="cpu")
+        try:
+            want = read_image(alone.relight(image, depth, target).relit).rgb
+        finally:
+            alone.close()
+        assert len(results[weights]) == 3, weights.name
+        for i, got in enumerate(results[weights]):
+            assert np.array_equal(got, want), f"{weights.name}, call {i}"
+    assert not np.array_equal(results[narrow_checkpoint][0], results[any_to_any_checkpoint][0])  # a mix-up would show
 
 
 def test_without_depth_the_estimate_is_used_and_shown(sample_pair, narrow_checkpoint):
@@ -317,10 +280,15 @@ def test_without_depth_the_estimate_is_used_and_shown(sample_pair, narrow_checkp
     service = Service(str(narrow_checkpoint), device="cpu", estimate_depth=estimate)
     try:
         result = service.relight(image)
-        assert seen == [(40, 56, 3)] and result.estimated and result.mapping == "? -> ?"
+        assert seen == [(40, 56, 3)]
+        assert result.estimated
+        assert result.mapping == "? -> ?"
         view = read_image(result.depth_view).rgb
-        assert view.shape == (40, 56, 3) and view[0, 0, 0] == 0 and view[-1, -1, 0] == 1  # near dark, far light
-        assert read_image(result.relit).size == (40, 56) and result.seconds > 0
+        assert view.shape == (40, 56, 3)
+        assert view[0, 0, 0] == 0
+        assert view[-1, -1, 0] == 1  # near dark, far light
+        assert read_image(result.relit).size == (40, 56)
+        assert result.seconds > 0
     finally:
         service.close()
 
@@ -330,22 +298,26 @@ def test_the_depth_model_estimates_depth_for_a_photo_without_any(sample_pair, na
     service = Service(str(narrow_checkpoint), device="cpu", depth_model=str(tiny_model))
     try:
         result = service.relight(image)
-        assert result.estimated and read_image(result.relit).size == (40, 56)
+        assert result.estimated
+        assert read_image(result.relit).size == (40, 56)
         assert np.ptp(read_image(result.depth_view).rgb) > 0.5  # the estimate varies across the photo, and is shown
     finally:
         service.close()
 
 
-def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one_url, hub, monkeypatch):  # noqa: F811
+def test_no_depth_model_offline_is_a_message_on_the_page(sample_pair, one_to_one_url, hub, monkeypatch):
     image, depth = sample_pair
-    monkeypatch.setenv("RELIGHT_OFFLINE", "1")
+    monkeypatch.setenv("RELIGHT_OFFLINE", "1")  # on again: the hub fixture lifts it
     with pytest.raises(AppError) as caught:
         _relight(one_to_one_url, image, None, "")
     message = str(caught.value)
     assert message.startswith("scene.png: no depth map, and depth cannot be estimated: ")
-    assert "offline mode is on" in message and "with stem" not in message  # the page has no stems, only an upload
-    assert message.endswith("drop a depth map beside the photo") and "Traceback" not in message
-    assert read_image(_relight(one_to_one_url, image, depth, "")).size == (40, 56)  # and the server keeps serving
+    assert "offline mode is on" in message
+    assert "with stem" not in message  # the page has no stems, only an upload
+    assert message.endswith("drop a depth map beside the photo")
+    assert "Traceback" not in message
+    served = _relight(one_to_one_url, image, depth, "")  # and the server keeps serving
+    assert read_image(served).size == (40, 56)
 
 
 def test_all_40_is_the_contact_sheet(sample_pair, any_to_any_checkpoint, narrow_checkpoint):
@@ -368,8 +340,11 @@ def test_files_are_written_per_call(sample_pair, narrow_checkpoint):
     service = Service(str(narrow_checkpoint), device="cpu")
     try:
         first, second = service.relight(image, depth), service.relight(image, depth)
-        assert first.relit != second.relit and first.relit.parent != second.relit.parent
-        assert first.relit.is_file() and second.before.is_file() and second.after.is_file()
+        assert first.relit != second.relit
+        assert first.relit.parent != second.relit.parent
+        assert first.relit.is_file()
+        assert second.before.is_file()
+        assert second.after.is_file()
         root = first.relit.parent.parent
     finally:
         service.close()
@@ -378,15 +353,16 @@ def test_files_are_written_per_call(sample_pair, narrow_checkpoint):
 
 def test_check_upload_refuses_from_the_header(tmp_path):
     with pytest.raises(RelightError, match="over the 67,108,864-pixel limit"):
-        check_upload(_header_only_png(tmp_path / "big.png", 8193, 8192))
-    check_upload(_header_only_png(tmp_path / "fine.png", 64, 64))  # a header under the limit passes (decoding is later)
+        check_upload(header_only_png(tmp_path / "big.png", 8193, 8192))
+    check_upload(header_only_png(tmp_path / "fine.png", 64, 64))  # a header under the limit passes (decoding is later)
 
 
 def test_page_words_name_page_controls_not_flags():
     target = Setting("to", "2500-W", owner="Relighter.relight", shown="2500-W")
     error = InvalidSetting(target, target, ": not this one; ", action("pass-weights", "use Relighter.from_weights('x')", what="x"))
     assert page_message(error) == "target light 2500-W: not this one; pick x in the model list"
-    assert page_words(Setting("weights")) == "model" and page_words(Setting("batch_size", 4)) == "batch size 4"
+    assert page_words(Setting("weights")) == "model"
+    assert page_words(Setting("batch_size", 4)) == "batch size 4"
     assert page_message(RelightError("/tmp/abc/photo.png: damaged"), {"/tmp/abc/photo.png": "photo.png"}) == "photo.png: damaged"
     assert page_message(ValueError("boom\nmore")) == "unexpected ValueError: boom"
 
@@ -396,26 +372,35 @@ def test_the_light_picker():
 
     a2a = ModelInfo("m", "narrow", Illumination(True), "cpu", "fp32")
     pair = ModelInfo("m", "narrow", Illumination(False, Light(6500, "N"), Light(4500, "E"), ()), "cpu", "fp32")
-    assert initial_target(a2a) == "4500-E" and initial_target(pair) == "4500-E"
-    assert "one-to-one" in light_note(pair) and "6500-N -> 4500-E" in light_note(pair) and "Any-to-any" in light_note(a2a)
-    assert _with_direction("2500-E", "NW") == "2500-NW" and _with_direction("", "S") == "4500-S"
-    assert _with_temperature("2500-E", "6500") == "6500-E" and _with_temperature("", "3500") == "3500-E"
+    assert initial_target(a2a) == "4500-E"
+    assert initial_target(pair) == "4500-E"
+    assert "one-to-one" in light_note(pair)
+    assert "6500-N -> 4500-E" in light_note(pair)
+    assert "Any-to-any" in light_note(a2a)
+    assert _with_direction("2500-E", "NW") == "2500-NW"
+    assert _with_direction("", "S") == "4500-S"
+    assert _with_temperature("2500-E", "6500") == "6500-E"
+    assert _with_temperature("", "3500") == "3500-E"
     assert "on cpu (fp32, " in pair.describe()
 
 
 def test_depth_picture_stretches_and_survives_a_flat_map():
     assert depth_picture(np.full((2, 3), 0.5, np.float32)).max() == 0
     picture = depth_picture(np.array([[2.0, 4.0]], np.float32))
-    assert picture.shape == (1, 2, 3) and picture[0, 0, 0] == 0 and picture[0, 1, 0] == 1
+    assert picture.shape == (1, 2, 3)
+    assert picture[0, 0, 0] == 0
+    assert picture[0, 1, 0] == 1
 
 
-def test_a_port_in_use_is_one_line(narrow_checkpoint, capsys, monkeypatch):
+def test_a_port_in_use_is_one_line(cli, narrow_checkpoint):
     with socket.socket() as busy:
         busy.bind((LOOPBACK, 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code, _, err = run_cli(["ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
-    assert code == 2 and f"error: --port {port}: cannot serve on {LOOPBACK}:{port}" in err and "Traceback" not in err
+        code, _, err = cli(["ui", "--port", str(port), "-w", str(narrow_checkpoint), "--device", "cpu"])
+    assert code == 2
+    assert f"error: --port {port}: cannot serve on {LOOPBACK}:{port}" in err
+    assert "Traceback" not in err
 
 
 @pytest.fixture(params=["full", "a file"])
@@ -441,35 +426,44 @@ def test_the_private_cache_is_the_services_own_and_the_variable_comes_back(chose
     before = os.environ.get("GRADIO_TEMP_DIR")
     service = Service(str(narrow_checkpoint), device="cpu")
     with private_cache(service) as folder:
-        assert os.environ["GRADIO_TEMP_DIR"] == str(folder) and folder.is_dir() and folder.name.startswith("relight-ui-")
+        assert os.environ["GRADIO_TEMP_DIR"] == str(folder)
+        assert folder.is_dir()
+        assert folder.name.startswith("relight-ui-")
         if chosen:
             assert folder.parent == chosen_folder
         else:  # the service's own folder, in the system's temporary folder
-            assert folder.parent.parent == Path(tempfile.gettempdir()) and folder.parent.name.startswith("relight-ui-")
+            assert folder.parent.parent == Path(tempfile.gettempdir())
+            assert folder.parent.name.startswith("relight-ui-")
     assert os.environ.get("GRADIO_TEMP_DIR") == before
     service.close()
     assert not folder.exists()
 
 
-def test_a_temporary_folder_that_cannot_be_made_is_one_line_naming_it(unusable_tempdir, narrow_checkpoint, capsys, monkeypatch):
+def test_a_temporary_folder_that_cannot_be_made_is_one_line_naming_it(cli, unusable_tempdir, narrow_checkpoint, monkeypatch):
     """The page keeps each call's files in a folder under the system's temporary folder; a full or
     unwritable one is said as such before serving (CI once met a full /tmp: "unexpected OSError")."""
     folder, reason = unusable_tempdir
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    code, _, err = run_cli(["ui", "--port", str(free_port()), "-w", str(narrow_checkpoint), "--device", "cpu"], capsys, monkeypatch)
-    assert code == 1 and err.strip() == f"error: {folder}: cannot write here ({reason})", err
+    code, _, err = cli(["ui", "--port", str(free_port()), "-w", str(narrow_checkpoint), "--device", "cpu"])
+    assert code == 1, err
+    assert err.strip() == f"error: {folder}: cannot write here ({reason})", err
 
 
 def test_only_loopback_hosts_pass_without_a_warning():
     from relight.cli.ui import _is_loopback
 
-    assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
-    assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.4")
+    assert _is_loopback("127.0.0.1")
+    assert _is_loopback("::1")
+    assert _is_loopback("localhost")
+    assert not _is_loopback("0.0.0.0")
+    assert not _is_loopback("192.168.1.4")
 
 
-def test_unknown_weights_fail_before_serving(capsys, monkeypatch):
-    code, _, err = run_cli(["ui", "-w", "no-such-model", "--port", str(free_port())], capsys, monkeypatch)
-    assert code == 1 and "no-such-model" in err and "serving on" not in err
+def test_unknown_weights_fail_before_serving(cli):
+    code, _, err = cli(["ui", "-w", "no-such-model", "--port", str(free_port())])
+    assert code == 1
+    assert "no-such-model" in err
+    assert "serving on" not in err
 
 
 def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_files(narrow_checkpoint, one_to_one_url):
@@ -494,11 +488,13 @@ def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_fil
         import urllib.request
 
         with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/", timeout=30) as page:
-            assert page.status == 200 and b"relight" in page.read()
+            assert page.status == 200
+            assert b"relight" in page.read()
         assert [folder.name for folder in shared.glob("relight-ui-*")], "the child's own cache folder"
         child.send_signal(signal.SIGTERM)
         rest, _ = child.communicate(timeout=60)
-        assert child.returncode == 0 and "relight ui: stopped" in rest
+        assert child.returncode == 0
+        assert "relight ui: stopped" in rest
         assert [path.name for path in cached if not path.exists()] == []
         assert not list(shared.glob("relight-ui-*")), "the child's cache folder went with it"
     finally:

@@ -17,8 +17,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import run_cli
-from test_ui import any_to_any_checkpoint, served  # noqa: F401 - the fixture is used here too
 from relight.demo import EXAMPLES
 from relight.io import read_image
 
@@ -55,16 +53,6 @@ def chromium() -> WebDriver:
     return webdriver.Chrome(service=ChromeService(driver), options=options)
 
 
-@pytest.fixture(scope="module")
-def page_url(any_to_any_checkpoint: Path) -> Iterator[str]:  # noqa: F811 - the fixture imported above
-    yield from served(any_to_any_checkpoint)
-
-
-@pytest.fixture(scope="module")
-def one_to_one_page(narrow_checkpoint: Path) -> Iterator[str]:
-    yield from served(narrow_checkpoint)
-
-
 #: Whether the element ``arguments[0]`` is what shows at each of the points (x, y) ``arguments[1]`` gives
 #: as fractions of its box: nothing (a label, a toolbar) is drawn over it there.
 UNCOVERED = """
@@ -96,8 +84,8 @@ def _result(browser: WebDriver, seconds: float = 120) -> dict:
         pytest.fail(f"no result on the page after {seconds} s; it shows: {browser.find_element(By.TAG_NAME, 'body').text[-2000:]!r}")
 
 
-def test_the_page_relights_the_example(tmp_path, browser, page_url, any_to_any_checkpoint, capsys, monkeypatch):  # noqa: F811
-    browser.get(page_url)
+def test_the_page_relights_the_example(cli, tmp_path, browser, any_to_any_url, any_to_any_checkpoint):
+    browser.get(any_to_any_url)
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
     _upload(browser, "image", EXAMPLE)
     _upload(browser, "depth", EXAMPLE_DEPTH)
@@ -123,20 +111,22 @@ def test_the_page_relights_the_example(tmp_path, browser, page_url, any_to_any_c
     shutil.copyfile(screenshot, ARTIFACTS / "ui.png")
 
     out = tmp_path / "run.png"
-    code, _, err = run_cli(["run", str(EXAMPLE), str(EXAMPLE_DEPTH), "-o", str(out), "-w", str(any_to_any_checkpoint),
-                            "--device", "cpu", "--to", "4500-W"], capsys, monkeypatch)
+    code, _, err = cli(["run", str(EXAMPLE), str(EXAMPLE_DEPTH), "-o", str(out), "-w", str(any_to_any_checkpoint),
+                            "--device", "cpu", "--to", "4500-W"])
     assert code == 0, err
     height, width = read_image(out).size
     assert (shown["width"], shown["height"]) == (width, height)
     assert shown["high"] - shown["low"] > 16, shown  # not blank: the relit scene, not one flat colour
-    assert browser.find_elements(By.CSS_SELECTOR, "#slider img") and "relit in" in browser.find_element(By.ID, "status").text
-    assert read_image(screenshot).size[0] > 0 and seconds < 120
+    assert browser.find_elements(By.CSS_SELECTOR, "#slider img")
+    assert "relit in" in browser.find_element(By.ID, "status").text
+    assert read_image(screenshot).size[0] > 0
+    assert seconds < 120
 
 
-def test_a_bad_file_is_a_message_on_the_page_and_the_page_keeps_working(tmp_path, browser, page_url):
+def test_a_bad_file_is_a_message_on_the_page_and_the_page_keeps_working(tmp_path, browser, any_to_any_url):
     broken = tmp_path / "broken.png"
     broken.write_text("not a picture")
-    browser.get(page_url)
+    browser.get(any_to_any_url)
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
     _upload(browser, "image", broken)
     browser.find_element(By.ID, "relight").click()
@@ -149,22 +139,25 @@ def test_a_bad_file_is_a_message_on_the_page_and_the_page_keeps_working(tmp_path
     assert _result(browser)["width"] == 128
 
 
-def test_a_one_to_one_page_locks_the_light_visibly_and_offers_only_what_runs(tmp_path, browser, one_to_one_page):
+def test_a_one_to_one_page_locks_the_light_visibly_and_offers_only_what_runs(tmp_path, browser, one_to_one_url):
     """A one-to-one model's temperatures and compass are locked and look it (greyed, no pointer); the
     model list offers only what can run, and the page says in its own words how to get the rest."""
-    browser.get(one_to_one_page)
+    browser.get(one_to_one_url)
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#temperature input"))
     for label in browser.find_elements(By.CSS_SELECTOR, "#temperature label"):
         assert label.find_element(By.TAG_NAME, "input").get_attribute("disabled") is not None
-        assert float(label.value_of_css_property("opacity")) < 0.6 and label.value_of_css_property("cursor") == "not-allowed"
+        assert float(label.value_of_css_property("opacity")) < 0.6
+        assert label.value_of_css_property("cursor") == "not-allowed"
     west = browser.find_element(By.ID, "dir-W")
-    assert not west.is_enabled() and float(west.value_of_css_property("opacity")) < 0.6
+    assert not west.is_enabled()
+    assert float(west.value_of_css_property("opacity")) < 0.6
     missing = " ".join(browser.find_element(By.ID, "missing-models").text.split())
     assert "import it on the server with relight weights import weight.pkl , named mbnet-ntire21" in missing, missing
     assert "relight.weights" not in missing
     browser.find_element(By.CSS_SELECTOR, "#model input").click()
     offered = [option.text for option in WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "ul[role=listbox] li"))]
-    assert "mbnet-ntire21" not in offered and "relight-synth-any" in offered, offered
+    assert "mbnet-ntire21" not in offered, offered
+    assert "relight-synth-any" in offered, offered
     browser.save_screenshot(str(tmp_path / "page.png"))
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copyfile(tmp_path / "page.png", ARTIFACTS / "ui-one-to-one.png")

@@ -23,7 +23,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from conftest import flat_photo, png_chunk
+from badfiles import png_chunk
+from bigphotos import flat_photo
 from relight.errors import DeviceOutOfMemory, InputFileError, RelightError, Setting
 from relight.io import read_image
 from relight.ui import Service, build_app
@@ -131,7 +132,8 @@ def test_hostile_uploads_are_one_line_each_and_the_server_stays_small(tmp_path, 
     for name, (call, expected) in refused.items():
         message = _refusal(call)
         assert expected in message, (name, message)
-        assert "\n" not in message and "\x1b" not in message, (name, message)
+        assert "\n" not in message, (name, message)
+        assert "\x1b" not in message, (name, message)
         assert "Traceback" not in message, name
     assert not marker.exists()
 
@@ -179,7 +181,8 @@ def test_a_depth_model_that_failed_to_load_is_told_at_once_until_it_is_tried_aga
                 service.relight(image)
             messages.append(str(err.value))
         assert len(tries) == 1, "the failure is remembered"
-        assert len(set(messages)) == 1 and "not downloaded" in messages[0]
+        assert len(set(messages)) == 1
+        assert "not downloaded" in messages[0]
         monkeypatch.setattr(service_module, "DEPTH_RETRY_SECONDS", 0.0)
         with pytest.raises(RelightError):
             service.relight(image)

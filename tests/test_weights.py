@@ -21,7 +21,6 @@ import torch
 from PIL import Image
 from safetensors import safe_open
 
-from conftest import run_cli
 from hubserver import HubServer
 from reference import constant_state_dict, read_tsv
 from relight.model import MBNet, MBNetConfig
@@ -91,24 +90,31 @@ def _hub_entry(repo: str, filename: str, commit: str, sha256: str, config: MBNet
 
 def test_shipped_registry_describes_both_models(tmp_path):
     registry = load_registry(user=tmp_path / "none.json")
-    assert registry.builtin_path == BUILTIN_REGISTRY and BUILTIN_REGISTRY.parent == REPO / "weights"
+    assert registry.builtin_path == BUILTIN_REGISTRY
+    assert BUILTIN_REGISTRY.parent == REPO / "weights"
     bundled = registry[DEFAULT_MODEL]
-    assert bundled.location.kind == "file" and bundled.location.path == REPO / "weights" / "relight-synth-narrow.safetensors"
-    assert bundled.config.backbone == "narrow" and bundled.origin == "built-in"
+    assert bundled.location.kind == "file"
+    assert bundled.location.path == REPO / "weights" / "relight-synth-narrow.safetensors"
+    assert bundled.config.backbone == "narrow"
+    assert bundled.origin == "built-in"
 
     authors = registry["mbnet-ntire21"]
-    assert authors.config == MBNetConfig.paper() and (authors.source, authors.target) == ("6500-N", "4500-E")
-    assert authors.location.kind == "page" and authors.location.filename == "weight.pkl"
+    assert authors.config == MBNetConfig.paper()
+    assert (authors.source, authors.target) == ("6500-N", "4500-E")
+    assert authors.location.kind == "page"
+    assert authors.location.filename == "weight.pkl"
     assert "github.com/weitingchen83/NTIRE2021-Depth-Guided-Image-Relighting-MBNet" in authors.location.page
-    assert authors.sha256 is None and authors.metrics == {"psnr_db": 19.36, "ssim": 0.7175}
+    assert authors.sha256 is None
+    assert authors.metrics == {"psnr_db": 19.36, "ssim": 0.7175}
     assert availability(authors).status == "import needed"
     with pytest.raises(WeightsError, match=r"then call relight\.weights\.import_authors_checkpoint\('weight\.pkl', 'mbnet-ntire21'\)") as err:
         resolve_weights("mbnet-ntire21", registry=registry)
     assert "then run `relight weights import weight.pkl --name mbnet-ntire21`" in _cli_line(err.value)
-    assert isinstance(err.value, FileNotFoundError) and "relight weights" not in str(err.value)
+    assert isinstance(err.value, FileNotFoundError)
+    assert "relight weights" not in str(err.value)
 
 
-def test_missing_bundled_file_is_not_available_until_it_is_there(tmp_path):
+def test_missing_bundled_file_is_not_available_until_it_is_there(tiny_config, tmp_path):
     builtin = tmp_path / "weights" / "registry.toml"
     builtin.parent.mkdir()
     shutil.copy(BUILTIN_REGISTRY, builtin)
@@ -120,19 +126,20 @@ def test_missing_bundled_file_is_not_available_until_it_is_there(tmp_path):
         default_weights(registry)
 
     target = builtin.parent / "relight-synth-narrow.safetensors"
-    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), target)
+    save_checkpoint(MBNet(tiny_config), target)
     with pytest.raises(WeightsError, match=r"registry says 7172644; refusing to load it \(nothing was deleted\)"):
         load_weights(DEFAULT_MODEL, registry=registry)
     assert target.exists()
     shutil.copy(REPO / "weights" / "relight-synth-narrow.safetensors", target)
     assert default_weights(registry) == DEFAULT_MODEL
     loaded = load_weights(default_weights(registry), registry=registry)
-    assert loaded.config == registry[DEFAULT_MODEL].config and loaded.source.startswith(DEFAULT_MODEL)
+    assert loaded.config == registry[DEFAULT_MODEL].config
+    assert loaded.source.startswith(DEFAULT_MODEL)
 
 
-def test_placeholders_checksums_and_broken_registries(tmp_path):
+def test_placeholders_checksums_and_broken_registries(tiny_config, tmp_path):
     good = tmp_path / "good.safetensors"
-    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), good)
+    save_checkpoint(MBNet(tiny_config), good)
     other = hashlib.sha256(b"other bytes").hexdigest()
     arch = '{ backbone = "narrow", width = 8, decoder_channels = 16, residual = true }'
     builtin = tmp_path / "registry.toml"
@@ -143,13 +150,15 @@ def test_placeholders_checksums_and_broken_registries(tmp_path):
     )
     registry = load_registry(builtin, tmp_path / "user.json")
     todo = registry["todo"]
-    assert set(todo.placeholders) == {"sha256", "trained_with", "metrics.ssim"} and todo.sha256 is None
+    assert set(todo.placeholders) == {"sha256", "trained_with", "metrics.ssim"}
+    assert todo.sha256 is None
     assert todo.metrics == {"psnr_db": 20.5}
     assert resolve_weights("todo", registry=registry) == good
     before = good.read_bytes()
     with pytest.raises(WeightsError, match=f"tampered: sha256 mismatch: .*good.safetensors is {sha256_file(good)}, the registry expects {other}; refusing") as err:
         load_weights("tampered", registry=registry)
-    assert "\n" not in str(err.value) and good.read_bytes() == before
+    assert "\n" not in str(err.value)
+    assert good.read_bytes() == before
 
     bad_toml = tmp_path / "bad.toml"
     bad_toml.write_text("[models.x\n")
@@ -171,28 +180,37 @@ _SHIPPED = load_registry(user=REPO / "tests" / "no-such-registry.json")
 @pytest.mark.parametrize("name", list(_SHIPPED))
 def test_every_shipped_entry_is_well_formed(name):
     entry = _SHIPPED[name]
-    assert NAME.fullmatch(name) and entry.description and entry.config.describe()
+    assert NAME.fullmatch(name)
+    assert entry.description
+    assert entry.config.describe()
     data = entry.to_dict()
     assert json.loads(json.dumps(data)) == data, "to_dict is JSON as it is"
     expected = [f.name for f in dataclasses.fields(ModelEntry) if f.name != "config"]
     assert [k for k in data if k not in ("variant", "architecture")] == expected
-    assert data["variant"] == entry.config.describe() and MBNetConfig.from_dict(data["architecture"]) == entry.config
+    assert data["variant"] == entry.config.describe()
+    assert MBNetConfig.from_dict(data["architecture"]) == entry.config
     loc = entry.location
-    assert data["location"] == loc.to_dict() and data["location"]["kind"] == loc.kind
+    assert data["location"] == loc.to_dict()
+    assert data["location"]["kind"] == loc.kind
     if isinstance(loc, FileLocation):
-        assert loc.path.is_absolute() and loc.path.parent == BUILTIN_REGISTRY.parent
+        assert loc.path.is_absolute()
+        assert loc.path.parent == BUILTIN_REGISTRY.parent
         assert loc.path.is_file(), "a file entry of the shipped registry ships its file"
-        assert entry.sha256 == sha256_file(loc.path) and entry.size_bytes == loc.path.stat().st_size
+        assert entry.sha256 == sha256_file(loc.path)
+        assert entry.size_bytes == loc.path.stat().st_size
     elif isinstance(loc, HubLocation):
-        assert re.fullmatch(r"[0-9a-f]{40}", loc.hub.revision) and entry.sha256 is not None
+        assert re.fullmatch(r"[0-9a-f]{40}", loc.hub.revision)
+        assert entry.sha256 is not None
         assert parse_hf_spec(loc.hub.uri) == loc.hub
     else:
-        assert isinstance(loc, PageLocation) and loc.filename
+        assert isinstance(loc, PageLocation)
+        assert loc.filename
         assert all(url.startswith("https://") for url in (loc.page, loc.download_url or loc.page))
 
 
 def test_the_default_model_is_registry_data(tmp_path):
-    assert _SHIPPED.default == DEFAULT_MODEL == "relight-synth-narrow" and DEFAULT_MODEL in _SHIPPED
+    assert _SHIPPED.default == DEFAULT_MODEL == "relight-synth-narrow"
+    assert DEFAULT_MODEL in _SHIPPED
     builtin = tmp_path / "registry.toml"
     text = BUILTIN_REGISTRY.read_text()
     builtin.write_text(text.replace('default = "relight-synth-narrow"', 'default = "mbnet-ntire21"'))
@@ -209,21 +227,26 @@ def test_the_default_model_is_registry_data(tmp_path):
 
 
 def test_errors_are_typed_and_worded_per_audience(tmp_path):
-    assert issubclass(WeightsError, RelightError) and issubclass(UnknownWeights, LookupError)
-    assert issubclass(WeightsUnavailable, MissingWeightsError) and issubclass(WeightsUnavailable, FileNotFoundError)
-    assert issubclass(WeightsRefused, ValueError) and issubclass(HubError, ConnectionError)
+    assert issubclass(WeightsError, RelightError)
+    assert issubclass(UnknownWeights, LookupError)
+    assert issubclass(WeightsUnavailable, MissingWeightsError)
+    assert issubclass(WeightsUnavailable, FileNotFoundError)
+    assert issubclass(WeightsRefused, ValueError)
+    assert issubclass(HubError, ConnectionError)
     builtin = tmp_path / "weights" / "registry.toml"
     builtin.parent.mkdir()
     shutil.copy(BUILTIN_REGISTRY, builtin)
     with pytest.raises(WeightsUnavailable) as err:
         resolve_weights(DEFAULT_MODEL, registry=load_registry(builtin, tmp_path / "user.json"))
-    assert err.value.path == builtin.parent / "relight-synth-narrow.safetensors" and "--" not in str(err.value)
+    assert err.value.path == builtin.parent / "relight-synth-narrow.safetensors"
+    assert "--" not in str(err.value)
     assert str(err.value).endswith("(pass a weights file's path instead, or pick another name from relight.weights.load_registry())")
     assert _cli_line(err.value).endswith("(pass --weights PATH, or pick another name from `relight weights list`)")
     with pytest.raises(InvalidWeightsSetting) as err:
         import_authors_checkpoint(tmp_path / "absent.pkl", "../evil")
     assert str(err.value).startswith("import_authors_checkpoint(name='../evil'): use letters")
-    assert _cli_line(err.value).startswith("--name '../evil': use letters") and err.value.setting.name == "name"
+    assert _cli_line(err.value).startswith("--name '../evil': use letters")
+    assert err.value.setting.name == "name"
     with pytest.raises(CheckpointMismatchError) as err:
         read_authors_checkpoint(REPO / "weights" / "relight-synth-narrow.safetensors")
     assert str(err.value).endswith("pass it as Relighter.from_weights(weights='" + str(REPO / "weights" / "relight-synth-narrow.safetensors") + "')")
@@ -237,13 +260,15 @@ def test_hf_addresses_follow_huggingface_hubs_grammar():
     assert read_hf_address("hf://me/mbnet@refs/pr/3/model.safetensors")[0].revision == "refs/pr/3"
     assert read_hf_address("hf://me/mbnet@main/name@2x.safetensors") == (HubFile("me/mbnet", "name@2x.safetensors"), None)
     older, note = read_hf_address("hf://me/mbnet/sub/model.safetensors@v1.0")
-    assert older == HubFile("me/mbnet", "sub/model.safetensors", "v1.0") and older.spec == "hf://me/mbnet@v1.0/sub/model.safetensors"
+    assert older == HubFile("me/mbnet", "sub/model.safetensors", "v1.0")
+    assert older.spec == "hf://me/mbnet@v1.0/sub/model.safetensors"
     assert note == ("hf://me/mbnet/sub/model.safetensors@v1.0 is relight's older form of an hf:// address; "
                     "the standard form is hf://me/mbnet@v1.0/sub/model.safetensors")
     for bad, why in (("hf://datasets/me/data@main/x.safetensors", "not a dataset"), ("hf://me/mbnet@main", "names no file")):
         with pytest.raises(InvalidWeightsSetting, match=why) as err:
             read_hf_address(bad)
-        assert isinstance(err.value, ValueError) and err.value.setting.value == bad
+        assert isinstance(err.value, ValueError)
+        assert err.value.setting.value == bad
 
 
 def test_user_home_honours_relight_home_then_xdg(monkeypatch, tmp_path):
@@ -275,33 +300,11 @@ def test_weights_specs_paths_names_and_hf_addresses(tmp_path, narrow_checkpoint,
 
 
 @pytest.fixture
-def hub(tmp_path, monkeypatch):
-    """A loopback Hub; huggingface_hub's endpoint, HF_HOME-derived paths and cache point at it and tmp_path."""
-    import huggingface_hub.constants as hf
-
-    monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)  # the suite is offline (conftest); this Hub is loopback
-    with HubServer() as server:
-        home = str(tmp_path / "hf-home")
-        old_home = hf.HF_HOME
-        for attr in dir(hf):
-            value = getattr(hf, attr)
-            if attr.isupper() and isinstance(value, str) and value.startswith(old_home):
-                monkeypatch.setattr(hf, attr, home + value[len(old_home):])
-        monkeypatch.setattr(hf, "HF_HUB_CACHE", os.path.join(home, "hub"))
-        monkeypatch.setattr(hf, "ENDPOINT", server.url)
-        monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}")
-        monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
-        monkeypatch.delenv("HF_TOKEN", raising=False)
-        monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "relight-home"))
-        yield server
-
-
-@pytest.fixture
-def tiny_on_hub(hub, narrow_checkpoint, tmp_path):
+def tiny_on_hub(tiny_config, hub, narrow_checkpoint, tmp_path):
     """The narrow checkpoint committed to me/tiny on the loopback Hub and registered as ``tiny-hub``."""
     data = narrow_checkpoint.read_bytes()
     commit = hub.add_file("me/tiny", "tiny.safetensors", data)
-    entry = _hub_entry("me/tiny", "tiny.safetensors", commit, hashlib.sha256(data).hexdigest(), MBNetConfig.narrow(width=8, decoder_channels=16))
+    entry = _hub_entry("me/tiny", "tiny.safetensors", commit, hashlib.sha256(data).hexdigest(), tiny_config)
     _write_user_registry(tmp_path / "relight-home", {"tiny-hub": entry})
     return commit, data
 
@@ -315,7 +318,9 @@ def test_download_then_cache_then_offline(hub, tiny_on_hub, narrow_checkpoint, m
     assert (hub.count("HEAD"), hub.count("GET")) == (2, 1)  # relight's one quick HEAD (is the Hub there?), then huggingface_hub's
     assert seen[-1] == (len(data), len(data))
     path = resolve_weights("tiny-hub")
-    assert path.read_bytes() == data and Path(hf.HF_HUB_CACHE) in path.parents and commit in str(path)
+    assert path.read_bytes() == data
+    assert Path(hf.HF_HUB_CACHE) in path.parents
+    assert commit in str(path)
     expected = load_checkpoint(narrow_checkpoint).model.state_dict()
     assert all(torch.equal(v, expected[k]) for k, v in loaded.model.state_dict().items())
     assert loaded.source.startswith("tiny-hub (")
@@ -344,7 +349,8 @@ def test_checksum_mismatch_refuses_and_deletes_nothing(hub, tmp_path, narrow_che
         load_weights("tiny-hub")
     assert "\n" not in str(err.value)
     downloaded = Path(str(err.value).split("sha256 mismatch: ")[1].split(" is ")[0])
-    assert downloaded.is_file() and downloaded.stat().st_size == len(data), "the downloaded copy stays where it is"
+    assert downloaded.is_file(), "the downloaded copy stays where it is"
+    assert downloaded.stat().st_size == len(data), "the downloaded copy stays where it is"
 
 
 def test_server_errors_and_missing_files_are_one_line(hub, tiny_on_hub):
@@ -369,7 +375,9 @@ def test_both_hf_forms_download_the_same_file_and_only_the_older_one_has_a_note(
     notes: list[str] = []
     by_commit = resolve_weights(f"hf://me/tiny@{commit}/tiny.safetensors", warn=notes.append)
     by_branch = resolve_weights("hf://me/tiny@main/tiny.safetensors", warn=notes.append)
-    assert by_commit == by_branch and by_commit.read_bytes() == data and not notes
+    assert by_commit == by_branch
+    assert by_commit.read_bytes() == data
+    assert not notes
     assert resolve_weights(f"hf://me/tiny/tiny.safetensors@{commit}", warn=notes.append) == by_commit
     assert notes == [f"hf://me/tiny/tiny.safetensors@{commit} is relight's older form of an hf:// address; "
                      f"the standard form is hf://me/tiny@{commit}/tiny.safetensors"]
@@ -377,36 +385,51 @@ def test_both_hf_forms_download_the_same_file_and_only_the_older_one_has_a_note(
     assert resolve_weights("hf://me/tiny@main/at@2x.safetensors", warn=notes.append).read_bytes() == b"a file with @ in its name"
     assert len(notes) == 1
     loaded = load_weights(f"hf://me/tiny@{commit}/tiny.safetensors", warn=notes.append)
-    assert loaded.source.startswith("tiny-hub (") and len(notes) == 1, "a registered Hub file is checked against its entry"
+    assert loaded.source.startswith("tiny-hub ("), "a registered Hub file is checked against its entry"
+    assert len(notes) == 1, "a registered Hub file is checked against its entry"
     with pytest.raises(UnknownWeights, match=r"me/tiny has no revision 'v9'"):
         resolve_weights("hf://me/tiny@v9/tiny.safetensors")
 
 
-def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
-    code, out, err = run_cli(["weights", "list", "--json"], capsys, monkeypatch)
+def test_weights_commands(cli, hub, tiny_on_hub, monkeypatch):
+    code, out, err = cli(["weights", "list", "--json"])
     assert code == 0, err
     listed = {row["name"]: row for row in json.loads(out)}
-    assert listed["tiny-hub"]["status"] == "not downloaded" and listed["mbnet-ntire21"]["status"] == "import needed"
+    assert listed["tiny-hub"]["status"] == "not downloaded"
+    assert listed["mbnet-ntire21"]["status"] == "import needed"
     assert listed[DEFAULT_MODEL]["location"]["kind"] == "file"
 
-    code, _, err = run_cli(["weights", "download", "tiny-hub"], capsys, monkeypatch)
-    assert code == 0 and "sha256 verified" in err and "downloading tiny-hub" in err, err
-    code, _, err = run_cli(["weights", "download", DEFAULT_MODEL], capsys, monkeypatch)  # shipped: hashed too
-    assert code == 0 and "sha256 verified" in err and "downloading" not in err, err
+    code, _, err = cli(["weights", "download", "tiny-hub"])
+    assert code == 0, err
+    assert "sha256 verified" in err, err
+    assert "downloading tiny-hub" in err, err
+    code, _, err = cli(["weights", "download", DEFAULT_MODEL])  # shipped: hashed too
+    assert code == 0, err
+    assert "sha256 verified" in err, err
+    assert "downloading" not in err, err
     from relight.cli import out_console
 
     monkeypatch.setattr(out_console, "width", 80)
-    code, out, _ = run_cli(["weights", "list"], capsys, monkeypatch)
-    assert code == 0 and "tiny-hub" in out and "ready" in out
+    code, out, _ = cli(["weights", "list"])
+    assert code == 0
+    assert "tiny-hub" in out
+    assert "ready" in out
     # an 80-column terminal keeps names, variants and illuminations whole
-    assert DEFAULT_MODEL in out and "narrow-w8-d16" in out and "6500-N->4500-E" in out, out
+    assert DEFAULT_MODEL in out, out
+    assert "narrow-w8-d16" in out, out
+    assert "6500-N->4500-E" in out, out
     assert max(map(len, out.splitlines())) <= 80
-    code, out, _ = run_cli(["weights", "info", "tiny-hub", "--json"], capsys, monkeypatch)
+    code, out, _ = cli(["weights", "info", "tiny-hub", "--json"])
     info = json.loads(out)
-    assert info["status"] == "ready" and info["location"]["repo"] == "me/tiny" and info["origin"] == "user"
-    assert info["variant"] == "narrow-w8-d16" and Path(info["path"]).read_bytes() == tiny_on_hub[1]
-    code, out, _ = run_cli(["weights", "info", "mbnet-ntire21"], capsys, monkeypatch)
-    assert code == 0 and "weight.pkl" in out and "19.36" in out
+    assert info["status"] == "ready"
+    assert info["location"]["repo"] == "me/tiny"
+    assert info["origin"] == "user"
+    assert info["variant"] == "narrow-w8-d16"
+    assert Path(info["path"]).read_bytes() == tiny_on_hub[1]
+    code, out, _ = cli(["weights", "info", "mbnet-ntire21"])
+    assert code == 0
+    assert "weight.pkl" in out
+    assert "19.36" in out
 
     for args, message in (
         (["weights", "download", "hf://me/tiny/missing.safetensors"], "has no file 'missing.safetensors'"),
@@ -414,8 +437,10 @@ def test_weights_commands(hub, tiny_on_hub, capsys, monkeypatch):
                                       "relight-synth-any, mbnet-ntire21, tiny-hub; depth models: depth-anything-v2-small)"),
         (["weights", "download", "mbnet-ntire21"], "relight cannot download it"),
     ):
-        code, out, err = run_cli(args, capsys, monkeypatch)
-        assert code == 1 and message in err and "Traceback" not in err, err
+        code, out, err = cli(args)
+        assert code == 1, err
+        assert message in err, err
+        assert "Traceback" not in err, err
         assert len(err.strip().splitlines()) == 1, err
 
 
@@ -433,7 +458,8 @@ def test_environment_variables_reach_huggingface_hub(tmp_path, narrow_checkpoint
         assert done.returncode == 0, done.stderr
         assert (server.count("HEAD"), server.count("GET")) == (2, 1)
         snapshot = tmp_path / "hf" / "hub" / "models--me--tiny" / "snapshots" / commit / "tiny.safetensors"
-        assert snapshot.read_bytes() == data and f"ready: {snapshot}" in done.stderr.replace("\n", "")
+        assert snapshot.read_bytes() == data
+        assert f"ready: {snapshot}" in done.stderr.replace("\n", "")
 
 
 # --- the authors' checkpoint -------------------------------------------------------------------------
@@ -452,17 +478,22 @@ def authors_files(tmp_path_factory):
     return files
 
 
-def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys, monkeypatch):
+def test_import_then_run_by_name_matches_the_pkl(cli, authors_files, tmp_path, monkeypatch):
     (plain, plain_sha), (prefixed, prefixed_sha) = authors_files
     home = tmp_path / "home"
     monkeypatch.setenv("RELIGHT_HOME", str(home))
-    code, out, err = run_cli(["weights", "import", str(plain), "--name", "mbnet-ntire21"], capsys, monkeypatch)
+    code, out, err = cli(["weights", "import", str(plain), "--name", "mbnet-ntire21"])
     assert code == 0, err
     entry = load_registry()["mbnet-ntire21"]
     file = home / "models" / "mbnet-ntire21.safetensors"
-    assert entry.location.path == file and entry.origin == "built-in + user" and availability(entry).ready
-    assert entry.sha256 == sha256_file(file) and entry.size_bytes == file.stat().st_size and entry.sha256[:8] in out
-    assert entry.imported_from["sha256"] == plain_sha and entry.licence.startswith("none stated")
+    assert entry.location.path == file
+    assert entry.origin == "built-in + user"
+    assert availability(entry).ready
+    assert entry.sha256 == sha256_file(file)
+    assert entry.size_bytes == file.stat().st_size
+    assert entry.sha256[:8] in out
+    assert entry.imported_from["sha256"] == plain_sha
+    assert entry.licence.startswith("none stated")
     with safe_open(str(file), framework="pt") as fh:
         assert {fh.get_slice(k).get_dtype() for k in fh.keys()} == {"F32", "I64"}
 
@@ -472,28 +503,33 @@ def test_import_then_run_by_name_matches_the_pkl(authors_files, tmp_path, capsys
     outputs = []
     for weights in ("mbnet-ntire21", str(prefixed)):
         out_file = tmp_path / f"{Path(weights).stem}.npy"
-        code, _, err = run_cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out_file), "-w", weights], capsys, monkeypatch)
+        code, _, err = cli(["run", str(tmp_path / "scene.png"), str(tmp_path / "scene.npy"), "-o", str(out_file), "-w", weights])
         assert code == 0, err
         outputs.append(np.load(out_file))
     by_name, direct = outputs
-    assert by_name.shape == (64, 64, 3) and np.array_equal(by_name, direct)
+    assert by_name.shape == (64, 64, 3)
+    assert np.array_equal(by_name, direct)
     scene = np.asarray(Image.open(tmp_path / "scene.png"), dtype=np.float32) / 255
     assert np.abs(by_name - scene).max() > 0.01, "the network must have changed the image"
 
     shutil.rmtree(home / "converted")  # the direct run's 613 MB conversion, before the re-import writes a second copy
-    code, _, err = run_cli(["weights", "import", str(prefixed), "--name", "mbnet-ntire21"], capsys, monkeypatch)
-    assert code == 2 and "already imported" in err and "--force" in err
+    code, _, err = cli(["weights", "import", str(prefixed), "--name", "mbnet-ntire21"])
+    assert code == 2
+    assert "already imported" in err
+    assert "--force" in err
     again = import_authors_checkpoint(prefixed, "mbnet-ntire21", force=True)
-    assert again.imported_from["sha256"] == prefixed_sha and again.location.path == file
-    assert again.sha256 == sha256_file(file) and list(load_registry()) == [DEFAULT_MODEL, "relight-synth-any", "mbnet-ntire21"]
+    assert again.imported_from["sha256"] == prefixed_sha
+    assert again.location.path == file
+    assert again.sha256 == sha256_file(file)
+    assert list(load_registry()) == [DEFAULT_MODEL, "relight-synth-any", "mbnet-ntire21"]
 
 
-def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
+def test_import_refusals_leave_nothing_behind(tiny_config, cli, tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("RELIGHT_HOME", str(home))
     not_mbnet = tmp_path / "other.pkl"
     torch.save({"state_dict": {"conv.weight": torch.zeros(3, 3)}}, not_mbnet)
-    ours = save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), tmp_path / "ours.safetensors")
+    ours = save_checkpoint(MBNet(tiny_config), tmp_path / "ours.safetensors")
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint\n")
     for args, message, expected in (  # 1: the file cannot be imported; 2: a name refused
@@ -505,18 +541,20 @@ def test_import_refusals_leave_nothing_behind(tmp_path, capsys, monkeypatch):
         (["weights", "import", str(not_mbnet), "--name", DEFAULT_MODEL], "shipped with relight; choose another name", 2),
         (["weights", "import", str(not_mbnet), "--name", "../evil"], "--name '../evil': use letters", 2),
     ):
-        code, _, err = run_cli(args, capsys, monkeypatch)
-        assert code == expected and message in err and len(err.strip().splitlines()) == 1, err
+        code, _, err = cli(args)
+        assert code == expected, err
+        assert message in err, err
+        assert len(err.strip().splitlines()) == 1, err
     assert not home.exists() or not any(home.rglob("*")), "a refused import writes nothing"
 
 
-def test_a_file_of_another_architecture_than_its_entry_is_refused(tmp_path):
+def test_a_file_of_another_architecture_than_its_entry_is_refused(tiny_config, tmp_path):
     builtin = tmp_path / "weights" / "registry.toml"
     builtin.parent.mkdir()
     text = BUILTIN_REGISTRY.read_text()
     builtin.write_text("\n".join(line for line in text.splitlines() if not line.startswith(("sha256 =", "size_bytes ="))))
     registry = load_registry(builtin, tmp_path / "user.json")
-    save_checkpoint(MBNet(MBNetConfig.narrow(width=8, decoder_channels=16)), builtin.parent / "relight-synth-narrow.safetensors")
+    save_checkpoint(MBNet(tiny_config), builtin.parent / "relight-synth-narrow.safetensors")
     with pytest.raises(WeightsError, match="holds narrow-w8-d16 but the registry says narrow-w16-d32"):
         load_weights(DEFAULT_MODEL, registry=registry)
 
