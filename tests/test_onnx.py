@@ -219,7 +219,8 @@ def test_export_of_an_any_to_any_model_takes_the_light(cli, film_checkpoint: Pat
     out = tmp_path / "film.onnx"
     code, stdout, err = cli(["export", str(film_checkpoint), "-o", str(out), "--check", "--fp16"])
     assert code == 0, err
-    assert "fp16" in stdout and "largest difference to torch (fp32) on seeded inputs" in stdout
+    assert "fp16" in stdout
+    assert "largest difference to torch (fp32) on seeded inputs" in stdout
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
@@ -229,9 +230,13 @@ def test_export_of_an_any_to_any_model_takes_the_light(cli, film_checkpoint: Pat
 
 def test_export_refusals_are_one_line(cli, narrow_checkpoint: Path, tmp_path: Path) -> None:
     code, _, err = cli(["export", str(narrow_checkpoint), "-o", str(tmp_path / "model.png")])
-    assert code == 1 and "ends in .onnx" in err and len(err.strip().splitlines()) == 1
+    assert code == 1
+    assert "ends in .onnx" in err
+    assert len(err.strip().splitlines()) == 1
     code, _, err = cli(["export", str(tmp_path / "missing.safetensors"), "-o", str(tmp_path / "m.onnx")])
-    assert code == 1 and "no such weights file" in err and len(err.strip().splitlines()) == 1
+    assert code == 1
+    assert "no such weights file" in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -243,7 +248,8 @@ def test_run_and_batch_take_an_exported_file(cli, sample_pair, scaled_checkpoint
     assert cli(["export", str(scaled_checkpoint), "-o", str(model)])[0] == 0
     code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "file" / "relit.png"), "-w", str(model)])
     assert code == 0, err
-    assert "backend onnxruntime (an exported file)" in err and "running the network at" in err
+    assert "backend onnxruntime (an exported file)" in err
+    assert "running the network at" in err
     code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "ckpt" / "relit.png"), "-w", str(scaled_checkpoint)])
     assert code == 0, err
     assert np.array_equal(read_image(tmp_path / "file" / "relit.png").rgb, read_image(tmp_path / "ckpt" / "relit.png").rgb)
@@ -253,7 +259,8 @@ def test_run_and_batch_take_an_exported_file(cli, sample_pair, scaled_checkpoint
     assert code == 0, err + out
     assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == ["img0.png", "img1.png"]
     code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "t.png"), "-w", str(model), "--backend", "torch"])
-    assert code == 2 and "--backend torch: an exported ONNX file runs on onnxruntime only" in err
+    assert code == 2
+    assert "--backend torch: an exported ONNX file runs on onnxruntime only" in err
 
 
 def test_an_onnx_file_without_relights_metadata_is_refused_in_one_line(cli, sample_pair, scaled_checkpoint: Path, tmp_path: Path) -> None:
@@ -291,7 +298,8 @@ def test_the_first_run_exports_once_and_later_runs_load_the_cache(narrow_checkpo
     monkeypatch.setattr(torch.onnx, "export", no_export)
     stages.clear()
     later = Relighter(load_weights(narrow_checkpoint), "cpu", stages=stages.append)
-    assert later.backend == "onnxruntime" and later.network.path == cached
+    assert later.backend == "onnxruntime"
+    assert later.network.path == cached
     assert stages == []
     rgb, depth = seeded_inputs(later.loaded.config, 1, 32, 32, 0, seed=1)
     assert torch.equal(later.relight_tensor(rgb, depth), first.relight_tensor(rgb, depth))
@@ -302,7 +310,8 @@ def test_the_cache_is_keyed_by_weights_version_and_precision(monkeypatch: pytest
 
     sha = "ab" * 32
     fp32, fp16 = cache_path(sha), cache_path(sha, "fp16")
-    assert fp32 != fp16 and fp32.name.startswith(sha)
+    assert fp32 != fp16
+    assert fp32.name.startswith(sha)
     assert "opset18" in fp32.name
     monkeypatch.setattr(relight, "__version__", "9.9.9")
     assert cache_path(sha) != fp32
@@ -324,7 +333,8 @@ def test_a_model_that_does_not_export_runs_on_torch_and_says_so_once(tiny_config
     assert relighter.backend == "torch"
     assert relighter.choice.reason == "auto: the model does not export to ONNX"
     assert len(told) == 1
-    assert "running on torch: this model does not export to ONNX" in str(told[0]) and "kthvalue" in str(told[0])
+    assert "running on torch: this model does not export to ONNX" in str(told[0])
+    assert "kthvalue" in str(told[0])
     rgb, depth = seeded_inputs(tiny_config, 1, 32, 32, 0, seed=2)
     relighter.relight_tensor(rgb, depth)
     assert len(told) == 1  # said once, not per image
