@@ -179,6 +179,29 @@ def test_light_planes_export_with_one_image_and_several_lights(monkeypatch: pyte
     assert (got - expected).abs().max() <= 1e-4
 
 
+@pytest.mark.parametrize("hints", ["normals", "normals+shadows"])
+def test_a_model_with_geometry_hints_runs_on_onnxruntime_at_any_size(hints: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The hints are computed inside the exported graph from the depth (and the lights, for shadows): the
+    export keeps them free of the size, the image count and the light count it was traced with."""
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    torch.manual_seed(7)
+    config = MBNetConfig.narrow(width=8, decoder_channels=16, conditioning="film", hints=hints, margin=16, depth_skips=True)
+    model = MBNet(config).eval()
+    with torch.no_grad():
+        model.condition.out.weight.normal_(0, 0.05)
+        model.depth_encoder.conv1.weight.normal_(0, 0.2)  # the hint channels matter
+    torch_path, onnx_path = Relighter(model, "cpu", backend="torch"), Relighter(model, "cpu", backend="onnxruntime")
+    for images, height, width, lights in ((1, 32, 64, 3), (2, 64, 32, 2), (1, 96, 96, 1)):
+        rgb, _, light = seeded_inputs(config, images, height, width, lights, seed=8)
+        depth = 0.5 + 0.5 * F.interpolate(torch.rand(images, 1, 4, 4, generator=torch.Generator().manual_seed(height)), size=(height, width),
+                                          mode="bilinear", align_corners=False)  # smooth, so shadows are cast and not noise
+        expected = torch_path.relight_tensor(rgb, depth, light)
+        got = onnx_path.relight_tensor(rgb, depth, light)
+        assert got.shape == expected.shape
+        assert (got - expected).abs().max() <= 1e-4
+    assert onnx_path.backend == "onnxruntime"
+
+
 def test_run_says_the_backend_auto_chose(cli, sample_pair, narrow_checkpoint: Path, tmp_path: Path) -> None:
     image, depth = sample_pair
     code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint)])

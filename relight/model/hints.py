@@ -114,17 +114,16 @@ def screen_space_shadows(depth: torch.Tensor, points: torch.Tensor, normals: tor
     the camera than the step, by more than :data:`BIAS` and less than :data:`THICKNESS` of the step's
     distance. Steps behind the camera or outside the image block nothing (the depth map does not see there).
     """
-    n = max(depth.shape[0], lights.shape[0])
     h, w = depth.shape[-2:]
-    flat = depth.reshape(depth.shape[0], h * w).expand(n, -1)
     start = points + normals * (LIFT * depth)  # lifted off the surface, on the camera's side
-    towards = lights - start
+    towards = lights - start  # N x 3 x H x W, as many as the images or the lights: the march's batch
+    flat = depth.flatten(1).expand(towards.shape[0], -1)  # shapes read from tensors stay free in an ONNX export
     (sx, sy, sz), (tx, ty, tz) = start.unbind(1), towards.unbind(1)
     # A step's squared distance from the camera, |start + f towards|^2, from three dot products.
     ss, st, tt = (start * start).sum(1), (start * towards).sum(1), (towards * towards).sum(1)
     # Pixel columns and rows of x / z and y / z: the focal length in pixels, about the image's centre.
     focal = (w / 2) / math.tan(math.radians(fov_deg) / 2)
-    blocked = torch.zeros((n, h, w), device=depth.device, dtype=torch.bool)
+    blocked = torch.zeros_like(tz, dtype=torch.bool)
     for k in range(1, MARCH_STEPS + 1):
         f = (k / MARCH_STEPS) ** 2
         z = sz + f * tz
@@ -134,10 +133,10 @@ def screen_space_shadows(depth: torch.Tensor, points: torch.Tensor, normals: tor
         row = torch.floor(h / 2 - (sy + f * ty) * inverse)
         inside = ahead & (column >= 0) & (column <= w - 1) & (row >= 0) & (row <= h - 1)
         index = (row.clamp(0, h - 1) * w + column.clamp(0, w - 1)).long()
-        seen = torch.gather(flat, 1, index.reshape(n, -1)).reshape(n, h, w)
+        seen = torch.gather(flat, 1, index.flatten(1)).view_as(z)
         distance = torch.sqrt((ss + f * (2 * st + f * tt)).clamp(min=0))
         nearer = distance - seen
-        blocked |= inside & (nearer > BIAS * distance) & (nearer < THICKNESS * distance)
+        blocked = blocked | (inside & (nearer > BIAS * distance) & (nearer < THICKNESS * distance))
     return blocked.unsqueeze(1).to(depth.dtype)
 
 
@@ -165,12 +164,12 @@ class GeometryHints(nn.Module):
             assert light is not None, "shadow hints need the light rows"
             light = light.float()
             centre = _centre_distance(depth32)
-            n = max(depth.shape[0], light.shape[0])
             for columns, known in ((slice(0, 2), None), (slice(3, 5), light[:, 6])):
-                lights = light_positions(centre.expand(n, -1, -1, -1), light[:, columns], self.pitch_deg)
+                # One image and T lights, or N of each: broadcasting, which an ONNX export keeps free of N and T.
+                lights = light_positions(centre, light[:, columns], self.pitch_deg)
                 shadow = screen_space_shadows(depth32, points, normals, lights, self.fov_deg)
                 planes.append(shadow if known is None else shadow * known.view(-1, 1, 1, 1))
-            planes = [p.expand(n, -1, -1, -1) for p in planes]
+            planes = [p.expand(shadow.shape[0], -1, -1, -1) for p in planes]
         return torch.cat(planes, dim=1).to(depth.dtype)
 
 
