@@ -15,9 +15,9 @@ import pytest
 from relight.errors import RelightError
 from relight.ui import Service, page_message
 
-#: Long enough for relight to give up on a Hub that does not answer, far shorter than huggingface_hub's own
-#: retries (a refused connection retried for about 25 s; an unanswered one 10 s, then 60 s a try).
-BOUND = 30
+#: Long enough for relight to give up on a Hub that does not answer (5 s) on a loaded runner, shorter than
+#: huggingface_hub's own retries (a refused connection retried for about 25 s; an unanswered one 10 s, then 60 s a try).
+BOUND = 15
 #: What every path tells the user to do.
 ADVICE = "run `relight weights download depth-anything-v2-small` once online, or give a depth file"
 
