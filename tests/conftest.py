@@ -67,6 +67,7 @@ SLOW = {
     "test_onnx.py::test_run_and_batch_take_an_exported_file",
     "test_onnx.py::test_a_kill_during_the_export_leaves_nothing_half_written",
     "test_onnx.py::test_offline_runs_use_the_cached_export",
+    "test_onnx.py::test_a_model_with_geometry_hints_runs_on_onnxruntime_at_any_size",
     "test_benchmarks.py::test_hints_benchmark",
     "test_benchmarks.py::test_device_train_script_runs_its_cpu_dry_run",
     "test_borders.py::test_a_plain_textured_wall_has_no_fringe_at_its_borders",
