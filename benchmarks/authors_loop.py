@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--images", type=int, default=6, help="images in the folder")
     parser.add_argument("--size", type=int, default=512, help="image side in pixels (a multiple of 32, as the authors' loop needs)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds, each running both")
+    parser.add_argument("--backend", default="auto", help="what relight batch runs the network on: auto, torch or onnxruntime (its --backend)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     parser.add_argument("--authors-loop", nargs=3, metavar=("FOLDER", "WEIGHTS", "OUT"), default=None,
                         help="(internal) run the authors' loop itself over FOLDER into OUT, in this process")
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         commands = {
             "authors' loop": [sys.executable, __file__, "--authors-loop", str(folder), str(weights), str(root / "authors")],
             "relight batch": [sys.executable, "-m", "relight", "batch", str(folder), "--weights", str(weights),
-                              "-o", str(root / "relight"), "--overwrite"],
+                              "-o", str(root / "relight"), "--overwrite", "--backend", args.backend],
         }
         first = time_process(commands["relight batch"], env)[0]  # converts weight.pkl into relight's cache
         time_process(commands["authors' loop"], env)

@@ -401,6 +401,8 @@ def unreachable_hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch:
     ``tmp_path`` point there, with downloads on. Never a remote address."""
     import huggingface_hub.constants as hf
 
+    from relight.weights import hub
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -410,6 +412,7 @@ def unreachable_hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch:
             sock.close()
         monkeypatch.delenv("RELIGHT_OFFLINE", raising=False)
         monkeypatch.delenv("HF_HUB_ETAG_TIMEOUT", raising=False)
+        monkeypatch.setattr(hub, "PROBE_SECONDS", 1)  # the default's path, waiting 1 s where users wait 5 for a slow Hub
         monkeypatch.setattr(hf, "ENDPOINT", url)
         monkeypatch.setattr(hf, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
         monkeypatch.setattr(hf, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
