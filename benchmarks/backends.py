@@ -58,7 +58,7 @@ PROCESS_PATHS = ("relight onnxruntime", "relight torch", "relight compile", "ORT
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="bundled,paper", help="bundled, paper or both")
+    parser.add_argument("--models", default="bundled,paper", help="comma-separated: bundled (relight-synth-narrow), paper (the paper-size network)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (and so ONNX Runtime's) for the network alone (default: one per core); whole processes keep their defaults")
     parser.add_argument("--sizes", default="256,512,1024", help="square image sizes")
@@ -358,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models or set(models) - {"bundled", "paper"}:
+        raise SystemExit(f"--models takes bundled and/or paper, comma-separated, not {args.models!r}")
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="relight-backends-") as tmp:
         work = Path(tmp)
