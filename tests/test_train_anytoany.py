@@ -106,6 +106,36 @@ def test_init_starts_from_the_one_to_one_outputs(tiny_config, one_to_one: Path, 
     assert build_model(config, resume=False).config.margin == 16
 
 
+def test_init_from_a_film_model_keeps_its_conditioning_to_fine_tune(tiny_config, randomise_batchnorm, tmp_path: Path) -> None:
+    """An any-to-any (FiLM) model as --init: its own conditioning kept, the hints and depth skips it lacks
+    starting at zero, so step 0 gives its outputs for every light."""
+    torch.manual_seed(2)
+    film = randomise_batchnorm(MBNet(dataclasses.replace(tiny_config, conditioning="film")))
+    with torch.no_grad():
+        film.condition.out.weight.normal_(0, 0.1)  # a conditioning that is not the identity
+    path = save_checkpoint(film, tmp_path / "film.safetensors")
+    config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True, hints="normals",
+                         init=str(path))
+    model = build_model(config, resume=False).eval()
+    assert (model.config.hints, model.config.depth_skips) == ("normals", True)
+    g = torch.Generator().manual_seed(3)
+    rgb, depth = torch.rand(3, 3, 64, 64, generator=g), torch.rand(3, 1, 64, 64, generator=g)
+    lights = encode_lights(["2500-W", "6500-E", "4500-N"], [None, "6500-N", "3500-SW"])
+    with torch.no_grad():
+        expected, got = film.eval()(rgb, depth, lights), model(rgb, depth, lights)
+    assert not torch.allclose(expected[0], expected[1], atol=1e-3)  # the lights matter
+    assert torch.allclose(got, expected, atol=1e-5, rtol=0)
+
+
+def test_init_refuses_a_planes_model(tiny_config, tmp_path: Path) -> None:
+    planes = save_checkpoint(MBNet(dataclasses.replace(tiny_config, conditioning="planes")), tmp_path / "planes.safetensors")
+    config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True, init=str(planes))
+    with pytest.raises(TrainError) as caught:
+        build_model(config, resume=False)
+    assert caught.value.render(cli_words) == (f"{planes}: holds narrow-w8-d16-planes; --init {planes} takes a one-to-one model, "
+                                              "or a FiLM any-to-any model for a run with --conditioning film")
+
+
 def test_init_through_the_command_line_and_a_mismatched_model(
     tiny_config, cli, scenes: Path, one_to_one: Path, tmp_path: Path
 ) -> None:

@@ -135,12 +135,13 @@ def _model_settings(config: Any) -> list[Setting]:
     return [Setting(name, getattr(config, name), owner="TrainConfig") for name in ("backbone", "width", "decoder_channels", "residual")]
 
 
-def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
-    """The conditioned network of ``config``, started from the one-to-one model ``config.init`` so that it
-    gives that model's outputs for every light (:meth:`relight.model.MBNet.from_one_to_one`). The model
-    may have fewer hints than the run asks for (their stem channels start at zero), not more, and lack
-    the depth skips the run asks for (they start at zero); it keeps the model's margin unless
-    ``config.margin`` names another (the start then differs at the borders)."""
+def init_from_model(config: TrainConfig) -> torch.nn.Module:
+    """The conditioned network of ``config``, started from the model ``config.init`` so that it gives that
+    model's outputs: a one-to-one model gives them for every light (:meth:`relight.model.MBNet.from_one_to_one`);
+    a FiLM any-to-any model keeps its conditioning, so that a run fine-tunes it (on new data, or with hints
+    or depth skips it lacks). The model may have fewer hints than the run asks for (their stem channels
+    start at zero), not more, and lack the depth skips the run asks for (they start at zero); it keeps the
+    model's margin unless ``config.margin`` names another (the start then differs at the borders)."""
     from relight.weights import load_weights
 
     assert config.init is not None
@@ -148,10 +149,12 @@ def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
     wanted = config.model_config()
     if config.margin is None:  # the model's own, so that the start gives its outputs
         wanted = dataclasses.replace(wanted, margin=loaded.config.margin)
-    if getattr(loaded.config, "conditioning", "none") != "none":
-        raise TrainError(f"{config.init}: ", Setting("init", config.init, owner="TrainConfig", shown=config.init),
-                         f" takes a one-to-one model, but it holds an any-to-any one ({loaded.config.describe()})")
-    base = dataclasses.replace(wanted, conditioning="none", hints=loaded.config.hints, hint_fov_deg=loaded.config.hint_fov_deg,
+    conditioning = getattr(loaded.config, "conditioning", "none")
+    if conditioning != "none" and (conditioning, wanted.conditioning) != ("film", "film"):
+        raise TrainError(f"{config.init}: holds {loaded.config.describe()}; ", Setting("init", config.init, owner="TrainConfig", shown=config.init),
+                         " takes a one-to-one model, or a FiLM any-to-any model for a run with ",
+                         Setting("conditioning", "film", owner="TrainConfig", shown="film"))
+    base = dataclasses.replace(wanted, conditioning=conditioning, hints=loaded.config.hints, hint_fov_deg=loaded.config.hint_fov_deg,
                                hint_pitch_deg=loaded.config.hint_pitch_deg, margin=loaded.config.margin,
                                depth_skips=loaded.config.depth_skips)
     if loaded.config != base:
@@ -168,7 +171,12 @@ def init_from_one_to_one(config: TrainConfig) -> torch.nn.Module:
     if loaded.config.depth_skips and not wanted.depth_skips:
         raise TrainError(f"{config.init}: holds a model with depth skips, and the run asks for none; train it with ",
                          Setting("depth_skips", True, owner="TrainConfig"))
-    return MBNet.from_one_to_one(wanted, loaded.model.state_dict())
+    state = loaded.model.state_dict()
+    film = {key.removeprefix("condition."): tensor for key, tensor in state.items() if key.startswith("condition.")}
+    model = MBNet.from_one_to_one(wanted, {key: tensor for key, tensor in state.items() if not key.startswith("condition.")})
+    if film:  # the any-to-any model's own conditioning, in place of the identity
+        model.condition.load_state_dict(film)
+    return model
 
 
-__all__ = ["gather_any_to_any", "init_from_one_to_one", "lit_relight", "score_lit_pairs", "validation_sample"]
+__all__ = ["gather_any_to_any", "init_from_model", "lit_relight", "score_lit_pairs", "validation_sample"]

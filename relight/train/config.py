@@ -115,8 +115,8 @@ class TrainConfig:
         f"or {DEFAULT_MARGIN}. Without one, the image's borders meet the network's zero padding and come out tinted "
         f"(default: {DEFAULT_MARGIN}, or with {{init}} that model's own)."))
     init: str | None = field(default=None, metadata=_help(
-        "{any_to_any}: start from this one-to-one model (registry name, .safetensors or the authors' .pkl), "
-        "initialised to give its outputs exactly (default: off)."))
+        "{any_to_any}: start from this model (registry name, .safetensors or the authors' .pkl), initialised to give "
+        "its outputs exactly: a one-to-one model for every light, or a FiLM any-to-any model to fine-tune (default: off)."))
     imagenet: bool | None = field(default=None, metadata=_help(
         "Initialise ResNet encoders from ImageNet weights in the torch cache (default: on for resnets)."))
     charbonnier_weight: float = field(default=1.0, metadata=_help("Weight of the Charbonnier loss (default: 1.0)."))

@@ -32,7 +32,7 @@ from relight.model.checkpoint import load_checkpoint
 from relight.model.provenance import TRAINED_AT
 from relight.evaluation.score import finite_or_none
 from relight.weights.pretrained import imagenet_state
-from relight.train.anytoany import gather_any_to_any, init_from_one_to_one
+from relight.train.anytoany import gather_any_to_any, init_from_model
 from relight.train.config import TrainConfig, TrainError
 from relight.train.distributed import barrier, epoch_indices, gather, init_distributed, sync_buffers, wrap
 from relight.train.monitor import EpochRecord, TrainMonitor, no_validation
@@ -124,10 +124,10 @@ def training_size(size: Sequence[int] | None, first_image: str | os.PathLike[str
 
 
 def build_model(config: TrainConfig, resume: bool) -> MBNet:
-    """The network of ``config``: for a fresh run, started from the one-to-one model ``init`` when given,
+    """The network of ``config``: for a fresh run, started from the model ``init`` when given,
     else ImageNet-initialised where the config asks for it (a resumed run's weights come from its folder)."""
     if config.init is not None and not resume:
-        return init_from_one_to_one(config)
+        return init_from_model(config)
     model = MBNet(config.model_config())
     if config.use_imagenet() and not resume:
         try:
