@@ -35,7 +35,11 @@ IDENTITY_PAIRS = 0.1
 DEFAULT_MARGIN = MARGINS[-1]
 #: Settings whose default changes what a run trains on, at the value that kept it as it was before the
 #: setting existed: a run folder saved then resumes as it was trained.
-BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0, "margin": 0, "depth_skips": False}
+BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0, "margin": 0, "depth_skips": False, "hints": "none"}
+#: The hints of a new any-to-any model unless told otherwise: of none, normals and normals+shadows, normals
+#: gained the most over identity on the leave-one-renderer-out set, on the same data and budget
+#: (docs/training.md, geometry hints).
+DEFAULT_ANY_TO_ANY_HINTS = "normals"
 #: The largest factor ``scales`` may rescale a batch by: beyond it a typo would run the machine out of memory.
 MAX_SCALE = 4.0
 
@@ -100,9 +104,10 @@ class TrainConfig:
     residual: bool = field(default=True, metadata=_help("Predict relu(input + residual), as the paper (default: on)."))
     conditioning: str | None = field(default=None, metadata=_help(
         "{any_to_any}: how the lights enter the network: film or planes (default: film)."))
-    hints: str = field(default="none", metadata=_help(
+    hints: str | None = field(default=None, metadata=_help(
         "Geometry the depth stream is given besides the depth: none (the paper), normals (from depth), or "
-        "normals+shadows (also screen-space shadows towards the lights; with {any_to_any}) (default: none)."))
+        "normals+shadows (also screen-space shadows towards the lights; with {any_to_any}) (default: normals with "
+        "{any_to_any}, which measured best of the three, else none)."))
     hint_fov: float = field(default=HINT_FOV_DEG, metadata=_help(
         f"{{hints}}: the camera's field of view across the image's width, in degrees, the hints assume (default: {HINT_FOV_DEG:g})."))
     hint_pitch: float = field(default=HINT_PITCH_DEG, metadata=_help(
@@ -156,7 +161,7 @@ class TrainConfig:
         conditioning = (self.conditioning or DEFAULT_CONDITIONING) if self.any_to_any else "none"
         try:
             return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual, conditioning=conditioning,
-                               hints=self.hints, hint_fov_deg=self.hint_fov, hint_pitch_deg=self.hint_pitch,
+                               hints=self.hints or (DEFAULT_ANY_TO_ANY_HINTS if self.any_to_any else "none"), hint_fov_deg=self.hint_fov, hint_pitch_deg=self.hint_pitch,
                                margin=DEFAULT_MARGIN if self.margin is None else self.margin, depth_skips=self.depth_skips)
         except ValueError as exc:
             raise TrainError(f"model: {exc}") from None
@@ -265,7 +270,7 @@ class TrainConfig:
         """The settings of the network that :class:`~relight.model.MBNetConfig` would refuse, named as settings."""
         if self.margin is not None and self.margin not in MARGINS:
             _refuse(_setting("margin", self.margin), _setting("margin"), f" must be {' or '.join(map(str, MARGINS))}, not {self.margin}")
-        if self.hints not in HINTS:
+        if self.hints is not None and self.hints not in HINTS:
             hints = _setting("hints", self.hints, self.hints)
             _refuse(hints, hints, f": expected {', '.join(HINTS)}")
         if not 0 < self.hint_fov < 180 or not -90 < self.hint_pitch < 90:

@@ -204,7 +204,8 @@ class Trainer:
             self.fixed = PairDataset(train_pairs, config.size, config.crop, config.seed, require_target=True,
                                      depth_kind=config.depth_kind, notes=True)
         self.model = build_model(config, resume).to(self.device)
-        config.margin = self.model.config.margin  # resolved (from init's model, say), and saved so for a resume
+        # Resolved (the margin from init's model, say; the hints by the mapping) and saved so for a resume.
+        config.margin, config.hints = self.model.config.margin, self.model.config.hints
         self.loss_fn = build_loss(config).to(self.device)
         self.state = TrainState(self.model.parameters(), config, self.device.type, self.precision == "fp16")
         if resume:
