@@ -58,7 +58,8 @@ PROCESS_PATHS = ("relight onnxruntime", "relight torch", "relight compile", "ORT
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="bundled,paper", help="comma-separated: bundled (relight-synth-narrow), paper (the paper-size network)")
+    parser.add_argument("--models", default="bundled,paper",
+                        help="comma-separated: bundled (relight-synth-narrow), paper (the paper-size network)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (and so ONNX Runtime's) for the network alone (default: one per core); whole processes keep their defaults")
     parser.add_argument("--sizes", default="256,512,1024", help="square image sizes")

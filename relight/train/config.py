@@ -159,9 +159,10 @@ class TrainConfig:
         from relight.model import MBNetConfig
 
         conditioning = (self.conditioning or DEFAULT_CONDITIONING) if self.any_to_any else "none"
+        hints = self.hints or (DEFAULT_ANY_TO_ANY_HINTS if self.any_to_any else "none")
         try:
             return MBNetConfig(self.backbone, self.width, self.decoder_channels, self.residual, conditioning=conditioning,
-                               hints=self.hints or (DEFAULT_ANY_TO_ANY_HINTS if self.any_to_any else "none"), hint_fov_deg=self.hint_fov, hint_pitch_deg=self.hint_pitch,
+                               hints=hints, hint_fov_deg=self.hint_fov, hint_pitch_deg=self.hint_pitch,
                                margin=DEFAULT_MARGIN if self.margin is None else self.margin, depth_skips=self.depth_skips)
         except ValueError as exc:
             raise TrainError(f"model: {exc}") from None
