@@ -109,6 +109,16 @@ class Sphere:
         return replace(self, center=(-x, y, z), handed=-self.handed)
 
 
+def yaw_to_local(v: np.ndarray, c: float, s: float) -> np.ndarray:
+    """N x 3 world vectors in the frame of an object turned by yaw about the vertical (its cosine ``c`` and sine ``s``)."""
+    return np.stack([c * v[:, 0] - s * v[:, 2], v[:, 1], s * v[:, 0] + c * v[:, 2]], axis=1)
+
+
+def yaw_to_world(v: np.ndarray, c: float, s: float) -> np.ndarray:
+    """The inverse of :func:`yaw_to_local`."""
+    return np.stack([c * v[:, 0] + s * v[:, 2], v[:, 1], -s * v[:, 0] + c * v[:, 2]], axis=1)
+
+
 @dataclass(frozen=True)
 class Box:
     """A box standing on the ground, turned by ``yaw`` about the vertical (given as its cosine and sine)."""
@@ -122,12 +132,10 @@ class Box:
     material: Material | None = None
 
     def to_local(self, v: np.ndarray) -> np.ndarray:
-        c, s = self.cos_yaw, self.sin_yaw
-        return np.stack([c * v[:, 0] - s * v[:, 2], v[:, 1], s * v[:, 0] + c * v[:, 2]], axis=1)
+        return yaw_to_local(v, self.cos_yaw, self.sin_yaw)
 
     def to_world(self, v: np.ndarray) -> np.ndarray:
-        c, s = self.cos_yaw, self.sin_yaw
-        return np.stack([c * v[:, 0] + s * v[:, 2], v[:, 1], -s * v[:, 0] + c * v[:, 2]], axis=1)
+        return yaw_to_world(v, self.cos_yaw, self.sin_yaw)
 
     def _slabs(self, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, ...]:
         lo = self.to_local(o - np.asarray(self.center))

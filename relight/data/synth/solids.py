@@ -15,19 +15,12 @@ from functools import cache
 import numpy as np
 
 from relight.data.synth.materials import Material
+from relight.data.synth.shapes import yaw_to_local, yaw_to_world
 from relight.data.synth.textures import Texture
 
 _EPS = 1e-6
 #: The polyhedra a world scene draws (each a unit shape scaled by its half-sizes).
 SOLID_KINDS = ("wedge", "pyramid", "prism", "rock")
-
-
-def _to_local(v: np.ndarray, c: float, s: float) -> np.ndarray:
-    return np.stack([c * v[:, 0] - s * v[:, 2], v[:, 1], s * v[:, 0] + c * v[:, 2]], axis=1)
-
-
-def _to_world(v: np.ndarray, c: float, s: float) -> np.ndarray:
-    return np.stack([c * v[:, 0] + s * v[:, 2], v[:, 1], -s * v[:, 0] + c * v[:, 2]], axis=1)
 
 
 class _Turned:
@@ -41,12 +34,12 @@ class _Turned:
 
     def frame(self, v: np.ndarray, offset: bool) -> np.ndarray:
         """World points (``offset``: less the centre) or directions in the object's reflected frame."""
-        local = _to_local(v - np.asarray(self.center) if offset else v, self.cos_yaw, self.sin_yaw)
+        local = yaw_to_local(v - np.asarray(self.center) if offset else v, self.cos_yaw, self.sin_yaw)
         return local * np.array([self.handed, 1.0, 1.0])
 
     def world(self, v: np.ndarray) -> np.ndarray:
         """Directions of the reflected frame in the world."""
-        return _to_world(v * np.array([self.handed, 1.0, 1.0]), self.cos_yaw, self.sin_yaw)
+        return yaw_to_world(v * np.array([self.handed, 1.0, 1.0]), self.cos_yaw, self.sin_yaw)
 
     def local(self, p: np.ndarray) -> np.ndarray:
         return self.frame(p, True)
