@@ -22,7 +22,7 @@ from relight.errors import InvalidSetting
 from relight.inference import Relighter
 from relight.inference import backend as backends
 from relight.inference.backend import OnnxNetwork, choose
-from relight.inference.export import ExportError, cache_folder, cache_path, read_exported, seeded_inputs
+from relight.inference.export import ExportError, cache_folder, cache_path, facts_path, read_exported, seeded_inputs
 from relight.io import read_image
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import LoadedModel, save_checkpoint
@@ -313,7 +313,7 @@ def test_the_first_run_exports_once_and_later_runs_load_the_cache(narrow_checkpo
     assert first.backend == "onnxruntime"
     assert any(s.startswith("exporting narrow-random to ONNX once") for s in stages)
     cached = cache_path(sha256_file(narrow_checkpoint))
-    assert sorted(p.name for p in cache_folder().iterdir()) == [cached.name]
+    assert sorted(p.name for p in cache_folder().iterdir()) == sorted([cached.name, facts_path(cached).name])
 
     def no_export(*args: object, **kwargs: object) -> None:
         raise AssertionError("exported again")
@@ -326,6 +326,58 @@ def test_the_first_run_exports_once_and_later_runs_load_the_cache(narrow_checkpo
     assert stages == []
     rgb, depth = seeded_inputs(later.loaded.config, 1, 32, 32, 0, seed=1)
     assert torch.equal(later.relight_tensor(rgb, depth), first.relight_tensor(rgb, depth))
+
+
+def test_weights_seen_before_run_from_their_cached_export_without_being_loaded(narrow_checkpoint: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                              tmp_path: Path) -> None:
+    """The second run opens the export that the weights' sha256 names (remembered while the file is
+    unchanged) and reads neither the weights nor the export's 600 MB to learn what the model is; weights
+    changed in place are hashed again and exported anew."""
+    from relight.inference import export
+    from relight.model import checkpoint
+
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(narrow_checkpoint.read_bytes())
+    first = Relighter.from_weights(weights, device="cpu")
+    assert not first.loaded.cached
+    rgb, depth = seeded_inputs(first.loaded.config, 1, 32, 32, 0, seed=5)
+    expected = first.relight_tensor(rgb, depth)
+
+    def not_read(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the weights were read")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoint, "safe_open", not_read)
+        patch.setattr(export, "read_exported", not_read)  # the metadata comes from the copy beside the export
+        later = Relighter.from_weights(weights, device="cpu")
+    assert later.loaded.cached and later.model is None
+    assert later.choice.describe() == "onnxruntime (auto: faster on the CPU)"
+    assert later.loaded.config == first.loaded.config
+    assert later.trained_at == first.trained_at
+    assert torch.equal(later.relight_tensor(rgb, depth), expected)
+
+    asked = Relighter.from_weights(weights, device="cpu", backend="torch")
+    assert asked.model is not None and asked.backend == "torch"
+
+    torch.manual_seed(7)
+    save_checkpoint(MBNet(first.loaded.config), weights, {"trained_at": [32, 32]})  # other weights, same file name and size
+    changed = Relighter.from_weights(weights, device="cpu")
+    assert not changed.loaded.cached
+    assert changed.loaded.sha256 == sha256_file(weights)
+    torch_path = Relighter.from_weights(weights, device="cpu", backend="torch").relight_tensor(rgb, depth)
+    assert (changed.relight_tensor(rgb, depth) - torch_path).abs().max() <= 1e-4
+    assert not torch.equal(changed.relight_tensor(rgb, depth), expected)
+
+
+def test_a_cached_export_whose_metadata_copy_is_gone_still_runs(narrow_checkpoint: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    first = Relighter.from_weights(narrow_checkpoint, device="cpu")
+    facts_path(first.network.path).write_text("{damaged", encoding="utf-8")
+    later = Relighter.from_weights(narrow_checkpoint, device="cpu")
+    assert later.loaded.cached
+    assert later.loaded.config == first.loaded.config
+    assert later.loaded.provenance == first.loaded.provenance
 
 
 def test_the_cache_is_keyed_by_weights_version_and_precision(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -408,7 +460,8 @@ def test_a_kill_during_the_export_leaves_nothing_half_written(narrow_checkpoint:
     monkeypatch.setenv("RELIGHT_HOME", str(home))
     relighter = Relighter(load_weights(narrow_checkpoint), "cpu")
     assert relighter.backend == "onnxruntime"
-    assert sorted(p.name for p in (home / "onnx").iterdir()) == [cache_path(sha256_file(narrow_checkpoint)).name]
+    cached = cache_path(sha256_file(narrow_checkpoint))
+    assert sorted(p.name for p in (home / "onnx").iterdir()) == sorted([cached.name, facts_path(cached).name])
     rgb, depth = seeded_inputs(relighter.loaded.config, 1, 32, 32, 0, seed=3)
     expected = Relighter(load_weights(narrow_checkpoint), "cpu", backend="torch").relight_tensor(rgb, depth)
     assert (relighter.relight_tensor(rgb, depth) - expected).abs().max() <= 1e-4

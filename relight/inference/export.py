@@ -33,13 +33,14 @@ import torch
 from torch import nn
 
 from relight.errors import InputFileError, OutputFileError, RelightError, action, first_line
-from relight.io.output import atomic_output, check_output_path, remove_stale_temporaries
+from relight.io.output import atomic_output, check_output_path, remove_stale_temporaries, write_json
 from relight.lighting import LIGHT_FEATURES, Illumination, encode_lights
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
 from relight.model.fold import fold_batchnorm
-from relight.weights.registry import sha256_file, user_home
+from relight.weights.converted import checkpoint_sha256
+from relight.weights.registry import user_home
 
 #: Marks an ONNX file as relight's export (metadata key ``relight_format``).
 FORMAT = "relight-onnx/1"
@@ -79,6 +80,9 @@ class ExportedModel:
     sha256: str = ""
     precision: str = "fp32"
     source: str = ""
+    #: Whether this is relight's cached export of a weights file (:func:`cached_model`): it stands for
+    #: those weights, on whatever backend choice they would get, rather than being a file given to run.
+    cached: bool = False
 
 
 def weights_sha256(loaded: LoadedModel) -> str:
@@ -87,7 +91,7 @@ def weights_sha256(loaded: LoadedModel) -> str:
     if loaded.sha256:
         return loaded.sha256
     if loaded.file is not None:
-        loaded.sha256 = sha256_file(loaded.file)
+        loaded.sha256 = checkpoint_sha256(loaded.file)
         return loaded.sha256
     digest = hashlib.sha256(loaded.config.to_json().encode())
     for key, tensor in loaded.model.state_dict().items():
@@ -238,12 +242,45 @@ def read_exported(path: str | os.PathLike[str]) -> ExportedModel:
         raise NotRelightOnnx(path, "an ONNX file without relight's metadata, so what it does to the light is unknown; ",
                              action("export", "export the weights with relight.inference.export.export_weights"))
     try:
-        config = MBNetConfig.from_json(props["config"])
-        provenance = json.loads(props.get("provenance", "{}"))
+        return _from_metadata(path, props, str(path))
     except (KeyError, ValueError, TypeError) as exc:
         raise InputFileError(path, f"damaged relight metadata ({exc})") from None
+
+
+def _from_metadata(path: Path, props: dict[str, str], source: str) -> ExportedModel:
+    """The :class:`ExportedModel` that :func:`metadata`'s ``props`` describe (KeyError, ValueError or
+    TypeError where they are damaged)."""
+    config = MBNetConfig.from_json(props["config"])
+    provenance = json.loads(props.get("provenance", "{}"))
+    if not isinstance(provenance, dict):
+        raise TypeError("provenance is not a JSON object")
     return ExportedModel(path, config, provenance, props.get("model_name", ""), props.get("weights_sha256", ""),
-                         props.get("precision", "fp32"), str(path))
+                         props.get("precision", "fp32"), source)
+
+
+def facts_path(path: Path) -> Path:
+    """Where the cache keeps a copy of an export's metadata beside it: reading the metadata from the ONNX
+    file itself means parsing the whole model (the paper network's 600 MB)."""
+    return path.with_suffix(".json")
+
+
+def cached_model(sha256: str, precision: str, source: str) -> ExportedModel | None:
+    """The cached export of the weights with ``sha256`` (see :func:`cached_export`) if there is one, read
+    without loading those weights or the export: what a run on ONNX Runtime needs of a model seen before.
+    ``source`` names the weights, as :attr:`LoadedModel.source` would."""
+    path = cache_path(sha256, precision)
+    if not path.is_file():
+        return None
+    try:
+        props = json.loads(facts_path(path).read_text(encoding="utf-8"))
+        if props.get("relight_format") != FORMAT or props.get("weights_sha256") != sha256:
+            raise ValueError("not this export's metadata")
+        found = _from_metadata(path, props, source)
+    except (OSError, KeyError, ValueError, TypeError, AttributeError):  # no copy beside it (an older cache), or a damaged one
+        found = read_exported(path)
+        found.source = source
+    found.cached = True
+    return found
 
 
 def largest_difference(model: MBNet, path: str | os.PathLike[str], shapes: tuple[tuple[int, int, int, int], ...] = CHECK_SHAPES,
@@ -318,15 +355,20 @@ def cached_export(loaded: LoadedModel, precision: str = "fp32", stage: Stage | N
         if not worst <= tolerance:
             raise ExportError(f"the ONNX export differs from torch by {worst:.2g} on seeded inputs (more than {tolerance:g})")
 
+    props = metadata(loaded, sha256, precision)
     try:
-        export_network(loaded.model, path, metadata(loaded, sha256, precision), fp16=precision == "fp16", stage=stage, check=check)
+        export_network(loaded.model, path, props, fp16=precision == "fp16", stage=stage, check=check)
     except ExportError as exc:
         with atomic_output(failed) as tmp:
             tmp.write_text(str(exc) + "\n", encoding="utf-8")
         raise
+    try:
+        write_json(facts_path(path), props)
+    except (OSError, RelightError):
+        pass  # not kept: later runs read the metadata from the export itself
     return path
 
 
 __all__ = ["CHECK_SHAPES", "FOLDER", "FORMAT", "FP16_TOLERANCE", "FP32_TOLERANCE", "INPUTS", "OPSET", "ExportError", "Exported", "ExportedModel",
-           "NotRelightOnnx", "cache_folder", "cache_path", "cached_export", "export_network", "export_weights", "exportable", "largest_difference", "metadata",
+           "NotRelightOnnx", "cache_folder", "cache_path", "cached_export", "cached_model", "facts_path", "export_network", "export_weights", "exportable", "largest_difference", "metadata",
            "model_name", "read_exported", "seeded_inputs", "weights_sha256"]

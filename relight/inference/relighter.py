@@ -33,9 +33,9 @@ from relight.model.checkpoint import LoadedModel
 from relight.model.provenance import trained_at
 from relight.model.fold import fold_batchnorm
 from relight.inference.backend import Choice, OnnxNetwork, choose
-from relight.inference.export import ExportedModel, ExportError, cache_path, cached_export, model_name, read_exported, weights_sha256
+from relight.inference.export import ExportedModel, ExportError, cache_path, cached_export, cached_model, model_name, read_exported, weights_sha256
 from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale, scale_factor
-from relight.weights.registry import any_to_any_models
+from relight.weights.registry import ModelEntry, any_to_any_models
 from relight.tensors import depth_tensor, guided_resize, image_tensor, pad_to_stride, resize
 
 #: Rows of the full-resolution output the optimised path computes at a time (see ``MBNet.tail_rows``).
@@ -174,8 +174,7 @@ class Relighter:
         self.stages = stages
         self._warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=3))
         #: What runs the network, and why (:func:`relight.inference.backend.choose`).
-        self.choice: Choice = choose(backend, self.device, self.precision, compile=compile, optimize=optimize,
-                                     exported=isinstance(loaded, ExportedModel))
+        self.choice: Choice = _choose(loaded, backend, self.device, self.precision, compile, optimize)
         #: What the model does to the light, as its checkpoint records it (one-to-one pair, or any-to-any).
         self.illumination = Illumination.recorded(loaded.config.any_to_any, loaded.provenance)
         self._compiled: Callable[..., torch.Tensor] | None = None
@@ -196,14 +195,15 @@ class Relighter:
 
     @classmethod
     def from_weights(cls, weights: str | os.PathLike[str], **kwargs: object) -> "Relighter":
-        """Load weights by name, path or ``hf://`` address (see :func:`relight.weights.load_weights`), or
-        an ONNX file relight exported (:func:`relight.inference.export.read_exported`)."""
-        from relight.weights import load_weights
+        """Load weights by name, path or ``hf://`` address (:func:`relight.weights.load_weights`; on ONNX Runtime
+        their cached export, if any, without them: :func:`_cached_for`), or an ONNX file relight exported."""
+        from relight.weights import load_located, locate_weights
 
         kwargs.setdefault("inplace", True)
         if Path(weights).suffix.lower() == ".onnx":
             return cls(read_exported(weights), **kwargs)  # type: ignore[arg-type]
-        return cls(load_weights(weights, warn=kwargs.get("warn")), **kwargs)  # type: ignore[arg-type]
+        path, entry = locate_weights(weights, warn=kwargs.get("warn"))  # type: ignore[arg-type]
+        return cls(_cached_for(weights, path, entry, kwargs) or load_located(weights, path, entry), **kwargs)  # type: ignore[arg-type]
 
     def run_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """The (height, width) the network runs at for an image of ``size`` (see :attr:`scale`; outputs
@@ -394,6 +394,36 @@ def _scale_warning(relighter: Relighter, size: tuple[int, int]) -> RelightWarnin
         parts += ["; the image is smaller than that and is not scaled up unless asked: ",
                   Setting("size", max(relighter.trained_at), owner="Relighter"), " runs it there"]
     return RelightWarning(*parts)
+
+
+def _choose(loaded: LoadedModel | ExportedModel, backend: str | None, device: torch.device, precision: str, compile: bool,
+            optimize: bool) -> Choice:
+    """:func:`choose` for ``loaded``: a cached export stands for its weights (and is only given where those
+    run on ONNX Runtime); a file given to run runs there or is refused."""
+    exported = isinstance(loaded, ExportedModel)
+    choice = choose(backend, device, precision, compile=compile, optimize=optimize, exported=exported and not loaded.cached)
+    if exported and choice.backend != "onnxruntime":
+        choice = choose(backend, device, precision, compile=compile, optimize=optimize, exported=True)
+    return choice
+
+
+def _cached_for(spec: str | os.PathLike[str], path: Path, entry: ModelEntry | None, kwargs: dict[str, object]) -> ExportedModel | None:
+    """For :meth:`Relighter.from_weights`: the weights at ``path``'s export from relight's cache, where the
+    settings in ``kwargs`` run them on ONNX Runtime and one is there, so that neither the weights nor the
+    torch network is loaded; else None. ``device`` and ``precision`` in ``kwargs`` are settled here."""
+    from relight.weights.load import located_sha256, located_source
+
+    device = kwargs.get("device")
+    kwargs["device"] = device = device if isinstance(device, torch.device) else select_device(device)  # type: ignore[arg-type]
+    kwargs["precision"] = precision = kwargs.get("precision") or default_precision(device)
+    choice = choose(kwargs.get("backend"), device, precision, compile=bool(kwargs.get("compile")),  # type: ignore[arg-type]
+                    optimize=bool(kwargs.get("optimize", True)))
+    if choice.backend != "onnxruntime":
+        return None
+    cached = cached_model(located_sha256(path, entry), precision, located_source(spec, path, entry))  # type: ignore[arg-type]
+    if cached is None or (entry is not None and cached.config != entry.config):
+        return None  # loading says what is wrong with weights that disagree with their entry
+    return cached
 
 
 def _onnx_network(relighter: Relighter, loaded: LoadedModel | ExportedModel, inplace: bool) -> OnnxNetwork | None:

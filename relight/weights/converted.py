@@ -6,7 +6,8 @@ runs no code) and no key mapping.
 
 Hashing the 613 MB checkpoint costs about as much as converting it (``docs/performance.md``), so the
 file's sha256 is remembered in ``converted/index.json`` under its resolved path with its size, mtime,
-ctime and inode: a file seen before in the same state is not hashed again.
+ctime and inode: a file seen before in the same state is not hashed again. The ONNX exports' cache
+names any weights file by the same remembered sha256 (:func:`checkpoint_sha256`).
 A file replaced or changed in place changes its ctime (which no program can set back), so it is hashed
 again; a copy elsewhere hashes to the same name and reuses the conversion.
 

@@ -165,10 +165,15 @@ def load_weights(
     warn: Warn | None = None,
 ) -> LoadedModel:
     """Load a model from anything ``weights`` accepts (see :func:`resolve_weights`)."""
+    path, entry = locate_weights(spec, registry=registry, progress=progress, warn=warn)
+    return load_located(spec, path, entry)
+
+
+def load_located(spec: str | os.PathLike[str], path: Path, entry: ModelEntry | None) -> LoadedModel:
+    """Load what :func:`locate_weights` found for ``spec``: the file at ``path``, checked against ``entry``."""
     from relight.model.checkpoint import load_checkpoint
     from relight.weights.converted import load_converted
 
-    path, entry = locate_weights(spec, registry=registry, progress=progress, warn=warn)
     if path.suffix.lower() in AUTHORS_SUFFIXES:
         source, target = AUTHORS_ILLUMINATION
         provenance = {"source": source, "target": target, "origin": "authors' checkpoint, converted once into relight's cache",
@@ -180,23 +185,42 @@ def load_weights(
         loaded = converted.loaded
         loaded.file, loaded.sha256 = path, converted.cache.stem  # the conversion is named by the sha256 of the authors' file
         loaded.provenance.setdefault(TRAINED_AT, list(AUTHORS_TRAINED_AT))  # a conversion kept by an older relight lacks it
-        loaded.source = f"{path} ({converted.note})"
+        loaded.source = located_source(spec, path, entry, f"{path} ({converted.note})")
     else:
         loaded = load_checkpoint(path)
+        loaded.source = located_source(spec, path, entry)
     if entry is not None:
         if loaded.config != entry.config:
             raise WeightsRefused(
                 f"{entry.name}: {path} holds {loaded.config.describe()} but the registry says {entry.config.describe()}",
                 path=path,
             )
-        loaded.source = f"{entry.name} ({path})"
         if entry.sha256 is not None and _hashed(entry):  # checked above: no need to hash it again
             loaded.sha256 = entry.sha256
         if entry.trained_at is not None:  # the checkpoint's own record wins (older ones have none)
             loaded.provenance.setdefault(TRAINED_AT, list(entry.trained_at))
-    elif isinstance(spec, str) and spec.startswith("hf://"):
-        loaded.source = f"{spec} ({path})"
     return loaded
+
+
+def located_source(spec: str | os.PathLike[str], path: Path, entry: ModelEntry | None, plain: str | None = None) -> str:
+    """How a model loaded from ``spec`` names where it came from: the registry name or ``hf://`` address
+    and its file, else ``plain`` (default: the path)."""
+    if entry is not None:
+        return f"{entry.name} ({path})"
+    if isinstance(spec, str) and spec.startswith("hf://"):
+        return f"{spec} ({path})"
+    return str(path) if plain is None else plain
+
+
+def located_sha256(path: Path, entry: ModelEntry | None) -> str:
+    """The sha256 that names the weights at ``path`` (their conversion, their ONNX exports): the registry's
+    where loading verifies it, else the file's, remembered while the file is unchanged
+    (:func:`relight.weights.converted.checkpoint_sha256`)."""
+    from relight.weights.converted import checkpoint_sha256
+
+    if entry is not None and entry.sha256 is not None and _hashed(entry):
+        return entry.sha256
+    return checkpoint_sha256(path)
 
 
 def naming(path: Path, exc: RelightError) -> tuple[Part, ...]:
