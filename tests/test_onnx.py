@@ -339,8 +339,9 @@ def test_weights_seen_before_run_from_their_cached_export_without_being_loaded(n
     monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(narrow_checkpoint.read_bytes())
-    first = Relighter.from_weights(weights, device="cpu")
-    assert not first.loaded.cached
+    stages: list[str] = []
+    first = Relighter.from_weights(weights, device="cpu", stages=stages.append)
+    assert any(s.startswith("exporting model to ONNX once") for s in stages)
     rgb, depth = seeded_inputs(first.loaded.config, 1, 32, 32, 0, seed=5)
     expected = first.relight_tensor(rgb, depth)
 
@@ -350,7 +351,7 @@ def test_weights_seen_before_run_from_their_cached_export_without_being_loaded(n
     with monkeypatch.context() as patch:
         patch.setattr(checkpoint, "safe_open", not_read)
         patch.setattr(export, "read_exported", not_read)  # the metadata comes from the copy beside the export
-        later = Relighter.from_weights(weights, device="cpu")
+        later = Relighter.from_weights(weights, device="cpu", stages=stages.append)
     assert later.loaded.cached and later.model is None
     assert later.choice.describe() == "onnxruntime (auto: faster on the CPU)"
     assert later.loaded.config == first.loaded.config
@@ -362,8 +363,9 @@ def test_weights_seen_before_run_from_their_cached_export_without_being_loaded(n
 
     torch.manual_seed(7)
     save_checkpoint(MBNet(first.loaded.config), weights, {"trained_at": [32, 32]})  # other weights, same file name and size
-    changed = Relighter.from_weights(weights, device="cpu")
-    assert not changed.loaded.cached
+    stages.clear()
+    changed = Relighter.from_weights(weights, device="cpu", stages=stages.append)
+    assert any(s.startswith("exporting model to ONNX once") for s in stages)
     assert changed.loaded.sha256 == sha256_file(weights)
     torch_path = Relighter.from_weights(weights, device="cpu", backend="torch").relight_tensor(rgb, depth)
     assert (changed.relight_tensor(rgb, depth) - torch_path).abs().max() <= 1e-4
@@ -378,6 +380,38 @@ def test_a_cached_export_whose_metadata_copy_is_gone_still_runs(narrow_checkpoin
     assert later.loaded.cached
     assert later.loaded.config == first.loaded.config
     assert later.loaded.provenance == first.loaded.provenance
+
+
+def test_the_cpu_optimised_graph_is_kept_for_later_sessions_and_named_by_the_cpu_and_runtime(narrow_checkpoint: Path,
+                                                                                              monkeypatch: pytest.MonkeyPatch,
+                                                                                              tmp_path: Path) -> None:
+    import onnxruntime
+
+    from relight.inference.export import optimized_path
+
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    first = Relighter.from_weights(narrow_checkpoint, device="cpu")
+    kept = optimized_path(first.network.path)
+    assert first.network.optimized == kept and not kept.exists()
+    rgb, depth = seeded_inputs(first.loaded.config, 2, 64, 32, 0, seed=6)
+    expected = first.relight_tensor(rgb, depth)
+    assert kept.is_file()  # written by the first session, atomically
+    assert not [p for p in kept.parent.iterdir() if ".tmp" in p.name]
+
+    later = Relighter.from_weights(narrow_checkpoint, device="cpu")
+    before = kept.stat().st_mtime_ns
+    assert torch.equal(later.relight_tensor(rgb, depth), expected)
+    assert kept.stat().st_mtime_ns == before  # loaded, not written again
+
+    kept.write_bytes(kept.read_bytes()[:1000])  # damaged: the export itself runs
+    damaged = Relighter.from_weights(narrow_checkpoint, device="cpu")
+    assert torch.equal(damaged.relight_tensor(rgb, depth), expected)
+
+    monkeypatch.setattr(onnxruntime, "__version__", "0.0.1")
+    assert optimized_path(first.network.path) != kept  # another runtime lays the graph out anew
+    assert Relighter.from_weights(narrow_checkpoint, device="cpu", backend="onnxruntime").network.optimized is not None
+    given = Relighter.from_weights(first.network.path, device="cpu")
+    assert given.network.optimized is None  # a file given to run is not the cache's to add to
 
 
 def test_the_cache_is_keyed_by_weights_version_and_precision(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from relight.errors import InvalidSetting, RelightError, Setting, first_line
+from relight.errors import InvalidSetting, OutputFileError, RelightError, Setting, first_line
+from relight.io.output import atomic_output
 
 #: The values ``backend`` takes.
 BACKENDS = ("auto", "torch", "onnxruntime")
@@ -120,10 +121,14 @@ class OnnxNetwork:
     (:mod:`relight.inference.batch`). Calls from several threads at once are safe.
     """
 
-    def __init__(self, path: str | os.PathLike[str], device: torch.device, threads: int | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], device: torch.device, threads: int | None = None,
+                 optimized: Path | None = None) -> None:
         self.path = Path(path)
         self.device = device
         self.threads = threads
+        #: Where ONNX Runtime's optimised graph of ``path`` is kept (:func:`relight.inference.export.optimized_path`):
+        #: the first session writes it, later ones (other processes too) load it instead of optimising again.
+        self.optimized = optimized
         self._sessions: dict[int, Any] = {}
         self._lock = threading.Lock()
 
@@ -142,8 +147,26 @@ class OnnxNetwork:
         options.log_severity_level = 3  # its warnings are about its own graph rewrites
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        if self.optimized is not None and self.optimized.is_file():
+            try:
+                return self._session(self.optimized, options)
+            except RelightError:
+                pass  # not loadable after all: the export itself is, below
+        elif self.optimized is not None:
+            try:
+                with atomic_output(self.optimized) as tmp:
+                    options.optimized_model_filepath = str(tmp)
+                    session = self._session(self.path, options)
+                return session
+            except OutputFileError:  # it cannot be kept: later sessions optimise again
+                options.optimized_model_filepath = ""
+        return self._session(self.path, options)
+
+    def _session(self, path: Path, options: Any) -> Any:
+        import onnxruntime as ort
+
         try:
-            return ort.InferenceSession(str(self.path), options, providers=providers(self.device))
+            return ort.InferenceSession(str(path), options, providers=providers(self.device))
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own error types
             raise RelightError(f"{self.path}: ONNX Runtime cannot load it ({first_line(exc)[:300]})") from None
 

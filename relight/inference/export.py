@@ -112,6 +112,24 @@ def cache_path(sha256: str, precision: str = "fp32") -> Path:
     return cache_folder() / f"{sha256}.relight-{__version__}.opset{OPSET}.{precision}.onnx"
 
 
+def optimized_path(path: Path) -> Path:
+    """Where ONNX Runtime's CPU-optimised graph of the cached export ``path`` is kept. That graph is laid out
+    for this CPU's vector width by this ONNX Runtime version, so both name it: a cache shared between
+    machines keeps one per kind of CPU."""
+    import platform
+
+    import onnxruntime as ort
+
+    cpu = platform.machine() + platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            cpu += next((line for line in fh if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        pass  # not Linux: the machine and processor names stand for the CPU
+    fingerprint = hashlib.sha256(f"{ort.__version__}|{cpu}".encode()).hexdigest()[:16]
+    return path.with_name(f"{path.stem}.cpu-{fingerprint}.onnx")
+
+
 def model_name(loaded: LoadedModel) -> str:
     """A short name for the metadata: the registry name, else the weights file's stem."""
     source = loaded.source.split(" (")[0]
@@ -371,4 +389,4 @@ def cached_export(loaded: LoadedModel, precision: str = "fp32", stage: Stage | N
 
 __all__ = ["CHECK_SHAPES", "FOLDER", "FORMAT", "FP16_TOLERANCE", "FP32_TOLERANCE", "INPUTS", "OPSET", "ExportError", "Exported", "ExportedModel",
            "NotRelightOnnx", "cache_folder", "cache_path", "cached_export", "cached_model", "facts_path", "export_network", "export_weights", "exportable", "largest_difference", "metadata",
-           "model_name", "read_exported", "seeded_inputs", "weights_sha256"]
+           "model_name", "optimized_path", "read_exported", "seeded_inputs", "weights_sha256"]

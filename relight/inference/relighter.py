@@ -33,7 +33,8 @@ from relight.model.checkpoint import LoadedModel
 from relight.model.provenance import trained_at
 from relight.model.fold import fold_batchnorm
 from relight.inference.backend import Choice, OnnxNetwork, choose
-from relight.inference.export import ExportedModel, ExportError, cache_path, cached_export, cached_model, model_name, read_exported, weights_sha256
+from relight.inference.export import (ExportedModel, ExportError, cache_path, cached_export, cached_model, model_name, optimized_path,
+                                     read_exported, weights_sha256)
 from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale, scale_factor
 from relight.weights.registry import ModelEntry, any_to_any_models
 from relight.tensors import depth_tensor, guided_resize, image_tensor, pad_to_stride, resize
@@ -435,7 +436,8 @@ def _onnx_network(relighter: Relighter, loaded: LoadedModel | ExportedModel, inp
         return None
     relighter.loaded = exported
     relighter._memory_format = torch.contiguous_format
-    return OnnxNetwork(exported.path, relighter.device)
+    optimized = optimized_path(exported.path) if exported.cached and relighter.device.type == "cpu" else None
+    return OnnxNetwork(exported.path, relighter.device, optimized=optimized)
 
 
 def _exported(relighter: Relighter, loaded: LoadedModel, inplace: bool) -> ExportedModel | None:
@@ -452,7 +454,7 @@ def _exported(relighter: Relighter, loaded: LoadedModel, inplace: bool) -> Expor
         relighter._warn(f"running on torch: this model does not export to ONNX ({first_line(exc)})")
         relighter.choice = Choice("torch", "auto: the model does not export to ONNX")
         return None
-    return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), sha256, relighter.precision, loaded.source)
+    return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), sha256, relighter.precision, loaded.source, cached=True)
 
 
 def _out_of_memory(relighter: Relighter, count: int, size: tuple[int, int]) -> DeviceOutOfMemory:
