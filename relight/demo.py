@@ -61,7 +61,7 @@ def run_demo(
     examples = Path(examples)
     inputs, gt = examples / "validation", examples / "validation_gt"
     if not inputs.is_dir() or not gt.is_dir():
-        raise InputFileError(examples, f"the bundled examples are missing (expected validation/ and validation_gt/)")
+        raise InputFileError(examples, "the bundled examples are missing (expected validation/ and validation_gt/)")
     found = evaluation_pairs(inputs, gt_dir=gt)
     pairs = found.pairs
     scorer = scorer or Scorer(relighter.device)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import signal
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,7 +82,7 @@ def test_batch_fails_the_image_without_depth_fast_and_does_the_others(unreachabl
                                        "--depth-model", "depth-anything-v2-small"]))
     assert code == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
-    assert f"b.png: no depth map, and depth cannot be estimated: " in err, err
+    assert "b.png: no depth map, and depth cannot be estimated: " in err, err
     assert ADVICE in err, err
 
 

@@ -6,7 +6,6 @@ failed to load, running out of memory)."""
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import struct
 import subprocess

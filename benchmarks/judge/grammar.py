@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from judge import sdf
-from judge.materials import Material, ground_cover, linear, paint, random_material, stone, tiles, wood
+from judge.materials import Material, ground_cover, linear, random_material, stone, tiles
 from judge.scene import JudgeScene, Rig, clear_of_lights
 from judge.sdf import Shape
 

@@ -74,7 +74,7 @@ def batch(
     chosen = resolve_slice(shard_spec)
     pairs = find_inference_pairs(folder, depth_dir)
     if not pairs:
-        raise InputFileError(folder, f"no images found")
+        raise InputFileError(folder, "no images found")
     total = len(pairs)
     if chosen is not None:
         pairs = chosen.take(pairs)

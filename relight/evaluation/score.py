@@ -190,7 +190,7 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
     """Every entry of ``folder`` named as an image (hidden ones left out), by stem: a folder, FIFO or
     broken symlink too, so that it is reported as a file that cannot be read, not passed over."""
     if not folder.is_dir():
-        raise InputFileError(folder, f"not a folder")
+        raise InputFileError(folder, "not a folder")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

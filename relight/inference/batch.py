@@ -395,7 +395,7 @@ def _to_do(plan: list[list[Output]], out_dir: Path, overwrite: bool, summary: Ba
                 continue
             claimed[target] = pair
             if target.is_dir():
-                summary.failures.append((pair.image, OutputFileError(target, f"a folder is where this output goes; move it away")))
+                summary.failures.append((pair.image, OutputFileError(target, "a folder is where this output goes; move it away")))
                 summary.failed_outputs += 1
                 report("failed")
             elif not overwrite and finished(target):

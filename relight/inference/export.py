@@ -34,7 +34,7 @@ from torch import nn
 
 from relight.errors import InputFileError, OutputFileError, RelightError, action, first_line
 from relight.io.output import atomic_output, check_output_path, remove_stale_temporaries, write_json
-from relight.lighting import LIGHT_FEATURES, Illumination, encode_lights
+from relight.lighting import Illumination, encode_lights
 from relight.model import MBNet, MBNetConfig
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
