@@ -80,8 +80,8 @@ class ExportedModel:
     sha256: str = ""
     precision: str = "fp32"
     source: str = ""
-    #: Whether this is relight's cached export of a weights file (:func:`cached_model`): it stands for
-    #: those weights, on whatever backend choice they would get, rather than being a file given to run.
+    #: Whether this is the export relight's cache holds for a weights file (:func:`cached_export`,
+    #: :func:`cached_model`): it stands for those weights, rather than being a file given to run.
     cached: bool = False
 
 
