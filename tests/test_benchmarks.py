@@ -154,3 +154,22 @@ def test_borders_benchmark(tmp_path: Path) -> None:
     assert halo["scenes"] == 1
     assert len(halo["guided"]) == len(halo["plain"]) == len(halo["bands_px"]) == 5
     assert halo["guided"][-1] == halo["plain"][-1]  # far from depth edges the two ways back agree
+
+
+def test_direction_signal_benchmark(tmp_path: Path) -> None:
+    import shutil
+
+    from relight.data.synth import write_dataset
+
+    world = tmp_path / "world"
+    write_dataset(world, scenes=3, size=32, seed=5)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for image in world.glob("Image000_*.png"):  # every light gives the same image: no directional contrast
+        shutil.copy(world / "Image000_6500_N.png", flat / image.name)
+    record = _run("direction_signal.py", str(flat), "--world", f"{world}:5", out=tmp_path / "direction.json")
+    assert record["folders"][str(flat)]["median"] == 0.0
+    lit = record["folders"][str(world)]
+    assert lit["scenes"] == 3 and min(lit["per_scene"].values()) > 0.0
+    assert {"sky", "light_elevation", "pitch", "exposure"} <= set(record["parameters"])
+    assert all(-1.0 <= row["spearman"] <= 1.0 for row in record["parameters"].values())
