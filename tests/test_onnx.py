@@ -372,17 +372,7 @@ def test_weights_seen_before_run_from_their_cached_export_without_being_loaded(n
     assert not torch.equal(changed.relight_tensor(rgb, depth), expected)
 
 
-def test_a_cached_export_whose_metadata_copy_is_gone_still_runs(narrow_checkpoint: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
-    first = Relighter.from_weights(narrow_checkpoint, device="cpu")
-    facts_path(first.network.path).write_text("{damaged", encoding="utf-8")
-    later = Relighter.from_weights(narrow_checkpoint, device="cpu")
-    assert later.loaded.cached
-    assert later.loaded.config == first.loaded.config
-    assert later.loaded.provenance == first.loaded.provenance
-
-
-def test_the_cpu_optimised_graph_is_kept_for_later_sessions_and_named_by_the_cpu_and_runtime(narrow_checkpoint: Path,
+def test_the_optimised_graph_of_a_reused_export_is_kept_and_named_by_the_cpu_and_runtime(narrow_checkpoint: Path,
                                                                                               monkeypatch: pytest.MonkeyPatch,
                                                                                               tmp_path: Path) -> None:
     import onnxruntime
@@ -390,12 +380,15 @@ def test_the_cpu_optimised_graph_is_kept_for_later_sessions_and_named_by_the_cpu
     from relight.inference.export import optimized_path
 
     monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    exporting = Relighter.from_weights(narrow_checkpoint, device="cpu")
+    assert exporting.network.optimized is None  # a model exported and run once does not pay for writing it
+    rgb, depth = seeded_inputs(exporting.loaded.config, 2, 64, 32, 0, seed=6)
+    expected = exporting.relight_tensor(rgb, depth)
     first = Relighter.from_weights(narrow_checkpoint, device="cpu")
     kept = optimized_path(first.network.path)
     assert first.network.optimized == kept and not kept.exists()
-    rgb, depth = seeded_inputs(first.loaded.config, 2, 64, 32, 0, seed=6)
-    expected = first.relight_tensor(rgb, depth)
-    assert kept.is_file()  # written by the first session, atomically
+    assert torch.equal(first.relight_tensor(rgb, depth), expected)
+    assert kept.is_file()  # written by the first session of a reused export, atomically
     assert not [p for p in kept.parent.iterdir() if ".tmp" in p.name]
 
     later = Relighter.from_weights(narrow_checkpoint, device="cpu")
@@ -406,6 +399,11 @@ def test_the_cpu_optimised_graph_is_kept_for_later_sessions_and_named_by_the_cpu
     kept.write_bytes(kept.read_bytes()[:1000])  # damaged: the export itself runs
     damaged = Relighter.from_weights(narrow_checkpoint, device="cpu")
     assert torch.equal(damaged.relight_tensor(rgb, depth), expected)
+
+    facts_path(first.network.path).write_text("{damaged", encoding="utf-8")  # the copy of the metadata: read from the export instead
+    again = Relighter.from_weights(narrow_checkpoint, device="cpu")
+    assert again.loaded.cached
+    assert (again.loaded.config, again.loaded.provenance) == (first.loaded.config, first.loaded.provenance)
 
     monkeypatch.setattr(onnxruntime, "__version__", "0.0.1")
     assert optimized_path(first.network.path) != kept  # another runtime lays the graph out anew

@@ -126,7 +126,8 @@ class OnnxNetwork:
         self.device = device
         self.threads = threads
         #: Where ONNX Runtime's optimised graph of ``path`` is kept (:func:`relight.inference.export.optimized_path`):
-        #: the first session writes it, later ones (other processes too) load it instead of optimising again.
+        #: the first session that finds none writes it, later ones (other processes too) load it instead of
+        #: optimising again.
         self.optimized = optimized
         self._sessions: dict[int, Any] = {}
         self._lock = threading.Lock()

@@ -429,22 +429,26 @@ def _cached_for(spec: str | os.PathLike[str], path: Path, entry: ModelEntry | No
 
 def _onnx_network(relighter: Relighter, loaded: LoadedModel | ExportedModel, inplace: bool) -> OnnxNetwork | None:
     """The ONNX Runtime network ``relighter`` runs (its ``loaded`` becomes the export), or None on torch."""
-    exported = loaded if isinstance(loaded, ExportedModel) else None
+    exported, reused = (loaded, True) if isinstance(loaded, ExportedModel) else (None, False)
     if exported is None and relighter.choice.backend == "onnxruntime":
-        exported = _exported(relighter, loaded, inplace)
+        exported, reused = _exported(relighter, loaded, inplace) or (None, False)
     if exported is None:
         return None
     relighter.loaded = exported
     relighter._memory_format = torch.contiguous_format
-    optimized = optimized_path(exported.path) if exported.cached and relighter.device.type == "cpu" else None
-    return OnnxNetwork(exported.path, relighter.device, optimized=optimized)
+    # ONNX Runtime's optimised graph is kept from the second run of a cached export on (a model exported
+    # and run once does not pay for writing it), on the CPU, whose instruction set it is laid out for.
+    keep = exported.cached and reused and relighter.device.type == "cpu"
+    return OnnxNetwork(exported.path, relighter.device, optimized=optimized_path(exported.path) if keep else None)
 
 
-def _exported(relighter: Relighter, loaded: LoadedModel, inplace: bool) -> ExportedModel | None:
-    """For ``relighter``: ``loaded``'s export from the cache (made now, from a copy unless ``inplace``, if need be); None,
-    said once, where it does not export and ``auto`` chose ONNX Runtime, so that torch runs it."""
+def _exported(relighter: Relighter, loaded: LoadedModel, inplace: bool) -> tuple[ExportedModel, bool] | None:
+    """For ``relighter``: ``loaded``'s export from the cache (made now, from a copy unless ``inplace``, if need be),
+    and whether it was there before; None, said once, where it does not export and ``auto`` chose ONNX
+    Runtime, so that torch runs it."""
     sha256 = weights_sha256(loaded)
-    if not inplace and not cache_path(sha256, relighter.precision).is_file():  # exporting folds BatchNorm in place
+    there = cache_path(sha256, relighter.precision).is_file()
+    if not inplace and not there:  # exporting folds BatchNorm in place
         loaded = LoadedModel(copy.deepcopy(loaded.model), loaded.provenance, loaded.source, loaded.file, loaded.sha256)
     try:
         path = cached_export(loaded, relighter.precision, stage=relighter._stage, sha256=sha256)
@@ -454,7 +458,7 @@ def _exported(relighter: Relighter, loaded: LoadedModel, inplace: bool) -> Expor
         relighter._warn(f"running on torch: this model does not export to ONNX ({first_line(exc)})")
         relighter.choice = Choice("torch", "auto: the model does not export to ONNX")
         return None
-    return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), sha256, relighter.precision, loaded.source, cached=True)
+    return ExportedModel(path, loaded.config, loaded.provenance, model_name(loaded), sha256, relighter.precision, loaded.source, cached=True), there
 
 
 def _out_of_memory(relighter: Relighter, count: int, size: tuple[int, int]) -> DeviceOutOfMemory:
