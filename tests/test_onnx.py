@@ -362,7 +362,7 @@ def test_weights_seen_before_run_from_their_cached_export_without_being_loaded(n
     assert asked.model is not None and asked.backend == "torch"
 
     torch.manual_seed(7)
-    save_checkpoint(MBNet(first.loaded.config), weights, {"trained_at": [32, 32]})  # other weights, same file name and size
+    save_checkpoint(MBNet(first.loaded.config), weights, {"trained_at": [32, 32]})  # other weights, written over the same file
     stages.clear()
     changed = Relighter.from_weights(weights, device="cpu", stages=stages.append)
     assert any(s.startswith("exporting model to ONNX once") for s in stages)
