@@ -396,9 +396,11 @@ def test_the_optimised_graph_of_a_reused_export_is_kept_and_named_by_the_cpu_and
     assert torch.equal(later.relight_tensor(rgb, depth), expected)
     assert kept.stat().st_mtime_ns == before  # loaded, not written again
 
-    kept.write_bytes(kept.read_bytes()[:1000])  # damaged: the export itself runs
+    kept.write_bytes(kept.read_bytes()[:1000])  # damaged: the export itself runs, and the graph is written again
     damaged = Relighter.from_weights(narrow_checkpoint, device="cpu")
     assert torch.equal(damaged.relight_tensor(rgb, depth), expected)
+    assert kept.stat().st_size > 1000
+    assert torch.equal(Relighter.from_weights(narrow_checkpoint, device="cpu").relight_tensor(rgb, depth), expected)
 
     facts_path(first.network.path).write_text("{damaged", encoding="utf-8")  # the copy of the metadata: read from the export instead
     again = Relighter.from_weights(narrow_checkpoint, device="cpu")

@@ -147,20 +147,21 @@ class OnnxNetwork:
         options.log_severity_level = 3  # its warnings are about its own graph rewrites
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        if self.optimized is not None and self.optimized.is_file():
+        if self.optimized is None:
+            return self._session(self.path, options)
+        if self.optimized.is_file():
             try:
                 return self._session(self.optimized, options)
             except RelightError:
-                pass  # not loadable after all: the export itself is, below
-        elif self.optimized is not None:
-            try:
-                with atomic_output(self.optimized) as tmp:
-                    options.optimized_model_filepath = str(tmp)
-                    session = self._session(self.path, options)
-                return session
-            except OutputFileError:  # it cannot be kept: later sessions optimise again
-                options.optimized_model_filepath = ""
-        return self._session(self.path, options)
+                pass  # damaged: optimised from the export again, and replaced
+        try:
+            with atomic_output(self.optimized) as tmp:
+                options.optimized_model_filepath = str(tmp)
+                session = self._session(self.path, options)
+            return session
+        except OutputFileError:  # it cannot be kept: later sessions optimise again
+            options.optimized_model_filepath = ""
+            return self._session(self.path, options)
 
     def _session(self, path: Path, options: Any) -> Any:
         import onnxruntime as ort
