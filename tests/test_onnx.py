@@ -6,6 +6,7 @@ through ONNX Runtime are checked in tests/test_golden.py.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -402,10 +403,14 @@ def test_the_optimised_graph_of_a_reused_export_is_kept_and_named_by_the_cpu_and
     assert kept.stat().st_size > 1000
     assert torch.equal(Relighter.from_weights(narrow_checkpoint, device="cpu").relight_tensor(rgb, depth), expected)
 
-    facts_path(first.network.path).write_text("{damaged", encoding="utf-8")  # the copy of the metadata: read from the export instead
-    again = Relighter.from_weights(narrow_checkpoint, device="cpu")
-    assert again.loaded.cached
-    assert (again.loaded.config, again.loaded.provenance) == (first.loaded.config, first.loaded.provenance)
+    facts = facts_path(first.network.path)
+    kept_facts = facts.read_text(encoding="utf-8")
+    for harm in (lambda: facts.write_text("{damaged", encoding="utf-8"), facts.unlink):  # the copy of the metadata
+        harm()
+        again = Relighter.from_weights(narrow_checkpoint, device="cpu")  # read from the export instead, and the copy written again
+        assert again.loaded.cached
+        assert (again.loaded.config, again.loaded.provenance) == (first.loaded.config, first.loaded.provenance)
+        assert json.loads(facts.read_text(encoding="utf-8")) == json.loads(kept_facts)
 
     monkeypatch.setattr(onnxruntime, "__version__", "0.0.1")
     assert optimized_path(first.network.path) != kept  # another runtime lays the graph out anew

@@ -243,9 +243,14 @@ def export_network(model: MBNet, path: str | os.PathLike[str], props: dict[str, 
 
 def read_exported(path: str | os.PathLike[str]) -> ExportedModel:
     """The facts relight wrote into an exported file; a file without them is refused in one line."""
+    path = Path(path)
+    return _model_from(path, _exported_props(path), str(path))
+
+
+def _exported_props(path: Path) -> dict[str, str]:
+    """The metadata relight wrote into the exported file at ``path`` (refused in one line without it)."""
     import onnxruntime as ort
 
-    path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "no such file")
     options = ort.SessionOptions()
@@ -259,8 +264,13 @@ def read_exported(path: str | os.PathLike[str]) -> ExportedModel:
     if props.get("relight_format") != FORMAT:
         raise NotRelightOnnx(path, "an ONNX file without relight's metadata, so what it does to the light is unknown; ",
                              action("export", "export the weights with relight.inference.export.export_weights"))
+    return dict(props)
+
+
+def _model_from(path: Path, props: dict[str, str], source: str) -> ExportedModel:
+    """:func:`_from_metadata`, with damaged metadata refused in one line naming the file."""
     try:
-        return _from_metadata(path, props, str(path))
+        return _from_metadata(path, props, source)
     except (KeyError, ValueError, TypeError) as exc:
         raise InputFileError(path, f"damaged relight metadata ({exc})") from None
 
@@ -295,10 +305,21 @@ def cached_model(sha256: str, precision: str, source: str) -> ExportedModel | No
             raise ValueError("not this export's metadata")
         found = _from_metadata(path, props, source)
     except (OSError, KeyError, ValueError, TypeError, AttributeError):  # no copy beside it (an older cache), or a damaged one
-        found = read_exported(path)
-        found.source = source
+        props = _exported_props(path)
+        found = _model_from(path, props, source)
+        if props.get("weights_sha256") == sha256:
+            _keep_facts(path, props)  # so that later runs need not parse the export again
     found.cached = True
     return found
+
+
+def _keep_facts(path: Path, props: dict[str, str]) -> None:
+    """Write the copy of an export's metadata beside it; a cache that cannot take it still works, reading
+    the metadata from the export itself."""
+    try:
+        write_json(facts_path(path), props)
+    except (OSError, RelightError):
+        pass
 
 
 def largest_difference(model: MBNet, path: str | os.PathLike[str], shapes: tuple[tuple[int, int, int, int], ...] = CHECK_SHAPES,
@@ -380,10 +401,7 @@ def cached_export(loaded: LoadedModel, precision: str = "fp32", stage: Stage | N
         with atomic_output(failed) as tmp:
             tmp.write_text(str(exc) + "\n", encoding="utf-8")
         raise
-    try:
-        write_json(facts_path(path), props)
-    except (OSError, RelightError):
-        pass  # not kept: later runs read the metadata from the export itself
+    _keep_facts(path, props)
     return path
 
 
