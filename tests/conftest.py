@@ -75,6 +75,20 @@ SLOW = {
     "test_big_photos.py::test_run_to_all_holds_one_light_at_a_time",
     "test_big_photos.py::test_batch_of_big_photos_writes_each_output_as_its_pass_ends",
     "test_ui_hostile.py::test_hostile_uploads_are_one_line_each_and_the_server_stays_small",
+    "test_ddp.py::test_two_process_gloo_training_keeps_replicas_identical",
+    "test_train_anytoany.py::test_two_process_gloo_any_to_any_training_keeps_replicas_identical",
+    "test_train.py::test_a_stopped_run_says_how_to_resume_and_resumes",
+    "test_ui.py::test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_files",
+    "test_slicing.py::test_slurm_array_tasks_each_relight_their_slice_and_shard_wins",
+    "test_slicing.py::test_torchrun_processes_each_relight_their_slice_once",
+    "test_cli_run.py::test_batch_stopped_by_sigterm_cleans_up_says_how_to_resume_and_resumes",
+    "test_depth_estimation.py::test_relight_depth_writes_npy_and_a_16bit_png",
+    "test_batch_faults.py::test_a_rerun_after_a_sigkill_removes_the_killed_batch_s_temporaries",
+    "test_benchmarks.py::test_borders_benchmark",
+    "test_benchmarks.py::test_batch_benchmark",
+    "test_hints.py::test_the_hints_export_as_plain_tensor_ops",
+    "test_devices.py::test_compile_on_cpu_keeps_the_cuda_toolkit_probe_quiet",
+    "test_anytoany_heldout.py::test_the_benchmark_runs_end_to_end_and_writes_its_json",
 }
 
 
@@ -134,6 +148,9 @@ def _fixture_functions(item: pytest.Item) -> list[object]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the GPU, slow and process-starting tests, then move the slow ones to the front (in their order):
+    a worker that draws a 30-second test last keeps the run going while the other core idles, and an
+    idle worker takes the tests still queued on a busy one, so short tests at the end fill the gaps."""
     for item in items:
         file = item.path.name
         name = getattr(item, "originalname", item.name)
@@ -145,6 +162,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         functions = [getattr(item, "function", None), *_fixture_functions(item)]
         if any(f is not None and _spawns(f, sys.modules.get(f.__module__, module), seen) for f in functions):
             item.add_marker(pytest.mark.subprocess)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)

@@ -142,7 +142,7 @@ def test_two_targets_give_different_outputs(tiny_config, design: str, inputs) ->
         cold = model(rgb, depth, encode_lights(["6500-W", "6500-W"]))
     assert (west - east).abs().max() > 1e-3
     assert (west - cold).abs().max() > 1e-3
-    relighter = Relighter(model, "cpu")
+    relighter = Relighter(model, "cpu", backend="torch")
     image, depth_map = rgb[0].permute(1, 2, 0).numpy(), depth[0, 0].numpy()
     a, b = relighter.relight(image, depth_map, to="2500-W"), relighter.relight(image, depth_map, to=Light(2500, "E"))
     assert np.abs(a - b).max() > 1e-3
@@ -195,7 +195,7 @@ def test_a_one_to_one_relighter_applies_its_pair_and_names_it_when_asked_for_ano
     tiny_config, one_to_one, inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
-    relighter = Relighter(LoadedModel(one_to_one, dict(PAIR)), "cpu")
+    relighter = Relighter(LoadedModel(one_to_one, dict(PAIR)), "cpu", backend="torch")
     assert relighter.illumination.describe() == "one-to-one 6500-N -> 4500-E"
     assert relighter.mapping() == relighter.mapping("4500-E") == "6500-N -> 4500-E"
     image, depth_map = inputs[0][0].permute(1, 2, 0).numpy(), inputs[1][0, 0].numpy()
@@ -219,14 +219,14 @@ def test_a_one_to_one_relighter_applies_its_pair_and_names_it_when_asked_for_ano
 def test_an_any_to_any_relighter_needs_to_unless_the_checkpoint_records_a_default(tiny_config, inputs) -> None:
     image, depth_map = inputs[0][0].permute(1, 2, 0).numpy(), inputs[1][0, 0].numpy()
     model = MBNet(dataclasses.replace(tiny_config, conditioning="film")).eval()
-    relighter = Relighter(model, "cpu")
+    relighter = Relighter(model, "cpu", backend="torch")
     assert relighter.illumination.describe() == "any-to-any"
     assert relighter.mapping("2500-W") == "? -> 2500-W"
     assert relighter.mapping("2500-W", "6500-N") == "6500-N -> 2500-W"
     with pytest.raises(InvalidSetting, match=r"any-to-any: name the light to relight to, e.g. Relighter.relight\(to='2500-W'\)"):
         relighter.relight(image, depth_map)
     recorded = Relighter(LoadedModel(model, {"mapping": "any-to-any", "default_target": "3500-S",
-                                             "targets": [str(t) for t in ALL_LIGHTS]}), "cpu")
+                                             "targets": [str(t) for t in ALL_LIGHTS]}), "cpu", backend="torch")
     assert recorded.mapping() == "? -> 3500-S"
     assert np.array_equal(recorded.relight(image, depth_map), recorded.relight(image, depth_map, to="3500-S"))
 

@@ -38,3 +38,10 @@ def test_every_listed_slow_test_exists() -> None:
         file, _, name = entry.partition("::")
         source = (conftest.TESTS / file).read_text()
         assert not name or f"def {name}(" in source, f"{entry} is listed as slow but does not exist"
+
+
+def test_the_slow_tests_are_queued_first(request: pytest.FixtureRequest) -> None:
+    """So that no worker starts a long test while the others have run out of work."""
+    slow = [item.get_closest_marker("slow") is not None for item in request.session.items]
+    assert any(slow) and not all(slow)
+    assert slow == sorted(slow, reverse=True)

@@ -121,7 +121,7 @@ def test_training_records_the_size_its_images_are_seen_at(tmp_path: Path) -> Non
 def test_by_default_the_network_runs_at_the_training_scale_and_brings_the_change_back(trained_at_64x32: Path) -> None:
     rgb, depth = _photo(128, 64)
     told: list[str] = []
-    relighter = Relighter(load_weights(trained_at_64x32), "cpu", stages=told.append)
+    relighter = Relighter(load_weights(trained_at_64x32), "cpu", stages=told.append, backend="torch")
     told.clear()  # the steps of exporting the model to ONNX, on its first use (tests/test_onnx.py)
     assert relighter.run_size((128, 64)) == (64, 32)  # about 64 x 32 = 2,048 pixels, aspect kept, sides /32
     out = relighter.relight(rgb, depth)
@@ -130,10 +130,10 @@ def test_by_default_the_network_runs_at_the_training_scale_and_brings_the_change
     rgb_t, depth_t = torch.from_numpy(rgb).permute(2, 0, 1)[None], torch.from_numpy(depth)[None, None]
     small_rgb = resize(rgb_t, (64, 32))
     small_depth = resize(depth_t, (64, 32))
-    small = Relighter(load_weights(trained_at_64x32), "cpu", native=True).relight_tensor(small_rgb, small_depth)
+    small = Relighter(load_weights(trained_at_64x32), "cpu", native=True, backend="torch").relight_tensor(small_rgb, small_depth)
     expected = (rgb_t + guided_resize(small - small_rgb, small_depth, depth_t)).clamp(min=0)[0].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(out, expected, atol=1e-5)  # the change brought back guided by the depth
-    result = Relighter(load_weights(trained_at_64x32), "cpu", upscale="result").relight(rgb, depth)
+    result = Relighter(load_weights(trained_at_64x32), "cpu", upscale="result", backend="torch").relight(rgb, depth)
     np.testing.assert_allclose(result, resize(small, (128, 64))[0].permute(1, 2, 0).numpy(), atol=1e-5)
     assert np.abs(out - result).max() > 1e-3  # the two ways back differ: one keeps the photo's detail
 
@@ -141,7 +141,7 @@ def test_by_default_the_network_runs_at_the_training_scale_and_brings_the_change
 def test_native_and_an_unrecorded_scale_run_at_the_image_size(trained_at_64x32: Path, narrow_checkpoint: Path) -> None:
     rgb, depth = _photo(128, 64, seed=1)
     told: list[str] = []
-    native = Relighter(load_weights(trained_at_64x32), "cpu", native=True, stages=told.append)
+    native = Relighter(load_weights(trained_at_64x32), "cpu", native=True, stages=told.append, backend="torch")
     with pytest.warns(RelightWarning, match="runs at 128x64, 2.0 times the scale it was trained at"):  # and says so
         assert native.run_size((128, 64)) == (128, 64)
         assert told == []

@@ -300,7 +300,7 @@ def test_two_streams_write_the_same_outputs_and_large_groups_run_alone(
 def test_stream_count_follows_device_threads_and_compile(narrow: MBNet) -> None:
     from relight.inference.batch import plan_streams
 
-    eager = Relighter(narrow, "cpu")
+    eager = Relighter(narrow, "cpu", backend="torch")
     assert plan_streams(eager) == 1  # this module runs torch on one thread
     assert plan_streams(eager, 3) == 3
     with pytest.raises(RelightError) as err:
