@@ -210,6 +210,25 @@ def test_identity_pairs_keep_to_the_lights_asked_for(root: Path) -> None:
     assert not any(p.identity for p in apart)
 
 
+def test_told_identity_pairs_may_claim_a_light_other_than_their_image_s(root: Path) -> None:
+    """With claims, a told identity pair is told a light drawn at random and keeps its image as input and
+    answer; untold ones keep their own light (relighting to another light is a real change), and every
+    other draw is the draw without claims."""
+    scenes, _ = load_scenes([root])
+    plain = PairSampler(scenes, seed=4, per_epoch=400, identity=0.5).draw(1)
+    claiming = PairSampler(scenes, seed=4, per_epoch=400, identity=0.5, claimed=1.0).draw(1)
+    assert [p.input for p in plain] == [p.input for p in claiming]
+    assert [p.target for p in plain] == [p.target for p in claiming]
+    changed = [(a, b) for a, b in zip(plain, claiming) if a != b]
+    assert all(a.identity and a.source_known for a, _ in changed)
+    assert all(b.identity and b.source_known and b.input == b.target for _, b in changed)
+    told = [b for a, b in zip(plain, claiming) if a.identity and a.source_known]
+    said = [b for b in told if b.source_light != Light.parse(Path(b.input).stem.split("_", 1)[1].replace("_", "-"))]
+    assert len(said) > len(told) / 2  # a light drawn from 40 is rarely the image's own
+    assert all("+said-" in b.name for b in said)
+    assert all(a == b for a, b in zip(plain, claiming) if not (a.identity and a.source_known))
+
+
 def test_cli_data_pairs_counts_the_identity_pairs(cli, root: Path) -> None:
     code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--json", "--identity-pairs", "0.5",
                               "--pairs-per-epoch", "40"])
@@ -218,6 +237,11 @@ def test_cli_data_pairs_counts_the_identity_pairs(cli, root: Path) -> None:
     drawn = PairSampler(load_scenes([root])[0], per_epoch=40, identity=0.5).draw(0)
     assert report["identity_pairs"] == sum(p.identity for p in drawn) > 0
     assert [p["name"] for p in report["pairs"]] == [p.name for p in drawn]
+    code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--json", "--identity-pairs", "0.5",
+                          "--identity-claims", "1", "--pairs-per-epoch", "40"])
+    assert code == 0, err
+    claimed = PairSampler(load_scenes([root])[0], per_epoch=40, identity=0.5, claimed=1.0).draw(0)
+    assert [p["name"] for p in json.loads(out)["pairs"]] == [p.name for p in claimed] != [p.name for p in drawn]
     code, out, err = cli(["data", "pairs", str(root), "--any-to-any", "--identity-pairs", "0"])
     assert code == 0, err
     assert "identity" in out

@@ -40,7 +40,7 @@ def _rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-NEW_OPTIONS = ["--identity-pairs", "0.5", "--scales", "0.6,1.4", "--hints", "normals+shadows"]
+NEW_OPTIONS = ["--identity-pairs", "0.5", "--identity-claims", "0.5", "--scales", "0.6,1.4", "--hints", "normals+shadows"]
 
 
 @pytest.mark.parametrize("options", [[], NEW_OPTIONS], ids=["plain", "identity-scales-hints"])
@@ -74,6 +74,7 @@ def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path, o
     assert config.hints == ("normals+shadows" if options else "normals")  # the any-to-any default
     assert config.margin == 16
     assert provenance["identity_pairs"] == (0.5 if options else 0.1)
+    assert provenance["identity_claims"] == (0.5 if options else 0.0)
     assert config.conditioning == "film"
     assert provenance["mapping"] == "any-to-any"
     assert len(provenance["sources"]) == 40
@@ -180,6 +181,8 @@ def test_validation_sample_is_fixed_unmirrored_and_without_repeats(scenes: Path)
     ({"any_to_any": True, "target": "2500-W"}, "--target does not apply to --any-to-any: it draws from --targets"),
     ({"identity_pairs": 0.5}, "--identity-pairs needs --any-to-any"),
     ({"any_to_any": True, "identity_pairs": -0.1}, "--identity-pairs must be in [0, 1], not -0.1"),
+    ({"identity_claims": 0.5}, "--identity-claims needs --any-to-any"),
+    ({"any_to_any": True, "identity_claims": 2.0}, "--identity-claims must be in [0, 1], not 2.0"),
     ({"hints": "normals+shadows"}, "--hints normals+shadows: shadows need the lights as an input; train any-to-any with --any-to-any"),
     ({"hints": "shadows"}, "--hints shadows: expected none, normals, normals+shadows"),
     ({"hint_fov": 0.0}, "--hint-fov must be in (0, 180) degrees and --hint-pitch in (-90, 90), not 0 and 19"),

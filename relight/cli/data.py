@@ -30,6 +30,7 @@ class DrawOptions:
     per_epoch: int | None
     withhold_source: float
     identity: float
+    claims: float
     seed: int
     epoch: int
     sample: int
@@ -60,6 +61,7 @@ def pairs(
     pairs_per_epoch: Annotated[Optional[int], typer.Option(min=1, help="--any-to-any: pairs drawn per epoch (default: 4 per scene).")] = None,
     withhold_source: Annotated[float, typer.Option(min=0.0, max=1.0, help="--any-to-any: probability that a pair hides its source light.")] = 0.5,
     identity_pairs: Annotated[float, typer.Option(min=0.0, max=1.0, help="--any-to-any: share of identity pairs (source = target), as train's --identity-pairs.")] = IDENTITY_PAIRS,
+    identity_claims: Annotated[float, typer.Option(min=0.0, max=1.0, help="--any-to-any: share of the identity pairs told their source that are told a light drawn at random, as train's --identity-claims.")] = 0.0,
     seed: Annotated[int, typer.Option(help="--any-to-any: seed of the draw, as train's --seed.")] = 0,
     epoch: Annotated[int, typer.Option(min=1, help="--any-to-any: the epoch whose draw is shown (1 is the first).")] = 1,
     sample: Annotated[int, typer.Option(min=0, help="--any-to-any: rows of the draw shown in the table (--json has them all).")] = SAMPLE_ROWS,
@@ -69,7 +71,8 @@ def pairs(
     from relight.data.vidit import Setting, load_pairs
 
     if any_to_any:
-        draw = DrawOptions(sources, targets, pairs_per_epoch, withhold_source, identity_pairs, seed, epoch, sample, mirror)
+        draw = DrawOptions(sources, targets, pairs_per_epoch, withhold_source, identity_pairs, identity_claims, seed, epoch,
+                           sample, mirror)
         _any_to_any_pairs(data, draw, depth_dir, json_out)
         return
     src, tgt = Setting.parse(source), Setting.parse(target)
@@ -108,7 +111,7 @@ def _any_to_any_pairs(data: Path, draw: DrawOptions, depth_dir: Path | None, jso
     sources, targets = parse_lights(draw.sources, "sources", None), parse_lights(draw.targets, "targets", None)
     scenes, skipped = load_scenes([data], depth_dir)
     sampler = PairSampler(scenes, sources, targets, draw.per_epoch, draw.seed, draw.mirror, draw.withhold_source,
-                          identity=draw.identity)
+                          identity=draw.identity, claimed=draw.claims)
     drawn = sampler.draw(draw.epoch - 1)
     counts = {**sampler.counts(), "identity_pairs": sum(p.identity for p in drawn)}
     if json_out:

@@ -10,6 +10,11 @@ and west). With probability ``withhold_source`` the network is not told the sour
 the light vector is zero, flag 0), so that it learns to relight without knowing it. With probability
 ``identity`` a draw is an identity pair instead: its target's own image is both input and answer (source
 = target), so that the network learns to give a photo back unchanged when asked for its own light.
+With probability ``claimed`` a told identity pair claims a light drawn from the lights that are both
+sources and targets instead of its image's own: the input is still its answer. A photograph said to be
+under 2500-W need not look like relight's scenes under 2500-W, and told that source and target are one
+light, the network is to give back whatever it is shown. Untold identity pairs keep their own light,
+since "relight to L" of an image under another light is a real change.
 
 A drawn pair is a :class:`LitPair`: a :class:`~relight.data.vidit.TrainPair` that also says which
 lights the network sees (after the mirror) and whether the source is told.
@@ -109,16 +114,19 @@ class PairSampler:
     training epochs of the same seed. ``identity`` is the share of draws turned into identity pairs: the
     drawn pair's target light as both source and target (its source's where the target is not among
     ``sources``); the other draws are those of ``identity=0``, whose epochs are as they were before
-    identity pairs existed.
+    identity pairs existed. ``claimed`` is the share of told identity pairs that claim a light drawn from
+    the lights that are both sources and targets (the module's docstring says why); it is drawn after
+    everything else, so that ``claimed=0`` draws what it drew before it existed.
     """
 
     def __init__(self, scenes: Sequence[Scene], sources: Sequence[Light] = ALL_LIGHTS, targets: Sequence[Light] = ALL_LIGHTS,
                  per_epoch: int | None = None, seed: int = 0, mirror: bool = True, withhold_source: float = 0.5,
-                 stream: str = "train", identity: float = 0.0) -> None:
+                 stream: str = "train", identity: float = 0.0, claimed: float = 0.0) -> None:
         self.scenes = [scene for scene in scenes if scene.depth is not None]
         self.sources, self.targets = tuple(sources), tuple(targets)
         self.seed, self.mirror, self.withhold_source, self.stream = seed, mirror, withhold_source, STREAMS[stream]
-        self.identity = identity
+        self.identity, self.claimed = identity, claimed
+        self.claimable = tuple(light for light in self.sources if light in self.targets)
         self.candidates = [
             Candidate(scene, s, t, all(light in scene.images for light in (s.mirrored(), t.mirrored())))
             for scene in self.scenes for s in self.sources if s in scene.images
@@ -141,9 +149,15 @@ class PairSampler:
         chosen = rng.choice(len(self.candidates), size=n, replace=n > len(self.candidates))
         flips = rng.random(n) < 0.5
         told = rng.random(n) >= self.withhold_source
-        same = rng.random(n) < self.identity  # drawn last, so the draws above do not depend on it
-        return [self._pair(self._identity(self.candidates[i]) if turn else self.candidates[i], bool(flip and self.mirror), bool(known))
-                for i, flip, known, turn in zip(chosen.tolist(), flips, told, same)]
+        same = rng.random(n) < self.identity  # drawn after the above, so that they do not depend on it
+        claims: list[Light | None] = [None] * n
+        if self.claimed > 0 and self.claimable:
+            claiming = rng.random(n) < self.claimed
+            drawn = rng.integers(len(self.claimable), size=n)
+            claims = [self.claimable[k] if turn and known and claim else None
+                      for turn, known, claim, k in zip(same, told, claiming, drawn.tolist())]
+        return [self._pair(self._identity(self.candidates[i]) if turn else self.candidates[i], bool(flip and self.mirror), bool(known), claim)
+                for i, flip, known, turn, claim in zip(chosen.tolist(), flips, told, same, claims)]
 
     def _identity(self, candidate: Candidate) -> Candidate:
         """The identity pair of ``candidate``'s scene at its target light (or its source's, where the
@@ -154,11 +168,15 @@ class PairSampler:
         return candidate
 
     @staticmethod
-    def _pair(candidate: Candidate, flip: bool, known: bool) -> LitPair:
+    def _pair(candidate: Candidate, flip: bool, known: bool, claim: Light | None = None) -> LitPair:
+        """The example of ``candidate`` (flipped with ``flip``); ``claim``, for an identity pair, is the
+        light the network is told in place of the image's own (both images stay the candidate's)."""
         scene, source, target = candidate.scene, candidate.source, candidate.target
         flip = flip and candidate.mirrorable
         files = (source.mirrored(), target.mirrored()) if flip else (source, target)
         name = f"{scene.name}_{source.file_tag}-to-{target.file_tag}{'+mirror' if flip else ''}"
+        if claim is not None:
+            name, source, target = f"{name}+said-{claim.file_tag}", claim, claim
         assert scene.depth is not None
         return LitPair(name, scene.name, scene.images[files[0]], scene.depth, scene.images[files[1]], flip,
                        "mirror" if flip else "direct", source, target, known)

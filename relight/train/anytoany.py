@@ -66,16 +66,18 @@ def gather_any_to_any(config: TrainConfig, monitor: TrainMonitor) -> tuple[PairS
     train_scenes, val_scenes = _split(config, scenes, monitor)
     try:
         sampler = PairSampler(train_scenes, sources, targets, config.pairs_per_epoch, config.seed, config.mirror,
-                              config.withhold_source, identity=config.identity_pairs)
+                              config.withhold_source, identity=config.identity_pairs,
+                              claimed=config.identity_claims)
         val = validation_sample(config, val_scenes)
     except TrainError:
         raise
     except RelightError as exc:
         raise TrainError(f"{', '.join(config.data)}: ", *exc.parts) from None
     counts = sampler.counts()
+    claims = f", {config.identity_claims:.0%} of those told their source told a light drawn at random" if config.identity_claims else ""
     monitor.message(
         f"any-to-any: {_count(counts['scenes'], 'training scene')}, {counts['possible_pairs']} possible pairs, "
-        f"{counts['pairs_per_epoch']} drawn per epoch ({config.identity_pairs:.0%} of them identity pairs); "
+        f"{counts['pairs_per_epoch']} drawn per epoch ({config.identity_pairs:.0%} of them identity pairs{claims}); "
         f"{_count(len(val), 'validation pair')}"
     )
     info = {"folders": [{"path": folder, "layout": "any-to-any"} for folder in config.data], **counts,

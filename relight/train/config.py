@@ -88,6 +88,9 @@ class TrainConfig:
     identity_pairs: float = field(default=IDENTITY_PAIRS, metadata=_help(
         "{any_to_any}: share of the drawn pairs that are identity pairs (source = target: the input is its own "
         f"answer), so that asking for the input's own light gives it back (default: {IDENTITY_PAIRS})."))
+    identity_claims: float = field(default=0.0, metadata=_help(
+        "{any_to_any}: share of the identity pairs told their source that are told a light drawn at random, the input "
+        "still the answer, so that a photograph said to be under a light comes back unchanged, whatever it looks like (default: 0)."))
     val_pairs: int | None = field(default=None, metadata=_help(
         "{any_to_any}: size of the fixed, seeded validation sample of pairs (default: 4 per validation scene)."))
     val_data: str | None = field(default=None, metadata=_help("Validation folder (validation, one-to-one or any-to-any layout)."))
@@ -236,8 +239,8 @@ class TrainConfig:
     def _check_any_to_any(self) -> None:
         """The any-to-any settings: parseable lights, a conditioned model for any-to-any and only then."""
         if not self.any_to_any:
-            for name, default in (("init", None), ("pairs_per_epoch", None), ("val_pairs", None), ("sources", "all"),
-                                  ("targets", "all"), ("withhold_source", 0.5), ("identity_pairs", IDENTITY_PAIRS)):
+            for name, default in (("init", None), ("pairs_per_epoch", None), ("val_pairs", None), ("sources", "all"), ("targets", "all"),
+                                  ("withhold_source", 0.5), ("identity_pairs", IDENTITY_PAIRS), ("identity_claims", 0.0)):
                 if getattr(self, name) != default:
                     _refuse(_setting(name), _setting(name), " needs ", _setting("any_to_any", True))
             if self.hints == "normals+shadows":
@@ -258,7 +261,7 @@ class TrainConfig:
         if self.conditioning == "none":
             _refuse(_setting("conditioning", "none"), _setting("conditioning", "none"),
                     ": an any-to-any model needs the lights as an input; use film or planes")
-        for name in ("withhold_source", "identity_pairs"):
+        for name in ("withhold_source", "identity_pairs", "identity_claims"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 _refuse(_setting(name, value), _setting(name), f" must be in [0, 1], not {value}")

@@ -251,7 +251,8 @@ class Trainer:
             return {"mapping": "one-to-one", "source": config.source, "target": config.target}
         sources, targets = config.light_sets()
         return {"mapping": "any-to-any", "sources": [str(s) for s in sources], "targets": [str(t) for t in targets],
-                "withhold_source": config.withhold_source, "identity_pairs": config.identity_pairs, "init": config.init}
+                "withhold_source": config.withhold_source, "identity_pairs": config.identity_pairs,
+                "identity_claims": config.identity_claims, "init": config.init}
 
     def _provenance(self) -> dict[str, Any]:
         return {
