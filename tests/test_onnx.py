@@ -329,6 +329,26 @@ def test_the_first_run_exports_once_and_later_runs_load_the_cache(narrow_checkpo
     assert torch.equal(later.relight_tensor(rgb, depth), first.relight_tensor(rgb, depth))
 
 
+def test_a_model_whose_config_changed_after_loading_is_not_run_from_the_file_s_export(narrow_checkpoint: Path,
+                                                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The cache names an export by the weights file's sha256; a loaded model given another margin is
+    another network, exported under its own name, and runs as torch runs it."""
+    from dataclasses import replace
+
+    monkeypatch.setenv("RELIGHT_HOME", str(tmp_path / "home"))
+    plain = Relighter(load_weights(narrow_checkpoint), "cpu", native=True)
+    rgb, depth = seeded_inputs(plain.loaded.config, 1, 64, 64, 0, seed=2)
+    loaded = load_weights(narrow_checkpoint)
+    loaded.model.config = replace(loaded.config, margin=16)
+    framed = Relighter(loaded, "cpu", native=True)
+    assert framed.backend == "onnxruntime"
+    assert framed.network.path != plain.network.path
+    expected = Relighter(loaded, "cpu", native=True, backend="torch").relight_tensor(rgb, depth)
+    got = framed.relight_tensor(rgb, depth)
+    assert (got - expected).abs().max() < 1e-4
+    assert (got - plain.relight_tensor(rgb, depth)).abs().max() > 1e-3
+
+
 def test_weights_seen_before_run_from_their_cached_export_without_being_loaded(narrow_checkpoint: Path, monkeypatch: pytest.MonkeyPatch,
                                                                               tmp_path: Path) -> None:
     """The second run opens the export that the weights' sha256 names (remembered while the file is

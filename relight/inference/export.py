@@ -93,11 +93,31 @@ def weights_sha256(loaded: LoadedModel) -> str:
     if loaded.file is not None:
         loaded.sha256 = checkpoint_sha256(loaded.file)
         return loaded.sha256
+    return _content_sha256(loaded)
+
+
+def _content_sha256(loaded: LoadedModel) -> str:
+    """A sha256 of ``loaded``'s config and tensors: what names a model that no file describes."""
     digest = hashlib.sha256(loaded.config.to_json().encode())
     for key, tensor in loaded.model.state_dict().items():
         digest.update(key.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def export_key(loaded: LoadedModel, precision: str) -> str:
+    """The sha256 that names ``loaded``'s cached export: its weights file's (:func:`weights_sha256`),
+    unless the export cached under that name holds another config, as when a model's config is changed
+    after loading (``benchmarks/borders.py`` sets the margin so): then a sha256 of its config and tensors,
+    so that the export run is always the model in hand."""
+    sha256 = weights_sha256(loaded)
+    try:
+        cached = cached_model(sha256, precision, loaded.source)
+    except RelightError:
+        return sha256  # an export that cannot be read is the session's to report, under its own name
+    if cached is None or cached.config == loaded.config:
+        return sha256
+    return _content_sha256(loaded)
 
 
 def cache_folder() -> Path:
@@ -406,5 +426,5 @@ def cached_export(loaded: LoadedModel, precision: str = "fp32", stage: Stage | N
 
 
 __all__ = ["CHECK_SHAPES", "FOLDER", "FORMAT", "FP16_TOLERANCE", "FP32_TOLERANCE", "INPUTS", "OPSET", "ExportError", "Exported", "ExportedModel",
-           "NotRelightOnnx", "cache_folder", "cache_path", "cached_export", "cached_model", "facts_path", "export_network", "export_weights", "exportable", "largest_difference", "metadata",
+           "NotRelightOnnx", "cache_folder", "cache_path", "cached_export", "cached_model", "facts_path", "export_key", "export_network", "export_weights", "exportable", "largest_difference", "metadata",
            "model_name", "optimized_path", "read_exported", "seeded_inputs", "weights_sha256"]

@@ -33,8 +33,8 @@ from relight.model.checkpoint import LoadedModel
 from relight.model.provenance import trained_at
 from relight.model.fold import fold_batchnorm
 from relight.inference.backend import Choice, OnnxNetwork, choose
-from relight.inference.export import (ExportedModel, ExportError, cache_path, cached_export, cached_model, model_name, optimized_path,
-                                     read_exported, weights_sha256)
+from relight.inference.export import (ExportedModel, ExportError, cache_path, cached_export, cached_model, export_key, model_name,
+                                     optimized_path, read_exported)
 from relight.inference.scale import DEFAULT_UPSCALE, RunScale, StageCallback, check_upscale, run_scale, scale_factor
 from relight.weights.registry import ModelEntry, any_to_any_models
 from relight.tensors import depth_tensor, guided_resize, image_tensor, pad_to_stride, resize
@@ -446,7 +446,7 @@ def _exported(relighter: Relighter, loaded: LoadedModel, inplace: bool) -> tuple
     """For ``relighter``: ``loaded``'s export from the cache (made now, from a copy unless ``inplace``, if need be),
     and whether it was there before; None, said once, where it does not export and ``auto`` chose ONNX
     Runtime, so that torch runs it."""
-    sha256 = weights_sha256(loaded)
+    sha256 = export_key(loaded, relighter.precision)
     there = cache_path(sha256, relighter.precision).is_file()
     if not inplace and not there:  # exporting folds BatchNorm in place
         loaded = LoadedModel(copy.deepcopy(loaded.model), loaded.provenance, loaded.source, loaded.file, loaded.sha256)
