@@ -94,8 +94,10 @@ if [[ ! -f "$run/last.safetensors" ]]; then say "train: no checkpoint was writte
 model="$run/best.safetensors"
 [[ -f "$model" ]] || model="$run/last.safetensors"
 
+# On torch, as auto picks on CUDA: a model scored once does not repay an ONNX export (the CPU dry run's case).
 say "eval: $model on $work/heldout"
-relight eval "$work/heldout" --any-to-any --weights "$model" --pairs "$eval_pairs" --device "$device" --json "$out/eval.json" \
+relight eval "$work/heldout" --any-to-any --weights "$model" --pairs "$eval_pairs" --device "$device" --backend torch \
+  --json "$out/eval.json" \
   >>"$log" 2>&1 || { say "eval failed"; exit 1; }
 cp "$model" "$out/model.safetensors"
 for file in config.toml metrics.csv summary.json; do

@@ -10,6 +10,7 @@ fixture's, or a helper's of its module) starts another process, ``gpu`` to the t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import os
 import re
@@ -116,6 +117,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     cleanup_numbered_dir(basetemp.parent, "pytest-", keep, basetemp.stat().st_mtime - LOCK_TIMEOUT)
 
 
+@functools.cache  # each fixture's and helper's source is read once, not once per test that uses it
 def _source(obj: object) -> str:
     try:
         return inspect.getsource(obj)  # type: ignore[arg-type]
@@ -139,12 +141,24 @@ def _spawns(func: object, module: object, seen: set[object]) -> bool:
     return False
 
 
+@functools.cache
+def _starts_a_process(func: object, module: object) -> bool:
+    """:func:`_spawns` of one function, remembered: the same fixtures serve hundreds of tests."""
+    return _spawns(func, module, set())
+
+
+@functools.cache
+def _ours(func: object) -> bool:
+    """Whether ``func`` is one of the suite's own fixtures (not pytest's or a plugin's)."""
+    return Path(inspect.getsourcefile(func) or "").parent == TESTS  # type: ignore[arg-type]
+
+
 def _fixture_functions(item: pytest.Item) -> list[object]:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return []
     funcs = [defs[-1].func for name in item.fixturenames for defs in [info.name2fixturedefs.get(name, ())] if defs]
-    return [f for f in funcs if Path(inspect.getsourcefile(f) or "").parent == TESTS]  # the suite's own fixtures
+    return [f for f in funcs if _ours(f)]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -158,9 +172,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.gpu)
         if file in SLOW or f"{file}::{name}" in SLOW:
             item.add_marker(pytest.mark.slow)
-        module, seen = getattr(item, "module", None), set()
+        module = getattr(item, "module", None)
         functions = [getattr(item, "function", None), *_fixture_functions(item)]
-        if any(f is not None and _spawns(f, sys.modules.get(f.__module__, module), seen) for f in functions):
+        if any(f is not None and _starts_a_process(f, sys.modules.get(f.__module__, module)) for f in functions):
             item.add_marker(pytest.mark.subprocess)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
