@@ -35,12 +35,12 @@ from rich.table import Table
 
 from relight.cli import console, out_console, progress_bar
 from relight.data.synth import generate_scene, scene_ranges
-from relight.lighting import ALL_LIGHTS, DIRECTIONS, Light, encode_lights
+from relight.lighting import ALL_LIGHTS, Light, encode_lights
 from relight.model import MBNet, MBNetConfig
+from judge.triples import OPPOSITE
 from wholeprocess import write_record
 
 DESIGNS = ("none", "film", "planes")
-OPPOSITE = {d: DIRECTIONS[(i + 4) % 8] for i, d in enumerate(DIRECTIONS)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

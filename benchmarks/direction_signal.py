@@ -17,7 +17,6 @@ parameter's lowest and highest third.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -26,14 +25,16 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from judge.triples import OPPOSITE
 from relight.data.synth.draws import draw
 from relight.data.synth.families import scene_ranges
 from relight.data.synth.scene import scene_seed
 from relight.io import read_image
 from relight.lighting import DIRECTIONS, TEMPERATURES
+from wholeprocess import write_record
 
-#: Opposite directions, each pair once.
-PAIRS = (("N", "S"), ("E", "W"), ("NE", "SW"), ("SE", "NW"))
+#: Opposite directions, each pair once (N/S, NE/SW, E/W, SE/NW).
+PAIRS = tuple((d, OPPOSITE[d]) for d in DIRECTIONS[:4])
 #: The world parameters drawn as numbers (the choices, such as layouts, are left out).
 PARAMETERS = ("light_radius", "light_elevation", "light_size", "falloff", "sky", "ambient", "bounce", "exposure", "tone", "gamma",
               "camera_height", "pitch", "fov", "roll", "objects", "object_size", "occluders")
@@ -105,10 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             ranked.add_row(name, f"{rho:+.2f}", f"{low:.3f}", f"{high:.3f}")
             record["parameters"][name] = {"spearman": rho, "low_third_median": low, "high_third_median": high}
         console.print(ranked)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-        console.print(f"wrote {args.json}")
+    write_record(args.json, record, console)
     return 0
 
 
