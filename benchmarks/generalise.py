@@ -33,12 +33,14 @@ import argparse
 import hashlib
 import inspect
 import json
+import multiprocessing
 import platform
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--photos", default=",".join(PHOTOS), help=f"photographs to check, comma-separated (default {','.join(PHOTOS)}; '' for none)")
     parser.add_argument("--sheet", type=Path, help="write a contact sheet of the photographs relit by the first any-to-any model")
     parser.add_argument("--device", default="cpu", help="device to run on (default cpu)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes rendering the sets, each a slice of the scenes (default 1)")
     parser.add_argument("--native", action="store_true", help="run the network at each image's own size")
     parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                         help="write the results as JSON to PATH, or print them on stdout (tables then go to stderr)")
@@ -92,7 +95,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.renderers = [r for r in args.renderers.split(",") if r.strip()]
     args.families = [f for f in args.families.split(",") if f.strip()]
     args.photos = [p for p in args.photos.split(",") if p.strip()]
-    for name, value, lowest in (("--scenes", args.scenes, 1), ("--triples", args.triples, 1), ("--size", args.size, 16), ("--seed", args.seed, 0)):
+    for name, value, lowest in (("--scenes", args.scenes, 1), ("--triples", args.triples, 1), ("--size", args.size, 16), ("--seed", args.seed, 0),
+                                 ("--jobs", args.jobs, 1)):
         if value < lowest:
             parser.error(f"{name} {value}: must be at least {lowest}")
     for renderer in args.renderers:
@@ -142,22 +146,37 @@ def mask_option() -> dict[str, bool]:
     return {"masks": True} if "masks" in inspect.signature(write_dataset).parameters else {}
 
 
-def prepare(held: HeldOut, folder: Path, scenes: int, size: int, seed: int) -> Path:
+def prepare(held: HeldOut, folder: Path, scenes: int, size: int, seed: int, jobs: int = 1) -> Path:
     """``folder`` holding ``held``'s scenes: reused when its recipe file says it was made the same way,
-    rendered when it is missing or empty, refused otherwise."""
+    rendered when it is missing or empty (by ``jobs`` processes, each a slice of the scenes: a scene
+    depends only on its seed and index, so the set is the same), refused otherwise."""
     recipe = held.recipe(scenes, size, seed)
     marker = folder / "generalise.json"
     if marker.is_file() and json.loads(marker.read_text()) == recipe:
         return folder
     if folder.exists() and any(folder.iterdir()):
         raise SystemExit(f"{folder}: holds other data than {held.name} ({scenes} scenes, {size} px, seed {seed}); choose another --data")
-    console.print(f"rendering {held.name}: {scenes} scenes of {size} x {size} into {folder}")
-    if held.renderer == "judge":
-        write_judge_dataset(folder, scenes, size, seed)
+    console.print(f"rendering {held.name}: {scenes} scenes of {size} x {size} into {folder}" + (f" ({jobs} processes)" if jobs > 1 else ""))
+    per = -(-scenes // jobs)
+    slices = [(first, min(per, scenes - first)) for first in range(0, scenes, per)]
+    if len(slices) == 1:
+        render_slice(held, folder, size, seed, *slices[0])
     else:
-        write_dataset(folder, scenes, size, seed=seed, ranges=scene_ranges(held.family or ()), renderer=held.renderer, **mask_option())
+        with ProcessPoolExecutor(len(slices), mp_context=multiprocessing.get_context("spawn")) as pool:
+            for done in [pool.submit(render_slice, held, folder, size, seed, first, count) for first, count in slices]:
+                done.result()
     write_json(marker, recipe)
     return folder
+
+
+def render_slice(held: HeldOut, folder: Path, size: int, seed: int, first: int, count: int) -> None:
+    """Scenes ``first`` .. ``first + count - 1`` of ``held`` into ``folder``, on one thread."""
+    torch.set_num_threads(1)
+    if held.renderer == "judge":
+        write_judge_dataset(folder, count, size, seed, start_index=first)
+    else:
+        write_dataset(folder, count, size, seed=seed, start_index=first, ranges=scene_ranges(held.family or ()), renderer=held.renderer,
+                      **mask_option())
 
 
 class SetData:
@@ -377,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "python": platform.python_version(), "sets": []}
     with tempfile.TemporaryDirectory(prefix="generalise-") as temp:
         root = args.data or Path(temp)
-        folders = {held: prepare(held, root / held.name.replace(" ", "-"), args.scenes, args.size, args.seed) for held in held_out_sets(args)}
+        folders = {held: prepare(held, root / held.name.replace(" ", "-"), args.scenes, args.size, args.seed, args.jobs) for held in held_out_sets(args)}
         record["render_seconds"] = round(time.perf_counter() - start, 1)
         with progress_bar() as progress:
             for held, folder in folders.items():

@@ -125,20 +125,31 @@ def test_hints_benchmark(tmp_path: Path) -> None:
 
 
 def test_device_train_script_runs_its_cpu_dry_run(tmp_path: Path) -> None:
-    """The GPU script's every step (synth on several processes, training until its deadline or its steps,
-    the held-out evaluation, the files it keeps), at a tiny size on the CPU."""
+    """The GPU script's every step (the three sets made on several processes, training from the bundled
+    any-to-any model until its deadline or its steps, the judge on both models, the files it keeps), at a
+    tiny size on the CPU."""
     env = {**os.environ, "OUT": str(tmp_path / "out"), "WORK": str(tmp_path / "work"), "PYTHON": sys.executable,
-           "OMP_NUM_THREADS": "1", "EVAL_PAIRS": "4"}
+           "OMP_NUM_THREADS": "1", "CLASSIC": "3", "WORLD": "3"}
     done = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_train.sh"), "--dry-run"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["config.toml", "eval.json", "log.txt", "metrics.csv", "model.safetensors",
+    assert sorted(p.name for p in out.iterdir()) == ["config.toml", "judge.json", "log.txt", "metrics.csv", "model.safetensors",
                                                     "summary.json"]
     assert json.loads((out / "summary.json").read_text())["step"] == 3
-    assert json.loads((out / "eval.json").read_text())["count"] == 4
-    assert len(list((tmp_path / "work" / "train").glob("part*/Image*.npy"))) == 4
-    assert len(list((tmp_path / "work" / "heldout").glob("Image*.npy"))) == 2
+    config = (out / "config.toml").read_text()
+    assert 'init = "weights/relight-synth-any.safetensors"' in config
+    assert "identity_claims = 1.0" in config
+    train = tmp_path / "work" / "train"
+    depths = sorted(p.name for p in train.glob("*/Image*.npy"))
+    assert len(depths) == len(set(depths)) == 6, "every scene has a name of its own"
+    assert {p.name.split("-")[0] for p in train.iterdir()} == {"classic", "ray", "raster"}
+    assert len(list(train.glob("classic-*/Image*.npy"))) == 3
+    judged = json.loads((out / "judge.json").read_text())
+    assert judged["weights"] == ["weights/relight-synth-any.safetensors", str(tmp_path / "work" / "run" / "best.safetensors")]
+    (judge,) = judged["sets"]
+    assert judge["set"] == "renderer judge"
+    assert all(model["summary"]["triples"] == 4 for model in judge["models"].values())
 
 
 def test_borders_benchmark(tmp_path: Path) -> None:

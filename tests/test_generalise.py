@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -278,6 +279,24 @@ def test_generalise_runs_the_bundled_model_and_reuses_its_sets(generalise, sets:
     assert record["tell_source"] is True
     assert "photographs" not in record
     assert record["sets"][0]["models"]["relight-synth-any"]["summary"]["triples"] == 5
+
+
+def test_a_set_rendered_by_several_processes_is_the_set_one_process_renders(sets: Path, tiny_relight_models: tuple[Path, Path],
+                                                                            tmp_path: Path) -> None:
+    """``--jobs 2``: each process renders a slice of the scenes; the files are those of one process."""
+    anyone, _ = tiny_relight_models
+    data = tmp_path / "sets"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "generalise.py"), *TINY, "--renderers", "judge", "--families", "",
+                           "--weights", str(anyone), "--photos", "", "--data", str(data), "--jobs", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(2 processes)" in done.stderr + done.stdout
+    one, two = sets / "renderer-judge", data / "renderer-judge"
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert len(files) > 2 * 40
+    assert sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file()) == files
+    differ = [str(f) for f in files if (two / f).read_bytes() != (one / f).read_bytes()]
+    assert not differ, differ[:5]
 
 
 def test_generalise_refuses_a_folder_of_other_data(generalise, tmp_path: Path) -> None:
