@@ -183,9 +183,15 @@ def _finish(scenes: Path, run: Path) -> int:
     return _in_child(_resume, run) if resumable(run) else _in_child(_fresh, scenes, run)
 
 
+#: Instants also killed for real (before the first save, inside a write, during the second epoch's save),
+#: each in the half whose reference run it shares.
+REAL_KILLS = {0: [(0, False), (6, True)], 1: [(17, False)]}
+
+
 @pytest.mark.parametrize("half", [0, 1])
 def test_a_run_killed_at_any_instant_resumes_to_the_uninterrupted_weights(scenes: Path, tmp_path: Path, half: int) -> None:
-    """Every other instant (``half`` says which), so that two workers of ``pytest -n`` share them."""
+    """Every other instant (``half`` says which), so that two workers of ``pytest -n`` share them; then a
+    real SIGKILL at a few instants, each followed by the user's next step, as a check on the copies."""
     reference, instants = tmp_path / "reference", tmp_path / "instants"
     code = _in_child(_reference, scenes, reference, instants)
     assert code == 0
@@ -199,18 +205,11 @@ def test_a_run_killed_at_any_instant_resumes_to_the_uninterrupted_weights(scenes
         outcome = "resume failed" if _finish(scenes, run) != 0 else ", ".join(_same(_outcome(run), expected))
         if outcome:
             failures.append(f"killed at {instant.name} ({(instant / 'operation').read_text()}): {outcome}")
+    for at, torn in REAL_KILLS[half]:
+        run = tmp_path / f"killed-{at}-{torn}"
+        code = _in_child(_killed, scenes, run, at, torn)
+        assert code == -signal.SIGKILL, (at, torn)
+        outcome = "resume failed" if _finish(scenes, run) != 0 else ", ".join(_same(_outcome(run), expected))
+        if outcome:
+            failures.append(f"really killed at {at}{' (torn)' if torn else ''}: {outcome}")
     assert not failures, "\n".join(failures)
-
-
-@pytest.mark.parametrize(("at", "torn"), [(0, False), (6, True), (17, False)])
-def test_a_real_kill_leaves_what_the_copies_say(scenes: Path, tmp_path: Path, at: int, torn: bool) -> None:
-    """A real SIGKILL at a few instants (before the first save, inside a write, during the second epoch's
-    save), each followed by the user's next step, ends as the uninterrupted run does."""
-    reference, run = tmp_path / "reference", tmp_path / "killed"
-    code = _in_child(_fresh, scenes, reference)
-    assert code == 0
-    code = _in_child(_killed, scenes, run, at, torn)
-    assert code == -signal.SIGKILL
-    code = _finish(scenes, run)
-    assert code == 0
-    assert _same(_outcome(run), _outcome(reference)) == []
