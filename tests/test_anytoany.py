@@ -104,6 +104,8 @@ def test_a_mirrored_pair_is_the_flipped_scene_at_the_mirrored_lights(root: Path)
             assert torch.equal(item[key], plain[key].flip(-1)), key
         assert torch.equal(item["light"], torch.tensor(light_vector(pair.target_light,
                                                                     pair.source_light if pair.source_known else None)))
+        assert torch.equal(item["back"], torch.tensor(light_vector(pair.source_light,  # the cycle's way back, told alike
+                                                                   pair.target_light if pair.source_known else None)))
     directions = {p.source_light.direction for p in drawn} | {p.target_light.direction for p in drawn}
     assert directions == set(DIRECTIONS)
     e_to_w = LitPair("x", "x", Path("a"), Path("b"), Path("c"), True, "mirror", Light(6500, "E"), Light(2500, "W"))

@@ -40,10 +40,11 @@ def _rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-NEW_OPTIONS = ["--identity-pairs", "0.5", "--identity-claims", "0.5", "--scales", "0.6,1.4", "--hints", "normals+shadows"]
+NEW_OPTIONS = ["--identity-pairs", "0.5", "--identity-claims", "0.5", "--cycle-weight", "0.5", "--scales", "0.6,1.4", "--hints",
+               "normals+shadows"]
 
 
-@pytest.mark.parametrize("options", [[], NEW_OPTIONS], ids=["plain", "identity-scales-hints"])
+@pytest.mark.parametrize("options", [[], NEW_OPTIONS], ids=["plain", "identity-cycle-scales-hints"])
 def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path, options: list[str]) -> None:
     # 3 training scenes, 3 pairs an epoch, batch 2: 2 steps an epoch. Stopping at step 1 is mid-epoch; the
     # resumed half crosses the epoch end (validation, a new draw, the lr milestone) into the second epoch.
@@ -75,6 +76,7 @@ def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path, o
     assert config.margin == 16
     assert provenance["identity_pairs"] == (0.5 if options else 0.1)
     assert provenance["identity_claims"] == (0.5 if options else 0.0)
+    assert provenance["cycle_weight"] == (0.5 if options else 0.0)
     assert config.conditioning == "film"
     assert provenance["mapping"] == "any-to-any"
     assert len(provenance["sources"]) == 40
@@ -183,6 +185,8 @@ def test_validation_sample_is_fixed_unmirrored_and_without_repeats(scenes: Path)
     ({"any_to_any": True, "identity_pairs": -0.1}, "--identity-pairs must be in [0, 1], not -0.1"),
     ({"identity_claims": 0.5}, "--identity-claims needs --any-to-any"),
     ({"any_to_any": True, "identity_claims": 2.0}, "--identity-claims must be in [0, 1], not 2.0"),
+    ({"cycle_weight": 0.5}, "--cycle-weight needs --any-to-any"),
+    ({"any_to_any": True, "cycle_weight": -1.0}, "--cycle-weight must be at least 0, not -1.0"),
     ({"hints": "normals+shadows"}, "--hints normals+shadows: shadows need the lights as an input; train any-to-any with --any-to-any"),
     ({"hints": "shadows"}, "--hints shadows: expected none, normals, normals+shadows"),
     ({"hint_fov": 0.0}, "--hint-fov must be in (0, 180) degrees and --hint-pitch in (-90, 90), not 0 and 19"),
@@ -218,6 +222,33 @@ def test_a_one_to_one_run_still_records_its_pair() -> None:
     assert Light.parse(TrainConfig().target) == Light(4500, "E")
 
 
+def test_the_cycle_loss_relights_the_output_back_to_the_source_and_adds_its_loss(tiny_config) -> None:
+    """With ``cycle_weight`` W the step's loss is the pair's loss plus W times the loss of its (detached)
+    output relit by the back vector, against the input; computed here by hand on a copy of the model."""
+    import copy
+
+    from relight.train.losses import RelightLoss
+    from relight.train.step import TrainStep
+
+    torch.manual_seed(0)
+    model = MBNet(dataclasses.replace(tiny_config, conditioning="film"))
+    by_hand = copy.deepcopy(model)
+    loss_fn = RelightLoss(perceptual_weight=0.0)
+    g = torch.Generator().manual_seed(1)
+    rgb, depth, target = torch.rand(2, 3, 64, 64, generator=g), torch.rand(2, 1, 64, 64, generator=g), torch.rand(2, 3, 64, 64, generator=g)
+    light, back = encode_lights(["2500-W", "4500-E"], ["6500-N", None]), encode_lights(["6500-N", "3500-S"], ["2500-W", None])
+    batch = {"rgb": rgb, "depth": depth, "target": target, "light": light, "back": back}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    step = TrainStep(model, loss_fn, optimizer, torch.amp.GradScaler(enabled=False), torch.device("cpu"), "fp32", cycle_weight=0.5)
+    got, parts = step(batch)
+    pred = by_hand(rgb, depth, light)
+    forward, expected_parts = loss_fn(pred, target)
+    cycle, _ = loss_fn(by_hand(pred.detach(), depth, back), rgb)
+    assert got == pytest.approx(float((forward + 0.5 * cycle).detach()), abs=1e-5)
+    assert parts == pytest.approx({k: float(v) for k, v in expected_parts.items()}, abs=1e-5), "the parts are the pair's own"
+    assert got != pytest.approx(float(forward.detach()), abs=1e-4)
+
+
 def test_two_process_gloo_any_to_any_training_keeps_replicas_identical(tmp_path: Path) -> None:
     import json
     import os
@@ -230,7 +261,8 @@ def test_two_process_gloo_any_to_any_training_keeps_replicas_identical(tmp_path:
     # 4 pairs an epoch: each rank gets 2 (the same draw on both, split by the sampler), one batch of 2.
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "relight", "train", str(data), "--out", str(run), *TINY, "--any-to-any", "--pairs-per-epoch", "4",
-               "--batch-size", "2", "--val-scenes", "1", "--val-pairs", "3", "--lr", "1e-3", "--epochs", "3", "--max-steps", "2"]
+               "--batch-size", "2", "--val-scenes", "1", "--val-pairs", "3", "--lr", "1e-3", "--epochs", "3", "--max-steps", "2",
+               "--cycle-weight", "0.5"]  # its second pass runs on the bare model: the replicas must still agree
     env = {**os.environ, "OMP_NUM_THREADS": "1", "RELIGHT_DEBUG": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]

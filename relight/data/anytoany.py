@@ -80,6 +80,11 @@ class LitPair(TrainPair):
         """The pair's row of :func:`relight.lighting.encode_lights` (the source zeroed when withheld)."""
         return light_vector(self.target_light, self.source_light if self.source_known else None)
 
+    def back_vector(self) -> list[float]:
+        """The row that relights the pair's answer back to its source light, told as this pair is told: the
+        second pass of a cycle (``TrainConfig.cycle_weight``)."""
+        return light_vector(self.source_light, self.target_light if self.source_known else None)
+
     @property
     def mapping(self) -> str:
         """``6500-N -> 2500-W``, or ``? -> 2500-W`` when the source is withheld."""

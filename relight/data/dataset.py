@@ -129,6 +129,7 @@ class PairDataset(Dataset):
             item[key] = item[key].contiguous()
         if isinstance(pair, LitPair):
             item["light"] = torch.tensor(pair.light_vector(), dtype=torch.float32)
+            item["back"] = torch.tensor(pair.back_vector(), dtype=torch.float32)
         item["name"] = pair.name
         if self.notes:
             item["notes"] = list(decoded.warnings)

@@ -75,9 +75,10 @@ def gather_any_to_any(config: TrainConfig, monitor: TrainMonitor) -> tuple[PairS
         raise TrainError(f"{', '.join(config.data)}: ", *exc.parts) from None
     counts = sampler.counts()
     claims = f", {config.identity_claims:.0%} of those told their source told a light drawn at random" if config.identity_claims else ""
+    cycle = f", each also relit back to its source (cycle loss weight {config.cycle_weight:g})" if config.cycle_weight else ""
     monitor.message(
         f"any-to-any: {_count(counts['scenes'], 'training scene')}, {counts['possible_pairs']} possible pairs, "
-        f"{counts['pairs_per_epoch']} drawn per epoch ({config.identity_pairs:.0%} of them identity pairs{claims}); "
+        f"{counts['pairs_per_epoch']} drawn per epoch ({config.identity_pairs:.0%} of them identity pairs{claims}{cycle}); "
         f"{_count(len(val), 'validation pair')}"
     )
     info = {"folders": [{"path": folder, "layout": "any-to-any"} for folder in config.data], **counts,

@@ -91,6 +91,10 @@ class TrainConfig:
     identity_claims: float = field(default=0.0, metadata=_help(
         "{any_to_any}: share of the identity pairs told their source that are told a light drawn at random, the input "
         "still the answer, so that a photograph said to be under a light comes back unchanged, whatever it looks like (default: 0)."))
+    cycle_weight: float = field(default=0.0, metadata=_help(
+        "{any_to_any}: weight of a second loss: each pair's output relit back to its source light (told as the pair is), "
+        "against its input; the first pass is not trained through it. It teaches the network to relight images it made, "
+        "as the round trip A -> B -> A asks (default: 0)."))
     val_pairs: int | None = field(default=None, metadata=_help(
         "{any_to_any}: size of the fixed, seeded validation sample of pairs (default: 4 per validation scene)."))
     val_data: str | None = field(default=None, metadata=_help("Validation folder (validation, one-to-one or any-to-any layout)."))
@@ -240,7 +244,8 @@ class TrainConfig:
         """The any-to-any settings: parseable lights, a conditioned model for any-to-any and only then."""
         if not self.any_to_any:
             for name, default in (("init", None), ("pairs_per_epoch", None), ("val_pairs", None), ("sources", "all"), ("targets", "all"),
-                                  ("withhold_source", 0.5), ("identity_pairs", IDENTITY_PAIRS), ("identity_claims", 0.0)):
+                                  ("withhold_source", 0.5), ("identity_pairs", IDENTITY_PAIRS), ("identity_claims", 0.0),
+                                  ("cycle_weight", 0.0)):
                 if getattr(self, name) != default:
                     _refuse(_setting(name), _setting(name), " needs ", _setting("any_to_any", True))
             if self.hints == "normals+shadows":
@@ -265,6 +270,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 _refuse(_setting(name, value), _setting(name), f" must be in [0, 1], not {value}")
+        if not self.cycle_weight >= 0:
+            _refuse(_setting("cycle_weight", self.cycle_weight), _setting("cycle_weight"), f" must be at least 0, not {self.cycle_weight}")
         for name in ("pairs_per_epoch", "val_pairs"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -221,7 +221,7 @@ class Trainer:
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
         self.step_fn = TrainStep(wrap(self.model, self.device, self.where), self.loss_fn, self.state.optimizer,
-                                 self.state.scaler, self.device, self.precision, self.where)
+                                 self.state.scaler, self.device, self.precision, self.where, cycle_weight=config.cycle_weight)
         size = (config.size[0], config.size[1]) if config.size else None
         self._note = _SayOnce(self.monitor)
         self.validator = Validator(val_pairs, self.device, self.precision, size, min(self.workers, 2), self.where, self._note,
@@ -252,7 +252,7 @@ class Trainer:
         sources, targets = config.light_sets()
         return {"mapping": "any-to-any", "sources": [str(s) for s in sources], "targets": [str(t) for t in targets],
                 "withhold_source": config.withhold_source, "identity_pairs": config.identity_pairs,
-                "identity_claims": config.identity_claims, "init": config.init}
+                "identity_claims": config.identity_claims, "cycle_weight": config.cycle_weight, "init": config.init}
 
     def _provenance(self) -> dict[str, Any]:
         return {

@@ -51,9 +51,11 @@ class TrainStep:
     """Runs steps of ``net`` (the model, or its DDP wrapper) against ``loss_fn`` with ``optimizer``."""
 
     def __init__(self, net: torch.nn.Module, loss_fn: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                 scaler: torch.amp.GradScaler, device: torch.device, precision: str, where: Dist | None = None) -> None:
+                 scaler: torch.amp.GradScaler, device: torch.device, precision: str, where: Dist | None = None,
+                 cycle_weight: float = 0.0) -> None:
         self.net, self.loss_fn, self.optimizer, self.scaler = net, loss_fn, optimizer, scaler
         self.device, self.precision, self.where = device, precision, where or Dist()
+        self.cycle_weight = cycle_weight
 
     def __call__(self, batch: dict[str, Any], scale: float = 1.0) -> tuple[float, dict[str, float]]:
         """Train on ``batch`` (``rgb``, ``depth``, ``target``, and ``light`` for a conditioned model), its images
@@ -68,6 +70,8 @@ class TrainStep:
         with autocast(self.device, self.precision):
             pred = self.net(rgb_p, depth_p, *lights)[..., :h, :w]
             loss, components = self.loss_fn(pred.float(), target)
+            if self.cycle_weight and "back" in batch:
+                loss = loss + self.cycle_weight * self._cycle(pred, depth_p, batch["back"], rgb)
         # every rank sees the same mean loss, so all stop together on NaN
         values = mean_over_ranks(torch.stack([loss.detach(), *components.values()]), self.where).tolist()
         if not all(math.isfinite(v) for v in values):
@@ -77,3 +81,17 @@ class TrainStep:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return values[0], dict(zip(components, values[1:]))
+
+    def _cycle(self, pred: torch.Tensor, depth_p: torch.Tensor, back: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
+        """The loss of ``pred`` (detached: the first pass learns from its own target only) relit back to the
+        source light, against the input ``rgb``. Run on the bare model: under DDP a second forward of the
+        wrapper in one step would register its gradients twice; the shared parameters' gradients of both
+        passes still reach the wrapper's one all-reduce."""
+        from relight.tensors import pad_to_stride
+
+        h, w = rgb.shape[-2:]
+        net = getattr(self.net, "module", self.net)
+        again, _ = pad_to_stride(pred.detach())
+        relit = net(again, depth_p, back.to(self.device, non_blocking=True))[..., :h, :w]
+        return self.loss_fn(relit.float(), rgb)[0]
+
