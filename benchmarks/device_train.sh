@@ -94,7 +94,7 @@ run="$work/run"
 # relight-synth-any's last stage (its card), with the GPU's batch; the deadline ends it.
 options=(--any-to-any --backbone narrow --width 16 --decoder-channels 32 --conditioning film --hints none --no-depth-skips
   --margin 0 --perceptual-weight 0 --batch-size "$batch" --lr 1e-4 --epochs 1000 --milestones 1000 --withhold-source 0.75
-  --identity-pairs 0.25 --identity-claims 1 --workers "$workers" --val-scenes "$val" --val-pairs 32 --device "$device" --seed 0)
+  --identity-pairs 0.3 --identity-claims 1 --workers "$workers" --val-scenes "$val" --val-pairs 32 --device "$device" --seed 0)
 [[ -n "$init" ]] && options+=(--init "$init")
 [[ -n "$steps" ]] && options+=(--max-steps "$steps")
 [[ -n "$pairs" ]] && options+=(--pairs-per-epoch "$pairs")
