@@ -215,7 +215,7 @@ class TrainConfig:
             run_dir = _setting("out", "RUN_DIR", "RUN_DIR")
             _refuse(run_dir, "no run folder: pass ", run_dir)
         self.settings()
-        self._check_any_to_any()
+        _check_any_to_any(self)
         self._check_model()
         self.model_config()
         if self.backbone == "narrow" and self.imagenet:
@@ -239,43 +239,6 @@ class TrainConfig:
             self.depth_kind = check_depth_kind(self.depth_kind, owner="TrainConfig")
         except InvalidSetting as exc:
             raise TrainSettingError(exc.setting, *exc.parts) from None
-
-    def _check_any_to_any(self) -> None:
-        """The any-to-any settings: parseable lights, a conditioned model for any-to-any and only then."""
-        if not self.any_to_any:
-            for name, default in (("init", None), ("pairs_per_epoch", None), ("val_pairs", None), ("sources", "all"), ("targets", "all"),
-                                  ("withhold_source", 0.5), ("identity_pairs", IDENTITY_PAIRS), ("identity_claims", 0.0),
-                                  ("cycle_weight", 0.0)):
-                if getattr(self, name) != default:
-                    _refuse(_setting(name), _setting(name), " needs ", _setting("any_to_any", True))
-            if self.hints == "normals+shadows":
-                _refuse(_setting("hints", self.hints), _setting("hints", self.hints),
-                        ": shadows need the lights as an input; train any-to-any with ", _setting("any_to_any", True))
-            if self.conditioning not in (None, "none"):
-                _refuse(_setting("conditioning", self.conditioning), _setting("conditioning", self.conditioning),
-                        ": a one-to-one model has no conditioning; train any-to-any with ", _setting("any_to_any", True))
-            return
-        self.light_sets()
-        for name, default in (("source", "6500-N"), ("target", "4500-E")):
-            if getattr(self, name) != default:
-                _refuse(_setting(name), _setting(name), " does not apply to ", _setting("any_to_any", True),
-                        ": it draws from ", _setting(f"{name}s"))
-        if self.val_gt_dir is not None:
-            _refuse(_setting("val_gt_dir"), _setting("val_gt_dir"), " does not apply to ", _setting("any_to_any", True),
-                    ": its validation data is any-to-any, with the ground truth beside the inputs")
-        if self.conditioning == "none":
-            _refuse(_setting("conditioning", "none"), _setting("conditioning", "none"),
-                    ": an any-to-any model needs the lights as an input; use film or planes")
-        for name in ("withhold_source", "identity_pairs", "identity_claims"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1:
-                _refuse(_setting(name, value), _setting(name), f" must be in [0, 1], not {value}")
-        if not self.cycle_weight >= 0:
-            _refuse(_setting("cycle_weight", self.cycle_weight), _setting("cycle_weight"), f" must be at least 0, not {self.cycle_weight}")
-        for name in ("pairs_per_epoch", "val_pairs"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                _refuse(_setting(name, value), _setting(name), f" must be at least 1, not {value}")
 
     def _check_model(self) -> None:
         """The settings of the network that :class:`~relight.model.MBNetConfig` would refuse, named as settings."""
@@ -319,6 +282,44 @@ class TrainConfig:
             if value is not None:
                 lines.append(f"{key} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
+
+
+def _check_any_to_any(config: TrainConfig) -> None:
+    """The any-to-any settings: parseable lights, a conditioned model for any-to-any and only then."""
+    if not config.any_to_any:
+        for name, default in (("init", None), ("pairs_per_epoch", None), ("val_pairs", None), ("sources", "all"), ("targets", "all"),
+                              ("withhold_source", 0.5), ("identity_pairs", IDENTITY_PAIRS), ("identity_claims", 0.0),
+                              ("cycle_weight", 0.0)):
+            if getattr(config, name) != default:
+                _refuse(_setting(name), _setting(name), " needs ", _setting("any_to_any", True))
+        if config.hints == "normals+shadows":
+            _refuse(_setting("hints", config.hints), _setting("hints", config.hints),
+                    ": shadows need the lights as an input; train any-to-any with ", _setting("any_to_any", True))
+        if config.conditioning not in (None, "none"):
+            _refuse(_setting("conditioning", config.conditioning), _setting("conditioning", config.conditioning),
+                    ": a one-to-one model has no conditioning; train any-to-any with ", _setting("any_to_any", True))
+        return
+    config.light_sets()
+    for name, default in (("source", "6500-N"), ("target", "4500-E")):
+        if getattr(config, name) != default:
+            _refuse(_setting(name), _setting(name), " does not apply to ", _setting("any_to_any", True),
+                    ": it draws from ", _setting(f"{name}s"))
+    if config.val_gt_dir is not None:
+        _refuse(_setting("val_gt_dir"), _setting("val_gt_dir"), " does not apply to ", _setting("any_to_any", True),
+                ": its validation data is any-to-any, with the ground truth beside the inputs")
+    if config.conditioning == "none":
+        _refuse(_setting("conditioning", "none"), _setting("conditioning", "none"),
+                ": an any-to-any model needs the lights as an input; use film or planes")
+    for name in ("withhold_source", "identity_pairs", "identity_claims"):
+        value = getattr(config, name)
+        if not 0 <= value <= 1:
+            _refuse(_setting(name, value), _setting(name), f" must be in [0, 1], not {value}")
+    if not config.cycle_weight >= 0:
+        _refuse(_setting("cycle_weight", config.cycle_weight), _setting("cycle_weight"), f" must be at least 0, not {config.cycle_weight}")
+    for name in ("pairs_per_epoch", "val_pairs"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            _refuse(_setting(name, value), _setting(name), f" must be at least 1, not {value}")
 
 
 def _refuse(setting: Setting, *parts: Part) -> None:
