@@ -94,4 +94,3 @@ class TrainStep:
         again, _ = pad_to_stride(pred.detach())
         relit = net(again, depth_p, back.to(self.device, non_blocking=True))[..., :h, :w]
         return self.loss_fn(relit.float(), rgb)[0]
-
