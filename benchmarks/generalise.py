@@ -162,7 +162,8 @@ def prepare(held: HeldOut, folder: Path, scenes: int, size: int, seed: int, jobs
     if len(slices) == 1:
         render_slice(held, folder, size, seed, *slices[0])
     else:
-        with ProcessPoolExecutor(len(slices), mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(len(slices), mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
+                                 initargs=(1,)) as pool:  # one thread each: the processes share the cores
             for done in [pool.submit(render_slice, held, folder, size, seed, first, count) for first, count in slices]:
                 done.result()
     write_json(marker, recipe)
@@ -170,8 +171,7 @@ def prepare(held: HeldOut, folder: Path, scenes: int, size: int, seed: int, jobs
 
 
 def render_slice(held: HeldOut, folder: Path, size: int, seed: int, first: int, count: int) -> None:
-    """Scenes ``first`` .. ``first + count - 1`` of ``held`` into ``folder``, on one thread."""
-    torch.set_num_threads(1)
+    """Scenes ``first`` .. ``first + count - 1`` of ``held`` into ``folder``."""
     if held.renderer == "judge":
         write_judge_dataset(folder, count, size, seed, start_index=first)
     else:

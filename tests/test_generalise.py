@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from relight.data.synth import write_dataset
 from relight.lighting import DIRECTIONS, Light
@@ -305,7 +306,13 @@ def test_generalise_refuses_a_folder_of_other_data(generalise, tmp_path: Path) -
     (tmp_path / "x" / "stray.txt").write_text("not a set")
     with pytest.raises(SystemExit, match="holds other data"):
         generalise.prepare(held, tmp_path / "x", 1, 16, 0)
-    made = generalise.prepare(held, tmp_path / "y", 1, 16, 0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        made = generalise.prepare(held, tmp_path / "y", 1, 16, 0)
+        assert torch.get_num_threads() == 2, "rendering in this process leaves the models its threads"
+    finally:
+        torch.set_num_threads(threads)
     again = generalise.prepare(held, made, 1, 16, 0)
     assert again == made, "the same recipe is reused"
     recipe = json.loads((made / "generalise.json").read_text())
