@@ -4,7 +4,8 @@ A :class:`Light` is one VIDIT illumination, a colour temperature and a direction
 (:meth:`Light.parse` also takes ``6500_N`` and ``6500K-n``). There are 8 :data:`DIRECTIONS` (compass
 order, clockwise seen from above, so east is to the camera's right, with :data:`AZIMUTHS` in degrees
 from north) and 5 :data:`TEMPERATURES`; :data:`ALL_LIGHTS` lists the 40, temperature-major.
-:func:`mirror` says what a horizontal flip does to a direction (E <-> W, NE <-> NW, SE <-> SW).
+:func:`mirror` says what a horizontal flip does to a direction (E <-> W, NE <-> NW, SE <-> SW), and
+:func:`mirror_rows` to the encoded lights.
 
 The conditioned networks take the lights as a vector per image, made by :func:`encode_lights`::
 
@@ -185,6 +186,18 @@ def encode_lights(
     return torch.tensor(rows, dtype=torch.float32)
 
 
+#: The columns of :func:`encode_lights` a horizontal flip negates: the sines of the azimuths (east is +1).
+MIRRORED_FEATURES = (FEATURES.index("target_sin"), FEATURES.index("source_sin"))
+
+
+def mirror_rows(rows: torch.Tensor) -> torch.Tensor:
+    """Rows of :func:`encode_lights` for the mirrored lights (:meth:`Light.mirrored`), on ``rows``' device:
+    a copy with the azimuths' sines negated (an unknown source's zeros stay zeros)."""
+    out = rows.clone()
+    out[:, list(MIRRORED_FEATURES)] *= -1
+    return out
+
+
 def _recorded(value: Any) -> Light | None:
     try:
         return as_light(value) if isinstance(value, (Light, str)) else None
@@ -283,6 +296,7 @@ __all__ = [
     "FEATURES",
     "Illumination",
     "LIGHT_FEATURES",
+    "MIRRORED_FEATURES",
     "TEMPERATURES",
     "Light",
     "LightLike",
@@ -291,6 +305,7 @@ __all__ = [
     "encode_lights",
     "light_vector",
     "mirror",
+    "mirror_rows",
     "neighbours",
     "setting_light",
 ]

@@ -27,7 +27,7 @@ from relight.model import MBNet
 from relight.model.checkpoint import save_checkpoint
 from relight.inference.naming import name_fields, plan_outputs
 from relight.evaluation.sheet import LABEL_HEIGHT, PAD, cell_size, grid_sheet, layout, light_sheet
-from relight.weights import load_weights
+from relight.weights import default_weights, load_weights
 
 
 @pytest.fixture(scope="module")
@@ -342,6 +342,71 @@ def test_evaluate_saves_outputs_with_the_inputs_alpha_at_the_levels_scored(tmp_p
 
     again = score_folders(tmp_path / "out", tmp_path / "val_gt", device="cpu")
     assert again.rows[0].psnr == pytest.approx(report.rows[0].psnr, abs=1e-4)
+
+
+def test_mirror_average_is_the_mean_of_the_relight_and_its_mirror_image_relit_to_the_mirrored_lights(film_checkpoint):
+    """On torch here; the command-line tests below run it on ONNX Runtime (the CPU's default)."""
+    rng = np.random.default_rng(3)
+    rgb, depth = rng.random((40, 56, 3), dtype=np.float32), rng.random((40, 56), dtype=np.float32)
+    plain = Relighter(load_weights(film_checkpoint), device="cpu", backend="torch")
+    averaged = Relighter(load_weights(film_checkpoint), device="cpu", backend="torch", mirror_average=True)
+    targets, source = [Light(2500, "NE"), Light(6500, "W")], Light(3500, "SE")
+    for lit in (None, source):
+        flipped = plain.relight_many(rgb[:, ::-1].copy(), depth[:, ::-1].copy(), [t.mirrored() for t in targets], lit and lit.mirrored())
+        for out, as_is, mirrored in zip(averaged.relight_many(rgb, depth, targets, lit), plain.relight_many(rgb, depth, targets, lit), flipped):
+            np.testing.assert_allclose(out, (as_is + mirrored[:, ::-1]) / 2, atol=1e-5)
+            assert np.abs(out - as_is).max() > 1e-3, "a random model is not symmetric: the mirror pass changes the result"
+
+
+def test_mirror_average_refuses_a_pair_whose_mirror_image_the_model_does_not_give(cli, tmp_path, paired_checkpoint, tiny_config):
+    with pytest.raises(InvalidSetting, match=r"Relighter\(mirror_average=True\): the mirror image of 6500-N -> 4500-E is 6500-N -> 4500-W"):
+        Relighter(load_weights(paired_checkpoint), device="cpu", mirror_average=True)
+    image, depth = _photo(tmp_path / "in")
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(paired_checkpoint), "--mirror-average"])
+    assert code == 2
+    assert err.strip().startswith("error: --mirror-average: the mirror image of 6500-N -> 4500-E is 6500-N -> 4500-W, which this model "
+                                  "(one-to-one 6500-N -> 4500-E) does not give; any-to-any models: relight-synth-any"), err
+    assert not (tmp_path / "o.png").exists()
+    torch.manual_seed(2)
+    model = MBNet(tiny_config)
+    unrecorded = save_checkpoint(model, tmp_path / "unrecorded.safetensors", {})
+    with pytest.raises(InvalidSetting, match="does not record the light it relights to"):
+        Relighter(load_weights(unrecorded), device="cpu", mirror_average=True)
+    symmetric = Relighter(load_weights(save_checkpoint(model, tmp_path / "ns.safetensors", {"source": "6500-N", "target": "4500-S"})),
+                          device="cpu", backend="torch", mirror_average=True)  # the mirror leaves N -> S as it is
+    rgb = np.random.default_rng(4).random((32, 40, 3), dtype=np.float32)
+    plain = Relighter(model.eval(), device="cpu", backend="torch")
+    expected = (plain.relight(rgb, rgb[..., 0]) + plain.relight(rgb[:, ::-1].copy(), rgb[:, ::-1, 0].copy())[:, ::-1]) / 2
+    np.testing.assert_allclose(symmetric.relight(rgb, rgb[..., 0]), expected, atol=1e-5)
+
+
+def test_batch_and_eval_mirror_average_as_run_does(cli, tmp_path, vidit, film_checkpoint):
+    image, depth = _photo(tmp_path / "in")
+    for extra in ([], ["--mirror-average"]):
+        code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / f"run{len(extra)}.png"), "-w", str(film_checkpoint), "--to", "2500-NW",
+                            *extra])
+        assert code == 0, err
+        code, _, err = cli(["batch", str(tmp_path / "in"), "-o", str(tmp_path / f"batch{len(extra)}"), "-w", str(film_checkpoint), "--to", "2500-NW",
+                            *extra])
+        assert code == 0, err
+        assert (tmp_path / f"batch{len(extra)}" / image.name).read_bytes() == (tmp_path / f"run{len(extra)}.png").read_bytes()
+    assert (tmp_path / "run0.png").read_bytes() != (tmp_path / "run1.png").read_bytes()
+    args = ["eval", str(vidit), "--any-to-any", "--pairs", "6", "-w", str(film_checkpoint), "--workers", "0", "--json", "-"]
+    scores = [json.loads(cli([*args, *extra])[1])["pairs"] for extra in ([], ["--mirror-average"])]
+    assert [p["target"] for p in scores[0]] == [p["target"] for p in scores[1]]
+    assert [p["psnr"] for p in scores[0]] != [p["psnr"] for p in scores[1]]
+
+
+def test_mirror_average_without_weights_runs_on_the_any_to_any_default(cli, tmp_path):
+    """The one-to-one default's pair (6500-N -> 4500-E) has a mirror image it does not give."""
+    assert default_weights(targets=[Light(4500, "E")], source=Light(6500, "N")) == "relight-synth-narrow"
+    assert default_weights(targets=[Light(4500, "E")], source=Light(6500, "N"), mirrored=True) == "relight-synth-any"
+    image, depth = _photo(tmp_path / "in")
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--device", "cpu", "--from", "6500-N", "--to", "4500-E",
+                        "--mirror-average", "--backend", "torch"])
+    assert code == 0, err
+    assert "using the default model relight-synth-any" in err
+    assert "mirror-averaged" in err
 
 
 def test_all_lights_is_the_40(film_checkpoint):

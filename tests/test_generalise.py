@@ -272,14 +272,18 @@ def test_generalise_runs_end_to_end_with_a_tiny_model(generalise, sets: Path, ti
 def test_generalise_runs_the_bundled_model_and_reuses_its_sets(generalise, sets: Path, tmp_path: Path) -> None:
     out = tmp_path / "bundled.json"
     made = {marker: marker.stat().st_mtime_ns for marker in sets.glob("*/generalise.json")}
-    code = generalise.main([*TINY, "--weights", "relight-synth-any", "--data", str(sets), "--photos", "", "--tell-source", "--json", str(out)])
+    code = generalise.main([*TINY, "--weights", "relight-synth-any", "--data", str(sets), "--photos", "", "--tell-source", "--mirror-average",
+                            "--json", str(out)])
     assert code == 0
     assert len(made) == 3, "the sets are reused"
     assert made == {marker: marker.stat().st_mtime_ns for marker in sets.glob("*/generalise.json")}, "the sets are reused"
     record = json.loads(out.read_text())
     assert record["tell_source"] is True
     assert "photographs" not in record
-    assert record["sets"][0]["models"]["relight-synth-any"]["summary"]["triples"] == 5
+    models = record["sets"][0]["models"]
+    assert list(models) == ["relight-synth-any", "relight-synth-any +mirror"]
+    assert models["relight-synth-any +mirror"]["summary"]["triples"] == 5
+    assert [r["psnr_db"] for r in models["relight-synth-any"]["rows"]] != [r["psnr_db"] for r in models["relight-synth-any +mirror"]["rows"]]
 
 
 def test_a_set_rendered_by_several_processes_is_the_set_one_process_renders(sets: Path, tiny_relight_models: tuple[Path, Path],

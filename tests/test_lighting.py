@@ -24,6 +24,7 @@ from relight.lighting import (
     encode_lights,
     light_vector,
     mirror,
+    mirror_rows,
     neighbours,
 )
 
@@ -100,6 +101,17 @@ def test_the_light_vector() -> None:
         a, b = light_vector(light), light_vector(light.mirrored())
         assert b[0] == pytest.approx(-a[0], abs=1e-12)
         assert b[1:3] == a[1:3]
+
+
+def test_mirrored_rows_are_the_rows_of_the_mirrored_lights() -> None:
+    """What the mirror-averaged relight feeds its second pass: every target with every source (and none)."""
+    targets = [t for t in ALL_LIGHTS for _ in range(len(ALL_LIGHTS) + 1)]
+    sources = [s for _ in ALL_LIGHTS for s in (None, *ALL_LIGHTS)]
+    rows = encode_lights(targets, sources)
+    mirrored = encode_lights([t.mirrored() for t in targets], [s and s.mirrored() for s in sources])
+    assert torch.allclose(mirror_rows(rows), mirrored, atol=1e-12)
+    assert not torch.equal(mirror_rows(rows), rows), "east and west are swapped"
+    assert torch.equal(rows, encode_lights(targets, sources)), "the rows given are left as they are"
 
 
 def test_encode_lights_rows_and_sources() -> None:

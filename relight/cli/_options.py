@@ -57,6 +57,9 @@ def _backend(name: str | None) -> str | None:
 BackendOpt = Annotated[Optional[str], typer.Option("--backend", metavar="auto|torch|onnxruntime", callback=_backend, help="What runs the network: onnxruntime "
                                                     "(an ONNX export of the model, made once into relight's cache), torch, or auto (the default: onnxruntime on the CPU, "
                                                     "torch on CUDA and MPS; torch where a model does not export). The run says which.")]
+MirrorAverageOpt = Annotated[bool, typer.Option("--mirror-average", help="Also relight the image mirrored left to right to the mirrored light (east and "
+                                                                      "west swapped) and average the two results: twice the time, a little closer to the "
+                                                                      "truth (any-to-any models; without --weights, the default any-to-any model).")]
 CompileOpt = Annotated[bool, typer.Option("--compile", help="Run the network through torch.compile (slow first image; falls back to eager where unsupported).")]
 ExtOpt = Annotated[str, typer.Option(callback=_dotted, help="Output extension: .png, .tif, .npy, .jpg or .webp.")]
 DepthDirOpt = Annotated[Optional[Path], typer.Option("--depth-dir", help="Folder holding the depth files, if not beside the images.")]
@@ -83,25 +86,27 @@ def check_scale(size: str | None, native: bool = False, upscale: str | None = No
 
 def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False,
                    native: bool = False, upscale: str | None = None, targets: Sequence[object] = (),
-                   source: object = None, backend: str | None = None) -> Relighter:
+                   source: object = None, backend: str | None = None, mirror_average: bool = False) -> Relighter:
     """Load weights and place them, saying once which model is used and what runs it (``size``, ``native``
     and ``upscale``: the scale it runs at, :mod:`relight.inference.scale`; ``backend``:
-    :mod:`relight.inference.backend`), and each step of a first export to ONNX; without ``weights``, the
-    default model for ``targets`` from ``source`` (:func:`relight.weights.default_weights`)."""
+    :mod:`relight.inference.backend`; ``mirror_average``: :class:`~relight.inference.relighter.Relighter`),
+    and each step of a first export to ONNX; without ``weights``, the default model for ``targets`` from
+    ``source`` (:func:`relight.weights.default_weights`)."""
     from relight.inference.relighter import Relighter
     from relight.weights import default_weights
 
     run_size, upscale = check_scale(size, native, upscale)
     if weights is None:
-        weights = default_weights(targets=targets, source=source)
+        weights = default_weights(targets=targets, source=source, mirrored=mirror_average)
         console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
     relighter = Relighter.from_weights(weights, device=device, precision=precision, size=run_size, compile=compile, warn=warn,
-                                       native=native, upscale=upscale, backend=backend,
+                                       native=native, upscale=upscale, backend=backend, mirror_average=mirror_average,
                                        stages=lambda stage: console.print(f"[dim]{stage}[/dim]", soft_wrap=True))
     relighter.stages = None  # the export's steps only: a command shows its relights' stages itself
     console.print(
         f"[dim]model {relighter.loaded.config.describe()} from {relighter.loaded.source or weights} "
-        f"on {relighter.device} ({relighter.precision}{', compiled' if relighter.compiled else ''}), "
+        f"on {relighter.device} ({relighter.precision}{', compiled' if relighter.compiled else ''}"
+        f"{', mirror-averaged' if relighter.mirror_average else ''}), "
         f"backend {relighter.choice.describe()}[/dim]", soft_wrap=True,
     )
     return relighter

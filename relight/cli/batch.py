@@ -12,7 +12,7 @@ from relight.cli._console import console, out_console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.cli._errors import cli_text, cli_words
 from relight.cli._lights import parse_source, parse_targets, resolve_lights
-from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt,
+from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, MirrorAverageOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt,
                                   SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, check_scale, make_relighter)
 from relight.cli._progress import rate_text, tracked
 from relight.errors import InputFileError, Interrupted
@@ -43,6 +43,7 @@ def batch(
     streams: Annotated[Optional[int], typer.Option(min=1, help="Forward passes run at once (default: 2 on a CPU with 2+ threads for images up to 512x512, else 1; each holds its own activations).")] = None,
     compile: CompileOpt = False,
     backend: BackendOpt = None,
+    mirror_average: MirrorAverageOpt = False,
     depth_kind: DepthKindOpt = "auto",
     depth_model: DepthModelOpt = None,
     to: ToOpt = None,
@@ -90,7 +91,7 @@ def batch(
         import torch
 
         torch.set_num_threads(threads)
-    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted, lit, backend)
+    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted, lit, backend, mirror_average)
     targets = resolve_lights(relighter, wanted, lit)
     plan = batch_plan(relighter, pairs, ext=output.ext, to=targets, source=lit, name=name)
     check_batch_outputs(pairs, out_dir, output, [planned.name for outputs in plan for planned in outputs])

@@ -10,8 +10,8 @@ import typer
 
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthKindOpt
-from relight.cli._options import (BackendOpt, CsvFileOpt, DepthDirOpt, DeviceOpt, ExtOpt, GtDirOpt, JsonFileOpt, NativeOpt, PrecisionOpt, RequireLpipsOpt,
-                                  SizeOpt, SourceOpt, TargetOpt, UpscaleOpt, WeightsOpt, check_report_outputs, emit_report, emit_text, make_relighter,
+from relight.cli._options import (BackendOpt, CsvFileOpt, DepthDirOpt, DeviceOpt, ExtOpt, GtDirOpt, JsonFileOpt, MirrorAverageOpt, NativeOpt, PrecisionOpt,
+                                  RequireLpipsOpt, SizeOpt, SourceOpt, TargetOpt, UpscaleOpt, WeightsOpt, check_report_outputs, emit_report, emit_text, make_relighter,
                                   tables_console)
 from relight.cli._progress import tracked
 from relight.errors import RelightError
@@ -39,6 +39,7 @@ def evaluate(
     native: NativeOpt = False,
     upscale: UpscaleOpt = None,
     backend: BackendOpt = None,
+    mirror_average: MirrorAverageOpt = False,
     workers: Annotated[int, typer.Option(help="DataLoader worker processes decoding files.")] = 2,
     any_to_any: Annotated[bool, typer.Option("--any-to-any", help="Score an any-to-any model on a seeded sample of (source, target) pairs of any-to-any data, by target direction and temperature (the source not told).")] = False,
     pairs: Annotated[int, typer.Option("--pairs", min=1, help="With --any-to-any: how many (scene, source, target) pairs to draw (at most all there are).")] = 200,
@@ -53,9 +54,9 @@ def evaluate(
 
     check_report_outputs(json_out, csv_out)
     depth_kind = check_depth_kind(depth_kind)
-    title = f"relight eval {weights or default_weights()} on {data}"  # as given: the model line has the path
+    title = f"relight eval {weights or default_weights(mirrored=mirror_average)} on {data}"  # as given: the model line has the path
     if any_to_any:
-        _any_to_any(data, weights, (device, precision, size, False, native, upscale, (), None, backend), (json_out, csv_out, plot), pairs, seed,
+        _any_to_any(data, weights, (device, precision, size, False, native, upscale, (), None, backend, mirror_average), (json_out, csv_out, plot), pairs, seed,
                     (depth_dir, depth_kind), workers, require_lpips, save_dir, title)
         return
     if plot is not None:
@@ -64,7 +65,7 @@ def evaluate(
     pairs_found = found.pairs
     if save_dir is not None:  # before the model loads (evaluate checks again, for callers of the API)
         check_save_dir(pairs_found, save_dir, ext)
-    relighter = make_relighter(weights, device, precision, size, False, native, upscale, backend=backend)
+    relighter = make_relighter(weights, device, precision, size, False, native, upscale, backend=backend, mirror_average=mirror_average)
     lights = _lights(relighter, source, target)
     scorer = Scorer(relighter.device, require_lpips)
     with tracked("evaluating", total=len(pairs_found)) as counter:

@@ -10,7 +10,7 @@ import typer
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, load_estimator
 from relight.cli._lights import parse_source, parse_targets, resolve_lights
-from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt,
+from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, MirrorAverageOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt,
                                   UpscaleOpt, WeightsOpt, check_scale, make_relighter)
 from relight.cli._stages import say_scale, stages_shown
 
@@ -35,6 +35,7 @@ def run(
     srgb: SrgbOpt = False,
     compile: CompileOpt = False,
     backend: BackendOpt = None,
+    mirror_average: MirrorAverageOpt = False,
     to: ToOpt = None,
     source: FromOpt = None,
     sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a labelled contact sheet of the relit versions (rows temperatures, columns directions; 5 x 8 with --to all).")] = None,
@@ -68,7 +69,7 @@ def run(
         for warning in item.warnings:
             warn(warning)
         stage("loading the model")
-        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, targets, lit, backend)
+        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, targets, lit, backend, mirror_average)
         relighter.stages = stage
         say_scale(relighter, item.image.size)
         lights = resolve_lights(relighter, targets, lit, placed=sheet is not None)

@@ -6,6 +6,12 @@ the model (:mod:`relight.inference.export`), or torch's optimised path of :func:
 (BatchNorm folded, channels-last, the shift-based dynamic convolution, ``torch.inference_mode``,
 autocast on CUDA, optionally ``torch.compile``); ``optimize=False`` runs the authors' formulation in
 torch as it is, for benchmarks and tests. Everything around the network call is the same on both.
+
+``mirror_average=True`` also relights the image mirrored left to right to the mirrored lights (east and
+west swapped), mirrors that result back and averages the two, at twice the time. A model trained with
+mirrored examples should give the same answer both ways; where it does not, the two disagree by chance
+more than by design, and their mean is closer to the truth. The mirrored lights must be ones the model
+gives: any light for an any-to-any model, and for a one-to-one model only a pair the mirror leaves as it is.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import torch
 from relight.device import autocast, bf16_runs_on, check_precision, default_precision, is_out_of_memory, select_device
 from relight.errors import DeviceOutOfMemory, InvalidSetting, Part, RelightError, RelightWarning, Setting, first_line
 from relight.io.images import to_unit
-from relight.lighting import Illumination, Light, LightLike, encode_lights
+from relight.lighting import Illumination, Light, LightLike, encode_lights, mirror_rows
 from relight.model import MBNet
 from relight.model.blocks import use_dynamic_conv
 from relight.model.checkpoint import LoadedModel
@@ -143,6 +149,8 @@ class Relighter:
     (``"change"`` or ``"result"``). ``size`` overrides it (``N``: the longer side, aspect ratio kept;
     ``(height, width)``: exactly that), ``native=True`` runs at each image's own size. ``stages`` is told
     each stage of a relight (scaling, relighting, bringing back), for a caller to show.
+    ``mirror_average=True`` also relights the mirror image to the mirrored lights and averages the two
+    (the module docstring says why).
     """
 
     def __init__(
@@ -160,6 +168,7 @@ class Relighter:
         native: bool = False,
         upscale: str = DEFAULT_UPSCALE,
         stages: StageCallback | None = None,
+        mirror_average: bool = False,
     ) -> None:
         loaded = model if isinstance(model, (LoadedModel, ExportedModel)) else LoadedModel(model)
         self.device = device if isinstance(device, torch.device) else select_device(device)
@@ -178,6 +187,10 @@ class Relighter:
         self.choice: Choice = _choose(loaded, backend, self.device, self.precision, compile, optimize)
         #: What the model does to the light, as its checkpoint records it (one-to-one pair, or any-to-any).
         self.illumination = Illumination.recorded(loaded.config.any_to_any, loaded.provenance)
+        #: Whether each relight is averaged with its mirror image's (see the class docstring).
+        self.mirror_average = mirror_average
+        if mirror_average and not self.illumination.any_to_any:
+            self.lights()  # a one-to-one pair the mirror changes is refused here, before any work
         self._compiled: Callable[..., torch.Tensor] | None = None
         self._scale_told = False
         self.model: MBNet | None = None  # the torch network; None on ONNX Runtime, where .network runs it
@@ -303,16 +316,11 @@ class Relighter:
         if run != (h, w):
             self._stage(f"scaling {h}x{w} to {run[0]}x{run[1]}")
             rgb, depth = resize(rgb, run), resize(depth, run)
-        rgb_p, (hh, ww) = pad_to_stride(rgb)
-        depth_p, _ = pad_to_stride(depth)
-        rgb_p = rgb_p.contiguous(memory_format=self._memory_format)
-        depth_p = depth_p.contiguous(memory_format=self._memory_format)
-        self._stage(f"relighting at {run[0]}x{run[1]}")
-        with autocast(self.device, self.precision if self.network is None else "fp32"):
-            out = self._forward(rgb_p, depth_p, light)
-        out = out[..., :hh, :ww].float()
-        if not bool(torch.isfinite(out).all()):
-            raise _not_finite(self.precision, self.loaded.source or self.loaded.config.describe())
+        self._stage(f"relighting at {run[0]}x{run[1]}{' and mirrored' if self.mirror_average else ''}")
+        out = _network_pass(self, rgb, depth, light)
+        if self.mirror_average:
+            mirrored = _network_pass(self, rgb.flip(-1), depth.flip(-1), None if light is None else mirror_rows(light))
+            out = out.add_(mirrored.flip(-1)).mul_(0.5)
         scaled_down = out.shape[-2:] != (h, w)
         if scaled_down:
             self._stage(f"bringing the {self.upscale} back to {h}x{w}")
@@ -320,13 +328,9 @@ class Relighter:
 
     def lights(self, to: LightLike | None = None, source: LightLike | None = None) -> tuple[Light | None, Light | None]:
         """The (target, source) a relight with these arguments applies, checked against the model (see
-        :meth:`relight`); a one-to-one model's refusal says where the any-to-any models are."""
-        try:
-            return self.illumination.resolve(to, source)
-        except InvalidSetting as exc:
-            if exc.facts.get("pair") is None:
-                raise
-            raise InvalidSetting(exc.setting, *exc.parts, *any_to_any_models(), pair=exc.facts["pair"]) from None
+        :meth:`relight`); a one-to-one model's refusal says where the any-to-any models are. With
+        :attr:`mirror_average` the mirrored lights must be ones the model gives too."""
+        return _resolved(self.illumination, to, source, self.mirror_average)
 
     def mapping(self, to: LightLike | None = None, source: LightLike | None = None) -> str:
         """The mapping a relight with these arguments applies, for a run to say: ``6500-N -> 2500-W``, or
@@ -375,6 +379,51 @@ class Relighter:
             rows = self.relight_rows(rgb_t, depth_t, light)
             for _ in chunk:
                 yield next(rows)[0].permute(1, 2, 0).cpu().numpy()
+
+
+def _network_pass(relighter: Relighter, rgb: torch.Tensor, depth: torch.Tensor, light: torch.Tensor | None) -> torch.Tensor:
+    """One pass of ``relighter``'s network on run-scale inputs: padded to the network's stride, the output
+    cropped back, float32 and checked finite."""
+    h, w = rgb.shape[-2:]
+    rgb_p, _ = pad_to_stride(rgb)
+    depth_p, _ = pad_to_stride(depth)
+    rgb_p = rgb_p.contiguous(memory_format=relighter._memory_format)
+    depth_p = depth_p.contiguous(memory_format=relighter._memory_format)
+    with autocast(relighter.device, relighter.precision if relighter.network is None else "fp32"):
+        out = relighter._forward(rgb_p, depth_p, light)
+    out = out[..., :h, :w].float()
+    if not bool(torch.isfinite(out).all()):
+        raise _not_finite(relighter.precision, relighter.loaded.source or relighter.loaded.config.describe())
+    return out
+
+
+def _resolved(illumination: Illumination, to: LightLike | None, source: LightLike | None, mirrored: bool) -> tuple[Light | None, Light | None]:
+    """:meth:`Relighter.lights`, out of the class to keep it short."""
+    try:
+        target, lit = illumination.resolve(to, source)
+    except InvalidSetting as exc:
+        if exc.facts.get("pair") is None:
+            raise
+        raise InvalidSetting(exc.setting, *exc.parts, *any_to_any_models(), pair=exc.facts["pair"]) from None
+    if mirrored:
+        _check_mirrored(illumination, target, lit)
+    return target, lit
+
+
+def _check_mirrored(illumination: Illumination, target: Light | None, lit: Light | None) -> None:
+    """Refuse ``mirror_average`` where the model does not give the mirror image of (``lit`` -> ``target``):
+    a one-to-one pair that the mirror changes (6500-N -> 4500-E becomes 6500-N -> 4500-W), one whose
+    target is not recorded, or a target outside an any-to-any model's list."""
+    setting = Setting("mirror_average", True, owner="Relighter")
+    mirrored = f"{lit.mirrored() if lit else '?'} -> {target.mirrored() if target else '?'}"
+    if target is None:
+        raise InvalidSetting(setting, setting, f": the model does not record the light it relights to, so its mirror image "
+                             f"({mirrored}) cannot be checked", *any_to_any_models())
+    try:
+        illumination.resolve(target.mirrored(), lit.mirrored() if lit else None)
+    except InvalidSetting:
+        raise InvalidSetting(setting, setting, f": the mirror image of {lit or '?'} -> {target} is {mirrored}, which this "
+                             f"model ({illumination.describe()}) does not give", *any_to_any_models()) from None
 
 
 def _scale_warning(relighter: Relighter, size: tuple[int, int]) -> RelightWarning | None:
