@@ -10,11 +10,12 @@ a temporary folder), and reports side by side:
   with ``--family-renderer``);
 * per set and model, over seeded (scene, source, target) triples with source != target, the source not
   told (``--tell-source`` tells it): PSNR gain over identity (the source image taken as the answer), the
-  **colour-tint oracle**'s gain (per-channel gains fitted to the ground truth), **opposite directions**
-  told apart per pair, **warmth** (the output asked for 2500 K has a higher mean R / mean B than asked
-  for 6500 K, same direction), and the **cast-shadow measure** (darkening inside the target light's
-  shadow mask, removal of the source light's) beside the ground truth's own values, where the set has
-  shadow masks (benchmarks/judge/measures.py defines each);
+  **colour-tint oracle**'s gain (per-channel gains fitted to the ground truth), the **tint left** (what
+  the same fit adds to the model's output: the part of its error that is one colour over the whole
+  image), **opposite directions** told apart per pair, **warmth** (the output asked for 2500 K has a
+  higher mean R / mean B than asked for 6500 K, same direction), and the **cast-shadow measure**
+  (darkening inside the target light's shadow mask, removal of the source light's) beside the ground
+  truth's own values, where the set has shadow masks (benchmarks/judge/measures.py defines each);
 * a one-to-one model on its own pair over every scene, beside the any-to-any models on that pair;
 * with ``--mirror-average``, each any-to-any model also mirror-averaged, as a model of its own;
 * **real photographs** (benchmarks/judge/photos.py: scikit-image's permissively licensed ones): same-light
@@ -237,6 +238,7 @@ def model_row(relighter: Relighter, data: SetData, t: Triple, truth: dict[str, o
     score = psnr(out, data.image(t.scene, t.target))
     row = {"psnr_db": score, "gain_db": score - float(truth["identity_psnr_db"]),  # type: ignore[arg-type]
            "over_oracle_db": score - float(truth["oracle_psnr_db"]),  # type: ignore[arg-type]
+           "tint_left_db": psnr(tint_oracle(out, data.image(t.scene, t.target))[0], data.image(t.scene, t.target)) - score,
            "told_apart": told_apart(out, data.image(t.scene, t.target), data.image(t.scene, Light(t.target.temperature, OPPOSITE[t.target.direction]))),
            "warmer_at_2500": warmth(warm) > warmth(cold), "warmth_log": float(np.log(warmth(warm) / warmth(cold)))}
     row.update(shadows(data, t, out))
@@ -261,7 +263,7 @@ def summarise(truths: Sequence[dict[str, object]], rows: Sequence[dict[str, obje
     out = {
         "triples": len(rows), "identity_psnr_db": identity, "psnr_db": mean([r["psnr_db"] for r in rows]),
         "gain_db": mean([r["gain_db"] for r in rows]), "oracle_gain_db": mean([r["oracle_psnr_db"] for r in truths]) - identity,  # type: ignore[operator]
-        "over_oracle_db": mean([r["over_oracle_db"] for r in rows]),
+        "over_oracle_db": mean([r["over_oracle_db"] for r in rows]), "tint_left_db": mean([r["tint_left_db"] for r in rows]),
         "opposite_pct": 100.0 * float(np.mean([r["told_apart"] for r in rows])),
         "identity_opposite_pct": 100.0 * float(np.mean([r["identity_told_apart"] for r in truths])),
         "opposite_by_pair_pct": {p: 100.0 * float(np.mean(by_pair[p])) for p in PAIRS if by_pair[p]},
@@ -351,7 +353,7 @@ def fmt(value: object, spec: str = ".2f") -> str:
 def tables(record: dict[str, object]) -> list[Table]:
     told = "source told" if record["tell_source"] else "no source given"
     main = Table(title=f"Held-out sets at {record['size']} px, {told}: gains in dB over identity; shadows in stops, model / ground truth")
-    for column in ("set", "model", "triples", "identity dB", "tint oracle", "gain", "over oracle", "opposite %", "warmer %",
+    for column in ("set", "model", "triples", "identity dB", "tint oracle", "gain", "over oracle", "tint left", "opposite %", "warmer %",
                    "warmth ln", "shadow darkening", "source shadow removal"):
         main.add_column(column, justify="left" if column in ("set", "model") else "right")
     pairs = Table(title="Opposite directions told apart, % by pair (identity: the source image)")
@@ -364,7 +366,7 @@ def tables(record: dict[str, object]) -> list[Table]:
         for name, model in result["models"].items():
             s = model["summary"]
             main.add_row(result["set"], name, str(s["triples"]), fmt(s["identity_psnr_db"]), fmt(s["oracle_gain_db"], "+.2f"),
-                         fmt(s["gain_db"], "+.2f"), fmt(s["over_oracle_db"], "+.2f"), fmt(s["opposite_pct"], ".1f"), fmt(s["warmer_pct"], ".1f"),
+                         fmt(s["gain_db"], "+.2f"), fmt(s["over_oracle_db"], "+.2f"), fmt(s.get("tint_left_db"), "+.2f"), fmt(s["opposite_pct"], ".1f"), fmt(s["warmer_pct"], ".1f"),
                          f"{fmt(s['warmth_log'])} / {fmt(s['truth_warmth_log'])}",
                          f"{fmt(s['shadow_darkening_stops'])} / {fmt(s['truth_shadow_darkening_stops'])}",
                          f"{fmt(s['shadow_removal_stops'])} / {fmt(s['truth_shadow_removal_stops'])}")

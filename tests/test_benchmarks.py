@@ -146,7 +146,8 @@ def test_device_train_script_runs_its_cpu_dry_run(tmp_path: Path) -> None:
     assert {p.name.split("-")[0] for p in train.iterdir()} == {"classic", "ray", "raster"}
     assert len(list(train.glob("classic-*/Image*.npy"))) == 3
     judged = json.loads((out / "judge.json").read_text())
-    assert judged["weights"] == ["weights/relight-synth-any.safetensors", str(tmp_path / "work" / "run" / "best.safetensors")]
+    started, trained = "weights/relight-synth-any.safetensors", str(tmp_path / "work" / "run" / "best.safetensors")
+    assert judged["weights"] == [started, trained, f"{started} +mirror", f"{trained} +mirror"]
     (judge,) = judged["sets"]
     assert judge["set"] == "renderer judge"
     assert all(model["summary"]["triples"] == 4 for model in judge["models"].values())

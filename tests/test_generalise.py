@@ -254,6 +254,9 @@ def test_generalise_runs_end_to_end_with_a_tiny_model(generalise, sets: Path, ti
     assert summary["triples"] == 5
     assert set(summary["opposite_by_pair_pct"]) <= {"N/S", "NE/SW", "E/W", "SE/NW"}
     assert summary["gain_db"] == pytest.approx(summary["psnr_db"] - summary["identity_psnr_db"])
+    rows = judge["models"][str(anyone)]["rows"]
+    assert summary["tint_left_db"] == pytest.approx(np.mean([r["tint_left_db"] for r in rows]))
+    assert summary["tint_left_db"] > 0.1, "a random model's colours are off: a fitted tint takes it closer"
     assert summary["truth_warmth_log"] > 0, "the judge's 2500 K images are warmer than its 6500 K ones"
     assert summary["shadow_darkening_triples"] + summary["shadow_removal_triples"] > 0, "the judge's masks give shadow measures"
     relight_masks = "masks" in inspect.signature(write_dataset).parameters

@@ -187,7 +187,7 @@ class Relighter:
         self.choice: Choice = _choose(loaded, backend, self.device, self.precision, compile, optimize)
         #: What the model does to the light, as its checkpoint records it (one-to-one pair, or any-to-any).
         self.illumination = Illumination.recorded(loaded.config.any_to_any, loaded.provenance)
-        #: Whether each relight is averaged with its mirror image's (see the class docstring).
+        #: Whether each relight is averaged with its mirror image's (the module docstring says why).
         self.mirror_average = mirror_average
         if mirror_average and not self.illumination.any_to_any:
             self.lights()  # a one-to-one pair the mirror changes is refused here, before any work
@@ -316,7 +316,7 @@ class Relighter:
         if run != (h, w):
             self._stage(f"scaling {h}x{w} to {run[0]}x{run[1]}")
             rgb, depth = resize(rgb, run), resize(depth, run)
-        self._stage(f"relighting at {run[0]}x{run[1]}{' and mirrored' if self.mirror_average else ''}")
+        self._stage(f"relighting at {run[0]}x{run[1]}{', and its mirror image' if self.mirror_average else ''}")
         out = _network_pass(self, rgb, depth, light)
         if self.mirror_average:
             mirrored = _network_pass(self, rgb.flip(-1), depth.flip(-1), None if light is None else mirror_rows(light))
