@@ -9,7 +9,7 @@
 #     have passed (it checkpoints every epoch; the deadline stops it with SIGTERM, and the best complete
 #     checkpoint on validation is the result);
 #  3. benchmarks/generalise.py on the judge (JUDGE_SCENES scenes at 256 px, rendered on every core),
-#     INIT and the result side by side, each also mirror-averaged (`--mirror-average`), no source given.
+#     INIT and the result side by side, each also mirror-averaged (`--mirror-avg`), no source given.
 # Everything it keeps is written under $OUT (or runs/device-train): the model, the run's config, metrics
 # and summary, judge.json and the log.
 #
@@ -113,7 +113,7 @@ model="$run/best.safetensors"
 say "judge: $model${init:+ against $init}, $judge_scenes scenes at $judge_size px"
 judged=()
 [[ -n "$init" ]] && judged+=(--weights "$init")
-"$python" benchmarks/generalise.py "${judged[@]}" --weights "$model" --mirror-average --renderers judge --families '' --photos '' \
+"$python" benchmarks/generalise.py "${judged[@]}" --weights "$model" --mirror-avg --renderers judge --families '' --photos '' \
   --scenes "$judge_scenes" --size "$judge_size" --triples "$judge_triples" --device "$device" --jobs "$jobs" \
   --data "$work/judge" --json "$out/judge.json" >>"$log" 2>&1 || { say "judge failed"; exit 1; }
 cp "$model" "$out/model.safetensors"

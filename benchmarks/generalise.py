@@ -17,7 +17,7 @@ a temporary folder), and reports side by side:
   (darkening inside the target light's shadow mask, removal of the source light's) beside the ground
   truth's own values, where the set has shadow masks (benchmarks/judge/measures.py defines each);
 * a one-to-one model on its own pair over every scene, beside the any-to-any models on that pair;
-* with ``--mirror-average``, each any-to-any model also mirror-averaged, as a model of its own;
+* with ``--mirror-avg``, each any-to-any model also mirror-averaged, as a model of its own;
 * **real photographs** (benchmarks/judge/photos.py: scikit-image's permissively licensed ones): same-light
   PSNR, the A -> B -> A cycle, border fringes and colour outside the input's range; ``--sheet PATH``
   draws them relit to several lights.
@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="device to run on (default cpu)")
     parser.add_argument("--jobs", type=int, default=1, help="processes rendering the sets, each a slice of the scenes (default 1)")
     parser.add_argument("--native", action="store_true", help="run the network at each image's own size")
-    parser.add_argument("--mirror-average", action="store_true", help="also score each any-to-any model mirror-averaged "
+    parser.add_argument("--mirror-avg", action="store_true", help="also score each any-to-any model mirror-averaged "
                         "(Relighter(mirror_average=True)), as a model of its own: NAME +mirror")
     parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                         help="write the results as JSON to PATH, or print them on stdout (tables then go to stderr)")
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     start = time.perf_counter()
     models = {w: Relighter.from_weights(w, device=args.device, precision="fp32", native=args.native) for w in args.weights}
-    if args.mirror_average:
+    if args.mirror_avg:
         models |= {f"{w} +mirror": Relighter.from_weights(w, device=args.device, precision="fp32", native=args.native, mirror_average=True)
                    for w, r in list(models.items()) if r.illumination.any_to_any}
     record: dict[str, object] = {"weights": list(models), "size": args.size, "scenes": args.scenes, "triples": args.triples, "seed": args.seed,

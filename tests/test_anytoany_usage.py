@@ -362,9 +362,9 @@ def test_mirror_average_refuses_a_pair_whose_mirror_image_the_model_does_not_giv
     with pytest.raises(InvalidSetting, match=r"Relighter\(mirror_average=True\): the mirror image of 6500-N -> 4500-E is 6500-N -> 4500-W"):
         Relighter(load_weights(paired_checkpoint), device="cpu", mirror_average=True)
     image, depth = _photo(tmp_path / "in")
-    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(paired_checkpoint), "--mirror-average"])
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(paired_checkpoint), "--mirror-avg"])
     assert code == 2
-    assert err.strip().startswith("error: --mirror-average: the mirror image of 6500-N -> 4500-E is 6500-N -> 4500-W, which this model "
+    assert err.strip().startswith("error: --mirror-avg: the mirror image of 6500-N -> 4500-E is 6500-N -> 4500-W, which this model "
                                   "(one-to-one 6500-N -> 4500-E) does not give; any-to-any models: relight-synth-any"), err
     assert not (tmp_path / "o.png").exists()
     torch.manual_seed(2)
@@ -382,7 +382,7 @@ def test_mirror_average_refuses_a_pair_whose_mirror_image_the_model_does_not_giv
 
 def test_batch_and_eval_mirror_average_as_run_does(cli, tmp_path, vidit, film_checkpoint):
     image, depth = _photo(tmp_path / "in")
-    for extra in ([], ["--mirror-average"]):
+    for extra in ([], ["--mirror-avg"]):
         code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / f"run{len(extra)}.png"), "-w", str(film_checkpoint), "--to", "2500-NW",
                             *extra])
         assert code == 0, err
@@ -392,7 +392,7 @@ def test_batch_and_eval_mirror_average_as_run_does(cli, tmp_path, vidit, film_ch
         assert (tmp_path / f"batch{len(extra)}" / image.name).read_bytes() == (tmp_path / f"run{len(extra)}.png").read_bytes()
     assert (tmp_path / "run0.png").read_bytes() != (tmp_path / "run1.png").read_bytes()
     args = ["eval", str(vidit), "--any-to-any", "--pairs", "6", "-w", str(film_checkpoint), "--workers", "0", "--json", "-"]
-    scores = [json.loads(cli([*args, *extra])[1])["pairs"] for extra in ([], ["--mirror-average"])]
+    scores = [json.loads(cli([*args, *extra])[1])["pairs"] for extra in ([], ["--mirror-avg"])]
     assert [p["target"] for p in scores[0]] == [p["target"] for p in scores[1]]
     assert [p["psnr"] for p in scores[0]] != [p["psnr"] for p in scores[1]]
 
@@ -403,7 +403,7 @@ def test_mirror_average_without_weights_runs_on_the_any_to_any_default(cli, tmp_
     assert default_weights(targets=[Light(4500, "E")], source=Light(6500, "N"), mirrored=True) == "relight-synth-any"
     image, depth = _photo(tmp_path / "in")
     code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--device", "cpu", "--from", "6500-N", "--to", "4500-E",
-                        "--mirror-average", "--backend", "torch"])
+                        "--mirror-avg", "--backend", "torch"])
     assert code == 0, err
     assert "using the default model relight-synth-any" in err
     assert "mirror-averaged" in err

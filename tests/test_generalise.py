@@ -275,7 +275,7 @@ def test_generalise_runs_end_to_end_with_a_tiny_model(generalise, sets: Path, ti
 def test_generalise_runs_the_bundled_model_and_reuses_its_sets(generalise, sets: Path, tmp_path: Path) -> None:
     out = tmp_path / "bundled.json"
     made = {marker: marker.stat().st_mtime_ns for marker in sets.glob("*/generalise.json")}
-    code = generalise.main([*TINY, "--weights", "relight-synth-any", "--data", str(sets), "--photos", "", "--tell-source", "--mirror-average",
+    code = generalise.main([*TINY, "--weights", "relight-synth-any", "--data", str(sets), "--photos", "", "--tell-source", "--mirror-avg",
                             "--json", str(out)])
     assert code == 0
     assert len(made) == 3, "the sets are reused"

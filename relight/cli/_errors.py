@@ -20,6 +20,7 @@ FLAGS: dict[str, str] = {
     "data": "DATA",
     "config_file": "--config",
     "Relighter.relight.source": "--from",  # ``from`` is a Python keyword; train's ``source`` stays --source
+    "mirror_average": "--mirror-avg",  # short enough for the help's table at 80 columns
 }
 
 #: Action kind -> how the command line suggests it.
