@@ -12,8 +12,8 @@ from relight.cli._console import console, out_console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.cli._errors import cli_text, cli_words
 from relight.cli._lights import parse_source, parse_targets, resolve_lights
-from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, MirrorAverageOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt,
-                                  SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, check_scale, make_relighter)
+from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, MirrorAverageOpt, NativeOpt,
+                                  PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, check_scale, make_relighter)
 from relight.cli._progress import rate_text, tracked
 from relight.errors import InputFileError, Interrupted
 

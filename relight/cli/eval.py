@@ -11,8 +11,8 @@ import typer
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthKindOpt
 from relight.cli._options import (BackendOpt, CsvFileOpt, DepthDirOpt, DeviceOpt, ExtOpt, GtDirOpt, JsonFileOpt, MirrorAverageOpt, NativeOpt, PrecisionOpt,
-                                  RequireLpipsOpt, SizeOpt, SourceOpt, TargetOpt, UpscaleOpt, WeightsOpt, check_report_outputs, emit_report, emit_text, make_relighter,
-                                  tables_console)
+                                  RequireLpipsOpt, SizeOpt, SourceOpt, TargetOpt, UpscaleOpt, WeightsOpt, check_report_outputs, emit_report, emit_text,
+                                  make_relighter, tables_console)
 from relight.cli._progress import tracked
 from relight.errors import RelightError
 

@@ -10,8 +10,8 @@ import typer
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, load_estimator
 from relight.cli._lights import parse_source, parse_targets, resolve_lights
-from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, MirrorAverageOpt, NativeOpt, PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt,
-                                  UpscaleOpt, WeightsOpt, check_scale, make_relighter)
+from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, MirrorAverageOpt, NativeOpt, PrecisionOpt, QualityOpt,
+                                  SizeOpt, SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, check_scale, make_relighter)
 from relight.cli._stages import say_scale, stages_shown
 
 if TYPE_CHECKING:
