@@ -13,9 +13,12 @@ a temporary folder), and reports side by side:
   **colour-tint oracle**'s gain (per-channel gains fitted to the ground truth), the **tint left** (what
   the same fit adds to the model's output: the part of its error that is one colour over the whole
   image), **opposite directions** told apart per pair, **warmth** (the output asked for 2500 K has a
-  higher mean R / mean B than asked for 6500 K, same direction), and the **cast-shadow measure**
+  higher mean R / mean B than asked for 6500 K, same direction), and the **shadow measures**
   (darkening inside the target light's shadow mask, removal of the source light's) beside the ground
-  truth's own values, where the set has shadow masks (benchmarks/judge/measures.py defines each);
+  truth's own values, where the set has shadow masks: over every shadow, and over cast shadows alone
+  against the lit surface beside them where the set has the judge's cast-shadow masks, with the
+  **smooth oracle**'s (the truth's change blurred: the light's broad shape without its sharp shadows)
+  for scale (benchmarks/judge/measures.py defines each);
 * a one-to-one model on its own pair over every scene, beside the any-to-any models on that pair;
 * with ``--mirror-avg``, each any-to-any model also mirror-averaged, as a model of its own;
 * **real photographs** (benchmarks/judge/photos.py: scikit-image's permissively licensed ones): same-light
@@ -52,7 +55,7 @@ from rich.console import Console
 from rich.table import Table
 
 from judge.dataset import mask_path, write_judge_dataset
-from judge.measures import as_saved, psnr, shadow_moves, tint_oracle, told_apart, warmth
+from judge.measures import as_saved, beside_width, psnr, shadow_moves, smooth_oracle, tint_oracle, told_apart, warmth
 from judge.photos import PHOTOS, SHEET_LIGHTS, check_photo, load_estimator, load_photos
 from judge.triples import OPPOSITE, Triple, complete_scenes, sample_triples
 from relight.cli import console, out_console, progress_bar
@@ -202,9 +205,10 @@ class SetData:
             self.depths[scene.name] = read_depth(scene.depth)  # type: ignore[arg-type]
         return self.depths[scene.name]
 
-    def mask(self, scene: Scene, direction: str) -> np.ndarray | None:
-        """Where ``direction``'s light is more than half hidden (None without masks)."""
-        path = mask_path(self.folder, scene.name, direction)
+    def mask(self, scene: Scene, direction: str, cast: bool = False) -> np.ndarray | None:
+        """Where ``direction``'s light is more than half hidden (``cast``: by another surface, on surfaces
+        that face it; None without such masks)."""
+        path = mask_path(self.folder, scene.name, direction, cast)
         return np.asarray(read_image(path).rgb)[..., 0] > 0.5 if path.is_file() else None
 
 
@@ -220,14 +224,24 @@ def truth_row(data: SetData, t: Triple) -> dict[str, object]:
                               "truth_warmth_log": float(np.log(warmth(data.image(t.scene, Light(WARM, t.target.direction)))
                                                                / warmth(data.image(t.scene, Light(COLD, t.target.direction)))))}
     row.update({f"truth_{k}": v for k, v in shadows(data, t, truth).items()})
+    smooth = smooth_oracle(source, truth)
+    row["smooth_psnr_db"] = psnr(smooth, truth)
+    row.update({f"smooth_{k}": v for k, v in shadows(data, t, smooth).items()})
     return row
 
 
 def shadows(data: SetData, t: Triple, output: np.ndarray) -> dict[str, float | None]:
-    target, source = data.mask(t.scene, t.target.direction), data.mask(t.scene, t.source.direction)
-    if target is None or source is None:
-        return {"darkening": None, "removal": None}
-    return shadow_moves(data.image(t.scene, t.source), output, target, source, valid=data.depth(t.scene) < 0.999)
+    """The shadow measures of ``output``: over every shadow (``darkening``, ``removal``), and over cast
+    shadows alone, each against the lit surface beside it (``cast_darkening``, ``cast_removal``), where
+    the set has cast-shadow masks."""
+    found: dict[str, float | None] = {}
+    for cast, prefix in ((False, ""), (True, "cast_")):
+        target, source = data.mask(t.scene, t.target.direction, cast), data.mask(t.scene, t.source.direction, cast)
+        moved = {"darkening": None, "removal": None} if target is None or source is None else \
+            shadow_moves(data.image(t.scene, t.source), output, target, source, valid=data.depth(t.scene) < 0.999,
+                         beside=beside_width(output.shape) if cast else None)
+        found |= {prefix + key: value for key, value in moved.items()}
+    return found
 
 
 def model_row(relighter: Relighter, data: SetData, t: Triple, truth: dict[str, object], tell: bool) -> dict[str, object]:
@@ -270,11 +284,14 @@ def summarise(truths: Sequence[dict[str, object]], rows: Sequence[dict[str, obje
         "warmer_pct": 100.0 * float(np.mean([r["warmer_at_2500"] for r in rows])),
         "warmth_log": mean([r["warmth_log"] for r in rows]), "truth_warmth_log": mean([r["truth_warmth_log"] for r in truths]),
     }
-    for key in ("darkening", "removal"):
+    for key in ("darkening", "removal", "cast_darkening", "cast_removal"):
         pairs = [(r[key], tr[f"truth_{key}"]) for r, tr in zip(rows, truths) if r[key] is not None and tr[f"truth_{key}"] is not None]
         out[f"shadow_{key}_stops"] = mean([m for m, _ in pairs])
         out[f"truth_shadow_{key}_stops"] = mean([g for _, g in pairs])
         out[f"shadow_{key}_triples"] = len(pairs)
+        out[f"smooth_shadow_{key}_stops"] = mean([tr[f"smooth_{key}"] for r, tr in zip(rows, truths)
+                                                 if r[key] is not None and tr[f"truth_{key}"] is not None])
+    out["smooth_oracle_gain_db"] = mean([r["smooth_psnr_db"] for r in truths]) - identity  # type: ignore[operator]
     return out
 
 
@@ -352,10 +369,14 @@ def fmt(value: object, spec: str = ".2f") -> str:
 
 def tables(record: dict[str, object]) -> list[Table]:
     told = "source told" if record["tell_source"] else "no source given"
-    main = Table(title=f"Held-out sets at {record['size']} px, {told}: gains in dB over identity; shadows in stops, model / ground truth")
+    main = Table(title=f"Held-out sets at {record['size']} px, {told}: gains in dB over identity")
     for column in ("set", "model", "triples", "identity dB", "tint oracle", "gain", "over oracle", "tint left", "opposite %", "warmer %",
-                   "warmth ln", "shadow darkening", "source shadow removal"):
+                   "warmth ln"):
         main.add_column(column, justify="left" if column in ("set", "model") else "right")
+    shade = Table(title="Shadows, in stops, model / ground truth: the target light's shadows darkening, the source light's going; "
+                        "every shadow against every lit pixel, and cast shadows against the lit surface beside them")
+    for column in ("set", "model", "darkening", "removal", "cast: darkening", "cast: removal"):
+        shade.add_column(column, justify="left" if column in ("set", "model") else "right")
     pairs = Table(title="Opposite directions told apart, % by pair (identity: the source image)")
     for column in ("set", "model", *PAIRS, "all"):
         pairs.add_column(column, justify="left" if column in ("set", "model") else "right")
@@ -366,17 +387,20 @@ def tables(record: dict[str, object]) -> list[Table]:
         for name, model in result["models"].items():
             s = model["summary"]
             main.add_row(result["set"], name, str(s["triples"]), fmt(s["identity_psnr_db"]), fmt(s["oracle_gain_db"], "+.2f"),
-                         fmt(s["gain_db"], "+.2f"), fmt(s["over_oracle_db"], "+.2f"), fmt(s.get("tint_left_db"), "+.2f"), fmt(s["opposite_pct"], ".1f"), fmt(s["warmer_pct"], ".1f"),
-                         f"{fmt(s['warmth_log'])} / {fmt(s['truth_warmth_log'])}",
-                         f"{fmt(s['shadow_darkening_stops'])} / {fmt(s['truth_shadow_darkening_stops'])}",
-                         f"{fmt(s['shadow_removal_stops'])} / {fmt(s['truth_shadow_removal_stops'])}")
+                         fmt(s["gain_db"], "+.2f"), fmt(s["over_oracle_db"], "+.2f"), fmt(s.get("tint_left_db"), "+.2f"), fmt(s["opposite_pct"], ".1f"),
+                         fmt(s["warmer_pct"], ".1f"), f"{fmt(s['warmth_log'])} / {fmt(s['truth_warmth_log'])}")
+            shade.add_row(result["set"], name, *(f"{fmt(s.get(f'shadow_{k}_stops'))} / {fmt(s.get(f'truth_shadow_{k}_stops'))}"
+                                                 for k in ("darkening", "removal", "cast_darkening", "cast_removal")))
             pairs.add_row(result["set"], name, *(fmt(s["opposite_by_pair_pct"].get(p), ".1f") for p in PAIRS), fmt(s["opposite_pct"], ".1f"))
         if result["models"]:
             s = next(iter(result["models"].values()))["summary"]
             pairs.add_row(result["set"], "identity", "", "", "", "", fmt(s["identity_opposite_pct"], ".1f"))
+            shade.add_row(result["set"], f"smooth oracle ({fmt(s.get('smooth_oracle_gain_db'), '+.2f')} dB)",
+                          *(f"{fmt(s.get(f'smooth_shadow_{k}_stops'))} / {fmt(s.get(f'truth_shadow_{k}_stops'))}"
+                            for k in ("darkening", "removal", "cast_darkening", "cast_removal")))
         for name, s in result["one_to_one"].items():
             pair.add_row(result["set"], name, s["pair"], str(s["scenes"]), fmt(s["identity_psnr_db"]), fmt(s["oracle_gain_db"], "+.2f"), fmt(s["gain_db"], "+.2f"))
-    out = [main, pairs, pair]
+    out = [main, pairs, shade, pair]
     photos = record.get("photographs") or {}
     if photos.get("photos"):  # type: ignore[union-attr]
         sheet = Table(title=f"Photographs, source told (depth: {photos['depth_estimator']})")  # type: ignore[index]

@@ -110,6 +110,21 @@ def test_shadows_move_with_the_light() -> None:
     assert centre["N"][0] > 24, "lit from behind the shadow comes towards the camera (below the ball, which fills the centre)"
 
 
+def test_the_cast_masks_hold_cast_shadows_and_no_surface_turned_away() -> None:
+    scene = sphere_on_floor()
+    out = render(scene, 48)
+    floor = ~ball_pixels(scene, 48)
+    ball = ball_pixels(scene, 48) & (out["depth"] < 0.999)
+    cols = np.mgrid[0:48, 0:48][1]
+    full, cast = out["masks"]["E"], out["cast_masks"]["E"]
+    assert (cast <= full).all(), "a cast shadow is a shadow"
+    assert (cast[ball & (cols < 20)] == 0).mean() > 0.8, "the ball's side turned away from the light casts, it is not cast on"
+    assert (full[ball & (cols < 20)] == 255).mean() > 0.8
+    assert ((cast > 127) & floor).sum() > 10, "the ball's shadow on the floor is a cast shadow"
+    on_floor, cast_on_floor = ((full > 127) & floor).sum(), ((cast > 127) & floor).sum()
+    assert cast_on_floor >= 0.9 * on_floor, "the flat floor faces every light: its shadows are cast (but at the ball's rim)"
+
+
 def test_masked_pixels_are_darker_under_their_light() -> None:
     scene = sphere_on_floor()
     out = render(scene, 48)
@@ -129,7 +144,7 @@ def test_the_judge_writes_the_layout_relight_reads(tmp_path: Path, cli) -> None:
     assert len(list(folder.glob("Image*_*_*.png"))) == 80
     assert len(list(folder.glob("Image*.npy"))) == 2
     masks = sorted(p.name for p in (folder / "masks").iterdir())
-    assert masks == sorted(f"Image{i:03d}_{d}.png" for i in range(2) for d in DIRECTIONS)
+    assert masks == sorted(f"Image{i:03d}_{d}{kind}.png" for i in range(2) for d in DIRECTIONS for kind in ("", "_cast"))
     code, out, err = cli(["data", "pairs", str(folder), "--any-to-any", "--json"])
     assert code == 0, err
     record = json.loads(out)
@@ -190,6 +205,28 @@ def test_the_shadow_measure_knows_a_moved_shadow() -> None:
     half = measures.shadow_moves(source, removed_only, target_mask, source_mask)
     assert half["darkening"] == 0.0
     assert half["removal"] == pytest.approx(stops)
+
+
+def test_beside_its_shadow_a_ramp_across_the_image_moves_no_shadow_and_a_shadow_moves_in_full() -> None:
+    source, truth, source_mask, target_mask = shadow_case()
+    stops = measures.shadow_moves(source, truth, target_mask, source_mask)["darkening"]
+    assert measures.shadow_moves(source, truth, target_mask, source_mask, beside=3)["darkening"] == pytest.approx(stops)
+    ramp = source * np.linspace(1.6, 0.4, 40)[None, :, None]  # lit from the left: the right side darkens as a whole
+    assert measures.shadow_moves(source, ramp, target_mask, source_mask)["darkening"] > 0.5 * stops, "against every lit pixel it counts"
+    assert measures.shadow_moves(source, ramp, target_mask, source_mask, beside=3)["darkening"] < 0.25 * stops, "beside it, little"
+    dot = np.zeros((7, 7), bool)
+    dot[3, 3] = dot[0, 6] = True
+    assert measures.dilate(dot, 1).sum() == 9 + 4, "a 3 x 3 square round each pixel, cut at the edges"
+
+
+def test_the_smooth_oracle_moves_the_broad_light_and_blurs_the_shadow() -> None:
+    source, truth, source_mask, target_mask = shadow_case()
+    flat = np.full((20, 40, 3), 0.5)
+    assert np.array_equal(measures.smooth_oracle(flat, flat * 0.5), measures.as_saved(flat * 0.5)), "a change as broad as the image is kept"
+    smooth = measures.smooth_oracle(np.tile(source, (4, 4, 1)), np.tile(truth, (4, 4, 1)))
+    sharp = np.abs(np.tile(truth, (4, 4, 1)) - smooth).max()
+    assert sharp > 0.1, "the edges of the shadows are blurred away"
+    assert np.allclose(measures.blur(flat, 3), flat)
 
 
 def test_the_shadow_measure_needs_enough_pixels() -> None:
@@ -259,6 +296,11 @@ def test_generalise_runs_end_to_end_with_a_tiny_model(generalise, sets: Path, ti
     assert summary["tint_left_db"] > 0.1, "a random model's colours are off: a fitted tint takes it closer"
     assert summary["truth_warmth_log"] > 0, "the judge's 2500 K images are warmer than its 6500 K ones"
     assert summary["shadow_darkening_triples"] + summary["shadow_removal_triples"] > 0, "the judge's masks give shadow measures"
+    assert summary["shadow_cast_darkening_triples"] + summary["shadow_cast_removal_triples"] > 0, "and its cast-shadow masks too"
+    assert summary["smooth_oracle_gain_db"] > 0, "the smooth oracle peeks at the answer"
+    raster = record["sets"][1]["models"][str(anyone)]["summary"]
+    assert raster["shadow_cast_darkening_triples"] == raster["shadow_cast_removal_triples"] == 0, "relight's sets have no cast masks"
+    assert raster["shadow_cast_darkening_stops"] is None
     relight_masks = "masks" in inspect.signature(write_dataset).parameters
     assert record["sets"][1]["masks"] is relight_masks, "relight's sets have masks where relight synth writes them"
     assert set(judge["one_to_one"]) == {str(anyone), str(one)}

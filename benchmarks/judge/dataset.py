@@ -4,7 +4,9 @@ A folder gets, per scene ``ImageNNN``: the 40 images ``ImageNNN_TEMP_DIR.png`` (
 pickled-dict depth ``ImageNNN.npy``, and in ``masks/`` one mask per direction, ``masks/ImageNNN_DIR.png``
 (8-bit grey: the share of that direction's light a surface does not get, 255 in full shadow or turned away
 from it, 0 where fully lit or on the sky), the layout and meaning relight's own generator writes too
-(``relight synth --masks``, ISSUE22). Scene ``I`` depends only on (seed, I) and the size.
+(``relight synth --masks``, ISSUE22); and the judge's own cast-shadow masks, ``masks/ImageNNN_DIR_cast.png``
+(the same share, on the surfaces that face the light only: :mod:`judge.render`). Scene ``I`` depends only
+on (seed, I) and the size.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from relight.io import atomic_output, write_depth_npy, write_image
 SIZES = (8, 1024)
 
 
-def mask_path(folder: Path, stem: str, direction: str) -> Path:
-    """Where the shadow mask of ``direction`` for scene ``stem`` lies in a data folder."""
-    return folder / "masks" / f"{stem}_{direction}.png"
+def mask_path(folder: Path, stem: str, direction: str, cast: bool = False) -> Path:
+    """Where the shadow mask (``cast``: the cast-shadow mask) of ``direction`` for scene ``stem`` lies in a data folder."""
+    return folder / "masks" / f"{stem}_{direction}{'_cast' if cast else ''}.png"
 
 
 def write_mask(path: Path, mask: np.ndarray) -> Path:
@@ -62,6 +64,8 @@ def write_judge_dataset(out: str | os.PathLike[str], scenes: int, size: int, see
         stem = f"Image{index:03d}"
         for direction, mask in rendered["masks"].items():  # type: ignore[union-attr]
             written.append(write_mask(mask_path(out, stem, direction), mask))
+        for direction, mask in rendered["cast_masks"].items():  # type: ignore[union-attr]
+            written.append(write_mask(mask_path(out, stem, direction, cast=True), mask))
         for light, pixels in rendered["images"].items():  # type: ignore[union-attr]
             written.append(write_image(out / f"{stem}_{light.file_tag}.png", pixels, None, 8))
         written.append(write_depth_npy(out / f"{stem}.npy", rendered["depth"], vidit=True))  # type: ignore[arg-type]

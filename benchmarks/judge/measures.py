@@ -3,17 +3,24 @@
 * :func:`psnr` and the **colour-tint oracle** (:func:`tint_oracle`): the source image times one gain per
   channel, fitted to the ground truth by least squares (it peeks at the answer; a relighter that cannot
   beat it does no more than recolour);
+* the **smooth oracle** (:func:`smooth_oracle`): the source times the ground truth's change blurred
+  (:data:`SMOOTH` of the shorter side): it peeks at the answer too, and moves the light's broad shape
+  but no sharp shadow edge, the yardstick of the shadow measures;
 * **opposite directions** (:func:`told_apart`): the output for a direction is closer (PSNR) to that
   direction's ground truth than to the opposite direction's at the same temperature;
 * **warmth** (:func:`warmth`): mean red over mean blue, larger for a warmer light;
-* **cast shadows** (:func:`shadow_moves`), from the renderers' shadow masks, in stops (log2) of the
+* **shadows** (:func:`shadow_moves`), from the renderers' shadow masks, in stops (log2) of the
   luminance ratio output / input, each against the pixels lit under both lights (so that a global
   brightness or colour change counts for nothing):
   - *darkening*: how much more the pixels that the target light shadows (and the source light lit)
     darkened than the pixels lit by both;
   - *removal*: how much more the pixels that the source light shadowed (and the target light lights)
     brightened than the pixels lit by both.
-  Identity scores 0 on both; the ground truth's own values say how far a shadow really moves.
+  Identity scores 0 on both; the ground truth's own values say how far a shadow really moves. With
+  ``beside`` the reference is instead the pixels lit by both lights within ``beside`` pixels of the
+  region (:func:`dilate`): the lit surface right beside a shadow, so that a change smooth across the
+  shadow's edge (a side of the scene brightened or darkened as a whole) counts for little, and only a
+  shadow that appears or goes with its edge counts in full.
 * on photographs: **border fringes** (:func:`border_fringe`): how much more the relit image's colour
   balance (log ratio per channel, brightness taken out) shifts in the outer band of the image than in
   the band just inside it, in percent; and :func:`outside_range`, the share of pixels whose colour leaves
@@ -52,6 +59,30 @@ def tint_oracle(source: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.n
     return as_saved(source * gains), gains
 
 
+#: The smooth oracle's blur: a Gaussian whose sigma is this share of the shorter side (16 px at 256 x 256).
+SMOOTH = 1 / 16
+
+
+def blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` (``H x W`` or ``H x W x C``) blurred by a Gaussian of ``sigma`` pixels, edges repeated."""
+    radius = max(1, int(3 * sigma))
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-(offsets**2) / (2.0 * sigma**2))
+    out = np.asarray(image, dtype=np.float64)
+    for axis in (0, 1):
+        pad = [(0, 0)] * out.ndim
+        pad[axis] = (radius, radius)
+        out = np.lib.stride_tricks.sliding_window_view(np.pad(out, pad, mode="edge"), 2 * radius + 1, axis=axis) @ (kernel / kernel.sum())
+    return out
+
+
+def smooth_oracle(source: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """The source times the ground truth's change blurred (see :data:`SMOOTH`), as saved."""
+    sigma = SMOOTH * min(source.shape[:2])
+    eps = 1e-3
+    return as_saved(source * blur(truth + eps, sigma) / blur(source + eps, sigma))
+
+
 def told_apart(output: np.ndarray, truth: np.ndarray, opposite: np.ndarray) -> bool:
     """Whether ``output`` is closer to the target's ground truth than to the opposite direction's."""
     return psnr(output, truth) > psnr(output, opposite)
@@ -69,24 +100,45 @@ def luminance(image: np.ndarray) -> np.ndarray:
     return lin @ LUMA
 
 
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``mask`` grown by ``radius`` pixels (a square neighbourhood)."""
+    h, w = mask.shape
+    padded = np.pad(mask, radius)
+    rows = np.zeros((h, w + 2 * radius), dtype=bool)
+    for dy in range(2 * radius + 1):
+        rows |= padded[dy : dy + h]
+    grown = np.zeros((h, w), dtype=bool)
+    for dx in range(2 * radius + 1):
+        grown |= rows[:, dx : dx + w]
+    return grown
+
+
+def beside_width(shape: tuple[int, ...]) -> int:
+    """How near a shadow its lit surface is taken for the ``beside`` measure: 3 % of the shorter side, at
+    least 2 pixels (8 at 256 x 256)."""
+    return max(2, round(0.03 * min(shape[:2])))
+
+
 def _mean_or_none(values: np.ndarray, where: np.ndarray, enough: int) -> float | None:
     return float(values[where].mean()) if int(where.sum()) >= enough else None
 
 
 def shadow_moves(source: np.ndarray, output: np.ndarray, target_mask: np.ndarray, source_mask: np.ndarray,
-                 valid: np.ndarray | None = None) -> dict[str, float | None]:
+                 valid: np.ndarray | None = None, beside: int | None = None) -> dict[str, float | None]:
     """``{"darkening": stops, "removal": stops}`` of ``output`` against ``source`` (see the module's
-    docstring); a value is None where its region, or the pixels lit under both lights, is too small.
-    ``valid`` leaves pixels out (the sky)."""
+    docstring; ``beside``: against the lit pixels that near each region only); a value is None where its
+    region, or the pixels lit under both lights it is measured against, is too small. ``valid`` leaves
+    pixels out (the sky)."""
     valid = np.ones(target_mask.shape, dtype=bool) if valid is None else valid
     enough = max(FEWEST, int(SHARE * valid.sum()))
     ratio = np.log2((luminance(output) + DARK) / (luminance(source) + DARK))
     both = valid & ~target_mask & ~source_mask
-    lit = _mean_or_none(ratio, both, enough)
-    new = _mean_or_none(ratio, valid & target_mask & ~source_mask, enough)
-    gone = _mean_or_none(ratio, valid & source_mask & ~target_mask, enough)
-    return {"darkening": None if lit is None or new is None else lit - new,
-            "removal": None if lit is None or gone is None else gone - lit}
+    new_region, gone_region = valid & target_mask & ~source_mask, valid & source_mask & ~target_mask
+    near = (lambda region: both & dilate(region, beside)) if beside else (lambda region: both)
+    new, gone = _mean_or_none(ratio, new_region, enough), _mean_or_none(ratio, gone_region, enough)
+    lit_new, lit_gone = _mean_or_none(ratio, near(new_region), enough), _mean_or_none(ratio, near(gone_region), enough)
+    return {"darkening": None if lit_new is None or new is None else lit_new - new,
+            "removal": None if lit_gone is None or gone is None else gone - lit_gone}
 
 
 def _bands(shape: tuple[int, ...], width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,10 @@ means the same colour in both).
 
 A light's shadow mask is, per pixel, the share of the light its surface does not get, as 8-bit grey (as
 relight's generator writes it, ISSUE22): 255 where a surface is turned away from the light or sees
-none of it, 0 where it sees all of it, the share hidden in penumbrae; 0 on the sky.
+none of it, 0 where it sees all of it, the share hidden in penumbrae; 0 on the sky. Its cast-shadow
+mask holds the same share only where the surface faces the light, so that it holds the shadows other
+surfaces cast and none of the surfaces turned away (0 there): the shadows a light's move moves across
+a surface, which shading alone does not.
 """
 
 from __future__ import annotations
@@ -84,7 +87,8 @@ def surface(scene: JudgeScene, f: object, p: np.ndarray, n: np.ndarray) -> tuple
 
 
 def render(scene: JudgeScene, size: int) -> dict[str, object]:
-    """``{"images": {Light: size x size x 3 uint8}, "depth": size x size float32, "masks": {direction: size x size uint8}}``."""
+    """``{"images": {Light: size x size x 3 uint8}, "depth": size x size float32, "masks": {direction: size x size uint8},
+    "cast_masks": {direction: size x size uint8}}``."""
     centre, reach = scene.central_hit()
     f = scene.field(margin=0.1 * reach)
     origin, dirs, footprint = scene.rays(size)
@@ -101,7 +105,7 @@ def render(scene: JudgeScene, size: int) -> dict[str, object]:
     radius = rig.light_radius * reach
     lights = scene.lights((centre, reach))
     norm = float(np.sum((lights["N"] - centre) ** 2)) + radius**2
-    key, masks = {}, {}
+    key, masks, cast_masks = {}, {}, {}
     for direction in COMPASS:
         to_light = lights[direction][None, :] - p
         d2 = np.einsum("ij,ij->i", to_light, to_light)
@@ -112,11 +116,10 @@ def render(scene: JudgeScene, size: int) -> dict[str, object]:
         seen[facing] = soft_visibility(f, lift[facing], lights[direction], radius, reach)
         irradiance = np.maximum(cosine, 0.0) * seen * norm / (d2 + radius**2)
         key[direction] = irradiance[:, None] * (diffuse + schlick(f0, v, l) * ggx(n, v, l, rough)[:, None])
-        hidden = np.ones(len(p))
-        hidden[facing] = 1.0 - seen[facing]
-        mask = np.zeros(size * size, dtype=np.uint8)
-        mask[hit] = np.round(hidden * 255.0).astype(np.uint8)
-        masks[direction] = mask.reshape(size, size)
+        cast = np.zeros(len(p))
+        cast[facing] = 1.0 - seen[facing]
+        hidden = np.where(cosine > 0, cast, 1.0)
+        masks[direction], cast_masks[direction] = (_grey(share, hit, size) for share in (hidden, cast))
 
     background = sky(dirs[~hit])
     images = {}
@@ -130,4 +133,11 @@ def render(scene: JudgeScene, size: int) -> dict[str, object]:
     distance = np.where(hit, t, np.inf)
     far = min(float(distance[hit].max()), FAR * reach) if hit.any() else 1.0
     depth = np.where(hit, np.minimum(distance / far, 1.0), 1.0).astype(np.float32).reshape(size, size)
-    return {"images": images, "depth": depth, "masks": masks}
+    return {"images": images, "depth": depth, "masks": masks, "cast_masks": cast_masks}
+
+
+def _grey(share: np.ndarray, hit: np.ndarray, size: int) -> np.ndarray:
+    """A per-hit share in [0, 1] as a size x size 8-bit mask, 0 where no surface was hit."""
+    mask = np.zeros(size * size, dtype=np.uint8)
+    mask[hit] = np.round(share * 255.0).astype(np.uint8)
+    return mask.reshape(size, size)
