@@ -126,7 +126,7 @@ def _mean_or_none(values: np.ndarray, where: np.ndarray, enough: int) -> float |
 def shadow_moves(source: np.ndarray, output: np.ndarray, target_mask: np.ndarray, source_mask: np.ndarray,
                  valid: np.ndarray | None = None, beside: int | None = None) -> dict[str, float | None]:
     """``{"darkening": stops, "removal": stops}`` of ``output`` against ``source`` (see the module's
-    docstring; ``beside``: against the lit pixels that near each region only); a value is None where its
+    docstring; ``beside``: against the lit pixels near each region only); a value is None where its
     region, or the pixels lit under both lights it is measured against, is too small. ``valid`` leaves
     pixels out (the sky)."""
     valid = np.ones(target_mask.shape, dtype=bool) if valid is None else valid

@@ -12,9 +12,9 @@ means the same colour in both).
 A light's shadow mask is, per pixel, the share of the light its surface does not get, as 8-bit grey (as
 relight's generator writes it, ISSUE22): 255 where a surface is turned away from the light or sees
 none of it, 0 where it sees all of it, the share hidden in penumbrae; 0 on the sky. Its cast-shadow
-mask holds the same share only where the surface faces the light, so that it holds the shadows other
-surfaces cast and none of the surfaces turned away (0 there): the shadows a light's move moves across
-a surface, which shading alone does not.
+mask holds the same share only where the surface faces the light (0 where it is turned away): the
+shadows other surfaces cast, which travel across a surface as the light moves, unlike the shading of a
+surface turned away from it.
 """
 
 from __future__ import annotations
