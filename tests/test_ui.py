@@ -232,6 +232,31 @@ def test_two_sessions_at_once_get_their_own_results(sample_pair, any_to_any_chec
     assert np.abs(got["2500-W"] - got["6500-E"]).max() > 4 / 255  # the two targets differ, so a mix-up would show
 
 
+def test_the_mirror_box_relights_as_run_does_with_mirror_avg(cli, tmp_path, sample_pair, any_to_any_checkpoint, any_to_any_url):
+    image, depth = sample_pair
+    client = Client(any_to_any_url, verbose=False)
+    for ticked in (True, False):
+        out = tmp_path / f"run{ticked}.png"
+        code, _, err = cli(["run", str(image), str(depth), "-o", str(out), "-w", str(any_to_any_checkpoint), "--device", "cpu", "--to", "2500-NE",
+                            *(["--mirror-avg"] if ticked else [])])
+        assert code == 0, err
+        served = Path(client.predict(handle_file(str(image)), handle_file(str(depth)), "2500-NE", "auto", ticked, api_name="/relight"))
+        assert served.read_bytes() == out.read_bytes(), ticked
+    assert (tmp_path / "runTrue.png").read_bytes() != (tmp_path / "runFalse.png").read_bytes()
+
+
+def test_the_mirror_box_on_a_one_to_one_model_says_so_in_page_words(sample_pair, narrow_checkpoint):
+    image, depth = sample_pair
+    service = Service(str(narrow_checkpoint), device="cpu")
+    try:
+        with pytest.raises(InvalidSetting) as caught:
+            service.relight(image, depth, mirror_average=True)
+        assert page_message(caught.value).startswith("mirror-image box ticked: the model does not record the light it relights to")
+        assert service.relight(image, depth).relit.is_file(), "unticked, the same model relights"
+    finally:
+        service.close()
+
+
 def test_concurrent_threads_on_one_service_swap_models_safely(sample_pair, narrow_checkpoint, any_to_any_checkpoint):
     """One model in memory: calls for two models from two threads each run on their own model, every call
     giving what that model gives alone; an exception in a thread fails the test."""

@@ -187,7 +187,8 @@ class Relighter:
         self.choice: Choice = _choose(loaded, backend, self.device, self.precision, compile, optimize)
         #: What the model does to the light, as its checkpoint records it (one-to-one pair, or any-to-any).
         self.illumination = Illumination.recorded(loaded.config.any_to_any, loaded.provenance)
-        #: Whether each relight is averaged with its mirror image's (the module docstring says why).
+        #: Whether each relight is averaged with its mirror image's (the module docstring says why); a caller may
+        #: change it between relights, which check the mirrored lights each time.
         self.mirror_average = mirror_average
         if mirror_average and not self.illumination.any_to_any:
             self.lights()  # a one-to-one pair the mirror changes is refused here, before any work
@@ -414,7 +415,7 @@ def _check_mirrored(illumination: Illumination, target: Light | None, lit: Light
     """Refuse ``mirror_average`` where the model does not give the mirror image of (``lit`` -> ``target``):
     a one-to-one pair that the mirror changes (6500-N -> 4500-E becomes 6500-N -> 4500-W), one whose
     target is not recorded, or a target outside an any-to-any model's list."""
-    setting = Setting("mirror_average", True, owner="Relighter")
+    setting = Setting("mirror_average", True, owner="Relighter", shown="ticked")  # the page words it as its box, ticked
     mirrored = f"{lit.mirrored() if lit else '?'} -> {target.mirrored() if target else '?'}"
     if target is None:
         raise InvalidSetting(setting, setting, f": the model does not record the light it relights to, so its mirror image "

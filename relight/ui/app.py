@@ -116,10 +116,10 @@ def _relight_call(service: Service) -> Any:
     """The ``/relight`` endpoint's function: its parameter names are the API's."""
 
     def relight(image: str | None, depth: str | None, target: str | None, depth_kind: str | None,
-                weights: str | None) -> tuple[str, Result]:
+                weights: str | None, mirror_average: bool | None = False) -> tuple[str, Result]:
         if not image:
             raise gr.Error("drop a photo first", print_exception=False)
-        done = _guarded(lambda: service.relight(image, depth, target, weights, depth_kind or "auto"), image, depth)
+        done = _guarded(lambda: service.relight(image, depth, target, weights, depth_kind or "auto", bool(mirror_average)), image, depth)
         return str(done.relit), done
 
     return relight
@@ -128,10 +128,10 @@ def _relight_call(service: Service) -> Any:
 def _sheet_call(service: Service) -> Any:
     """The ``/sheet`` endpoint's function: the upload relit to every light, as one labelled picture."""
 
-    def sheet(image: str | None, depth: str | None, depth_kind: str | None, weights: str | None) -> str:
+    def sheet(image: str | None, depth: str | None, depth_kind: str | None, weights: str | None, mirror_average: bool | None = False) -> str:
         if not image:
             raise gr.Error("drop a photo first", print_exception=False)
-        return str(_guarded(lambda: service.sheet(image, depth, weights, depth_kind or "auto"), image, depth))
+        return str(_guarded(lambda: service.sheet(image, depth, weights, depth_kind or "auto", bool(mirror_average)), image, depth))
 
     return sheet
 
@@ -223,6 +223,8 @@ def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
                 depth = gr.File(label="Depth map (optional: estimated when not given)", elem_id="depth")
                 depth_kind = gr.Radio(DEPTH_KIND_CHOICES, value="auto", label="The depth map holds", elem_id="depth-kind")
                 buttons, radio, target, note = _light_picker(info)
+                mirror = gr.Checkbox(False, label="Also relight the mirror image and average the two (a second pass; any-to-any models)",
+                                     elem_id="mirror-average")
                 with gr.Row():
                     relight = gr.Button("Relight", variant="primary", elem_id="relight")
                     all_lights = gr.Button("All 40", elem_id="all-40", interactive=info.any_to_any)
@@ -242,10 +244,10 @@ def build_app(service: Service, examples: Path | None = None) -> gr.Blocks:
         _examples(examples or EXAMPLES, image, depth)
 
         image.change(_preview_call(service), image, photo, api_visibility="private")
-        relight.click(_relight_call(service), [image, depth, target, depth_kind, model_state], [result, result_state],
+        relight.click(_relight_call(service), [image, depth, target, depth_kind, model_state, mirror], [result, result_state],
                       api_name="relight", concurrency_id="model").success(
             _result_updates, result_state, [slider, depth_view, status, download], api_visibility="private", queue=False)
-        all_lights.click(_sheet_call(service), [image, depth, depth_kind, model_state], sheet, api_name="sheet", concurrency_id="model")
+        all_lights.click(_sheet_call(service), [image, depth, depth_kind, model_state, mirror], sheet, api_name="sheet", concurrency_id="model")
         model.input(_pick_model(service), [model, model_state],
                     [model_state, model, model_info, *buttons, all_lights, radio, target, note], api_visibility="private",
                     concurrency_id="model")

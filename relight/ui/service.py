@@ -52,7 +52,7 @@ MAX_UPLOAD = "1gb"
 DEPTH_RETRY_SECONDS = 300.0
 
 #: How the page names the settings a library message refers to (``Setting.name`` -> label).
-PAGE_LABELS = {"to": "target light", "source": "source light", "weights": "model", "size": "run size"}
+PAGE_LABELS = {"to": "target light", "source": "source light", "weights": "model", "size": "run size", "mirror_average": "mirror-image box"}
 
 #: How the page words a suggested action, by kind; other kinds keep their Python wording.
 PAGE_ACTIONS: dict[str, Callable[[Action], str]] = {
@@ -244,21 +244,24 @@ class Service:
         except RelightError as exc:
             return [exc]
 
-    def model_for(self, weights: str | None = None, targets: Sequence[object] = (None,), source: object = None) -> str:
+    def model_for(self, weights: str | None = None, targets: Sequence[object] = (None,), source: object = None, mirrored: bool = False) -> str:
         """The model a call runs on: ``weights``, else the page's model, else the default for ``targets``
-        from ``source`` (:func:`relight.weights.default_weights`, the command line's rule)."""
+        from ``source``, and their mirror images with ``mirrored`` (:func:`relight.weights.default_weights`,
+        the command line's rule)."""
         from relight.weights import default_weights
 
-        return weights or self.weights or default_weights(targets=targets, source=source)
+        return weights or self.weights or default_weights(targets=targets, source=source, mirrored=mirrored)
 
-    def _relighter_for(self, name: str) -> Relighter:
-        """The model called ``name``, loaded in place of the one held; lock held."""
+    def _relighter_for(self, name: str, mirror_average: bool = False) -> Relighter:
+        """The model called ``name``, loaded in place of the one held, averaging with the mirror image or not
+        for this call (its relights check that the model gives it); lock held."""
         from relight.inference.relighter import Relighter
 
         if self._relighter is None or self._name != name:
             self._relighter, self._name = None, None  # the old model's memory goes before the new one loads
             self._relighter = Relighter.from_weights(name, device=self.device, precision=self.precision, backend=self.backend, warn=self._warn)
             self._name = name
+        self._relighter.mirror_average = mirror_average
         return self._relighter
 
     def describe(self, weights: str | None = None) -> ModelInfo:
@@ -353,10 +356,11 @@ class Service:
         return write_image(self._call_folder() / "photo.png", np.asarray(picture), None, 8)
 
     def relight(self, image: str | Path, depth: str | Path | None = None, target: str | None = None,
-                weights: str | None = None, depth_kind: str = "auto") -> Result:
+                weights: str | None = None, depth_kind: str = "auto", mirror_average: bool = False) -> Result:
         """Relight ``image`` (with ``depth``, its values taken as ``depth_kind`` says, else estimated depth)
         to ``target`` (text such as ``2500-W``; None or empty: the model's own target) with the model
-        ``weights`` (None: :meth:`model_for` the target)."""
+        ``weights`` (None: :meth:`model_for` the target), averaged with its mirror image with
+        ``mirror_average`` (``Relighter(mirror_average=True)``)."""
         from relight.io import write_image
         from relight.io.depth import check_depth_kind
 
@@ -365,11 +369,11 @@ class Service:
         check_cost(image, check_upload(image), 1, self.max_request_pixels)
         check_depth_kind(depth_kind)
         to = target.strip() if target and target.strip() else None
-        name = self.model_for(weights, [to])
+        name = self.model_for(weights, [to], mirrored=mirror_average)
         item = self._read(image, Path(depth) if depth else None, depth_kind)
         check_cost(image, item.image.size, 1, self.max_request_pixels)
         with self._lock:
-            relighter = self._relighter_for(name)
+            relighter = self._relighter_for(name, mirror_average)
             lit, _ = relighter.lights(to)
             mapping = relighter.mapping(to)
             run_size = relighter.run_size(item.image.size)
@@ -384,9 +388,10 @@ class Service:
         notes = [one_line(page_words.text(note)) for note in item.warnings]
         return Result(relit, before, after, depth_view, item.image.size, run_size, mapping, seconds, item.estimated, notes, name)
 
-    def sheet(self, image: str | Path, depth: str | Path | None = None, weights: str | None = None, depth_kind: str = "auto") -> Path:
+    def sheet(self, image: str | Path, depth: str | Path | None = None, weights: str | None = None, depth_kind: str = "auto",
+              mirror_average: bool = False) -> Path:
         """The contact sheet of ``image`` relit to every light the model gives (an any-to-any model's 40),
-        each light placed in its cell as it is made and then let go."""
+        each light placed in its cell as it is made and then let go (``mirror_average``: as :meth:`relight`)."""
         from relight.io.depth import check_depth_kind
         from relight.weights.registry import any_to_any_models
         from relight.evaluation.sheet import LightSheet, write_picture
@@ -394,9 +399,9 @@ class Service:
         image = Path(image)
         size = check_upload(image)
         check_depth_kind(depth_kind)
-        name = self.model_for(weights, ALL_LIGHTS)
+        name = self.model_for(weights, ALL_LIGHTS, mirrored=mirror_average)
         with self._lock:
-            relighter = self._relighter_for(name)
+            relighter = self._relighter_for(name, mirror_average)
             if not relighter.illumination.any_to_any:
                 raise InvalidSetting(Setting("weights", name), f"{name} is one-to-one ({relighter.illumination.describe()}): "
                                      "a contact sheet of all the lights needs an any-to-any model", *any_to_any_models())
@@ -405,7 +410,7 @@ class Service:
         item = self._read(image, Path(depth) if depth else None, depth_kind)
         check_cost(image, item.image.size, len(lights), self.max_request_pixels)
         with self._lock:
-            relighter = self._relighter_for(name)
+            relighter = self._relighter_for(name, mirror_average)
             cells = LightSheet(lights, item.image.size)
             for light, version in zip(lights, relighter.relight_each(item.image.rgb, item.depth, list(lights))):
                 cells.place_light(light, version)
