@@ -372,6 +372,11 @@ def test_mirror_average_refuses_a_pair_whose_mirror_image_the_model_does_not_giv
     unrecorded = save_checkpoint(model, tmp_path / "unrecorded.safetensors", {})
     with pytest.raises(InvalidSetting, match="does not record the light it relights to"):
         Relighter(load_weights(unrecorded), device="cpu", mirror_average=True)
+    film = dataclasses.replace(tiny_config, conditioning="film")
+    east_only = save_checkpoint(MBNet(film), tmp_path / "east.safetensors", {"targets": ["4500-E"]})
+    with pytest.raises(InvalidSetting, match=r"the mirror image of \? -> 4500-E is \? -> 4500-W, which this model \(any-to-any\) does not give"):
+        Relighter(load_weights(east_only), device="cpu", mirror_average=True).relight(np.zeros((32, 32, 3), np.float32),
+                                                                                     np.zeros((32, 32), np.float32), to="4500-E")
     symmetric = Relighter(load_weights(save_checkpoint(model, tmp_path / "ns.safetensors", {"source": "6500-N", "target": "4500-S"})),
                           device="cpu", backend="torch", mirror_average=True)  # the mirror leaves N -> S as it is
     rgb = np.random.default_rng(4).random((32, 40, 3), dtype=np.float32)
