@@ -193,6 +193,7 @@ class SetData:
         self.folder = folder
         self.images: dict[tuple[str, Light], np.ndarray] = {}
         self.depths: dict[str, np.ndarray] = {}
+        self.masks: dict[tuple[str, str, bool], np.ndarray | None] = {}
 
     def image(self, scene: Scene, light: Light) -> np.ndarray:
         key = (scene.name, light)
@@ -208,8 +209,11 @@ class SetData:
     def mask(self, scene: Scene, direction: str, cast: bool = False) -> np.ndarray | None:
         """Where ``direction``'s light is more than half hidden (``cast``: by another surface, on surfaces
         that face it; None without such masks)."""
-        path = mask_path(self.folder, scene.name, direction, cast)
-        return np.asarray(read_image(path).rgb)[..., 0] > 0.5 if path.is_file() else None
+        key = (scene.name, direction, cast)
+        if key not in self.masks:
+            path = mask_path(self.folder, scene.name, direction, cast)
+            self.masks[key] = np.asarray(read_image(path).rgb)[..., 0] > 0.5 if path.is_file() else None
+        return self.masks[key]
 
 
 def truth_row(data: SetData, t: Triple) -> dict[str, object]:
