@@ -383,6 +383,10 @@ def test_depth_estimates_are_the_kinds_users_have() -> None:
     assert not np.array_equal(noisy, made["metric"])
     step = np.abs(np.diff(gaussian_blur(exact.astype(float), 2.0), axis=1)).max()
     assert step < np.abs(np.diff(exact, axis=1)).max() / 2
+    channels = np.stack([exact, 1 - exact], axis=-1).astype(float)
+    blurred = gaussian_blur(channels, 2.0)
+    for c in range(2):
+        np.testing.assert_allclose(blurred[..., c], gaussian_blur(channels[..., c], 2.0), err_msg="each channel blurred alone")
 
 
 def test_photo_bank_is_small_licensed_and_needs_no_scikit_image_to_render() -> None:

@@ -33,6 +33,8 @@ import math
 
 import numpy as np
 
+from relight.data.synth.estimates import gaussian_blur
+
 #: Luminance weights of linear sRGB (Rec. 709).
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: Linear-light floor under the shadow measure's ratios: keeps black pixels from dominating.
@@ -63,24 +65,11 @@ def tint_oracle(source: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.n
 SMOOTH = 1 / 16
 
 
-def blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    """``image`` (``H x W`` or ``H x W x C``) blurred by a Gaussian of ``sigma`` pixels, edges repeated."""
-    radius = max(1, int(3 * sigma))
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-(offsets**2) / (2.0 * sigma**2))
-    out = np.asarray(image, dtype=np.float64)
-    for axis in (0, 1):
-        pad = [(0, 0)] * out.ndim
-        pad[axis] = (radius, radius)
-        out = np.lib.stride_tricks.sliding_window_view(np.pad(out, pad, mode="edge"), 2 * radius + 1, axis=axis) @ (kernel / kernel.sum())
-    return out
-
-
 def smooth_oracle(source: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """The source times the ground truth's change blurred (see :data:`SMOOTH`), as saved."""
     sigma = SMOOTH * min(source.shape[:2])
     eps = 1e-3
-    return as_saved(source * blur(truth + eps, sigma) / blur(source + eps, sigma))
+    return as_saved(source * gaussian_blur(truth + eps, sigma) / gaussian_blur(source + eps, sigma))
 
 
 def told_apart(output: np.ndarray, truth: np.ndarray, opposite: np.ndarray) -> bool:

@@ -23,7 +23,8 @@ from relight.io.depth import to_normalised
 
 
 def gaussian_blur(values: np.ndarray, sigma: float) -> np.ndarray:
-    """``values`` (H x W) blurred by a Gaussian of ``sigma`` pixels, edges reflected."""
+    """``values`` (H x W, or H x W x C: each channel alone) blurred by a Gaussian of ``sigma`` pixels, edges
+    reflected."""
     if sigma < 0.3:
         return values
     radius = int(np.ceil(3 * sigma))
@@ -31,7 +32,7 @@ def gaussian_blur(values: np.ndarray, sigma: float) -> np.ndarray:
     taps /= taps.sum()
     out = values
     for axis in (0, 1):
-        pad = [(0, 0), (0, 0)]
+        pad = [(0, 0)] * out.ndim
         pad[axis] = (radius, radius)
         padded = np.pad(out, pad, mode="reflect" if out.shape[axis] > radius else "edge")
         length = out.shape[axis]
