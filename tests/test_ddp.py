@@ -30,7 +30,9 @@ except SystemExit as exc:
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 left = sum(isinstance(o, DistributedDataParallel) for o in gc.get_objects())
-print(f"rank {os.environ['RANK']}: {left} DDP left, group {'open' if dist.is_initialized() else 'closed'}")
+sys.stdout.flush()
+# One write of the whole line: two ranks share the pipe, and print's text and newline can interleave.
+os.write(1, f"rank {os.environ['RANK']}: {left} DDP left, group {'open' if dist.is_initialized() else 'closed'}\\n".encode())
 sys.exit(code)
 """
 
