@@ -72,7 +72,7 @@ def test_resume_is_exact_in_any_to_any_mode(cli, scenes: Path, tmp_path: Path, o
         assert rows_a[step]["val_psnr"] == rows_b[step]["val_psnr"]
     assert rows_a["4"]["loss"] == rows_b["4"]["loss"]  # the mean since the row before: both rows cover steps 3 and 4
     config, provenance = read_checkpoint_metadata(straight / "last.safetensors")
-    assert config.hints == ("normals+shadows" if options else "normals")  # the any-to-any default
+    assert config.hints == "normals+shadows"  # the any-to-any default, or as told
     assert config.margin == 16
     assert provenance["identity_pairs"] == (0.5 if options else 0.1)
     assert provenance["identity_claims"] == (0.5 if options else 0.0)
@@ -148,7 +148,7 @@ def test_init_through_the_command_line_and_a_mismatched_model(
     assert code == 0, err
     assert "any-to-any (all -> 2500-W,2500-E, film)" in err
     config, provenance = read_checkpoint_metadata(run / "last.safetensors")
-    assert config == dataclasses.replace(tiny_config, conditioning="film", hints="normals", depth_skips=True)  # the margin: the model's
+    assert config == dataclasses.replace(tiny_config, conditioning="film", hints="normals+shadows", depth_skips=True)  # the margin: the model's
     assert provenance["init"] == str(one_to_one)
     assert provenance["targets"] == ["2500-W", "2500-E"]
     code, _, err = cli(["train", str(scenes), "--out", str(tmp_path / "r2"), "--any-to-any", "--init", str(one_to_one),
@@ -218,7 +218,7 @@ def test_a_one_to_one_run_still_records_its_pair() -> None:
     assert config.mapping() == "6500-N -> 4500-E"
     assert TrainConfig(data=["d"], out="r", any_to_any=True).model_config().conditioning == "film"
     assert config.model_config().hints == "none"  # the paper's network, unless asked
-    assert TrainConfig(data=["d"], out="r", any_to_any=True).model_config().hints == "normals"  # what measured best
+    assert TrainConfig(data=["d"], out="r", any_to_any=True).model_config().hints == "normals+shadows"  # what measured best
     assert Light.parse(TrainConfig().target) == Light(4500, "E")
 
 
@@ -285,4 +285,4 @@ def test_a_run_saved_before_identity_pairs_margins_and_hints_existed_resumes_as_
     resumed = resolve_config({}, resume=run)
     assert (resumed.identity_pairs, resumed.margin, resumed.model_config().hints) == (0.0, 0, "none")
     fresh = resolve_config({"data": ["d"], "out": str(tmp_path / "new"), "any_to_any": True, "backbone": "narrow"})
-    assert (fresh.identity_pairs, fresh.model_config().margin, fresh.model_config().hints) == (0.1, 16, "normals")
+    assert (fresh.identity_pairs, fresh.model_config().margin, fresh.model_config().hints) == (0.1, 16, "normals+shadows")

@@ -36,10 +36,10 @@ DEFAULT_MARGIN = MARGINS[-1]
 #: Settings whose default changes what a run trains on, at the value that kept it as it was before the
 #: setting existed: a run folder saved then resumes as it was trained.
 BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0, "margin": 0, "depth_skips": False, "hints": "none"}
-#: The hints of a new any-to-any model unless told otherwise: of none, normals and normals+shadows, normals
-#: gained the most over identity on the leave-one-renderer-out set, on the same data and budget
+#: The hints of a new any-to-any model unless told otherwise: of none, normals and normals+shadows, the
+#: shadows gained the most over identity on the leave-one-renderer-out set, on the same data and budget
 #: (docs/training.md, geometry hints).
-DEFAULT_ANY_TO_ANY_HINTS = "normals"
+DEFAULT_ANY_TO_ANY_HINTS = "normals+shadows"
 #: The largest factor ``scales`` may rescale a batch by: beyond it a typo would run the machine out of memory.
 MAX_SCALE = 4.0
 
@@ -113,8 +113,8 @@ class TrainConfig:
         "{any_to_any}: how the lights enter the network: film or planes (default: film)."))
     hints: str | None = field(default=None, metadata=_help(
         "Geometry the depth stream is given besides the depth: none (the paper), normals (from depth), or "
-        "normals+shadows (also screen-space shadows towards the lights; with {any_to_any}) (default: normals with "
-        "{any_to_any}, which measured best of the three, else none)."))
+        "normals+shadows (also screen-space shadows towards the lights; with {any_to_any}) (default: normals+shadows "
+        "with {any_to_any}, which measured best of the three, else none)."))
     hint_fov: float = field(default=HINT_FOV_DEG, metadata=_help(
         f"{{hints}}: the camera's field of view across the image's width, in degrees, the hints assume (default: {HINT_FOV_DEG:g})."))
     hint_pitch: float = field(default=HINT_PITCH_DEG, metadata=_help(
