@@ -404,7 +404,7 @@ def tables(record: dict[str, object]) -> list[Table]:
                             for k in ("darkening", "removal", "cast_darkening", "cast_removal")))
         for name, s in result["one_to_one"].items():
             pair.add_row(result["set"], name, s["pair"], str(s["scenes"]), fmt(s["identity_psnr_db"]), fmt(s["oracle_gain_db"], "+.2f"), fmt(s["gain_db"], "+.2f"))
-    out = [main, pairs, shade, pair]
+    out = [table for table in (main, pairs, shade, pair) if table.row_count]  # none for a run of photographs only
     photos = record.get("photographs") or {}
     if photos.get("photos"):  # type: ignore[union-attr]
         sheet = Table(title=f"Photographs, source told (depth: {photos['depth_estimator']})")  # type: ignore[index]

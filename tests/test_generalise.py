@@ -369,3 +369,11 @@ def test_generalise_refuses_a_folder_of_other_data(generalise, tmp_path: Path) -
         generalise.prepare(held, made, 1, 16, 0)
     with pytest.raises(SystemExit):
         generalise.parse_args(["--families", "no-such-family"])
+
+
+def test_a_run_of_photographs_only_prints_no_empty_tables(generalise) -> None:
+    row = {"photo": "chelsea", "depth": "stand-in ramp", "same_light_mean_db": 40.0, "cycle_mean_db": 20.0, "fringe_pct": -1.0,
+           "outside_border_pct": 0.0, "outside_inside_pct": 0.0}
+    record = {"size": 256, "tell_source": False, "sets": [], "photographs": {"depth_estimator": "stand-ins", "photos": {"m": [row]}}}
+    printed = generalise.tables(record)
+    assert [t.title.split(",")[0] for t in printed] == ["Photographs"]
