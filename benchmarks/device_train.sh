@@ -5,9 +5,9 @@
 #     model's family) and world scenes of both renderers with little sky fill (`--vary sky=0:0.2`, the
 #     part of the world that keeps a clear directional signal; weights/relight-synth-any.md says why);
 #  2. `relight train --any-to-any --init INIT` with the bundled model's last stage's options (shadow hints,
-#     identity pairs that claim any light, the source withheld in 3 of 4 pairs, the cycle loss), on the GPU until TRAIN_S seconds
-#     have passed (it checkpoints every epoch; the deadline stops it with SIGTERM, and the best complete
-#     checkpoint on validation is the result);
+#     identity pairs that claim any light, the source withheld in 3 of 4 pairs, the cycle loss), on the
+#     GPU until TRAIN_S seconds have passed (it checkpoints every epoch; the deadline stops it with
+#     SIGTERM, and the best complete checkpoint on validation is the result);
 #  3. benchmarks/generalise.py on the judge (JUDGE_SCENES scenes at 256 px, rendered on every core),
 #     INIT and the result side by side, each also mirror-averaged (`--mirror-avg`), no source given.
 # Everything it keeps is written under $OUT (or runs/device-train): the model, the run's config, metrics
@@ -94,7 +94,8 @@ run="$work/run"
 # relight-synth-any's last stage (its card), with the GPU's batch; the deadline ends it.
 options=(--any-to-any --backbone narrow --width 16 --decoder-channels 32 --conditioning film --hints normals+shadows
   --no-depth-skips --margin 0 --perceptual-weight 0 --batch-size "$batch" --lr 1e-4 --epochs 1000 --milestones 1000
-  --withhold-source 0.75 --identity-pairs 0.3 --identity-claims 1 --cycle-weight 0.25 --workers "$workers" --val-scenes "$val" --val-pairs 32 --device "$device" --seed 0)
+  --withhold-source 0.75 --identity-pairs 0.3 --identity-claims 1 --cycle-weight 0.25 --workers "$workers"
+  --val-scenes "$val" --val-pairs 32 --device "$device" --seed 0)
 [[ -n "$init" ]] && options+=(--init "$init")
 [[ -n "$steps" ]] && options+=(--max-steps "$steps")
 [[ -n "$pairs" ]] && options+=(--pairs-per-epoch "$pairs")
