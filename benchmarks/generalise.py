@@ -68,6 +68,8 @@ from relight.lighting import DEFAULT_SOURCE, DEFAULT_TARGET, DIRECTIONS, Light
 
 PAIRS = ("N/S", "NE/SW", "E/W", "SE/NW")
 WARM, COLD = 2500, 6500
+#: The shadow measures of a row (:func:`shadows`): over every shadow, and over cast shadows beside their lit surface.
+SHADOW_KEYS = ("darkening", "removal", "cast_darkening", "cast_removal")
 DEFAULT_WEIGHTS = ("relight-synth-any", "relight-synth-narrow")
 
 
@@ -288,13 +290,12 @@ def summarise(truths: Sequence[dict[str, object]], rows: Sequence[dict[str, obje
         "warmer_pct": 100.0 * float(np.mean([r["warmer_at_2500"] for r in rows])),
         "warmth_log": mean([r["warmth_log"] for r in rows]), "truth_warmth_log": mean([r["truth_warmth_log"] for r in truths]),
     }
-    for key in ("darkening", "removal", "cast_darkening", "cast_removal"):
-        pairs = [(r[key], tr[f"truth_{key}"]) for r, tr in zip(rows, truths) if r[key] is not None and tr[f"truth_{key}"] is not None]
-        out[f"shadow_{key}_stops"] = mean([m for m, _ in pairs])
-        out[f"truth_shadow_{key}_stops"] = mean([g for _, g in pairs])
-        out[f"shadow_{key}_triples"] = len(pairs)
-        out[f"smooth_shadow_{key}_stops"] = mean([tr[f"smooth_{key}"] for r, tr in zip(rows, truths)
-                                                 if r[key] is not None and tr[f"truth_{key}"] is not None])
+    for key in SHADOW_KEYS:
+        measured = [(r, tr) for r, tr in zip(rows, truths) if r[key] is not None and tr[f"truth_{key}"] is not None]
+        out[f"shadow_{key}_stops"] = mean([r[key] for r, _ in measured])
+        out[f"truth_shadow_{key}_stops"] = mean([tr[f"truth_{key}"] for _, tr in measured])
+        out[f"smooth_shadow_{key}_stops"] = mean([tr[f"smooth_{key}"] for _, tr in measured])
+        out[f"shadow_{key}_triples"] = len(measured)
     out["smooth_oracle_gain_db"] = mean([r["smooth_psnr_db"] for r in truths]) - identity  # type: ignore[operator]
     return out
 
@@ -371,6 +372,12 @@ def fmt(value: object, spec: str = ".2f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def shadow_cells(summary: dict[str, object], measured: str) -> list[str]:
+    """The shadow table's cells of one row: ``measured``'s stops (``shadow``: a model's; ``smooth_shadow``:
+    the smooth oracle's) / the ground truth's, for each of :data:`SHADOW_KEYS`."""
+    return [f"{fmt(summary.get(f'{measured}_{k}_stops'))} / {fmt(summary.get(f'truth_shadow_{k}_stops'))}" for k in SHADOW_KEYS]
+
+
 def tables(record: dict[str, object]) -> list[Table]:
     told = "source told" if record["tell_source"] else "no source given"
     main = Table(title=f"Held-out sets at {record['size']} px, {told}: gains in dB over identity")
@@ -393,15 +400,12 @@ def tables(record: dict[str, object]) -> list[Table]:
             main.add_row(result["set"], name, str(s["triples"]), fmt(s["identity_psnr_db"]), fmt(s["oracle_gain_db"], "+.2f"),
                          fmt(s["gain_db"], "+.2f"), fmt(s["over_oracle_db"], "+.2f"), fmt(s.get("tint_left_db"), "+.2f"), fmt(s["opposite_pct"], ".1f"),
                          fmt(s["warmer_pct"], ".1f"), f"{fmt(s['warmth_log'])} / {fmt(s['truth_warmth_log'])}")
-            shade.add_row(result["set"], name, *(f"{fmt(s.get(f'shadow_{k}_stops'))} / {fmt(s.get(f'truth_shadow_{k}_stops'))}"
-                                                 for k in ("darkening", "removal", "cast_darkening", "cast_removal")))
+            shade.add_row(result["set"], name, *shadow_cells(s, "shadow"))
             pairs.add_row(result["set"], name, *(fmt(s["opposite_by_pair_pct"].get(p), ".1f") for p in PAIRS), fmt(s["opposite_pct"], ".1f"))
         if result["models"]:
             s = next(iter(result["models"].values()))["summary"]
             pairs.add_row(result["set"], "identity", "", "", "", "", fmt(s["identity_opposite_pct"], ".1f"))
-            shade.add_row(result["set"], f"smooth oracle ({fmt(s.get('smooth_oracle_gain_db'), '+.2f')} dB)",
-                          *(f"{fmt(s.get(f'smooth_shadow_{k}_stops'))} / {fmt(s.get(f'truth_shadow_{k}_stops'))}"
-                            for k in ("darkening", "removal", "cast_darkening", "cast_removal")))
+            shade.add_row(result["set"], f"smooth oracle ({fmt(s.get('smooth_oracle_gain_db'), '+.2f')} dB)", *shadow_cells(s, "smooth_shadow"))
         for name, s in result["one_to_one"].items():
             pair.add_row(result["set"], name, s["pair"], str(s["scenes"]), fmt(s["identity_psnr_db"]), fmt(s["oracle_gain_db"], "+.2f"), fmt(s["gain_db"], "+.2f"))
     out = [table for table in (main, pairs, shade, pair) if table.row_count]  # none for a run of photographs only
