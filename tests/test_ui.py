@@ -388,6 +388,8 @@ def test_page_words_name_page_controls_not_flags():
     assert page_message(error) == "target light 2500-W: not this one; pick x in the model list"
     assert page_words(Setting("weights")) == "model"
     assert page_words(Setting("batch_size", 4)) == "batch size 4"
+    assert page_words(Setting("mirror_average", True)) == "mirror-image box ticked"
+    assert page_words(Setting("mirror_average", False)) == "mirror-image box unticked"
     assert page_message(RelightError("/tmp/abc/photo.png: damaged"), {"/tmp/abc/photo.png": "photo.png"}) == "photo.png: damaged"
     assert page_message(ValueError("boom\nmore")) == "unexpected ValueError: boom"
 

@@ -415,7 +415,7 @@ def _check_mirrored(illumination: Illumination, target: Light | None, lit: Light
     """Refuse ``mirror_average`` where the model does not give the mirror image of (``lit`` -> ``target``):
     a one-to-one pair that the mirror changes (6500-N -> 4500-E becomes 6500-N -> 4500-W), one whose
     target is not recorded, or a target outside an any-to-any model's list."""
-    setting = Setting("mirror_average", True, owner="Relighter", shown="ticked")  # the page words it as its box, ticked
+    setting = Setting("mirror_average", True, owner="Relighter")
     mirrored = f"{lit.mirrored() if lit else '?'} -> {target.mirrored() if target else '?'}"
     if target is None:
         raise InvalidSetting(setting, setting, f": the model does not record the light it relights to, so its mirror image "

@@ -68,8 +68,22 @@ class MissingGradio(RelightError, ImportError):
     """Gradio (the extra ``relight[ui]``) is not installed, so the page cannot be built."""
 
 
+def _page_label(setting: Setting) -> str:
+    return PAGE_LABELS.get(setting.name, setting.name.replace("_", " "))
+
+
+_labelled = labelled(_page_label)
+
+
+def _page_setting(setting: Setting) -> str:
+    """A setting as the page's controls show it: its label and value, a boolean as its box ticked or not."""
+    if setting.has_value and isinstance(setting.value, bool):
+        return f"{_page_label(setting)} {'ticked' if setting.value else 'unticked'}"
+    return _labelled(setting)
+
+
 #: Settings and actions of a library message in the page's terms: its controls' labels.
-page_words = Wording(labelled(lambda setting: PAGE_LABELS.get(setting.name, setting.name.replace("_", " "))), PAGE_ACTIONS)
+page_words = Wording(_page_setting, PAGE_ACTIONS)
 
 
 def page_message(exc: BaseException, uploads: dict[str, str] | None = None) -> str:
