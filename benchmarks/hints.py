@@ -14,6 +14,9 @@ Three parts, side by side in one run:
 * **agreement**: on ``--agreement`` ray-cast synthetic scenes of the ``classic`` family, the shadow hint of each compass light
   (computed from the depth map alone, the camera assumed as a model assumes it) against the ray caster's
   own point-light shadows: intersection over union, recall and precision over the pixels facing the light;
+  with ``--agreement-judge DIR``, also on a set of the judge (the renderer relight never trains on, with
+  its own cameras and light rigs) against its cast-shadow masks, over every pixel but the judge's attached
+  shadows (surfaces facing away from the light, which the hint does not mark);
 * **cost**: one image relit to 8 lights in one pass by a narrow model of each design, at ``--cost-size``:
   seconds and the ratio to ``none`` (shadows make the depth stream depend on the light, so it runs once
   per light where the RGB stream runs once).
@@ -40,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
@@ -67,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=Path, default=None, help="keep the run folders here (default: a temporary folder)")
     parser.add_argument("--agreement", type=int, default=12, help="ray-cast scenes for the shadow agreement (0: none)")
     parser.add_argument("--agreement-size", type=int, default=128, help="their size in pixels")
+    parser.add_argument("--agreement-judge", type=Path, default=None, metavar="DIR",
+                        help="also the shadow agreement on a judge set with cast-shadow masks (generalise.py's DIR/renderer-judge)")
     parser.add_argument("--cost-size", type=int, default=256, help="image side for the cost of a forward (0: none)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     args = parser.parse_args(own)
@@ -108,13 +114,39 @@ def compare_designs(args: argparse.Namespace, runs: Path) -> list[dict[str, obje
     return rows
 
 
+#: The target light's shadow among the depth stream's input planes (depth, 3 normals, target and source shadows).
+TARGET_SHADOW = 4
+
+
+class Overlap:
+    """Intersection over union, recall and precision of predicted shadow masks against true ones, each the
+    mean over the (scene, light) pairs where it is defined."""
+
+    def __init__(self) -> None:
+        self.ious: list[float] = []
+        self.recalls: list[float] = []
+        self.precisions: list[float] = []
+
+    def add(self, truth: np.ndarray, predicted: np.ndarray) -> None:
+        both, either = (truth & predicted).sum(), (truth | predicted).sum()
+        if either:
+            self.ious.append(both / either)
+        if truth.any():
+            self.recalls.append(both / truth.sum())
+        if predicted.any():
+            self.precisions.append(both / predicted.sum())
+
+    def means(self) -> dict[str, float]:
+        return {"iou": float(np.mean(self.ious)), "recall": float(np.mean(self.recalls)), "precision": float(np.mean(self.precisions))}
+
+
 def agreement(scenes: int, size: int) -> dict[str, float]:
     """The shadow hints of the 8 compass lights against the ray caster's point-light shadows (see the module doc)."""
     from relight.data.synth.camera import camera_rays, central_hit, light_positions, normalised_depth
     from relight.data.synth.families import random_scene, scene_ranges
     from relight.data.synth.shapes import dot, first_hit, occluded
 
-    ious, recalls, precisions = [], [], []
+    overlap = Overlap()
     config = MBNetConfig()
     for seed in range(scenes):
         scene = random_scene(seed, scene_ranges("classic"))  # the camera the hints assume by default
@@ -138,16 +170,32 @@ def agreement(scenes: int, size: int) -> dict[str, float]:
             truth = np.zeros(len(points), dtype=bool)
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 truth[facing] = occluded(scene.primitives, points[facing] + 1e-5 * normal[facing], unit[facing], distance[facing])
-            predicted = (hints[i, 4].reshape(-1).numpy() > 0.5) & facing
-            both, either = (truth & predicted).sum(), (truth | predicted).sum()
-            if either:
-                ious.append(both / either)
-            if truth.any():
-                recalls.append(both / truth.sum())
-            if predicted.any():
-                precisions.append(both / predicted.sum())
-    return {"scenes": scenes, "size": size, "fov_deg": config.hint_fov_deg, "pitch_deg": config.hint_pitch_deg,
-            "iou": float(np.mean(ious)), "recall": float(np.mean(recalls)), "precision": float(np.mean(precisions))}
+            overlap.add(truth, (hints[i, TARGET_SHADOW].reshape(-1).numpy() > 0.5) & facing)
+    return {"scenes": scenes, "size": size, "fov_deg": config.hint_fov_deg, "pitch_deg": config.hint_pitch_deg, **overlap.means()}
+
+
+def judge_agreement(folder: Path) -> dict[str, object]:
+    """The shadow hints of the 8 compass lights against the judge's cast-shadow masks (see the module doc)."""
+    from judge.dataset import mask_path
+    from relight.io import read_depth
+
+    stems = sorted(p.stem for p in folder.glob("Image*.npy"))
+    if not stems or not mask_path(folder, stems[0], DIRECTIONS[0], cast=True).is_file():
+        raise SystemExit(f"{folder}: not a judge set with cast-shadow masks (generalise.py --renderers judge --data DIR writes "
+                         "one in DIR/renderer-judge)")
+    config = MBNetConfig()
+    hints = GeometryHints("normals+shadows", config.hint_fov_deg, config.hint_pitch_deg)
+    lights = encode_lights([Light(6500, d) for d in DIRECTIONS])
+    overlap = Overlap()
+    for stem in stems:
+        with torch.no_grad():
+            shadows = hints(torch.from_numpy(read_depth(folder / f"{stem}.npy"))[None, None], lights)[:, TARGET_SHADOW].numpy() > 0.5
+        for shadow, direction in zip(shadows, DIRECTIONS, strict=True):
+            every, cast = (np.asarray(Image.open(mask_path(folder, stem, direction, c))) > 127 for c in (False, True))
+            judged = ~(every & ~cast)  # the hint marks what the depth map blocks, not surfaces facing away from the light
+            overlap.add(cast[judged], shadow[judged])
+    return {"folder": str(folder), "scenes": len(stems), "fov_deg": config.hint_fov_deg, "pitch_deg": config.hint_pitch_deg,
+            **overlap.means()}
 
 
 def cost(size: int, repeats: int = 3) -> list[dict[str, object]]:
@@ -185,6 +233,10 @@ def print_tables(record: dict[str, object]) -> None:
         a = record["agreement"]
         screen.print(f"shadow hints against the ray caster ({a['scenes']} scenes at {a['size']} px, fov {a['fov_deg']:g}, "
                      f"pitch {a['pitch_deg']:g} assumed): IoU {a['iou']:.3f}, recall {a['recall']:.3f}, precision {a['precision']:.3f}")
+    if record["judge_agreement"]:
+        a = record["judge_agreement"]
+        screen.print(f"shadow hints against the judge's cast shadows ({a['scenes']} scenes of {a['folder']}, fov {a['fov_deg']:g}, "
+                     f"pitch {a['pitch_deg']:g} assumed): IoU {a['iou']:.3f}, recall {a['recall']:.3f}, precision {a['precision']:.3f}")
     if record["cost"]:
         table = Table(title=f"one image to 8 lights in one pass, narrow-w16-d32 FiLM, {record['cost_size']} px, CPU")
         for column in ("design", "seconds", "ratio to none"):
@@ -206,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         "heldout": str(args.heldout), "steps": args.steps, "seed": args.seed, "train_options": args.train_options,
         "designs": designs,
         "agreement": agreement(args.agreement, args.agreement_size) if args.agreement else None,
+        "judge_agreement": judge_agreement(args.agreement_judge) if args.agreement_judge else None,
         "cost": cost(args.cost_size) if args.cost_size else None, "cost_size": args.cost_size,
         "torch": torch.__version__, "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(), "wall_s": round(time.perf_counter() - started, 1),

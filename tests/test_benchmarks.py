@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from judge.dataset import mask_path, write_judge_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,8 +112,10 @@ def test_hints_benchmark(tmp_path: Path) -> None:
 
     write_dataset(tmp_path / "train", scenes=3, size=64, seed=3)
     write_dataset(tmp_path / "held", scenes=1, size=64, seed=4, renderer="raster")
+    write_judge_dataset(tmp_path / "judge", scenes=1, size=32, seed=3)
     record = _run("hints.py", str(tmp_path / "train"), str(tmp_path / "held"), "--designs", "none,normals+shadows",
                   "--steps", "1", "--triples", "3", "--agreement", "1", "--agreement-size", "48", "--cost-size", "32",
+                  "--agreement-judge", str(tmp_path / "judge"),
                   "--runs", str(tmp_path / "runs"), out=tmp_path / "hints.json", extra=[
                       "--", "--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0",
                       "--workers", "0", "--batch-size", "2", "--val-scenes", "1"])
@@ -120,8 +125,50 @@ def test_hints_benchmark(tmp_path: Path) -> None:
     assert (tmp_path / "runs" / "normals-shadows" / "last.safetensors").is_file()
     assert 0 <= record["agreement"]["iou"] <= 1
     assert record["agreement"]["scenes"] == 1
+    assert record["judge_agreement"]["scenes"] == 1
+    assert 0 <= record["judge_agreement"]["iou"] <= 1
     assert [row["design"] for row in record["cost"]] == ["none", "normals", "normals+shadows"]
     assert record["cost"][0]["ratio"] == 1.0
+
+
+def test_the_judge_agreement_scores_the_hints_against_the_cast_masks_outside_attached_shadows(tmp_path: Path) -> None:
+    """Cast masks equal to the hints' own shadows agree fully, whatever the attached shadows beside them;
+    cast masks of their complement not at all; a folder without cast masks is refused in one line."""
+    import torch
+    from PIL import Image
+
+    from relight.io import read_depth
+    from relight.lighting import DIRECTIONS, Light, encode_lights
+    from relight.model import MBNetConfig
+    from relight.model.hints import GeometryHints
+
+    import hints
+    folder = tmp_path / "judge"
+    write_judge_dataset(folder, scenes=1, size=32, seed=3)
+    config = MBNetConfig()
+    planes = GeometryHints("normals+shadows", config.hint_fov_deg, config.hint_pitch_deg)(
+        torch.from_numpy(read_depth(folder / "Image000.npy"))[None, None], encode_lights([Light(6500, d) for d in DIRECTIONS]))
+    shadows = planes[:, hints.TARGET_SHADOW].numpy() > 0.5
+    assert shadows.any() and not shadows.all()
+
+    def masks(cast: np.ndarray, attached: np.ndarray) -> None:
+        for shadow, direction in zip(cast, DIRECTIONS, strict=True):
+            Image.fromarray((shadow * 255).astype(np.uint8)).save(mask_path(folder, "Image000", direction, cast=True))
+            Image.fromarray(((shadow | attached) * 255).astype(np.uint8)).save(mask_path(folder, "Image000", direction))
+
+    attached = np.zeros(shadows.shape[1:], dtype=bool)
+    attached[:8] = True  # left out of the count: the hints' shadows there count neither way
+    assert shadows[:, attached].any(), "some of the hints' shadows fall where the judge's are attached"
+    masks(shadows & ~attached, attached)
+    assert hints.judge_agreement(folder) | {"folder": ""} == {"folder": "", "scenes": 1, "fov_deg": config.hint_fov_deg,
+                                                             "pitch_deg": config.hint_pitch_deg, "iou": 1.0, "recall": 1.0,
+                                                             "precision": 1.0}
+    masks(~shadows & ~attached, attached)
+    assert hints.judge_agreement(folder)["iou"] == 0.0
+    for path in (folder / "masks").glob("*_cast.png"):
+        path.unlink()
+    with pytest.raises(SystemExit, match="not a judge set with cast-shadow masks"):
+        hints.judge_agreement(folder)
 
 
 def test_device_train_script_runs_its_cpu_dry_run(tmp_path: Path) -> None:
