@@ -83,6 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"unknown design {', '.join(sorted(unknown))}; choose from {', '.join(HINTS)}")
     if args.steps and (args.data is None or args.heldout is None):
         parser.error("training the designs needs DATA and HELDOUT (or --steps 0)")
+    if args.agreement_judge is not None:
+        judge_scenes(args.agreement_judge)  # before the designs' training, not after it
     return args
 
 
@@ -174,15 +176,23 @@ def agreement(scenes: int, size: int) -> dict[str, float]:
     return {"scenes": scenes, "size": size, "fov_deg": config.hint_fov_deg, "pitch_deg": config.hint_pitch_deg, **overlap.means()}
 
 
-def judge_agreement(folder: Path) -> dict[str, object]:
-    """The shadow hints of the 8 compass lights against the judge's cast-shadow masks (see the module doc)."""
+def judge_scenes(folder: Path) -> list[str]:
+    """The scenes of a judge set with cast-shadow masks; SystemExit with one line when ``folder`` is not one."""
     from judge.dataset import mask_path
-    from relight.io import read_depth
 
     stems = sorted(p.stem for p in folder.glob("Image*.npy"))
     if not stems or not mask_path(folder, stems[0], DIRECTIONS[0], cast=True).is_file():
         raise SystemExit(f"{folder}: not a judge set with cast-shadow masks (generalise.py --renderers judge --data DIR writes "
                          "one in DIR/renderer-judge)")
+    return stems
+
+
+def judge_agreement(folder: Path) -> dict[str, object]:
+    """The shadow hints of the 8 compass lights against the judge's cast-shadow masks (see the module doc)."""
+    from judge.dataset import mask_path
+    from relight.io import read_depth
+
+    stems = judge_scenes(folder)
     config = MBNetConfig()
     hints = GeometryHints("normals+shadows", config.hint_fov_deg, config.hint_pitch_deg)
     lights = encode_lights([Light(6500, d) for d in DIRECTIONS])
@@ -229,14 +239,12 @@ def print_tables(record: dict[str, object]) -> None:
             table.add_row(r["design"], r["variant"], f"{r['train_s']:.0f}", f"{r['psnr_db']:.2f}", f"{r['identity_psnr_db']:.2f}",
                           f"{r['gain_db']:+.2f}", f"{r['opposite_pct']:.1f} %", f"{r['warmer_pct']:.1f} %")
         screen.print(table)
-    if record["agreement"]:
-        a = record["agreement"]
-        screen.print(f"shadow hints against the ray caster ({a['scenes']} scenes at {a['size']} px, fov {a['fov_deg']:g}, "
-                     f"pitch {a['pitch_deg']:g} assumed): IoU {a['iou']:.3f}, recall {a['recall']:.3f}, precision {a['precision']:.3f}")
-    if record["judge_agreement"]:
-        a = record["judge_agreement"]
-        screen.print(f"shadow hints against the judge's cast shadows ({a['scenes']} scenes of {a['folder']}, fov {a['fov_deg']:g}, "
-                     f"pitch {a['pitch_deg']:g} assumed): IoU {a['iou']:.3f}, recall {a['recall']:.3f}, precision {a['precision']:.3f}")
+    for key, against in (("agreement", "the ray caster ({scenes} scenes at {size} px"),
+                         ("judge_agreement", "the judge's cast shadows ({scenes} scenes of {folder}")):
+        if record[key]:
+            a = record[key]
+            screen.print(f"shadow hints against {against.format(**a)}, fov {a['fov_deg']:g}, pitch {a['pitch_deg']:g} assumed): "
+                         f"IoU {a['iou']:.3f}, recall {a['recall']:.3f}, precision {a['precision']:.3f}")
     if record["cost"]:
         table = Table(title=f"one image to 8 lights in one pass, narrow-w16-d32 FiLM, {record['cost_size']} px, CPU")
         for column in ("design", "seconds", "ratio to none"):

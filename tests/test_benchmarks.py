@@ -169,6 +169,10 @@ def test_the_judge_agreement_scores_the_hints_against_the_cast_masks_outside_att
         path.unlink()
     with pytest.raises(SystemExit, match="not a judge set with cast-shadow masks"):
         hints.judge_agreement(folder)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "hints.py"), str(tmp_path / "no-data"), str(folder),
+                           "--agreement-judge", str(folder)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "not a judge set with cast-shadow masks" in done.stderr, "refused before any training"
+    assert not (tmp_path / "no-data").exists()
 
 
 def test_device_train_script_runs_its_cpu_dry_run(tmp_path: Path) -> None:
