@@ -142,6 +142,16 @@ class Overlap:
         return {"iou": float(np.mean(self.ious)), "recall": float(np.mean(self.recalls)), "precision": float(np.mean(self.precisions))}
 
 
+def compass_shadows(depth: np.ndarray) -> np.ndarray:
+    """``8 x H x W`` bool: the shadow hint of each compass light (:data:`DIRECTIONS`) for an ``H x W`` depth map,
+    the camera assumed as a model assumes it by default."""
+    config = MBNetConfig()
+    hints = GeometryHints("normals+shadows", config.hint_fov_deg, config.hint_pitch_deg)
+    with torch.no_grad():
+        planes = hints(torch.from_numpy(depth)[None, None], encode_lights([Light(6500, d) for d in DIRECTIONS]))
+    return planes[:, TARGET_SHADOW].numpy() > 0.5
+
+
 def agreement(scenes: int, size: int) -> dict[str, float]:
     """The shadow hints of the 8 compass lights against the ray caster's point-light shadows (see the module doc)."""
     from relight.data.synth.camera import camera_rays, central_hit, light_positions, normalised_depth
@@ -162,8 +172,7 @@ def agreement(scenes: int, size: int) -> dict[str, float]:
         seen &= depth.reshape(-1) < 1.0
         points = origin + np.where(seen, t, 0.0)[:, None] * rays
         normal = np.where((dot(normal, rays) > 0)[:, None], -normal, normal)
-        hints = GeometryHints("normals+shadows", config.hint_fov_deg, config.hint_pitch_deg)(
-            torch.from_numpy(depth)[None, None], encode_lights([Light(6500, d) for d in DIRECTIONS]))
+        shadows = compass_shadows(depth)
         for i, direction in enumerate(DIRECTIONS):
             towards = lights[direction] - points
             distance = np.sqrt(dot(towards, towards))
@@ -172,7 +181,7 @@ def agreement(scenes: int, size: int) -> dict[str, float]:
             truth = np.zeros(len(points), dtype=bool)
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 truth[facing] = occluded(scene.primitives, points[facing] + 1e-5 * normal[facing], unit[facing], distance[facing])
-            overlap.add(truth, (hints[i, TARGET_SHADOW].reshape(-1).numpy() > 0.5) & facing)
+            overlap.add(truth, shadows[i].reshape(-1) & facing)
     return {"scenes": scenes, "size": size, "fov_deg": config.hint_fov_deg, "pitch_deg": config.hint_pitch_deg, **overlap.means()}
 
 
@@ -194,13 +203,9 @@ def judge_agreement(folder: Path) -> dict[str, object]:
 
     stems = judge_scenes(folder)
     config = MBNetConfig()
-    hints = GeometryHints("normals+shadows", config.hint_fov_deg, config.hint_pitch_deg)
-    lights = encode_lights([Light(6500, d) for d in DIRECTIONS])
     overlap = Overlap()
     for stem in stems:
-        with torch.no_grad():
-            shadows = hints(torch.from_numpy(read_depth(folder / f"{stem}.npy"))[None, None], lights)[:, TARGET_SHADOW].numpy() > 0.5
-        for shadow, direction in zip(shadows, DIRECTIONS, strict=True):
+        for shadow, direction in zip(compass_shadows(read_depth(folder / f"{stem}.npy")), DIRECTIONS, strict=True):
             every, cast = (np.asarray(Image.open(mask_path(folder, stem, direction, c))) > 127 for c in (False, True))
             judged = ~(every & ~cast)  # the hint marks what the depth map blocks, not surfaces facing away from the light
             overlap.add(cast[judged], shadow[judged])

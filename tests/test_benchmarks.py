@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from judge.dataset import mask_path, write_judge_dataset
+from judge.dataset import mask_path, write_judge_dataset, write_mask
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,27 +134,21 @@ def test_hints_benchmark(tmp_path: Path) -> None:
 def test_the_judge_agreement_scores_the_hints_against_the_cast_masks_outside_attached_shadows(tmp_path: Path) -> None:
     """Cast masks equal to the hints' own shadows agree fully, whatever the attached shadows beside them;
     cast masks of their complement not at all; a folder without cast masks is refused in one line."""
-    import torch
-    from PIL import Image
-
-    from relight.io import read_depth
-    from relight.lighting import DIRECTIONS, Light, encode_lights
-    from relight.model import MBNetConfig
-    from relight.model.hints import GeometryHints
-
     import hints
+    from relight.io import read_depth
+    from relight.lighting import DIRECTIONS
+    from relight.model import MBNetConfig
+
     folder = tmp_path / "judge"
     write_judge_dataset(folder, scenes=1, size=32, seed=3)
     config = MBNetConfig()
-    planes = GeometryHints("normals+shadows", config.hint_fov_deg, config.hint_pitch_deg)(
-        torch.from_numpy(read_depth(folder / "Image000.npy"))[None, None], encode_lights([Light(6500, d) for d in DIRECTIONS]))
-    shadows = planes[:, hints.TARGET_SHADOW].numpy() > 0.5
+    shadows = hints.compass_shadows(read_depth(folder / "Image000.npy"))
     assert shadows.any() and not shadows.all()
 
     def masks(cast: np.ndarray, attached: np.ndarray) -> None:
         for shadow, direction in zip(cast, DIRECTIONS, strict=True):
-            Image.fromarray((shadow * 255).astype(np.uint8)).save(mask_path(folder, "Image000", direction, cast=True))
-            Image.fromarray(((shadow | attached) * 255).astype(np.uint8)).save(mask_path(folder, "Image000", direction))
+            write_mask(mask_path(folder, "Image000", direction, cast=True), shadow * 255)
+            write_mask(mask_path(folder, "Image000", direction), (shadow | attached) * 255)
 
     attached = np.zeros(shadows.shape[1:], dtype=bool)
     attached[:8] = True  # left out of the count: the hints' shadows there count neither way
