@@ -3,7 +3,7 @@ inputs and folders, the ``cli`` entry point, a loopback Hub, the web page on a l
 markers that let a developer run the fast part alone: ``pytest -m "not slow and not subprocess"``.
 
 Markers are given here by rule rather than test by test: ``subprocess`` to every test whose code (or a
-fixture's, or a helper's of its module) starts another process, ``gpu`` to the tests of
+fixture's, or a helper's of its module, or a benchmark script's it runs) starts another process, ``gpu`` to the tests of
 :data:`GPU_MODULES`, and ``slow`` to the tests of :data:`SLOW` (each over about 5 s on a 2-core runner).
 """
 
@@ -43,6 +43,9 @@ sys.path.insert(0, str(TESTS.parent / "benchmarks"))
 
 #: Code that starts another process: a child Python, torchrun, a fork.
 SPAWNS = re.compile(r"\bsubprocess\.|\bsys\.executable\b|\bos\.fork\(|\bPopen\(|\bmultiprocessing\.|\bmp\.spawn\(")
+#: A script of benchmarks/ run or loaded by name in the test's process (``run_benchmark("hints", ...)``,
+#: or a helper whose name ends in ``benchmark``): the test starts a process when the script's code does.
+BENCHMARK_CALL = re.compile(r"\b\w*benchmark\(\s*\"(\w+)\"")
 #: Test modules that need a CUDA device.
 GPU_MODULES = {"test_cuda.py"}
 #: Tests over about 5 s: a whole module (``test_x.py``) or one test with all its parameters (``test_x.py::name``).
@@ -131,7 +134,7 @@ def _spawns(func: object, module: object, seen: set[object]) -> bool:
         return False
     seen.add(func)
     text = _source(func)
-    if SPAWNS.search(text):
+    if SPAWNS.search(text) or any(_script_spawns(name) for name in BENCHMARK_CALL.findall(text)):
         return True
     for name in set(re.findall(r"\b([A-Za-z_]\w*)\(", text)):
         helper = getattr(module, name, None)
@@ -139,6 +142,13 @@ def _spawns(func: object, module: object, seen: set[object]) -> bool:
             if _spawns(helper, module, seen):
                 return True
     return False
+
+
+@functools.cache
+def _script_spawns(name: str) -> bool:
+    """Whether ``benchmarks/NAME.py`` starts a process itself."""
+    script = TESTS.parent / "benchmarks" / f"{name}.py"
+    return script.is_file() and bool(SPAWNS.search(script.read_text()))
 
 
 @functools.cache

@@ -3,28 +3,19 @@ model and two tiny scenes (its numbers are not checked, only what they are made 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
 
+from benchmark_scripts import load_benchmark
 from relight.data.synth import write_dataset
 from relight.lighting import ALL_LIGHTS, Light
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "anytoany_heldout.py"
-
-
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("anytoany_heldout_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    return load_benchmark("anytoany_heldout")
 
 
 @pytest.fixture(scope="module")

@@ -272,17 +272,13 @@ def test_weights_list_and_info_say_one_to_one_or_any_to_any(tiny_config, cli, tm
     assert "one-to-one: 6500-N -> 4500-E only" in out, out
 
 
-def test_the_conditioning_benchmark_runs_and_writes_its_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_conditioning_benchmark_runs_and_writes_its_table(tmp_path: Path) -> None:
     """benchmarks/conditioning.py end to end on a tiny budget (its numbers are not checked, only their kind)."""
-    import importlib.util
+    from benchmark_scripts import run_benchmark
 
-    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))  # as when run: its sibling wholeprocess.py
-    spec = importlib.util.spec_from_file_location("conditioning_benchmark", Path(__file__).parents[1] / "benchmarks" / "conditioning.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
     out = tmp_path / "c.json"
-    code = bench.main(["--steps", "2", "--train-scenes", "2", "--test-scenes", "1", "--triples", "4", "--width", "4",
-                       "--decoder-channels", "8", "--batch-size", "2", "--size", "32", "--json", str(out)])
+    code = run_benchmark("conditioning", "--steps", "2", "--train-scenes", "2", "--test-scenes", "1", "--triples", "4", "--width", "4",
+                         "--decoder-channels", "8", "--batch-size", "2", "--size", "32", "--json", str(out))
     assert code == 0
     record = json.loads(out.read_text())
     assert [row["design"] for row in record["rows"]] == ["none", "film", "planes"]

@@ -7,7 +7,6 @@ rules behind them are tested on the CPU in test_devices.py. On a GPU machine:
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from benchmark_scripts import load_benchmark
 from relight.inference.batch import run_batch
 from relight.io import OutputOptions
 from relight.data.pairs import find_inference_pairs
@@ -24,7 +24,6 @@ from relight.model import MBNet
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (CI has none)")
 
-ROOT = Path(__file__).resolve().parents[1]
 #: As in test_speed_paths.py: bf16 keeps 8 mantissa bits.
 BF16_TOLERANCE = 3e-2
 
@@ -83,7 +82,5 @@ def test_batch_on_cuda_writes_what_the_cpu_writes(tmp_path: Path, model: MBNet) 
 
 
 def test_largest_batch_search_runs_on_the_card(model: MBNet) -> None:
-    spec = importlib.util.spec_from_file_location("bench_inference", ROOT / "benchmarks" / "inference.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("inference")
     assert bench.max_batch_that_fits(Relighter(model, "cuda"), size=64, limit=4) == 4

@@ -3,7 +3,6 @@ refuses, how running out of memory is recognised and reported, and the benchmark
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,13 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from benchmark_scripts import load_benchmark
 from relight.errors import RelightError
 from relight.device import check_precision, cuda_precision, cudnn_autotune, is_out_of_memory
 from relight.errors import DeviceOutOfMemory
 from relight.inference import Relighter
 from relight.model import MBNet, MBNetConfig
 
-ROOT = Path(__file__).resolve().parents[1]
 
 #: What each backend raises when it runs out of memory.
 OUT_OF_MEMORY = {
@@ -133,18 +132,9 @@ def test_cudnn_autotunes_only_inside_many_image_work_on_cuda(monkeypatch: pytest
         assert torch.backends.cudnn.benchmark is False
 
 
-def _benchmark_module():
-    if str(ROOT / "benchmarks") not in sys.path:  # a script's folder is on its path when run: its sibling wholeprocess.py
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("bench_inference", ROOT / "benchmarks" / "inference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(("most", "limit", "found"), [(5, 64, 5), (0, 64, 0), (64, 16, 16), (1, 64, 1)])
 def test_largest_batch_search_reports_instead_of_crashing(tiny_config, most: int, limit: int, found: int) -> None:
-    bench = _benchmark_module()
+    bench = load_benchmark("inference")
     relighter = Relighter(RunsOutAbove(tiny_config, most, OUT_OF_MEMORY["cuda"]), "cpu", precision="fp32")
     assert bench.max_batch_that_fits(relighter, size=32, limit=limit) == found
 

@@ -6,7 +6,6 @@ they are made of)."""
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import subprocess
@@ -20,6 +19,7 @@ import torch
 from relight.data.synth import write_dataset
 from relight.lighting import DIRECTIONS, Light
 
+from benchmark_scripts import load_benchmark
 from judge import measures
 from judge.dataset import write_judge_dataset
 from judge.grammar import GRAMMARS, random_scene
@@ -34,12 +34,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 @pytest.fixture(scope="module")
 def generalise():
-    spec = importlib.util.spec_from_file_location("generalise_benchmark", BENCHMARKS / "generalise.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    return load_benchmark("generalise")
 
 
 def sphere_on_floor() -> JudgeScene:

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import conftest
+from benchmark_scripts import run_benchmark
 
 
 def _starts_python() -> None:
@@ -27,6 +28,21 @@ def test_a_process_started_directly_or_through_a_helper_of_the_module_is_found()
     assert conftest._spawns(_starts_python, module, set())
     assert conftest._spawns(_through_a_helper, module, set())
     assert not conftest._spawns(_computes, module, set())
+
+
+def _times_processes() -> None:
+    run_benchmark("authors_loop", "--rounds", "1")
+
+
+def _scores_folders() -> None:
+    run_benchmark("direction_signal", "world")
+
+
+def test_a_benchmark_script_run_in_process_is_followed_into_its_own_code() -> None:
+    """benchmarks/authors_loop.py times whole processes; benchmarks/direction_signal.py starts none."""
+    module = sys.modules[__name__]
+    assert conftest._spawns(_times_processes, module, set())
+    assert not conftest._spawns(_scores_folders, module, set())
 
 
 def test_this_test_starts_nothing_and_is_not_marked(request: pytest.FixtureRequest) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ import torch
 from PIL import Image
 from rich.console import Console
 
+from benchmark_scripts import run_benchmark
 from relight.cli._errors import message
 from relight.cli._stages import StageDisplay
 from relight.errors import InvalidSetting, RelightWarning
@@ -222,9 +221,7 @@ def test_the_scale_benchmark_runs_and_writes_its_table(trained_at_64x32: Path, t
 
     write_dataset(tmp_path / "data", scenes=2, size=64, seed=2, start_index=900)
     out = tmp_path / "scale.json"
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"), str(tmp_path / "data"), "--weights", str(trained_at_64x32),
-                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert run_benchmark("scale", str(tmp_path / "data"), "--weights", str(trained_at_64x32), "--json", str(out)) == 0
     record = json.loads(out.read_text())
     rows = {row["way"]: row for row in record["rows"]}
     assert set(rows) == {"identity", "native", "change", "result", "change-plain"}
@@ -238,9 +235,7 @@ def test_the_scale_benchmark_runs_and_writes_its_table(trained_at_64x32: Path, t
 
 def test_the_photo_benchmark_runs_and_writes_its_table(tmp_path: Path) -> None:
     out = tmp_path / "photo.json"
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "photo24mp.py"), "--width", "300", "--height", "200",
-                           "--models", "bundled", "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert run_benchmark("photo24mp", "--width", "300", "--height", "200", "--models", "bundled", "--json", str(out)) == 0
     rows = {row["run"]: row for row in json.loads(out.read_text())["rows"]}
     assert set(rows) == {"photo only", "bundled"}
     assert rows["bundled"]["network_at"] == "96x160"
