@@ -3,8 +3,9 @@ inputs and folders, the ``cli`` entry point, a loopback Hub, the web page on a l
 markers that let a developer run the fast part alone: ``pytest -m "not slow and not subprocess"``.
 
 Markers are given here by rule rather than test by test: ``subprocess`` to every test whose code (or a
-fixture's, or a helper's of its module, or a benchmark script's it runs) starts another process, ``gpu`` to the tests of
-:data:`GPU_MODULES`, and ``slow`` to the tests of :data:`SLOW` (each over about 5 s on a 2-core runner).
+fixture's, or a helper's of its module, or a benchmark script's it runs) starts another process, ``gpu``
+to the tests of :data:`GPU_MODULES`, and ``slow`` to the tests of :data:`SLOW` (each over about 5 s on a
+2-core runner).
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ SLOW = {
     "test_slicing.py::test_slurm_array_tasks_each_relight_their_slice_and_shard_wins",
     "test_slicing.py::test_torchrun_processes_each_relight_their_slice_once",
     "test_cli_run.py::test_batch_stopped_by_sigterm_cleans_up_says_how_to_resume_and_resumes",
-    "test_depth_estimation.py::test_relight_depth_writes_npy_and_a_16bit_png",
     "test_batch_faults.py::test_a_rerun_after_a_sigkill_removes_the_killed_batch_s_temporaries",
     "test_benchmarks.py::test_borders_benchmark",
     "test_benchmarks.py::test_batch_benchmark",

@@ -44,7 +44,7 @@ def test_pngcodec_benchmark(tmp_path: Path) -> None:
 def test_batch_benchmark(tmp_path: Path, streams: str, batch_size: str | None) -> None:
     options = ["--batch-size", batch_size] if batch_size else []  # by default 32x32 images go in groups of 8
     record = _benchmark("batch", "--images", "3", "--size", "32", "--repeats", "1", "--streams", streams, *options,
-                  "--width", "8", "--decoder-channels", "16", out=tmp_path / "batch.json")
+                        "--width", "8", "--decoder-channels", "16", out=tmp_path / "batch.json")
     assert record["streams"] == int(streams)
     assert record["batch_size"] == (1 if batch_size else 8)
     assert set(record["images_per_s"]) == ({"model only, 1 stream", "relight batch"} if streams == "1" else
@@ -75,7 +75,8 @@ def test_startup_benchmark(tmp_path: Path) -> None:
 
 def test_authors_loop_benchmark(tmp_path: Path) -> None:
     # On torch: auto would export the paper network to ONNX first (half a minute), which the backends' tests cover.
-    record = _benchmark("authors_loop", "--images", "1", "--size", "32", "--rounds", "1", "--backend", "torch", out=tmp_path / "authors.json")
+    record = _benchmark("authors_loop", "--images", "1", "--size", "32", "--rounds", "1", "--backend", "torch",
+                        out=tmp_path / "authors.json")
     assert set(record["seconds"]) == {"authors' loop", "relight batch"}
     assert record["relight_first_run_s"] > 0
     seconds, stats = record["seconds"], record["stats"]
@@ -100,7 +101,7 @@ def test_suite_disk_benchmark(tmp_path: Path) -> None:
 def test_backends_benchmark(tmp_path: Path) -> None:
     """Both measures on a 32 x 32 folder of one image, the bundled model only, torch.compile left out."""
     record = _benchmark("backends", "--models", "bundled", "--sizes", "32", "--images", "1", "--rounds", "1", "--process-rounds", "1",
-                  "--skip", "bundled:compile:32", "--process-compile", "none", out=tmp_path / "backends.json")
+                        "--skip", "bundled:compile:32", "--process-compile", "none", out=tmp_path / "backends.json")
     (network,) = record["network"]
     assert set(network["seconds"]) == {"eager", "torch", "onnxruntime"}
     assert network["max_difference_to_eager"]["onnxruntime"] <= 1e-4
@@ -116,11 +117,11 @@ def test_hints_benchmark(tmp_path: Path) -> None:
     write_dataset(tmp_path / "held", scenes=1, size=64, seed=4, renderer="raster")
     write_judge_dataset(tmp_path / "judge", scenes=1, size=32, seed=3)
     record = _benchmark("hints", str(tmp_path / "train"), str(tmp_path / "held"), "--designs", "none,normals+shadows",
-                  "--steps", "1", "--triples", "3", "--agreement", "1", "--agreement-size", "48", "--cost-size", "32",
-                  "--agreement-judge", str(tmp_path / "judge"),
-                  "--runs", str(tmp_path / "runs"), out=tmp_path / "hints.json", extra=[
-                      "--", "--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0",
-                      "--workers", "0", "--batch-size", "2", "--val-scenes", "1"])
+                        "--steps", "1", "--triples", "3", "--agreement", "1", "--agreement-size", "48", "--cost-size", "32",
+                        "--agreement-judge", str(tmp_path / "judge"),
+                        "--runs", str(tmp_path / "runs"), out=tmp_path / "hints.json", extra=[
+                            "--", "--backbone", "narrow", "--width", "8", "--decoder-channels", "16", "--perceptual-weight", "0",
+                            "--workers", "0", "--batch-size", "2", "--val-scenes", "1"])
     assert [row["design"] for row in record["designs"]] == ["none", "normals+shadows"]
     assert all(row["triples"] == 3 and math.isfinite(row["gain_db"]) for row in record["designs"])
     assert record["designs"][1]["variant"].startswith("narrow-w8-d16-film-normals+shadows")
@@ -205,7 +206,7 @@ def test_borders_benchmark(tmp_path: Path) -> None:
 
     write_dataset(tmp_path / "large", scenes=1, size=192, seed=2, start_index=900)
     record = _benchmark("borders", "--weights", "relight-synth-any", "--sizes", "64", "--halo-data", str(tmp_path / "large"),
-                  out=tmp_path / "borders.json")
+                        out=tmp_path / "borders.json")
     assert [(row["margin"], row["own_margin"]) for row in record["fringe"]] == [(0, True), (16, False)]
     assert all(row["colour_pct"] >= 0 and row["brightness_pct"] >= 0 for row in record["fringe"])
     halo = record["halo"]
