@@ -13,7 +13,7 @@ from torchvision.models.vgg import cfgs, make_layers
 
 from relight.cli._errors import cli_words
 from relight.errors import InvalidSetting, MissingWeightsError, RelightError
-from relight.train.losses import IMAGENET_MEAN, IMAGENET_STD, RelightLoss, VGGPerceptualLoss, charbonnier, log_charbonnier, ssim_loss
+from relight.train.losses import IMAGENET_MEAN, IMAGENET_STD, RelightLoss, VGGPerceptualLoss, charbonnier, ssim_loss
 
 VGG_FILE = "vgg19-dcbb9e9d.pth"
 
@@ -88,42 +88,6 @@ def test_without_the_perceptual_term_the_loss_needs_no_vgg_and_weights_its_terms
     assert float(parts["charbonnier"]) == pytest.approx(float(charbonnier(pred, target)))
     assert float(parts["ssim"]) == pytest.approx(float(ssim_loss(pred, target)))
     assert float(total) == pytest.approx(2.0 * float(parts["charbonnier"]) + 0.5 * float(parts["ssim"]), rel=1e-6)
-
-
-def test_the_log_term_counts_an_error_by_the_ratio_it_makes():
-    """A shadow drawn half as dark as it is (0.1 for 0.05) costs about what a lit wall drawn at half its
-    brightness (0.4 for 0.8) does, where in plain values it costs an eighth as much."""
-    shade, shade_drawn = torch.full((1, 3, 8, 8), 0.05), torch.full((1, 3, 8, 8), 0.1)
-    wall, wall_drawn = torch.full((1, 3, 8, 8), 0.8), torch.full((1, 3, 8, 8), 0.4)
-    plain = float(charbonnier(shade_drawn, shade)) / float(charbonnier(wall_drawn, wall))
-    logged = float(log_charbonnier(shade_drawn, shade)) / float(log_charbonnier(wall_drawn, wall))
-    assert plain == pytest.approx(1 / 8, rel=0.01)
-    assert 0.6 < logged < 1.0  # the floor (1/64) keeps the darkest errors from counting most
-    assert float(log_charbonnier(wall, wall)) == pytest.approx(1e-3)  # no error: only eps
-    assert torch.isfinite(log_charbonnier(torch.full((1, 3, 4, 4), -0.1), torch.zeros(1, 3, 4, 4)))
-
-
-def test_the_log_term_is_added_to_the_total_only_when_weighted():
-    pred, target = _pair(2)
-    plain = RelightLoss(perceptual_weight=0)
-    logged = RelightLoss(perceptual_weight=0, log_weight=0.5)
-    assert "log" not in plain.describe()
-    assert logged.describe() == "1*Charbonnier(eps=0.001) + 1.1*(-SSIM) + 0.5*Charbonnier(log(x+1/64), eps=0.001)"
-    (total, parts), (with_log, log_parts) = plain(pred, target), logged(pred, target)
-    assert set(log_parts) == set(parts) == {"charbonnier", "ssim"}  # the metrics log keeps its columns
-    assert float(with_log) == pytest.approx(float(total) + 0.5 * float(log_charbonnier(pred, target)), rel=1e-6)
-    with pytest.raises(InvalidSetting) as info:
-        RelightLoss(perceptual_weight=0, log_weight=-1)
-    assert info.value.render(cli_words) == "--log-weight must be 0 or more, not -1"
-
-
-def test_the_training_config_builds_its_loss_with_the_log_term():
-    from relight.train import TrainConfig
-    from relight.train.loop import build_loss
-
-    config = TrainConfig(data=["d"], out="o", perceptual_weight=0.0, log_weight=0.25)
-    assert build_loss(config).log_weight == 0.25
-    assert build_loss(TrainConfig(data=["d"], out="o", perceptual_weight=0.0)).log_weight == 0.0
 
 
 def test_missing_vgg_weights_refuse_to_build_the_loss_with_a_way_out(empty_cache):

@@ -136,9 +136,6 @@ class TrainConfig:
     perceptual_weight: float = field(default=0.1, metadata=_help(
         "Weight of the perceptual loss (L1 of VGG-19 conv3_3 features); 0 drops it (default: 0.1)."))
     charbonnier_eps: float = field(default=1e-3, metadata=_help("Charbonnier epsilon (default: 1e-3)."))
-    log_weight: float = field(default=0.0, metadata=_help(
-        "Weight of a Charbonnier loss between the logarithms of output and target (plus 1/64), which counts an "
-        "error by the ratio it makes, so that shadows weigh as much as lit surfaces (default: 0, off)."))
     lr: float = field(default=1e-4, metadata=_help("Adam learning rate (default: 1e-4)."))
     beta1: float = field(default=0.5, metadata=_help("Adam beta1 (default: 0.5)."))
     beta2: float = field(default=0.999, metadata=_help("Adam beta2 (default: 0.999)."))

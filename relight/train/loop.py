@@ -144,8 +144,7 @@ def build_model(config: TrainConfig, resume: bool) -> MBNet:
 def build_loss(config: TrainConfig) -> torch.nn.Module:
     from relight.train.losses import RelightLoss
 
-    return RelightLoss(config.charbonnier_weight, config.ssim_weight, config.perceptual_weight, config.charbonnier_eps,
-                       config.log_weight)
+    return RelightLoss(config.charbonnier_weight, config.ssim_weight, config.perceptual_weight, config.charbonnier_eps)
 
 
 def _tensorboard(run_dir: Path) -> Any:

@@ -1,5 +1,4 @@
-"""MBNet's training loss: 1.0 * Charbonnier + 1.1 * (-SSIM) + 0.1 * L1 between VGG-19 conv3_3 features,
-and optionally a Charbonnier term between logarithms, which weighs an error by the light it is in.
+"""MBNet's training loss: 1.0 * Charbonnier + 1.1 * (-SSIM) + 0.1 * L1 between VGG-19 conv3_3 features.
 
 The weights are the paper's (section 3.4). The SSIM term is :func:`relight.evaluation.metrics.ssim`, the same
 function that scores validation, so the number optimised is the number reported. The perceptual
@@ -29,19 +28,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """mean(sqrt((pred - target)^2 + eps^2)): L1 that stays smooth at zero error."""
     return torch.sqrt((pred - target).pow(2) + eps * eps).mean()
-
-
-#: What the log term adds to both images before the logarithm: near black, a difference of one
-#: 8-bit level still counts as little, and the term's gradient stays bounded.
-LOG_FLOOR = 1 / 64
-
-
-def log_charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    """Charbonnier between ``log(pred + LOG_FLOOR)`` and ``log(target + LOG_FLOOR)``: an error counts by the
-    ratio it makes, so that a shadow drawn half as dark as it is costs as much as a lit wall drawn half as
-    bright. In plain values a shadow's error is small because the shadow is dark, and a network unsure where
-    a shadow falls leaves it out."""
-    return charbonnier(torch.log(pred.clamp_min(0) + LOG_FLOOR), torch.log(target.clamp_min(0) + LOG_FLOOR), eps)
 
 
 def ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -85,21 +71,18 @@ class VGGPerceptualLoss(nn.Module):
 
 
 class RelightLoss(nn.Module):
-    """The weighted sum of Charbonnier, -SSIM and VGG-19 perceptual L1, as MBNet was trained, plus
-    :func:`log_charbonnier` when ``log_weight`` is above 0.
+    """The weighted sum of Charbonnier, -SSIM and VGG-19 perceptual L1, as MBNet was trained.
 
-    ``forward`` returns ``(total, components)`` where ``components`` holds each unweighted term of the
-    paper's, detached, for logging. A perceptual weight of 0 drops the VGG term (and its weights) entirely;
+    ``forward`` returns ``(total, components)`` where ``components`` holds each unweighted term,
+    detached, for logging. A perceptual weight of 0 drops the VGG term (and its weights) entirely;
     any other weight requires the VGG-19 weights and raises :class:`~relight.errors.MissingWeightsError` without them.
     """
 
     def __init__(
-        self, charbonnier_weight: float = 1.0, ssim_weight: float = 1.1, perceptual_weight: float = 0.1, eps: float = 1e-3,
-        log_weight: float = 0.0,
+        self, charbonnier_weight: float = 1.0, ssim_weight: float = 1.1, perceptual_weight: float = 0.1, eps: float = 1e-3
     ) -> None:
         super().__init__()
-        for name, value in (("charbonnier", charbonnier_weight), ("ssim", ssim_weight), ("perceptual", perceptual_weight),
-                            ("log", log_weight)):
+        for name, value in (("charbonnier", charbonnier_weight), ("ssim", ssim_weight), ("perceptual", perceptual_weight)):
             if not value >= 0:
                 setting = Setting(f"{name}_weight", owner="RelightLoss")
                 raise InvalidSetting(setting, setting, f" must be 0 or more, not {value}", value=value)
@@ -108,7 +91,6 @@ class RelightLoss(nn.Module):
         self.charbonnier_weight = charbonnier_weight
         self.ssim_weight = ssim_weight
         self.perceptual_weight = perceptual_weight
-        self.log_weight = log_weight
         self.eps = eps
         self.perceptual = VGGPerceptualLoss() if perceptual_weight else None
 
@@ -117,8 +99,6 @@ class RelightLoss(nn.Module):
         terms = [f"{self.charbonnier_weight:g}*Charbonnier(eps={self.eps:g})", f"{self.ssim_weight:g}*(-SSIM)"]
         if self.perceptual is not None:
             terms.append(f"{self.perceptual_weight:g}*L1(VGG19 conv3_3)")
-        if self.log_weight:
-            terms.append(f"{self.log_weight:g}*Charbonnier(log(x+1/64), eps={self.eps:g})")
         return " + ".join(terms)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -127,9 +107,7 @@ class RelightLoss(nn.Module):
         if self.perceptual is not None:
             components["perceptual"] = self.perceptual(pred, target)
             total = total + self.perceptual_weight * components["perceptual"]
-        if self.log_weight:  # in the total only: the metrics log's columns are the paper's three terms
-            total = total + self.log_weight * log_charbonnier(pred, target, self.eps)
         return total, {name: value.detach() for name, value in components.items()}
 
 
-__all__ = ["LOG_FLOOR", "RelightLoss", "VGGPerceptualLoss", "charbonnier", "log_charbonnier", "ssim_loss"]
+__all__ = ["RelightLoss", "VGGPerceptualLoss", "charbonnier", "ssim_loss"]
