@@ -13,6 +13,7 @@ from benchmark_scripts import load_benchmark
 from relight.data.synth import write_dataset
 from relight.lighting import ALL_LIGHTS, Light
 
+
 @pytest.fixture(scope="module")
 def bench():
     return load_benchmark("anytoany_heldout")
