@@ -31,6 +31,7 @@ import torch
 from _pytest.pathlib import LOCK_TIMEOUT, cleanup_numbered_dir
 from PIL import Image
 
+from benchmark_scripts import BENCHMARKS
 from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import save_checkpoint
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 #: The benchmarks' own modules (benchmarks/judge) import as they do when a script there runs.
-sys.path.insert(0, str(TESTS.parent / "benchmarks"))
+sys.path.insert(0, str(BENCHMARKS))
 
 #: Code that starts another process: a child Python, torchrun, a fork.
 SPAWNS = re.compile(r"\bsubprocess\.|\bsys\.executable\b|\bos\.fork\(|\bPopen\(|\bmultiprocessing\.|\bmp\.spawn\(")
@@ -147,7 +148,7 @@ def _spawns(func: object, module: object, seen: set[object]) -> bool:
 @functools.cache
 def _script_spawns(name: str) -> bool:
     """Whether ``benchmarks/NAME.py`` starts a process itself."""
-    script = TESTS.parent / "benchmarks" / f"{name}.py"
+    script = BENCHMARKS / f"{name}.py"
     return script.is_file() and bool(SPAWNS.search(script.read_text()))
 
 

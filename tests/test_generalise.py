@@ -19,7 +19,7 @@ import torch
 from relight.data.synth import write_dataset
 from relight.lighting import DIRECTIONS, Light
 
-from benchmark_scripts import load_benchmark
+from benchmark_scripts import BENCHMARKS, load_benchmark
 from judge import measures
 from judge.dataset import write_judge_dataset
 from judge.grammar import GRAMMARS, random_scene
@@ -28,8 +28,6 @@ from judge.photos import filled_disparity, ramp_depth
 from judge.render import render
 from judge.scene import JudgeScene, Rig
 from judge.sdf import ellipsoid, ground
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
