@@ -241,5 +241,6 @@ class RelightWarning(RelightError, RuntimeWarning):
 
 
 class InvalidEnvironment(RelightError, ValueError):
-    """A launcher's environment variable (torchrun's ``RANK``, SLURM's ``SLURM_ARRAY_TASK_ID``) that
-    relight cannot use: ``name`` and ``value`` say which; the message names the variable, no flag."""
+    """An environment variable that relight cannot use: a launcher's (torchrun's ``RANK``, SLURM's
+    ``SLURM_ARRAY_TASK_ID``) or relight's own (``RELIGHT_BACKEND``). ``name`` and ``value`` say which;
+    the message names the variable, no flag."""

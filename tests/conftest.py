@@ -197,6 +197,20 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RELIGHT_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def _torch_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Models run on the torch backend where a test names none (``RELIGHT_BACKEND``): ``auto`` would first
+    export each model the tests build to ONNX, seconds of CPU each. The tests of ONNX Runtime and of
+    what a user's plain command runs take :func:`auto_backend`."""
+    monkeypatch.setenv("RELIGHT_BACKEND", "torch")
+
+
+@pytest.fixture
+def auto_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backend a user's command runs where nothing names one: ``auto``, as without ``RELIGHT_BACKEND``."""
+    monkeypatch.delenv("RELIGHT_BACKEND", raising=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _gradio_cache_per_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Each test process keeps Gradio's cache in its own run folder, not in the machine's /tmp/gradio: a

@@ -27,10 +27,10 @@ def _run_all(tmp_path: Path, side: int, weights: Path) -> tuple[float, Path]:
     return peak, out
 
 
-def test_run_to_all_holds_one_light_at_a_time(tmp_path, small_scale_any_to_any):
+def test_run_to_all_holds_one_light_at_a_time(tmp_path, small_scale_any_to_any, auto_backend):
     """``run --to all -o --sheet`` on a big photo peaks near the same run on a tiny one: each light is
     written, and placed on the sheet at the sheet's cell size, then let go (they were all kept: 790 MB
-    more at this size, 6.9 GB on a 12 MP photo)."""
+    more at this size, 6.9 GB on a 12 MP photo). On the backend a user's command runs."""
     small, _ = _run_all(tmp_path, 64, small_scale_any_to_any)
     big, out = _run_all(tmp_path, SIDE, small_scale_any_to_any)
     assert big - small < 450, f"{SIDE} x {SIDE} peaked {big - small:.0f} MB above 64 x 64"

@@ -19,7 +19,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from relight.errors import InvalidSetting
+from relight.errors import InvalidEnvironment, InvalidSetting
 from relight.inference import Relighter
 from relight.inference import backend as backends
 from relight.inference.backend import OnnxNetwork, choose
@@ -29,6 +29,9 @@ from relight.model import MBNet, MBNetConfig
 from relight.model.checkpoint import LoadedModel, save_checkpoint
 from relight.weights import load_weights
 from relight.weights.registry import sha256_file
+
+#: Every test here is about the backend a user gets, which the suite's RELIGHT_BACKEND would pin to torch.
+pytestmark = pytest.mark.usefixtures("auto_backend")
 
 ONE_LEVEL = 1 / 255 + 1e-6
 
@@ -117,6 +120,37 @@ def test_an_unknown_backend_is_a_usage_error(cli, sample_pair, tmp_path: Path) -
     assert code == 2
     assert "--backend tensorflow: unknown backend; use auto, torch, onnxruntime" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_relight_backend_gives_the_backend_where_none_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu = torch.device("cpu")
+    monkeypatch.setenv("RELIGHT_BACKEND", "torch")
+    assert choose(None, cpu, "fp32") == backends.Choice("torch", "asked for by RELIGHT_BACKEND")
+    assert choose("auto", cpu, "fp32").backend == "onnxruntime", "a backend named in the call wins"
+    monkeypatch.setenv("RELIGHT_BACKEND", "onnxruntime")
+    assert choose(None, cpu, "fp32") == backends.Choice("onnxruntime", "asked for by RELIGHT_BACKEND")
+    with pytest.raises(InvalidEnvironment) as err:
+        choose(None, cpu, "fp32", compile=True)
+    assert str(err.value) == "RELIGHT_BACKEND=onnxruntime: the onnxruntime backend does not take torch.compile"
+    monkeypatch.setenv("RELIGHT_BACKEND", "torch")
+    with pytest.raises(InvalidEnvironment, match="^RELIGHT_BACKEND=torch: an exported ONNX file runs on onnxruntime only"):
+        choose(None, cpu, "fp32", exported=True)
+    monkeypatch.setenv("RELIGHT_BACKEND", "")
+    assert choose(None, cpu, "fp32").reason == "auto: faster on the CPU"
+
+
+def test_run_says_relight_backend_chose_and_refuses_an_unknown_one_in_one_line(cli, sample_pair, narrow_checkpoint: Path, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    image, depth = sample_pair
+    monkeypatch.setenv("RELIGHT_BACKEND", "torch")
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "-w", str(narrow_checkpoint)])
+    assert code == 0, err
+    assert "backend torch (asked for by RELIGHT_BACKEND)" in err
+    monkeypatch.setenv("RELIGHT_BACKEND", "tensorflow")
+    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "bad.png"), "-w", str(narrow_checkpoint)])
+    assert code != 0
+    assert err.strip() == "error: RELIGHT_BACKEND='tensorflow': unknown backend; use auto, torch, onnxruntime"
+    assert not (tmp_path / "bad.png").exists()
 
 
 # --- the same files on both backends ----------------------------------------------------------------

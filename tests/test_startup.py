@@ -36,7 +36,7 @@ def _probe(args: list[str], home: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_run_imports_neither_torchvision_nor_dynamo(tmp_path: Path) -> None:
+def test_run_imports_neither_torchvision_nor_dynamo(tmp_path: Path, auto_backend: None) -> None:
     rng = np.random.default_rng(0)
     write_image(tmp_path / "scene.png", rng.random((64, 64, 3), dtype=np.float32))
     write_depth_npy(tmp_path / "scene.npy", rng.random((64, 64), dtype=np.float32))

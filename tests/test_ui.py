@@ -493,7 +493,7 @@ def test_unknown_weights_fail_before_serving(cli):
     assert "serving on" not in err
 
 
-def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_files(narrow_checkpoint, one_to_one_url):
+def test_the_command_prints_its_address_serves_and_stops_leaving_other_pages_files(narrow_checkpoint, one_to_one_url, auto_backend):
     """Stopping, ``relight ui`` deletes only its own files. Gradio names cached files by their content in one
     folder per machine, so the child's examples are those this process's page cached, and Gradio deletes
     what a server cached when it stops: before relight ui kept its cache apart, the child took them along."""

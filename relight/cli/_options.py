@@ -56,7 +56,7 @@ def _backend(name: str | None) -> str | None:
 
 BackendOpt = Annotated[Optional[str], typer.Option("--backend", metavar="auto|torch|onnxruntime", callback=_backend, help="What runs the network: onnxruntime "
                                                     "(an ONNX export of the model, made once into relight's cache), torch, or auto (the default: onnxruntime on the CPU, "
-                                                    "torch on CUDA and MPS; torch where a model does not export). The run says which.")]
+                                                    "torch on CUDA and MPS; torch where a model does not export; RELIGHT_BACKEND gives another default). The run says which.")]
 MirrorAverageOpt = Annotated[bool, typer.Option("--mirror-avg", help="Also relight the image mirrored left to right to the mirrored light (east and "
                                                                       "west swapped) and average the two results: twice the time, a little closer to the "
                                                                       "truth (any-to-any models; without --weights, the default any-to-any model).")]

@@ -1,11 +1,12 @@
 """Which engine runs the network, decided in one place: torch, or ONNX Runtime on an export of the model.
 
-``auto`` (the default) picks ONNX Runtime on the CPU, where it is faster than relight's torch path
-(``benchmarks/backends.py``, docs/performance.md), when it is installed and the settings are ones it
-runs (fp32, no ``torch.compile``, the optimised path); on CUDA it follows :data:`CUDA_MEASURED`, the
-backend ``benchmarks/device_check.sh`` measured faster there (torch until a measurement is recorded);
-on MPS it is torch. A model that does not export runs on torch instead, and the run says so once
-(:func:`relight.inference.export.cached_export` remembers it). :class:`Choice` says what was chosen and why.
+``auto`` (the default, unless :data:`ENVIRONMENT` names another) picks ONNX Runtime on the CPU, where
+it is faster than relight's torch path (``benchmarks/backends.py``, docs/performance.md), when it is
+installed and the settings are ones it runs (fp32, no ``torch.compile``, the optimised path); on CUDA
+it follows :data:`CUDA_MEASURED`, the backend ``benchmarks/device_check.sh`` measured faster there
+(torch until a measurement is recorded); on MPS it is torch. A model that does not export runs on
+torch instead, and the run says so once (:func:`relight.inference.export.cached_export` remembers it).
+:class:`Choice` says what was chosen and why.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from relight.errors import InvalidSetting, OutputFileError, RelightError, Setting, first_line
+from relight.errors import InvalidEnvironment, InvalidSetting, OutputFileError, RelightError, Setting, first_line
 from relight.io.output import atomic_output
 
 #: The values ``backend`` takes.
 BACKENDS = ("auto", "torch", "onnxruntime")
+#: The environment variable that gives the backend where a call names none: a user pins one for every
+#: command and the page at once (``torch`` for weights run once, which ``onnxruntime`` would first export).
+ENVIRONMENT = "RELIGHT_BACKEND"
 #: The backend ``auto`` picks on CUDA: the one ``benchmarks/device_check.sh`` measured faster on a CUDA
 #: card (its ``backends-cuda.json``; docs/performance.md, CUDA). None while no measurement is recorded:
 #: then torch, the path whose CUDA behaviour the tests check.
@@ -38,6 +42,17 @@ def check_backend(name: str | None) -> str:
         setting = Setting("backend", name, owner="Relighter", shown=name)
         raise InvalidSetting(setting, setting, f": unknown backend; use {', '.join(BACKENDS)}")
     return name
+
+
+def default_backend() -> tuple[str, str | None]:
+    """The backend a call that names none runs: :data:`ENVIRONMENT`'s, checked, else ``auto``; and the
+    variable, where it gave one (for the reason a run prints)."""
+    value = os.environ.get(ENVIRONMENT, "")
+    if not value:
+        return "auto", None
+    if value not in BACKENDS:
+        raise InvalidEnvironment(f"{ENVIRONMENT}={value!r}: unknown backend; use {', '.join(BACKENDS)}", name=ENVIRONMENT, value=value)
+    return value, ENVIRONMENT
 
 
 def onnxruntime_installed() -> bool:
@@ -56,23 +71,30 @@ class Choice:
         return f"{self.backend} ({self.reason})"
 
 
-def _refused(reason: str) -> InvalidSetting:
-    setting = Setting("backend", "onnxruntime", owner="Relighter")
-    return InvalidSetting(setting, setting, f": the onnxruntime backend {reason}")
+def _refused(backend: str, reason: str, given_by: str | None) -> RelightError:
+    """The refusal of ``backend``, naming what asked for it: the setting, or the environment variable."""
+    if given_by:
+        return InvalidEnvironment(f"{given_by}={backend}{reason}", name=given_by, value=backend)
+    setting = Setting("backend", backend, owner="Relighter")
+    return InvalidSetting(setting, setting, reason)
 
 
 def choose(requested: str | None, device: torch.device, precision: str, *, compile: bool = False, optimize: bool = True,
            exported: bool = False) -> Choice:
     """The backend for these settings (before the model is exported: one that does not export falls back
     later). ``onnxruntime`` asked for where it cannot run is refused; ``auto`` picks as the module says.
-    An ``exported`` model (an ONNX file) has no torch network: it runs on ONNX Runtime or not at all."""
-    requested = check_backend(requested)
+    An ``exported`` model (an ONNX file) has no torch network: it runs on ONNX Runtime or not at all.
+    ``requested`` None is :func:`default_backend`'s."""
+    if requested is None:
+        requested, given_by = default_backend()
+    else:
+        requested, given_by = check_backend(requested), None
+    asked = f"asked for by {given_by}" if given_by else "asked for"
     if exported and requested == "torch":
-        setting = Setting("backend", "torch", owner="Relighter")
-        raise InvalidSetting(setting, setting, ": an exported ONNX file runs on onnxruntime only; give the weights it was exported from "
-                             "to run on torch")
+        raise _refused("torch", ": an exported ONNX file runs on onnxruntime only; give the weights it was exported from to run on torch",
+                       given_by)
     if requested == "torch":
-        return Choice("torch", "asked for")
+        return Choice("torch", asked)
     problem = None
     if not onnxruntime_installed():
         problem = "needs the onnxruntime package (pip install onnxruntime)"
@@ -86,8 +108,8 @@ def choose(requested: str | None, device: torch.device, precision: str, *, compi
         problem = f"runs fp32 (and fp16 on CUDA), not {precision} on {device.type}"
     if requested == "onnxruntime" or exported:
         if problem:
-            raise _refused(problem)
-        return Choice("onnxruntime", "asked for" if requested == "onnxruntime" else "an exported file")
+            raise _refused("onnxruntime", f": the onnxruntime backend {problem}", given_by if requested == "onnxruntime" else None)
+        return Choice("onnxruntime", asked if requested == "onnxruntime" else "an exported file")
     if problem:
         return Choice("torch", f"auto: onnxruntime {problem}")
     if device.type == "cpu":
@@ -191,4 +213,4 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.detach().to("cpu", torch.float32).numpy())
 
 
-__all__ = ["BACKENDS", "CUDA_MEASURED", "Choice", "OnnxNetwork", "check_backend", "choose", "onnxruntime_installed", "providers"]
+__all__ = ["BACKENDS", "CUDA_MEASURED", "ENVIRONMENT", "Choice", "OnnxNetwork", "check_backend", "choose", "default_backend", "onnxruntime_installed", "providers"]
