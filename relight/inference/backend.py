@@ -26,6 +26,8 @@ from relight.io.output import atomic_output
 
 #: The values ``backend`` takes.
 BACKENDS = ("auto", "torch", "onnxruntime")
+#: What a refusal of any other value says, whether a setting or :data:`ENVIRONMENT` gave it.
+_UNKNOWN = f": unknown backend; use {', '.join(BACKENDS)}"
 #: The environment variable that gives the backend where a call names none: a user pins one for every
 #: command and the page at once (``torch`` for weights run once, which ``onnxruntime`` would first export).
 ENVIRONMENT = "RELIGHT_BACKEND"
@@ -40,7 +42,7 @@ def check_backend(name: str | None) -> str:
     name = name or "auto"
     if name not in BACKENDS:
         setting = Setting("backend", name, owner="Relighter", shown=name)
-        raise InvalidSetting(setting, setting, f": unknown backend; use {', '.join(BACKENDS)}")
+        raise InvalidSetting(setting, setting, _UNKNOWN)
     return name
 
 
@@ -51,7 +53,7 @@ def default_backend() -> tuple[str, str | None]:
     if not value:
         return "auto", None
     if value not in BACKENDS:
-        raise InvalidEnvironment(f"{ENVIRONMENT}={value!r}: unknown backend; use {', '.join(BACKENDS)}", name=ENVIRONMENT, value=value)
+        raise InvalidEnvironment(f"{ENVIRONMENT}={value!r}{_UNKNOWN}", name=ENVIRONMENT, value=value)
     return value, ENVIRONMENT
 
 
