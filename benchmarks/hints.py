@@ -1,6 +1,6 @@
-"""Which geometry hints make the better any-to-any MBNet? none, normals and normals+shadows, on the same
-data and budget, scored on a held-out folder; with how well the shadow hints agree with a renderer's own
-shadows, and what the hints cost a forward pass.
+"""Which geometry hints make the better any-to-any MBNet? none, normals, normals+shadows and
+normals+shadows+shading, on the same data and budget, scored on a held-out folder; with how well the
+shadow hints agree with a renderer's own shadows, and what the hints cost a forward pass.
 
 Three parts, side by side in one run:
 

@@ -112,6 +112,7 @@ def test_backends_benchmark(tmp_path: Path) -> None:
 
 def test_hints_benchmark(tmp_path: Path) -> None:
     from relight.data.synth import write_dataset
+    from relight.model.config import HINTS
 
     write_dataset(tmp_path / "train", scenes=3, size=64, seed=3)
     write_dataset(tmp_path / "held", scenes=1, size=64, seed=4, renderer="raster")
@@ -130,7 +131,7 @@ def test_hints_benchmark(tmp_path: Path) -> None:
     assert record["agreement"]["scenes"] == 1
     assert record["judge_agreement"]["scenes"] == 1
     assert 0 <= record["judge_agreement"]["iou"] <= 1
-    assert [row["design"] for row in record["cost"]] == ["none", "normals", "normals+shadows"]
+    assert [row["design"] for row in record["cost"]] == list(HINTS)
     assert record["cost"][0]["ratio"] == 1.0
 
 
@@ -214,6 +215,47 @@ def test_borders_benchmark(tmp_path: Path) -> None:
     assert halo["scenes"] == 1
     assert len(halo["guided"]) == len(halo["plain"]) == len(halo["bands_px"]) == 5
     assert halo["guided"][-1] == halo["plain"][-1]  # far from depth edges the two ways back agree
+
+
+def test_shading_ratio_benchmark_explains_a_diffuse_scene(tmp_path: Path) -> None:
+    """On scenes lit as the ratio assumes (a textured floor, Lambertian under each light of the default ring,
+    plus a constant fill), the told ratio comes close to the answer, far past the tint oracle, and the
+    source's direction is found from the image."""
+    import torch
+    from PIL import Image
+
+    from relight.data.synth.colour import srgb_encode
+    from relight.lighting import ALL_LIGHTS
+    from relight.model import hints as H
+    from relight.model.config import HINT_FOV_DEG, HINT_PITCH_DEG
+
+    size, folder = 48, tmp_path / "diffuse"
+    folder.mkdir()
+    rays = H.pixel_rays(size, size, HINT_FOV_DEG, torch.device("cpu"))
+    pitch = math.radians(HINT_PITCH_DEG)
+    up = torch.tensor([0.0, math.cos(pitch), -math.sin(pitch)]).view(1, 3, 1, 1)
+    distance = 1.0 / -(rays * up).sum(1, keepdim=True)  # a floor 1 below the camera; the sky does not show
+    depth = (distance / distance.max()).float()
+    benchmark = load_benchmark("shading_ratio")
+    rng = np.random.default_rng(0)
+    for index in range(2):
+        albedo = rng.uniform(0.2, 0.8, (size, size, 3))
+        np.save(folder / f"Image{index:03d}.npy", depth[0, 0].numpy())
+        scene = benchmark.Scene(f"Image{index:03d}", folder / f"Image{index:03d}.npy")
+        planes = benchmark.Shading(scene).planes
+        fill = float(np.median(np.stack(list(planes.values()))))
+        for light in ALL_LIGHTS:
+            colour = np.array([1.0, 0.9, 0.5 + light.temperature / 13000])  # warmer lights, less blue
+            linear = albedo * colour * 0.5 * (planes[light.direction] + fill)[..., None]
+            Image.fromarray(np.round(srgb_encode(np.clip(linear, 0, 1)) * 255).astype(np.uint8)).save(
+                folder / f"Image{index:03d}_{light.temperature}_{light.direction}.png")
+    record = _benchmark("shading_ratio", str(folder), "--triples", "24", out=tmp_path / "ratio.json")
+    found = record["folders"][str(folder)]
+    assert (found["scenes"], found["triples"]) == (2, 24)
+    gains = found["gain_db"]
+    assert gains["told"] > gains["tint oracle"] + 6, gains
+    assert found["source_estimated_right"] >= 0.9
+    assert gains["estimated + tint"] >= gains["estimated"] - 0.05  # the oracle's gains fit on top can only help
 
 
 def test_direction_signal_benchmark(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ optimised path, the margin) and their export as plain tensor ops."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from relight.inference import Relighter
 from relight.lighting import encode_lights
 from relight.model import MBNet, MBNetConfig
 from relight.model import hints as H
+from relight.model.config import HINT_CHANNELS, LIGHT_HINTS
 from relight.model.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from relight.model.condition import ConditioningError
 
@@ -52,15 +54,17 @@ def _floor_and_box(size: int = 96) -> dict[str, np.ndarray]:
     central = -origin[1] / forward[1]
     hit = origin + central * forward
     points = origin + t[:, None] * rays
-    shadows = {}
+    shadows, shading = {}, {}
     seen = t < np.inf
     for name, (dx, dz) in camera.COMPASS.items():
         light = hit + np.array([camera.RING_RADIUS * dx * central, camera.RING_HEIGHT * central, camera.RING_RADIUS * dz * central])
         towards = light - np.where(seen[:, None], points, 0.0)
         blocked = _box_hits(np.where(seen[:, None], points, 0.0) + 1e-6 * towards, towards, lo, hi) < 1.0
         shadows[name] = (blocked & seen).reshape(size, size)
+        # The floor's diffuse shading (its normal is up), in units of the central hit's distance.
+        shading[name] = (towards[:, 1] / np.linalg.norm(towards, axis=1) ** 3 * central**2).reshape(size, size)
     depth = (t / (4 * central)).clip(max=1.0).reshape(size, size).astype(np.float32)
-    return {"depth": depth, "box": (t < floor).reshape(size, size), "shadows": shadows}
+    return {"depth": depth, "box": (t < floor).reshape(size, size), "shadows": shadows, "floor_shading": shading}
 
 
 def test_a_fronto_parallel_plane_faces_the_camera_and_a_floor_faces_up() -> None:
@@ -108,6 +112,33 @@ def test_the_source_shadow_follows_the_source_when_it_is_told() -> None:
     assert not torch.equal(hints[0, 4], hints[0, 5])
 
 
+def test_the_shading_is_each_lights_lambert_shading_and_zero_facing_away() -> None:
+    """On the floor the shading planes are the cosine over the squared distance to each light on the ring,
+    as a renderer computes it; the box's side turned away from the light gets none; the source's plane
+    follows the source where it is told and is zero where it is not; the first planes are the shadow design's."""
+    scene = _floor_and_box()
+    depth = torch.from_numpy(scene["depth"])[None, None]
+    light = encode_lights(["6500-E", "6500-W", "4500-N"], ["2500-W", None, "6500-E"])
+    hints = H.GeometryHints("normals+shadows+shading", FOV, PITCH)(depth, light)
+    assert hints.shape == (3, 8, 96, 96)
+    assert torch.equal(hints[:, :6], H.GeometryHints("normals+shadows", FOV, PITCH)(depth, light))
+    floor = ~scene["box"] & (scene["depth"] < 1)
+    floor[:, 1:] &= floor[:, :-1] & ~scene["box"][:, :-1]  # away from the box's silhouette, where normals mix
+    floor[:, :-1] &= ~scene["box"][:, 1:]
+    floor[1:] &= floor[:-1]
+    for i, direction in enumerate(["E", "W", "N"]):
+        expected = scene["floor_shading"][direction][floor].clip(max=H.SHADING_CAP)
+        error = np.abs(hints[i, 6].numpy()[floor] - expected) / expected
+        assert np.quantile(error, 0.99) < 0.01, direction  # a few pixels at the horizon mix far and near
+    assert torch.equal(hints[0, 7], hints[1, 6])  # the first's source (W) is the second's target
+    assert torch.equal(hints[2, 7], hints[0, 6])
+    assert not hints[1, 7].any()  # no source told: its shading is zero
+    columns = np.broadcast_to(np.arange(96), floor.shape)
+    box = scene["box"]
+    left_face = box & (columns == columns[box].min())  # the box's west side, seen from the front-left
+    assert not hints[0, 6].numpy()[left_face].any() and hints[1, 6].numpy()[left_face].min() > 0
+
+
 def test_the_hints_do_not_depend_on_the_depth_scale_or_the_resolution() -> None:
     depth = torch.from_numpy(_floor_and_box(96)["depth"])[None, None]
     light = encode_lights(["3500-SE"], ["6500-NW"])
@@ -147,8 +178,9 @@ def test_the_config_travels_in_checkpoints_and_old_ones_read_as_without(tiny_con
 
 
 def test_the_config_refuses_what_cannot_run() -> None:
-    with pytest.raises(ValueError, match="shadow hints need the lights as an input"):
-        MBNetConfig.narrow(hints="normals+shadows")
+    for hints in ("normals+shadows", "normals+shadows+shading"):
+        with pytest.raises(ValueError, match=re.escape(f"{hints} hints need the lights as an input")):
+            MBNetConfig.narrow(hints=hints)
     with pytest.raises(ValueError, match="unknown hints 'depth'"):
         MBNetConfig.narrow(hints="depth")
     with pytest.raises(ValueError, match="margin must be one of 0, 16, not 8"):
@@ -157,7 +189,8 @@ def test_the_config_refuses_what_cannot_run() -> None:
         MBNetConfig(hint_fov_deg=180.0)
 
 
-@pytest.mark.parametrize("hints,conditioning", [("normals", "film"), ("normals+shadows", "film"), ("normals+shadows", "planes")])
+@pytest.mark.parametrize("hints,conditioning", [("normals", "film"), ("normals+shadows", "film"), ("normals+shadows", "planes"),
+                                                ("normals+shadows+shading", "film")])
 def test_a_hinted_model_starts_from_a_one_to_one_model_exactly(tiny_config, hints: str, conditioning: str) -> None:
     torch.manual_seed(0)
     base = MBNet(tiny_config).eval()
@@ -177,11 +210,12 @@ def test_a_hinted_model_starts_from_a_one_to_one_model_exactly(tiny_config, hint
         MBNet.from_one_to_one(replace(tiny_config, conditioning="film"), normals)  # more hints than the model
 
 
-def test_one_image_relit_to_several_lights_at_once_is_each_light_alone(tiny_config) -> None:
-    """With shadow hints the depth stream depends on the light: one image and T lights in one pass give the
-    T single passes (the encoders of the RGB stream still run once)."""
+@pytest.mark.parametrize("hints", LIGHT_HINTS)
+def test_one_image_relit_to_several_lights_at_once_is_each_light_alone(tiny_config, hints: str) -> None:
+    """With hints of the lights the depth stream depends on the light: one image and T lights in one pass
+    give the T single passes (the encoders of the RGB stream still run once)."""
     torch.manual_seed(0)
-    model = MBNet(replace(tiny_config, conditioning="film", hints="normals+shadows")).eval()
+    model = MBNet(replace(tiny_config, conditioning="film", hints=hints)).eval()
     rgb, depth = torch.rand(1, 3, 64, 96), torch.from_numpy(_floor_and_box(96)["depth"][16:80])[None, None]
     light = encode_lights(["2500-W", "6500-E", "4500-N"], [None, "6500-N", None])
     with torch.no_grad():
@@ -189,8 +223,9 @@ def test_one_image_relit_to_several_lights_at_once_is_each_light_alone(tiny_conf
         alone = torch.cat([model(rgb, depth, light[i : i + 1]) for i in range(3)])
     assert torch.allclose(together, alone, atol=1e-5)
     stream = model.geometry(depth, light)
-    assert stream.shape == (3, 6, 64, 96)
+    assert stream.shape == (3, 1 + HINT_CHANNELS[hints], 64, 96)
     assert not torch.equal(stream[0, 4], stream[1, 4])  # the depth stream's input differs by light
+    assert not torch.equal(stream[0, -2], stream[1, -2])
 
 
 def test_the_optimised_path_gives_the_plain_forward_with_hints_and_a_margin(tiny_config) -> None:
@@ -222,10 +257,11 @@ def test_the_margin_reflects_the_inputs_and_crops_the_output(tiny_config) -> Non
         assert torch.equal(framed(rgb, depth), expected[..., 16:80, 16:80])
 
 
-def test_the_hints_export_as_plain_tensor_ops() -> None:
+@pytest.mark.parametrize("hints", LIGHT_HINTS)
+def test_the_hints_export_as_plain_tensor_ops(hints: str) -> None:
     """torch.export traces the hints without a decision on tensor values: the exported program gives the
     module's values for another depth map and other lights."""
-    module = H.GeometryHints("normals+shadows", FOV, PITCH)
+    module = H.GeometryHints(hints, FOV, PITCH)
     depth, light = torch.rand(1, 1, 32, 64), encode_lights(["2500-W", "6500-E"], [None, "6500-N"])
     exported = torch.export.export(module, (depth, light)).module()
     other_depth = torch.from_numpy(_floor_and_box(64)["depth"][16:48])[None, None]

@@ -109,18 +109,20 @@ def test_init_starts_from_the_one_to_one_outputs(tiny_config, one_to_one: Path, 
     assert build_model(config, resume=False).config.margin == 16
 
 
-def test_init_from_a_film_model_keeps_its_conditioning_to_fine_tune(tiny_config, randomise_batchnorm, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("start", "run"), [("none", "normals"), ("normals+shadows", "normals+shadows+shading")])
+def test_init_from_a_film_model_keeps_its_conditioning_to_fine_tune(tiny_config, randomise_batchnorm, tmp_path: Path,
+                                                                     start: str, run: str) -> None:
     """An any-to-any (FiLM) model as --init: its own conditioning kept, the hints and depth skips it lacks
     starting at zero, so step 0 gives its outputs for every light."""
     torch.manual_seed(2)
-    film = randomise_batchnorm(MBNet(dataclasses.replace(tiny_config, conditioning="film")))
+    film = randomise_batchnorm(MBNet(dataclasses.replace(tiny_config, conditioning="film", hints=start)))
     with torch.no_grad():
         film.condition.out.weight.normal_(0, 0.1)  # a conditioning that is not the identity
     path = save_checkpoint(film, tmp_path / "film.safetensors")
-    config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True, hints="normals",
+    config = TrainConfig(data=["d"], out="r", backbone="narrow", width=8, decoder_channels=16, any_to_any=True, hints=run,
                          init=str(path))
     model = build_model(config, resume=False).eval()
-    assert (model.config.hints, model.config.depth_skips) == ("normals", True)
+    assert (model.config.hints, model.config.depth_skips) == (run, True)
     g = torch.Generator().manual_seed(3)
     rgb, depth = torch.rand(3, 3, 64, 64, generator=g), torch.rand(3, 1, 64, 64, generator=g)
     lights = encode_lights(["2500-W", "6500-E", "4500-N"], [None, "6500-N", "3500-SW"])
@@ -188,7 +190,9 @@ def test_validation_sample_is_fixed_unmirrored_and_without_repeats(scenes: Path)
     ({"cycle_weight": 0.5}, "--cycle-weight needs --any-to-any"),
     ({"any_to_any": True, "cycle_weight": -1.0}, "--cycle-weight must be at least 0, not -1.0"),
     ({"hints": "normals+shadows"}, "--hints normals+shadows: shadows need the lights as an input; train any-to-any with --any-to-any"),
-    ({"hints": "shadows"}, "--hints shadows: expected none, normals, normals+shadows"),
+    ({"hints": "normals+shadows+shading"},
+     "--hints normals+shadows+shading: shadows need the lights as an input; train any-to-any with --any-to-any"),
+    ({"hints": "shadows"}, "--hints shadows: expected none, normals, normals+shadows, normals+shadows+shading"),
     ({"hint_fov": 0.0}, "--hint-fov must be in (0, 180) degrees and --hint-pitch in (-90, 90), not 0 and 19"),
     ({"margin": 8}, "--margin must be 0 or 16, not 8"),
     ({"scales": [2.0, 1.0]}, "--scales 2,1: expected LOW,HIGH with 0 < LOW <= HIGH <= 4, e.g. 0.5,1.5"),

@@ -23,7 +23,7 @@ from torch import nn
 
 from relight.errors import InvalidSetting, RelightError, Setting
 from relight.lighting import LIGHT_FEATURES
-from relight.model.config import MBNetConfig
+from relight.model.config import LIGHT_HINTS, MBNetConfig
 
 #: Where FiLM modulates, and each site's channels as a multiple of ``decoder_channels``: guides of the
 #: DDPMs at /32, /16, /8, then the decoder's stages after each upsampling CBR.
@@ -116,9 +116,9 @@ def reset_planes_identity(stem: nn.Conv2d) -> None:
 
 
 def one_to_one_config(config: MBNetConfig) -> MBNetConfig:
-    """The one-to-one network a conditioned ``config`` shares its weights with: its hints without shadows,
-    which need the lights (one with fewer hints fits too: the leading channels of the depth stem)."""
-    return replace(config, conditioning="none", hints="normals" if config.hints == "normals+shadows" else config.hints)
+    """The one-to-one network a conditioned ``config`` shares its weights with: its hints without those
+    that need the lights (one with fewer hints fits too: the leading channels of the depth stem)."""
+    return replace(config, conditioning="none", hints="normals" if config.hints in LIGHT_HINTS else config.hints)
 
 
 __all__ = [

@@ -12,15 +12,18 @@ BACKBONES = ("resnet50", "resnet34", "resnet18", "narrow")
 #: How the light enters the network: not at all (the paper's one-to-one MBNet), or see :mod:`relight.model.condition`.
 CONDITIONINGS = ("none", "film", "planes")
 #: What the depth stream is given besides the depth (:mod:`relight.model.hints`): nothing (the paper),
-#: normals from depth, or normals and screen-space shadows towards the lights. Each design's channels
-#: start with the previous one's.
-HINTS = ("none", "normals", "normals+shadows")
+#: normals from depth, normals and screen-space shadows towards the lights, or those and the diffuse shading
+#: of each light. Each design's channels start with the previous one's.
+HINTS = ("none", "normals", "normals+shadows", "normals+shadows+shading")
+#: The designs whose hints depend on the lights, so that only a conditioned network can take them.
+LIGHT_HINTS = ("normals+shadows", "normals+shadows+shading")
 #: The camera the hints assume where a depth map cannot tell: the field of view across the image's width
 #: (the synthetic scenes' own), and how far it looks below the horizon (the middle of their range).
 HINT_FOV_DEG = 55.0
 HINT_PITCH_DEG = 19.0
-#: Channels each design adds after the depth: the normal's 3 components; the target's and the source's shadow.
-HINT_CHANNELS = {"none": 0, "normals": 3, "normals+shadows": 5}
+#: Channels each design adds after the depth: the normal's 3 components; the target's and the source's
+#: shadow; the target's and the source's shading.
+HINT_CHANNELS = {"none": 0, "normals": 3, "normals+shadows": 5, "normals+shadows+shading": 7}
 #: The margins the network may reflect its input by on every side (``MBNetConfig.margin``): none (the
 #: paper), or half a stride, which keeps a stride-aligned input aligned and is under the smallest side.
 MARGINS = (0, STRIDE // 2)
@@ -76,8 +79,8 @@ class MBNetConfig:
             raise ValueError(f"unknown conditioning {self.conditioning!r}; choose one of {', '.join(CONDITIONINGS)}")
         if self.hints not in HINTS:
             raise ValueError(f"unknown hints {self.hints!r}; choose one of {', '.join(HINTS)}")
-        if self.hints == "normals+shadows" and not self.any_to_any:
-            raise ValueError("shadow hints need the lights as an input: a conditioned (film or planes) network")
+        if self.hints in LIGHT_HINTS and not self.any_to_any:
+            raise ValueError(f"{self.hints} hints need the lights as an input: a conditioned (film or planes) network")
         if self.margin not in MARGINS:
             raise ValueError(f"margin must be one of {', '.join(map(str, MARGINS))}, not {self.margin}")
         if not 0 < self.hint_fov_deg < 180 or not -90 < self.hint_pitch_deg < 90:

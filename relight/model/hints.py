@@ -11,6 +11,11 @@ compute from it, as extra input channels of the depth encoder (``MBNetConfig.hin
   lights' convention (:mod:`relight.data.synth.camera`): camera looking north (+z), east (+x) to its
   right, the light on a ring above the point the central ray hits, at the compass direction the light
   vector's (sin, cos) of azimuth give. Photographs are taken to follow the same convention.
+* ``normals+shadows+shading``: also, for the same two lights, the diffuse (Lambertian) shading a point
+  light there gives each pixel's surface: the cosine between its normal and the way to the light, over
+  the squared distance. It is the light's broad shape over the image (which side brightens, how fast it
+  falls off), which the network otherwise works out from the normals and the light vector; the ratio of
+  the target's shading to the source's is the classical relighting of a diffuse scene.
 
 The geometry it cannot read from a depth map is assumed, and stored in the model's config:
 ``hint_fov_deg``, the camera's field of view across the image's width (square pixels), and
@@ -30,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relight.model.config import HINTS
+from relight.model.config import HINTS, LIGHT_HINTS
 
 #: The light ring, as fractions of the distance to the central hit: the synthetic rig's
 #: (``RING_RADIUS`` and ``RING_HEIGHT`` of :mod:`relight.data.synth.camera`; a test checks they agree).
@@ -49,6 +54,9 @@ BIAS = 0.005
 THICKNESS = 0.15
 #: The march starts this far (a fraction of the point's distance) off the surface, along its normal.
 LIFT = 0.01
+#: Shading is in units of a surface at the central hit's distance from the light, facing it; it is capped
+#: here, so that a surface right beside the light does not swamp the channel.
+SHADING_CAP = 4.0
 
 
 def pixel_rays(height: int, width: int, fov_deg: float, device: torch.device) -> torch.Tensor:
@@ -85,7 +93,7 @@ def normals_from_points(points: torch.Tensor) -> torch.Tensor:
     return F.normalize(_cross(right, down), dim=1, eps=1e-12)
 
 
-def _centre_distance(depth: torch.Tensor) -> torch.Tensor:
+def centre_distance(depth: torch.Tensor) -> torch.Tensor:
     """``N x 1 x 1 x 1``: the depth where the central ray hits (the mean of the one to four centre pixels)."""
     h, w = depth.shape[-2:]
     return depth[:, :, (h - 1) // 2 : h // 2 + 1, (w - 1) // 2 : w // 2 + 1].mean(dim=(2, 3), keepdim=True)
@@ -140,13 +148,26 @@ def screen_space_shadows(depth: torch.Tensor, points: torch.Tensor, normals: tor
     return blocked.unsqueeze(1).to(depth.dtype)
 
 
+def lambert_shading(points: torch.Tensor, normals: torch.Tensor, lights: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    """``N x 1 x H x W``: the diffuse light each pixel's surface gets from a point light, ignoring shadows.
+
+    The cosine between the normal and the way to the light (0 for a surface turned away), over the squared
+    distance to the light in units of ``centre`` (the central hit's distance, ``N x 1 x 1 x 1``), so that
+    the shading does not depend on the depth map's scale; capped at :data:`SHADING_CAP`.
+    """
+    towards = lights - points
+    squared = (towards * towards).sum(1, keepdim=True).clamp(min=1e-12)
+    cosine = ((normals * towards).sum(1, keepdim=True) / torch.sqrt(squared)).clamp(min=0)
+    return (cosine * (centre * centre) / squared).clamp(max=SHADING_CAP)
+
+
 class GeometryHints(nn.Module):
     """The depth stream's input: depth and its hints (``MBNetConfig.hints``), batched like the lights.
 
     ``forward(depth, light)`` takes ``N x 1 x H x W`` depth and, for shadows, the ``N x LIGHT_FEATURES``
     light rows (or T rows for one image) and returns ``N x (1 + extra) x H x W``: the depth, its normals,
-    then the target's and the source's shadow (the source's zero where the row withholds it). Normals
-    are computed once per image; shadows once per light. It has no weights.
+    then the target's and the source's shadow (the source's zero where the row withholds it), then their
+    shading alike. Normals are computed once per image; shadows and shading once per light. It has no weights.
     """
 
     def __init__(self, hints: str, fov_deg: float, pitch_deg: float) -> None:
@@ -160,17 +181,21 @@ class GeometryHints(nn.Module):
         points = unproject(depth32, self.fov_deg)
         normals = normals_from_points(points)
         planes = [depth32, normals]
-        if self.hints == "normals+shadows":
-            assert light is not None, "shadow hints need the light rows"
+        if self.hints in LIGHT_HINTS:
+            assert light is not None, f"{self.hints} hints need the light rows"
             light = light.float()
-            centre = _centre_distance(depth32)
-            for columns, known in ((slice(0, 2), None), (slice(3, 5), light[:, 6])):
-                # One image and T lights, or N of each: broadcasting, which an ONNX export keeps free of N and T.
-                lights = light_positions(centre, light[:, columns], self.pitch_deg)
-                shadow = screen_space_shadows(depth32, points, normals, lights, self.fov_deg)
-                planes.append(shadow if known is None else shadow * known.view(-1, 1, 1, 1))
-            planes = [p.expand(shadow.shape[0], -1, -1, -1) for p in planes]
+            centre = centre_distance(depth32)
+            # The target's light, then the source's, whose planes are zero where the row withholds it. One
+            # image and T lights, or N of each: broadcasting, which an ONNX export keeps free of N and T.
+            known = light[:, 6].view(-1, 1, 1, 1)
+            lights = [light_positions(centre, light[:, columns], self.pitch_deg) for columns in (slice(0, 2), slice(3, 5))]
+            target, source = (screen_space_shadows(depth32, points, normals, at, self.fov_deg) for at in lights)
+            planes += [target, source * known]
+            if self.hints == "normals+shadows+shading":
+                target, source = (lambert_shading(points, normals, at, centre) for at in lights)
+                planes += [target, source * known]
+            planes = [p.expand(target.shape[0], -1, -1, -1) for p in planes]
         return torch.cat(planes, dim=1).to(depth.dtype)
 
 
-__all__ = ["GeometryHints", "light_positions", "normals_from_points", "pixel_rays", "screen_space_shadows", "unproject"]
+__all__ = ["GeometryHints", "centre_distance", "lambert_shading", "light_positions", "normals_from_points", "pixel_rays", "screen_space_shadows", "unproject"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
 from relight.errors import InvalidSetting, Part, RelightError, Setting
-from relight.model.config import HINT_FOV_DEG, HINT_PITCH_DEG, HINTS, MARGINS
+from relight.model.config import HINT_FOV_DEG, HINT_PITCH_DEG, HINTS, LIGHT_HINTS, MARGINS
 
 if TYPE_CHECKING:
     from relight.lighting import Light as Lighting
@@ -37,8 +37,8 @@ DEFAULT_MARGIN = MARGINS[-1]
 #: setting existed: a run folder saved then resumes as it was trained.
 BEFORE_THEY_EXISTED: dict[str, Any] = {"identity_pairs": 0.0, "margin": 0, "depth_skips": False, "hints": "none"}
 #: The hints of a new any-to-any model unless told otherwise: of none, normals and normals+shadows, the
-#: shadows gained the most over identity on the leave-one-renderer-out set, on the same data and budget
-#: (docs/training.md, geometry hints).
+#: shadows gained the most over identity on the leave-one-renderer-out set, on the same data and budget,
+#: and the shading added to them gained nothing lasting (docs/training.md, geometry hints).
 DEFAULT_ANY_TO_ANY_HINTS = "normals+shadows"
 #: The largest factor ``scales`` may rescale a batch by: beyond it a typo would run the machine out of memory.
 MAX_SCALE = 4.0
@@ -112,9 +112,9 @@ class TrainConfig:
     conditioning: str | None = field(default=None, metadata=_help(
         "{any_to_any}: how the lights enter the network: film or planes (default: film)."))
     hints: str | None = field(default=None, metadata=_help(
-        "Geometry the depth stream is given besides the depth: none (the paper), normals (from depth), or "
-        "normals+shadows (also screen-space shadows towards the lights; with {any_to_any}) (default: normals+shadows "
-        "with {any_to_any}, which measured best of the three, else none)."))
+        "Geometry the depth stream is given besides the depth: none (the paper), normals (from depth), "
+        "normals+shadows (also screen-space shadows towards the lights; with {any_to_any}), or normals+shadows+shading "
+        "(also each light's diffuse shading; with {any_to_any}) (default: normals+shadows with {any_to_any}, which measured best, else none)."))
     hint_fov: float = field(default=HINT_FOV_DEG, metadata=_help(
         f"{{hints}}: the camera's field of view across the image's width, in degrees, the hints assume (default: {HINT_FOV_DEG:g})."))
     hint_pitch: float = field(default=HINT_PITCH_DEG, metadata=_help(
@@ -292,7 +292,7 @@ def _check_any_to_any(config: TrainConfig) -> None:
                               ("cycle_weight", 0.0)):
             if getattr(config, name) != default:
                 _refuse(_setting(name), _setting(name), " needs ", _setting("any_to_any", True))
-        if config.hints == "normals+shadows":
+        if config.hints in LIGHT_HINTS:
             _refuse(_setting("hints", config.hints), _setting("hints", config.hints),
                     ": shadows need the lights as an input; train any-to-any with ", _setting("any_to_any", True))
         if config.conditioning not in (None, "none"):
