@@ -54,7 +54,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from judge.dataset import mask_path, write_judge_dataset
+from judge.dataset import read_mask, write_judge_dataset
 from judge.measures import as_saved, beside_width, psnr, shadow_moves, smooth_oracle, tint_oracle, told_apart, warmth
 from judge.photos import PHOTOS, SHEET_LIGHTS, check_photo, load_estimator, load_photos
 from judge.triples import OPPOSITE, Triple, complete_scenes, sample_triples
@@ -213,8 +213,7 @@ class SetData:
         that face it; None without such masks)."""
         key = (scene.name, direction, cast)
         if key not in self.masks:
-            path = mask_path(self.folder, scene.name, direction, cast)
-            self.masks[key] = np.asarray(read_image(path).rgb)[..., 0] > 0.5 if path.is_file() else None
+            self.masks[key] = read_mask(self.folder, scene.name, direction, cast)
         return self.masks[key]
 
 

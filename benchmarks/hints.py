@@ -43,13 +43,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
 from anytoany_heldout import SceneCache, complete_scenes, sample_triples, score_triples, summarise
 from relight.cli import console, out_console, progress_bar
-from relight.model.config import HINTS
+from relight.model.config import HINT_CHANNELS, HINTS
 from relight.inference import Relighter
 from relight.lighting import DIRECTIONS, Light, encode_lights
 from relight.model import MBNet, MBNetConfig
@@ -116,8 +115,8 @@ def compare_designs(args: argparse.Namespace, runs: Path) -> list[dict[str, obje
     return rows
 
 
-#: The target light's shadow among the depth stream's input planes (depth, 3 normals, target and source shadows).
-TARGET_SHADOW = 4
+#: The target light's shadow among the depth stream's input planes: after the depth and the normals.
+TARGET_SHADOW = 1 + HINT_CHANNELS["normals"]
 
 
 class Overlap:
@@ -198,7 +197,7 @@ def judge_scenes(folder: Path) -> list[str]:
 
 def judge_agreement(folder: Path) -> dict[str, object]:
     """The shadow hints of the 8 compass lights against the judge's cast-shadow masks (see the module doc)."""
-    from judge.dataset import mask_path
+    from judge.dataset import read_mask
     from relight.io import read_depth
 
     stems = judge_scenes(folder)
@@ -206,7 +205,7 @@ def judge_agreement(folder: Path) -> dict[str, object]:
     overlap = Overlap()
     for stem in stems:
         for shadow, direction in zip(compass_shadows(read_depth(folder / f"{stem}.npy")), DIRECTIONS, strict=True):
-            every, cast = (np.asarray(Image.open(mask_path(folder, stem, direction, c))) > 127 for c in (False, True))
+            every, cast = (read_mask(folder, stem, direction, c) for c in (False, True))
             judged = ~(every & ~cast)  # the hint marks what the depth map blocks, not surfaces facing away from the light
             overlap.add(cast[judged], shadow[judged])
     return {"folder": str(folder), "scenes": len(stems), "fov_deg": config.hint_fov_deg, "pitch_deg": config.hint_pitch_deg,

@@ -32,6 +32,13 @@ def mask_path(folder: Path, stem: str, direction: str, cast: bool = False) -> Pa
     return folder / "masks" / f"{stem}_{direction}{'_cast' if cast else ''}.png"
 
 
+def read_mask(folder: Path, stem: str, direction: str, cast: bool = False) -> np.ndarray | None:
+    """Where ``direction``'s light is more than half hidden (``cast``: by another surface, on surfaces that
+    face it), as a bool array; None where the folder holds no such mask."""
+    path = mask_path(folder, stem, direction, cast)
+    return np.asarray(Image.open(path).convert("L")) > 127 if path.is_file() else None
+
+
 def write_mask(path: Path, mask: np.ndarray) -> Path:
     with atomic_output(path) as tmp:
         Image.fromarray(mask.astype(np.uint8), mode="L").save(tmp, format="PNG")
