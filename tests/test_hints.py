@@ -114,8 +114,9 @@ def test_the_source_shadow_follows_the_source_when_it_is_told() -> None:
 
 def test_the_shading_is_each_lights_lambert_shading_and_zero_facing_away() -> None:
     """On the floor the shading planes are the cosine over the squared distance to each light on the ring,
-    as a renderer computes it; the box's side turned away from the light gets none; the source's plane
-    follows the source where it is told and is zero where it is not; the first planes are the shadow design's."""
+    as a renderer computes it; the box's front gets none from the lights it is turned away from; the
+    source's plane follows the source where it is told and is zero where it is not; the first planes are
+    the shadow design's."""
     scene = _floor_and_box()
     depth = torch.from_numpy(scene["depth"])[None, None]
     light = encode_lights(["6500-E", "6500-W", "4500-N"], ["2500-W", None, "6500-E"])
@@ -133,10 +134,16 @@ def test_the_shading_is_each_lights_lambert_shading_and_zero_facing_away() -> No
     assert torch.equal(hints[0, 7], hints[1, 6])  # the first's source (W) is the second's target
     assert torch.equal(hints[2, 7], hints[0, 6])
     assert not hints[1, 7].any()  # no source told: its shading is zero
-    columns = np.broadcast_to(np.arange(96), floor.shape)
-    box = scene["box"]
-    left_face = box & (columns == columns[box].min())  # the box's west side, seen from the front-left
-    assert not hints[0, 6].numpy()[left_face].any() and hints[1, 6].numpy()[left_face].min() > 0
+    # The box's front, inside its silhouette: it faces the camera (south), away from the lights east, west
+    # and north of it on the ring, and towards the light south of it.
+    front = scene["box"].copy()
+    front[:37] = False  # below the top face's rows
+    for _ in range(2):  # off the edges, whose normals mix with the floor's and the side's
+        front[:, 1:] &= front[:, :-1]
+        front[:, :-1] &= front[:, 1:]
+        front[:-1] &= front[1:]
+    south = H.GeometryHints("normals+shadows+shading", FOV, PITCH)(depth, encode_lights(["6500-S"]))[0, 6].numpy()
+    assert not hints[:, 6].numpy()[:, front].any() and south[front].min() > 0.5
 
 
 def test_the_hints_do_not_depend_on_the_depth_scale_or_the_resolution() -> None:

@@ -198,4 +198,5 @@ class GeometryHints(nn.Module):
         return torch.cat(planes, dim=1).to(depth.dtype)
 
 
-__all__ = ["GeometryHints", "centre_distance", "lambert_shading", "light_positions", "normals_from_points", "pixel_rays", "screen_space_shadows", "unproject"]
+__all__ = ["GeometryHints", "centre_distance", "lambert_shading", "light_positions", "normals_from_points", "pixel_rays",
+           "screen_space_shadows", "unproject"]
