@@ -24,7 +24,6 @@ camera or rig, or depth as users have it: noisy, holed, disparity-like).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from relight.data.synth.colour import srgb_decode, srgb_encode
 from relight.data.vidit import Scene
 from relight.io import read_image
 from relight.io.depth import read_depth
-from relight.lighting import AZIMUTHS, DIRECTIONS
+from relight.lighting import DIRECTIONS, Light, encode_lights
 from relight.model.config import HINT_FOV_DEG, HINT_PITCH_DEG
 from relight.model.hints import centre_distance, lambert_shading, light_positions, normals_from_points, unproject
 from wholeprocess import write_record
@@ -57,11 +56,10 @@ class Shading:
         depth = torch.from_numpy(read_depth(scene.depth).astype(np.float32))[None, None]  # type: ignore[arg-type]
         points = unproject(depth, HINT_FOV_DEG)
         normals, centre = normals_from_points(points), centre_distance(depth)
-        self.planes = {}
-        for direction in DIRECTIONS:
-            azimuth = math.radians(AZIMUTHS[direction])
-            light = light_positions(centre, torch.tensor([[math.sin(azimuth), math.cos(azimuth)]]), HINT_PITCH_DEG)
-            self.planes[direction] = lambert_shading(points, normals, light, centre)[0, 0].double().numpy()
+        # The 8 lights' rows as a model is given them: their first two columns are the direction's (sin, cos).
+        lights = light_positions(centre, encode_lights([Light(6500, d) for d in DIRECTIONS])[:, :2], HINT_PITCH_DEG)
+        shading = lambert_shading(points, normals, lights, centre)[:, 0].double().numpy()
+        self.planes = dict(zip(DIRECTIONS, shading, strict=True))
 
     def ratio(self, source: str, target: str, ambient: float) -> np.ndarray:
         floor = ambient * 0.5 * (np.median(self.planes[source]) + np.median(self.planes[target])) + 1e-6

@@ -225,6 +225,7 @@ def test_shading_ratio_benchmark_explains_a_diffuse_scene(tmp_path: Path) -> Non
     from PIL import Image
 
     from relight.data.synth.colour import srgb_encode
+    from relight.data.vidit import Scene
     from relight.lighting import ALL_LIGHTS
     from relight.model import hints as H
     from relight.model.config import HINT_FOV_DEG, HINT_PITCH_DEG
@@ -241,7 +242,7 @@ def test_shading_ratio_benchmark_explains_a_diffuse_scene(tmp_path: Path) -> Non
     for index in range(2):
         albedo = rng.uniform(0.2, 0.8, (size, size, 3))
         np.save(folder / f"Image{index:03d}.npy", depth[0, 0].numpy())
-        scene = benchmark.Scene(f"Image{index:03d}", folder / f"Image{index:03d}.npy")
+        scene = Scene(f"Image{index:03d}", folder / f"Image{index:03d}.npy")
         planes = benchmark.Shading(scene).planes
         fill = float(np.median(np.stack(list(planes.values()))))
         for light in ALL_LIGHTS:
