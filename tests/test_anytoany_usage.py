@@ -27,7 +27,7 @@ from relight.model import MBNet
 from relight.model.checkpoint import save_checkpoint
 from relight.inference.naming import name_fields, plan_outputs
 from relight.evaluation.sheet import LABEL_HEIGHT, PAD, cell_size, grid_sheet, layout, light_sheet
-from relight.weights import default_weights, load_weights
+from relight.weights import load_weights
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +112,11 @@ def test_light_errors_are_one_line_and_write_nothing(cli, tmp_path, film_checkpo
         assert "; any-to-any models: relight-synth-any (pass --weights relight-synth-any)" in lines[0]
 
 
-@pytest.mark.parametrize("options", [["--from", "3500-W", "--to", "4500-E"], ["--from", "4500-E", "--to", "4500-E"], ["--from", "2500-S"],
-                                     ["--to", "2500-W"]])
-def test_without_weights_a_pair_the_default_does_not_fit_runs_on_the_any_to_any_default(cli, tmp_path, options):
-    """The one-to-one default (6500-N -> 4500-E) fits neither another source nor another target: the run
-    takes the any-to-any default, and gives what it gives with that model named."""
+@pytest.mark.parametrize("options", [[], ["--from", "6500-N", "--to", "4500-E"], ["--from", "3500-W", "--to", "4500-E"],
+                                     ["--from", "4500-E", "--to", "4500-E"], ["--from", "2500-S"], ["--to", "2500-W"]])
+def test_without_weights_every_light_runs_on_the_one_default(cli, tmp_path, options):
+    """One default model for every --to and --from, the bundled one-to-one model's own pair included: the
+    run gives what that model gives when named."""
     image, depth = _photo(tmp_path / "in")
     code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "auto.png"), "--device", "cpu", *options])
     assert code == 0, err
@@ -125,14 +125,6 @@ def test_without_weights_a_pair_the_default_does_not_fit_runs_on_the_any_to_any_
                             *(options if "--to" in options else [*options, "--to", "4500-E"])])
     assert code == 0, err
     assert (tmp_path / "auto.png").read_bytes() == (tmp_path / "named.png").read_bytes()
-
-
-def test_without_weights_the_default_pair_runs_on_the_one_to_one_default(cli, tmp_path):
-    image, depth = _photo(tmp_path / "in")
-    code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--device", "cpu", "--from", "6500-N", "--to", "4500-E"])
-    assert code == 0
-    assert "using the default model relight-synth-narrow" in err
-    assert "relighting 6500-N -> 4500-E (one-to-one model)" in err
 
 
 def test_a_bad_from_is_refused_before_anything_loads(cli, tmp_path):
@@ -402,10 +394,8 @@ def test_batch_and_eval_mirror_average_as_run_does(cli, tmp_path, vidit, film_ch
     assert [p["psnr"] for p in scores[0]] != [p["psnr"] for p in scores[1]]
 
 
-def test_mirror_average_without_weights_runs_on_the_any_to_any_default(cli, tmp_path):
-    """The one-to-one default's pair (6500-N -> 4500-E) has a mirror image it does not give."""
-    assert default_weights(targets=[Light(4500, "E")], source=Light(6500, "N")) == "relight-synth-narrow"
-    assert default_weights(targets=[Light(4500, "E")], source=Light(6500, "N"), mirrored=True) == "relight-synth-any"
+def test_mirror_average_without_weights_runs_on_the_default(cli, tmp_path):
+    """6500-N -> 4500-E has a mirror image (6500-N -> 4500-W) that the default model gives too."""
     image, depth = _photo(tmp_path / "in")
     code, _, err = cli(["run", str(image), str(depth), "-o", str(tmp_path / "o.png"), "--device", "cpu", "--from", "6500-N", "--to", "4500-E",
                         "--mirror-avg", "--backend", "torch"])

@@ -11,7 +11,7 @@ from relight.weights import DEFAULT_MODEL, default_weights, load_registry, sha25
 
 def test_bundled_model_is_registered_with_its_real_checksum() -> None:
     entry = load_registry()[DEFAULT_MODEL]
-    path = Path(__file__).parent.parent / "weights" / "relight-synth-narrow.safetensors"
+    path = Path(__file__).parent.parent / "weights" / "relight-synth-any.safetensors"
     assert default_weights() == DEFAULT_MODEL
     assert sha256_file(path) == entry.sha256
     assert path.stat().st_size < 10 * 1024 * 1024
@@ -25,13 +25,10 @@ def test_demo_beats_the_identity_baseline(cli, tmp_path) -> None:
     model, identity = report["model"]["mean"], report["identity"]["mean"]
     assert model["psnr"] > identity["psnr"] + 3.0
     assert model["ssim"] > identity["ssim"]
-    # The scored outputs (an any-to-any default also writes lights/: the other lights and a contact sheet).
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir() if p.name not in ("lights", "any-to-any")) == [f"Image90{i}.png" for i in range(4)]
-    # The one-to-one default is followed by the any-to-any model choosing the light: scored at 4500-E, other lights shown.
-    chooser = report["any_to_any"]
-    assert chooser["model"]["mean"]["psnr"] > identity["psnr"] + 3.0
-    assert len(chooser["mappings"]) > 1
-    assert (tmp_path / "demo" / "any-to-any" / "lights" / "sheet.png").is_file()
+    # The scored outputs at 4500-E, then the default (any-to-any) model choosing other lights: lights/ and its contact sheet.
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir() if p.name != "lights") == [f"Image90{i}.png" for i in range(4)]
+    assert report["mappings"][0] == "6500-N -> 4500-E" and len(report["mappings"]) > 1
+    assert (tmp_path / "demo" / "lights" / "sheet.png").is_file()
     assert "gain" in out
     code, out, err = cli(["demo", "-o", str(tmp_path / "demo"), "--json", "-"])
     assert code == 0

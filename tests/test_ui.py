@@ -101,7 +101,7 @@ def test_a_one_to_one_model_asked_for_another_light_says_so(sample_pair, one_to_
 
 @pytest.fixture(scope="module")
 def default_url() -> Iterator[str]:
-    """The page as `relight ui` serves it without --weights: the registry's default models."""
+    """The page as `relight ui` serves it without --weights: the registry's default model."""
     yield from served(None)
 
 
@@ -111,8 +111,7 @@ README_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "validation"
 @pytest.mark.parametrize("target", ["2500-W", "4500-E", ""])
 def test_the_readme_call_works_on_a_page_started_without_a_model(cli, target, tmp_path, default_url):
     """docs/ui.md's call (image, depth, target) against `relight ui` with no options gives what `relight run`
-    gives for that target: the model is chosen by the command line's rule, the any-to-any default for
-    2500-W, the one-to-one default for its own 4500-E and for the model's own target ("")."""
+    gives for that target, and for the model's own target (""): both run the one default model."""
     image, depth = README_EXAMPLE / "Image900.png", README_EXAMPLE / "Image900.npy"
     client = Client(default_url, verbose=False)
     served_file = Path(client.predict(handle_file(str(image)), handle_file(str(depth)), target, api_name="/relight"))
@@ -138,7 +137,7 @@ def test_the_model_list_holds_what_can_run_and_says_how_to_get_the_rest(narrow_c
 
     service = Service(device="cpu")
     try:
-        assert service.models() == ["", "relight-synth-narrow", "relight-synth-any"]
+        assert service.models() == ["relight-synth-any", "relight-synth-narrow"]
         note = missing_note(service)
         assert "mbnet-ntire21: relight cannot download it: get weight.pkl from " in note
         assert "import it on the server with `relight weights import weight.pkl`, named mbnet-ntire21" in note
@@ -167,9 +166,8 @@ def test_a_model_that_cannot_load_leaves_the_list_on_the_model_in_use(tmp_path, 
         assert listed.value == str(narrow_checkpoint)
         assert warned == [f"{gone}: no such weights file"]
         assert len(rest) == 13
-        state, listed, line, *_ = pick("", str(narrow_checkpoint))  # the page's own choice is the model it was started with
-        assert state == ""
-        assert listed.value == ""
+        state, listed, line, *_ = pick(str(narrow_checkpoint), gone)
+        assert state == listed.value == str(narrow_checkpoint)
         assert line.startswith(f"{narrow_checkpoint}: narrow-w8-d16")
     finally:
         service.close()

@@ -94,8 +94,9 @@ def test_shipped_registry_describes_both_models(tmp_path):
     assert BUILTIN_REGISTRY.parent == REPO / "weights"
     bundled = registry[DEFAULT_MODEL]
     assert bundled.location.kind == "file"
-    assert bundled.location.path == REPO / "weights" / "relight-synth-narrow.safetensors"
+    assert bundled.location.path == REPO / "weights" / "relight-synth-any.safetensors"
     assert bundled.config.backbone == "narrow"
+    assert bundled.config.any_to_any
     assert bundled.origin == "built-in"
 
     authors = registry["mbnet-ntire21"]
@@ -120,17 +121,17 @@ def test_missing_bundled_file_is_not_available_until_it_is_there(tiny_config, tm
     shutil.copy(BUILTIN_REGISTRY, builtin)
     registry = load_registry(builtin, tmp_path / "user.json")
     assert availability(registry[DEFAULT_MODEL]).status == "missing"
-    with pytest.raises(WeightsError, match=r"relight-synth-narrow: not available here: .*relight-synth-narrow\.safetensors does not exist"):
+    with pytest.raises(WeightsError, match=r"relight-synth-any: not available here: .*relight-synth-any\.safetensors does not exist"):
         load_weights(DEFAULT_MODEL, registry=registry)
-    with pytest.raises(WeightsError, match="default model relight-synth-narrow is not available"):
+    with pytest.raises(WeightsError, match="default model relight-synth-any is not available"):
         default_weights(registry)
 
-    target = builtin.parent / "relight-synth-narrow.safetensors"
+    target = builtin.parent / "relight-synth-any.safetensors"
     save_checkpoint(MBNet(tiny_config), target)
     with pytest.raises(WeightsError, match=rf"registry says {registry[DEFAULT_MODEL].size_bytes}; refusing to load it \(nothing was deleted\)"):
         load_weights(DEFAULT_MODEL, registry=registry)
     assert target.exists()
-    shutil.copy(REPO / "weights" / "relight-synth-narrow.safetensors", target)
+    shutil.copy(REPO / "weights" / "relight-synth-any.safetensors", target)
     assert default_weights(registry) == DEFAULT_MODEL
     loaded = load_weights(default_weights(registry), registry=registry)
     assert loaded.config == registry[DEFAULT_MODEL].config
@@ -209,19 +210,19 @@ def test_every_shipped_entry_is_well_formed(name):
 
 
 def test_the_default_model_is_registry_data(tmp_path):
-    assert _SHIPPED.default == DEFAULT_MODEL == "relight-synth-narrow"
+    assert _SHIPPED.default == DEFAULT_MODEL == "relight-synth-any"
     assert DEFAULT_MODEL in _SHIPPED
     builtin = tmp_path / "registry.toml"
     text = BUILTIN_REGISTRY.read_text()
-    builtin.write_text(text.replace('default = "relight-synth-narrow"', 'default = "mbnet-ntire21"'))
+    builtin.write_text(text.replace('default = "relight-synth-any"', 'default = "mbnet-ntire21"'))
     registry = load_registry(builtin, tmp_path / "user.json")
     with pytest.raises(WeightsError, match="the default model mbnet-ntire21 is not available .*import needed"):
         default_weights(registry)
-    builtin.write_text(text.replace('default = "relight-synth-narrow"', ""))
+    builtin.write_text(text.replace('default = "relight-synth-any"', ""))
     with pytest.raises(WeightsError, match="registry.toml names no default model: pass weights") as err:
         default_weights(load_registry(builtin, tmp_path / "user.json"))
     assert _cli_line(err.value).endswith(": pass --weights NAME, PATH or hf://owner/repo@revision/file (see `relight weights list`)")
-    builtin.write_text(text.replace('default = "relight-synth-narrow"', 'default = "nope"'))
+    builtin.write_text(text.replace('default = "relight-synth-any"', 'default = "nope"'))
     with pytest.raises(RegistryError, match="default = 'nope' names none of its models"):
         load_registry(builtin, tmp_path / "user.json")
 
@@ -238,7 +239,7 @@ def test_errors_are_typed_and_worded_per_audience(tmp_path):
     shutil.copy(BUILTIN_REGISTRY, builtin)
     with pytest.raises(WeightsUnavailable) as err:
         resolve_weights(DEFAULT_MODEL, registry=load_registry(builtin, tmp_path / "user.json"))
-    assert err.value.path == builtin.parent / "relight-synth-narrow.safetensors"
+    assert err.value.path == builtin.parent / "relight-synth-any.safetensors"
     assert "--" not in str(err.value)
     assert str(err.value).endswith("(pass a weights file's path instead, or pick another name from relight.weights.load_registry())")
     assert _cli_line(err.value).endswith("(pass --weights PATH, or pick another name from `relight weights list`)")
@@ -433,8 +434,8 @@ def test_weights_commands(cli, hub, tiny_on_hub, monkeypatch):
 
     for args, message in (
         (["weights", "download", "hf://me/tiny/missing.safetensors"], "has no file 'missing.safetensors'"),
-        (["weights", "info", "nope"], "nope: no model of that name in the registry (models: relight-synth-narrow, "
-                                      "relight-synth-any, mbnet-ntire21, tiny-hub; depth models: depth-anything-v2-small)"),
+        (["weights", "info", "nope"], "nope: no model of that name in the registry (models: relight-synth-any, "
+                                      "relight-synth-narrow, mbnet-ntire21, tiny-hub; depth models: depth-anything-v2-small)"),
         (["weights", "download", "mbnet-ntire21"], "relight cannot download it"),
     ):
         code, out, err = cli(args)
@@ -522,7 +523,7 @@ def test_import_then_run_by_name_matches_the_pkl(cli, authors_files, tmp_path, m
     assert again.imported_from["sha256"] == prefixed_sha
     assert again.location.path == file
     assert again.sha256 == sha256_file(file)
-    assert list(load_registry()) == [DEFAULT_MODEL, "relight-synth-any", "mbnet-ntire21"]
+    assert list(load_registry()) == [DEFAULT_MODEL, "relight-synth-narrow", "mbnet-ntire21"]
 
 
 def test_import_refusals_leave_nothing_behind(tiny_config, cli, tmp_path, monkeypatch):
@@ -557,16 +558,17 @@ def test_a_file_of_another_architecture_than_its_entry_is_refused(tiny_config, t
     registry = load_registry(builtin, tmp_path / "user.json")
     save_checkpoint(MBNet(tiny_config), builtin.parent / "relight-synth-narrow.safetensors")
     with pytest.raises(WeightsError, match="holds narrow-w8-d16 but the registry says narrow-w16-d32"):
-        load_weights(DEFAULT_MODEL, registry=registry)
+        load_weights("relight-synth-narrow", registry=registry)
 
 
-def test_without_weights_a_light_the_default_cannot_give_picks_the_any_to_any_default():
-    from relight.lighting import Light
+def test_the_default_model_gives_every_light():
+    """One default for every light, --from and --mirror-avg: the shipped default is any-to-any, so no
+    light needs another model."""
+    from relight.inference.relighter import Relighter
+    from relight.lighting import ALL_LIGHTS
     from relight.weights import default_weights
 
-    assert default_weights() == "relight-synth-narrow"  # one-to-one, and better at its own pair
-    assert default_weights(targets=[Light.parse("4500-E")]) == "relight-synth-narrow"
-    assert default_weights(targets=["2500-W"]) == default_weights(targets=[Light.parse("4500-E"), "6500-N"]) == "relight-synth-any"
-    assert default_weights(targets=[None], source="6500-N") == default_weights(targets=["4500-e"], source=None) == "relight-synth-narrow"
-    assert default_weights(source="3500-W") == default_weights(targets=["4500-E"], source="4500-E") == "relight-synth-any"
-    assert default_weights(targets=[None], source=Light.parse("2500-S")) == "relight-synth-any"
+    entry = _SHIPPED[default_weights()]
+    assert entry.config.any_to_any
+    relighter = Relighter(load_weights(default_weights()), "cpu", mirror_average=True)
+    assert set(relighter.illumination.targets) == set(ALL_LIGHTS)

@@ -7,7 +7,6 @@ and written after it (:func:`emit_text`, :func:`emit_report`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -85,19 +84,19 @@ def check_scale(size: str | None, native: bool = False, upscale: str | None = No
 
 
 def make_relighter(weights: str | None, device: str | None, precision: str | None, size: str | None, compile: bool = False,
-                   native: bool = False, upscale: str | None = None, targets: Sequence[object] = (),
-                   source: object = None, backend: str | None = None, mirror_average: bool = False) -> Relighter:
+                   native: bool = False, upscale: str | None = None, backend: str | None = None,
+                   mirror_average: bool = False) -> Relighter:
     """Load weights and place them, saying once which model is used and what runs it (``size``, ``native``
     and ``upscale``: the scale it runs at, :mod:`relight.inference.scale`; ``backend``:
     :mod:`relight.inference.backend`; ``mirror_average``: :class:`~relight.inference.relighter.Relighter`),
-    and each step of a first export to ONNX; without ``weights``, the default model for ``targets`` from
-    ``source`` (:func:`relight.weights.default_weights`)."""
+    and each step of a first export to ONNX; without ``weights``, the default model
+    (:func:`relight.weights.default_weights`)."""
     from relight.inference.relighter import Relighter
     from relight.weights import default_weights
 
     run_size, upscale = check_scale(size, native, upscale)
     if weights is None:
-        weights = default_weights(targets=targets, source=source, mirrored=mirror_average)
+        weights = default_weights()
         console.print(f"[dim]no --weights given: using the default model {weights} (trained on synthetic scenes)[/dim]")
     relighter = Relighter.from_weights(weights, device=device, precision=precision, size=run_size, compile=compile, warn=warn,
                                        native=native, upscale=upscale, backend=backend, mirror_average=mirror_average,

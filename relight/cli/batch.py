@@ -91,7 +91,7 @@ def batch(
         import torch
 
         torch.set_num_threads(threads)
-    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, wanted, lit, backend, mirror_average)
+    relighter = make_relighter(weights, device, precision, size, compile, native, upscale, backend, mirror_average)
     targets = resolve_lights(relighter, wanted, lit)
     plan = batch_plan(relighter, pairs, ext=output.ext, to=targets, source=lit, name=name)
     check_batch_outputs(pairs, out_dir, output, [planned.name for outputs in plan for planned in outputs])

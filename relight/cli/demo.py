@@ -22,27 +22,18 @@ def demo(
     backend: BackendOpt = None,
     json_out: Annotated[Optional[str], typer.Option("--json", metavar="FILE|-", help="Also write both reports as JSON to FILE, or to stdout with -.")] = None,
 ) -> None:
-    """Relight the bundled example scenes with the bundled models and score them next to the identity baseline."""
+    """Relight the bundled example scenes with the default model (or --weights) and score them next to the identity baseline."""
     from relight.io import json_text
 
     check_report_outputs(json_out)
     relighter = make_relighter(weights, device, precision, None, backend=backend)
-    report = _show(relighter, output_dir, json_out, "")
-    failed = bool(report["model"]["failed"])
-    if weights is None and not relighter.illumination.any_to_any:  # the bundled default is one-to-one: show choosing the light too
-        from relight.weights.registry import shipped_default_any_to_any
-
-        name = shipped_default_any_to_any()
-        if name is not None:
-            console.print(f"and the any-to-any model {name}, which chooses the light (--to):", soft_wrap=True)
-            report["any_to_any"] = _show(make_relighter(name, device, precision, None, backend=backend), output_dir / "any-to-any", json_out, f" ({name})")
-            failed = failed or bool(report["any_to_any"]["model"]["failed"])
+    report = _show(relighter, output_dir, json_out)
     emit_text(json_text(report), json_out)
-    if failed:
+    if report["model"]["failed"]:
         raise typer.Exit(1)
 
 
-def _show(relighter: Relighter, output_dir: Path, json_out: str | None, label: str) -> dict[str, Any]:
+def _show(relighter: Relighter, output_dir: Path, json_out: str | None) -> dict[str, Any]:
     """One model's demo: relit, scored beside the identity, the tables printed; its report as JSON data."""
     from relight.cli._tables import print_gain_table, print_score_table
     from relight.demo import run_demo
@@ -52,8 +43,8 @@ def _show(relighter: Relighter, output_dir: Path, json_out: str | None, label: s
     if result.mappings:
         others = ", ".join(mapping.partition(" -> ")[2] for mapping in result.mappings[1:])
         console.print(f"relighting {result.mappings[0]} (scored: the examples' ground truth)" + (f", and to {others}" if others else ""), soft_wrap=True)
-    print_score_table(result.model, tables, title=f"relit examples{label} -> {result.out_dir}")
-    print_gain_table(result.model, result.identity, tables, f"model{label} vs identity baseline (input image taken as the answer)")
+    print_score_table(result.model, tables, title=f"relit examples -> {result.out_dir}")
+    print_gain_table(result.model, result.identity, tables, "model vs identity baseline (input image taken as the answer)")
     if result.sheet is not None:
         console.print(f"wrote {len(result.versions)} versions at other lights (no ground truth: for looking at) and the "
                       f"contact sheet {result.sheet}", soft_wrap=True)

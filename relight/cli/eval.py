@@ -54,9 +54,9 @@ def evaluate(
 
     check_report_outputs(json_out, csv_out)
     depth_kind = check_depth_kind(depth_kind)
-    title = f"relight eval {weights or default_weights(mirrored=mirror_average)} on {data}"  # as given: the model line has the path
+    title = f"relight eval {weights or default_weights()} on {data}"  # as given: the model line has the path
     if any_to_any:
-        _any_to_any(data, weights, (device, precision, size, False, native, upscale, (), None, backend, mirror_average), (json_out, csv_out, plot), pairs, seed,
+        _any_to_any(data, weights, (device, precision, size, False, native, upscale, backend, mirror_average), (json_out, csv_out, plot), pairs, seed,
                     (depth_dir, depth_kind), workers, require_lpips, save_dir, title)
         return
     if plot is not None:

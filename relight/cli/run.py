@@ -69,7 +69,7 @@ def run(
         for warning in item.warnings:
             warn(warning)
         stage("loading the model")
-        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, targets, lit, backend, mirror_average)
+        relighter = make_relighter(weights, device, precision, size, compile, native, upscale, backend, mirror_average)
         relighter.stages = stage
         say_scale(relighter, item.image.size)
         lights = resolve_lights(relighter, targets, lit, placed=sheet is not None)

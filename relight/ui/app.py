@@ -2,8 +2,8 @@
 
 The Relight button is the named API endpoint ``/relight``: (image file, depth file or None, target such
 as ``"2500-W"``, and optionally what the depth file holds) -> the relit image file, so scripts call it
-with ``gradio_client``; the model is the page's own choice, as the command line makes it (the default
-for the light asked for, :meth:`Service.model_for`). The page then fills the before/after slider, the
+with ``gradio_client``; the model is the page's own (the one given, else the default, as the command
+line chooses it). The page then fills the before/after slider, the
 depth map, the time and the download from that call's own result (a per-session ``gr.State``, hidden
 from the API). Every event runs in Gradio's queue, one at a time, since the service holds one model.
 """
@@ -65,8 +65,6 @@ def initial_target(info: ModelInfo) -> str:
 
 def light_note(info: ModelInfo) -> str:
     """What the picker can do with this model."""
-    if not info.name:
-        return "Pick a direction and a temperature: the default model for that light relights it."
     if info.any_to_any:
         return "Any-to-any model: pick a direction and a temperature."
     pair = f"{info.illumination.source or '?'} -> {info.illumination.target or '?'}"
@@ -153,10 +151,7 @@ def _preview_call(service: Service) -> Any:
 
 
 def _model_label(name: str) -> str:
-    """A registry name as it is; a weights file by its file name (the full path is in the model line);
-    the page's own choice without a model given, the default for each light."""
-    if not name:
-        return "default for the light picked"
+    """A registry name as it is; a weights file by its file name (the full path is in the model line)."""
     return Path(name).name if any(sep in name for sep in "/\\") else name
 
 

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,12 +102,7 @@ def page_message(exc: BaseException, uploads: dict[str, str] | None = None) -> s
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """The model a call runs on: its name, architecture, what it does to the light, and where it runs.
-
-    The page's own choice without a model given is the default for each light (``name`` empty): the
-    registry's one-to-one default for its pair, its any-to-any default for the others
-    (:func:`relight.weights.default_weights`); ``label`` then says which is which.
-    """
+    """The model a call runs on: its name, architecture, what it does to the light, and where it runs."""
 
     name: str
     label: str
@@ -123,8 +118,6 @@ class ModelInfo:
 
     def describe(self) -> str:
         """``relight-synth-narrow: narrow-w16-d32, one-to-one 6500-N -> 4500-E, on cpu (fp32, onnxruntime)``."""
-        if not self.name:
-            return f"{self.label}, on {self.device} ({self.precision}, {self.backend})"
         return f"{self.name}: {self.label}, {self.illumination.describe()}, on {self.device} ({self.precision}, {self.backend})"
 
 
@@ -193,8 +186,7 @@ class Service:
     """The models and files behind the page; safe to call from several threads at once.
 
     ``weights``/``device``/``precision``/``backend`` are as for :meth:`Relighter.from_weights`; ``weights`` None
-    means the default model for each call's light, as the command line chooses it
-    (:func:`relight.weights.default_weights`). ``estimate_depth`` gives depth for a photo without a
+    means the default model, as the command line chooses it (:func:`relight.weights.default_weights`). ``estimate_depth`` gives depth for a photo without a
     depth file (default: the depth model ``depth_model``, a name or folder, None the registry's default,
     as a :class:`relight.depth.estimation.DepthEstimator` loaded on first need and fetched as
     ``relight run`` fetches it). ``warn`` is told what loading a model warns about. ``output`` says how
@@ -216,8 +208,7 @@ class Service:
         from relight.io import OutputOptions
         from relight.weights import default_weights
 
-        self.weights = weights or None
-        self.default = weights or default_weights()  # the default is refused here when it is not on this machine
+        self.model = weights or default_weights()  # the default is refused here when it is not on this machine
         self.device = device
         self.precision = precision
         self.backend = backend
@@ -236,8 +227,8 @@ class Service:
         self.max_request_pixels = MAX_REQUEST_PIXELS
 
     def models(self) -> list[str]:
-        """The models the page offers, each one that can run here: the page's own choice first (the
-        model given, else ``""``, the default for each light), then the registry's (:meth:`missing` has the others)."""
+        """The models the page offers, each one that can run here: the page's own model first (the model
+        given, else the default), then the registry's (:meth:`missing` has the others)."""
         from relight.weights import load_registry
         from relight.weights.load import unavailable
 
@@ -245,8 +236,7 @@ class Service:
             names = [name for name, entry in load_registry().items() if unavailable(entry) is None]
         except RelightError:
             names = []
-        first = self.weights or ""
-        return [first, *(name for name in names if name != first)]
+        return [self.model, *(name for name in names if name != self.model)]
 
     def missing(self) -> list[RelightError]:
         """For each registry model that cannot run here, why and how to get it."""
@@ -257,14 +247,6 @@ class Service:
             return [why for entry in load_registry().values() if (why := unavailable(entry)) is not None]
         except RelightError as exc:
             return [exc]
-
-    def model_for(self, weights: str | None = None, targets: Sequence[object] = (None,), source: object = None, mirrored: bool = False) -> str:
-        """The model a call runs on: ``weights``, else the page's model, else the default for ``targets``
-        from ``source``, and their mirror images with ``mirrored`` (:func:`relight.weights.default_weights`,
-        the command line's rule)."""
-        from relight.weights import default_weights
-
-        return weights or self.weights or default_weights(targets=targets, source=source, mirrored=mirrored)
 
     def _relighter_for(self, name: str, mirror_average: bool = False) -> Relighter:
         """The model called ``name``, loaded in place of the one held, averaging with the mirror image or not
@@ -279,25 +261,13 @@ class Service:
         return self._relighter
 
     def describe(self, weights: str | None = None) -> ModelInfo:
-        """What ``weights`` is and where it runs, loading it (a model that cannot load raises here);
-        ``weights`` None or empty: the page's own choice."""
-        from relight.lighting import Illumination
-        from relight.weights import load_registry
-        from relight.weights.registry import shipped_default_any_to_any
-
-        name = weights or self.weights
+        """What ``weights`` (None or empty: the page's own model) is and where it runs, loading it (a model
+        that cannot load raises here)."""
+        name = weights or self.model
         with self._lock:
-            relighter = self._relighter_for(name or self.default)
-            where = (str(relighter.device), relighter.precision, relighter.backend)
-            if name:
-                return ModelInfo(self._name or "", relighter.loaded.config.describe(), relighter.illumination, *where)
-        own = relighter.illumination
-        other = shipped_default_any_to_any()
-        if own.any_to_any or other is None or other not in load_registry():
-            return ModelInfo(self.default, relighter.loaded.config.describe(), own, *where)
-        label = (f"the default model for the light picked: {self.default} for its own pair {own.source or '?'} -> "
-                 f"{own.target or '?'}, {other} (any-to-any) for any other")
-        return ModelInfo("", label, Illumination(True, None, own.target), *where)
+            relighter = self._relighter_for(name)
+            return ModelInfo(name, relighter.loaded.config.describe(), relighter.illumination, str(relighter.device),
+                             relighter.precision, relighter.backend)
 
     def cache_folder(self) -> Path:
         """A new folder of this service's own for the page's cached files (:func:`relight.ui.app.private_cache`):
@@ -373,7 +343,7 @@ class Service:
                 weights: str | None = None, depth_kind: str = "auto", mirror_average: bool = False) -> Result:
         """Relight ``image`` (with ``depth``, its values taken as ``depth_kind`` says, else estimated depth)
         to ``target`` (text such as ``2500-W``; None or empty: the model's own target) with the model
-        ``weights`` (None: :meth:`model_for` the target), averaged with its mirror image with
+        ``weights`` (None: the page's own model), averaged with its mirror image with
         ``mirror_average`` (``Relighter(mirror_average=True)``)."""
         from relight.io import write_image
         from relight.io.depth import check_depth_kind
@@ -383,7 +353,7 @@ class Service:
         check_cost(image, check_upload(image), 1, self.max_request_pixels)
         check_depth_kind(depth_kind)
         to = target.strip() if target and target.strip() else None
-        name = self.model_for(weights, [to], mirrored=mirror_average)
+        name = weights or self.model
         item = self._read(image, Path(depth) if depth else None, depth_kind)
         check_cost(image, item.image.size, 1, self.max_request_pixels)
         with self._lock:
@@ -413,7 +383,7 @@ class Service:
         image = Path(image)
         size = check_upload(image)
         check_depth_kind(depth_kind)
-        name = self.model_for(weights, ALL_LIGHTS, mirrored=mirror_average)
+        name = weights or self.model
         with self._lock:
             relighter = self._relighter_for(name, mirror_average)
             if not relighter.illumination.any_to_any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,6 @@ from relight.weights.registry import (
     Registry,
     availability,
     list_weights_action,
-    shipped_default_any_to_any,
     load_registry,
     sha256_file,
 )
@@ -228,53 +227,14 @@ def naming(path: Path, exc: RelightError) -> tuple[Part, ...]:
     return exc.parts if str(path) in str(exc) else (f"{path}: ", *exc.parts)
 
 
-def _light_text(light: object) -> str:
-    """A light (or its text) as the registry writes it, ``4500-E``; text that is no light stays as it is
-    (the model chosen refuses it in its own words)."""
-    from relight.lighting import as_light
+def default_weights(registry: Registry | None = None) -> str:
+    """The registry name to use when no ``weights`` is given, whatever the light: the registry's ``default``
+    (as shipped, an any-to-any model), if its file is here.
 
-    try:
-        return str(as_light(light))  # type: ignore[arg-type]
-    except RelightError:
-        return str(light)
-
-
-def _mirror_image(light: str) -> str | None:
-    """The registry's text of a light flipped left to right (``4500-E`` -> ``4500-W``); None for text that is no light."""
-    from relight.lighting import as_light
-
-    try:
-        return str(as_light(light).mirrored())
-    except RelightError:
-        return None
-
-
-def fits(entry: ModelEntry, targets: Sequence[object] = (), source: object = None, mirrored: bool = False) -> bool:
-    """Whether ``entry`` gives every light of ``targets`` (lights or their text; None: the model's own
-    target) from ``source`` (None: not given), and with ``mirrored`` their mirror images too: an any-to-any
-    model does, a one-to-one model only for its own pair."""
-    if entry.config.any_to_any:
-        return True
-    wanted = {_light_text(target) for target in targets if target is not None}
-    if mirrored and any(_mirror_image(light) != light for light in (entry.source, entry.target)):
-        return False
-    return wanted <= {entry.target} and (source is None or _light_text(source) == entry.source)
-
-
-def default_weights(registry: Registry | None = None, targets: Sequence[object] = (), source: object = None,
-                    mirrored: bool = False) -> str:
-    """The registry name to use when no ``weights`` is given, for relighting to ``targets`` (lights or
-    their text; None stands for the model's own target) from ``source`` (None: not given), and with
-    ``mirrored`` to their mirror images too (``Relighter(mirror_average=True)``).
-
-    The one place the command line, the page and its API decide it: the registry's ``default`` (a
-    one-to-one model, better at its own pair) when its pair :func:`fits` the lights, else the registry's
-    ``default_any_to_any``; in either case only if its file is here.
+    The one place the command line, the page and its API decide it.
     """
     registry = registry or load_registry()
     name = registry.default
-    if name in registry and not fits(registry[name], targets, source, mirrored):
-        name = shipped_default_any_to_any() or name
     if name is not None and name in registry:
         entry = registry[name]
         found = availability(entry)

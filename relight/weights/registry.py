@@ -305,18 +305,9 @@ def read_builtin(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
     if data is None:
         return {}, None
     models, default = dict(data.get("models", {})), data.get("default")
-    for key in ("default", "default_any_to_any"):
-        value = data.get(key)
-        if value is not None and (not isinstance(value, str) or value not in models):
-            raise RegistryError(f"{path}: {key} = {value!r} names none of its models", path=path)
+    if default is not None and (not isinstance(default, str) or default not in models):
+        raise RegistryError(f"{path}: default = {default!r} names none of its models", path=path)
     return models, default
-
-
-@functools.cache
-def shipped_default_any_to_any() -> str | None:
-    """The model the shipped registry names for targets the default model does not relight to."""
-    data = read_toml(BUILTIN_REGISTRY)  # read_builtin has checked that it names one of the models
-    return None if data is None else data.get("default_any_to_any")
 
 
 @functools.cache
