@@ -399,6 +399,7 @@ def test_weights_commands(cli, hub, tiny_on_hub, monkeypatch):
     assert listed["tiny-hub"]["status"] == "not downloaded"
     assert listed["mbnet-ntire21"]["status"] == "import needed"
     assert listed[DEFAULT_MODEL]["location"]["kind"] == "file"
+    assert [name for name, row in listed.items() if row["default"]] == [DEFAULT_MODEL, "depth-anything-v2-small"]
 
     code, _, err = cli(["weights", "download", "tiny-hub"])
     assert code == 0, err
@@ -417,6 +418,7 @@ def test_weights_commands(cli, hub, tiny_on_hub, monkeypatch):
     assert "ready" in out
     # an 80-column terminal keeps names, variants and illuminations whole
     assert DEFAULT_MODEL in out, out
+    assert out.count("(default)") == 2, out  # the default model and the default depth model
     assert "narrow-w8-d16" in out, out
     assert "6500-N->4500-E" in out, out
     assert max(map(len, out.splitlines())) <= 80

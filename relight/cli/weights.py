@@ -30,20 +30,28 @@ def _megabytes(size: int | None) -> str:
     return "?" if size is None else f"{size / 1e6:.1f} MB"
 
 
-def _described(entry: ModelEntry) -> dict[str, Any]:
-    """An entry as JSON data, with whether (and where) it is on this machine."""
+def _described(entry: ModelEntry, default: str | None) -> dict[str, Any]:
+    """An entry as JSON data, with whether (and where) it is on this machine, and whether it is the
+    ``default`` (the model used without --weights)."""
     from relight.weights import availability
 
     avail = availability(entry)
-    return {"kind": "relighting", **entry.to_dict(), "mapping": entry.mapping, "status": avail.status, "path": avail.path and str(avail.path)}
+    return {"kind": "relighting", **entry.to_dict(), "mapping": entry.mapping, "status": avail.status, "path": avail.path and str(avail.path),
+            "default": entry.name == default}
 
 
-def _depth_described(entry: DepthModelEntry) -> dict[str, Any]:
-    """A depth model as JSON data, with whether (and where) it is in the Hugging Face cache."""
+def _depth_described(entry: DepthModelEntry, default: str | None) -> dict[str, Any]:
+    """A depth model as JSON data, with whether (and where) it is in the Hugging Face cache, and whether it
+    is the ``default`` (the one used without --depth-model)."""
     from relight.depth.registry import depth_model_status
 
     status, folder = depth_model_status(entry)
-    return {**entry.to_dict(), "status": status, "path": folder and str(folder)}
+    return {**entry.to_dict(), "status": status, "path": folder and str(folder), "default": entry.name == default}
+
+
+def _named(name: str, default: str | None) -> str:
+    """A list's name cell: the name, marked on a second line when it is the default."""
+    return f"{escape(name)}\n[dim](default)[/dim]" if name == default else escape(name)
 
 
 def _illumination(entry: ModelEntry) -> str:
@@ -59,9 +67,11 @@ def list_weights(json_out: JsonFlagOpt = False) -> None:
     from relight.depth.registry import load_depth_registry
     from relight.weights import availability, load_registry
 
-    registry, depth_models = load_registry(), load_depth_registry().entries.values()
+    registry, depths = load_registry(), load_depth_registry()
+    depth_models = depths.entries.values()
     if json_out:
-        emit_json([_described(entry) for entry in registry.values()] + [_depth_described(entry) for entry in depth_models])
+        emit_json([_described(entry, registry.default) for entry in registry.values()]
+                  + [_depth_described(entry, depths.default) for entry in depth_models])
         return
     # Two lines a row, so that names and paths stay whole in an 80-column terminal.
     table = Table(title="relight weights", caption="light: a one-to-one model's source->target, or any-to-any")
@@ -72,7 +82,7 @@ def list_weights(json_out: JsonFlagOpt = False) -> None:
     colours = {"ready": "green", "missing": "red"}
     for entry in registry.values():
         status = availability(entry).status
-        table.add_row(entry.name, f"{entry.config.describe()}\n{entry.illumination}", _megabytes(entry.size_bytes),
+        table.add_row(_named(entry.name, registry.default), f"{entry.config.describe()}\n{entry.illumination}", _megabytes(entry.size_bytes),
                       f"[{colours.get(status, 'yellow')}]{status}[/]\n[dim]{escape(entry.location.short())}[/dim]")
     out_console.print(table)
     depth = Table(title="depth models (for photos without a depth file)")
@@ -80,9 +90,9 @@ def list_weights(json_out: JsonFlagOpt = False) -> None:
                             ("here, where", {"min_width": len("not downloaded")})):
         depth.add_column(column, overflow="fold", **options)
     for entry in depth_models:
-        described = _depth_described(entry)
+        described = _depth_described(entry, depths.default)
         revision = entry.revision[:12] if entry.revision else "not pinned"
-        depth.add_row(entry.name, f"{entry.repo}\n{revision}", _megabytes(entry.size_bytes),
+        depth.add_row(_named(entry.name, depths.default), f"{entry.repo}\n{revision}", _megabytes(entry.size_bytes),
                       f"[{colours.get(described['status'], 'yellow')}]{described['status']}[/]\n[dim]{escape(described['path'] or 'Hugging Face cache')}[/dim]")
     out_console.print(depth)
     console.print(f"[dim]registries: {registry.builtin_path} and {registry.user_path}[/dim]")
@@ -99,20 +109,22 @@ def info(
     from relight.depth.registry import load_depth_registry
     from relight.weights import UnknownWeights, load_registry
 
-    registry, depth_models = load_registry(), load_depth_registry().entries
+    registry, depths = load_registry(), load_depth_registry()
+    depth_models = depths.entries
     if name not in registry and name in depth_models:
-        _depth_info(depth_models[name], json_out)
+        _depth_info(depth_models[name], json_out, depths.default)
         return
     if name not in registry:
         raise UnknownWeights(f"{name}: no model of that name in the registry (models: {', '.join(registry) or 'none'}; "
                              f"depth models: {', '.join(depth_models) or 'none'})", name=name)
     entry = registry.entry(name)
-    data = _described(entry)
+    data = _described(entry, registry.default)
     metrics = ", ".join(f"{k} {v}" for k, v in entry.metrics.items()) or "-"
     rows = [
         ("description", entry.description),
         ("variant", f"{entry.config.describe()} ({entry.config.to_json()})"),
         ("illumination", _illumination(entry)),
+        ("default", _default_text(data, "--weights")),
         ("where", entry.location.describe()),
         ("here", _here(data)),
         ("sha256", entry.sha256 or "not recorded"),
@@ -130,13 +142,19 @@ def info(
     _print_info(name, data, rows, json_out)
 
 
-def _depth_info(entry: DepthModelEntry, json_out: bool) -> None:
-    data = _depth_described(entry)
+def _depth_info(entry: DepthModelEntry, json_out: bool, default: str | None) -> None:
+    data = _depth_described(entry, default)
     rows = [("description", entry.description), ("kind", f"depth model: its output is {entry.output}, turned into relight's depth"),
+            ("default", _default_text(data, "--depth-model")),
             ("where", f"hf://{entry.repo} at {entry.revision or 'main (not pinned)'}"), ("here", _here(data)),
             ("size", _size(entry.size_bytes))]
     rows += [(f"sha256 {file}", sha or "not recorded") for file, sha in entry.files.items()]
     _print_info(entry.name, data, [*rows, ("licence", entry.licence or "-"), ("registry", entry.origin)], json_out)
+
+
+def _default_text(data: dict[str, Any], flag: str) -> str:
+    """Whether a described model is the one used when ``flag`` is not given."""
+    return f"yes: used when no {flag} is given" if data["default"] else "no"
 
 
 def _here(data: dict[str, Any]) -> str:
