@@ -3,9 +3,9 @@
 The Relight button is the named API endpoint ``/relight``: (image file, depth file or None, target such
 as ``"2500-W"``, and optionally what the depth file holds) -> the relit image file, so scripts call it
 with ``gradio_client``; the model is the page's own (the one given, else the default, as the command
-line chooses it). The page then fills the before/after slider, the
-depth map, the time and the download from that call's own result (a per-session ``gr.State``, hidden
-from the API). Every event runs in Gradio's queue, one at a time, since the service holds one model.
+line chooses it). The page then fills the before/after slider, the depth map, the time and the download
+from that call's own result (a per-session ``gr.State``, hidden from the API). Every event runs in
+Gradio's queue, one at a time, since the service holds one model.
 """
 
 from __future__ import annotations

@@ -186,10 +186,11 @@ class Service:
     """The models and files behind the page; safe to call from several threads at once.
 
     ``weights``/``device``/``precision``/``backend`` are as for :meth:`Relighter.from_weights`; ``weights`` None
-    means the default model, as the command line chooses it (:func:`relight.weights.default_weights`). ``estimate_depth`` gives depth for a photo without a
-    depth file (default: the depth model ``depth_model``, a name or folder, None the registry's default,
-    as a :class:`relight.depth.estimation.DepthEstimator` loaded on first need and fetched as
-    ``relight run`` fetches it). ``warn`` is told what loading a model warns about. ``output`` says how
+    means the default model, as the command line chooses it (:func:`relight.weights.default_weights`).
+    ``estimate_depth`` gives depth for a photo without a depth file (default: the depth model
+    ``depth_model``, a name or folder, None the registry's default, as a
+    :class:`relight.depth.estimation.DepthEstimator` loaded on first need and fetched as ``relight run``
+    fetches it). ``warn`` is told what loading a model warns about. ``output`` says how
     the relit files are written (by default PNG at the input's bit depth, as ``relight run -o NAME.png``).
     """
 
