@@ -112,6 +112,25 @@ def test_light_errors_are_one_line_and_write_nothing(cli, tmp_path, film_checkpo
         assert "; any-to-any models: relight-synth-any (pass --weights relight-synth-any)" in lines[0]
 
 
+@pytest.mark.parametrize("command", ["run", "batch"])
+@pytest.mark.parametrize(("weights", "options"), [("relight-synth-narrow", ["--to", "2500-W"]), ("relight-synth-narrow", ["--from", "3500-W"]),
+                                                  ("paired", ["--mirror-avg"]), ("weight.pkl", ["--to", "2500-W"])])
+def test_a_light_the_model_cannot_give_is_refused_before_anything_loads(cli, tmp_path, paired_checkpoint, command, weights, options):
+    """Read from the registry entry, the checkpoint's header or the authors' file name: the refusal comes
+    before the network loads, and before the depth model that a photo without depth needs (none can be
+    fetched here), whose error it would otherwise be."""
+    image, _ = _photo(tmp_path / "in")
+    (tmp_path / "in" / "Image000.npy").unlink()
+    (tmp_path / "weight.pkl").write_bytes(b"not read before the light is checked")
+    chosen = {"paired": str(paired_checkpoint), "weight.pkl": str(tmp_path / "weight.pkl")}.get(weights, weights)
+    where = [str(image), "-o", str(tmp_path / "o.png")] if command == "run" else [str(tmp_path / "in"), "-o", str(tmp_path / "out")]
+    code, _, err = cli([command, *where, "-w", chosen, "--device", "cpu", *options])
+    assert code == 2, err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "one-to-one" in err and "6500-N -> 4500-E" in err and "any-to-any models: relight-synth-any" in err, err
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("options", [[], ["--from", "6500-N", "--to", "4500-E"], ["--from", "3500-W", "--to", "4500-E"],
                                      ["--from", "4500-E", "--to", "4500-E"], ["--from", "2500-S"], ["--to", "2500-W"]])
 def test_without_weights_every_light_runs_on_the_one_default(cli, tmp_path, options):

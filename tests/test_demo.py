@@ -22,6 +22,7 @@ def test_demo_beats_the_identity_baseline(cli, tmp_path) -> None:
     assert code == 0, err
     assert f"using the default model {DEFAULT_MODEL}" in err
     report = json.loads((tmp_path / "demo.json").read_text())
+    assert report["weights"].startswith(f"{DEFAULT_MODEL} (")
     model, identity = report["model"]["mean"], report["identity"]["mean"]
     assert model["psnr"] > identity["psnr"] + 3.0
     assert model["ssim"] > identity["ssim"]

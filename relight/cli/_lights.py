@@ -28,6 +28,19 @@ def parse_source(source: str | None) -> Light | None:
     return None if source is None else setting_light("source", source)
 
 
+def check_lights_early(weights: str | None, targets: tuple[Light | None, ...], source: Light | None, mirrored: bool) -> None:
+    """``--to``, ``--from`` and ``--mirror-avg`` checked against what ``weights`` (None: the default model)
+    record, before anything slow loads (the depth model, the network, its export): a one-to-one model's
+    refusal, seconds sooner and in place of a later error it would hide. The loaded model checks again."""
+    from relight.inference.relighter import check_lights
+    from relight.weights import default_weights
+    from relight.weights.load import recorded_illumination
+
+    illumination = recorded_illumination(weights or default_weights())
+    if illumination is not None:
+        check_lights(illumination, targets, source, mirrored)
+
+
 def resolve_lights(relighter: Relighter, targets: tuple[Light | None, ...], source: Light | None, placed: bool = False) -> list[Light | None]:
     """Each target checked against the model (a one-to-one model refuses another target, naming the
     any-to-any models), and the mapping the run applies said once: ``6500-N -> 2500-W``, ``? -> 2500-W``.

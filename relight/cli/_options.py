@@ -28,7 +28,7 @@ def _dotted(ext: str) -> str:
 
 WeightsOpt = Annotated[
     Optional[str],
-    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, a Hub file, hf://owner/repo\\[@rev]/file (rev: a branch, tag or commit), or an .onnx file `relight export` wrote."),
+    typer.Option("--weights", "-w", help="Registry name, .safetensors, the authors' .pkl/.pth, a Hub file, hf://owner/repo\\[@rev]/file (rev: a branch, tag or commit), or an .onnx file `relight export` wrote. Default: the registry's default model (`relight weights list` marks it)."),
 ]
 DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cuda:N, mps or cpu (default: best available).")]
 PrecisionOpt = Annotated[Optional[str], typer.Option(help="fp32, fp16 or bf16 (default: bf16 autocast on Ampere and newer CUDA cards, fp16 on older ones, fp32 elsewhere; "

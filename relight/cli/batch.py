@@ -11,7 +11,7 @@ from rich.table import Table
 from relight.cli._console import console, out_console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, batch_estimator
 from relight.cli._errors import cli_text, cli_words
-from relight.cli._lights import parse_source, parse_targets, resolve_lights
+from relight.cli._lights import check_lights_early, parse_source, parse_targets, resolve_lights
 from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DepthDirOpt, DeviceOpt, ExtOpt, FromOpt, MirrorAverageOpt, NativeOpt,
                                   PrecisionOpt, QualityOpt, SizeOpt, SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, check_scale, make_relighter)
 from relight.cli._progress import rate_text, tracked
@@ -86,6 +86,7 @@ def batch(
     options = BatchOptions(batch_size, streams, workers)
     check_batch_outputs(pairs, out_dir, output, early_names(pairs, wanted, output.ext, name, lit))
     check_names(pairs, wanted, output.ext, name, lit)  # lengths too where the model's own target is not known yet
+    check_lights_early(weights, wanted, lit, mirror_average)
     device = device or local_device()
     if threads:
         import torch

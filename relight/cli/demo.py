@@ -48,7 +48,7 @@ def _show(relighter: Relighter, output_dir: Path, json_out: str | None) -> dict[
     if result.sheet is not None:
         console.print(f"wrote {len(result.versions)} versions at other lights (no ground truth: for looking at) and the "
                       f"contact sheet {result.sheet}", soft_wrap=True)
-    report: dict[str, Any] = {"model": result.model.to_dict(), "identity": result.identity.to_dict()}
+    report: dict[str, Any] = {"weights": relighter.loaded.source, "model": result.model.to_dict(), "identity": result.identity.to_dict()}
     if result.mappings:
         report |= {"mappings": result.mappings, "versions": [str(path) for path in result.versions],
                    "sheet": str(result.sheet) if result.sheet else None}

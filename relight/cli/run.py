@@ -9,7 +9,7 @@ import typer
 
 from relight.cli._console import console, warn
 from relight.cli._depth import DepthKindOpt, DepthModelOpt, load_estimator
-from relight.cli._lights import parse_source, parse_targets, resolve_lights
+from relight.cli._lights import check_lights_early, parse_source, parse_targets, resolve_lights
 from relight.cli._options import (BackendOpt, BitDepthOpt, CompileOpt, DeviceOpt, FromOpt, MirrorAverageOpt, NativeOpt, PrecisionOpt, QualityOpt,
                                   SizeOpt, SrgbOpt, ToOpt, UpscaleOpt, WeightsOpt, check_scale, make_relighter)
 from relight.cli._stages import say_scale, stages_shown
@@ -59,6 +59,7 @@ def run(
     refuse_replacing_inputs([*outputs, *([sheet] if sheet else [])], [image, depth], "choose another output file")
     pair = InferencePair(image.stem, image, depth)
     check_pair(pair)
+    check_lights_early(weights, targets, lit, mirror_average)
     estimate = None
     if depth is None:
         estimate = load_estimator(depth_model, device, image=image)

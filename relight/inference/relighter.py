@@ -411,6 +411,13 @@ def _resolved(illumination: Illumination, to: LightLike | None, source: LightLik
     return target, lit
 
 
+def check_lights(illumination: Illumination, targets: Sequence[LightLike | None], source: LightLike | None, mirrored: bool = False) -> None:
+    """Each of ``targets`` (None: the model's own) from ``source`` checked against ``illumination``, and with
+    ``mirrored`` its mirror image too, as :meth:`Relighter.lights` checks it: for a check before loading."""
+    for target in targets:
+        _resolved(illumination, target, source, mirrored)
+
+
 def _check_mirrored(illumination: Illumination, target: Light | None, lit: Light | None) -> None:
     """Refuse ``mirror_average`` where the model does not give the mirror image of (``lit`` -> ``target``):
     a one-to-one pair that the mirror changes (6500-N -> 4500-E becomes 6500-N -> 4500-W), one whose

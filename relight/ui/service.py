@@ -388,7 +388,7 @@ class Service:
         with self._lock:
             relighter = self._relighter_for(name, mirror_average)
             if not relighter.illumination.any_to_any:
-                raise InvalidSetting(Setting("weights", name), f"{name} is one-to-one ({relighter.illumination.describe()}): "
+                raise InvalidSetting(Setting("weights", name), f"{name} is {relighter.illumination.describe()}: "
                                      "a contact sheet of all the lights needs an any-to-any model", *any_to_any_models())
             lights = relighter.illumination.targets
         check_cost(image, size, len(lights), self.max_request_pixels)

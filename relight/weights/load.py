@@ -30,6 +30,7 @@ from relight.weights.registry import (
 )
 
 if TYPE_CHECKING:  # loading models needs torch; finding files does not
+    from relight.lighting import Illumination
     from relight.model.checkpoint import LoadedModel
 
 AUTHORS_SUFFIXES = (".pkl", ".pth", ".pt")
@@ -139,16 +140,49 @@ def locate_weights(
         _verify(path, entry, hub.spec, hash_it=True)
         return path, entry
     path = Path(spec).expanduser() if isinstance(spec, str) else Path(spec)
-    if isinstance(spec, str) and not (
-        path.exists() or path.suffix.lower() in WEIGHTS_SUFFIXES or os.sep in spec or "/" in spec
-    ):  # a registry name
-        entry = (registry or load_registry()).entry(spec)
+    if _registry_name(spec, path):
+        entry = (registry or load_registry()).entry(str(spec))
         return _resolve_entry(entry, progress), entry
     if not path.exists():
         raise WeightsUnavailable(path, f"{spec}: no such weights file")
     if not path.is_file():
         raise WeightsRefused(f"{spec}: not a file (a weights file is a .safetensors or the authors' .pkl/.pth)", path=path)
     return path, None
+
+
+def _registry_name(spec: str | os.PathLike[str], path: Path) -> bool:
+    """Whether a ``weights`` value that is no ``hf://`` address names a registry entry rather than a file."""
+    return isinstance(spec, str) and not (path.exists() or path.suffix.lower() in WEIGHTS_SUFFIXES or os.sep in spec or "/" in spec)
+
+
+def recorded_illumination(spec: str | os.PathLike[str], *, registry: Registry | None = None) -> Illumination | None:
+    """What the weights ``spec`` do to the light, read without loading them, so that a light they cannot give
+    is refused before anything slow: a one-to-one registry entry's pair, a relight checkpoint's header, the
+    authors' pair for their checkpoint. None where only loading tells, and loading checks again: an
+    ``hf://`` address, an ONNX file, an any-to-any registry entry (its lights are in its file), a file
+    that is not there or not readable (loading says why)."""
+    from relight.errors import RelightError
+    from relight.lighting import Illumination
+    from relight.model.checkpoint import read_checkpoint_metadata
+
+    if isinstance(spec, str) and spec.startswith("hf://"):
+        return None
+    path = Path(spec).expanduser() if isinstance(spec, str) else Path(spec)
+    if _registry_name(spec, path):
+        entry = (registry or load_registry()).entry(str(spec))
+        return None if entry.config.any_to_any else Illumination.recorded(False, {"source": entry.source, "target": entry.target})
+    if not path.is_file():
+        return None
+    if path.suffix.lower() in AUTHORS_SUFFIXES:
+        source, target = AUTHORS_ILLUMINATION
+        return Illumination.recorded(False, {"source": source, "target": target})
+    if path.suffix.lower() != ".safetensors":
+        return None
+    try:
+        config, provenance = read_checkpoint_metadata(path)
+    except RelightError:
+        return None
+    return Illumination.recorded(config.any_to_any, provenance)
 
 
 def resolve_weights(
@@ -173,6 +207,8 @@ def load_located(spec: str | os.PathLike[str], path: Path, entry: ModelEntry | N
     from relight.model.checkpoint import load_checkpoint
     from relight.weights.converted import load_converted
 
+    if not path.is_file():
+        return None
     if path.suffix.lower() in AUTHORS_SUFFIXES:
         source, target = AUTHORS_ILLUMINATION
         provenance = {"source": source, "target": target, "origin": "authors' checkpoint, converted once into relight's cache",
