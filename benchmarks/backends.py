@@ -1,7 +1,9 @@
 """Backends side by side: torch eager, relight's torch path, torch.compile and ONNX Runtime.
 
-Two measures, for the bundled model (``relight-synth-narrow``) and the paper-size network (ResNet-50,
-random weights: its speed, not its output, is measured), at each of ``--sizes``:
+Two measures, for a bundled model (``--bundled``, by default ``relight-synth-narrow``; an any-to-any one,
+such as the default ``relight-synth-any``, relights to :data:`LIGHT` with no source told, as ``relight
+batch`` does without ``--to``) and the paper-size network (ResNet-50, random weights: its speed, not its
+output, is measured), at each of ``--sizes``:
 
 * **the network alone**, in this process: one call per path in turn, round after round (the order
   flipping every round), after an untimed first call each (compiling, for torch.compile); the median
@@ -46,6 +48,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from relight.lighting import light_vector
 from wholeprocess import machine, write_record
 
 console = Console(stderr=True)
@@ -54,6 +57,8 @@ NETWORK_PATHS = ("eager", "torch", "compile", "onnxruntime")
 #: The network alone, not run by default: torch.compile of the paper network past 256 (minutes per size on two cores).
 SKIP = "paper:compile:512,paper:compile:1024"
 PROCESS_PATHS = ("relight onnxruntime", "relight torch", "relight compile", "ORT loop", "eager loop", "old relight")
+#: The light an any-to-any model relights to here: the bundled one's own default target, which ``relight batch`` takes without ``--to``.
+LIGHT = "4500-E"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -99,7 +104,10 @@ def ort_loop(model: str, folder: str, out: str) -> None:
         ph, pw = -h % 32, -w % 32
         x = np.pad(rgb.transpose(2, 0, 1)[None], ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect")
         d = np.pad(depth[None, None], ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect")
-        (y,) = session.run(None, {"rgb": x, "depth": d})
+        feeds = {"rgb": x, "depth": d}
+        if "light" in {given.name for given in session.get_inputs()}:  # an any-to-any export: the light as an input row
+            feeds["light"] = np.asarray([light_vector(LIGHT)], dtype=np.float32)
+        (y,) = session.run(None, feeds)
         pixels = (np.clip(y[0, :, :h, :w].transpose(1, 2, 0), 0, 1) * 255 + 0.5).astype(np.uint8)
         Image.fromarray(pixels).save(os.path.join(out, name))
 
@@ -111,6 +119,7 @@ def eager_loop(weights: str, folder: str, out: str) -> None:
     from relight.model.checkpoint import load_checkpoint
 
     model = load_checkpoint(weights).model.eval()
+    light = torch.tensor([light_vector(LIGHT)]) if model.config.any_to_any else None
     os.makedirs(out, exist_ok=True)
     for name in sorted(f for f in os.listdir(folder) if f.endswith(".png")):
         rgb = torch.from_numpy(np.asarray(Image.open(os.path.join(folder, name)).convert("RGB"), dtype=np.float32) / 255)
@@ -120,7 +129,7 @@ def eager_loop(weights: str, folder: str, out: str) -> None:
         x = torch.nn.functional.pad(rgb.permute(2, 0, 1)[None], pad, mode="reflect")
         d = torch.nn.functional.pad(depth[None, None], pad, mode="reflect")
         with torch.no_grad():
-            y = model(x, d)[0, :, :h, :w].permute(1, 2, 0).clamp(0, 1).numpy()
+            y = model(x, d, light)[0, :, :h, :w].permute(1, 2, 0).clamp(0, 1).numpy()
         Image.fromarray((y * 255 + 0.5).astype(np.uint8)).save(os.path.join(out, name))
 
 
@@ -161,6 +170,7 @@ def network_alone(args: argparse.Namespace, model: str, weights: Path, sizes: li
     rows = []
     rounds = args.rounds if model == "bundled" else args.paper_rounds
     eager = load_weights(weights).model.eval()
+    light = torch.tensor([light_vector(LIGHT)]) if eager.config.any_to_any else None
     for size in sizes:
         paths = {}
         for name in NETWORK_PATHS:
@@ -174,13 +184,13 @@ def network_alone(args: argparse.Namespace, model: str, weights: Path, sizes: li
         g = torch.Generator().manual_seed(size)
         rgb, depth = torch.rand(1, 3, size, size, generator=g), torch.rand(1, 1, size, size, generator=g)
         with torch.no_grad():
-            reference = eager(rgb, depth)
-            difference = {name: float((fn(rgb, depth) - reference).abs().max()) for name, fn in paths.items()}  # also the warm-up
+            reference = eager(rgb, depth, light)
+            difference = {name: float((fn(rgb, depth, light) - reference).abs().max()) for name, fn in paths.items()}  # also the warm-up
             times: dict[str, list[float]] = {name: [] for name in paths}
             for round_ in range(rounds):
                 for name in list(paths) if round_ % 2 == 0 else list(paths)[::-1]:
                     start = time.perf_counter()
-                    paths[name](rgb, depth)
+                    paths[name](rgb, depth, light)
                     times[name].append(time.perf_counter() - start)
         row = {"model": model, "size": size, "seconds": {n: statistics.median(t) for n, t in times.items()}, "runs": times,
                "max_difference_to_eager": difference}
