@@ -207,8 +207,6 @@ def load_located(spec: str | os.PathLike[str], path: Path, entry: ModelEntry | N
     from relight.model.checkpoint import load_checkpoint
     from relight.weights.converted import load_converted
 
-    if not path.is_file():
-        return None
     if path.suffix.lower() in AUTHORS_SUFFIXES:
         source, target = AUTHORS_ILLUMINATION
         provenance = {"source": source, "target": target, "origin": "authors' checkpoint, converted once into relight's cache",
