@@ -131,8 +131,7 @@ def test_a_light_the_model_cannot_give_is_refused_before_anything_loads(cli, tmp
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("options", [[], ["--from", "6500-N", "--to", "4500-E"], ["--from", "3500-W", "--to", "4500-E"],
-                                     ["--from", "4500-E", "--to", "4500-E"], ["--from", "2500-S"], ["--to", "2500-W"]])
+@pytest.mark.parametrize("options", [[], ["--from", "6500-N", "--to", "4500-E"], ["--from", "3500-W", "--to", "4500-E"], ["--to", "2500-W"]])
 def test_without_weights_every_light_runs_on_the_one_default(cli, tmp_path, options):
     """One default model for every --to and --from, the bundled one-to-one model's own pair included: the
     run gives what that model gives when named."""

@@ -98,10 +98,10 @@ def test_suite_disk_benchmark(tmp_path: Path) -> None:
     assert record["ratio"] == pytest.approx(defaults["peak_bytes"] / configured["peak_bytes"])
 
 
-def test_backends_benchmark(tmp_path: Path) -> None:
-    """Both measures on a 32 x 32 folder of one image, the default (any-to-any) model as the bundled one, so
+def test_backends_benchmark(tmp_path: Path, any_to_any_checkpoint: Path) -> None:
+    """Both measures on a 32 x 32 folder of one image, a tiny any-to-any test model as the bundled one, so
     that every path is given the light; torch.compile left out."""
-    record = _benchmark("backends", "--models", "bundled", "--bundled", "relight-synth-any", "--sizes", "32", "--images", "1", "--rounds", "1",
+    record = _benchmark("backends", "--models", "bundled", "--bundled", str(any_to_any_checkpoint), "--sizes", "32", "--images", "1", "--rounds", "1",
                         "--process-rounds", "1", "--skip", "bundled:compile:32", "--process-compile", "none", out=tmp_path / "backends.json")
     (network,) = record["network"]
     assert set(network["seconds"]) == {"eager", "torch", "onnxruntime"}
