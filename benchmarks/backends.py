@@ -48,7 +48,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from relight.lighting import light_vector
+from relight.lighting import encode_lights
 from wholeprocess import machine, write_record
 
 console = Console(stderr=True)
@@ -106,7 +106,7 @@ def ort_loop(model: str, folder: str, out: str) -> None:
         d = np.pad(depth[None, None], ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect")
         feeds = {"rgb": x, "depth": d}
         if "light" in {given.name for given in session.get_inputs()}:  # an any-to-any export: the light as an input row
-            feeds["light"] = np.asarray([light_vector(LIGHT)], dtype=np.float32)
+            feeds["light"] = encode_lights(LIGHT).numpy()
         (y,) = session.run(None, feeds)
         pixels = (np.clip(y[0, :, :h, :w].transpose(1, 2, 0), 0, 1) * 255 + 0.5).astype(np.uint8)
         Image.fromarray(pixels).save(os.path.join(out, name))
@@ -119,7 +119,7 @@ def eager_loop(weights: str, folder: str, out: str) -> None:
     from relight.model.checkpoint import load_checkpoint
 
     model = load_checkpoint(weights).model.eval()
-    light = torch.tensor([light_vector(LIGHT)]) if model.config.any_to_any else None
+    light = encode_lights(LIGHT) if model.config.any_to_any else None
     os.makedirs(out, exist_ok=True)
     for name in sorted(f for f in os.listdir(folder) if f.endswith(".png")):
         rgb = torch.from_numpy(np.asarray(Image.open(os.path.join(folder, name)).convert("RGB"), dtype=np.float32) / 255)
@@ -170,7 +170,7 @@ def network_alone(args: argparse.Namespace, model: str, weights: Path, sizes: li
     rows = []
     rounds = args.rounds if model == "bundled" else args.paper_rounds
     eager = load_weights(weights).model.eval()
-    light = torch.tensor([light_vector(LIGHT)]) if eager.config.any_to_any else None
+    light = encode_lights(LIGHT) if eager.config.any_to_any else None
     for size in sizes:
         paths = {}
         for name in NETWORK_PATHS:
