@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import getpass
 import inspect
 import os
 import re
@@ -20,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,11 +116,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session holds (its lock file) is kept.
     """
     config = session.config
-    if hasattr(config, "workerinput") or config.option.basetemp:
-        return  # an xdist worker writes under its controller's folder; a --basetemp is cleared by pytest
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker writes under its controller's folder, and inherits its TMPDIR
     basetemp = config._tmp_path_factory.getbasetemp()
-    keep = int(config.getini("tmp_path_retention_count"))
-    cleanup_numbered_dir(basetemp.parent, "pytest-", keep, basetemp.stat().st_mtime - LOCK_TIMEOUT)
+    if not config.option.basetemp:  # a --basetemp is cleared by pytest
+        keep = int(config.getini("tmp_path_retention_count"))
+        cleanup_numbered_dir(basetemp.parent, "pytest-", keep, basetemp.stat().st_mtime - LOCK_TIMEOUT)
+    _system_temp_in(basetemp / "system-tmp")
+
+
+def _system_temp_in(folder: Path) -> None:
+    """Every process of the run keeps its temporary files in ``folder``, inside the run's own, which pytest
+    removes with it: the libraries the tests drive leave some behind in the system's (gradio_client one
+    empty folder per file it downloads, Gradio's server empty files, Chromium its profile folders).
+    Set before the test modules import them (some read the folder at import) and before the xdist
+    workers start, so that they and every process they start inherit it. torch.compile's cache stays
+    where torch keeps it, so that it stays warm from run to run."""
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"torchinductor_{getpass.getuser()}"))
+    folder.mkdir(exist_ok=True)
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
 
 
 @functools.cache  # each fixture's and helper's source is read once, not once per test that uses it

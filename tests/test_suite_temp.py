@@ -1,6 +1,6 @@
 """The suite's own housekeeping: what earlier runs left in pytest's temporary folders goes before this
-run writes (CI once ran out of disk with them still in place), a passing run leaves nothing there, and
-torch.compile writes no precompiled header."""
+run writes (CI once ran out of disk with them still in place), a passing run leaves nothing there,
+nothing is left in the system's temporary folder either, and torch.compile writes no precompiled header."""
 
 from __future__ import annotations
 
@@ -38,3 +38,17 @@ def test_earlier_runs_folders_are_removed_before_the_run_and_a_passing_run_leave
                          capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert list(earlier.iterdir()) == [], "a passing run keeps nothing"
+
+
+def test_every_process_keeps_its_temporary_files_in_the_runs_folder(tmp_path: Path) -> None:
+    """The libraries the tests drive leave files in the system's temporary folder (gradio_client an empty
+    folder per download, Chromium its profiles); the run points them, and every process it starts, into
+    its own folder, which pytest removes with it."""
+    import tempfile
+
+    run = Path(tempfile.gettempdir())
+    assert run.name == "system-tmp" and run.parent in tmp_path.parents, run
+    child = subprocess.run([sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"], capture_output=True, text=True, check=True)
+    assert Path(child.stdout.strip()) == run
+    compiled = Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+    assert run not in compiled.parents, "torch.compile's cache stays warm from run to run"
