@@ -171,12 +171,18 @@ def _pick_model(service: Service) -> Any:
             picked = service.describe(name)
         except RelightError as exc:
             gr.Warning(page_message(exc))
-            return [current, gr.Dropdown(value=current), *([gr.skip()] * (len(DIRECTIONS) + 5))]
+            return [current, _listed(current), *([gr.skip()] * (len(DIRECTIONS) + 5))]
         light, free = initial_target(picked), picked.any_to_any
-        return [name, gr.Dropdown(value=name), picked.describe(), *_compass_updates(light, free), gr.Button(interactive=free),
+        return [name, _listed(name), picked.describe(), *_compass_updates(light, free), gr.Button(interactive=free),
                 gr.Radio(value=str(_parts(light)[0] or "") or None, interactive=free), light, light_note(picked)]
 
     return pick
+
+
+def _listed(name: str) -> dict[str, Any]:
+    """The model list set to ``name``: an update of its value alone, since a new Dropdown built without the
+    list's choices warns on the server's console that its value is not among them."""
+    return gr.update(value=name)
 
 
 def _light_picker(info: ModelInfo) -> tuple[list[gr.Button], gr.Radio, gr.Textbox, gr.Markdown]:
