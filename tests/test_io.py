@@ -24,6 +24,7 @@ from PIL import Image
 
 from badfiles import PicklePayload, bomb_png, truncated_png
 from relight.io import atomic_output, read_depth, read_image, resize_depth, write_depth_npy, write_image, write_json
+from relight.io.depth import load_depth
 from relight.errors import InputFileError, OutputFileError, UnsafeFileError
 from tmpfs import small_tmpfs
 
@@ -337,6 +338,19 @@ def test_a_complex_tiff_depth_is_refused_without_a_warning(tmp_path: Path) -> No
         warnings.simplefilter("error")
         with pytest.raises(InputFileError, match="complex type complex64"):
             read_depth(tmp_path / "c.tif")
+
+
+def test_a_signalling_nan_in_depth_is_a_hole_without_a_warning(tmp_path: Path) -> None:
+    """A damaged float32 depth file can hold a signalling NaN, which numpy warns of as it widens it: it is a
+    hole, filled and counted as any NaN is, and numpy's warning does not reach the user."""
+    bits = np.full((8, 8), np.float32(0.5)).view(np.uint32)
+    bits[2, 3] = 0x7FA00000  # a NaN whose quiet bit is clear
+    np.save(tmp_path / "snan.npy", bits.view(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_depth(tmp_path / "snan.npy", "normalised")
+    assert loaded.holes == 1
+    assert np.array_equal(loaded.depth, np.full((8, 8), 0.5, np.float32))
 
 
 @pytest.mark.parametrize(

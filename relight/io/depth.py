@@ -357,7 +357,8 @@ def _with_holes_filled(array: np.ndarray, kind: str, far_below_zero: bool, path:
     infinitely far; for a file's disparity also 0 and below, what stereo matchers write where they found
     no match), and how many there were; refused when under :data:`MIN_VALID` of it is valid.
     ``far_below_zero``: disparity of 0 or below is infinitely far, as a depth network's relative output means it."""
-    values = array.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN (a damaged float file's bits) warns as it widens: a hole, counted below
+        values = array.astype(np.float64)
     valid = np.isfinite(values) | (values == np.inf) if kind == "metric" else np.isfinite(values)
     if kind == "disparity" and not far_below_zero:
         valid &= values > 0
