@@ -149,6 +149,20 @@ def test_the_model_list_holds_what_can_run_and_says_how_to_get_the_rest(narrow_c
         service.close()
 
 
+def test_a_service_nobody_closes_takes_its_files_with_it(narrow_checkpoint, sample_pair):
+    """A Python user who never calls close() leaves no folder behind: its files go with the service."""
+    import gc
+
+    service = Service(str(narrow_checkpoint), device="cpu")
+    image, depth = sample_pair
+    written = service.relight(str(image), str(depth)).relit
+    root = service._root
+    assert written.is_file() and root in written.parents
+    del service
+    gc.collect()
+    assert not root.exists()
+
+
 def test_a_model_that_cannot_load_leaves_the_list_on_the_model_in_use(tmp_path, narrow_checkpoint, monkeypatch):
     """Picking a model that fails to load warns, and the list goes back to the model that still runs: it
     never shows one model while the next Relight runs another."""

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -223,6 +224,8 @@ class Service:
         self._root = _new_folder("relight-ui-", None)
         self._calls: deque[Path] = deque()
         self._caches: list[Path] = []
+        # The files go with the service, or at exit, where its user never closes it.
+        self._remove_files = weakref.finalize(self, _remove_folders, self._caches, self._root)
         self._depth_failed: tuple[float, RelightError] | None = None  # when the depth model last failed to load, and why
         #: The most one call may cost, the photo's pixels times its lights (:data:`MAX_REQUEST_PIXELS`).
         self.max_request_pixels = MAX_REQUEST_PIXELS
@@ -407,9 +410,13 @@ class Service:
         with self._lock:
             self._relighter, self._name = None, None
             self._calls.clear()
-            for folder in (*self._caches, self._root):
-                shutil.rmtree(folder, ignore_errors=True)
-            self._caches.clear()
+            self._remove_files()
+
+
+def _remove_folders(caches: list[Path], root: Path) -> None:
+    for folder in (*caches, root):
+        shutil.rmtree(folder, ignore_errors=True)
+    caches.clear()
 
 
 def _new_folder(prefix: str, parent: Path | None, make_parent: bool = False) -> Path:
